@@ -1,0 +1,11 @@
+-- Create a tenant unless one of that name exists; returns it either way.
+-- params: name text
+WITH ins AS (
+    INSERT INTO tenants (name) VALUES (%(name)s)
+    ON CONFLICT (name) DO NOTHING
+    RETURNING tenant_id, name, created
+)
+SELECT tenant_id, name, created FROM ins
+UNION ALL
+SELECT tenant_id, name, created FROM tenants WHERE name = %(name)s
+LIMIT 1;

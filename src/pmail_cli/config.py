@@ -1,0 +1,100 @@
+"""Settings and the one function that decides where the database comes from."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import platformdirs
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from pmail_cli.errors import UsageError
+
+EMBEDDED_SOURCE = "embedded PostgreSQL"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved settings for one run of pmail."""
+
+    dsn: str | None
+    dsn_source: str
+    config_path: Path | None = None
+    verbose: bool = False
+    quiet: bool = False
+    debug: bool = False
+    data_dir: Path | None = None
+
+    def with_flags(self, *, verbose: bool, quiet: bool, debug: bool) -> Settings:
+        """Return a copy carrying the global output flags."""
+        return replace(self, verbose=verbose, quiet=quiet, debug=debug)
+
+
+def default_config_path(env: Mapping[str, str]) -> Path:
+    """Return PMAIL_CONFIG or the per-user config file location."""
+    if env.get("PMAIL_CONFIG"):
+        return Path(env["PMAIL_CONFIG"])
+    return Path(platformdirs.user_config_dir("pmail")) / "config.toml"
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """Return where the embedded PostgreSQL keeps its data."""
+    if env.get("PMAIL_DATA_DIR"):
+        return Path(env["PMAIL_DATA_DIR"])
+    return Path(platformdirs.user_data_dir("pmail"))
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(
+            f"cannot read config file {path}: {exc}",
+            hint="fix the file or point --config / PMAIL_CONFIG elsewhere",
+        ) from None
+
+
+def resolve_settings(
+    *, dsn_flag: str | None, env: Mapping[str, str], config_path: Path
+) -> Settings:
+    """Apply --dsn > PMAIL_DSN > config file > embedded, remembering the source."""
+    file = _read_toml(config_path)
+    file_dsn = file.get("dsn")
+    data_dir = file.get("data_dir")
+    base = Settings(
+        dsn=None,
+        dsn_source=EMBEDDED_SOURCE,
+        config_path=config_path,
+        data_dir=Path(str(data_dir)) if data_dir else default_data_dir(env),
+    )
+    for dsn, source in (
+        (dsn_flag, "--dsn"),
+        (env.get("PMAIL_DSN"), "PMAIL_DSN"),
+        (file_dsn if isinstance(file_dsn, str) else None, str(config_path)),
+    ):
+        if dsn:
+            return replace(base, dsn=dsn, dsn_source=source)
+    return base
+
+
+def settings_from_environment(dsn_flag: str | None, config: Path | None) -> Settings:
+    """Resolve settings from the real process environment."""
+    env = dict(os.environ)
+    path = config if config is not None else default_config_path(env)
+    return resolve_settings(dsn_flag=dsn_flag, env=env, config_path=path)
+
+
+def redact_dsn(dsn: str) -> str:
+    """Return the DSN without its password, safe to print or log."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except Exception:  # an unparsable DSN is shown as a placeholder, never raw
+        return "<unparsable DSN>"
+    params.pop("password", None)
+    return make_conninfo(**{k: v for k, v in params.items() if v is not None})

@@ -1,0 +1,93 @@
+"""Connections to PostgreSQL and the translation of psycopg errors into pmail errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg.conninfo import conninfo_to_dict
+
+from pmail_cli import migrations
+from pmail_cli.config import EMBEDDED_SOURCE, Settings, redact_dsn
+from pmail_cli.embedded import embedded_dsn
+from pmail_cli.errors import DatabaseUnavailable, PmailError, SchemaMissing
+
+logger = logging.getLogger(__name__)
+
+Connection = psycopg.Connection[tuple[object, ...]]
+
+
+def resolve_dsn(settings: Settings) -> str:
+    """Return the DSN to use, starting the embedded server when none is configured."""
+    if settings.dsn is not None:
+        return settings.dsn
+    assert settings.data_dir is not None
+    return embedded_dsn(settings.data_dir)
+
+
+def _where(dsn: str) -> str:
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<unparsable DSN>"
+    keys = ("host", "port", "dbname")
+    return " ".join(f"{k}={params[k]}" for k in keys if params.get(k))
+
+
+@contextmanager
+def connect(settings: Settings, *, migrate: bool = True) -> Iterator[Connection]:
+    """Open a connection; the embedded database is brought up to date on the way."""
+    dsn = resolve_dsn(settings)
+    try:
+        conn = psycopg.connect(dsn, autocommit=False, connect_timeout=10)
+    except psycopg.ProgrammingError as exc:
+        raise DatabaseUnavailable(
+            f"invalid DSN ({settings.dsn_source}): {exc}",
+            hint="use a libpq DSN such as 'host=localhost dbname=pmail' or a URI",
+        ) from None
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown"
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL ({_where(dsn)}): {reason}",
+            hint="is the server running? Set --dsn or PMAIL_DSN.",
+        ) from None
+    logger.debug("connected to %s", redact_dsn(dsn))
+    try:
+        if migrate and settings.dsn_source == EMBEDDED_SOURCE:
+            migrations.apply_pending(conn)
+            conn.autocommit = False
+        with translated_errors():
+            yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Turn the psycopg errors a user can act on into pmail errors."""
+    try:
+        yield
+    except pgerrors.UndefinedTable as exc:
+        raise SchemaMissing(
+            f"the database has no pmail schema: {exc.diag.message_primary}",
+            hint="run `pmail init-db`",
+        ) from None
+    except pgerrors.InsufficientPrivilege as exc:
+        raise PmailError(
+            f"permission denied: {exc.diag.message_primary}",
+            hint="connect as a role that owns the pmail tables",
+        ) from None
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"lost the connection to PostgreSQL: {str(exc).strip()}",
+            hint="check the server; committed batches are kept, rerun to finish",
+        ) from None
+
+
+def server_version(conn: Connection) -> str:
+    """Return the server's version string, e.g. '15.19'."""
+    row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "unknown"

@@ -1,0 +1,1 @@
+"""Pure mail handling: reading sources, parsing, splitting and compressing messages."""

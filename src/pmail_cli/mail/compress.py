@@ -1,0 +1,86 @@
+"""zstd compression with optional per-tenant trained dictionaries."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import zstandard
+
+LEVEL = 6
+DICT_SIZE = 112 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Dictionary:
+    """A trained dictionary as stored in compression_dicts."""
+
+    dict_id: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Compressed:
+    """Bytes as stored, with the method that reverses them."""
+
+    data: bytes
+    compression: str  # none | zstd | zstd-dict
+    dict_id: int | None
+
+
+@functools.lru_cache(maxsize=16)
+def _compressor(dict_data: bytes | None) -> zstandard.ZstdCompressor:
+    if dict_data is None:
+        return zstandard.ZstdCompressor(level=LEVEL)
+    return zstandard.ZstdCompressor(
+        level=LEVEL, dict_data=zstandard.ZstdCompressionDict(dict_data)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _decompressor(dict_data: bytes | None) -> zstandard.ZstdDecompressor:
+    if dict_data is None:
+        return zstandard.ZstdDecompressor()
+    return zstandard.ZstdDecompressor(
+        dict_data=zstandard.ZstdCompressionDict(dict_data)
+    )
+
+
+def compress(data: bytes, dictionary: Dictionary | None) -> Compressed:
+    """Compress data, with the tenant's dictionary when it has one."""
+    if dictionary is None:
+        return Compressed(_compressor(None).compress(data), "zstd", None)
+    packed = _compressor(dictionary.data).compress(data)
+    return Compressed(packed, "zstd-dict", dictionary.dict_id)
+
+
+def compress_blob(data: bytes) -> Compressed:
+    """Compress an attachment, or keep it as is when zstd does not help."""
+    packed = zstandard.ZstdCompressor(level=3).compress(data)
+    if len(packed) >= len(data):
+        return Compressed(data, "none", None)
+    return Compressed(packed, "zstd", None)
+
+
+def decompress(data: bytes, compression: str, dict_data: bytes | None = None) -> bytes:
+    """Reverse compress()/compress_blob(); dict_data is needed for zstd-dict."""
+    if compression == "none":
+        return data
+    if compression == "zstd":
+        return _decompressor(None).decompress(data)
+    if compression == "zstd-dict":
+        if dict_data is None:
+            raise ValueError("zstd-dict data needs its dictionary")
+        return _decompressor(dict_data).decompress(data)
+    raise ValueError(f"unknown compression {compression!r}")
+
+
+def train(samples: Sequence[bytes], *, size: int = DICT_SIZE) -> bytes:
+    """Train a zstd dictionary on samples of a tenant's mail."""
+    return zstandard.train_dictionary(size, list(samples), level=LEVEL).as_bytes()
+
+
+def zstd_dict_id(dict_data: bytes) -> int:
+    """Return the id zstd wrote into a trained dictionary."""
+    return zstandard.ZstdCompressionDict(dict_data).dict_id()

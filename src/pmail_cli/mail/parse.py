@@ -1,0 +1,285 @@
+"""Parse raw message bytes into the cached fields pmail stores; never raises on bad mail."""
+
+from __future__ import annotations
+
+import email
+import email.message
+import email.policy
+import email.utils
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+
+MAX_DEPTH = 64
+MAX_TEXT_CHARS = 4_000_000  # a body column larger than this is truncated (flagged)
+Message = email.message.Message
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentPart:
+    """One attachment of a message, decoded."""
+
+    part_index: int
+    filename: str | None
+    mime_type: str
+    disposition: str | None
+    content_id: str | None
+    data: bytes
+    sha256: bytes
+    encoded: str  # the part's body exactly as it appears in the raw message
+    transfer_encoding: str
+
+
+@dataclass(slots=True)
+class ParsedMessage:
+    """The cached fields of one message; problems lists what was wrong with it."""
+
+    msg: Message | None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    from_email: str | None = None
+    from_name: str | None = None
+    to_email: str | None = None
+    cc_email: str | None = None
+    subject: str | None = None
+    sent_at: datetime | None = None
+    text: str | None = None
+    html: str | None = None
+    attachments: list[AttachmentPart] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def clean_text(value: str) -> str:
+    """Return text PostgreSQL accepts: no NUL, no lone surrogates."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
+
+
+def _header_str(value: object) -> str:
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # 8-bit header bytes arrive as surrogate escapes; undeclared 8-bit is usually UTF-8
+        raw = text.encode("ascii", "surrogateescape")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+    return clean_text(text)
+
+
+def decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words, keeping the text as is when they are broken."""
+    if "=?" not in value:
+        return value
+    try:
+        return clean_text(str(make_header(decode_header(value))))
+    except (LookupError, UnicodeError, ValueError, AssertionError):
+        return value
+
+
+def _ids(value: str | None) -> list[str]:
+    if not value:
+        return []
+    found: list[str] = []
+    for token in value.replace("\n", " ").replace("\r", " ").split():
+        start = token.find("<")
+        end = token.rfind(">")
+        if start != -1 and end > start:
+            found.append(token[start : end + 1])
+    return found
+
+
+def _first_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    ids = _ids(value)
+    if ids:
+        return ids[0]
+    stripped = " ".join(value.split())
+    return stripped or None
+
+
+def _addresses(values: list[str]) -> tuple[str | None, str | None]:
+    pairs = email.utils.getaddresses([decode_words(v) for v in values])
+    emails = [addr.strip().lower() for _, addr in pairs if addr and "@" in addr]
+    names = [name for name, addr in pairs if addr and "@" in addr]
+    if not emails:
+        return None, None
+    return ", ".join(emails), (names[0] or None) if names else None
+
+
+def _date(value: str | None, problems: list[str]) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        problems.append("unparseable Date header")
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if not 1970 <= parsed.year <= 9999:
+        problems.append("Date header out of range")
+        return None
+    return parsed
+
+
+def _walk(msg: Message) -> Iterator[tuple[int, Message]]:
+    """Yield (depth, part) depth-first without recursion, bounded in depth."""
+    stack: list[tuple[int, Message]] = [(0, msg)]
+    while stack:
+        depth, part = stack.pop()
+        yield depth, part
+        if depth >= MAX_DEPTH:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            children = [p for p in payload if isinstance(p, Message)]
+            stack.extend((depth + 1, child) for child in reversed(children))
+
+
+def _decode_text(part: Message, data: bytes, problems: list[str]) -> str:
+    charset = part.get_content_charset() or "us-ascii"
+    try:
+        return data.decode(charset, "replace")
+    except LookupError:
+        problems.append(f"unknown charset {charset[:40]}")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+
+
+def _attachment(index: int, part: Message) -> AttachmentPart:
+    data = part.get_payload(decode=True)
+    if not isinstance(data, bytes):
+        data = b""
+    raw_name = part.get_filename()
+    filename = clean_text(decode_words(str(raw_name))) if raw_name else None
+    disposition = part.get_content_disposition()
+    cid = part.get("Content-ID")
+    encoded = part.get_payload()
+    return AttachmentPart(
+        part_index=index,
+        filename=filename,
+        mime_type=part.get_content_type(),
+        disposition=disposition,
+        content_id=_header_str(cid).strip() if cid else None,
+        data=data,
+        sha256=hashlib.sha256(data).digest(),
+        encoded=encoded if isinstance(encoded, str) else "",
+        transfer_encoding=str(part.get("Content-Transfer-Encoding", "7bit"))
+        .strip()
+        .lower(),
+    )
+
+
+def _is_body(part: Message, ctype: str) -> bool:
+    return ctype in ("text/plain", "text/html") and (
+        part.get_content_disposition() != "attachment" and not part.get_filename()
+    )
+
+
+def _bodies_and_attachments(parsed: ParsedMessage, msg: Message) -> None:
+    index = 0
+    deepest = 0
+    for depth, part in _walk(msg):
+        deepest = max(deepest, depth)
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        if ctype == "message/rfc822" or ctype.startswith("multipart/"):
+            continue
+        if _is_body(part, ctype):
+            data = part.get_payload(decode=True)
+            text = _decode_text(
+                part, data if isinstance(data, bytes) else b"", parsed.problems
+            )
+            if ctype == "text/plain" and parsed.text is None:
+                parsed.text = text
+            elif ctype == "text/html" and parsed.html is None:
+                parsed.html = text
+            continue
+        if depth == 0 and ctype.startswith("text/"):
+            continue
+        parsed.attachments.append(_attachment(index, part))
+        index += 1
+    if deepest >= MAX_DEPTH:
+        parsed.problems.append(f"MIME nested deeper than {MAX_DEPTH} levels")
+
+
+def _finish_bodies(parsed: ParsedMessage) -> None:
+    for name in ("text", "html"):
+        value = getattr(parsed, name)
+        if value is None:
+            continue
+        value = clean_text(value)
+        if len(value) > MAX_TEXT_CHARS:
+            parsed.problems.append(
+                f"{name} body truncated to {MAX_TEXT_CHARS} characters"
+            )
+            value = value[:MAX_TEXT_CHARS]
+        setattr(parsed, name, value)
+
+
+def _fill_headers(parsed: ParsedMessage, msg: Message) -> None:
+    parsed.headers = [(_header_str(k), _header_str(v)) for k, v in msg.items()]
+    get = msg.get
+    parsed.message_id = _first_id(_header_str(get("Message-ID", ""))) or None
+    if parsed.message_id is None:
+        parsed.problems.append("no Message-ID")
+    elif len(msg.get_all("Message-ID") or []) > 1:
+        parsed.problems.append("more than one Message-ID header")
+    parsed.in_reply_to = _first_id(_header_str(get("In-Reply-To", ""))) or None
+    parsed.references = _ids(_header_str(get("References", "")))
+    parsed.from_email, parsed.from_name = _addresses(
+        [_header_str(v) for v in msg.get_all("From") or []]
+    )
+    parsed.to_email, _ = _addresses([_header_str(v) for v in msg.get_all("To") or []])
+    parsed.cc_email, _ = _addresses([_header_str(v) for v in msg.get_all("Cc") or []])
+    subject = get("Subject")
+    parsed.subject = decode_words(_header_str(subject)) if subject is not None else None
+    parsed.sent_at = _date(_header_str(get("Date", "")) or None, parsed.problems)
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse raw bytes into cached fields; broken mail yields problems, not exceptions."""
+    parsed = ParsedMessage(msg=None)
+    if not raw.strip():
+        parsed.problems.append("empty message")
+        return parsed
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+        parsed.problems.append(f"unparseable: {type(exc).__name__}")
+        return parsed
+    parsed.msg = msg
+    try:
+        _fill_headers(parsed, msg)
+        _bodies_and_attachments(parsed, msg)
+    except (RecursionError, LookupError, ValueError, TypeError, AttributeError) as exc:
+        parsed.problems.append(f"partly unparseable: {type(exc).__name__}: {exc}"[:200])
+    _finish_bodies(parsed)
+    parsed.problems.extend(_defects(msg))
+    if not parsed.headers:
+        parsed.problems.append("no headers")
+    return parsed
+
+
+def _defects(msg: Message) -> list[str]:
+    names: set[str] = set()
+    for _, part in _walk(msg):
+        for defect in getattr(part, "defects", []):
+            names.add(type(defect).__name__)
+    return [f"MIME defect: {name}" for name in sorted(names)]

@@ -1,0 +1,158 @@
+"""Turn paths (files, directories, mbox files, Maildirs, stdin) into raw messages.
+
+Reading is lazy: one file at a time, so memory stays flat however large the input.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+# An mbox separator: "From " sender, then an asctime-style date somewhere on the line.
+_FROM_LINE = re.compile(
+    rb"^From \S+ +.*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +"
+    rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} +\d{1,2}:\d{2}"
+)
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
+_SKIP_NAMES = {"maildirfolder", "dovecot-uidlist", "dovecot-keywords", "dovecot.index"}
+MBOX_SUFFIXES = (".mbox", ".mbx")
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """One message's exact bytes and where it came from."""
+
+    raw: bytes
+    origin: str  # a path, "path#N" for the N-th message of an mbox, or "-"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFailure:
+    """An input that could not be read."""
+
+    origin: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmptyInput:
+    """An input that held no message at all (0 bytes, or whitespace)."""
+
+    origin: str
+
+
+ReadEvent = RawItem | ReadFailure | EmptyInput
+
+
+def _is_separator(lines: list[bytes], i: int) -> bool:
+    line = lines[i]
+    if not _FROM_LINE.match(line):
+        return False
+    if i > 0 and lines[i - 1].strip():
+        return False
+    nxt = lines[i + 1] if i + 1 < len(lines) else b""
+    return bool(_HEADER_LINE.match(nxt))
+
+
+def split_mbox(data: bytes) -> list[bytes]:
+    """Split an mbox into messages (From_ lines and the blank separator line dropped)."""
+    lines = data.splitlines(keepends=True)
+    starts = [i for i in range(len(lines)) if _is_separator(lines, i)]
+    messages: list[bytes] = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        body = lines[start + 1 : end]
+        if len(body) > 1 and not body[-1].strip():
+            body = body[:-1]  # the blank line that ends each mbox entry
+        messages.append(b"".join(body))
+    return messages
+
+
+def looks_like_mbox(data: bytes) -> bool:
+    """True when data starts with a From_ line and holds more than one message."""
+    if not data.startswith(b"From "):
+        return False
+    return len(split_mbox(data)) > 1
+
+
+def _file_events(path: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
+    origin = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield ReadFailure(origin, exc.strerror or str(exc))
+        return
+    if not data.strip():
+        yield EmptyInput(origin)
+        return
+    mbox = (
+        as_mbox
+        if as_mbox is not None
+        else (path.suffix.lower() in MBOX_SUFFIXES and data.startswith(b"From "))
+        or looks_like_mbox(data)
+    )
+    if not mbox:
+        yield RawItem(data, origin)
+        return
+    messages = split_mbox(data) if data.startswith(b"From ") else []
+    if not messages:
+        yield RawItem(data, origin)  # not an mbox after all: keep it whole
+        return
+    for n, message in enumerate(messages, start=1):
+        yield RawItem(message, f"{origin}#{n}")
+
+
+def _walk_dir(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != "tmp")
+        for name in sorted(filenames):
+            if name in _SKIP_NAMES or name.startswith("dovecot."):
+                continue
+            yield Path(dirpath) / name
+
+
+def _dir_events(root: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
+    for path in _walk_dir(root):
+        if path.is_symlink() and not path.exists():
+            yield ReadFailure(str(path), "broken symbolic link")
+            continue
+        if not path.is_file():
+            continue
+        yield from _file_events(path, as_mbox=as_mbox)
+
+
+def _stdin_events(stream: BinaryIO, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
+    data = stream.read()
+    if not data.strip():
+        yield EmptyInput("-")
+        return
+    if as_mbox is True or (as_mbox is None and looks_like_mbox(data)):
+        for n, message in enumerate(split_mbox(data), start=1):
+            yield RawItem(message, f"-#{n}")
+        return
+    yield RawItem(data, "-")
+
+
+def read_paths(
+    paths: list[str], *, as_mbox: bool | None = None, stdin: BinaryIO | None = None
+) -> Iterator[ReadEvent]:
+    """Yield the messages (and unreadable or empty inputs) found under paths, in order."""
+    for name in paths:
+        if name == "-":
+            yield from _stdin_events(stdin or sys.stdin.buffer, as_mbox=as_mbox)
+            continue
+        path = Path(name)
+        if path.is_dir():
+            yield from _dir_events(path, as_mbox=as_mbox)
+        else:
+            yield from _file_events(path, as_mbox=as_mbox)
+
+
+def missing_paths(paths: list[str]) -> list[str]:
+    """Return the paths (other than '-') that do not exist."""
+    return [p for p in paths if p != "-" and not os.path.lexists(p)]

@@ -1,0 +1,169 @@
+"""Discover, check and apply the ordered SQL migrations in sql/migrations."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import LiteralString, cast
+
+import psycopg
+
+from pmail_cli.errors import MigrationError
+from pmail_cli.sqlfiles import sql_root
+
+logger = logging.getLogger(__name__)
+
+ADVISORY_LOCK_KEY = 0x706D61696C  # "pmail"
+NO_TRANSACTION_MARK = "-- pmail: no-transaction"
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+_CREATE_HISTORY = """
+CREATE TABLE IF NOT EXISTS pmail_schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    applied_by text NOT NULL DEFAULT current_user
+)"""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One migration file."""
+
+    version: int
+    name: str
+    path: Path
+    checksum: str
+
+    @property
+    def sql(self) -> str:
+        """The file's text."""
+        return self.path.read_text(encoding="utf-8")
+
+    @property
+    def no_transaction(self) -> bool:
+        """True when the file must run in autocommit."""
+        return self.sql.startswith(NO_TRANSACTION_MARK)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStatus:
+    """A migration and whether it has been applied."""
+
+    version: int
+    name: str
+    applied: bool
+
+
+def discover(directory: Path | None = None) -> list[Migration]:
+    """Return the migrations in order; refuse duplicates and gaps."""
+    folder = directory or sql_root() / "migrations"
+    found: dict[int, Migration] = {}
+    for path in sorted(folder.glob("*.sql")):
+        match = _NAME.match(path.name)
+        if not match:
+            raise MigrationError(
+                f"migration file {path.name} is not named NNNN_description.sql"
+            )
+        version = int(match.group(1))
+        if version in found:
+            raise MigrationError(
+                f"duplicate migration version {version}: "
+                f"{found[version].path.name} and {path.name}"
+            )
+        checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+        found[version] = Migration(version, match.group(2), path, checksum)
+    ordered = [found[v] for v in sorted(found)]
+    for expected, migration in enumerate(ordered, start=1):
+        if migration.version != expected:
+            raise MigrationError(
+                f"migration {migration.path.name} leaves a gap: expected version "
+                f"{expected:04d}"
+            )
+    return ordered
+
+
+def _applied(conn: psycopg.Connection) -> dict[int, str]:
+    rows = conn.execute(
+        "SELECT version, checksum FROM pmail_schema_migrations ORDER BY version"
+    ).fetchall()
+    return {int(v): str(c) for v, c in rows}
+
+
+def _history_exists(conn: psycopg.Connection) -> bool:
+    row = conn.execute(
+        "SELECT to_regclass('pmail_schema_migrations') IS NOT NULL"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _check(migrations: list[Migration], applied: dict[int, str]) -> list[Migration]:
+    known = {m.version: m for m in migrations}
+    for version, checksum in applied.items():
+        migration = known.get(version)
+        if migration is None:
+            raise MigrationError(
+                f"the database has migration {version:04d} applied, which this "
+                "version of pmail does not know",
+                hint="upgrade pmail",
+            )
+        if migration.checksum != checksum:
+            raise MigrationError(
+                f"migration {migration.path.name} was changed after it was applied "
+                "(checksum mismatch)",
+                hint="never edit an applied migration; add a new one",
+            )
+    return [m for m in migrations if m.version not in applied]
+
+
+def status(conn: psycopg.Connection) -> list[MigrationStatus]:
+    """Return every known migration with its applied flag; changes nothing."""
+    migrations = discover()
+    applied = _applied(conn) if _history_exists(conn) else {}
+    _check(migrations, applied)
+    return [
+        MigrationStatus(m.version, m.name, m.version in applied) for m in migrations
+    ]
+
+
+def pending(conn: psycopg.Connection) -> list[Migration]:
+    """Return the migrations not yet applied; changes nothing."""
+    applied = _applied(conn) if _history_exists(conn) else {}
+    return _check(discover(), applied)
+
+
+def apply_pending(conn: psycopg.Connection) -> list[Migration]:
+    """Apply every pending migration, each in its own transaction, under a lock."""
+    if not conn.autocommit:
+        conn.commit()
+        conn.autocommit = True
+    conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+    try:
+        conn.execute(_CREATE_HISTORY)
+        todo = _check(discover(), _applied(conn))
+        for migration in todo:
+            _apply_one(conn, migration)
+        return todo
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+
+
+def _apply_one(conn: psycopg.Connection, migration: Migration) -> None:
+    logger.info("applying migration %s", migration.path.name)
+    text = cast(LiteralString, migration.sql)  # trusted file from sql/migrations
+    record = (
+        "INSERT INTO pmail_schema_migrations (version, name, checksum) "
+        "VALUES (%s, %s, %s)"
+    )
+    params = (migration.version, migration.name, migration.checksum)
+    if migration.no_transaction:
+        conn.execute(text)
+        conn.execute(record, params)
+        return
+    with conn.transaction():
+        conn.execute(text, prepare=False)
+        conn.execute(record, params)

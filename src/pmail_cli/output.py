@@ -1,0 +1,110 @@
+"""Render rows as table, csv, json or markdown on stdout (data only)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import enum
+import json
+import sys
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, TextIO
+
+from rich.console import Console
+from tabulate import tabulate
+
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(enum.StrEnum):
+    """Formats every data-printing command accepts."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+def _as_dict(row: object) -> dict[str, Any]:
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+    if isinstance(row, Mapping):
+        return dict(row)
+    raise TypeError(f"cannot render {type(row).__name__}")
+
+
+def plain(value: object) -> object:
+    """Turn a value into something csv/json/tabulate print faithfully."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def _cell(value: object) -> object:
+    value = plain(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def render(
+    rows: Iterable[object], fmt: OutputFormat, *, out: TextIO | None = None
+) -> None:
+    """Print rows in the chosen format; an empty table says so on stderr."""
+    stream = out or sys.stdout
+    dicts = [_as_dict(r) for r in rows]
+    if fmt is OutputFormat.json:
+        stream.write(
+            json.dumps(
+                [{k: plain(v) for k, v in d.items()} for d in dicts],
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+        return
+    if fmt is OutputFormat.csv:
+        if not dicts:
+            return
+        writer = csv.DictWriter(stream, fieldnames=list(dicts[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: _cell(v) for k, v in d.items()} for d in dicts)
+        return
+    if not dicts:
+        err_console.print("(no rows)")
+        return
+    table = [{k: _cell(v) for k, v in d.items()} for d in dicts]
+    tablefmt = "github" if fmt is OutputFormat.markdown else "simple"
+    stream.write(tabulate(table, headers="keys", tablefmt=tablefmt) + "\n")
+
+
+def render_record(
+    record: Mapping[str, object], fmt: OutputFormat, *, out: TextIO | None = None
+) -> None:
+    """Print one record: 'key: value' lines, or a JSON object."""
+    stream = out or sys.stdout
+    if fmt is OutputFormat.json:
+        stream.write(
+            json.dumps(
+                {k: plain(v) for k, v in record.items()}, indent=2, ensure_ascii=False
+            )
+            + "\n"
+        )
+        return
+    if fmt is not OutputFormat.table:
+        render([record], fmt, out=stream)
+        return
+    width = max((len(k) for k in record), default=0)
+    for key, value in record.items():
+        shown = _cell(value)
+        stream.write(f"{key:<{width}}  {'' if shown is None else shown}\n")

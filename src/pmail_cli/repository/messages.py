@@ -1,0 +1,112 @@
+"""Reading stored messages back: metadata, attachments, raw parts, blobs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg.rows import class_row, dict_row
+
+from pmail_cli.db import Connection
+from pmail_cli.sqlfiles import load_sql
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRawParts:
+    """What email_content holds to rebuild one raw message."""
+
+    storage_key: str
+    raw_form: str
+    raw_data: bytes | None
+    raw_splices: list[list[object]] | None
+    compression: str
+    dict_id: int | None
+    raw_sha256: bytes | None
+    raw_size_bytes: int
+    from_email: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRow:
+    """An attachments row as `show` lists it."""
+
+    part_index: int
+    filename: str | None
+    mime_type: str | None
+    size_bytes: int
+    storage_disposition: str | None
+    content_id: str | None
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """Stored attachment bytes."""
+
+    sha256: bytes
+    compression: str
+    data: bytes
+
+
+def find_message(
+    conn: Connection, *, tenant_id: uuid.UUID, key: str
+) -> list[dict[str, object]]:
+    """Return up to two messages whose key is key or starts with it."""
+    prefix = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            load_sql("messages/find_message"),
+            {"tenant_id": tenant_id, "key": key, "prefix": prefix},
+        )
+        return cur.fetchall()
+
+
+def list_attachments(
+    conn: Connection, *, tenant_id: uuid.UUID, storage_key: str
+) -> list[AttachmentRow]:
+    """Return a message's attachments in part order."""
+    with conn.cursor(row_factory=class_row(AttachmentRow)) as cur:
+        cur.execute(
+            load_sql("messages/list_attachments"),
+            {"tenant_id": tenant_id, "storage_key": storage_key},
+        )
+        return cur.fetchall()
+
+
+def list_export_keys(
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID,
+    since: datetime | None,
+    keys: list[str] | None,
+) -> list[str]:
+    """Return the keys of the messages to export, oldest first."""
+    rows = conn.execute(
+        load_sql("messages/list_export_keys"),
+        {"tenant_id": tenant_id, "since": since, "keys": keys},
+    )
+    return [str(r[0]) for r in rows]
+
+
+def get_raw_parts(
+    conn: Connection, *, tenant_id: uuid.UUID, keys: list[str]
+) -> list[StoredRawParts]:
+    """Return the stored raw forms of the given messages."""
+    with conn.cursor(row_factory=class_row(StoredRawParts)) as cur:
+        cur.execute(
+            load_sql("messages/get_raw_parts"), {"tenant_id": tenant_id, "keys": keys}
+        )
+        return cur.fetchall()
+
+
+def get_blobs(
+    conn: Connection, *, tenant_id: uuid.UUID, hashes: list[bytes]
+) -> list[Blob]:
+    """Return attachment bytes by hash."""
+    with conn.cursor(row_factory=class_row(Blob)) as cur:
+        cur.execute(
+            load_sql("messages/get_blobs"), {"tenant_id": tenant_id, "hashes": hashes}
+        )
+        return cur.fetchall()

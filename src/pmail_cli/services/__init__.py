@@ -1,0 +1,1 @@
+"""Services: typed functions that own transactions and raise PmailError."""

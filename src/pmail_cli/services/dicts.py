@@ -1,0 +1,87 @@
+"""Train and inspect a tenant's zstd dictionaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import zstandard
+
+from pmail_cli.db import Connection
+from pmail_cli.errors import PmailError
+from pmail_cli.mail.compress import Dictionary, decompress, train, zstd_dict_id
+from pmail_cli.repository import dicts as repo
+from pmail_cli.repository.dicts import DictInfo
+from pmail_cli.repository.tenants import Tenant
+
+SAMPLE_LIMIT = 4000
+MIN_SAMPLES = 50
+AUTO_TRAIN_AT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    """A newly trained dictionary."""
+
+    dict_id: int
+    size_bytes: int
+    sample_count: int
+    sample_bytes: int
+
+
+def train_dictionary(
+    conn: Connection, tenant: Tenant, *, sample_limit: int = SAMPLE_LIMIT
+) -> TrainResult:
+    """Train a new dictionary on the tenant's latest mail; older ones stay readable."""
+    with conn.transaction():
+        stored = repo.sample_raw(conn, tenant_id=tenant.tenant_id, limit=sample_limit)
+        needed = {s.dict_id for s in stored if s.dict_id is not None}
+        dicts = repo.get_dicts(
+            conn, tenant_id=tenant.tenant_id, dict_ids=sorted(needed)
+        )
+        samples = [
+            decompress(
+                s.raw_data, s.compression, dicts.get(s.dict_id) if s.dict_id else None
+            )
+            for s in stored
+        ]
+        if len(samples) < MIN_SAMPLES:
+            raise PmailError(
+                f"tenant {tenant.name!r} has {len(samples)} messages; a dictionary needs "
+                f"at least {MIN_SAMPLES}",
+                hint="ingest more mail first",
+            )
+        try:
+            data = train(samples)
+        except zstandard.ZstdError as exc:
+            raise PmailError(
+                f"zstd could not train a dictionary on {len(samples)} messages: {exc}",
+                hint="ingest more (and more varied) mail first",
+            ) from None
+        dict_id = repo.insert_dict(
+            conn,
+            tenant_id=tenant.tenant_id,
+            zstd_dict_id=zstd_dict_id(data),
+            dict_data=data,
+            sample_count=len(samples),
+            sample_bytes=sum(map(len, samples)),
+        )
+    return TrainResult(dict_id, len(data), len(samples), sum(map(len, samples)))
+
+
+def current_dictionary(conn: Connection, tenant: Tenant) -> Dictionary | None:
+    """Return the dictionary new mail of the tenant is compressed with."""
+    with conn.transaction():
+        return repo.latest_dict(conn, tenant_id=tenant.tenant_id)
+
+
+def auto_train_due(conn: Connection, tenant: Tenant, *, threshold: int) -> bool:
+    """True when the tenant has no dictionary yet but enough mail to train one."""
+    with conn.transaction():
+        stats = repo.dict_stats(conn, tenant_id=tenant.tenant_id)
+    return stats.dicts == 0 and stats.without_dict >= threshold
+
+
+def list_dictionaries(conn: Connection, tenant: Tenant) -> list[DictInfo]:
+    """Return the tenant's dictionaries with how many messages use each."""
+    with conn.transaction():
+        return repo.list_dicts(conn, tenant_id=tenant.tenant_id)

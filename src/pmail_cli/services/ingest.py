@@ -1,0 +1,83 @@
+"""Ingest files, directories, mbox files, Maildirs and stdin into the tenant's store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from pmail_cli.db import Connection
+from pmail_cli.errors import UsageError
+from pmail_cli.mail.prepare import DIRECTIONS
+from pmail_cli.mail.readers import (
+    EmptyInput,
+    RawItem,
+    ReadEvent,
+    ReadFailure,
+    missing_paths,
+    read_paths,
+)
+from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services.pipeline import PipelineOptions, PipelineResult, run_pipeline
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """Counts for the summary line, and what could not be read."""
+
+    pipeline: PipelineResult
+    failures: list[ReadFailure] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every input was read."""
+        return not self.failures
+
+
+def _items(events: Iterator[ReadEvent], result: IngestResult) -> Iterator[RawItem]:
+    for event in events:
+        if isinstance(event, ReadFailure):
+            result.failures.append(event)
+        elif isinstance(event, EmptyInput):
+            result.empty.append(event.origin)
+        else:
+            yield event
+
+
+def ingest_paths(
+    conn: Connection,
+    paths: list[str],
+    *,
+    tenant: Tenant,
+    options: PipelineOptions,
+    as_mbox: bool | None = None,
+    stdin: BinaryIO | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Store every message found under paths; unreadable inputs are reported, not fatal."""
+    if not paths:
+        raise UsageError(
+            "no input given", hint="pass files, directories, mbox files or -"
+        )
+    if options.direction not in DIRECTIONS:
+        raise UsageError(f"--direction must be one of {', '.join(DIRECTIONS)}")
+    missing = missing_paths(paths)
+    if missing:
+        raise UsageError(
+            f"no such file or directory: {missing[0]}"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            hint="check the path; nothing was ingested",
+        )
+    if paths.count("-") > 1:
+        raise UsageError("'-' (stdin) can be given only once")
+    result = IngestResult(pipeline=PipelineResult())
+    events = read_paths(paths, as_mbox=as_mbox, stdin=stdin)
+    result.pipeline = run_pipeline(
+        conn,
+        _items(events, result),
+        tenant=tenant,
+        options=options,
+        on_progress=on_progress,
+    )
+    return result

