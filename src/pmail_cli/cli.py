@@ -19,7 +19,16 @@ from pmail_cli.config import Settings, redact_dsn, settings_from_environment
 from pmail_cli.errors import PmailError, UsageError
 from pmail_cli.output import OutputFormat, err_console
 from pmail_cli.progress import task
-from pmail_cli.services import dicts, export, ingest, show, tenants
+from pmail_cli.services import (
+    dicts,
+    export,
+    imap_accounts,
+    imap_watch,
+    ingest,
+    show,
+    tenants,
+)
+from pmail_cli.services.imap_conn import AccountConfig, resolve_password, validate
 from pmail_cli.services.pipeline import PipelineOptions
 
 app = typer.Typer(
@@ -375,3 +384,179 @@ def dict_list(
         scope = tenants.use_tenant(conn, tenant)
         rows = dicts.list_dictionaries(conn, scope)
     output.render(rows, fmt)
+
+
+@app.command("import-imap")
+def import_imap(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="IMAP server.")] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Login (usually the mailbox address).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default 993 for tls, else 143).")
+    ] = None,
+    security: Annotated[str, typer.Option(help="tls, starttls or none.")] = "tls",
+    insecure: Annotated[
+        bool, typer.Option(help="Do not verify the TLS certificate.")
+    ] = False,
+    folder: Annotated[
+        list[str] | None,
+        typer.Option("--folder", help="Folder to import (repeatable; default INBOX)."),
+    ] = None,
+    all_folders: Annotated[
+        bool, typer.Option("--all-folders", help="Import every folder.")
+    ] = False,
+    tenant: TenantOption = None,
+    accounts: Annotated[
+        Path | None, typer.Option(help="TOML file of [[account]] tables.")
+    ] = None,
+    all_accounts: Annotated[
+        bool, typer.Option("--all", help="Import every account of --accounts.")
+    ] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Accounts imported at once.")
+    ] = 1,
+    watch: Annotated[
+        bool, typer.Option(help="After catching up, keep going (IDLE, else polling).")
+    ] = False,
+    watch_for: Annotated[
+        float | None, typer.Option(help="With --watch: stop after this many seconds.")
+    ] = None,
+    poll_interval: Annotated[
+        float,
+        typer.Option(min=1.0, help="With --watch: full resync interval, seconds."),
+    ] = 30.0,
+) -> None:
+    """Import IMAP mailboxes incrementally; --watch keeps going.
+
+    The password comes from PMAIL_IMAP_PASSWORD (or the account's password_env or
+    password_cmd), else a prompt; never from a flag.
+
+    Example: pmail import-imap --host imap.example.com --user sdr1@acme.com --tenant acme
+    """
+    settings = get_settings(ctx)
+    with reported_errors(settings):
+        chosen = _imap_accounts(
+            host,
+            user,
+            port,
+            security,
+            insecure,
+            folder,
+            all_folders,
+            tenant,
+            accounts,
+            all_accounts,
+        )
+        pairs = [(a, resolve_password(a, prompt=_password_prompt())) for a in chosen]
+        connect = lambda: db.connect(settings)  # noqa: E731 - one connection per account thread
+        if watch:
+            options = imap_watch.WatchOptions(
+                watch=True, watch_for=watch_for, poll_interval=poll_interval
+            )
+            report = _watch(connect, pairs, options)
+        else:
+            with task("Importing", total=None, enabled=not settings.quiet) as advance:
+                report = imap_watch.import_accounts(
+                    connect, pairs, parallel=jobs, jobs=0, on_progress=advance
+                )
+    _imap_summary(report, watch=watch, single=len(pairs) == 1)
+    if len(pairs) == 1 and report.failed and not watch:
+        with reported_errors(settings):
+            raise report.failed[0][1]
+    if report.failed and not watch:
+        raise typer.Exit(1)
+
+
+def _watch(
+    connect: object,
+    pairs: list[tuple[AccountConfig, str]],
+    options: imap_watch.WatchOptions,
+) -> imap_watch.ImportReport:
+    import threading
+
+    stop = threading.Event()
+    try:
+        return imap_watch.watch_accounts(
+            connect, pairs, jobs=1, options=options, stop=stop
+        )  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+
+
+def _password_prompt() -> object:
+    if not sys.stdin.isatty():
+        return None
+    return lambda text: typer.prompt(text, hide_input=True)
+
+
+def _imap_accounts(
+    host: str | None,
+    user: str | None,
+    port: int | None,
+    security: str,
+    insecure: bool,
+    folders: list[str] | None,
+    all_folders: bool,
+    tenant: str | None,
+    path: Path | None,
+    all_accounts: bool,
+) -> list[AccountConfig]:
+    if path is not None:
+        listed = imap_accounts.load_accounts(path)
+        if all_accounts:
+            return listed
+        chosen = [a for a in listed if user is not None and a.user == user]
+        if not chosen:
+            raise UsageError("with --accounts, give --all or the --user of one account")
+        return chosen
+    if not host or not user:
+        raise UsageError(
+            "give --host and --user, or --accounts FILE",
+            hint="see `pmail import-imap --help`",
+        )
+    account = AccountConfig(
+        host=host,
+        user=user,
+        port=port,
+        security=security,
+        insecure=insecure,
+        tenant=tenant,
+        folders=tuple(folders or ()),
+        all_folders=all_folders,
+    )
+    validate(account)
+    return [account]
+
+
+def _imap_summary(
+    report: imap_watch.ImportReport, *, watch: bool, single: bool
+) -> None:
+    for f in report.folders:
+        if f.uidvalidity_changed:
+            err_console.print(
+                f"note: {escape(f.account)} {escape(f.folder)}: UIDVALIDITY changed; "
+                "resynced by content hash, nothing stored twice",
+                highlight=False,
+            )
+        if f.error:
+            err_console.print(
+                f"warning: {escape(f.account)}: {escape(f.error)}", highlight=False
+            )
+    for name, error in report.failed if watch or not single else []:
+        label = "warning" if watch else "error"
+        err_console.print(
+            f"{label}: {escape(name)}: {escape(str(error))}", highlight=False
+        )
+    fetched = sum(f.fetched for f in report.folders)
+    stored = sum(f.stored for f in report.folders)
+    dups = sum(f.duplicates for f in report.folders)
+    flagged = sum(f.flagged for f in report.folders)
+    err_console.print(
+        f"fetched {fetched:,} messages from {len({(f.account, f.folder) for f in report.folders}):,} "
+        f"folder(s): {stored:,} stored, {dups:,} duplicates, {flagged:,} with parse problems, "
+        f"{len(report.failed):,} account failure(s)",
+        highlight=False,
+    )

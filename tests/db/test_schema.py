@@ -24,6 +24,8 @@ CONTENT_TABLES = (
     "email_accounts",
     "campaigns",
     "leads",
+    "imap_folders",
+    "imap_messages",
 )
 
 SEED_QUERY_1 = """

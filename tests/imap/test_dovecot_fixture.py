@@ -17,6 +17,7 @@ from imap_tools import (
     MailBoxStartTls,
     MailBoxUnencrypted,
 )
+
 from tests.support.dovecot import (
     DovecotServer,
     DovecotUnavailable,

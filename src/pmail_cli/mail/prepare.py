@@ -28,6 +28,7 @@ class PrepareContext:
     direction: str  # auto | inbound | outbound
     account_emails: frozenset[str] = frozenset()
     dictionary: Dictionary | None = None
+    email_account_id: str | None = None
     campaign_header: str = "X-PM-Campaign-Id"
     lead_header: str = "X-PM-Lead-Id"
 
@@ -68,6 +69,7 @@ class PreparedMessage:
     sent_at: datetime | None
     campaign_id: str | None
     lead_id: str | None
+    email_account_id: str | None
     problems: list[str]
     content_text: str | None
     content_html: str | None
@@ -155,6 +157,7 @@ def prepare_message(raw: bytes, origin: str, ctx: PrepareContext) -> PreparedMes
         sent_at=parsed.sent_at,
         campaign_id=_uuid_header(parsed, ctx.campaign_header) if outbound else None,
         lead_id=_uuid_header(parsed, ctx.lead_header) if outbound else None,
+        email_account_id=ctx.email_account_id,
         problems=parsed.problems,
         content_text=parsed.text,
         content_html=parsed.html,
@@ -192,6 +195,7 @@ def _fallback(
         sent_at=None,
         campaign_id=None,
         lead_id=None,
+        email_account_id=ctx.email_account_id,
         problems=[f"not parsed, internal error: {type(exc).__name__}: {exc}"[:300]],
         content_text=None,
         content_html=None,

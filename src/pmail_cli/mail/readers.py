@@ -29,6 +29,7 @@ class RawItem:
 
     raw: bytes
     origin: str  # a path, "path#N" for the N-th message of an mbox, or "-"
+    position: int | None = None  # the source's own position, e.g. an IMAP UID
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from pmail_cli.sqlfiles import load_sql
 _MESSAGE_COLUMNS = (
     "tenant_id, storage_key, message_id, in_reply_to, references_ids, direction, "
     "message_type, status, from_email, from_name, to_email, cc_email, subject, sent_at, "
-    "campaign_id, lead_id, attachment_count, parse_problems, source"
+    "campaign_id, lead_id, email_account_id, attachment_count, parse_problems, source"
 )
 _CONTENT_COLUMNS = (
     "tenant_id, storage_key, content_text, content_html, headers, raw_size_bytes, "
@@ -84,6 +84,7 @@ def _copy_messages(
                     m.sent_at,
                     m.campaign_id,
                     m.lead_id,
+                    m.email_account_id,
                     len(m.attachments),
                     m.problems,
                     m.origin,

@@ -51,6 +51,7 @@ class PipelineOptions:
     jobs: int = 0  # 0: one worker per CPU
     batch_messages: int = BATCH_MESSAGES
     auto_train_at: int = dicts.AUTO_TRAIN_AT  # 0 disables automatic training
+    email_account_id: str | None = None  # the mailbox the mail was fetched from
 
 
 @dataclass(slots=True)
@@ -124,6 +125,7 @@ class _Run:
         self.ctx = PrepareContext(
             tenant_id=str(tenant.tenant_id),
             direction=options.direction,
+            email_account_id=options.email_account_id,
             account_emails=self._accounts(),
             dictionary=dicts.current_dictionary(conn, tenant),
         )

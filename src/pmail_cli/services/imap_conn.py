@@ -1,0 +1,228 @@
+"""IMAP connections: TLS by default, passwords never from flags, errors made plain."""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import re
+import shlex
+import socket
+import ssl
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from imap_tools import MailBox, MailboxLoginError, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import MailboxFolderSelectError
+from imap_tools.imap_utf7 import utf7_encode
+
+from pmail_cli.errors import PmailError, UsageError
+
+SECURITY = ("tls", "starttls", "none")
+DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
+PASSWORD_ENV = "PMAIL_IMAP_PASSWORD"
+TIMEOUT = 30.0
+
+
+class ImapError(PmailError):
+    """An IMAP server could not be reached, refused us, or dropped the connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    """One mailbox to import."""
+
+    host: str
+    user: str
+    port: int | None = None
+    security: str = "tls"
+    insecure: bool = False
+    password_env: str | None = None
+    password_cmd: str | None = None
+    tenant: str | None = None
+    folders: tuple[str, ...] = ()
+    all_folders: bool = False
+    label: str = field(default="", compare=False)
+
+    @property
+    def real_port(self) -> int:
+        """The port to connect to: given, or the security mode's default."""
+        return self.port or DEFAULT_PORTS[self.security]
+
+    @property
+    def name(self) -> str:
+        """user@host:port, for messages."""
+        return self.label or f"{self.user}@{self.host}:{self.real_port}"
+
+
+def validate(account: AccountConfig) -> None:
+    """Refuse impossible settings before anything connects."""
+    if account.security not in SECURITY:
+        raise UsageError(f"--security must be one of {', '.join(SECURITY)}")
+    if not account.host or not account.user:
+        raise UsageError("an IMAP account needs a host and a user")
+    if account.port is not None and not 0 < account.port < 65536:
+        raise UsageError(f"port {account.port} is out of range")
+
+
+def resolve_password(
+    account: AccountConfig, *, prompt: Callable[[str], str] | None
+) -> str:
+    """Password from the account's command, its variable, PMAIL_IMAP_PASSWORD or a prompt."""
+    if account.password_cmd:
+        return _run_password_cmd(account)
+    for name in (account.password_env, PASSWORD_ENV):
+        if name and os.environ.get(name):
+            return os.environ[name]
+    if prompt is not None:
+        return prompt(f"IMAP password for {account.user}@{account.host}")
+    raise UsageError(
+        f"no IMAP password for {account.user}@{account.host}",
+        hint=f"set {account.password_env or PASSWORD_ENV}, or password_cmd in the accounts file",
+    )
+
+
+def _run_password_cmd(account: AccountConfig) -> str:
+    assert account.password_cmd is not None
+    try:
+        done = subprocess.run(
+            shlex.split(account.password_cmd),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"password command for {account.user} failed: {exc}") from None
+    if done.returncode != 0:
+        raise UsageError(
+            f"password command for {account.user} exited {done.returncode}",
+            hint="run it by hand to see why",
+        )
+    return done.stdout.rstrip("\n")
+
+
+def _ssl_context(account: AccountConfig) -> ssl.SSLContext:
+    if account.insecure:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context()  # imap-tools would not verify without one
+
+
+def _open(account: AccountConfig) -> MailBox | MailBoxStartTls | MailBoxUnencrypted:
+    host, port = account.host, account.real_port
+    if account.security == "tls":
+        return MailBox(host, port, timeout=TIMEOUT, ssl_context=_ssl_context(account))
+    if account.security == "starttls":
+        return MailBoxStartTls(
+            host, port, timeout=TIMEOUT, ssl_context=_ssl_context(account)
+        )
+    return MailBoxUnencrypted(host, port, timeout=TIMEOUT)
+
+
+def _connect_error(account: AccountConfig, exc: BaseException) -> ImapError:
+    where = f"{account.host}:{account.real_port}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ImapError(
+            f"TLS certificate of {where} not trusted: {exc.verify_message}",
+            hint="fix the server certificate, or pass --insecure if you trust this server",
+        )
+    if isinstance(exc, ssl.SSLError):
+        return ImapError(
+            f"TLS handshake with {where} failed: {exc.reason or exc}",
+            hint="is it a plain IMAP port? try --security starttls (port 143)",
+        )
+    if isinstance(exc, socket.gaierror):
+        return ImapError(f"unknown IMAP host {account.host!r}", hint="check --host")
+    if isinstance(exc, ConnectionRefusedError):
+        return ImapError(
+            f"cannot connect to IMAP server {where}: connection refused",
+            hint="is the server running? check --host and --port",
+        )
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return ImapError(
+            f"IMAP server {where} did not answer in {TIMEOUT:.0f} s",
+            hint="check --port and --security (TLS to a plain port hangs)",
+        )
+    return ImapError(
+        f"cannot talk to IMAP server {where}: {exc}", hint="check the server"
+    )
+
+
+Mailbox = MailBox | MailBoxStartTls | MailBoxUnencrypted
+
+
+@contextmanager
+def session(account: AccountConfig, password: str) -> Iterator[Mailbox]:
+    """Log in (no folder selected) and log out at the end, whatever happens."""
+    try:
+        box = _open(account)
+    except (OSError, ssl.SSLError, imaplib.IMAP4.error) as exc:
+        raise _connect_error(account, exc) from None
+    except ValueError as exc:  # imap-tools refuses STARTTLS on port 993
+        raise UsageError(
+            f"{account.name}: {exc}", hint="use --security tls for port 993"
+        ) from None
+    try:
+        box.login(account.user, password, initial_folder=None)
+    except MailboxLoginError as exc:
+        box.client.shutdown()
+        raise ImapError(
+            f"login to {account.name} failed: {_server_text(exc)}",
+            hint=f"check the user and the password ({account.password_env or PASSWORD_ENV})",
+        ) from None
+    except (OSError, imaplib.IMAP4.error) as exc:
+        box.client.shutdown()
+        raise _connect_error(account, exc) from None
+    try:
+        yield box
+    finally:
+        try:
+            box.logout()
+        except (OSError, imaplib.IMAP4.error):
+            box.client.shutdown()
+
+
+def _server_text(exc: MailboxLoginError) -> str:
+    result = getattr(exc, "command_result", None)
+    if isinstance(result, tuple) and len(result) == 2 and result[1]:
+        first = result[1][0]
+        return (
+            first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)
+        )
+    return str(exc)
+
+
+def list_folders(box: Mailbox) -> list[tuple[str, tuple[str, ...]]]:
+    """Return (name, flags) of every selectable folder."""
+    return [
+        (f.name, tuple(f.flags))
+        for f in box.folder.list()
+        if "\\Noselect" not in f.flags and "\\NonExistent" not in f.flags
+    ]
+
+
+_STATUS = re.compile(rb"(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ|MESSAGES) (\d+)")
+
+
+def quote_mailbox(name: str) -> str:
+    """Quote a folder name for a raw IMAP command (modified UTF-7 for non-ASCII)."""
+    encoded = utf7_encode(name).decode("ascii")
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def folder_status(box: Mailbox, folder: str, *, condstore: bool) -> dict[str, int]:
+    """Return UIDVALIDITY, UIDNEXT, MESSAGES (and HIGHESTMODSEQ) of a folder."""
+    items = "(UIDVALIDITY UIDNEXT MESSAGES" + (" HIGHESTMODSEQ)" if condstore else ")")
+    typ, data = box.client.status(quote_mailbox(folder), items)
+    if typ != "OK":
+        raise MailboxFolderSelectError(typ, data)
+    text = b" ".join(d for d in data if isinstance(d, bytes))
+    return {k.decode(): int(v) for k, v in _STATUS.findall(text)}
+
+
+def has_capability(box: Mailbox, name: str) -> bool:
+    """True when the server announced the capability."""
+    return name.upper() in {c.upper() for c in box.client.capabilities}
