@@ -76,3 +76,81 @@ def with_attachment(
         ]
     )
     return head + eol + body + eol + b"--XYZ--" + eol
+
+
+CAMPAIGN = "6f1c2a3e-8d4b-4c55-9a77-1b2c3d4e5f60"
+LEAD = "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d"
+
+
+def outbound(n: int, *, sender: str = "sdr1@acme.test", to: str = "lead@example.com") -> bytes:
+    """A campaign message from the tenant's SDR, carrying campaign and lead ids."""
+    return simple(
+        n,
+        sender=sender,
+        to=to,
+        subject=f"Quick question {n}",
+        message_id=f"<out-{n}@acme.test>",
+        extra=f"X-PM-Campaign-Id: {CAMPAIGN}\nX-PM-Lead-Id: {LEAD}",
+    )
+
+
+def reply(n: int, parent_id: str, *, extra: str = "", subject: str = "Re: Quick question") -> bytes:
+    """A lead's answer to parent_id."""
+    return simple(
+        n,
+        sender="lead@example.com",
+        to="sdr1@acme.test",
+        subject=subject,
+        message_id=f"<reply-{n}@example.com>",
+        extra=f"In-Reply-To: {parent_id}\nReferences: {parent_id}" + (f"\n{extra}" if extra else ""),
+        body="Sounds good, let's talk on Tuesday.\n\n> Would a call make sense?",
+    )
+
+
+def dsn(n: int, original: bytes, *, status: str = "5.1.1", code: int = 550,
+        recipient: str = "lead@example.com", text: str = "user unknown") -> bytes:
+    """An RFC 3464 bounce returning `original`."""
+    lines = [
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>",
+        "To: sdr1@acme.test",
+        "Subject: Undelivered Mail Returned to Sender",
+        "Date: Tue, 05 Mar 2024 10:05:00 +0000",
+        f"Message-ID: <dsn-{n}@mx.example.com>",
+        "Auto-Submitted: auto-replied",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="DSN"',
+        "",
+        "--DSN",
+        "Content-Type: text/plain",
+        "",
+        "I'm sorry to have to inform you that your message could not be delivered.",
+        "",
+        "--DSN",
+        "Content-Type: message/delivery-status",
+        "",
+        "Reporting-MTA: dns; mx.example.com",
+        "",
+        f"Final-Recipient: rfc822; {recipient}",
+        "Action: failed",
+        f"Status: {status}",
+        "Remote-MTA: dns; mx2.example.com",
+        f"Diagnostic-Code: smtp; {code} {status} {text}",
+        "",
+        "--DSN",
+        "Content-Type: message/rfc822",
+        "",
+    ]
+    return "\r\n".join(lines).encode() + b"\r\n" + original + b"\r\n--DSN--\r\n"
+
+
+def auto_reply(n: int, parent_id: str) -> bytes:
+    """An out-of-office answer to parent_id."""
+    return simple(
+        n,
+        sender="lead@example.com",
+        to="sdr1@acme.test",
+        subject="Automatic reply: Quick question",
+        message_id=f"<ooo-{n}@example.com>",
+        extra=f"In-Reply-To: {parent_id}\nAuto-Submitted: auto-replied",
+        body="I am out of the office until 12 March 2024 with limited access to email.",
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import json
 import logging
 import os
 import sys
@@ -19,6 +21,7 @@ from pmail_cli.config import Settings, redact_dsn, settings_from_environment
 from pmail_cli.errors import PmailError, UsageError
 from pmail_cli.output import OutputFormat, err_console
 from pmail_cli.progress import task
+from pmail_cli.services import classify as classify_service
 from pmail_cli.services import (
     dicts,
     export,
@@ -179,6 +182,12 @@ def ingest_cmd(
     batch_size: Annotated[
         int, typer.Option(min=1, max=10000, help="Messages per committed batch.")
     ] = 200,
+    campaign_header: Annotated[
+        str, typer.Option(help="Outbound header holding the campaign id (a UUID).")
+    ] = "X-PM-Campaign-Id",
+    lead_header: Annotated[
+        str, typer.Option(help="Outbound header holding the lead id (a UUID).")
+    ] = "X-PM-Lead-Id",
 ) -> None:
     """Store messages from files, directories, mbox, Maildir or stdin.
 
@@ -195,7 +204,11 @@ def ingest_cmd(
                     paths,
                     tenant=scope,
                     options=PipelineOptions(
-                        direction=direction, jobs=jobs, batch_messages=batch_size
+                        direction=direction,
+                        jobs=jobs,
+                        batch_messages=batch_size,
+                        campaign_header=campaign_header,
+                        lead_header=lead_header,
                     ),
                     as_mbox=as_mbox,
                     on_progress=advance,
@@ -232,6 +245,7 @@ def _ingest_summary(result: ingest.IngestResult, settings: Settings) -> None:
         f"ingested {p.added:,} messages, {p.duplicates:,} duplicates skipped, "
         f"{p.flagged:,} with parse problems, {len(result.empty):,} empty inputs, "
         f"{len(result.failures):,} unreadable{ratio}"
+        + (f", {p.linked:,} linked to their parents" if p.linked else "")
         + (f"; trained dictionary {p.dict_trained}" if p.dict_trained else ""),
         highlight=False,
     )
@@ -301,8 +315,10 @@ def show_cmd(
         detail = show.show_message(conn, scope, key)
     record = dict(detail.fields)
     record["attachments"] = [
-        output.plain(output._as_dict(a)) for a in detail.attachments
+        output.plain(output.as_dict(a)) for a in detail.attachments
     ]
+    record["delivery_facts"] = [output.plain(f) for f in detail.delivery_facts]
+    record["replies"] = [output.plain(r) for r in detail.replies]
     output.render_record(record, fmt)
 
 
@@ -559,4 +575,46 @@ def _imap_summary(
         f"folder(s): {stored:,} stored, {dups:,} duplicates, {flagged:,} with parse problems, "
         f"{len(report.failed):,} account failure(s)",
         highlight=False,
+    )
+
+
+class ClassifyFormat(enum.StrEnum):
+    """Output formats of `pmail classify`."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+@app.command("classify")
+def classify_cmd(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help=".eml files, directories, mbox files, Maildirs, or -."),
+    ],
+    fmt: Annotated[
+        ClassifyFormat,
+        typer.Option("--format", "-f", help="table, csv, json or jsonl."),
+    ] = ClassifyFormat.table,
+    as_format: Annotated[
+        str | None, typer.Option("--as", help="Force 'mbox' or 'eml' reading.")
+    ] = None,
+) -> None:
+    """Classify messages (bounce, auto-reply, …) without storing them.
+
+    Example: pmail classify bounce.eml reply.eml Maildir/ --format json
+    """
+    with reported_errors(None):
+        records = classify_service.classify_paths(paths, as_mbox=_as_mbox(as_format))
+        if fmt is ClassifyFormat.jsonl:
+            for record in records:
+                print(classify_service.jsonl(record))
+            return
+        collected = list(records)
+    if fmt is ClassifyFormat.json:
+        print(json.dumps(collected, indent=2, ensure_ascii=False))
+        return
+    output.render(
+        [classify_service.flat(r) for r in collected], OutputFormat(fmt.value)
     )

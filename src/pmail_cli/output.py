@@ -27,7 +27,7 @@ class OutputFormat(enum.StrEnum):
     markdown = "markdown"
 
 
-def _as_dict(row: object) -> dict[str, Any]:
+def as_dict(row: object) -> dict[str, Any]:
     if dataclasses.is_dataclass(row) and not isinstance(row, type):
         return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
     if isinstance(row, Mapping):
@@ -62,7 +62,7 @@ def render(
 ) -> None:
     """Print rows in the chosen format; an empty table says so on stderr."""
     stream = out or sys.stdout
-    dicts = [_as_dict(r) for r in rows]
+    dicts = [as_dict(r) for r in rows]
     if fmt is OutputFormat.json:
         stream.write(
             json.dumps(

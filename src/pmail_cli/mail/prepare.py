@@ -11,10 +11,11 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
+from pmail_cli.classify import Classification, RecipientFact, classify_message
 from pmail_cli.mail.compress import Compressed, Dictionary, compress, compress_blob
-from pmail_cli.mail.parse import ParsedMessage, parse_message
+from pmail_cli.mail.parse import ParsedMessage, clean_text, parse_message
 from pmail_cli.mail.rawsplit import verified_split
 
 DIRECTIONS = ("auto", "inbound", "outbound")
@@ -78,7 +79,12 @@ class PreparedMessage:
     raw_form: str
     splices_json: str | None
     attachments: list[PreparedAttachment] = field(default_factory=list)
-    classification: dict[str, object] | None = None
+    is_reply: bool = False
+    original_message_id: str | None = None
+    feedback_type: str | None = None
+    auto_reply_until: date | None = None
+    link_keys: list[str] = field(default_factory=list)
+    facts: tuple[RecipientFact, ...] = ()
 
 
 def storage_key_for(tenant_id: str, raw: bytes) -> str:
@@ -121,14 +127,30 @@ def _attachments(parsed: ParsedMessage) -> list[PreparedAttachment]:
     ]
 
 
-def _classify(parsed: ParsedMessage, direction: str) -> dict[str, object] | None:
+def _classify(parsed: ParsedMessage, direction: str) -> Classification | None:
     if direction != "inbound" or parsed.msg is None:
         return None
-    try:  # TEMP until the classifier lands
-        from pmail_cli.classify import classify_message
-    except ImportError:
-        return None
-    return classify_message(parsed.msg).to_dict()
+    return classify_message(parsed.msg)
+
+
+def link_keys(parsed: ParsedMessage, found: Classification | None) -> list[str]:
+    """md5 of the Message-IDs this message may answer, best candidate first.
+
+    Bounces and complaints point at the original returned inside them; replies at
+    In-Reply-To, then References from the last one back.
+    """
+    ordered: list[str] = []
+    if found is not None and found.original_message_id:
+        ordered.append(found.original_message_id)
+    if parsed.in_reply_to:
+        ordered.append(parsed.in_reply_to)
+    ordered.extend(reversed(parsed.references))
+    keys: list[str] = []
+    for message_id in ordered:
+        key = hashlib.md5(clean_text(message_id).encode("utf-8")).hexdigest()
+        if key not in keys:
+            keys.append(key)
+    return keys[:50]
 
 
 def prepare_message(raw: bytes, origin: str, ctx: PrepareContext) -> PreparedMessage:
@@ -147,7 +169,7 @@ def prepare_message(raw: bytes, origin: str, ctx: PrepareContext) -> PreparedMes
         in_reply_to=parsed.in_reply_to,
         references=parsed.references,
         direction=direction,
-        message_type=str(classification["kind"]) if classification else "email",
+        message_type=classification.kind if classification else "email",
         status="sent" if outbound else "received",
         from_email=parsed.from_email,
         from_name=parsed.from_name,
@@ -168,7 +190,16 @@ def prepare_message(raw: bytes, origin: str, ctx: PrepareContext) -> PreparedMes
         if split.splices
         else None,
         attachments=_attachments(parsed),
-        classification=classification,
+        is_reply=classification.is_reply
+        if classification
+        else bool(parsed.in_reply_to),
+        original_message_id=classification.original_message_id
+        if classification
+        else None,
+        feedback_type=classification.feedback_type if classification else None,
+        auto_reply_until=classification.auto_reply_until if classification else None,
+        link_keys=link_keys(parsed, classification) if direction == "inbound" else [],
+        facts=classification.recipients if classification else (),
     )
 
 

@@ -6,13 +6,15 @@ import uuid
 from collections.abc import Sequence
 
 from pmail_cli.db import Connection
+from pmail_cli.mail.parse import clean_text
 from pmail_cli.mail.prepare import PreparedMessage
 from pmail_cli.sqlfiles import load_sql
 
 _MESSAGE_COLUMNS = (
     "tenant_id, storage_key, message_id, in_reply_to, references_ids, direction, "
     "message_type, status, from_email, from_name, to_email, cc_email, subject, sent_at, "
-    "campaign_id, lead_id, email_account_id, attachment_count, parse_problems, source"
+    "campaign_id, lead_id, email_account_id, attachment_count, parse_problems, source, "
+    "is_reply, original_message_id, feedback_type, auto_reply_until, link_keys"
 )
 _CONTENT_COLUMNS = (
     "tenant_id, storage_key, content_text, content_html, headers, raw_size_bytes, "
@@ -21,6 +23,10 @@ _CONTENT_COLUMNS = (
 _ATTACHMENT_COLUMNS = (
     "tenant_id, parent_storage_key, part_index, filename, mime_type, size_bytes, "
     "storage_disposition, content_id, sha256"
+)
+_FACT_COLUMNS = (
+    "tenant_id, storage_key, recipient_index, recipient, action, status, reply_code, "
+    "diagnostic_code, remote_mta, reason, hard"
 )
 _BLOB_COLUMNS = (
     "tenant_id, sha256, size_bytes, compressed_size_bytes, compression, data"
@@ -88,6 +94,11 @@ def _copy_messages(
                     len(m.attachments),
                     m.problems,
                     m.origin,
+                    m.is_reply,
+                    m.original_message_id,
+                    m.feedback_type,
+                    m.auto_reply_until,
+                    m.link_keys,
                 )
             )
 
@@ -162,6 +173,32 @@ def _copy_attachments(
                         )
 
 
+def _copy_facts(
+    conn: Connection, tenant_id: uuid.UUID, batch: Sequence[PreparedMessage]
+) -> None:
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY pmail_stage_facts ({_FACT_COLUMNS}) FROM STDIN") as copy,
+    ):
+        for m in batch:
+            for i, f in enumerate(m.facts):
+                copy.write_row(
+                    (
+                        tenant_id,
+                        m.storage_key,
+                        i,
+                        clean_text(f.recipient) if f.recipient else None,
+                        f.action,
+                        f.status,
+                        f.reply_code,
+                        clean_text(f.diagnostic_code) if f.diagnostic_code else None,
+                        clean_text(f.remote_mta) if f.remote_mta else None,
+                        f.reason,
+                        f.hard,
+                    )
+                )
+
+
 def write_batch(
     conn: Connection,
     *,
@@ -173,8 +210,11 @@ def write_batch(
     _copy_messages(conn, tenant_id, batch)
     _copy_content(conn, tenant_id, batch)
     _copy_attachments(conn, tenant_id, batch, new_blobs)
+    _copy_facts(conn, tenant_id, batch)
+    conn.execute(load_sql("ingest/insert_staged_links"))
     keys = [str(r[0]) for r in conn.execute(load_sql("ingest/insert_staged_messages"))]
     if keys:
+        conn.execute(load_sql("ingest/insert_staged_facts"), {"keys": keys})
         conn.execute(load_sql("ingest/insert_staged_content"), {"keys": keys})
         conn.execute(load_sql("ingest/insert_staged_blobs"))
         conn.execute(load_sql("ingest/insert_staged_attachments"), {"keys": keys})

@@ -75,6 +75,30 @@ def list_attachments(
         return cur.fetchall()
 
 
+def list_delivery_facts(
+    conn: Connection, *, tenant_id: uuid.UUID, storage_key: str
+) -> list[dict[str, object]]:
+    """Return a DSN's per-recipient facts."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            load_sql("messages/list_delivery_facts"),
+            {"tenant_id": tenant_id, "storage_key": storage_key},
+        )
+        return cur.fetchall()
+
+
+def list_children(
+    conn: Connection, *, tenant_id: uuid.UUID, storage_key: str
+) -> list[dict[str, object]]:
+    """Return the messages linked to this one as their parent."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            load_sql("messages/list_children"),
+            {"tenant_id": tenant_id, "storage_key": storage_key},
+        )
+        return cur.fetchall()
+
+
 def list_export_keys(
     conn: Connection,
     *,

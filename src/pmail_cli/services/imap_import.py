@@ -56,6 +56,7 @@ class FolderResult:
     flagged: int = 0
     uidvalidity_changed: bool = False
     error: str | None = None
+    uidnext: int = 0  # the folder's UIDNEXT when this import looked
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,7 @@ def _open_folder(
     result: FolderResult,
 ) -> _Folder:
     status = folder_status(box, name, condstore=has_capability(box, "CONDSTORE"))
+    result.uidnext = status.get("UIDNEXT", 0)
     box.folder.set(name, readonly=True)  # EXAMINE: flags are never changed
     with conn.transaction():
         state = repo.get_folder_state(

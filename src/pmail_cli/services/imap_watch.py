@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 
 from pmail_cli.db import Connection
 from pmail_cli.errors import PmailError
-from pmail_cli.services.imap_conn import AccountConfig, Mailbox, has_capability, session
+from pmail_cli.services.imap_conn import (
+    AccountConfig,
+    Mailbox,
+    folder_status,
+    has_capability,
+    session,
+)
 from pmail_cli.services.imap_import import FolderResult, choose_folders, sync_account
 
 logger = logging.getLogger(__name__)
@@ -89,12 +95,24 @@ def import_accounts(
 
 
 def _wait_for_mail(
-    box: Mailbox, account: AccountConfig, options: WatchOptions, stop: threading.Event
+    box: Mailbox,
+    account: AccountConfig,
+    options: WatchOptions,
+    stop: threading.Event,
+    seen: dict[str, int],
 ) -> None:
-    """Return when the watched folder reports a change, or after the poll interval."""
+    """Return when the watched folder changes, or after the poll interval.
+
+    Mail delivered while the last sync ran shows as a higher UIDNEXT than that sync
+    saw, so it is picked up at once instead of waiting for the next IDLE event.
+    """
     idle = has_capability(box, "IDLE")
     first = choose_folders(box, account)[0][0]
     box.folder.set(first, readonly=True)
+    if folder_status(box, first, condstore=False).get("UIDNEXT", 0) > seen.get(
+        first, 0
+    ):
+        return
     deadline = time.monotonic() + options.poll_interval
     while not stop.is_set() and time.monotonic() < deadline:
         if not idle:
@@ -119,8 +137,10 @@ def _watch_one(
             with connect() as conn, session(account, password) as box:
                 backoff = 1.0
                 while not stop.is_set():
-                    report.add(sync_account(conn, box, account, jobs=jobs))
-                    _wait_for_mail(box, account, options, stop)
+                    results = sync_account(conn, box, account, jobs=jobs)
+                    report.add(results)
+                    seen = {r.folder: r.uidnext for r in results}
+                    _wait_for_mail(box, account, options, stop, seen)
         except (PmailError, imaplib.IMAP4.abort, OSError) as exc:
             if stop.is_set():
                 return

@@ -29,6 +29,7 @@ from pmail_cli.mail.prepare import (
 )
 from pmail_cli.mail.readers import RawItem
 from pmail_cli.repository import ingest as repo
+from pmail_cli.repository import linking
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import dicts
@@ -52,6 +53,8 @@ class PipelineOptions:
     batch_messages: int = BATCH_MESSAGES
     auto_train_at: int = dicts.AUTO_TRAIN_AT  # 0 disables automatic training
     email_account_id: str | None = None  # the mailbox the mail was fetched from
+    campaign_header: str = "X-PM-Campaign-Id"  # outbound header naming the campaign
+    lead_header: str = "X-PM-Lead-Id"  # outbound header naming the lead
 
 
 @dataclass(slots=True)
@@ -66,6 +69,7 @@ class PipelineResult:
     stored_bytes: int = 0
     batches: int = 0
     dict_trained: int | None = None
+    linked: int = 0
     flagged_origins: list[str] = field(default_factory=list)
     added_keys: list[str] = field(default_factory=list)
 
@@ -126,6 +130,8 @@ class _Run:
             tenant_id=str(tenant.tenant_id),
             direction=options.direction,
             email_account_id=options.email_account_id,
+            campaign_header=options.campaign_header,
+            lead_header=options.lead_header,
             account_emails=self._accounts(),
             dictionary=dicts.current_dictionary(conn, tenant),
         )
@@ -158,6 +164,7 @@ class _Run:
         if not prepared and self.on_commit is None:
             self._advance(batch)
             return
+        new_blob_bytes = 0
         with self.conn.transaction():
             keys: list[str] = []
             if prepared:
@@ -172,10 +179,27 @@ class _Run:
                     batch=prepared,
                     new_blobs=hashes - known,
                 )
+                self._link(keys)
+                new_blob_bytes = _blob_bytes(prepared, hashes - known)
             if self.on_commit is not None:
                 self.on_commit(self.conn, batch.items)
         self._count(prepared, set(keys))
+        self.result.stored_bytes += new_blob_bytes
         self._advance(batch)
+
+    def _link(self, keys: list[str]) -> None:
+        if not keys:
+            return
+        links = linking.link_messages(
+            self.conn, tenant_id=self.tenant.tenant_id, keys=keys
+        )
+        if links:
+            linking.update_parent_status(
+                self.conn,
+                tenant_id=self.tenant.tenant_id,
+                children=[c for c, _ in links],
+            )
+        self.result.linked += len(links)
 
     def _count(self, prepared: list[PreparedMessage], keys: set[str]) -> None:
         res = self.result
@@ -212,6 +236,11 @@ class _Run:
         logger.info(
             "trained dictionary %s for tenant %s", trained.dict_id, self.tenant.name
         )
+
+
+def _blob_bytes(prepared: list[PreparedMessage], new: set[bytes]) -> int:
+    sizes = {a.sha256: len(a.blob.data) for m in prepared for a in m.attachments}
+    return sum(size for sha, size in sizes.items() if sha in new)
 
 
 def _resolve(batch: _Batch) -> list[PreparedMessage]:

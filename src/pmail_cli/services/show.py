@@ -17,6 +17,8 @@ class MessageDetail:
 
     fields: dict[str, object]
     attachments: list[AttachmentRow]
+    delivery_facts: list[dict[str, object]]
+    replies: list[dict[str, object]]
 
 
 def show_message(conn: Connection, tenant: Tenant, key: str) -> MessageDetail:
@@ -41,7 +43,9 @@ def show_message(conn: Connection, tenant: Tenant, key: str) -> MessageDetail:
                 f"storage key prefix {key!r} matches more than one message"
             )
         row = rows[0]
-        attachments = repo.list_attachments(
-            conn, tenant_id=tenant.tenant_id, storage_key=str(row["storage_key"])
-        )
-    return MessageDetail(fields=dict(row), attachments=attachments)
+        key = str(row["storage_key"])
+        tenant_id = tenant.tenant_id
+        attachments = repo.list_attachments(conn, tenant_id=tenant_id, storage_key=key)
+        facts = repo.list_delivery_facts(conn, tenant_id=tenant_id, storage_key=key)
+        replies = repo.list_children(conn, tenant_id=tenant_id, storage_key=key)
+    return MessageDetail(dict(row), attachments, facts, replies)

@@ -1,0 +1,9 @@
+-- Move staged DSN recipient facts of the newly inserted messages in.
+-- params: keys text[]
+INSERT INTO delivery_facts (
+    tenant_id, storage_key, recipient_index, recipient, action, status, reply_code,
+    diagnostic_code, remote_mta, reason, hard)
+SELECT tenant_id, storage_key, recipient_index, recipient, action, status, reply_code,
+       diagnostic_code, remote_mta, reason, hard
+FROM pmail_stage_facts
+WHERE storage_key = ANY(%(keys)s);

@@ -1,0 +1,129 @@
+"""Result records of inbound classification and their fixed vocabularies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+KINDS: frozenset[str] = frozenset(
+    {
+        "bounce",
+        "delay",
+        "auto_reply",
+        "complaint",
+        "delivery_report",
+        "read_receipt",
+        "email",
+    }
+)
+
+# The `reason` vocabulary (sisimai-like). Documented in docs/classification.md.
+REASONS: frozenset[str] = frozenset(
+    {
+        "authfailure",
+        "badreputation",
+        "blocked",
+        "contenterror",
+        "delivered",
+        "exceedlimit",
+        "expired",
+        "failedstarttls",
+        "feedback",
+        "filtered",
+        "hasmoved",
+        "hostunknown",
+        "mailboxfull",
+        "mailererror",
+        "mesgtoobig",
+        "networkerror",
+        "norelaying",
+        "notaccept",
+        "notcompliantrfc",
+        "onhold",
+        "policyviolation",
+        "ratelimited",
+        "rejected",
+        "requireptr",
+        "securityerror",
+        "spamdetected",
+        "speeding",
+        "suspend",
+        "syntaxerror",
+        "systemerror",
+        "systemfull",
+        "toomanyconn",
+        "undefined",
+        "userunknown",
+        "vacation",
+        "virusdetected",
+    }
+)
+
+# Reasons that say the address itself is bad (see is_hard()).
+_ADDRESS_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
+
+
+def is_hard(reason: str, *, status: str | None, reply_code: int | None) -> bool:
+    """Return True only when the failure says the address itself is bad.
+
+    userunknown, hostunknown and hasmoved are always hard; notaccept is hard
+    only with a permanent (5xx / 5.x.x) code. Everything else is soft.
+    """
+    if reason in _ADDRESS_REASONS:
+        return True
+    if reason != "notaccept":
+        return False
+    if status is not None:
+        return status.startswith("5")
+    return reply_code is not None and 500 <= reply_code < 600
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientFact:
+    """What one recipient's delivery attempt came to."""
+
+    recipient: str | None
+    action: str | None
+    status: str | None
+    reply_code: int | None
+    diagnostic_code: str | None
+    remote_mta: str | None
+    reason: str
+    hard: bool
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-ready mapping of every field."""
+        return {
+            "recipient": self.recipient,
+            "action": self.action,
+            "status": self.status,
+            "reply_code": self.reply_code,
+            "diagnostic_code": self.diagnostic_code,
+            "remote_mta": self.remote_mta,
+            "reason": self.reason,
+            "hard": self.hard,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What an inbound message is, and the delivery facts it carries."""
+
+    kind: str
+    is_reply: bool
+    recipients: tuple[RecipientFact, ...] = ()
+    original_message_id: str | None = None
+    feedback_type: str | None = None
+    auto_reply_until: date | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-ready mapping: dates in ISO 8601, recipients as dicts."""
+        until = self.auto_reply_until
+        return {
+            "kind": self.kind,
+            "is_reply": self.is_reply,
+            "recipients": [r.to_dict() for r in self.recipients],
+            "original_message_id": self.original_message_id,
+            "feedback_type": self.feedback_type,
+            "auto_reply_until": until.isoformat() if until is not None else None,
+        }

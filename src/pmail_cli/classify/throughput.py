@@ -1,0 +1,77 @@
+"""Hand-run throughput check: classify_bytes against bare parsing, over a corpus.
+
+Usage: python -m pmail_cli.classify.throughput [CORPUS_DIR] [--rounds N]
+
+Not a test: timings depend on the machine. It prints messages per second for
+`email.message_from_bytes` alone and for `classify_bytes` (parse + classify).
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import os
+import time
+from collections.abc import Callable
+from email.message import Message
+from pathlib import Path
+
+from pmail_cli.classify import classify_bytes, classify_message
+
+_SKIP = {"labels.tsv", "MANIFEST.tsv", "README.md"}
+
+
+def _messages(root: Path) -> list[bytes]:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name not in _SKIP)
+    return [p.read_bytes() for p in files if not p.name.startswith(".")]
+
+
+def _rate(func: Callable[[bytes], object], data: list[bytes], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for raw in data:
+            func(raw)
+        best = min(best, time.perf_counter() - start)
+    return len(data) / best
+
+
+def _rate_parsed(messages: list[Message], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for msg in messages:
+            classify_message(msg)
+        best = min(best, time.perf_counter() - start)
+    return len(messages) / best
+
+
+def _parse(raw: bytes) -> object:
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+def main() -> None:
+    """Print parse-only and parse+classify rates over the corpus."""
+    default = os.environ.get("PMAIL_CORPUS", "../shared/corpus")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("corpus", nargs="?", default=default)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    data = _messages(Path(args.corpus))
+    parse = _rate(_parse, data, args.rounds)
+    both = _rate(classify_bytes, data, args.rounds)
+    parsed = [
+        email.message_from_bytes(raw, policy=email.policy.compat32) for raw in data
+    ]
+    alone = _rate_parsed(parsed, args.rounds)
+    size = sum(len(d) for d in data) / 1e6
+    print(f"{len(data)} messages, {size:.1f} MB, best of {args.rounds}")
+    print(f"email.message_from_bytes only: {parse:8.0f} msg/s")
+    print(f"classify_bytes (parse+classify): {both:8.0f} msg/s")
+    print(f"classify_message on parsed:      {alone:8.0f} msg/s")
+    print(f"classification overhead: {parse / both - 1:.0%} of parse time")
+
+
+if __name__ == "__main__":
+    main()
