@@ -23,4 +23,5 @@ fi
 .venv/bin/pip install -q -e '.[test]'
 
 .venv/bin/ruff check src tests benchmarks
+.venv/bin/mypy src
 exec .venv/bin/pytest "$@"

@@ -7,8 +7,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -466,7 +466,10 @@ def import_imap(
             all_accounts,
         )
         pairs = [(a, resolve_password(a, prompt=_password_prompt())) for a in chosen]
-        connect = lambda: db.connect(settings)  # noqa: E731 - one connection per account thread
+
+        def connect() -> AbstractContextManager[db.Connection]:
+            return db.connect(settings)  # one connection per account thread
+
         if watch:
             options = imap_watch.WatchOptions(
                 watch=True, watch_for=watch_for, poll_interval=poll_interval
@@ -486,7 +489,7 @@ def import_imap(
 
 
 def _watch(
-    connect: object,
+    connect: imap_watch.ConnectFn,
     pairs: list[tuple[AccountConfig, str]],
     options: imap_watch.WatchOptions,
 ) -> imap_watch.ImportReport:
@@ -496,16 +499,16 @@ def _watch(
     try:
         return imap_watch.watch_accounts(
             connect, pairs, jobs=1, options=options, stop=stop
-        )  # type: ignore[arg-type]
+        )
     except KeyboardInterrupt:
         stop.set()
         raise
 
 
-def _password_prompt() -> object:
+def _password_prompt() -> Callable[[str], str] | None:
     if not sys.stdin.isatty():
         return None
-    return lambda text: typer.prompt(text, hide_input=True)
+    return lambda text: str(typer.prompt(text, hide_input=True))
 
 
 def _imap_accounts(

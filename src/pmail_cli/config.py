@@ -97,4 +97,4 @@ def redact_dsn(dsn: str) -> str:
     except Exception:  # an unparsable DSN is shown as a placeholder, never raw
         return "<unparsable DSN>"
     params.pop("password", None)
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})

@@ -87,6 +87,15 @@ def translated_errors() -> Iterator[None]:
         ) from None
 
 
+def as_bytes(value: object) -> bytes:
+    """Return a bytea column's value as bytes."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, memoryview | bytearray):
+        return bytes(value)
+    raise TypeError(f"expected bytea, got {type(value).__name__}")
+
+
 def server_version(conn: Connection) -> str:
     """Return the server's version string, e.g. '15.19'."""
     row = conn.execute("SHOW server_version").fetchone()

