@@ -82,9 +82,10 @@ CREATE TABLE email_messages (
 CREATE TABLE email_content (
     tenant_id             uuid        NOT NULL,
     storage_key           varchar(500) NOT NULL,
+    -- the text body (or the text of an HTML-only body): the searchable cache. The HTML
+    -- body and the header list are rebuilt from the raw message when asked for: storing
+    -- them again would double the bytes per message (docs/performance.md).
     content_text          text,
-    content_html          text,
-    headers               jsonb       NOT NULL DEFAULT '[]',
     raw_size_bytes        bigint      NOT NULL CHECK (raw_size_bytes >= 0),
     compressed_size_bytes bigint      NOT NULL CHECK (compressed_size_bytes >= 0),
     raw_sha256            bytea       CHECK (octet_length(raw_sha256) = 32),
@@ -104,7 +105,7 @@ CREATE TABLE email_content (
     CHECK ((compression = 'zstd-dict') = (dict_id IS NOT NULL)),
     CHECK ((raw_form = 'none') = (raw_data IS NULL)),
     CHECK ((raw_form = 'spliced') = (raw_splices IS NOT NULL))
-);
+) WITH (toast_tuple_target = 128);  -- let pglz compress content_text of ordinary size
 
 -- Each distinct attachment file, stored once per tenant, keyed by the sha256 of its bytes.
 CREATE TABLE attachment_blobs (

@@ -304,16 +304,28 @@ def show_cmd(
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="table or json.")
     ] = OutputFormat.table,
+    headers: Annotated[
+        bool, typer.Option("--headers", help="Also list the header fields, in order.")
+    ] = False,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Write the exact message to stdout instead.")
+    ] = False,
 ) -> None:
-    """Show one message: metadata, sizes, attachments, problems.
+    """Show one message: metadata, classification, thread, attachments.
 
     Example: pmail show 3f2a9c0d --tenant acme
     """
     settings = get_settings(ctx)
     with reported_errors(settings), db.connect(settings) as conn:
         scope = tenants.use_tenant(conn, tenant)
-        detail = show.show_message(conn, scope, key)
+        detail = show.show_message(conn, scope, key, with_raw=raw or headers)
+    if raw and detail.raw is not None:
+        sys.stdout.buffer.write(detail.raw)
+        sys.stdout.flush()
+        return
     record = dict(detail.fields)
+    if headers:
+        record["headers"] = [list(h) for h in detail.headers()]
     record["attachments"] = [
         output.plain(output.as_dict(a)) for a in detail.attachments
     ]

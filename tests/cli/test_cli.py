@@ -68,7 +68,10 @@ def test_database_without_schema_says_run_init_db(dsn: str, conn: object) -> Non
             init.exit_code == 0 and "would apply 0001_initial_schema.sql" in init.stderr
         )
         applied = runner.invoke(app, ["--dsn", empty, "init-db"])
-        assert applied.exit_code == 0 and f"applied {len(migrations.discover())} migration" in applied.stderr
+        assert (
+            applied.exit_code == 0
+            and f"applied {len(migrations.discover())} migration" in applied.stderr
+        )
         again = runner.invoke(app, ["--dsn", empty, "init-db"])
         assert again.exit_code == 0 and "applied 0 migration" in again.stderr
     finally:
@@ -174,3 +177,20 @@ def test_single_message_with_from_line_stays_one(dsn: str, tmp_path: Path) -> No
     out = tmp_path / "out"
     runner.invoke(app, ["--dsn", dsn, "export", "--out", str(out)])
     assert [p.read_bytes() for p in out.iterdir()] == [raw]
+
+
+@pytest.mark.db
+def test_show_raw_and_headers_rebuild_from_storage(dsn: str, tmp_path: Path) -> None:
+    """show --raw writes the exact bytes; --headers lists every header field in order."""
+    deck = mailgen.pdf_bytes(5)
+    raw = mailgen.with_attachment(1, deck)
+    (tmp_path / "a.eml").write_bytes(raw)
+    runner.invoke(app, ["--dsn", dsn, "ingest", str(tmp_path / "a.eml")])
+    out = tmp_path / "out"
+    runner.invoke(app, ["--dsn", dsn, "export", "--out", str(out)])
+    key = next(out.iterdir()).stem
+    shown = runner.invoke(app, ["--dsn", dsn, "show", key, "--raw"])
+    assert shown.exit_code == 0 and shown.stdout_bytes == raw
+    listed = runner.invoke(app, ["--dsn", dsn, "show", key, "--headers", "-f", "json"])
+    names = [h[0] for h in json.loads(listed.stdout)["headers"]]
+    assert names == ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"]

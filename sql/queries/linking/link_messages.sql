@@ -9,12 +9,18 @@ WITH new_ids AS (
     WHERE tenant_id = %(tenant_id)s AND storage_key = ANY(%(keys)s) AND message_id IS NOT NULL
 ),
 children AS (
+    -- two index paths (primary key, GIN on unlinked link_keys): never OR them
     SELECT m.storage_key, m.link_keys
     FROM email_messages AS m
-    WHERE m.tenant_id = %(tenant_id)s AND m.direction = 'inbound'
+    WHERE m.tenant_id = %(tenant_id)s AND m.storage_key = ANY(%(keys)s)
+      AND m.direction = 'inbound' AND m.parent_storage_key IS NULL
+      AND m.link_keys <> '{}'
+    UNION
+    SELECT m.storage_key, m.link_keys
+    FROM email_messages AS m
+    WHERE m.link_keys && ARRAY(SELECT id_hash FROM new_ids)
       AND m.parent_storage_key IS NULL AND m.link_keys <> '{}'
-      AND (m.storage_key = ANY(%(keys)s)
-           OR m.link_keys && ARRAY(SELECT id_hash FROM new_ids))
+      AND m.tenant_id = %(tenant_id)s AND m.direction = 'inbound'
 ),
 candidates AS (
     SELECT c.storage_key, k.id_hash, k.ord

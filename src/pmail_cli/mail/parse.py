@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
+from html.parser import HTMLParser
 
 MAX_DEPTH = 64
 MAX_TEXT_CHARS = 4_000_000  # a body column larger than this is truncated (flagged)
@@ -275,6 +276,43 @@ def parse_message(raw: bytes) -> ParsedMessage:
     if not parsed.headers:
         parsed.problems.append("no headers")
     return parsed
+
+
+class _TextOfHtml(HTMLParser):
+    """Collect the visible text of an HTML body (scripts and styles dropped)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head"):
+            self._skip += 1
+        elif tag in ("br", "p", "div", "tr", "li", "h1", "h2", "h3"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_text(html: str | None) -> str | None:
+    """Return the visible text of an HTML body, for search when there is no text part."""
+    if not html:
+        return None
+    extractor = _TextOfHtml()
+    try:
+        extractor.feed(html)
+        extractor.close()
+    except (AssertionError, ValueError):  # malformed markup: keep what was read
+        pass
+    lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
+    return "\n".join(line for line in lines if line) or None
 
 
 def _defects(msg: Message) -> list[str]:

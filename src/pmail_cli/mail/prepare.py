@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from pmail_cli.classify import Classification, RecipientFact, classify_message
 from pmail_cli.mail.compress import Compressed, Dictionary, compress, compress_blob
-from pmail_cli.mail.parse import ParsedMessage, clean_text, parse_message
+from pmail_cli.mail.parse import ParsedMessage, clean_text, html_text, parse_message
 from pmail_cli.mail.rawsplit import verified_split
 
 DIRECTIONS = ("auto", "inbound", "outbound")
@@ -73,8 +73,6 @@ class PreparedMessage:
     email_account_id: str | None
     problems: list[str]
     content_text: str | None
-    content_html: str | None
-    headers_json: str
     raw: Compressed
     raw_form: str
     splices_json: str | None
@@ -181,9 +179,7 @@ def prepare_message(raw: bytes, origin: str, ctx: PrepareContext) -> PreparedMes
         lead_id=_uuid_header(parsed, ctx.lead_header) if outbound else None,
         email_account_id=ctx.email_account_id,
         problems=parsed.problems,
-        content_text=parsed.text,
-        content_html=parsed.html,
-        headers_json=json.dumps(parsed.headers, ensure_ascii=False),
+        content_text=parsed.text if parsed.text is not None else html_text(parsed.html),
         raw=compress(split.skeleton, ctx.dictionary),
         raw_form="spliced" if split.splices else "whole",
         splices_json=json.dumps([s.to_json() for s in split.splices])
@@ -229,8 +225,6 @@ def _fallback(
         email_account_id=ctx.email_account_id,
         problems=[f"not parsed, internal error: {type(exc).__name__}: {exc}"[:300]],
         content_text=None,
-        content_html=None,
-        headers_json="[]",
         raw=compress(raw, ctx.dictionary),
         raw_form="whole",
         splices_json=None,

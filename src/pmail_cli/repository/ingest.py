@@ -17,7 +17,7 @@ _MESSAGE_COLUMNS = (
     "is_reply, original_message_id, feedback_type, auto_reply_until, link_keys"
 )
 _CONTENT_COLUMNS = (
-    "tenant_id, storage_key, content_text, content_html, headers, raw_size_bytes, "
+    "tenant_id, storage_key, content_text, raw_size_bytes, "
     "compressed_size_bytes, raw_sha256, raw_form, raw_data, raw_splices, compression, dict_id"
 )
 _ATTACHMENT_COLUMNS = (
@@ -116,8 +116,6 @@ def _copy_content(
                     tenant_id,
                     m.storage_key,
                     m.content_text,
-                    m.content_html,
-                    m.headers_json,
                     m.raw_size,
                     len(m.raw.data),
                     m.raw_sha256,

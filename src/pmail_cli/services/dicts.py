@@ -15,7 +15,7 @@ from pmail_cli.repository.tenants import Tenant
 
 SAMPLE_LIMIT = 4000
 MIN_SAMPLES = 50
-AUTO_TRAIN_AT = 1000
+AUTO_TRAIN_AT = 300
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pmail_cli.db import Connection
-from pmail_cli.errors import NotFound, UsageError
+from pmail_cli.errors import IntegrityProblems, NotFound, UsageError
+from pmail_cli.mail.parse import parse_message
 from pmail_cli.repository import messages as repo
 from pmail_cli.repository.messages import AttachmentRow
 from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services.rawstore import rebuild_messages
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageDetail:
     """Everything `pmail show` prints about one message."""
 
@@ -19,9 +21,16 @@ class MessageDetail:
     attachments: list[AttachmentRow]
     delivery_facts: list[dict[str, object]]
     replies: list[dict[str, object]]
+    raw: bytes | None = None  # the exact message, when asked for
+
+    def headers(self) -> list[tuple[str, str]]:
+        """The header fields in order, rebuilt from the raw message."""
+        return parse_message(self.raw).headers if self.raw else []
 
 
-def show_message(conn: Connection, tenant: Tenant, key: str) -> MessageDetail:
+def show_message(
+    conn: Connection, tenant: Tenant, key: str, *, with_raw: bool = False
+) -> MessageDetail:
     """Return one message by storage key (or a unique prefix of at least 8 characters)."""
     key = key.strip()
     if not key:
@@ -48,4 +57,14 @@ def show_message(conn: Connection, tenant: Tenant, key: str) -> MessageDetail:
         attachments = repo.list_attachments(conn, tenant_id=tenant_id, storage_key=key)
         facts = repo.list_delivery_facts(conn, tenant_id=tenant_id, storage_key=key)
         replies = repo.list_children(conn, tenant_id=tenant_id, storage_key=key)
-    return MessageDetail(dict(row), attachments, facts, replies)
+    detail = MessageDetail(dict(row), attachments, facts, replies)
+    if with_raw:
+        rebuilt = next(iter(rebuild_messages(conn, tenant, [key])), None)
+        if rebuilt is None or rebuilt.raw is None or not rebuilt.verified:
+            why = rebuilt.problem if rebuilt else "not found"
+            raise IntegrityProblems(
+                f"message {key} cannot be rebuilt exactly: {why}",
+                hint="run `pmail validate`",
+            )
+        detail.raw = rebuilt.raw
+    return detail
