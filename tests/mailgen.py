@@ -82,7 +82,9 @@ CAMPAIGN = "6f1c2a3e-8d4b-4c55-9a77-1b2c3d4e5f60"
 LEAD = "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d"
 
 
-def outbound(n: int, *, sender: str = "sdr1@acme.test", to: str = "lead@example.com") -> bytes:
+def outbound(
+    n: int, *, sender: str = "sdr1@acme.test", to: str = "lead@example.com"
+) -> bytes:
     """A campaign message from the tenant's SDR, carrying campaign and lead ids."""
     return simple(
         n,
@@ -94,7 +96,9 @@ def outbound(n: int, *, sender: str = "sdr1@acme.test", to: str = "lead@example.
     )
 
 
-def reply(n: int, parent_id: str, *, extra: str = "", subject: str = "Re: Quick question") -> bytes:
+def reply(
+    n: int, parent_id: str, *, extra: str = "", subject: str = "Re: Quick question"
+) -> bytes:
     """A lead's answer to parent_id."""
     return simple(
         n,
@@ -102,13 +106,21 @@ def reply(n: int, parent_id: str, *, extra: str = "", subject: str = "Re: Quick 
         to="sdr1@acme.test",
         subject=subject,
         message_id=f"<reply-{n}@example.com>",
-        extra=f"In-Reply-To: {parent_id}\nReferences: {parent_id}" + (f"\n{extra}" if extra else ""),
+        extra=f"In-Reply-To: {parent_id}\nReferences: {parent_id}"
+        + (f"\n{extra}" if extra else ""),
         body="Sounds good, let's talk on Tuesday.\n\n> Would a call make sense?",
     )
 
 
-def dsn(n: int, original: bytes, *, status: str = "5.1.1", code: int = 550,
-        recipient: str = "lead@example.com", text: str = "user unknown") -> bytes:
+def dsn(
+    n: int,
+    original: bytes,
+    *,
+    status: str = "5.1.1",
+    code: int = 550,
+    recipient: str = "lead@example.com",
+    text: str = "user unknown",
+) -> bytes:
     """An RFC 3464 bounce returning `original`."""
     lines = [
         "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>",

@@ -105,7 +105,7 @@ CREATE TABLE email_content (
     CHECK ((compression = 'zstd-dict') = (dict_id IS NOT NULL)),
     CHECK ((raw_form = 'none') = (raw_data IS NULL)),
     CHECK ((raw_form = 'spliced') = (raw_splices IS NOT NULL))
-) WITH (toast_tuple_target = 128);  -- let pglz compress content_text of ordinary size
+);
 
 -- Each distinct attachment file, stored once per tenant, keyed by the sha256 of its bytes.
 CREATE TABLE attachment_blobs (
@@ -150,9 +150,6 @@ CREATE INDEX idx_email_messages_direction_status
 -- Message-IDs can be huge: index a hash of them, look up by hash and value.
 CREATE INDEX idx_email_messages_message_id
     ON email_messages (tenant_id, md5(message_id)) WHERE message_id IS NOT NULL;
-CREATE INDEX idx_email_messages_parent
-    ON email_messages (tenant_id, md5(parent_message_id)) WHERE parent_message_id IS NOT NULL;
-CREATE INDEX idx_email_messages_sent_at ON email_messages (tenant_id, sent_at);
 CREATE INDEX idx_attachments_sha256 ON attachments (tenant_id, sha256);
 CREATE INDEX idx_email_content_dict ON email_content (tenant_id, dict_id)
     WHERE dict_id IS NOT NULL;

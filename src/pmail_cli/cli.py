@@ -381,18 +381,35 @@ def account_add(
 
 
 @dict_app.command("train")
-def dict_train(ctx: typer.Context, tenant: TenantOption = None) -> None:
+def dict_train(
+    ctx: typer.Context,
+    tenant: TenantOption = None,
+    recompress: Annotated[
+        bool,
+        typer.Option(help="Also move every stored message to the new dictionary."),
+    ] = False,
+) -> None:
     """Train a new zstd dictionary on the tenant's mail.
 
-    Example: pmail dict train --tenant acme
+    Example: pmail dict train --tenant acme --recompress
     """
     settings = get_settings(ctx)
     with reported_errors(settings), db.connect(settings) as conn:
         scope = tenants.use_tenant(conn, tenant)
         trained = dicts.train_dictionary(conn, scope)
+        moved = 0
+        if recompress:
+            newest = dicts.current_dictionary(conn, scope)
+            assert newest is not None
+            moved = dicts.recompress(conn, scope, newest, only_plain=False)
     err_console.print(
         f"trained dictionary {trained.dict_id} ({trained.size_bytes:,} bytes) on "
-        f"{trained.sample_count:,} messages; new mail uses it, older rows stay readable",
+        f"{trained.sample_count:,} messages; new mail uses it, "
+        + (
+            f"{moved:,} stored messages moved to it"
+            if recompress
+            else "older rows stay readable"
+        ),
         highlight=False,
     )
 

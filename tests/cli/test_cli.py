@@ -193,4 +193,12 @@ def test_show_raw_and_headers_rebuild_from_storage(dsn: str, tmp_path: Path) -> 
     assert shown.exit_code == 0 and shown.stdout_bytes == raw
     listed = runner.invoke(app, ["--dsn", dsn, "show", key, "--headers", "-f", "json"])
     names = [h[0] for h in json.loads(listed.stdout)["headers"]]
-    assert names == ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"]
+    assert names == [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "MIME-Version",
+        "Content-Type",
+    ]

@@ -112,3 +112,50 @@ def list_dicts(conn: Connection, *, tenant_id: uuid.UUID) -> list[DictInfo]:
     with conn.cursor(row_factory=class_row(DictInfo)) as cur:
         cur.execute(load_sql("dicts/list_dicts"), {"tenant_id": tenant_id})
         return cur.fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class RawToRecompress:
+    """One raw form to move to another dictionary."""
+
+    storage_key: str
+    raw_data: bytes
+    compression: str
+    dict_id: int | None
+
+
+def select_for_recompress(
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID,
+    dict_id: int,
+    only_plain: bool,
+    limit: int,
+) -> list[RawToRecompress]:
+    """Return up to `limit` raw forms not compressed with dictionary `dict_id`."""
+    with conn.cursor(row_factory=class_row(RawToRecompress)) as cur:
+        cur.execute(
+            load_sql("dicts/select_for_recompress"),
+            {
+                "tenant_id": tenant_id,
+                "dict_id": dict_id,
+                "only_plain": only_plain,
+                "limit": limit,
+            },
+        )
+        return cur.fetchall()
+
+
+def update_compression(
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID,
+    dict_id: int,
+    keys: list[str],
+    data: list[bytes],
+) -> None:
+    """Store raw forms recompressed with dictionary `dict_id`."""
+    conn.execute(
+        load_sql("dicts/update_compression"),
+        {"tenant_id": tenant_id, "dict_id": dict_id, "keys": keys, "data": data},
+    )

@@ -38,6 +38,11 @@ def create_staging(conn: Connection) -> None:
     conn.execute(load_sql("ingest/create_staging"))
 
 
+def analyze_tables(conn: Connection) -> None:
+    """Refresh the planner statistics of the tables ingest writes to."""
+    conn.execute(load_sql("ingest/analyze_tables"))
+
+
 def lock_tenant_writes(conn: Connection, *, tenant_id: uuid.UUID) -> None:
     """Hold the tenant's ingest lock until the transaction ends."""
     conn.execute(load_sql("ingest/lock_tenant_writes"), {"tenant_id": tenant_id})
@@ -197,18 +202,22 @@ def _copy_facts(
                 )
 
 
-def write_batch(
+def stage_batch(
     conn: Connection,
     *,
     tenant_id: uuid.UUID,
     batch: Sequence[PreparedMessage],
     new_blobs: set[bytes],
-) -> list[str]:
-    """Stage and insert one batch (JSON columns arrive pre-serialised as text) (inside the caller's transaction); return new keys."""
+) -> None:
+    """COPY one batch into the session's staging tables (caller's transaction)."""
     _copy_messages(conn, tenant_id, batch)
     _copy_content(conn, tenant_id, batch)
     _copy_attachments(conn, tenant_id, batch, new_blobs)
     _copy_facts(conn, tenant_id, batch)
+
+
+def insert_staged(conn: Connection) -> list[str]:
+    """Move the staged batch into the tables, skipping stored messages; return new keys."""
     conn.execute(load_sql("ingest/insert_staged_links"))
     keys = [str(r[0]) for r in conn.execute(load_sql("ingest/insert_staged_messages"))]
     if keys:

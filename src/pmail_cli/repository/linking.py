@@ -9,12 +9,18 @@ from pmail_cli.db import Connection
 from pmail_cli.sqlfiles import load_sql
 
 
-def link_messages(
+def link_staged(conn: Connection, *, tenant_id: uuid.UUID) -> set[str]:
+    """Link the staged batch's inbound messages to their parents before insertion."""
+    rows = conn.execute(load_sql("linking/link_staged"), {"tenant_id": tenant_id})
+    return {str(r[0]) for r in rows}
+
+
+def link_waiting(
     conn: Connection, *, tenant_id: uuid.UUID, keys: Sequence[str]
 ) -> list[tuple[str, str]]:
-    """Link the batch's messages (as children or as late parents); return the links."""
+    """Link stored children whose parent is among `keys`; return the links."""
     rows = conn.execute(
-        load_sql("linking/link_messages"), {"tenant_id": tenant_id, "keys": list(keys)}
+        load_sql("linking/link_waiting"), {"tenant_id": tenant_id, "keys": list(keys)}
     ).fetchall()
     return [(str(child), str(parent)) for child, parent in rows]
 

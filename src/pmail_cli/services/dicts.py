@@ -8,14 +8,22 @@ import zstandard
 
 from pmail_cli.db import Connection
 from pmail_cli.errors import PmailError
-from pmail_cli.mail.compress import Dictionary, decompress, train, zstd_dict_id
+from pmail_cli.mail.compress import (
+    Dictionary,
+    compress,
+    decompress,
+    train,
+    zstd_dict_id,
+)
 from pmail_cli.repository import dicts as repo
-from pmail_cli.repository.dicts import DictInfo
+from pmail_cli.repository.dicts import DictInfo, RawToRecompress
 from pmail_cli.repository.tenants import Tenant
 
 SAMPLE_LIMIT = 4000
 MIN_SAMPLES = 50
 AUTO_TRAIN_AT = 300
+RECOMPRESS_BATCH = 500
+SAMPLE_PREFIX = 16 * 1024  # headers and bodies; attachments come later in a message
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,28 +52,89 @@ def train_dictionary(
             )
             for s in stored
         ]
-        if len(samples) < MIN_SAMPLES:
-            raise PmailError(
-                f"tenant {tenant.name!r} has {len(samples)} messages; a dictionary needs "
-                f"at least {MIN_SAMPLES}",
-                hint="ingest more mail first",
-            )
-        try:
-            data = train(samples)
-        except zstandard.ZstdError as exc:
-            raise PmailError(
-                f"zstd could not train a dictionary on {len(samples)} messages: {exc}",
-                hint="ingest more (and more varied) mail first",
-            ) from None
-        dict_id = repo.insert_dict(
-            conn,
-            tenant_id=tenant.tenant_id,
-            zstd_dict_id=zstd_dict_id(data),
-            dict_data=data,
-            sample_count=len(samples),
-            sample_bytes=sum(map(len, samples)),
+        return _train_and_store(conn, tenant, samples)
+
+
+def train_from_samples(
+    conn: Connection, tenant: Tenant, samples: list[bytes]
+) -> TrainResult:
+    """Train and store a dictionary from messages about to be ingested."""
+    with conn.transaction():
+        return _train_and_store(conn, tenant, [s[:SAMPLE_PREFIX] for s in samples])
+
+
+def _train_and_store(
+    conn: Connection, tenant: Tenant, samples: list[bytes]
+) -> TrainResult:
+    if len(samples) < MIN_SAMPLES:
+        raise PmailError(
+            f"tenant {tenant.name!r} has {len(samples)} messages; a dictionary needs "
+            f"at least {MIN_SAMPLES}",
+            hint="ingest more mail first",
         )
+    try:
+        data = train(samples)
+    except zstandard.ZstdError as exc:
+        raise PmailError(
+            f"zstd could not train a dictionary on {len(samples)} messages: {exc}",
+            hint="ingest more (and more varied) mail first",
+        ) from None
+    dict_id = repo.insert_dict(
+        conn,
+        tenant_id=tenant.tenant_id,
+        zstd_dict_id=zstd_dict_id(data),
+        dict_data=data,
+        sample_count=len(samples),
+        sample_bytes=sum(map(len, samples)),
+    )
     return TrainResult(dict_id, len(data), len(samples), sum(map(len, samples)))
+
+
+def recompress(
+    conn: Connection,
+    tenant: Tenant,
+    dictionary: Dictionary,
+    *,
+    only_plain: bool,
+    batch: int = RECOMPRESS_BATCH,
+) -> int:
+    """Move stored raw forms to `dictionary` (all, or those without one); return count.
+
+    Each batch is decompressed, checked to decompress to the same bytes after
+    recompression, and updated in its own transaction, so an interruption leaves
+    every row readable with the dictionary its row names.
+    """
+    done = 0
+    while True:
+        with conn.transaction():
+            rows = repo.select_for_recompress(
+                conn,
+                tenant_id=tenant.tenant_id,
+                dict_id=dictionary.dict_id,
+                only_plain=only_plain,
+                limit=batch,
+            )
+            if not rows:
+                return done
+            needed = sorted({r.dict_id for r in rows if r.dict_id is not None})
+            old = repo.get_dicts(conn, tenant_id=tenant.tenant_id, dict_ids=needed)
+            packed = [_repack(r, old, dictionary) for r in rows]
+            repo.update_compression(
+                conn,
+                tenant_id=tenant.tenant_id,
+                dict_id=dictionary.dict_id,
+                keys=[r.storage_key for r in rows],
+                data=packed,
+            )
+        done += len(rows)
+
+
+def _repack(row: RawToRecompress, old: dict[int, bytes], new: Dictionary) -> bytes:
+    plain = decompress(row.raw_data, row.compression, old.get(row.dict_id or 0))
+    packed = compress(plain, new)
+    if decompress(packed.data, packed.compression, new.data) != plain:
+        raise PmailError(f"recompressing {row.storage_key} did not round-trip")
+    return packed.data
 
 
 def current_dictionary(conn: Connection, tenant: Tenant) -> Dictionary | None:

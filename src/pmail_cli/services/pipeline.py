@@ -19,6 +19,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 
+import psycopg
+
 from pmail_cli.db import Connection
 from pmail_cli.errors import IngestError
 from pmail_cli.mail.prepare import (
@@ -38,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_MESSAGES = 200
 BATCH_BYTES = 16 * 1024 * 1024
+ANALYZE_FIRST = 400  # messages stored in a run before the first ANALYZE, then doubling
 CommitHook = Callable[[Connection, Sequence[RawItem]], None]
 PrepareFn = Callable[
     [Sequence[tuple[bytes, str]], PrepareContext], list[PreparedMessage]
@@ -126,6 +129,7 @@ class _Run:
         self.on_progress = on_progress
         self.result = PipelineResult()
         self.pending: deque[_Batch] = deque()
+        self.analyze_at = ANALYZE_FIRST
         self.ctx = PrepareContext(
             tenant_id=str(tenant.tenant_id),
             direction=options.direction,
@@ -173,13 +177,15 @@ class _Run:
                 known = repo.existing_blobs(
                     self.conn, tenant_id=tenant_id, hashes=sorted(hashes)
                 )
-                keys = repo.write_batch(
+                repo.stage_batch(
                     self.conn,
                     tenant_id=tenant_id,
                     batch=prepared,
                     new_blobs=hashes - known,
                 )
-                self._link(keys)
+                linked = linking.link_staged(self.conn, tenant_id=tenant_id)
+                keys = repo.insert_staged(self.conn)
+                self._link(keys, linked)
                 new_blob_bytes = _blob_bytes(prepared, hashes - known)
             if self.on_commit is not None:
                 self.on_commit(self.conn, batch.items)
@@ -187,19 +193,19 @@ class _Run:
         self.result.stored_bytes += new_blob_bytes
         self._advance(batch)
 
-    def _link(self, keys: list[str]) -> None:
+    def _link(self, keys: list[str], linked_before_insert: set[str]) -> None:
+        """Move parents' status for this batch's children; link late-arriving parents."""
         if not keys:
             return
-        links = linking.link_messages(
-            self.conn, tenant_id=self.tenant.tenant_id, keys=keys
-        )
-        if links:
+        tenant_id = self.tenant.tenant_id
+        children = [k for k in keys if k in linked_before_insert]
+        waiting = linking.link_waiting(self.conn, tenant_id=tenant_id, keys=keys)
+        children += [child for child, _ in waiting]
+        if children:
             linking.update_parent_status(
-                self.conn,
-                tenant_id=self.tenant.tenant_id,
-                children=[c for c, _ in links],
+                self.conn, tenant_id=tenant_id, children=children
             )
-        self.result.linked += len(links)
+        self.result.linked += len(children)
 
     def _count(self, prepared: list[PreparedMessage], keys: set[str]) -> None:
         res = self.result
@@ -221,6 +227,34 @@ class _Run:
         if self.on_progress is not None:
             self.on_progress(len(batch.items))
 
+    def maybe_analyze(self) -> None:
+        """ANALYZE as this run's rows double, so plans follow the tables' growth."""
+        if self.result.added < self.analyze_at:
+            return
+        self.analyze_at = self.result.added * 2
+        try:
+            with self.conn.transaction():
+                repo.analyze_tables(self.conn)
+        except psycopg.errors.InsufficientPrivilege:
+            logger.info("cannot ANALYZE (not the owner); relying on autovacuum")
+
+    def train_ahead(self, items: Iterator[RawItem]) -> Iterator[RawItem]:
+        """Train the tenant's first dictionary on the head of a large input, before
+        anything is written, so every message of the run is stored with it."""
+        wanted = self.options.auto_train_at
+        if self.ctx.dictionary is not None or wanted <= 0:
+            return items
+        head = list(islice(items, wanted))
+        if len(head) >= wanted:
+            trained = dicts.train_from_samples(
+                self.conn, self.tenant, [i.raw for i in head]
+            )
+            self.result.dict_trained = trained.dict_id
+            self.ctx = replace(
+                self.ctx, dictionary=dicts.current_dictionary(self.conn, self.tenant)
+            )
+        return chain(head, items)
+
     def maybe_train(self) -> None:
         """Train the tenant's first dictionary once it has enough mail."""
         threshold = self.options.auto_train_at
@@ -230,9 +264,11 @@ class _Run:
             return
         trained = dicts.train_dictionary(self.conn, self.tenant)
         self.result.dict_trained = trained.dict_id
-        self.ctx = replace(
-            self.ctx, dictionary=dicts.current_dictionary(self.conn, self.tenant)
-        )
+        dictionary = dicts.current_dictionary(self.conn, self.tenant)
+        assert dictionary is not None
+        self.ctx = replace(self.ctx, dictionary=dictionary)
+        # the mail that taught the dictionary is the mail it compresses best
+        dicts.recompress(self.conn, self.tenant, dictionary, only_plain=True)
         logger.info(
             "trained dictionary %s for tenant %s", trained.dict_id, self.tenant.name
         )
@@ -277,6 +313,7 @@ def run_pipeline(
     repo.create_staging(conn)
     conn.commit()
     run = _Run(conn, tenant, options, on_commit, on_progress, prepare)
+    items = run.train_ahead(iter(items))
     batches = _batches(items, options.batch_messages)
     first = next(batches, None)
     if first is None:
@@ -287,6 +324,9 @@ def run_pipeline(
         _run_inline(run, first, second, batches)
     else:
         _run_parallel(run, workers, first, second, batches)
+    if run.result.dict_trained and run.ctx.dictionary is not None:
+        # batches prepared before the dictionary existed were written without it
+        dicts.recompress(conn, tenant, run.ctx.dictionary, only_plain=True)
     return run.result
 
 
@@ -299,6 +339,7 @@ def _run_inline(
     for items in chain([first], [second] if second else [], rest):
         batch = run.plan(items)
         run.write(batch, run.prepare(batch.todo, run.ctx) if batch.todo else [])
+        run.maybe_analyze()
         run.maybe_train()
 
 
@@ -327,4 +368,5 @@ def _run_parallel(
 def _drain_one(run: _Run) -> None:
     batch = run.pending.popleft()
     run.write(batch, _resolve(batch))
+    run.maybe_analyze()
     run.maybe_train()

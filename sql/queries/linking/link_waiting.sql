@@ -1,7 +1,5 @@
--- Link inbound messages to the messages they answer: the new ones of this batch, and
--- older ones that were waiting for a parent that arrived in this batch. A child takes
--- its best-ranked candidate that resolves (outbound parents first) and inherits the
--- parent's campaign and lead. Returns the links made.
+-- Link stored inbound messages that were waiting for a parent which arrived in this
+-- batch (mail that came before the message it answers). Returns the links made.
 -- params: tenant_id uuid, keys text[]
 WITH new_ids AS (
     SELECT md5(message_id) AS id_hash
@@ -9,18 +7,12 @@ WITH new_ids AS (
     WHERE tenant_id = %(tenant_id)s AND storage_key = ANY(%(keys)s) AND message_id IS NOT NULL
 ),
 children AS (
-    -- two index paths (primary key, GIN on unlinked link_keys): never OR them
-    SELECT m.storage_key, m.link_keys
-    FROM email_messages AS m
-    WHERE m.tenant_id = %(tenant_id)s AND m.storage_key = ANY(%(keys)s)
-      AND m.direction = 'inbound' AND m.parent_storage_key IS NULL
-      AND m.link_keys <> '{}'
-    UNION
     SELECT m.storage_key, m.link_keys
     FROM email_messages AS m
     WHERE m.link_keys && ARRAY(SELECT id_hash FROM new_ids)
       AND m.parent_storage_key IS NULL AND m.link_keys <> '{}'
       AND m.tenant_id = %(tenant_id)s AND m.direction = 'inbound'
+      AND NOT m.storage_key = ANY(%(keys)s)
 ),
 candidates AS (
     SELECT c.storage_key, k.id_hash, k.ord

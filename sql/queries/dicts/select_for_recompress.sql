@@ -1,0 +1,9 @@
+-- A batch of the tenant's raw forms not yet compressed with a given dictionary.
+-- params: tenant_id uuid, dict_id int, only_plain bool, limit int
+SELECT storage_key, raw_data, compression, dict_id
+FROM email_content
+WHERE tenant_id = %(tenant_id)s AND raw_data IS NOT NULL
+  AND dict_id IS DISTINCT FROM %(dict_id)s
+  AND (NOT %(only_plain)s OR dict_id IS NULL)
+ORDER BY storage_key
+LIMIT %(limit)s;
