@@ -88,7 +88,7 @@ class PreparedMessage:
 def storage_key_for(tenant_id: str, raw: bytes) -> str:
     """Derive a message's storage key from its tenant and its exact bytes."""
     digest = hashlib.sha256(uuid.UUID(tenant_id).bytes + raw).hexdigest()
-    return digest[:40]
+    return digest[:32]
 
 
 def _direction(ctx: PrepareContext, parsed: ParsedMessage) -> str:

@@ -30,7 +30,6 @@ from pmail_cli.services.imap_conn import (
     folder_status,
     has_capability,
     list_folders,
-    session,
 )
 from pmail_cli.services.pipeline import PipelineOptions, run_pipeline
 
@@ -319,16 +318,3 @@ def sync_account(
                 hint="committed batches are kept; run the same command again to continue",
             ) from None
     return results
-
-
-def import_account(
-    conn: Connection,
-    account: AccountConfig,
-    *,
-    password: str,
-    jobs: int,
-    on_progress: Callable[[int], None] | None = None,
-) -> list[FolderResult]:
-    """Log in, import the account's folders once, log out."""
-    with session(account, password) as box:
-        return sync_account(conn, box, account, jobs=jobs, on_progress=on_progress)
