@@ -52,7 +52,7 @@ CREATE TABLE email_messages (
     storage_key       varchar(500) NOT NULL,
     message_id        text,
     in_reply_to       text,
-    references_ids    text[]      NOT NULL DEFAULT '{}',
+    references_ids    text[],     -- NULL when none (an empty array costs 16 bytes a row)
     parent_message_id text,
     parent_storage_key varchar(500),
     email_account_id  uuid,
@@ -68,7 +68,7 @@ CREATE TABLE email_messages (
     subject           text,
     sent_at           timestamptz,
     attachment_count  integer     NOT NULL DEFAULT 0,
-    parse_problems    text[]      NOT NULL DEFAULT '{}',
+    parse_problems    text[],     -- NULL when nothing was wrong
     source            text,
     created           timestamptz NOT NULL DEFAULT now(),
     updated           timestamptz NOT NULL DEFAULT now(),
@@ -96,7 +96,7 @@ CREATE TABLE email_content (
     dict_id               integer,
     created               timestamptz NOT NULL DEFAULT now(),
     expires               timestamptz,
-    retention_days        integer     DEFAULT 2555,
+    retention_days        integer,    -- NULL: the default of 2555 days
     legal_hold            boolean     NOT NULL DEFAULT false,
     PRIMARY KEY (tenant_id, storage_key),
     FOREIGN KEY (tenant_id, storage_key) REFERENCES email_messages (tenant_id, storage_key)

@@ -7,7 +7,7 @@ ALTER TABLE email_messages
     ADD COLUMN feedback_type       text,
     ADD COLUMN auto_reply_until    date,
     -- md5 of the Message-IDs this message may answer, best candidate first
-    ADD COLUMN link_keys           text[]  NOT NULL DEFAULT '{}';
+    ADD COLUMN link_keys           text[];  -- NULL when it answers nothing
 
 ALTER TABLE email_messages ADD CONSTRAINT email_messages_message_type_check
     CHECK (message_type IN ('email', 'bounce', 'delay', 'auto_reply', 'complaint',
@@ -15,7 +15,7 @@ ALTER TABLE email_messages ADD CONSTRAINT email_messages_message_type_check
 
 -- Children still waiting for their parent: found when the parent arrives.
 CREATE INDEX idx_email_messages_unlinked ON email_messages USING gin (link_keys)
-    WHERE parent_storage_key IS NULL AND link_keys <> '{}';
+    WHERE parent_storage_key IS NULL AND link_keys IS NOT NULL;
 CREATE INDEX idx_email_messages_parent_key ON email_messages (tenant_id, parent_storage_key)
     WHERE parent_storage_key IS NOT NULL;
 

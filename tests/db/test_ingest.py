@@ -165,7 +165,7 @@ def test_broken_mail_is_stored_and_flagged(
     result = _ingest(dsn, [tmp_path / "in"])
     assert result.pipeline.added == 5
     rows = conn.execute("SELECT parse_problems FROM email_messages").fetchall()
-    problems = [p for (ps,) in rows for p in ps]  # type: ignore[attr-defined]
+    problems = [p for (ps,) in rows for p in ps or []]  # type: ignore[attr-defined]
     assert "no Message-ID" in problems
     assert any("nested deeper" in p for p in problems)
     assert result.pipeline.flagged >= 3

@@ -219,7 +219,7 @@ def test_unparseable_message_is_stored_and_flagged(
     result = _run(dsn, imap_user, monkeypatch)
     assert "1 with parse problems" in result.stderr  # type: ignore[attr-defined]
     assert conn.execute(
-        "SELECT count(*) FROM email_messages WHERE parse_problems <> '{}'"
+        "SELECT count(*) FROM email_messages WHERE parse_problems IS NOT NULL"
     ).fetchone() == (1,)
 
 

@@ -7,7 +7,7 @@ WITH candidates AS (
     SELECT s.storage_key, k.id_hash, k.ord
     FROM pmail_stage_messages AS s
     CROSS JOIN LATERAL unnest(s.link_keys) WITH ORDINALITY AS k (id_hash, ord)
-    WHERE s.direction = 'inbound' AND s.link_keys <> '{}'
+    WHERE s.direction = 'inbound' AND s.link_keys IS NOT NULL
 ),
 parents AS (
     SELECT p.storage_key, p.message_id, p.direction, p.campaign_id, p.lead_id, p.created

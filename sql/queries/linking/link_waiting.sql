@@ -10,7 +10,7 @@ children AS (
     SELECT m.storage_key, m.link_keys
     FROM email_messages AS m
     WHERE m.link_keys && ARRAY(SELECT id_hash FROM new_ids)
-      AND m.parent_storage_key IS NULL AND m.link_keys <> '{}'
+      AND m.parent_storage_key IS NULL AND m.link_keys IS NOT NULL
       AND m.tenant_id = %(tenant_id)s AND m.direction = 'inbound'
       AND NOT m.storage_key = ANY(%(keys)s)
 ),

@@ -83,7 +83,7 @@ def _copy_messages(
                     m.storage_key,
                     m.message_id,
                     m.in_reply_to,
-                    m.references,
+                    m.references or None,
                     m.direction,
                     m.message_type,
                     m.status,
@@ -97,13 +97,13 @@ def _copy_messages(
                     m.lead_id,
                     m.email_account_id,
                     len(m.attachments),
-                    m.problems,
+                    m.problems or None,
                     m.origin,
                     m.is_reply,
                     m.original_message_id,
                     m.feedback_type,
                     m.auto_reply_until,
-                    m.link_keys,
+                    m.link_keys or None,
                 )
             )
 
