@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import zstandard
 
-LEVEL = 12  # measured with a dictionary: 3% smaller than level 6 for 0.27 ms (vs 0.10) per message
+LEVEL = 9  # measured with a dictionary: 2% smaller than level 6 for 0.19 ms (vs 0.10) per message
 DICT_SIZE = 112 * 1024
 
 

@@ -38,7 +38,6 @@ class ParsedMessage:
     """The cached fields of one message; problems lists what was wrong with it."""
 
     msg: Message | None
-    headers: list[tuple[str, str]] = field(default_factory=list)
     message_id: str | None = None
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
@@ -77,6 +76,19 @@ def _header_str(value: object) -> str:
         except UnicodeDecodeError:
             text = raw.decode("latin-1")
     return clean_text(text)
+
+
+def header_fields(msg: Message | None) -> list[tuple[str, str]]:
+    """Every header field in order, repeats kept, as text PostgreSQL and JSON accept."""
+    if msg is None:
+        return []
+    return [(_header_str(k), _header_str(v)) for k, v in msg.items()]
+
+
+def header_value(msg: Message | None, name: str) -> str | None:
+    """The first value of a header, as text, or None."""
+    value = msg.get(name) if msg is not None else None
+    return _header_str(value) if value is not None else None
 
 
 def decode_words(value: str) -> str:
@@ -235,7 +247,6 @@ def _finish_bodies(parsed: ParsedMessage) -> None:
 
 
 def _fill_headers(parsed: ParsedMessage, msg: Message) -> None:
-    parsed.headers = [(_header_str(k), _header_str(v)) for k, v in msg.items()]
     get = msg.get
     parsed.message_id = _first_id(_header_str(get("Message-ID", ""))) or None
     if parsed.message_id is None:
@@ -273,7 +284,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         parsed.problems.append(f"partly unparseable: {type(exc).__name__}: {exc}"[:200])
     _finish_bodies(parsed)
     parsed.problems.extend(_defects(msg))
-    if not parsed.headers:
+    if not msg.keys():
         parsed.problems.append("no headers")
     return parsed
 

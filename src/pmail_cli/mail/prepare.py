@@ -15,7 +15,13 @@ from datetime import date, datetime
 
 from pmail_cli.classify import Classification, RecipientFact, classify_message
 from pmail_cli.mail.compress import Compressed, Dictionary, compress, compress_blob
-from pmail_cli.mail.parse import ParsedMessage, clean_text, html_text, parse_message
+from pmail_cli.mail.parse import (
+    ParsedMessage,
+    clean_text,
+    header_value,
+    html_text,
+    parse_message,
+)
 from pmail_cli.mail.rawsplit import verified_split
 
 DIRECTIONS = ("auto", "inbound", "outbound")
@@ -99,14 +105,13 @@ def _direction(ctx: PrepareContext, parsed: ParsedMessage) -> str:
 
 
 def _uuid_header(parsed: ParsedMessage, name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in parsed.headers:
-        if key.lower() == wanted:
-            try:
-                return str(uuid.UUID(value.strip()))
-            except ValueError:
-                return None
-    return None
+    value = header_value(parsed.msg, name)
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        return None
 
 
 def _attachments(parsed: ParsedMessage) -> list[PreparedAttachment]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pmail_cli.db import Connection
 from pmail_cli.errors import IntegrityProblems, NotFound, UsageError
-from pmail_cli.mail.parse import parse_message
+from pmail_cli.mail.parse import header_fields, parse_message
 from pmail_cli.repository import messages as repo
 from pmail_cli.repository.messages import AttachmentRow
 from pmail_cli.repository.tenants import Tenant
@@ -25,7 +25,7 @@ class MessageDetail:
 
     def headers(self) -> list[tuple[str, str]]:
         """The header fields in order, rebuilt from the raw message."""
-        return parse_message(self.raw).headers if self.raw else []
+        return header_fields(parse_message(self.raw).msg) if self.raw else []
 
 
 def show_message(
