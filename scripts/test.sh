@@ -23,5 +23,5 @@ fi
 .venv/bin/pip install -q -e '.[test]'
 
 .venv/bin/ruff check src tests benchmarks
-.venv/bin/mypy src
+.venv/bin/mypy src tests benchmarks
 exec .venv/bin/pytest "$@"

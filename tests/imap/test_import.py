@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from pmail_cli.cli import app
 from tests import mailgen
@@ -46,7 +46,7 @@ def _run(
     monkeypatch: pytest.MonkeyPatch,
     *extra: str,
     password: str | None = None,
-) -> object:
+) -> Result:
     monkeypatch.setenv("PMAIL_IMAP_PASSWORD", password or acct.password)
     return runner.invoke(app, _args(dsn, acct, *extra))
 
@@ -81,17 +81,17 @@ def test_import_stores_server_bytes_and_changes_no_flags(
     dovecot.append(imap_user.login, "INBOX", mailgen.simple(99), flags=("\\Flagged",))
     before = dovecot.flags(imap_user.login, "INBOX")
     result = _run(dsn, imap_user, monkeypatch)
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
     served = dovecot.messages(imap_user.login, "INBOX")
     expected = {hashlib.sha256(raw).hexdigest() for raw in served.values()}
     assert set(_stored(conn)) == expected and len(expected) == 31
     assert dovecot.flags(imap_user.login, "INBOX") == before
     assert all("\\Seen" not in f for f in before.values())
     again = _run(dsn, imap_user, monkeypatch)
-    assert "fetched 0 messages" in again.stderr  # type: ignore[attr-defined]
+    assert "fetched 0 messages" in again.stderr
     dovecot.append(imap_user.login, "INBOX", mailgen.simple(100))
     third = _run(dsn, imap_user, monkeypatch)
-    assert "fetched 1 messages" in third.stderr and "1 stored" in third.stderr  # type: ignore[attr-defined]
+    assert "fetched 1 messages" in third.stderr and "1 stored" in third.stderr
 
 
 def test_sent_folder_is_outbound_and_shared_message_stored_once(
@@ -107,7 +107,7 @@ def test_sent_folder_is_outbound_and_shared_message_stored_once(
     dovecot.append(imap_user.login, "INBOX", same)
     dovecot.append(imap_user.login, "INBOX", mailgen.simple(2))
     result = _run(dsn, imap_user, monkeypatch, "--folder", "INBOX", "--folder", "Sent")
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
     rows = conn.execute(
         "SELECT from_email, direction, email_account_id IS NOT NULL "
         "FROM email_messages ORDER BY 1"
@@ -134,12 +134,12 @@ def test_uidvalidity_change_resyncs_without_storing_twice(
     _run(dsn, imap_user, monkeypatch, "--folder", "Sent")
     dovecot.recreate_folder(imap_user.login, "Sent")
     result = _run(dsn, imap_user, monkeypatch, "--folder", "Sent")
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert "UIDVALIDITY changed" in result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    assert "UIDVALIDITY changed" in result.stderr
     assert (
         "fetched 4 messages" in result.stderr
         and "0 stored, 4 duplicates" in result.stderr
-    )  # type: ignore[attr-defined]
+    )
     assert conn.execute("SELECT count(*) FROM email_messages").fetchone() == (4,)
     current = dovecot.uidvalidity(imap_user.login, "Sent")
     assert conn.execute(
@@ -217,7 +217,7 @@ def test_unparseable_message_is_stored_and_flagged(
     """Binary garbage in a mailbox is stored raw and counted with parse problems."""
     dovecot.append(imap_user.login, "INBOX", b"\x00\x01garbage without headers\xff\r\n")
     result = _run(dsn, imap_user, monkeypatch)
-    assert "1 with parse problems" in result.stderr  # type: ignore[attr-defined]
+    assert "1 with parse problems" in result.stderr
     assert conn.execute(
         "SELECT count(*) FROM email_messages WHERE parse_problems IS NOT NULL"
     ).fetchone() == (1,)
@@ -299,7 +299,7 @@ def test_watch_picks_up_new_mail(
 def _wait_rows(conn: Conn, query: str, at_least: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        row = conn.execute(query).fetchone()  # type: ignore[arg-type]
+        row = conn.execute(query).fetchone()
         conn.commit()
         if row is not None and int(str(row[0])) >= at_least:
             return
