@@ -196,6 +196,7 @@ def ingest_cmd(
     settings = get_settings(ctx)
     with reported_errors(settings):
         as_mbox = _as_mbox(as_format)
+        ingest.check_inputs(paths, direction=direction)
         with db.connect(settings) as conn:
             scope = tenants.use_tenant(conn, tenant)
             with task("Ingesting", total=None, enabled=not settings.quiet) as advance:
@@ -278,6 +279,8 @@ def export_cmd(
     Example: pmail export --tenant acme --out backup/
     """
     settings = get_settings(ctx)
+    with reported_errors(settings):
+        export.check_target(out, mbox)
     with reported_errors(settings), db.connect(settings) as conn:
         scope = tenants.use_tenant(conn, tenant)
         with task("Exporting", total=None, enabled=not settings.quiet) as advance:
@@ -509,7 +512,8 @@ def import_imap(
                 report = imap_watch.import_accounts(
                     connect, pairs, parallel=jobs, jobs=0, on_progress=advance
                 )
-    _imap_summary(report, watch=watch, single=len(pairs) == 1)
+    if report.folders or len(pairs) > 1 or not report.failed:
+        _imap_summary(report, watch=watch, single=len(pairs) == 1)
     if len(pairs) == 1 and report.failed and not watch:
         with reported_errors(settings):
             raise report.failed[0][1]

@@ -28,6 +28,15 @@ def resolve_dsn(settings: Settings) -> str:
     return embedded_dsn(settings.data_dir)
 
 
+def _reason(message: str) -> str:
+    """The useful part of libpq's connection error (after 'failed:'), on one line."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    for line in lines:
+        if "failed:" in line:
+            return line.rsplit("failed:", 1)[1].strip()
+    return lines[-1] if lines else "unknown error"
+
+
 def _where(dsn: str) -> str:
     try:
         params = conninfo_to_dict(dsn)
@@ -49,7 +58,7 @@ def connect(settings: Settings, *, migrate: bool = True) -> Iterator[Connection]
             hint="use a libpq DSN such as 'host=localhost dbname=pmail' or a URI",
         ) from None
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown"
+        reason = _reason(str(exc))
         raise DatabaseUnavailable(
             f"cannot connect to PostgreSQL ({_where(dsn)}): {reason}",
             hint="is the server running? Set --dsn or PMAIL_DSN.",

@@ -202,3 +202,19 @@ def test_show_raw_and_headers_rebuild_from_storage(dsn: str, tmp_path: Path) -> 
         "MIME-Version",
         "Content-Type",
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "/no/such/dir"], "error: no such file or directory: /no/such/dir"),
+        (["export"], "error: give exactly one of --out DIR or --mbox FILE"),
+    ],
+)
+def test_usage_errors_come_before_connecting(args: list[str], message: str) -> None:
+    """A bad path or missing destination is a usage error even when the database is down."""
+    result = runner.invoke(
+        app, ["--dsn", "host=127.0.0.1 port=1 connect_timeout=1", *args]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)

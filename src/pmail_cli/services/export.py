@@ -41,6 +41,12 @@ def _write_mbox_entry(out: BinaryIO, message: RebuiltMessage, raw: bytes) -> int
     return len(raw)
 
 
+def check_target(out_dir: Path | None, mbox: Path | None) -> None:
+    """Refuse a missing or doubled destination before anything connects."""
+    if (out_dir is None) == (mbox is None):
+        raise UsageError("give exactly one of --out DIR or --mbox FILE")
+
+
 def export_messages(
     conn: Connection,
     tenant: Tenant,
@@ -52,8 +58,7 @@ def export_messages(
     on_progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Write each selected message exactly as it arrived; unverifiable ones are reported."""
-    if (out_dir is None) == (mbox is None):
-        raise UsageError("give exactly one of --out DIR or --mbox FILE")
+    check_target(out_dir, mbox)
     with conn.transaction():
         selected = repo.list_export_keys(
             conn, tenant_id=tenant.tenant_id, since=since, keys=keys

@@ -45,6 +45,25 @@ def _items(events: Iterator[ReadEvent], result: IngestResult) -> Iterator[RawIte
             yield event
 
 
+def check_inputs(paths: list[str], *, direction: str) -> None:
+    """Refuse a missing path or a bad flag before anything connects or is stored."""
+    if not paths:
+        raise UsageError(
+            "no input given", hint="pass files, directories, mbox files or -"
+        )
+    if direction not in DIRECTIONS:
+        raise UsageError(f"--direction must be one of {', '.join(DIRECTIONS)}")
+    missing = missing_paths(paths)
+    if missing:
+        raise UsageError(
+            f"no such file or directory: {missing[0]}"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            hint="check the path; nothing was ingested",
+        )
+    if paths.count("-") > 1:
+        raise UsageError("'-' (stdin) can be given only once")
+
+
 def ingest_paths(
     conn: Connection,
     paths: list[str],
@@ -56,21 +75,7 @@ def ingest_paths(
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Store every message found under paths; unreadable inputs are reported, not fatal."""
-    if not paths:
-        raise UsageError(
-            "no input given", hint="pass files, directories, mbox files or -"
-        )
-    if options.direction not in DIRECTIONS:
-        raise UsageError(f"--direction must be one of {', '.join(DIRECTIONS)}")
-    missing = missing_paths(paths)
-    if missing:
-        raise UsageError(
-            f"no such file or directory: {missing[0]}"
-            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
-            hint="check the path; nothing was ingested",
-        )
-    if paths.count("-") > 1:
-        raise UsageError("'-' (stdin) can be given only once")
+    check_inputs(paths, direction=options.direction)
     result = IngestResult(pipeline=PipelineResult())
     events = read_paths(paths, as_mbox=as_mbox, stdin=stdin)
     result.pipeline = run_pipeline(
