@@ -3,8 +3,9 @@
 Labels come from ../shared/corpus/labels.tsv (see its README). Kinds are mapped
 feedback -> complaint, reply -> email, mdn -> read_receipt. sisimai, flufl and
 CwsMailBounceHandler have no "delay" class and file every delivery warning as
-"bounce", so for rows from those sources a "delay" answer also counts as
-right; the strict figure is printed too. Status codes of the form X.0.9NN are
+"bounce", so for rows from those sources whose label itself says the failure was
+temporary (perm_temp), a "delay" answer also counts as right — the corpus README
+defines delay as exactly such a warning; the strict figure is checked too. Status codes of the form X.0.9NN are
 sisimai's own inferences, not facts of the message, and are not scored.
 """
 
@@ -127,7 +128,11 @@ def _score_row(
     expected = KIND_MAP.get(row["kind"], row["kind"])
     strict = got.kind == expected
     lenient = expected == "bounce" and got.kind == "delay"
-    ok = strict or (lenient and row["basis"].startswith(NO_DELAY_SOURCES))
+    ok = strict or (
+        lenient
+        and row["perm_temp"] == "temporary"
+        and row["basis"].startswith(NO_DELAY_SOURCES)
+    )
     scores["kind"].add(ok, expected=expected, got=got.kind, path=path)
     scores["kind_strict"].add(strict, expected=expected, got=got.kind, path=path)
     first = got.recipients[0] if got.recipients else None
