@@ -45,3 +45,30 @@ def test_corpus_round_trip_every_sha256(dsn: str, corpus: Path, tmp_path: Path) 
     }
     single_files = manifest & expected
     assert len(single_files) > 800
+
+
+def test_parallel_path_equals_serial_path_on_corpus(dsn: str, corpus: Path) -> None:
+    """--jobs 2 and --jobs 1 store the same rows and the same bytes for the real corpus."""
+    settings = Settings(dsn=dsn, dsn_source="test")
+    with connect(settings) as conn:
+        for name, jobs in (("serial", 1), ("parallel", 2)):
+            tenants.add_tenant(conn, name)
+            scope = tenants.use_tenant(conn, name)
+            ingest.ingest_paths(
+                conn, [str(corpus)], tenant=scope, options=PipelineOptions(jobs=jobs)
+            )
+        conn.execute("SELECT set_config('pmail.all_tenants', 'on', false)")
+        query = """
+            SELECT m.message_id, m.subject, m.direction, m.message_type, m.parse_problems,
+                   m.attachment_count, m.parent_message_id, c.raw_sha256, c.raw_form,
+                   c.compression, c.content_text, md5(c.raw_data), c.raw_splices,
+                   (SELECT array_agg(f.status ORDER BY f.recipient_index)
+                    FROM delivery_facts f
+                    WHERE f.tenant_id = m.tenant_id AND f.storage_key = m.storage_key)
+            FROM email_messages m JOIN email_content c USING (tenant_id, storage_key)
+            JOIN tenants t USING (tenant_id) WHERE t.name = %s
+            ORDER BY c.raw_sha256"""
+        serial = conn.execute(query, ("serial",)).fetchall()
+        parallel = conn.execute(query, ("parallel",)).fetchall()
+    assert len(serial) > 900
+    assert serial == parallel
