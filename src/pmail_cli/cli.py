@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -402,9 +403,7 @@ def dict_train(
         trained = dicts.train_dictionary(conn, scope)
         moved = 0
         if recompress:
-            newest = dicts.current_dictionary(conn, scope)
-            assert newest is not None
-            moved = dicts.recompress(conn, scope, newest, only_plain=False)
+            moved = dicts.recompress(conn, scope, trained.dictionary, only_plain=False)
     err_console.print(
         f"trained dictionary {trained.dict_id} ({trained.size_bytes:,} bytes) on "
         f"{trained.sample_count:,} messages; new mail uses it, "
@@ -504,7 +503,7 @@ def import_imap(
 
         if watch:
             options = imap_watch.WatchOptions(
-                watch=True, watch_for=watch_for, poll_interval=poll_interval
+                watch_for=watch_for, poll_interval=poll_interval
             )
             report = _watch(connect, pairs, options)
         else:
@@ -526,8 +525,6 @@ def _watch(
     pairs: list[tuple[AccountConfig, str]],
     options: imap_watch.WatchOptions,
 ) -> imap_watch.ImportReport:
-    import threading
-
     stop = threading.Event()
     try:
         return imap_watch.watch_accounts(

@@ -103,9 +103,3 @@ def as_bytes(value: object) -> bytes:
     if isinstance(value, memoryview | bytearray):
         return bytes(value)
     raise TypeError(f"expected bytea, got {type(value).__name__}")
-
-
-def server_version(conn: Connection) -> str:
-    """Return the server's version string, e.g. '15.19'."""
-    row = conn.execute("SHOW server_version").fetchone()
-    return str(row[0]) if row else "unknown"

@@ -50,15 +50,6 @@ class Migration:
         return self.sql.startswith(NO_TRANSACTION_MARK)
 
 
-@dataclass(frozen=True, slots=True)
-class MigrationStatus:
-    """A migration and whether it has been applied."""
-
-    version: int
-    name: str
-    applied: bool
-
-
 def discover(directory: Path | None = None) -> list[Migration]:
     """Return the migrations in order; refuse duplicates and gaps."""
     folder = directory or sql_root() / "migrations"
@@ -118,16 +109,6 @@ def _check(migrations: list[Migration], applied: dict[int, str]) -> list[Migrati
                 hint="never edit an applied migration; add a new one",
             )
     return [m for m in migrations if m.version not in applied]
-
-
-def status(conn: psycopg.Connection) -> list[MigrationStatus]:
-    """Return every known migration with its applied flag; changes nothing."""
-    migrations = discover()
-    applied = _applied(conn) if _history_exists(conn) else {}
-    _check(migrations, applied)
-    return [
-        MigrationStatus(m.version, m.name, m.version in applied) for m in migrations
-    ]
 
 
 def pending(conn: psycopg.Connection) -> list[Migration]:

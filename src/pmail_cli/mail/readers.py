@@ -29,7 +29,7 @@ class RawItem:
 
     raw: bytes
     origin: str  # a path, "path#N" for the N-th message of an mbox, or "-"
-    position: int | None = None  # the source's own position, e.g. an IMAP UID
+    position: int | None = None  # N-th message of an mbox, or an IMAP UID
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,38 +74,31 @@ def split_mbox(data: bytes) -> list[bytes]:
     return messages
 
 
-def looks_like_mbox(data: bytes) -> bool:
-    """True when data starts with a From_ line and holds more than one message."""
-    if not data.startswith(b"From "):
-        return False
-    return len(split_mbox(data)) > 1
-
-
-def _file_events(path: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
-    origin = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        yield ReadFailure(origin, exc.strerror or str(exc))
-        return
+def _events_of(
+    data: bytes, origin: str, *, as_mbox: bool | None, named_mbox: bool
+) -> Iterator[ReadEvent]:
+    """One input's messages: whole, or split when it is an mbox (split only once)."""
     if not data.strip():
         yield EmptyInput(origin)
         return
-    mbox = (
-        as_mbox
-        if as_mbox is not None
-        else (path.suffix.lower() in MBOX_SUFFIXES and data.startswith(b"From "))
-        or looks_like_mbox(data)
-    )
-    if not mbox:
-        yield RawItem(data, origin)
-        return
-    messages = split_mbox(data) if data.startswith(b"From ") else []
-    if not messages:
-        yield RawItem(data, origin)  # not an mbox after all: keep it whole
+    messages = split_mbox(data) if as_mbox is not False else []
+    if as_mbox is None:  # an mbox by name, or by holding more than one message
+        as_mbox = len(messages) > 1 or (named_mbox and bool(messages))
+    if not as_mbox or not messages:
+        yield RawItem(data, origin)  # one message, or not an mbox after all
         return
     for n, message in enumerate(messages, start=1):
-        yield RawItem(message, f"{origin}#{n}")
+        yield RawItem(message, f"{origin}#{n}", position=n)
+
+
+def _file_events(path: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield ReadFailure(str(path), exc.strerror or str(exc))
+        return
+    named = path.suffix.lower() in MBOX_SUFFIXES
+    yield from _events_of(data, str(path), as_mbox=as_mbox, named_mbox=named)
 
 
 def _walk_dir(root: Path) -> Iterator[Path]:
@@ -128,15 +121,7 @@ def _dir_events(root: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
 
 
 def _stdin_events(stream: BinaryIO, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
-    data = stream.read()
-    if not data.strip():
-        yield EmptyInput("-")
-        return
-    if as_mbox is True or (as_mbox is None and looks_like_mbox(data)):
-        for n, message in enumerate(split_mbox(data), start=1):
-            yield RawItem(message, f"-#{n}")
-        return
-    yield RawItem(data, "-")
+    yield from _events_of(stream.read(), "-", as_mbox=as_mbox, named_mbox=False)
 
 
 def read_paths(

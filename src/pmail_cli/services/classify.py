@@ -17,13 +17,6 @@ from pmail_cli.mail.readers import (
 )
 
 
-def _path_and_index(origin: str) -> tuple[str, int | None]:
-    path, sep, number = origin.rpartition("#")
-    if sep and number.isdigit():
-        return path, int(number)
-    return origin, None
-
-
 def classify_paths(
     paths: list[str], *, as_mbox: bool | None = None, stdin: BinaryIO | None = None
 ) -> Iterator[dict[str, object]]:
@@ -42,7 +35,8 @@ def classify_paths(
             yield {"path": event.origin, "index": None, "error": event.reason}
             continue
         assert isinstance(event, RawItem)
-        path, index = _path_and_index(event.origin)
+        index = event.position
+        path = event.origin.rsplit("#", 1)[0] if index is not None else event.origin
         yield {"path": path, "index": index, **classify_bytes(event.raw).to_dict()}
 
 

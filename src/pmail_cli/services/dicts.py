@@ -34,6 +34,12 @@ class TrainResult:
     size_bytes: int
     sample_count: int
     sample_bytes: int
+    data: bytes
+
+    @property
+    def dictionary(self) -> Dictionary:
+        """The trained dictionary, ready to compress with."""
+        return Dictionary(self.dict_id, self.data)
 
 
 def train_dictionary(
@@ -87,7 +93,7 @@ def _train_and_store(
         sample_count=len(samples),
         sample_bytes=sum(map(len, samples)),
     )
-    return TrainResult(dict_id, len(data), len(samples), sum(map(len, samples)))
+    return TrainResult(dict_id, len(data), len(samples), sum(map(len, samples)), data)
 
 
 def recompress(

@@ -6,7 +6,7 @@ import imaplib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -52,7 +52,6 @@ class ImportReport:
 class WatchOptions:
     """How long and how to keep watching."""
 
-    watch: bool = False
     watch_for: float | None = None  # seconds; None = until stopped
     poll_interval: float = 30.0
 
@@ -177,21 +176,9 @@ def watch_accounts(
     for thread in threads:
         thread.start()
     try:
-        _sleep_until(stop, options.watch_for)
+        stop.wait(options.watch_for)  # None: until set (Ctrl-C still interrupts)
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=IDLE_SLICE * 3)
     return report
-
-
-def _sleep_until(stop: threading.Event, seconds: float | None) -> None:
-    for _ in _ticks(seconds):
-        if stop.wait(0.5):
-            return
-
-
-def _ticks(seconds: float | None) -> Iterator[None]:
-    end = None if seconds is None else time.monotonic() + seconds
-    while end is None or time.monotonic() < end:
-        yield None

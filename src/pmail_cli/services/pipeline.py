@@ -64,17 +64,14 @@ class PipelineOptions:
 class PipelineResult:
     """What the pipeline did."""
 
-    seen: int = 0
     added: int = 0
     duplicates: int = 0
     flagged: int = 0
     raw_bytes: int = 0
     stored_bytes: int = 0
-    batches: int = 0
     dict_trained: int | None = None
     linked: int = 0
     flagged_origins: list[str] = field(default_factory=list)
-    added_keys: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -177,16 +174,17 @@ class _Run:
                 known = repo.existing_blobs(
                     self.conn, tenant_id=tenant_id, hashes=sorted(hashes)
                 )
+                new_blobs = hashes - known
                 repo.stage_batch(
                     self.conn,
                     tenant_id=tenant_id,
                     batch=prepared,
-                    new_blobs=hashes - known,
+                    new_blobs=new_blobs,
                 )
                 linked = linking.link_staged(self.conn, tenant_id=tenant_id)
                 keys = repo.insert_staged(self.conn)
                 self._link(keys, linked)
-                new_blob_bytes = _blob_bytes(prepared, hashes - known)
+                new_blob_bytes = _blob_bytes(prepared, new_blobs)
             if self.on_commit is not None:
                 self.on_commit(self.conn, batch.items)
         self._count(prepared, set(keys))
@@ -209,13 +207,11 @@ class _Run:
 
     def _count(self, prepared: list[PreparedMessage], keys: set[str]) -> None:
         res = self.result
-        res.batches += 1
         for m in prepared:
             if m.storage_key not in keys:
                 res.duplicates += 1  # another writer stored it first
                 continue
             res.added += 1
-            res.added_keys.append(m.storage_key)
             res.raw_bytes += m.raw_size
             res.stored_bytes += len(m.raw.data)
             if m.problems:
@@ -223,7 +219,6 @@ class _Run:
                 res.flagged_origins.append(m.origin)
 
     def _advance(self, batch: _Batch) -> None:
-        self.result.seen += len(batch.items)
         if self.on_progress is not None:
             self.on_progress(len(batch.items))
 
@@ -246,14 +241,17 @@ class _Run:
             return items
         head = list(islice(items, wanted))
         if len(head) >= wanted:
-            trained = dicts.train_from_samples(
-                self.conn, self.tenant, [i.raw for i in head]
-            )
-            self.result.dict_trained = trained.dict_id
-            self.ctx = replace(
-                self.ctx, dictionary=dicts.current_dictionary(self.conn, self.tenant)
+            self._use(
+                dicts.train_from_samples(self.conn, self.tenant, [i.raw for i in head])
             )
         return chain(head, items)
+
+    def _use(self, trained: dicts.TrainResult) -> None:
+        self.result.dict_trained = trained.dict_id
+        self.ctx = replace(self.ctx, dictionary=trained.dictionary)
+        logger.info(
+            "trained dictionary %s for tenant %s", trained.dict_id, self.tenant.name
+        )
 
     def maybe_train(self) -> None:
         """Train the tenant's first dictionary once it has enough mail."""
@@ -263,15 +261,9 @@ class _Run:
         if not dicts.auto_train_due(self.conn, self.tenant, threshold=threshold):
             return
         trained = dicts.train_dictionary(self.conn, self.tenant)
-        self.result.dict_trained = trained.dict_id
-        dictionary = dicts.current_dictionary(self.conn, self.tenant)
-        assert dictionary is not None
-        self.ctx = replace(self.ctx, dictionary=dictionary)
+        self._use(trained)
         # the mail that taught the dictionary is the mail it compresses best
-        dicts.recompress(self.conn, self.tenant, dictionary, only_plain=True)
-        logger.info(
-            "trained dictionary %s for tenant %s", trained.dict_id, self.tenant.name
-        )
+        dicts.recompress(self.conn, self.tenant, trained.dictionary, only_plain=True)
 
 
 def _blob_bytes(prepared: list[PreparedMessage], new: set[bytes]) -> int:

@@ -33,7 +33,7 @@ class _Rebuilder:
         self.tenant = tenant
         self.dicts: dict[int, bytes] = {}
 
-    def _dictionaries(self, rows: list[StoredRawParts]) -> None:
+    def load_dictionaries(self, rows: list[StoredRawParts]) -> None:
         wanted = {r.dict_id for r in rows if r.dict_id is not None} - set(self.dicts)
         if wanted:
             self.dicts.update(
@@ -59,11 +59,7 @@ class _Rebuilder:
                 splices = [Splice.from_json(s) for s in row.raw_splices or []]
                 blobs = self._blobs(splices)
                 body = reassemble(body, splices, blobs.__getitem__)
-        except (
-            KeyError,
-            ValueError,
-            Exception,
-        ) as exc:  # any decode failure is a finding
+        except Exception as exc:  # any decode failure is a finding, not a crash
             return RebuiltMessage(
                 row, None, False, f"cannot rebuild: {type(exc).__name__}: {exc}"
             )
@@ -88,6 +84,6 @@ def rebuild_messages(
                     conn, tenant_id=tenant.tenant_id, keys=chunk
                 )
             }
-            rebuilder._dictionaries(list(rows.values()))
+            rebuilder.load_dictionaries(list(rows.values()))
             rebuilt = [rebuilder.rebuild(rows[k]) for k in chunk if k in rows]
         yield from rebuilt
