@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.message
-import email.policy
 import email.utils
 import hashlib
 from collections.abc import Iterator
@@ -12,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from html.parser import HTMLParser
+
+from pmail_cli.mail.mimetree import parse_bytes
 
 MAX_DEPTH = 64
 MAX_TEXT_CHARS = 4_000_000  # a body column larger than this is truncated (flagged)
@@ -272,7 +273,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         parsed.problems.append("empty message")
         return parsed
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        msg = parse_bytes(raw)
     except (RecursionError, MemoryError, ValueError, TypeError) as exc:
         parsed.problems.append(f"unparseable: {type(exc).__name__}")
         return parsed
