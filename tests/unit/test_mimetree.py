@@ -30,9 +30,9 @@ def _stdlib(raw: bytes) -> Message:
 
 def _shape(msg: Message) -> object:
     """Everything the parser decides about a message, as comparable values."""
-    payload = msg._payload
+    payload = vars(msg)["_payload"]  # as stored: get_payload() decodes 8-bit text
     return (
-        msg._headers,
+        list(msg.raw_items()),
         msg.get_unixfrom(),
         msg.preamble,
         msg.epilogue,

@@ -155,8 +155,10 @@ def _strip_last(last: Message) -> None:
     if last.get_content_maintype() == "multipart":
         epilogue = last.epilogue
         last.epilogue = _strip_eol(epilogue) if epilogue else None
-    elif isinstance(last._payload, str):
-        last.set_payload(_strip_eol(last._payload))
+    else:
+        payload = vars(last)["_payload"]  # as stored: get_payload() decodes 8-bit text
+        if isinstance(payload, str):
+            last.set_payload(_strip_eol(payload))
 
 
 def _boundaries(
