@@ -27,8 +27,9 @@ Message = email.message.Message
 
 # bytes the stdlib splits lines on differently from "\n" (a lone CR), checked on the raw
 _AWKWARD = re.compile(rb"\r(?!\n)")
-# RFC 5322 field name then colon, or a continuation line (the stdlib's headerRE)
-_FIELD = re.compile(r"[\041-\071\073-\176]+:|[\t ]")
+# one header field: RFC 5322 name, colon, value, continuation lines (as the stdlib's
+# headerRE sees them; "." also matches CR, and a lone CR never gets this far)
+_FIELD = re.compile(r"([\041-\071\073-\176]+):(.*(?:\n|\Z)(?:[ \t].*(?:\n|\Z))*)")
 _PLAIN_TRANSFER = ("7bit", "8bit", "binary")
 
 
@@ -64,39 +65,18 @@ def _strip_eol(value: str) -> str:
 
 
 def _headers(msg: Message, text: str, start: int, end: int) -> int:
-    """Read header lines from start; return where the body starts."""
+    """Read the header fields from start; return where the body starts."""
     pos = start
-    name = ""
-    lines: list[str] = []
     while pos < end:
-        eol = text.find("\n", pos, end)
-        line_end = end if eol == -1 else eol + 1
-        line = text[pos:line_end]
-        if line in ("\n", "\r\n"):
-            pos = line_end
-            break
-        if line.startswith("From ") or not _FIELD.match(line):
-            raise _Unsupported  # envelope line, or a body line without a blank line
-        if line[0] in " \t":
-            if not name:
-                raise _Unsupported  # first header line is a continuation
-            lines.append(line)
-        else:
-            if name:
-                msg.set_raw(*_header(lines))
-            name = line[: line.index(":")]
-            lines = [line]
-        pos = line_end
-    if name:
-        msg.set_raw(*_header(lines))
+        if text.startswith(("\n", "\r\n"), pos):
+            return text.index("\n", pos) + 1  # the empty line ends the headers
+        field = _FIELD.match(text, pos, end)
+        if field is None:
+            raise _Unsupported  # envelope line, continuation first, body line, ...
+        # as compat32.header_source_parse: name, value from the colon on, joined
+        msg.set_raw(field[1], field[2].lstrip(" \t").rstrip("\r\n"))
+        pos = field.end()
     return pos
-
-
-def _header(lines: list[str]) -> tuple[str, str]:
-    # what compat32.header_source_parse makes of a field's lines
-    name, value = lines[0].split(":", 1)
-    value = value.lstrip(" \t") + "".join(lines[1:])
-    return name, value.rstrip("\r\n")
 
 
 def _part(

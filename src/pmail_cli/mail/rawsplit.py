@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pmail_cli.mail.parse import AttachmentPart
 
 MIN_SPLICE_BYTES = 512  # smaller parts are not worth a splice record
+MIME_LINE = 76  # what RFC 2045 encoders write, and what base64.encodebytes writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +65,17 @@ def encode_base64(
     data: bytes, *, line_length: int, eol: bytes, final_eol: bool
 ) -> bytes:
     """Encode data as MIME base64 with the given line layout."""
+    if line_length == MIME_LINE and data:
+        body = base64.encodebytes(data)  # 76-character lines, in C
+        if eol != b"\n":
+            body = body.replace(b"\n", eol)
+        return body if final_eol else body[: -len(eol)]
     flat = base64.b64encode(data)
     if line_length <= 0:
         body = flat
     else:
         body = eol.join(
-            flat[i : i + line_length] for i in range(0, len(flat), line_length)
+            [flat[i : i + line_length] for i in range(0, len(flat), line_length)]
         )
     return body + eol if final_eol and body else body
 
