@@ -6,6 +6,7 @@ reassembly, compress), so the database writer only copies finished rows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -93,8 +94,14 @@ class PreparedMessage:
 
 def storage_key_for(tenant_id: str, raw: bytes) -> str:
     """Derive a message's storage key from its tenant and its exact bytes."""
-    digest = hashlib.sha256(uuid.UUID(tenant_id).bytes + raw).hexdigest()
-    return digest[:32]
+    digest = hashlib.sha256(_uuid_bytes(tenant_id))
+    digest.update(raw)  # no copy of raw, unlike hashing tenant + raw
+    return digest.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=64)
+def _uuid_bytes(tenant_id: str) -> bytes:
+    return uuid.UUID(tenant_id).bytes
 
 
 def _direction(ctx: PrepareContext, parsed: ParsedMessage) -> str:

@@ -10,14 +10,12 @@ back the original sha256; a part whose re-encoding would differ is never cut out
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pmail_cli.mail.parse import AttachmentPart
 
 MIN_SPLICE_BYTES = 512  # smaller parts are not worth a splice record
-MIME_LINE = 76  # what RFC 2045 encoders write, and what base64.encodebytes writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +63,6 @@ def encode_base64(
     data: bytes, *, line_length: int, eol: bytes, final_eol: bool
 ) -> bytes:
     """Encode data as MIME base64 with the given line layout."""
-    if line_length == MIME_LINE and data:
-        body = base64.encodebytes(data)  # 76-character lines, in C
-        if eol != b"\n":
-            body = body.replace(b"\n", eol)
-        return body if final_eol else body[: -len(eol)]
     flat = base64.b64encode(data)
     if line_length <= 0:
         body = flat
@@ -78,6 +71,35 @@ def encode_base64(
             [flat[i : i + line_length] for i in range(0, len(flat), line_length)]
         )
     return body + eol if final_eol and body else body
+
+
+def is_layout_of(
+    encoded: bytes, data: bytes, *, line_length: int, eol: bytes, final_eol: bool
+) -> bool:
+    """Whether `encode_base64(data, ...) == encoded`, checked without building it.
+
+    Building the line layout costs a Python slice per line; this checks the same
+    thing with a few whole-buffer operations: the length, every line break at its
+    place (strided slices), and the text between them equal to the flat encoding.
+    """
+    flat = base64.b64encode(data)
+    if line_length <= 0 or not flat:
+        return (
+            encode_base64(data, line_length=line_length, eol=eol, final_eol=final_eol)
+            == encoded
+        )
+    breaks = -(-len(flat) // line_length) - 1  # between lines; the final one apart
+    body_len = len(flat) + breaks * len(eol)
+    if len(encoded) != body_len + (len(eol) if final_eol else 0):
+        return False
+    if final_eol and not encoded.endswith(eol):
+        return False
+    body = encoded[:body_len]
+    stride = line_length + len(eol)
+    for i in range(len(eol)):
+        if body[line_length + i :: stride] != eol[i : i + 1] * breaks:
+            return False
+    return body.replace(eol, b"") == flat
 
 
 def _layout(encoded: bytes) -> tuple[int, bytes, bool] | None:
@@ -95,7 +117,15 @@ def _layout(encoded: bytes) -> tuple[int, bytes, bool] | None:
 
 def split_raw(raw: bytes, attachments: Sequence[AttachmentPart]) -> SplitRaw:
     """Cut verifiably re-encodable base64 attachments out of raw."""
+    return _split(raw, attachments)[0]
+
+
+def _split(
+    raw: bytes, attachments: Sequence[AttachmentPart]
+) -> tuple[SplitRaw, list[bytes]]:
+    """The split and the exact bytes cut out for each splice."""
     pieces: list[bytes] = []
+    cut: list[bytes] = []
     splices: list[Splice] = []
     cursor = 0
     skeleton_len = 0
@@ -107,52 +137,59 @@ def split_raw(raw: bytes, attachments: Sequence[AttachmentPart]) -> SplitRaw:
         if layout is None:
             continue
         line_length, eol, final = layout
-        if (
-            encode_base64(part.data, line_length=line_length, eol=eol, final_eol=final)
-            != encoded
+        if not is_layout_of(
+            encoded, part.data, line_length=line_length, eol=eol, final_eol=final
         ):
-            continue
+            continue  # not the canonical encoding of its bytes: keep it in the raw
         at = raw.find(encoded, cursor)
         if at == -1:
             continue
         pieces.append(raw[cursor:at])
         skeleton_len += at - cursor
         splices.append(Splice(skeleton_len, part.sha256, line_length, eol, final))
+        cut.append(encoded)
         cursor = at + len(encoded)
     if not splices:
-        return SplitRaw(raw, ())
+        return SplitRaw(raw, ()), []
     pieces.append(raw[cursor:])
-    return SplitRaw(b"".join(pieces), tuple(splices))
+    return SplitRaw(b"".join(pieces), tuple(splices)), cut
+
+
+def _join(
+    skeleton: bytes, splices: Sequence[Splice], encoded: Sequence[bytes]
+) -> bytes:
+    out: list[bytes] = []
+    cursor = 0
+    for splice, piece in zip(splices, encoded, strict=True):
+        out.append(skeleton[cursor : splice.offset])
+        out.append(piece)
+        cursor = splice.offset
+    out.append(skeleton[cursor:])
+    return b"".join(out)
 
 
 def reassemble(
     skeleton: bytes, splices: Sequence[Splice], fetch: Callable[[bytes], bytes]
 ) -> bytes:
     """Rebuild the raw message; fetch(sha256) returns an attachment's decoded bytes."""
-    out: list[bytes] = []
-    cursor = 0
-    for splice in splices:
-        out.append(skeleton[cursor : splice.offset])
-        out.append(
-            encode_base64(
-                fetch(splice.sha256),
-                line_length=splice.line_length,
-                eol=splice.eol,
-                final_eol=splice.final_eol,
-            )
+    encoded = [
+        encode_base64(
+            fetch(s.sha256), line_length=s.line_length, eol=s.eol, final_eol=s.final_eol
         )
-        cursor = splice.offset
-    out.append(skeleton[cursor:])
-    return b"".join(out)
+        for s in splices
+    ]
+    return _join(skeleton, splices, encoded)
 
 
 def verified_split(raw: bytes, attachments: Sequence[AttachmentPart]) -> SplitRaw:
-    """split_raw, checked: reassembly must give back raw's sha256, else keep raw whole."""
-    split = split_raw(raw, attachments)
-    if not split.splices:
-        return split
-    by_hash = {part.sha256: part.data for part in attachments}
-    rebuilt = reassemble(split.skeleton, split.splices, by_hash.__getitem__)
-    if hashlib.sha256(rebuilt).digest() != hashlib.sha256(raw).digest():
+    """split_raw, checked: reassembly must give back raw exactly, else keep raw whole.
+
+    Each cut part is checked to be exactly `encode_base64` of its decoded bytes with
+    the recorded layout (`is_layout_of`), so here the skeleton is joined with the cut
+    bytes themselves, through the same offset logic `reassemble` uses, and compared
+    with raw. Re-encoding every attachment a second time would prove no more.
+    """
+    split, cut = _split(raw, attachments)
+    if split.splices and _join(split.skeleton, split.splices, cut) != raw:
         return SplitRaw(raw, ())
     return split
