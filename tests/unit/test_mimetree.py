@@ -43,12 +43,39 @@ def _shape(msg: Message) -> object:
     )
 
 
+LOOKED_UP = ("content-type", "Content-Type", "FROM", "x-absent", "received", "subject")
+
+
+def _answers(msg: Message) -> list[object]:
+    """What header lookups and parameter parsing answer, for every part."""
+    out: list[object] = []
+    for part in msg.walk():
+        names = set(part.keys()) | set(LOOKED_UP)
+        for name in sorted(names):
+            got, every = part.get(name), part.get_all(name)
+            out += [name, name in part, str(got), [str(v) for v in every or []]]
+        out += [
+            part.get_content_type(),
+            part.get_params(),
+            part.get_params(header="content-disposition", unquote=False),
+            part.get_param("charset"),
+            part.get_filename(),
+            part.get_boundary(),
+            part.get_content_charset(),
+            part.get_content_disposition(),
+        ]
+    return out
+
+
 def _same_or_declined(raw: bytes) -> bool:
     """Assert fast == stdlib when the fast path answers; return whether it did."""
     tree = fast_tree(raw)
     if tree is None:
         return False
-    assert _shape(tree) == _shape(_stdlib(raw))
+    expected = _stdlib(raw)
+    assert _shape(tree) == _shape(expected)
+    assert _answers(tree) == _answers(expected)
+    assert _answers(tree) == _answers(expected)  # again, from the caches
     return True
 
 
@@ -170,3 +197,19 @@ def test_damaged_variants_are_identical_or_declined(
         for _ in range(4):
             answered += _same_or_declined(_damage(raw, rng))
     assert answered > 100  # the comparison ran on many damaged messages
+
+
+def test_index_follows_header_changes() -> None:
+    raw = b"Subject: a\r\nX-Tag: 1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody\r\n"
+    tree, plain = fast_tree(raw), _stdlib(raw)
+    assert tree is not None
+    for msg in (tree, plain):
+        assert msg.get("x-tag") == "1"  # builds the index
+        msg["X-Tag"] = "2"
+        msg.replace_header("Subject", "b")
+        del msg["Content-Type"]
+        msg.add_header("Content-Type", "text/html", charset="latin-1")
+        msg.set_param("format", "flowed")
+    assert _answers(tree) == _answers(plain)
+    assert tree.get_all("x-tag") == ["1", "2"]
+    assert tree.get_content_charset() == "latin-1"

@@ -22,6 +22,7 @@ import email.message
 import itertools
 import re
 from email.policy import compat32
+from typing import Any
 
 Message = email.message.Message
 
@@ -31,6 +32,63 @@ _AWKWARD = re.compile(rb"\r(?!\n)")
 # headerRE sees them; "." also matches CR, and a lone CR never gets this far)
 _FIELD = re.compile(r"([\041-\071\073-\176]+):(.*(?:\n|\Z)(?:[ \t].*(?:\n|\Z))*)")
 _PLAIN_TRANSFER = ("7bit", "8bit", "binary")
+
+
+class IndexedMessage(Message):
+    """A compat32 Message whose header lookups use an index instead of a scan.
+
+    `Message.get` lowercases every header name on every lookup; pmail and its
+    classifier ask ~40 lookups per message. The index is rebuilt whenever the header
+    list is replaced or changes length (every stdlib mutation does one or the other,
+    or keeps names in place), so answers are always those of `Message`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(policy=compat32)
+        self._indexed: list[tuple[str, str]] | None = None
+        self._indexed_len = 0
+        self._positions: dict[str, list[int]] = {}
+        self._params: dict[tuple[str, str], object] = {}
+
+    def _index(self) -> dict[str, list[int]]:
+        headers: list[tuple[str, str]] = vars(self)["_headers"]
+        if self._indexed is not headers or self._indexed_len != len(headers):
+            positions: dict[str, list[int]] = {}
+            for i, (name, _) in enumerate(headers):
+                positions.setdefault(name.lower(), []).append(i)
+            self._positions = positions
+            self._indexed, self._indexed_len = headers, len(headers)
+        return self._positions
+
+    def _fetch(self, i: int) -> Any:
+        name, value = vars(self)["_headers"][i]
+        # compat32.header_fetch_parse returns ASCII text unchanged
+        if isinstance(value, str) and value.isascii():
+            return value
+        return self.policy.header_fetch_parse(name, value)
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        """Message.get, through the index."""
+        found = self._index().get(name.lower())
+        return self._fetch(found[0]) if found else failobj
+
+    def get_all(self, name: str, failobj: Any = None) -> Any:
+        """Message.get_all, through the index."""
+        found = self._index().get(name.lower())
+        return [self._fetch(i) for i in found] if found else failobj
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index()
+
+    def _get_params_preserve(self, failobj: Any, header: str) -> Any:
+        # the parsed parameters of a header value never change: parse each once
+        value = self.get(header)
+        if not isinstance(value, str):
+            return super()._get_params_preserve(failobj, header)  # type: ignore[misc]
+        key = (header.lower(), value)
+        if key not in self._params:
+            self._params[key] = super()._get_params_preserve(failobj, header)  # type: ignore[misc]
+        return self._params[key]
 
 
 class _Unsupported(Exception):
@@ -84,7 +142,7 @@ def _part(
 ) -> tuple[Message, Message]:
     """Parse text[start:end] as a message; return it and the message the stdlib
     would treat as "last" (whose final newline belongs to an enclosing boundary)."""
-    msg = Message(policy=compat32)
+    msg = IndexedMessage()
     if in_digest:
         msg.set_default_type("message/rfc822")
     body = _headers(msg, text, start, end)
@@ -107,7 +165,7 @@ def _delivery_status(msg: Message, text: str, start: int, end: int) -> Message:
     pos = start
     while True:
         blank = _blank_line(text, pos, end)
-        block = Message(policy=compat32)
+        block = IndexedMessage()
         _headers(block, text, pos, blank)  # reads to `blank`: no empty line before it
         if block.get_content_maintype() in ("message", "multipart"):
             raise _Unsupported

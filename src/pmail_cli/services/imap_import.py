@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from imap_tools.errors import MailboxFolderSelectError
 
 from pmail_cli.db import Connection
-from pmail_cli.mail.prepare import storage_key_for
 from pmail_cli.mail.readers import RawItem
 from pmail_cli.repository import imap as repo
 from pmail_cli.repository.tenants import Tenant
@@ -31,7 +30,7 @@ from pmail_cli.services.imap_conn import (
     has_capability,
     list_folders,
 )
-from pmail_cli.services.pipeline import PipelineOptions, run_pipeline
+from pmail_cli.services.pipeline import CommitHook, PipelineOptions, run_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -148,10 +147,10 @@ def _items(
             yield RawItem(raw, f"{origin};UID={uid}", position=uid)
 
 
-def _checkpoint(folder: _Folder) -> Callable[[Connection, Sequence[RawItem]], None]:
+def _checkpoint(folder: _Folder) -> CommitHook:
     tenant_id = folder.tenant.tenant_id
 
-    def hook(conn: Connection, items: Sequence[RawItem]) -> None:
+    def hook(conn: Connection, items: Sequence[RawItem], keys: Sequence[str]) -> None:
         uids = [int(i.position or 0) for i in items]
         repo.save_folder_state(
             conn,
@@ -170,7 +169,7 @@ def _checkpoint(folder: _Folder) -> Callable[[Connection, Sequence[RawItem]], No
             folder=folder.name,
             uidvalidity=folder.uidvalidity,
             uids=uids,
-            keys=[storage_key_for(str(tenant_id), i.raw) for i in items],
+            keys=list(keys),
         )
 
     return hook

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -41,7 +43,9 @@ logger = logging.getLogger(__name__)
 BATCH_MESSAGES = 200
 BATCH_BYTES = 16 * 1024 * 1024
 ANALYZE_FIRST = 400  # messages stored in a run before the first ANALYZE, then doubling
-CommitHook = Callable[[Connection, Sequence[RawItem]], None]
+READ_AHEAD = 2 * BATCH_MESSAGES  # items a source may run ahead of the writer
+# called inside each batch's transaction with the batch's items and their storage keys
+CommitHook = Callable[[Connection, Sequence[RawItem], Sequence[str]], None]
 PrepareFn = Callable[
     [Sequence[tuple[bytes, str]], PrepareContext], list[PreparedMessage]
 ]
@@ -77,6 +81,7 @@ class PipelineResult:
 @dataclass(slots=True)
 class _Batch:
     items: list[RawItem]
+    keys: list[str]  # storage key of each item
     todo: list[tuple[bytes, str]]
     work: Future[list[PreparedMessage]] | list[PreparedMessage] | None = None
 
@@ -94,6 +99,70 @@ def _batches(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
         if not batch:
             return
         yield batch
+
+
+class _End:
+    """The source is exhausted, or failed with `error`."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+class ReadAhead:
+    """Iterate a source in a background thread, at most `depth` items ahead.
+
+    Sources wait on I/O (an IMAP server, the disk) while the writer waits on
+    PostgreSQL; reading ahead lets the two waits overlap. Items keep their order; an
+    exception in the source is raised to the reader; closing stops the thread after
+    the item it is reading.
+    """
+
+    def __init__(self, items: Iterable[RawItem], depth: int = READ_AHEAD) -> None:
+        self._queue: queue.Queue[RawItem | _End] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._produce, args=(items,), name="pmail-read-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, value: RawItem | _End) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self, items: Iterable[RawItem]) -> None:
+        try:
+            for item in items:
+                if not self._put(item):
+                    return
+        except BaseException as exc:  # handed to the reader, raised there
+            self._put(_End(exc))
+            return
+        self._put(_End())
+
+    def __iter__(self) -> Iterator[RawItem]:
+        while True:
+            got = self._queue.get()
+            if isinstance(got, _End):
+                if got.error is not None:
+                    raise got.error
+                return
+            yield got
+
+    def close(self) -> None:
+        """Stop the thread and wait for it."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _worker_count(jobs: int) -> int:
@@ -145,9 +214,9 @@ class _Run:
 
     def plan(self, items: list[RawItem]) -> _Batch:
         """Drop messages the tenant already has (or that repeat within the batch)."""
+        keys = [storage_key_for(self.ctx.tenant_id, item.raw) for item in items]
         keyed: dict[str, RawItem] = {}
-        for item in items:
-            key = storage_key_for(self.ctx.tenant_id, item.raw)
+        for key, item in zip(keys, items, strict=True):
             if key in keyed:
                 self.result.duplicates += 1
             keyed[key] = item
@@ -157,7 +226,7 @@ class _Run:
             )
         self.result.duplicates += len(known)
         todo = [(it.raw, it.origin) for k, it in keyed.items() if k not in known]
-        return _Batch(items=items, todo=todo)
+        return _Batch(items=items, keys=keys, todo=todo)
 
     def write(self, batch: _Batch, prepared: list[PreparedMessage]) -> None:
         """Write one prepared batch and its checkpoint in one transaction."""
@@ -186,7 +255,7 @@ class _Run:
                 self._link(keys, linked)
                 new_blob_bytes = _blob_bytes(prepared, new_blobs)
             if self.on_commit is not None:
-                self.on_commit(self.conn, batch.items)
+                self.on_commit(self.conn, batch.items, batch.keys)
         self._count(prepared, set(keys))
         self.result.stored_bytes += new_blob_bytes
         self._advance(batch)
@@ -305,17 +374,17 @@ def run_pipeline(
     repo.create_staging(conn)
     conn.commit()
     run = _Run(conn, tenant, options, on_commit, on_progress, prepare)
-    items = run.train_ahead(iter(items))
-    batches = _batches(items, options.batch_messages)
-    first = next(batches, None)
-    if first is None:
-        return run.result
-    second = next(batches, None)
-    workers = _worker_count(options.jobs)
-    if second is None or workers == 1:
-        _run_inline(run, first, second, batches)
-    else:
-        _run_parallel(run, workers, first, second, batches)
+    with ReadAhead(items) as ahead:
+        batches = _batches(run.train_ahead(iter(ahead)), options.batch_messages)
+        first = next(batches, None)
+        if first is None:
+            return run.result
+        second = next(batches, None)
+        workers = _worker_count(options.jobs)
+        if second is None or workers == 1:
+            _run_inline(run, first, second, batches)
+        else:
+            _run_parallel(run, workers, first, second, batches)
     if run.result.dict_trained and run.ctx.dictionary is not None:
         # batches prepared before the dictionary existed were written without it
         dicts.recompress(conn, tenant, run.ctx.dictionary, only_plain=True)
