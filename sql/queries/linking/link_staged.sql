@@ -13,12 +13,12 @@ parents AS (
     SELECT p.storage_key, p.message_id, p.direction, p.campaign_id, p.lead_id, p.created
     FROM email_messages AS p
     WHERE p.tenant_id = %(tenant_id)s
-      AND md5(p.message_id) IN (SELECT id_hash FROM candidates)
+      AND md5(p.message_id) = ANY (ARRAY(SELECT id_hash FROM candidates))
     UNION ALL
     SELECT p.storage_key, p.message_id, p.direction, p.campaign_id, p.lead_id, now()
     FROM pmail_stage_messages AS p
     WHERE p.message_id IS NOT NULL
-      AND md5(p.message_id) IN (SELECT id_hash FROM candidates)
+      AND md5(p.message_id) = ANY (ARRAY(SELECT id_hash FROM candidates))
 ),
 resolved AS (
     SELECT DISTINCT ON (c.storage_key)
