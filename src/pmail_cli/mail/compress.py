@@ -56,6 +56,7 @@ def compress(data: bytes, dictionary: Dictionary | None) -> Compressed:
     return Compressed(packed, "zstd-dict", dictionary.dict_id)
 
 
+@functools.lru_cache(maxsize=32)  # the same attachment sent again: compressed once
 def compress_blob(data: bytes) -> Compressed:
     """Compress an attachment, or keep it as is when zstd does not help."""
     packed = zstandard.ZstdCompressor(level=3).compress(data)

@@ -6,17 +6,24 @@ import email
 import email.message
 import email.utils
 import hashlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.errors import MessageDefect
 from email.header import decode_header, make_header
 from html.parser import HTMLParser
 
 from pmail_cli.mail.mimetree import parse_bytes
 
 MAX_DEPTH = 64
+DECODE_CACHE_MIN = 8192  # encoded attachments at least this long are remembered
+DECODE_CACHE_SIZE = 32  # ... this many per process, least recently used first out
 MAX_TEXT_CHARS = 4_000_000  # a body column larger than this is truncated (flagged)
 Message = email.message.Message
+_DECODE_CACHE: OrderedDict[
+    tuple[str, str], tuple[bytes, bytes, tuple[MessageDefect, ...]]
+] = OrderedDict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +182,40 @@ def _decode_text(part: Message, data: bytes, problems: list[str]) -> str:
             return data.decode("latin-1")
 
 
-def _attachment(index: int, part: Message) -> AttachmentPart:
+def _decoded(part: Message) -> tuple[bytes, bytes]:
+    """The part's decoded bytes and their sha256, remembered for repeated attachments.
+
+    Cold email attaches the same deck to thousands of messages: decoding and hashing
+    it once per worker is enough. The answer depends only on the encoded text and the
+    Content-Transfer-Encoding value; defects the decoding reports are replayed.
+    """
+    encoded = part.get_payload()
+    if not isinstance(encoded, str) or len(encoded) < DECODE_CACHE_MIN:
+        return _decode(part)
+    key = (encoded, str(part.get("content-transfer-encoding", "")))
+    hit = _DECODE_CACHE.get(key)
+    if hit is not None:
+        _DECODE_CACHE.move_to_end(key)
+        data, digest, defects = hit
+        part.defects.extend(defects)
+        return data, digest
+    before = len(part.defects)
+    data, digest = _decode(part)
+    _DECODE_CACHE[key] = (data, digest, tuple(part.defects[before:]))
+    if len(_DECODE_CACHE) > DECODE_CACHE_SIZE:
+        _DECODE_CACHE.popitem(last=False)
+    return data, digest
+
+
+def _decode(part: Message) -> tuple[bytes, bytes]:
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         data = b""
+    return data, hashlib.sha256(data).digest()
+
+
+def _attachment(index: int, part: Message) -> AttachmentPart:
+    data, digest = _decoded(part)
     raw_name = part.get_filename()
     filename = clean_text(decode_words(str(raw_name))) if raw_name else None
     disposition = part.get_content_disposition()
@@ -191,7 +228,7 @@ def _attachment(index: int, part: Message) -> AttachmentPart:
         disposition=disposition,
         content_id=_header_str(cid).strip() if cid else None,
         data=data,
-        sha256=hashlib.sha256(data).digest(),
+        sha256=digest,
         encoded=encoded if isinstance(encoded, str) else "",
         transfer_encoding=str(part.get("Content-Transfer-Encoding", "7bit"))
         .strip()

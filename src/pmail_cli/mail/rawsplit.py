@@ -10,6 +10,7 @@ back the original sha256; a part whose re-encoding would differ is never cut out
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -115,6 +116,19 @@ def _layout(encoded: bytes) -> tuple[int, bytes, bool] | None:
     return line_length, eol, final
 
 
+@functools.lru_cache(maxsize=32)  # repeated attachments are checked once per process
+def _canonical_layout(encoded: str, data: bytes) -> tuple[int, bytes, bool] | None:
+    """The layout `encoded` has if it is exactly encode_base64(data, layout), else None."""
+    raw = encoded.encode("ascii", "surrogateescape")
+    layout = _layout(raw)
+    if layout is None:
+        return None
+    line_length, eol, final = layout
+    if not is_layout_of(raw, data, line_length=line_length, eol=eol, final_eol=final):
+        return None
+    return layout
+
+
 def split_raw(raw: bytes, attachments: Sequence[AttachmentPart]) -> SplitRaw:
     """Cut verifiably re-encodable base64 attachments out of raw."""
     return _split(raw, attachments)[0]
@@ -132,15 +146,11 @@ def _split(
     for part in attachments:
         if part.transfer_encoding != "base64" or len(part.data) < MIN_SPLICE_BYTES:
             continue
-        encoded = part.encoded.encode("ascii", "surrogateescape")
-        layout = _layout(encoded)
+        layout = _canonical_layout(part.encoded, part.data)
         if layout is None:
-            continue
-        line_length, eol, final = layout
-        if not is_layout_of(
-            encoded, part.data, line_length=line_length, eol=eol, final_eol=final
-        ):
             continue  # not the canonical encoding of its bytes: keep it in the raw
+        line_length, eol, final = layout
+        encoded = part.encoded.encode("ascii", "surrogateescape")
         at = raw.find(encoded, cursor)
         if at == -1:
             continue

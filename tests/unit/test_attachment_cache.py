@@ -1,0 +1,53 @@
+"""Repeated attachments are decoded, checked and compressed once per process, with
+results (defects included) identical to doing it every time."""
+
+from __future__ import annotations
+
+import base64
+import random
+
+from pmail_cli.mail import parse
+from pmail_cli.mail.compress import compress_blob
+from pmail_cli.mail.parse import parse_message
+from pmail_cli.mail.rawsplit import verified_split
+
+
+def _message(subject: str, body: str) -> bytes:
+    return (
+        f"Subject: {subject}\r\nMessage-ID: <{subject}@x.test>\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+        '--b\r\nContent-Type: application/pdf; name="deck.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        f"{body}--b--\r\n"
+    ).encode()
+
+
+def _encoded(data: bytes) -> str:
+    return base64.encodebytes(data).decode().replace("\n", "\r\n")
+
+
+def test_same_attachment_in_two_messages_same_results() -> None:
+    data = random.Random(3).randbytes(60_000)
+    body = _encoded(data)
+    first, second = _message("one", body), _message("two", body)
+    parse._DECODE_CACHE.clear()
+    a = parse_message(first)
+    b = parse_message(second)  # served from the cache
+    assert len(parse._DECODE_CACHE) == 1  # one entry, used twice
+    for parsed, raw in ((a, first), (b, second)):
+        (part,) = parsed.attachments
+        assert part.data == data
+        split = verified_split(raw, parsed.attachments)
+        assert len(split.splices) == 1
+    assert compress_blob(a.attachments[0].data) == compress_blob(data)
+
+
+def test_defects_of_a_cached_decoding_are_reported_for_every_message() -> None:
+    body = _encoded(random.Random(4).randbytes(30_001)).rstrip("\r\n")
+    body = body.rstrip("=") + "\r\n"  # padding removed: the stdlib reports a defect
+    parse._DECODE_CACHE.clear()
+    problems = [parse_message(_message(s, body)).problems for s in ("p", "q")]
+    assert len(parse._DECODE_CACHE) == 1
+    assert problems[0] == problems[1]
+    assert any("Padding" in p for p in problems[0]), problems[0]
