@@ -6,6 +6,7 @@ import email
 import email.message
 import email.utils
 import hashlib
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -131,8 +132,32 @@ def _first_id(value: str | None) -> str | None:
     return stripped or None
 
 
+_ATOMS = r"[A-Za-z0-9_%+'-]+(?:\.[A-Za-z0-9_%+'-]+)*"
+_PLAIN_ADDRESS = re.compile(
+    rf"[ \t\r\n]*(?:([A-Za-z0-9_'. \t-]*?)[ \t\r\n]*<({_ATOMS}@{_ATOMS})>|({_ATOMS}@{_ATOMS}))"
+    r"[ \t\r\n]*"
+)
+
+
+def getaddresses(values: list[str]) -> list[tuple[str, str]]:
+    """`email.utils.getaddresses`, answered directly for plain address lists.
+
+    `Name <local@domain>` and `local@domain` items made of atoms only (no quotes,
+    comments, routes or encoded words) are split here; anything else goes to the
+    stdlib parser, whose answer this always equals (tests/unit/test_addresses.py).
+    """
+    pairs: list[tuple[str, str]] = []
+    for item in ", ".join(values).split(","):
+        found = _PLAIN_ADDRESS.fullmatch(item)
+        if found is None:
+            return email.utils.getaddresses(values)
+        name, routed, bare = found.groups()
+        pairs.append((" ".join(name.split()), routed) if routed else ("", bare))
+    return pairs
+
+
 def _addresses(values: list[str]) -> tuple[str | None, str | None]:
-    pairs = email.utils.getaddresses([decode_words(v) for v in values])
+    pairs = getaddresses([decode_words(v) for v in values])
     emails = [addr.strip().lower() for _, addr in pairs if addr and "@" in addr]
     names = [name for name, addr in pairs if addr and "@" in addr]
     if not emails:
