@@ -12,3 +12,6 @@ CREATE TEMP TABLE IF NOT EXISTS pmail_stage_blobs
     (LIKE attachment_blobs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS pmail_stage_facts
     (LIKE delivery_facts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+-- the storage keys this batch actually inserted (the rest were stored already)
+CREATE TEMP TABLE IF NOT EXISTS pmail_stage_new
+    (storage_key varchar(500) PRIMARY KEY) ON COMMIT DELETE ROWS;

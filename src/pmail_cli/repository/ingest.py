@@ -221,8 +221,8 @@ def insert_staged(conn: Connection) -> list[str]:
     conn.execute(load_sql("ingest/insert_staged_links"))
     keys = [str(r[0]) for r in conn.execute(load_sql("ingest/insert_staged_messages"))]
     if keys:
-        conn.execute(load_sql("ingest/insert_staged_facts"), {"keys": keys})
-        conn.execute(load_sql("ingest/insert_staged_content"), {"keys": keys})
+        conn.execute(load_sql("ingest/insert_staged_facts"))
+        conn.execute(load_sql("ingest/insert_staged_content"))
         conn.execute(load_sql("ingest/insert_staged_blobs"))
-        conn.execute(load_sql("ingest/insert_staged_attachments"), {"keys": keys})
+        conn.execute(load_sql("ingest/insert_staged_attachments"))
     return keys
