@@ -51,3 +51,45 @@ def test_defects_of_a_cached_decoding_are_reported_for_every_message() -> None:
     assert len(parse._DECODE_CACHE) == 1
     assert problems[0] == problems[1]
     assert any("Padding" in p for p in problems[0]), problems[0]
+
+
+def _eight_bit(charset: str, tail: bytes) -> bytes:
+    return (
+        b'Message-ID: <e@x.test>\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        b"--B\r\nContent-Type: text/csv; charset=" + charset.encode() + b"\r\n"
+        b'Content-Disposition: attachment; filename="a.csv"\r\n'
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+        + b"x" * 9000
+        + tail
+        + b"\r\n--B--\r\n"
+    )
+
+
+def test_different_bytes_that_read_the_same_are_not_confused() -> None:
+    # get_payload() decodes 8-bit text with the part's charset: these pairs read alike
+    pairs = [
+        (_eight_bit("latin-1", b"caf\xe9"), _eight_bit("utf-8", b"caf\xc3\xa9")),
+        (_eight_bit("us-ascii", b"\xff\xfe"), _eight_bit("us-ascii", b"\x80\x81")),
+    ]
+    for first, second in pairs:
+        parse._DECODE_CACHE.clear()
+        parse_message(first)
+        cached = parse_message(second).attachments[0]
+        parse._DECODE_CACHE.clear()
+        fresh = parse_message(second).attachments[0]
+        assert cached.data == fresh.data
+        assert cached.sha256 == fresh.sha256
+
+
+def test_base64_part_with_an_8bit_byte_is_parsed_and_kept_whole() -> None:
+    encoded = _encoded(random.Random(5).randbytes(3000)).encode()
+    encoded = encoded[:100] + b"\xff" + encoded[100:]
+    raw = _message("m", "").replace(b"--b--", encoded + b"--b--")
+    parsed = parse_message(raw)
+    assert parsed.message_id == "<m@x.test>"
+    (part,) = parsed.attachments
+    split = verified_split(raw, parsed.attachments)
+    assert split.splices == ()  # not canonical base64: stays in the raw message
+    assert split.skeleton == raw
+    assert part.encoded.encode("ascii", "surrogateescape") in raw

@@ -213,3 +213,22 @@ def test_index_follows_header_changes() -> None:
     assert _answers(tree) == _answers(plain)
     assert tree.get_all("x-tag") == ["1", "2"]
     assert tree.get_content_charset() == "latin-1"
+
+
+def test_deep_nesting_is_left_to_the_stdlib() -> None:
+    deep = b"Content-Type: message/rfc822\n\n" * 150 + b"Subject: x\n\nbody\n"
+    assert fast_tree(deep) is None
+    shallow = b"Content-Type: message/rfc822\n\n" * 20 + b"Subject: x\n\nbody\n"
+    assert _same_or_declined(shallow)
+
+
+def test_parameter_lists_handed_out_are_copies() -> None:
+    raw = (
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n'
+    )
+    tree = fast_tree(raw)
+    assert tree is not None
+    params = tree.get_params(unquote=False)
+    assert params is not None
+    params.pop()
+    assert tree.get_boundary() == "b"

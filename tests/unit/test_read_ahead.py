@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -51,3 +52,41 @@ def test_close_stops_an_endless_source() -> None:
         t.name == "pmail-read-ahead" and t.is_alive() for t in threading.enumerate()
     )
     assert next(produced) < 20  # it stopped at the bounded depth, not later
+
+
+def test_read_ahead_is_bounded_by_bytes() -> None:
+    produced = itertools.count()
+
+    def big() -> Iterator[RawItem]:
+        for i in produced:
+            yield RawItem(b"x" * 1000, "big", position=i)
+
+    with ReadAhead(big(), depth=1000, max_bytes=5000) as ahead:
+        next(iter(ahead))
+        time.sleep(0.2)  # let the thread fill up to its bound
+    assert next(produced) <= 8  # 1 read + at most 5 KB queued + the one in hand
+
+
+def test_ctrl_c_does_not_wait_for_a_blocked_source() -> None:
+    release = threading.Event()
+
+    def stuck() -> Iterator[RawItem]:
+        yield from _items(1)
+        release.wait(30)  # a terminal nobody types into, a silent server
+        yield from _items(1)
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), ReadAhead(stuck()) as ahead:
+        for _ in ahead:
+            raise KeyboardInterrupt
+    assert time.monotonic() - started < 5
+    release.set()
+
+
+def test_an_ordinary_error_waits_for_the_source_to_stop() -> None:
+    with pytest.raises(RuntimeError), ReadAhead(_items(10_000), depth=3) as ahead:
+        for _ in ahead:
+            raise RuntimeError("the writer failed")
+    assert not any(
+        t.name == "pmail-read-ahead" and t.is_alive() for t in threading.enumerate()
+    )

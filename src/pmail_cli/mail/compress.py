@@ -56,9 +56,22 @@ def compress(data: bytes, dictionary: Dictionary | None) -> Compressed:
     return Compressed(packed, "zstd-dict", dictionary.dict_id)
 
 
-@functools.lru_cache(maxsize=32)  # the same attachment sent again: compressed once
+BLOB_CACHE_MAX = 1 << 20  # attachments up to this size are remembered (16 per process)
+
+
 def compress_blob(data: bytes) -> Compressed:
     """Compress an attachment, or keep it as is when zstd does not help."""
+    if len(data) <= BLOB_CACHE_MAX:
+        return _compress_blob_cached(data)  # the same deck sent again: compressed once
+    return _compress_blob(data)
+
+
+@functools.lru_cache(maxsize=16)
+def _compress_blob_cached(data: bytes) -> Compressed:
+    return _compress_blob(data)
+
+
+def _compress_blob(data: bytes) -> Compressed:
     packed = zstandard.ZstdCompressor(level=3).compress(data)
     if len(packed) >= len(data):
         return Compressed(data, "none", None)

@@ -32,6 +32,7 @@ _AWKWARD = re.compile(rb"\r(?!\n)")
 # headerRE sees them; "." also matches CR, and a lone CR never gets this far)
 _FIELD = re.compile(r"([\041-\071\073-\176]+):(.*(?:\n|\Z)(?:[ \t].*(?:\n|\Z))*)")
 _PLAIN_TRANSFER = ("7bit", "8bit", "binary")
+MAX_DEPTH = 100  # deeper nesting goes to the stdlib parser (which may give up on it)
 
 
 class IndexedMessage(Message):
@@ -88,7 +89,8 @@ class IndexedMessage(Message):
         key = (header.lower(), value)
         if key not in self._params:
             self._params[key] = super()._get_params_preserve(failobj, header)  # type: ignore[misc]
-        return self._params[key]
+        found = self._params[key]
+        return list(found) if isinstance(found, list) else found  # callers may edit it
 
 
 class _Unsupported(Exception):
@@ -138,10 +140,12 @@ def _headers(msg: Message, text: str, start: int, end: int) -> int:
 
 
 def _part(
-    text: str, start: int, end: int, *, in_digest: bool = False
+    text: str, start: int, end: int, *, in_digest: bool = False, depth: int = 0
 ) -> tuple[Message, Message]:
     """Parse text[start:end] as a message; return it and the message the stdlib
     would treat as "last" (whose final newline belongs to an enclosing boundary)."""
+    if depth > MAX_DEPTH:
+        raise _Unsupported  # the stdlib may run out of stack here: let it decide
     msg = IndexedMessage()
     if in_digest:
         msg.set_default_type("message/rfc822")
@@ -150,11 +154,11 @@ def _part(
         return msg, _delivery_status(msg, text, body, end)
     maintype = msg.get_content_maintype()
     if maintype == "message":  # rfc822 and the rest: the body is one message
-        inner, last = _part(text, body, end)
+        inner, last = _part(text, body, end, depth=depth + 1)
         msg.attach(inner)
         return msg, last
     if maintype == "multipart":
-        _multipart(msg, text, body, end)
+        _multipart(msg, text, body, end, depth)
         return msg, msg
     msg.set_payload(text[body:end])
     return msg, msg
@@ -222,7 +226,7 @@ def _boundaries(
     return found
 
 
-def _multipart(msg: Message, text: str, start: int, end: int) -> None:
+def _multipart(msg: Message, text: str, start: int, end: int, depth: int) -> None:
     boundary = msg.get_boundary()
     transfer = str(msg.get("content-transfer-encoding", "8bit")).lower()
     if boundary is None or transfer not in _PLAIN_TRANSFER:
@@ -236,7 +240,7 @@ def _multipart(msg: Message, text: str, start: int, end: int) -> None:
     for (_, after, _), (before, _, _) in itertools.pairwise(lines):
         if before == after:
             raise _Unsupported  # two boundary lines in a row
-        child, last = _part(text, after, before, in_digest=digest)
+        child, last = _part(text, after, before, in_digest=digest, depth=depth + 1)
         msg.attach(child)
         _strip_last(last)
     msg.epilogue = text[lines[-1][1] : end]

@@ -18,8 +18,9 @@ from html.parser import HTMLParser
 from pmail_cli.mail.mimetree import parse_bytes
 
 MAX_DEPTH = 64
-DECODE_CACHE_MIN = 8192  # encoded attachments at least this long are remembered
-DECODE_CACHE_SIZE = 32  # ... this many per process, least recently used first out
+DECODE_CACHE_MIN = 8192  # encoded attachments this long are remembered ...
+DECODE_CACHE_MAX = 1 << 20  # ... up to this long
+DECODE_CACHE_SIZE = 16  # ... this many per process, least recently used first out
 MAX_TEXT_CHARS = 4_000_000  # a body column larger than this is truncated (flagged)
 Message = email.message.Message
 _DECODE_CACHE: OrderedDict[
@@ -211,13 +212,15 @@ def _decoded(part: Message) -> tuple[bytes, bytes]:
     """The part's decoded bytes and their sha256, remembered for repeated attachments.
 
     Cold email attaches the same deck to thousands of messages: decoding and hashing
-    it once per worker is enough. The answer depends only on the encoded text and the
-    Content-Transfer-Encoding value; defects the decoding reports are replayed.
+    it once per worker is enough. The answer depends only on the payload as stored
+    (the exact raw text, not get_payload()'s charset-decoded form, where different
+    bytes can read the same) and the Content-Transfer-Encoding value; defects the
+    decoding reports are replayed. Large parts are not kept (memory stays bounded).
     """
-    encoded = part.get_payload()
-    if not isinstance(encoded, str) or len(encoded) < DECODE_CACHE_MIN:
+    stored = _stored_payload(part)
+    if not DECODE_CACHE_MIN <= len(stored) <= DECODE_CACHE_MAX:
         return _decode(part)
-    key = (encoded, str(part.get("content-transfer-encoding", "")))
+    key = (stored, str(part.get("content-transfer-encoding", "")))
     hit = _DECODE_CACHE.get(key)
     if hit is not None:
         _DECODE_CACHE.move_to_end(key)
@@ -230,6 +233,12 @@ def _decoded(part: Message) -> tuple[bytes, bytes]:
     if len(_DECODE_CACHE) > DECODE_CACHE_SIZE:
         _DECODE_CACHE.popitem(last=False)
     return data, digest
+
+
+def _stored_payload(part: Message) -> str:
+    """A leaf part's body exactly as in the raw message (8-bit bytes as surrogates)."""
+    payload = vars(part).get("_payload")
+    return payload if isinstance(payload, str) else ""
 
 
 def _decode(part: Message) -> tuple[bytes, bytes]:
@@ -245,7 +254,6 @@ def _attachment(index: int, part: Message) -> AttachmentPart:
     filename = clean_text(decode_words(str(raw_name))) if raw_name else None
     disposition = part.get_content_disposition()
     cid = part.get("Content-ID")
-    encoded = part.get_payload()
     return AttachmentPart(
         part_index=index,
         filename=filename,
@@ -254,7 +262,7 @@ def _attachment(index: int, part: Message) -> AttachmentPart:
         content_id=_header_str(cid).strip() if cid else None,
         data=data,
         sha256=digest,
-        encoded=encoded if isinstance(encoded, str) else "",
+        encoded=_stored_payload(part),
         transfer_encoding=str(part.get("Content-Transfer-Encoding", "7bit"))
         .strip()
         .lower(),

@@ -218,6 +218,7 @@ def stage_batch(
 
 def insert_staged(conn: Connection) -> list[str]:
     """Move the staged batch into the tables, skipping stored messages; return new keys."""
+    conn.execute(load_sql("ingest/reset_staged_new"))
     conn.execute(load_sql("ingest/insert_staged_links"))
     keys = [str(r[0]) for r in conn.execute(load_sql("ingest/insert_staged_messages"))]
     if keys:

@@ -13,7 +13,6 @@ import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,7 +43,8 @@ logger = logging.getLogger(__name__)
 BATCH_MESSAGES = 200
 BATCH_BYTES = 16 * 1024 * 1024
 ANALYZE_FIRST = 400  # messages stored in a run before the first ANALYZE, then doubling
-READ_AHEAD = 2 * BATCH_MESSAGES  # items a source may run ahead of the writer
+READ_AHEAD = 2 * BATCH_MESSAGES  # items a source may run ahead of the writer ...
+READ_AHEAD_BYTES = 2 * BATCH_BYTES  # ... and their bytes
 # called inside each batch's transaction with the batch's items and their storage keys
 CommitHook = Callable[[Connection, Sequence[RawItem], Sequence[str]], None]
 PrepareFn = Callable[
@@ -102,68 +102,86 @@ def _batches(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
         yield batch
 
 
-class _End:
-    """The source is exhausted, or failed with `error`."""
-
-    def __init__(self, error: BaseException | None = None) -> None:
-        self.error = error
-
-
 class ReadAhead:
-    """Iterate a source in a background thread, at most `depth` items ahead.
+    """Iterate a source in a background thread, up to two batches ahead.
 
     Sources wait on I/O (an IMAP server, the disk) while the writer waits on
-    PostgreSQL; reading ahead lets the two waits overlap. Items keep their order; an
-    exception in the source is raised to the reader; closing stops the thread after
-    the item it is reading.
+    PostgreSQL; reading ahead lets the two waits overlap. At most `depth` items and
+    `max_bytes` of raw mail wait (at least one item). Items keep their order; an
+    exception in the source is raised to the reader. Leaving the `with` block stops
+    the thread after the item it is reading and waits for it, except on Ctrl-C (or
+    another BaseException), when the process is on its way out and a source blocked
+    on a terminal or a silent server must not hold it up.
     """
 
-    def __init__(self, items: Iterable[RawItem], depth: int = READ_AHEAD) -> None:
-        self._queue: queue.Queue[RawItem | _End] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
+    def __init__(
+        self,
+        items: Iterable[RawItem],
+        depth: int = READ_AHEAD,
+        max_bytes: int = READ_AHEAD_BYTES,
+    ) -> None:
+        self._depth, self._max_bytes = depth, max_bytes
+        self._ready: deque[RawItem] = deque()
+        self._bytes = 0
+        self._finished = False
+        self._error: BaseException | None = None
+        self._stop = False
+        self._cond = threading.Condition()
         self._thread = threading.Thread(
             target=self._produce, args=(items,), name="pmail-read-ahead", daemon=True
         )
         self._thread.start()
 
-    def _put(self, value: RawItem | _End) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(value, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _full(self) -> bool:
+        return bool(self._ready) and (
+            len(self._ready) >= self._depth or self._bytes >= self._max_bytes
+        )
 
     def _produce(self, items: Iterable[RawItem]) -> None:
+        error: BaseException | None = None
         try:
             for item in items:
-                if not self._put(item):
-                    return
+                with self._cond:
+                    while self._full() and not self._stop:
+                        self._cond.wait()
+                    if self._stop:
+                        return
+                    self._ready.append(item)
+                    self._bytes += len(item.raw)
+                    self._cond.notify_all()
         except BaseException as exc:  # handed to the reader, raised there
-            self._put(_End(exc))
-            return
-        self._put(_End())
+            error = exc
+        with self._cond:
+            self._finished, self._error = True, error
+            self._cond.notify_all()
 
     def __iter__(self) -> Iterator[RawItem]:
         while True:
-            got = self._queue.get()
-            if isinstance(got, _End):
-                if got.error is not None:
-                    raise got.error
-                return
-            yield got
+            with self._cond:
+                while not self._ready and not self._finished:
+                    self._cond.wait()
+                if not self._ready:
+                    if self._error is not None:
+                        raise self._error
+                    return
+                item = self._ready.popleft()
+                self._bytes -= len(item.raw)
+                self._cond.notify_all()
+            yield item
 
-    def close(self) -> None:
-        """Stop the thread and wait for it."""
-        self._stop.set()
-        self._thread.join()
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the thread; wait for it unless told not to."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if wait:
+            self._thread.join()
 
     def __enter__(self) -> ReadAhead:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        self.close(wait=exc_type is None or issubclass(exc_type, Exception))
 
 
 def _worker_count(jobs: int) -> int:
