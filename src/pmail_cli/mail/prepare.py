@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from pmail_cli.classify import Classification, RecipientFact, classify_message
 from pmail_cli.mail.compress import Compressed, Dictionary, compress, compress_blob
 from pmail_cli.mail.parse import (
     ParsedMessage,
@@ -24,6 +24,9 @@ from pmail_cli.mail.parse import (
     parse_message,
 )
 from pmail_cli.mail.rawsplit import verified_split
+
+if TYPE_CHECKING:  # imported where used: the writer process never classifies
+    from pmail_cli.classify import Classification, RecipientFact
 
 DIRECTIONS = ("auto", "inbound", "outbound")
 
@@ -140,6 +143,8 @@ def _attachments(parsed: ParsedMessage) -> list[PreparedAttachment]:
 def _classify(parsed: ParsedMessage, direction: str) -> Classification | None:
     if direction != "inbound" or parsed.msg is None:
         return None
+    from pmail_cli.classify import classify_message  # workers only
+
     return classify_message(parsed.msg)
 
 

@@ -190,7 +190,7 @@ def _worker_count(jobs: int) -> int:
 
 def _forkserver() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pmail_cli.mail.prepare"])
+    context.set_forkserver_preload(["pmail_cli.mail.prepare", "pmail_cli.classify"])
     return context
 
 
