@@ -19,6 +19,7 @@ _FROM_LINE = re.compile(
     rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} +\d{1,2}:\d{2}"
 )
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
+_LINE_FROM = re.compile(rb"(?:\A|[\r\n])From ")
 _SKIP_NAMES = {"maildirfolder", "dovecot-uidlist", "dovecot-keywords", "dovecot.index"}
 MBOX_SUFFIXES = (".mbox", ".mbx")
 
@@ -84,7 +85,7 @@ def _events_of(
     data: bytes, origin: str, *, as_mbox: bool | None, named_mbox: bool
 ) -> Iterator[ReadEvent]:
     """One input's messages: whole, or split when it is an mbox (split only once)."""
-    if not data.strip():
+    if not data or data.isspace():
         yield EmptyInput(origin)
         return
     messages = split_mbox(data) if as_mbox is not False else []
@@ -97,33 +98,49 @@ def _events_of(
         yield RawItem(message, f"{origin}#{n}", position=n)
 
 
-def _file_events(path: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
+def _file_events(path: str, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
-        yield ReadFailure(str(path), exc.strerror or str(exc))
+        yield ReadFailure(path, exc.strerror or str(exc))
         return
-    named = path.suffix.lower() in MBOX_SUFFIXES
-    yield from _events_of(data, str(path), as_mbox=as_mbox, named_mbox=named)
+    named = os.path.splitext(path)[1].lower() in MBOX_SUFFIXES
+    yield from _events_of(data, path, as_mbox=as_mbox, named_mbox=named)
 
 
-def _walk_dir(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d != "tmp")
-        for name in sorted(filenames):
-            if name in _SKIP_NAMES or name.startswith("dovecot."):
-                continue
-            yield Path(dirpath) / name
+def _walk_dir(root: str) -> Iterator[os.DirEntry[str]]:
+    """Files under root in name order, each directory's files before its subdirectories
+    (Maildir tmp/ and Dovecot's files skipped, symlinked directories not followed)."""
+    try:
+        with os.scandir(root) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError:
+        return  # an unreadable directory is skipped, as os.walk does
+    dirs = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            dirs.append(entry)
+        elif entry.name not in _SKIP_NAMES and not entry.name.startswith("dovecot."):
+            yield entry
+    for entry in dirs:
+        if entry.name != "tmp" and not entry.is_symlink():
+            yield from _walk_dir(entry.path)
 
 
 def _dir_events(root: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
-    for path in _walk_dir(root):
-        if path.is_symlink() and not path.exists():
-            yield ReadFailure(str(path), "broken symbolic link")
+    # DirEntry answers is_symlink/is_file from the directory listing: no stat per file
+    for entry in _walk_dir(str(root)):
+        if entry.is_symlink() and not os.path.exists(entry.path):
+            yield ReadFailure(entry.path, "broken symbolic link")
             continue
-        if not path.is_file():
+        if not entry.is_file():
             continue
-        yield from _file_events(path, as_mbox=as_mbox)
+        yield from _file_events(entry.path, as_mbox=as_mbox)
 
 
 def _stdin_events(stream: BinaryIO, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
@@ -142,7 +159,7 @@ def read_paths(
         if path.is_dir():
             yield from _dir_events(path, as_mbox=as_mbox)
         else:
-            yield from _file_events(path, as_mbox=as_mbox)
+            yield from _file_events(str(path), as_mbox=as_mbox)
 
 
 def missing_paths(paths: list[str]) -> list[str]:
