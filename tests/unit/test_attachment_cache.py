@@ -8,6 +8,7 @@ import random
 
 from pmail_cli.mail import parse
 from pmail_cli.mail.compress import compress_blob
+from pmail_cli.mail.memo import SMALL, remember_small
 from pmail_cli.mail.parse import parse_message
 from pmail_cli.mail.rawsplit import verified_split
 
@@ -93,3 +94,25 @@ def test_base64_part_with_an_8bit_byte_is_parsed_and_kept_whole() -> None:
     assert split.splices == ()  # not canonical base64: stays in the raw message
     assert split.skeleton == raw
     assert part.encoded.encode("ascii", "surrogateescape") in raw
+
+
+def test_remember_small_keeps_only_small_inputs() -> None:
+    calls: list[int] = []
+
+    @remember_small(maxsize=4)
+    def size(data: bytes) -> int:
+        calls.append(len(data))
+        return len(data)
+
+    small, big = b"x" * 10, b"y" * (SMALL + 1)
+    assert [size(small), size(small), size(big), size(big)] == [
+        10,
+        10,
+        SMALL + 1,
+        SMALL + 1,
+    ]
+    assert calls == [
+        10,
+        SMALL + 1,
+        SMALL + 1,
+    ]  # the small one once, the big one each time

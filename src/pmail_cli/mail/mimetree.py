@@ -116,6 +116,13 @@ def fast_tree(raw: bytes) -> Message | None:
         return None
 
 
+def stored_payload(part: Message) -> str:
+    """A leaf part's body exactly as in the raw message (8-bit bytes as surrogates);
+    get_payload() would decode 8-bit text with the part's charset."""
+    payload = vars(part).get("_payload")
+    return payload if isinstance(payload, str) else ""
+
+
 def _strip_eol(value: str) -> str:
     if value.endswith("\r\n"):
         return value[:-2]
@@ -197,10 +204,8 @@ def _strip_last(last: Message) -> None:
     if last.get_content_maintype() == "multipart":
         epilogue = last.epilogue
         last.epilogue = _strip_eol(epilogue) if epilogue else None
-    else:
-        payload = vars(last)["_payload"]  # as stored: get_payload() decodes 8-bit text
-        if isinstance(payload, str):
-            last.set_payload(_strip_eol(payload))
+    elif isinstance(vars(last)["_payload"], str):
+        last.set_payload(_strip_eol(stored_payload(last)))
 
 
 def _boundaries(

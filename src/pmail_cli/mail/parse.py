@@ -15,11 +15,12 @@ from email.errors import MessageDefect
 from email.header import decode_header, make_header
 from html.parser import HTMLParser
 
-from pmail_cli.mail.mimetree import parse_bytes
+from pmail_cli.mail.memo import SMALL
+from pmail_cli.mail.mimetree import parse_bytes, stored_payload
 
 MAX_DEPTH = 64
 DECODE_CACHE_MIN = 8192  # encoded attachments this long are remembered ...
-DECODE_CACHE_MAX = 1 << 20  # ... up to this long
+DECODE_CACHE_MAX = SMALL  # ... up to this long
 DECODE_CACHE_SIZE = 16  # ... this many per process, least recently used first out
 MAX_TEXT_CHARS = 4_000_000  # a body column larger than this is truncated (flagged)
 Message = email.message.Message
@@ -217,7 +218,7 @@ def _decoded(part: Message) -> tuple[bytes, bytes]:
     bytes can read the same) and the Content-Transfer-Encoding value; defects the
     decoding reports are replayed. Large parts are not kept (memory stays bounded).
     """
-    stored = _stored_payload(part)
+    stored = stored_payload(part)
     if not DECODE_CACHE_MIN <= len(stored) <= DECODE_CACHE_MAX:
         return _decode(part)
     key = (stored, str(part.get("content-transfer-encoding", "")))
@@ -233,12 +234,6 @@ def _decoded(part: Message) -> tuple[bytes, bytes]:
     if len(_DECODE_CACHE) > DECODE_CACHE_SIZE:
         _DECODE_CACHE.popitem(last=False)
     return data, digest
-
-
-def _stored_payload(part: Message) -> str:
-    """A leaf part's body exactly as in the raw message (8-bit bytes as surrogates)."""
-    payload = vars(part).get("_payload")
-    return payload if isinstance(payload, str) else ""
 
 
 def _decode(part: Message) -> tuple[bytes, bytes]:
@@ -262,7 +257,7 @@ def _attachment(index: int, part: Message) -> AttachmentPart:
         content_id=_header_str(cid).strip() if cid else None,
         data=data,
         sha256=digest,
-        encoded=_stored_payload(part),
+        encoded=stored_payload(part),
         transfer_encoding=str(part.get("Content-Transfer-Encoding", "7bit"))
         .strip()
         .lower(),

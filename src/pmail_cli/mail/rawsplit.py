@@ -10,14 +10,13 @@ back the original sha256; a part whose re-encoding would differ is never cut out
 from __future__ import annotations
 
 import base64
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pmail_cli.mail.memo import remember_small
 from pmail_cli.mail.parse import AttachmentPart
 
 MIN_SPLICE_BYTES = 512  # smaller parts are not worth a splice record
-LAYOUT_CACHE_MAX = 1 << 20  # encoded parts up to this long have their check remembered
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +116,7 @@ def _layout(encoded: bytes) -> tuple[int, bytes, bool] | None:
     return line_length, eol, final
 
 
-@functools.lru_cache(maxsize=16)  # repeated attachments are checked once per process
+@remember_small()  # repeated attachments are checked once per process
 def _canonical_layout(encoded: str, data: bytes) -> tuple[int, bytes, bool] | None:
     """The layout `encoded` has if it is exactly encode_base64(data, layout), else None."""
     raw = encoded.encode("ascii", "surrogateescape")
@@ -147,11 +146,7 @@ def _split(
     for part in attachments:
         if part.transfer_encoding != "base64" or len(part.data) < MIN_SPLICE_BYTES:
             continue
-        layout = (
-            _canonical_layout(part.encoded, part.data)
-            if len(part.encoded) <= LAYOUT_CACHE_MAX
-            else _canonical_layout.__wrapped__(part.encoded, part.data)
-        )
+        layout = _canonical_layout(part.encoded, part.data)
         if layout is None:
             continue  # not the canonical encoding of its bytes: keep it in the raw
         line_length, eol, final = layout

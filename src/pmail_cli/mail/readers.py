@@ -63,11 +63,7 @@ def _is_separator(lines: list[bytes], i: int) -> bool:
 
 def split_mbox(data: bytes) -> list[bytes]:
     """Split an mbox into messages (From_ lines and the blank separator line dropped)."""
-    if (
-        not data.startswith(b"From ")
-        and b"\nFrom " not in data
-        and b"\rFrom " not in data
-    ):
+    if not _LINE_FROM.search(data):
         return []  # no line starts with "From ": not an mbox (the usual .eml file)
     lines = data.splitlines(keepends=True)
     starts = [i for i in range(len(lines)) if _is_separator(lines, i)]
