@@ -60,7 +60,7 @@ pg_server = factories.postgresql_noproc(
     port=SERVER["port"],
     user=SERVER["user"],
     password=SERVER["password"] or None,
-    dbname="pmail_test",
+    dbname=f"pmail_test_{os.getpid()}",  # concurrent runs never share a template
     load=[load_schema],
 )
 pg = factories.postgresql("pg_server")
@@ -94,6 +94,13 @@ def corpus() -> Path:
     if not (CORPUS / "MANIFEST.tsv").is_file():
         pytest.fail(f"the shared corpus is missing at {CORPUS} (set PMAIL_CORPUS)")
     return CORPUS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reads the shared corpus carries the `corpus` marker."""
+    for item in items:
+        if "corpus" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.corpus)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

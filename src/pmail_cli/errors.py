@@ -44,3 +44,7 @@ class IntegrityProblems(PmailError):
 
 class IngestError(PmailError):
     """A batch could not be stored; nothing of it was committed."""
+
+
+class ImapError(PmailError):
+    """An IMAP server could not be reached, refused us, or dropped the connection."""

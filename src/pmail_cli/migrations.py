@@ -12,22 +12,13 @@ from typing import LiteralString
 import psycopg
 
 from pmail_cli.errors import MigrationError
-from pmail_cli.sqlfiles import sql_root
+from pmail_cli.sqlfiles import load_sql, sql_root
 
 logger = logging.getLogger(__name__)
 
 ADVISORY_LOCK_KEY = 0x706D61696C  # "pmail"
 NO_TRANSACTION_MARK = "-- pmail: no-transaction"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-
-_CREATE_HISTORY = """
-CREATE TABLE IF NOT EXISTS pmail_schema_migrations (
-    version    integer PRIMARY KEY,
-    name       text NOT NULL,
-    checksum   text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now(),
-    applied_by text NOT NULL DEFAULT current_user
-)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +70,12 @@ def discover(directory: Path | None = None) -> list[Migration]:
 
 
 def _applied(conn: psycopg.Connection) -> dict[int, str]:
-    rows = conn.execute(
-        "SELECT version, checksum FROM pmail_schema_migrations ORDER BY version"
-    ).fetchall()
+    rows = conn.execute(load_sql("migrations/list_applied")).fetchall()
     return {int(v): str(c) for v, c in rows}
 
 
 def _history_exists(conn: psycopg.Connection) -> bool:
-    row = conn.execute(
-        "SELECT to_regclass('pmail_schema_migrations') IS NOT NULL"
-    ).fetchone()
+    row = conn.execute(load_sql("migrations/history_exists")).fetchone()
     return bool(row and row[0])
 
 
@@ -122,25 +109,26 @@ def apply_pending(conn: psycopg.Connection) -> list[Migration]:
     if not conn.autocommit:
         conn.commit()
         conn.autocommit = True
-    conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+    conn.execute(load_sql("migrations/lock"), {"key": ADVISORY_LOCK_KEY})
     try:
-        conn.execute(_CREATE_HISTORY)
+        conn.execute(load_sql("migrations/create_history"))
         todo = _check(discover(), _applied(conn))
         for migration in todo:
             _apply_one(conn, migration)
         return todo
     finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+        conn.execute(load_sql("migrations/unlock"), {"key": ADVISORY_LOCK_KEY})
 
 
 def _apply_one(conn: psycopg.Connection, migration: Migration) -> None:
     logger.info("applying migration %s", migration.path.name)
     text: LiteralString = migration.sql  # trusted file from sql/migrations
-    record = (
-        "INSERT INTO pmail_schema_migrations (version, name, checksum) "
-        "VALUES (%s, %s, %s)"
-    )
-    params = (migration.version, migration.name, migration.checksum)
+    record = load_sql("migrations/record_applied")
+    params = {
+        "version": migration.version,
+        "name": migration.name,
+        "checksum": migration.checksum,
+    }
     if migration.no_transaction:
         conn.execute(text)
         conn.execute(record, params)

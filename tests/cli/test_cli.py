@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -55,10 +60,11 @@ def test_database_without_schema_says_run_init_db(dsn: str, conn: object) -> Non
     """A database without pmail's tables gives an error whose hint is `pmail init-db`."""
     import psycopg
 
+    name = f"pmail_test_empty_{os.getpid()}"  # concurrent runs never share it
     with psycopg.connect(dsn, autocommit=True) as c:
-        c.execute("CREATE DATABASE pmail_empty_probe")
+        c.execute(f"CREATE DATABASE {name}")
     try:
-        empty = re.sub(r"dbname=\S+", "dbname=pmail_empty_probe", dsn)
+        empty = re.sub(r"dbname=\S+", f"dbname={name}", dsn)
         result = runner.invoke(app, ["--dsn", empty, "tenant", "list"])
         assert result.exit_code == 1
         assert result.stderr.startswith("error: the database has no pmail schema")
@@ -76,7 +82,7 @@ def test_database_without_schema_says_run_init_db(dsn: str, conn: object) -> Non
         assert again.exit_code == 0 and "applied 0 migration" in again.stderr
     finally:
         with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute("DROP DATABASE pmail_empty_probe WITH (FORCE)")
+            c.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.mark.db
@@ -218,3 +224,54 @@ def test_usage_errors_come_before_connecting(args: list[str], message: str) -> N
     )
     assert result.exit_code == 2
     assert result.stderr.startswith(message)
+
+
+@pytest.mark.db
+def test_export_since_and_storage_key(dsn: str, tmp_path: Path) -> None:
+    """--since keeps mail dated on or after the day; --storage-key picks messages;
+    an unknown key is a usage error."""
+    old = mailgen.simple(1).replace(b"05 Mar 2024", b"01 Jan 2023")
+    new = [mailgen.simple(2), mailgen.simple(3)]
+    for i, raw in enumerate([old, *new]):
+        (tmp_path / f"{i}.eml").write_bytes(raw)
+    assert runner.invoke(app, ["--dsn", dsn, "ingest", str(tmp_path)]).exit_code == 0
+    since = tmp_path / "since"
+    result = runner.invoke(
+        app, ["--dsn", dsn, "export", "--out", str(since), "--since", "2024-03-05"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.read_bytes() for p in since.iterdir()) == sorted(new)
+    key = next(since.iterdir()).stem
+    picked = tmp_path / "picked"
+    result = runner.invoke(
+        app, ["--dsn", dsn, "export", "--out", str(picked), "-k", key]
+    )
+    assert [p.name for p in picked.iterdir()] == [f"{key}.eml"]
+    missing = runner.invoke(
+        app, ["--dsn", dsn, "export", "--out", str(picked), "-k", "0" * 32]
+    )
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith(f"error: no message with storage key {'0' * 32}")
+
+
+@pytest.mark.db
+def test_ctrl_c_exits_130_with_one_error_pair(dsn: str, tmp_path: Path) -> None:
+    """SIGINT while ingest waits for input: exit 130, the error/hint pair, nothing else."""
+    env = {**os.environ, "PMAIL_DATA_DIR": str(tmp_path / "data")}
+    with subprocess.Popen(
+        [sys.executable, "-m", "pmail_cli", "--dsn", dsn, "-q", "ingest", "-"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as proc:
+        assert proc.stdin is not None
+        proc.stdin.write(mailgen.simple(1)[:40])  # part of a message; stdin stays open
+        proc.stdin.flush()
+        time.sleep(2.0)  # started, connected, reading stdin
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert err.decode() == (
+        "error: interrupted; committed batches are kept\n"
+        "hint: run the same command again to finish\n"
+    )

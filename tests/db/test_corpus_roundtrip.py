@@ -9,9 +9,10 @@ import pytest
 
 from pmail_cli.config import Settings
 from pmail_cli.db import connect
-from pmail_cli.mail.readers import RawItem, read_paths
 from pmail_cli.services import export, ingest, tenants
 from pmail_cli.services.pipeline import PipelineOptions
+from pmail_cli.sources import WorkItem
+from pmail_cli.sources.files import read_paths
 
 pytestmark = [pytest.mark.db, pytest.mark.corpus]
 
@@ -21,14 +22,14 @@ def test_corpus_round_trip_every_sha256(dsn: str, corpus: Path, tmp_path: Path) 
     expected = {
         hashlib.sha256(e.raw).hexdigest()
         for e in read_paths([str(corpus)])
-        if isinstance(e, RawItem)
+        if isinstance(e, WorkItem) and e.raw is not None
     }
     assert len(expected) > 900
     settings = Settings(dsn=dsn, dsn_source="test")
     with connect(settings) as conn:
         scope = tenants.use_tenant(conn, None)
         result = ingest.ingest_paths(
-            conn, [str(corpus)], tenant=scope, options=PipelineOptions(jobs=2)
+            conn, [str(corpus)], tenant=scope, options=PipelineOptions(), jobs=2
         )
         assert result.ok
         assert result.pipeline.added == len(expected)
@@ -38,13 +39,29 @@ def test_corpus_round_trip_every_sha256(dsn: str, corpus: Path, tmp_path: Path) 
         )
     exported = {hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()}
     assert exported == expected
-    manifest = {
-        line.split("\t")[5]
-        for line in (corpus / "MANIFEST.tsv").read_text().splitlines()[1:]
-        if line.split("\t")[0].endswith((".eml", ".txt")) and "/mailbox/" not in line
-    }
-    single_files = manifest & expected
-    assert len(single_files) > 800
+    singles = _single_message_files(corpus)
+    assert len(singles) == 971
+    missing = sorted(path for path, sha in singles.items() if sha not in exported)
+    assert missing == []
+
+
+def _single_message_files(corpus: Path) -> dict[str, str]:
+    """path -> sha256 of every corpus file that holds one message (MANIFEST.tsv):
+    everything but the mbox files, the expected-reply texts and the licence,
+    readme and label files."""
+    not_mail = ("LICENSE", "COPYING", "README", "labels.tsv", "_reply_text")
+    files: dict[str, str] = {}
+    for line in (corpus / "MANIFEST.tsv").read_text().splitlines()[1:]:
+        path, *_, sha = line.split("\t")
+        name = path.rsplit("/", 1)[-1]
+        if (
+            "/mailbox/" in path
+            or name.startswith(".")
+            or any(word in name for word in not_mail)
+        ):
+            continue
+        files[path] = sha
+    return files
 
 
 def test_parallel_path_equals_serial_path_on_corpus(dsn: str, corpus: Path) -> None:
@@ -55,7 +72,7 @@ def test_parallel_path_equals_serial_path_on_corpus(dsn: str, corpus: Path) -> N
             tenants.add_tenant(conn, name)
             scope = tenants.use_tenant(conn, name)
             ingest.ingest_paths(
-                conn, [str(corpus)], tenant=scope, options=PipelineOptions(jobs=jobs)
+                conn, [str(corpus)], tenant=scope, options=PipelineOptions(), jobs=jobs
             )
         conn.execute("SELECT set_config('pmail.all_tenants', 'on', false)")
         query = """

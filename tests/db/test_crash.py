@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import psutil  # type: ignore[import-untyped]
 import psycopg
 import pytest
 
@@ -17,10 +18,11 @@ from pmail_cli.config import Settings
 from pmail_cli.db import connect
 from pmail_cli.errors import IngestError
 from pmail_cli.mail.prepare import PrepareContext, PreparedMessage, prepare_batch
-from pmail_cli.mail.readers import RawItem, read_paths
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import tenants
 from pmail_cli.services.pipeline import PipelineOptions, run_pipeline
+from pmail_cli.sources import WorkItem
+from pmail_cli.sources.files import read_paths
 from tests import mailgen
 
 pytestmark = pytest.mark.db
@@ -29,10 +31,10 @@ Conn = psycopg.Connection[tuple[object, ...]]
 
 
 def crash_on_marker(
-    items: Sequence[tuple[bytes, str]], ctx: PrepareContext
+    items: Sequence[WorkItem], ctx: PrepareContext
 ) -> list[PreparedMessage]:
     """A prepare function whose worker dies on a marked message (runs in a worker)."""
-    if any(b"X-Crash-Worker: yes" in raw for raw, _ in items):
+    if any(b"X-Crash-Worker: yes" in (item.raw or b"") for item in items):
         os._exit(13)
     return prepare_batch(items, ctx)
 
@@ -59,12 +61,13 @@ def test_worker_crash_fails_cleanly(dsn: str, conn: Conn, tmp_path: Path) -> Non
 
 
 def _run(conn: Conn, scope: Tenant, folder: Path) -> None:
-    items = (e for e in read_paths([str(folder)]) if isinstance(e, RawItem))
+    items = (e for e in read_paths([str(folder)]) if isinstance(e, WorkItem))
     run_pipeline(
         conn,
         items,
         tenant=scope,
-        options=PipelineOptions(jobs=2, batch_messages=10),
+        options=PipelineOptions(batch_messages=10),
+        jobs=2,
         prepare=crash_on_marker,
     )
 
@@ -72,7 +75,8 @@ def _run(conn: Conn, scope: Tenant, folder: Path) -> None:
 def test_killed_ingest_then_rerun_stores_exactly_everything(
     dsn: str, conn: Conn, tmp_path: Path
 ) -> None:
-    """SIGKILL during `pmail ingest`, then the same command again: every message once."""
+    """SIGKILL during `pmail ingest`, then the same command again: every message once;
+    the killed run's fork server and workers do not outlive it."""
     folder = tmp_path / "in"
     folder.mkdir()
     total = 1500
@@ -103,8 +107,12 @@ def test_killed_ingest_then_rerun_stores_exactly_everything(
         if row is not None and int(str(row[0])) >= 100:
             break
         time.sleep(0.02)
+    helpers = psutil.Process(proc.pid).children(recursive=True)
+    assert helpers, "the ingest ran without worker processes"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    _, alive = psutil.wait_procs(helpers, timeout=10)
+    assert alive == [], [p.cmdline() for p in alive]
     partial = conn.execute("SELECT count(*) FROM email_messages").fetchone()
     conn.commit()
     assert partial is not None and 0 < int(str(partial[0])) < total

@@ -37,7 +37,8 @@ def _ingest(
             conn,
             [str(p) for p in paths],
             tenant=scope,
-            options=PipelineOptions(jobs=jobs, direction=direction, batch_messages=7),
+            options=PipelineOptions(direction=direction, batch_messages=7),
+            jobs=jobs,
         )
 
 

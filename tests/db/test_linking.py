@@ -26,7 +26,7 @@ def _ingest(dsn: str, tmp_path: Path, name: str, raws: list[bytes]) -> int:
         scope = tenants.use_tenant(conn, None)
         tenants.add_account(conn, scope, email="sdr1@acme.test")
         result = ingest.ingest_paths(
-            conn, [str(folder)], tenant=scope, options=PipelineOptions(jobs=1)
+            conn, [str(folder)], tenant=scope, options=PipelineOptions(), jobs=1
         )
     return result.pipeline.linked
 
@@ -121,7 +121,7 @@ def test_corpus_sample_is_classified_on_ingest(
     with connect(Settings(dsn=dsn, dsn_source="test")) as c:
         scope = tenants.use_tenant(c, None)
         ingest.ingest_paths(
-            c, [str(sample)], tenant=scope, options=PipelineOptions(jobs=1)
+            c, [str(sample)], tenant=scope, options=PipelineOptions(), jobs=1
         )
     kinds = {
         str(r[0])

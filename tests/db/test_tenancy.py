@@ -45,7 +45,8 @@ def _ingest(
             conn,
             [str(folder)],
             tenant=scope,
-            options=PipelineOptions(jobs=1, auto_train_at=auto_train_at),
+            options=PipelineOptions(auto_train_at=auto_train_at),
+            jobs=1,
         )
 
 

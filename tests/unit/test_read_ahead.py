@@ -9,14 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from pmail_cli.mail.readers import RawItem
-from pmail_cli.services.imap_conn import ImapError
-from pmail_cli.services.pipeline import ReadAhead
+from pmail_cli.errors import ImapError
+from pmail_cli.services.readahead import ReadAhead
+from pmail_cli.sources import WorkItem
 
 
-def _items(count: int) -> Iterator[RawItem]:
+def _items(count: int) -> Iterator[WorkItem]:
     for i in range(count):
-        yield RawItem(f"Subject: {i}\r\n\r\n".encode(), f"item {i}", position=i)
+        yield WorkItem(f"item {i}", f"Subject: {i}\r\n\r\n".encode(), position=i)
 
 
 def test_items_arrive_in_order_and_all_of_them() -> None:
@@ -26,7 +26,7 @@ def test_items_arrive_in_order_and_all_of_them() -> None:
 
 
 def test_a_source_error_reaches_the_reader_after_the_items_before_it() -> None:
-    def failing() -> Iterator[RawItem]:
+    def failing() -> Iterator[WorkItem]:
         yield from _items(3)
         raise ImapError("connection dropped", hint="rerun")
 
@@ -40,9 +40,9 @@ def test_a_source_error_reaches_the_reader_after_the_items_before_it() -> None:
 def test_close_stops_an_endless_source() -> None:
     produced = itertools.count()
 
-    def endless() -> Iterator[RawItem]:
+    def endless() -> Iterator[WorkItem]:
         for i in produced:
-            yield RawItem(b"x", "endless", position=i)
+            yield WorkItem("endless", b"x", position=i)
 
     ahead = ReadAhead(endless(), depth=5)
     first = next(iter(ahead))
@@ -57,9 +57,9 @@ def test_close_stops_an_endless_source() -> None:
 def test_read_ahead_is_bounded_by_bytes() -> None:
     produced = itertools.count()
 
-    def big() -> Iterator[RawItem]:
+    def big() -> Iterator[WorkItem]:
         for i in produced:
-            yield RawItem(b"x" * 1000, "big", position=i)
+            yield WorkItem("big", b"x" * 1000, position=i)
 
     with ReadAhead(big(), depth=1000, max_bytes=5000) as ahead:
         next(iter(ahead))
@@ -70,7 +70,7 @@ def test_read_ahead_is_bounded_by_bytes() -> None:
 def test_ctrl_c_does_not_wait_for_a_blocked_source() -> None:
     release = threading.Event()
 
-    def stuck() -> Iterator[RawItem]:
+    def stuck() -> Iterator[WorkItem]:
         yield from _items(1)
         release.wait(30)  # a terminal nobody types into, a silent server
         yield from _items(1)

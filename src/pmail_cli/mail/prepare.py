@@ -12,7 +12,6 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from pmail_cli.mail.compress import Compressed, Dictionary, compress, compress_blob
@@ -24,9 +23,11 @@ from pmail_cli.mail.parse import (
     parse_message,
 )
 from pmail_cli.mail.rawsplit import verified_split
+from pmail_cli.rows import AttachmentRow, BlobRow, ContentRow, FactRow, MessageRow
+from pmail_cli.sources import WorkItem
 
 if TYPE_CHECKING:  # imported where used: the writer process never classifies
-    from pmail_cli.classify import Classification, RecipientFact
+    from pmail_cli.classify import Classification
 
 DIRECTIONS = ("auto", "inbound", "outbound")
 
@@ -44,55 +45,40 @@ class PrepareContext:
     lead_header: str = "X-PM-Lead-Id"
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedAttachment:
-    """An attachments row plus its blob (compressed) for the per-tenant store."""
-
-    part_index: int
-    filename: str | None
-    mime_type: str
-    size_bytes: int
-    disposition: str | None
-    content_id: str | None
-    sha256: bytes
-    blob: Compressed
-
-
 @dataclass(slots=True)
 class PreparedMessage:
-    """Every value of one message's rows, ready to COPY."""
+    """Every row one message becomes, ready for the batch writer."""
 
-    storage_key: str
-    origin: str
-    raw_sha256: bytes
-    raw_size: int
-    message_id: str | None
-    in_reply_to: str | None
-    references: list[str]
-    direction: str
-    message_type: str
-    status: str
-    from_email: str | None
-    from_name: str | None
-    to_email: str | None
-    cc_email: str | None
-    subject: str | None
-    sent_at: datetime | None
-    campaign_id: str | None
-    lead_id: str | None
-    email_account_id: str | None
-    problems: list[str]
-    content_text: str | None
-    raw: Compressed
-    raw_form: str
-    splices_json: str | None
-    attachments: list[PreparedAttachment] = field(default_factory=list)
-    is_reply: bool = False
-    original_message_id: str | None = None
-    feedback_type: str | None = None
-    auto_reply_until: date | None = None
-    link_keys: list[str] = field(default_factory=list)
-    facts: tuple[RecipientFact, ...] = ()
+    message: MessageRow
+    content: ContentRow | None = None  # None: a message without content (legacy refs)
+    attachments: list[AttachmentRow] = field(default_factory=list)
+    blobs: list[BlobRow] = field(default_factory=list)  # the attachments' files
+    facts: list[FactRow] = field(default_factory=list)
+
+    @property
+    def storage_key(self) -> str:
+        """The message's storage key."""
+        return self.message.storage_key
+
+    @property
+    def origin(self) -> str:
+        """Where the message came from."""
+        return self.message.source or ""
+
+    @property
+    def flagged(self) -> bool:
+        """True when something was wrong with the message."""
+        return bool(self.message.parse_problems)
+
+    @property
+    def raw_size(self) -> int:
+        """Bytes of the message as it arrived."""
+        return self.content.raw_size_bytes if self.content is not None else 0
+
+    @property
+    def stored_size(self) -> int:
+        """Bytes stored for the raw form (attachments not counted)."""
+        return self.content.compressed_size_bytes if self.content is not None else 0
 
 
 def storage_key_for(tenant_id: str, raw: bytes) -> str:
@@ -124,20 +110,62 @@ def _uuid_header(parsed: ParsedMessage, name: str) -> str | None:
         return None
 
 
-def _attachments(parsed: ParsedMessage) -> list[PreparedAttachment]:
-    return [
-        PreparedAttachment(
-            part_index=part.part_index,
-            filename=part.filename,
-            mime_type=part.mime_type,
-            size_bytes=len(part.data),
-            disposition=part.disposition,
-            content_id=part.content_id,
-            sha256=part.sha256,
-            blob=compress_blob(part.data),
+def _attachments(
+    key: str, parsed: ParsedMessage
+) -> tuple[list[AttachmentRow], list[BlobRow]]:
+    rows: list[AttachmentRow] = []
+    blobs: list[BlobRow] = []
+    for part in parsed.attachments:
+        rows.append(
+            AttachmentRow(
+                parent_storage_key=key,
+                part_index=part.part_index,
+                size_bytes=len(part.data),
+                sha256=part.sha256,
+                filename=part.filename,
+                mime_type=part.mime_type,
+                storage_disposition=part.disposition,
+                content_id=part.content_id,
+            )
         )
-        for part in parsed.attachments
+        blobs.append(blob_row(part.sha256, part.data))
+    return rows, blobs
+
+
+def blob_row(sha256: bytes, data: bytes) -> BlobRow:
+    """The attachment_blobs row of one file (compressed when that helps)."""
+    packed = compress_blob(data)
+    return BlobRow(
+        sha256=sha256,
+        size_bytes=len(data),
+        compressed_size_bytes=len(packed.data),
+        compression=packed.compression,
+        data=packed.data,
+    )
+
+
+def _facts(key: str, found: Classification | None) -> list[FactRow]:
+    if found is None:
+        return []
+    return [
+        FactRow(
+            storage_key=key,
+            recipient_index=i,
+            reason=f.reason,
+            hard=f.hard,
+            recipient=_clean(f.recipient),
+            action=f.action,
+            status=f.status,
+            reply_code=f.reply_code,
+            diagnostic_code=_clean(f.diagnostic_code),
+            remote_mta=_clean(f.remote_mta),
+        )
+        for i, f in enumerate(found.recipients)
     ]
+
+
+def _clean(value: str | None) -> str | None:
+    return clean_text(value) if value else None
 
 
 def _classify(parsed: ParsedMessage, direction: str) -> Classification | None:
@@ -168,94 +196,98 @@ def link_keys(parsed: ParsedMessage, found: Classification | None) -> list[str]:
     return keys[:50]
 
 
-def prepare_message(raw: bytes, origin: str, ctx: PrepareContext) -> PreparedMessage:
+def content_row(
+    key: str, raw: bytes, stored: bytes, ctx: PrepareContext, *, splices: str | None
+) -> ContentRow:
+    """The email_content row of a raw message (stored: what raw_data will hold)."""
+    packed: Compressed = compress(stored, ctx.dictionary)
+    return ContentRow(
+        storage_key=key,
+        raw_size_bytes=len(raw),
+        compressed_size_bytes=len(packed.data),
+        raw_form="spliced" if splices else "whole",
+        compression=packed.compression,
+        raw_sha256=hashlib.sha256(raw).digest(),
+        raw_data=packed.data,
+        raw_splices=splices,
+        dict_id=packed.dict_id,
+    )
+
+
+def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
     """Parse, classify, split and compress one message; never raises on bad mail."""
+    raw = item.raw or b""
+    key = item.key or storage_key_for(ctx.tenant_id, raw)
     parsed = parse_message(raw)
     direction = _direction(ctx, parsed)
     split = verified_split(raw, parsed.attachments)
-    classification = _classify(parsed, direction)
+    found = _classify(parsed, direction)
     outbound = direction == "outbound"
-    return PreparedMessage(
-        storage_key=storage_key_for(ctx.tenant_id, raw),
-        origin=origin,
-        raw_sha256=hashlib.sha256(raw).digest(),
-        raw_size=len(raw),
+    attachments, blobs = _attachments(key, parsed)
+    splices = (
+        json.dumps([s.to_json() for s in split.splices]) if split.splices else None
+    )
+    content = content_row(key, raw, split.skeleton, ctx, splices=splices)
+    content.content_text = (
+        parsed.text if parsed.text is not None else html_text(parsed.html)
+    )
+    message = MessageRow(
+        storage_key=key,
+        direction=direction,
+        status="sent" if outbound else "received",
+        message_type=found.kind if found else "email",
         message_id=parsed.message_id,
         in_reply_to=parsed.in_reply_to,
-        references=parsed.references,
-        direction=direction,
-        message_type=classification.kind if classification else "email",
-        status="sent" if outbound else "received",
+        references_ids=parsed.references or None,
+        email_account_id=ctx.email_account_id,
+        campaign_id=_uuid_header(parsed, ctx.campaign_header) if outbound else None,
+        lead_id=_uuid_header(parsed, ctx.lead_header) if outbound else None,
         from_email=parsed.from_email,
         from_name=parsed.from_name,
         to_email=parsed.to_email,
         cc_email=parsed.cc_email,
         subject=parsed.subject,
         sent_at=parsed.sent_at,
-        campaign_id=_uuid_header(parsed, ctx.campaign_header) if outbound else None,
-        lead_id=_uuid_header(parsed, ctx.lead_header) if outbound else None,
-        email_account_id=ctx.email_account_id,
-        problems=parsed.problems,
-        content_text=parsed.text if parsed.text is not None else html_text(parsed.html),
-        raw=compress(split.skeleton, ctx.dictionary),
-        raw_form="spliced" if split.splices else "whole",
-        splices_json=json.dumps([s.to_json() for s in split.splices])
-        if split.splices
+        attachment_count=len(attachments),
+        parse_problems=parsed.problems or None,
+        source=item.origin,
+        is_reply=found.is_reply if found else bool(parsed.in_reply_to),
+        original_message_id=found.original_message_id if found else None,
+        feedback_type=found.feedback_type if found else None,
+        auto_reply_until=found.auto_reply_until if found else None,
+        link_keys=(link_keys(parsed, found) or None)
+        if direction == "inbound"
         else None,
-        attachments=_attachments(parsed),
-        is_reply=classification.is_reply
-        if classification
-        else bool(parsed.in_reply_to),
-        original_message_id=classification.original_message_id
-        if classification
-        else None,
-        feedback_type=classification.feedback_type if classification else None,
-        auto_reply_until=classification.auto_reply_until if classification else None,
-        link_keys=link_keys(parsed, classification) if direction == "inbound" else [],
-        facts=classification.recipients if classification else (),
     )
+    return PreparedMessage(message, content, attachments, blobs, _facts(key, found))
 
 
-def _fallback(
-    raw: bytes, origin: str, ctx: PrepareContext, exc: Exception
-) -> PreparedMessage:
+def _fallback(item: WorkItem, ctx: PrepareContext, exc: Exception) -> PreparedMessage:
     """Keep a message that broke the preparation: raw whole, flagged, nothing parsed."""
-    return PreparedMessage(
-        storage_key=storage_key_for(ctx.tenant_id, raw),
-        origin=origin,
-        raw_sha256=hashlib.sha256(raw).digest(),
-        raw_size=len(raw),
-        message_id=None,
-        in_reply_to=None,
-        references=[],
-        direction="inbound" if ctx.direction == "auto" else ctx.direction,
-        message_type="email",
-        status="received" if ctx.direction != "outbound" else "sent",
-        from_email=None,
-        from_name=None,
-        to_email=None,
-        cc_email=None,
-        subject=None,
-        sent_at=None,
-        campaign_id=None,
-        lead_id=None,
+    raw = item.raw or b""
+    key = item.key or storage_key_for(ctx.tenant_id, raw)
+    direction = "inbound" if ctx.direction == "auto" else ctx.direction
+    message = MessageRow(
+        storage_key=key,
+        direction=direction,
+        status="sent" if direction == "outbound" else "received",
         email_account_id=ctx.email_account_id,
-        problems=[f"not parsed, internal error: {type(exc).__name__}: {exc}"[:300]],
-        content_text=None,
-        raw=compress(raw, ctx.dictionary),
-        raw_form="whole",
-        splices_json=None,
+        parse_problems=[
+            f"not parsed, internal error: {type(exc).__name__}: {exc}"[:300]
+        ],
+        source=item.origin,
     )
+    return PreparedMessage(message, content_row(key, raw, raw, ctx, splices=None))
 
 
 def prepare_batch(
-    items: Sequence[tuple[bytes, str]], ctx: PrepareContext
+    items: Sequence[WorkItem], ctx: PrepareContext
 ) -> list[PreparedMessage]:
-    """Prepare a batch of (raw, origin) pairs, in order; every message comes back."""
+    """Prepare a batch of work items, in order; every message comes back."""
     prepared: list[PreparedMessage] = []
-    for raw, origin in items:
+    for item in items:
         try:
-            prepared.append(prepare_message(raw, origin, ctx))
+            prepared.append(prepare_message(item, ctx))
         except Exception as exc:  # a parser bug must not lose the message
-            prepared.append(_fallback(raw, origin, ctx, exc))
+            prepared.append(_fallback(item, ctx, exc))
     return prepared

@@ -31,11 +31,14 @@ class TenantSummary:
     messages: int
 
 
-def set_session_tenant(conn: Connection, *, tenant_id: uuid.UUID | None) -> None:
-    """Scope the session's row-level security to one tenant ('' for none)."""
-    conn.execute(
-        load_sql("tenants/set_session_tenant"), {"tenant_id": str(tenant_id or "")}
-    )
+def scope_transaction(conn: Connection, *, tenant_id: uuid.UUID) -> None:
+    """Let the current transaction see only this tenant's rows."""
+    conn.execute(load_sql("tenants/scope_transaction"), {"tenant_id": str(tenant_id)})
+
+
+def scope_all_tenants(conn: Connection) -> None:
+    """Let the current transaction see every tenant's rows."""
+    conn.execute(load_sql("tenants/scope_all_tenants"))
 
 
 def find_tenant(conn: Connection, *, name: str) -> Tenant | None:

@@ -8,19 +8,15 @@ from typing import BinaryIO
 
 from pmail_cli.classify import classify_bytes
 from pmail_cli.errors import UsageError
-from pmail_cli.mail.readers import (
-    EmptyInput,
-    RawItem,
-    ReadFailure,
-    missing_paths,
-    read_paths,
-)
+from pmail_cli.sources import EmptyInput, ReadFailure, WorkItem
+from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
 
 
 def classify_paths(
-    paths: list[str], *, as_mbox: bool | None = None, stdin: BinaryIO | None = None
+    paths: list[str], *, as_format: str | None = None, stdin: BinaryIO | None = None
 ) -> Iterator[dict[str, object]]:
     """Yield one record per message found under paths (unreadable inputs get an error)."""
+    as_mbox = reading_mode(as_format)
     if not paths:
         raise UsageError(
             "no input given", hint="pass files, directories, mbox files or -"
@@ -34,7 +30,7 @@ def classify_paths(
         if isinstance(event, ReadFailure):
             yield {"path": event.origin, "index": None, "error": event.reason}
             continue
-        assert isinstance(event, RawItem)
+        assert isinstance(event, WorkItem) and event.raw is not None
         index = event.position
         path = event.origin.rsplit("#", 1)[0] if index is not None else event.origin
         yield {"path": path, "index": index, **classify_bytes(event.raw).to_dict()}

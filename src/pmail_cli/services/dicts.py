@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain, islice
 
 import zstandard
 
@@ -18,6 +20,8 @@ from pmail_cli.mail.compress import (
 from pmail_cli.repository import dicts as repo
 from pmail_cli.repository.dicts import DictInfo, RawToRecompress
 from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services.tenants import scoped
+from pmail_cli.sources import WorkItem
 
 SAMPLE_LIMIT = 4000
 MIN_SAMPLES = 50
@@ -46,7 +50,7 @@ def train_dictionary(
     conn: Connection, tenant: Tenant, *, sample_limit: int = SAMPLE_LIMIT
 ) -> TrainResult:
     """Train a new dictionary on the tenant's latest mail; older ones stay readable."""
-    with conn.transaction():
+    with scoped(conn, tenant):
         stored = repo.sample_raw(conn, tenant_id=tenant.tenant_id, limit=sample_limit)
         needed = {s.dict_id for s in stored if s.dict_id is not None}
         dicts = repo.get_dicts(
@@ -65,7 +69,7 @@ def train_from_samples(
     conn: Connection, tenant: Tenant, samples: list[bytes]
 ) -> TrainResult:
     """Train and store a dictionary from messages about to be ingested."""
-    with conn.transaction():
+    with scoped(conn, tenant):
         return _train_and_store(conn, tenant, [s[:SAMPLE_PREFIX] for s in samples])
 
 
@@ -112,7 +116,7 @@ def recompress(
     """
     done = 0
     while True:
-        with conn.transaction():
+        with scoped(conn, tenant):
             rows = repo.select_for_recompress(
                 conn,
                 tenant_id=tenant.tenant_id,
@@ -145,18 +149,74 @@ def _repack(row: RawToRecompress, old: dict[int, bytes], new: Dictionary) -> byt
 
 def current_dictionary(conn: Connection, tenant: Tenant) -> Dictionary | None:
     """Return the dictionary new mail of the tenant is compressed with."""
-    with conn.transaction():
+    with scoped(conn, tenant):
         return repo.latest_dict(conn, tenant_id=tenant.tenant_id)
 
 
 def auto_train_due(conn: Connection, tenant: Tenant, *, threshold: int) -> bool:
     """True when the tenant has no dictionary yet but enough mail to train one."""
-    with conn.transaction():
+    with scoped(conn, tenant):
         stats = repo.dict_stats(conn, tenant_id=tenant.tenant_id)
     return stats.dicts == 0 and stats.without_dict >= threshold
 
 
 def list_dictionaries(conn: Connection, tenant: Tenant) -> list[DictInfo]:
     """Return the tenant's dictionaries with how many messages use each."""
-    with conn.transaction():
+    with scoped(conn, tenant):
         return repo.list_dicts(conn, tenant_id=tenant.tenant_id)
+
+
+@dataclass(slots=True)
+class DictionaryPolicy:
+    """Which dictionary a run compresses with, and when the tenant's first is trained.
+
+    A tenant with dictionaries uses its newest. A tenant without one gets it before
+    anything is written when the input holds at least `train_at` messages (the head
+    of the input teaches it, so the whole run is stored with it); otherwise as soon
+    as its stored mail reaches `train_at`, when the rows stored without it are
+    recompressed into it. `train_at` 0 never trains automatically.
+    """
+
+    conn: Connection
+    tenant: Tenant
+    train_at: int = AUTO_TRAIN_AT
+    dictionary: Dictionary | None = None
+    trained: int | None = None  # the dict_id this run trained
+
+    def start(self) -> Dictionary | None:
+        """Load the tenant's newest dictionary; return it."""
+        self.dictionary = current_dictionary(self.conn, self.tenant)
+        return self.dictionary
+
+    def train_ahead(
+        self, items: Iterator[WorkItem], *, on_training: Callable[[], None]
+    ) -> Iterator[WorkItem]:
+        """Train on the head of a large input before anything is written."""
+        if self.dictionary is not None or self.train_at <= 0:
+            return items
+        head = list(islice(items, self.train_at))
+        samples = [i.raw for i in head if i.raw is not None]
+        if len(samples) >= self.train_at:
+            on_training()  # e.g. start worker processes meanwhile
+            self._use(train_from_samples(self.conn, self.tenant, samples))
+        return chain(head, items)
+
+    def after_batch(self) -> bool:
+        """Train once the tenant has enough stored mail; True when it did."""
+        if self.dictionary is not None or self.train_at <= 0:
+            return False
+        if not auto_train_due(self.conn, self.tenant, threshold=self.train_at):
+            return False
+        self._use(train_dictionary(self.conn, self.tenant))
+        # the mail that taught the dictionary is the mail it compresses best
+        self.finish()
+        return True
+
+    def finish(self) -> None:
+        """Move rows stored without a dictionary during this run into the new one."""
+        if self.trained is not None and self.dictionary is not None:
+            recompress(self.conn, self.tenant, self.dictionary, only_plain=True)
+
+    def _use(self, trained: TrainResult) -> None:
+        self.trained = trained.dict_id
+        self.dictionary = trained.dictionary

@@ -14,6 +14,7 @@ from pmail_cli.errors import IntegrityProblems, UsageError
 from pmail_cli.repository import messages as repo
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services.rawstore import RebuiltMessage, rebuild_messages
+from pmail_cli.services.tenants import scoped
 
 
 @dataclass(slots=True)
@@ -59,7 +60,7 @@ def export_messages(
 ) -> ExportResult:
     """Write each selected message exactly as it arrived; unverifiable ones are reported."""
     check_target(out_dir, mbox)
-    with conn.transaction():
+    with scoped(conn, tenant):
         selected = repo.list_export_keys(
             conn, tenant_id=tenant.tenant_id, since=since, keys=keys
         )

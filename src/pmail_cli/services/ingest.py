@@ -9,16 +9,10 @@ from typing import BinaryIO
 from pmail_cli.db import Connection
 from pmail_cli.errors import UsageError
 from pmail_cli.mail.prepare import DIRECTIONS
-from pmail_cli.mail.readers import (
-    EmptyInput,
-    RawItem,
-    ReadEvent,
-    ReadFailure,
-    missing_paths,
-    read_paths,
-)
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services.pipeline import PipelineOptions, PipelineResult, run_pipeline
+from pmail_cli.sources import EmptyInput, ReadEvent, ReadFailure, WorkItem
+from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
 
 
 @dataclass(slots=True)
@@ -35,7 +29,7 @@ class IngestResult:
         return not self.failures
 
 
-def _items(events: Iterator[ReadEvent], result: IngestResult) -> Iterator[RawItem]:
+def _items(events: Iterator[ReadEvent], result: IngestResult) -> Iterator[WorkItem]:
     for event in events:
         if isinstance(event, ReadFailure):
             result.failures.append(event)
@@ -45,8 +39,11 @@ def _items(events: Iterator[ReadEvent], result: IngestResult) -> Iterator[RawIte
             yield event
 
 
-def check_inputs(paths: list[str], *, direction: str) -> None:
+def check_inputs(
+    paths: list[str], *, direction: str, as_format: str | None = None
+) -> None:
     """Refuse a missing path or a bad flag before anything connects or is stored."""
+    reading_mode(as_format)
     if not paths:
         raise UsageError(
             "no input given", hint="pass files, directories, mbox files or -"
@@ -70,19 +67,21 @@ def ingest_paths(
     *,
     tenant: Tenant,
     options: PipelineOptions,
-    as_mbox: bool | None = None,
+    jobs: int = 0,
+    as_format: str | None = None,
     stdin: BinaryIO | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Store every message found under paths; unreadable inputs are reported, not fatal."""
-    check_inputs(paths, direction=options.direction)
+    check_inputs(paths, direction=options.direction, as_format=as_format)
     result = IngestResult(pipeline=PipelineResult())
-    events = read_paths(paths, as_mbox=as_mbox, stdin=stdin)
+    events = read_paths(paths, as_mbox=reading_mode(as_format), stdin=stdin)
     result.pipeline = run_pipeline(
         conn,
         _items(events, result),
         tenant=tenant,
         options=options,
+        jobs=jobs,
         on_progress=on_progress,
     )
     return result

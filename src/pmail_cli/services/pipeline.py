@@ -1,28 +1,27 @@
-"""The one ingest pipeline every source feeds: batch, prepare in parallel, write, commit.
+"""The front end between sources and the batch writer: plan, prepare in parallel, write.
 
-Sources (files, mbox, Maildir, IMAP, legacy rows) yield RawItems. The main process
-derives each storage key, drops what the tenant already has, and hands batches to
-worker processes that parse, classify, split and compress. Finished batches are
-written in order, each in one transaction with the source's checkpoint, so a crash
-leaves only whole batches and a rerun continues where it stopped.
+A source's work items are read ahead in a thread, cut into batches, given their
+storage keys, stripped of what the tenant already stores, prepared in worker
+processes (parse, classify, split, compress) and handed, in source order, to the
+one BatchWriter, each batch in one transaction with the caller's hooks. A
+`Pipeline` keeps its worker pool across batches and calls (a queue worker runs
+for days); `run_pipeline` is the one-shot form.
 """
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from itertools import chain, islice
+from itertools import islice
+from types import TracebackType
 
-import psycopg
-
+from pmail_cli.batch import Batch, BatchHook, Written
 from pmail_cli.db import Connection
 from pmail_cli.errors import IngestError
 from pmail_cli.mail.prepare import (
@@ -31,33 +30,24 @@ from pmail_cli.mail.prepare import (
     prepare_batch,
     storage_key_for,
 )
-from pmail_cli.mail.readers import RawItem
-from pmail_cli.repository import ingest as repo
-from pmail_cli.repository import linking
-from pmail_cli.repository import tenants as tenants_repo
+from pmail_cli.repository import writer as writer_repo
 from pmail_cli.repository.tenants import Tenant
-from pmail_cli.services import dicts
-
-logger = logging.getLogger(__name__)
+from pmail_cli.services import dicts, tenants
+from pmail_cli.services.readahead import ReadAhead
+from pmail_cli.services.writer import BatchWriter
+from pmail_cli.sources import WorkItem
+from pmail_cli.workerproc import init_worker
 
 BATCH_MESSAGES = 200
 BATCH_BYTES = 16 * 1024 * 1024
-ANALYZE_FIRST = 400  # messages stored in a run before the first ANALYZE, then doubling
-READ_AHEAD = 2 * BATCH_MESSAGES  # items a source may run ahead of the writer ...
-READ_AHEAD_BYTES = 2 * BATCH_BYTES  # ... and their bytes
-# called inside each batch's transaction with the batch's items and their storage keys
-CommitHook = Callable[[Connection, Sequence[RawItem], Sequence[str]], None]
-PrepareFn = Callable[
-    [Sequence[tuple[bytes, str]], PrepareContext], list[PreparedMessage]
-]
+PrepareFn = Callable[[Sequence[WorkItem], PrepareContext], list[PreparedMessage]]
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineOptions:
-    """How to run the pipeline."""
+    """How to store one source's items."""
 
     direction: str = "auto"
-    jobs: int = 0  # 0: one worker per CPU
     batch_messages: int = BATCH_MESSAGES
     auto_train_at: int = dicts.AUTO_TRAIN_AT  # 0 disables automatic training
     email_account_id: str | None = None  # the mailbox the mail was fetched from
@@ -67,7 +57,7 @@ class PipelineOptions:
 
 @dataclass(slots=True)
 class PipelineResult:
-    """What the pipeline did."""
+    """What one run stored."""
 
     added: int = 0
     duplicates: int = 0
@@ -78,110 +68,43 @@ class PipelineResult:
     linked: int = 0
     flagged_origins: list[str] = field(default_factory=list)
 
+    def count(self, written: Written) -> None:
+        """Add one written batch to the counts."""
+        batch = written.batch
+        self.duplicates += len(batch.items) - len(batch.prepared)
+        for m in batch.prepared:
+            if m.storage_key not in written.inserted:
+                self.duplicates += 1  # another writer stored it first
+                continue
+            self.added += 1
+            self.raw_bytes += m.raw_size
+            self.stored_bytes += m.stored_size
+            if m.flagged:
+                self.flagged += 1
+                self.flagged_origins.append(m.origin)
+        self.stored_bytes += written.new_blob_bytes
+        self.linked += len(written.linked)
+
 
 @dataclass(slots=True)
-class _Batch:
-    items: list[RawItem]
-    keys: list[str]  # storage key of each item
-    todo: list[tuple[bytes, str]]
-    work: Future[list[PreparedMessage]] | list[PreparedMessage] | None = None
+class _Pending:
+    batch: Batch
+    work: Future[list[PreparedMessage]] | list[PreparedMessage]
 
 
-def _batches(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
+def _batches(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:
     it = iter(items)
     while True:
-        batch: list[RawItem] = []
+        batch: list[WorkItem] = []
         total = 0
         for item in islice(it, size):
             batch.append(item)
-            total += len(item.raw)
+            total += item.nbytes
             if total >= BATCH_BYTES:
                 break
         if not batch:
             return
         yield batch
-
-
-class ReadAhead:
-    """Iterate a source in a background thread, up to two batches ahead.
-
-    Sources wait on I/O (an IMAP server, the disk) while the writer waits on
-    PostgreSQL; reading ahead lets the two waits overlap. At most `depth` items and
-    `max_bytes` of raw mail wait (at least one item). Items keep their order; an
-    exception in the source is raised to the reader. Leaving the `with` block stops
-    the thread after the item it is reading and waits for it, except on Ctrl-C (or
-    another BaseException), when the process is on its way out and a source blocked
-    on a terminal or a silent server must not hold it up.
-    """
-
-    def __init__(
-        self,
-        items: Iterable[RawItem],
-        depth: int = READ_AHEAD,
-        max_bytes: int = READ_AHEAD_BYTES,
-    ) -> None:
-        self._depth, self._max_bytes = depth, max_bytes
-        self._ready: deque[RawItem] = deque()
-        self._bytes = 0
-        self._finished = False
-        self._error: BaseException | None = None
-        self._stop = False
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(
-            target=self._produce, args=(items,), name="pmail-read-ahead", daemon=True
-        )
-        self._thread.start()
-
-    def _full(self) -> bool:
-        return bool(self._ready) and (
-            len(self._ready) >= self._depth or self._bytes >= self._max_bytes
-        )
-
-    def _produce(self, items: Iterable[RawItem]) -> None:
-        error: BaseException | None = None
-        try:
-            for item in items:
-                with self._cond:
-                    while self._full() and not self._stop:
-                        self._cond.wait()
-                    if self._stop:
-                        return
-                    self._ready.append(item)
-                    self._bytes += len(item.raw)
-                    self._cond.notify_all()
-        except BaseException as exc:  # handed to the reader, raised there
-            error = exc
-        with self._cond:
-            self._finished, self._error = True, error
-            self._cond.notify_all()
-
-    def __iter__(self) -> Iterator[RawItem]:
-        while True:
-            with self._cond:
-                while not self._ready and not self._finished:
-                    self._cond.wait()
-                if not self._ready:
-                    if self._error is not None:
-                        raise self._error
-                    return
-                item = self._ready.popleft()
-                self._bytes -= len(item.raw)
-                self._cond.notify_all()
-            yield item
-
-    def close(self, *, wait: bool = True) -> None:
-        """Stop the thread; wait for it unless told not to."""
-        with self._cond:
-            self._stop = True
-            self._cond.notify_all()
-        if wait:
-            self._thread.join()
-
-    def __enter__(self) -> ReadAhead:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
-        self.close(wait=exc_type is None or issubclass(exc_type, Exception))
 
 
 def _worker_count(jobs: int) -> int:
@@ -190,276 +113,219 @@ def _worker_count(jobs: int) -> int:
 
 def _forkserver() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pmail_cli.mail.prepare", "pmail_cli.classify"])
+    context.set_forkserver_preload(
+        ["pmail_cli.workerproc", "pmail_cli.mail.prepare", "pmail_cli.classify"]
+    )
     return context
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver())
+class Pipeline:
+    """Prepare work items in worker processes and write them batch by batch.
+
+    Use as a context manager: the worker pool starts on first need and stays up
+    until the block ends, across any number of `run` calls and tenants.
+    """
+
+    def __init__(self, conn: Connection, *, jobs: int = 0) -> None:
+        self.conn = conn
+        self.workers = _worker_count(jobs)
+        self.writer = BatchWriter(conn)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker processes (waiting for the batch in hand)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def warm(self) -> None:
+        """Start the fork server now (it imports the workers' modules, ~0.3 s), so
+        the pool is ready when the first batch is; returns at once."""
+        if self.workers > 1 and self._pool is None:
+            _forkserver()
+            multiprocessing.forkserver.ensure_running()
+
+    @property
+    def started(self) -> bool:
+        """True while worker processes are up."""
+        return self._pool is not None
+
+    def submit(
+        self, prepare: PrepareFn, items: list[WorkItem], ctx: PrepareContext
+    ) -> Future[list[PreparedMessage]]:
+        """Hand one batch to a worker process."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_forkserver(),
+                initializer=init_worker,
+                initargs=(os.getpid(),),
+            )
+        return self._pool.submit(prepare, items, ctx)
+
+    def resolve(
+        self, work: Future[list[PreparedMessage]] | list[PreparedMessage]
+    ) -> list[PreparedMessage]:
+        """The prepared batch; a dead worker fails the batch and retires the pool."""
+        if isinstance(work, list):
+            return work
+        try:
+            return work.result()
+        except BrokenProcessPool:
+            self.close()
+            raise IngestError(
+                "a worker process died while preparing a batch; nothing of that "
+                "batch was stored",
+                hint="committed batches are kept: rerun the same command to finish "
+                "(use --jobs 1 to debug)",
+            ) from None
+
+    def run(
+        self,
+        items: Iterable[WorkItem],
+        *,
+        tenant: Tenant,
+        options: PipelineOptions,
+        hooks: Sequence[BatchHook] = (),
+        on_progress: Callable[[int], None] | None = None,
+        prepare: PrepareFn = prepare_batch,
+    ) -> PipelineResult:
+        """Store every item for the tenant; whole batches only, in source order.
+
+        `prepare` must be a module-level function (it is sent to worker processes);
+        tests pass one that crashes to prove a dead worker leaves nothing half-written.
+        """
+        run = _Run(self, tenant, options, hooks, on_progress, prepare)
+        with ReadAhead(items) as ahead:
+            run.go(iter(ahead))
+        return run.result
 
 
-def _warm_pool() -> None:
-    """Start the fork server now (it imports the workers' modules, ~0.3 s) so the
-    pool is ready when the first batch is; returns at once."""
-    _forkserver()
-    multiprocessing.forkserver.ensure_running()
+def run_pipeline(
+    conn: Connection,
+    items: Iterable[WorkItem],
+    *,
+    tenant: Tenant,
+    options: PipelineOptions,
+    jobs: int = 0,
+    hooks: Sequence[BatchHook] = (),
+    on_progress: Callable[[int], None] | None = None,
+    prepare: PrepareFn = prepare_batch,
+) -> PipelineResult:
+    """Store every item for the tenant with a pipeline of its own."""
+    with Pipeline(conn, jobs=jobs) as pipeline:
+        return pipeline.run(
+            items,
+            tenant=tenant,
+            options=options,
+            hooks=hooks,
+            on_progress=on_progress,
+            prepare=prepare,
+        )
 
 
 class _Run:
-    """State of one pipeline run."""
+    """One run: the tenant's context, its dictionary policy, batches in flight."""
 
     def __init__(
         self,
-        conn: Connection,
+        pipeline: Pipeline,
         tenant: Tenant,
         options: PipelineOptions,
-        on_commit: CommitHook | None,
+        hooks: Sequence[BatchHook],
         on_progress: Callable[[int], None] | None,
         prepare: PrepareFn,
     ) -> None:
-        self.conn = conn
-        self.prepare = prepare
-        self.tenant = tenant
-        self.options = options
-        self.on_commit = on_commit
-        self.on_progress = on_progress
+        self.pipeline, self.conn = pipeline, pipeline.conn
+        self.tenant, self.options, self.hooks = tenant, options, hooks
+        self.on_progress, self.prepare = on_progress, prepare
         self.result = PipelineResult()
-        self.pending: deque[_Batch] = deque()
-        self.analyze_at = ANALYZE_FIRST
+        self.policy = dicts.DictionaryPolicy(
+            self.conn, tenant, train_at=options.auto_train_at
+        )
         self.ctx = PrepareContext(
             tenant_id=str(tenant.tenant_id),
             direction=options.direction,
             email_account_id=options.email_account_id,
             campaign_header=options.campaign_header,
             lead_header=options.lead_header,
-            account_emails=self._accounts(),
-            dictionary=dicts.current_dictionary(conn, tenant),
         )
+        self.pending: deque[_Pending] = deque()
 
-    def _accounts(self) -> frozenset[str]:
-        with self.conn.transaction():
-            return tenants_repo.list_account_emails(
-                self.conn, tenant_id=self.tenant.tenant_id
-            )
-
-    def plan(self, items: list[RawItem]) -> _Batch:
-        """Drop messages the tenant already has (or that repeat within the batch)."""
-        keys = [storage_key_for(self.ctx.tenant_id, item.raw) for item in items]
-        keyed: dict[str, RawItem] = {}
-        for key, item in zip(keys, items, strict=True):
-            if key in keyed:
-                self.result.duplicates += 1
-            keyed[key] = item
-        with self.conn.transaction():
-            known = repo.existing_keys(
-                self.conn, tenant_id=self.tenant.tenant_id, keys=list(keyed)
-            )
-        self.result.duplicates += len(known)
-        todo = [(it.raw, it.origin) for k, it in keyed.items() if k not in known]
-        return _Batch(items=items, keys=keys, todo=todo)
-
-    def write(self, batch: _Batch, prepared: list[PreparedMessage]) -> None:
-        """Write one prepared batch and its checkpoint in one transaction."""
-        tenant_id = self.tenant.tenant_id
-        if not prepared and self.on_commit is None:
-            self._advance(batch)
-            return
-        new_blob_bytes = 0
-        with self.conn.transaction():
-            keys: list[str] = []
-            if prepared:
-                repo.lock_tenant_writes(self.conn, tenant_id=tenant_id)
-                hashes = {a.sha256 for m in prepared for a in m.attachments}
-                known = repo.existing_blobs(
-                    self.conn, tenant_id=tenant_id, hashes=sorted(hashes)
-                )
-                new_blobs = hashes - known
-                repo.stage_batch(
-                    self.conn,
-                    tenant_id=tenant_id,
-                    batch=prepared,
-                    new_blobs=new_blobs,
-                )
-                linked = linking.link_staged(self.conn, tenant_id=tenant_id)
-                keys = repo.insert_staged(self.conn)
-                self._link(keys, linked)
-                new_blob_bytes = _blob_bytes(prepared, new_blobs)
-            if self.on_commit is not None:
-                self.on_commit(self.conn, batch.items, batch.keys)
-        self._count(prepared, set(keys))
-        self.result.stored_bytes += new_blob_bytes
-        self._advance(batch)
-
-    def _link(self, keys: list[str], linked_before_insert: set[str]) -> None:
-        """Move parents' status for this batch's children; link late-arriving parents."""
-        if not keys:
-            return
-        tenant_id = self.tenant.tenant_id
-        children = [k for k in keys if k in linked_before_insert]
-        waiting = linking.link_waiting(self.conn, tenant_id=tenant_id, keys=keys)
-        children += [child for child, _ in waiting]
-        if children:
-            linking.update_parent_status(
-                self.conn, tenant_id=tenant_id, children=children
-            )
-        self.result.linked += len(children)
-
-    def _count(self, prepared: list[PreparedMessage], keys: set[str]) -> None:
-        res = self.result
-        for m in prepared:
-            if m.storage_key not in keys:
-                res.duplicates += 1  # another writer stored it first
-                continue
-            res.added += 1
-            res.raw_bytes += m.raw_size
-            res.stored_bytes += len(m.raw.data)
-            if m.problems:
-                res.flagged += 1
-                res.flagged_origins.append(m.origin)
-
-    def _advance(self, batch: _Batch) -> None:
-        if self.on_progress is not None:
-            self.on_progress(len(batch.items))
-
-    def maybe_analyze(self) -> None:
-        """ANALYZE as this run's rows double, so plans follow the tables' growth."""
-        if self.result.added < self.analyze_at:
-            return
-        self.analyze_at = self.result.added * 2
-        try:
-            with self.conn.transaction():
-                repo.analyze_tables(self.conn)
-        except psycopg.errors.InsufficientPrivilege:
-            logger.info("cannot ANALYZE (not the owner); relying on autovacuum")
-
-    def train_ahead(self, items: Iterator[RawItem]) -> Iterator[RawItem]:
-        """Train the tenant's first dictionary on the head of a large input, before
-        anything is written, so every message of the run is stored with it."""
-        wanted = self.options.auto_train_at
-        if self.ctx.dictionary is not None or wanted <= 0:
-            return items
-        head = list(islice(items, wanted))
-        if len(head) >= wanted:
-            if _worker_count(self.options.jobs) > 1:
-                _warm_pool()  # boots while the dictionary trains
-            self._use(
-                dicts.train_from_samples(self.conn, self.tenant, [i.raw for i in head])
-            )
-        return chain(head, items)
-
-    def _use(self, trained: dicts.TrainResult) -> None:
-        self.result.dict_trained = trained.dict_id
-        self.ctx = replace(self.ctx, dictionary=trained.dictionary)
-        logger.info(
-            "trained dictionary %s for tenant %s", trained.dict_id, self.tenant.name
+    def go(self, items: Iterator[WorkItem]) -> None:
+        self.ctx = replace(
+            self.ctx,
+            account_emails=tenants.account_emails(self.conn, self.tenant),
+            dictionary=self.policy.start(),
         )
-
-    def maybe_train(self) -> None:
-        """Train the tenant's first dictionary once it has enough mail."""
-        threshold = self.options.auto_train_at
-        if self.ctx.dictionary is not None or threshold <= 0:
-            return
-        if not dicts.auto_train_due(self.conn, self.tenant, threshold=threshold):
-            return
-        trained = dicts.train_dictionary(self.conn, self.tenant)
-        self._use(trained)
-        # the mail that taught the dictionary is the mail it compresses best
-        dicts.recompress(self.conn, self.tenant, trained.dictionary, only_plain=True)
-
-
-def _blob_bytes(prepared: list[PreparedMessage], new: set[bytes]) -> int:
-    sizes = {a.sha256: len(a.blob.data) for m in prepared for a in m.attachments}
-    return sum(size for sha, size in sizes.items() if sha in new)
-
-
-def _resolve(batch: _Batch) -> list[PreparedMessage]:
-    work = batch.work
-    if work is None:
-        return []
-    if isinstance(work, list):
-        return work
-    try:
-        return work.result()
-    except BrokenProcessPool:
-        raise IngestError(
-            "a worker process died while preparing a batch; nothing of that batch was stored",
-            hint="committed batches are kept: rerun the same command to finish "
-            "(use --jobs 1 to debug)",
-        ) from None
-
-
-def run_pipeline(
-    conn: Connection,
-    items: Iterable[RawItem],
-    *,
-    tenant: Tenant,
-    options: PipelineOptions,
-    on_commit: CommitHook | None = None,
-    on_progress: Callable[[int], None] | None = None,
-    prepare: PrepareFn = prepare_batch,
-) -> PipelineResult:
-    """Store every item for the tenant; whole batches only, in source order.
-
-    `prepare` must be a module-level function (it is sent to worker processes); tests
-    pass one that crashes to prove a dead worker leaves nothing half-written.
-    """
-    repo.create_staging(conn)
-    conn.commit()
-    run = _Run(conn, tenant, options, on_commit, on_progress, prepare)
-    with ReadAhead(items) as ahead:
-        batches = _batches(run.train_ahead(iter(ahead)), options.batch_messages)
+        items = self.policy.train_ahead(items, on_training=self.pipeline.warm)
+        self.ctx = replace(self.ctx, dictionary=self.policy.dictionary)
+        batches = _batches(items, self.options.batch_messages)
         first = next(batches, None)
         if first is None:
-            return run.result
+            return
         second = next(batches, None)
-        workers = _worker_count(options.jobs)
-        if second is None or workers == 1:
-            _run_inline(run, first, second, batches)
+        parallel = self.pipeline.workers > 1 and (
+            second is not None or self.pipeline.started
+        )
+        for items_ in (first, *([second] if second else [])):
+            self._submit(items_, parallel)
+        for items_ in batches:
+            self._submit(items_, parallel)
+        while self.pending:
+            self._drain_one()
+        self.policy.finish()  # batches prepared before a dictionary existed
+        self.result.dict_trained = self.policy.trained
+
+    def _submit(self, items: list[WorkItem], parallel: bool) -> None:
+        batch, todo = self._plan(items)
+        work: Future[list[PreparedMessage]] | list[PreparedMessage]
+        if not todo:
+            work = []
+        elif parallel:
+            work = self.pipeline.submit(self.prepare, todo, self.ctx)
         else:
-            _run_parallel(run, workers, first, second, batches)
-    if run.result.dict_trained and run.ctx.dictionary is not None:
-        # batches prepared before the dictionary existed were written without it
-        dicts.recompress(conn, tenant, run.ctx.dictionary, only_plain=True)
-    return run.result
+            work = self.prepare(todo, self.ctx)
+        self.pending.append(_Pending(batch, work))
+        while len(self.pending) > (self.pipeline.workers * 2 if parallel else 0):
+            self._drain_one()
 
+    def _plan(self, items: list[WorkItem]) -> tuple[Batch, list[WorkItem]]:
+        """Key every item; keep those the tenant (and this batch) do not have yet."""
+        tenant_id = self.ctx.tenant_id
+        keyed: dict[str, WorkItem] = {}
+        keys: list[str] = []
+        for item in items:
+            key = item.key or storage_key_for(tenant_id, item.raw or b"")
+            keys.append(key)
+            if key not in keyed:
+                keyed[key] = item if item.key else replace(item, key=key)
+        with tenants.scoped(self.conn, self.tenant):
+            known = writer_repo.existing_keys(
+                self.conn, tenant_id=self.tenant.tenant_id, keys=list(keyed)
+            )
+        todo = [item for key, item in keyed.items() if key not in known]
+        return Batch(items=items, keys=keys, prepared=[]), todo
 
-def _run_inline(
-    run: _Run,
-    first: list[RawItem],
-    second: list[RawItem] | None,
-    rest: Iterator[list[RawItem]],
-) -> None:
-    for items in chain([first], [second] if second else [], rest):
-        batch = run.plan(items)
-        run.write(batch, run.prepare(batch.todo, run.ctx) if batch.todo else [])
-        run.maybe_analyze()
-        run.maybe_train()
-
-
-def _run_parallel(
-    run: _Run,
-    workers: int,
-    first: list[RawItem],
-    second: list[RawItem],
-    rest: Iterator[list[RawItem]],
-) -> None:
-    executor: Executor = _pool(workers)
-    try:
-        for items in chain([first, second], rest):
-            batch = run.plan(items)
-            if batch.todo:
-                batch.work = executor.submit(run.prepare, batch.todo, run.ctx)
-            run.pending.append(batch)
-            while len(run.pending) > workers * 2:
-                _drain_one(run)
-        while run.pending:
-            _drain_one(run)
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _drain_one(run: _Run) -> None:
-    batch = run.pending.popleft()
-    run.write(batch, _resolve(batch))
-    run.maybe_analyze()
-    run.maybe_train()
+    def _drain_one(self) -> None:
+        pending = self.pending.popleft()
+        prepared = self.pipeline.resolve(pending.work)
+        written = self.pipeline.writer.write(
+            self.tenant, replace(pending.batch, prepared=prepared), self.hooks
+        )
+        self.result.count(written)
+        if self.on_progress is not None:
+            self.on_progress(len(pending.batch.items))
+        if self.policy.after_batch():
+            self.ctx = replace(self.ctx, dictionary=self.policy.dictionary)

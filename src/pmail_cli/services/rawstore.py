@@ -13,6 +13,7 @@ from pmail_cli.repository import dicts as dicts_repo
 from pmail_cli.repository import messages as repo
 from pmail_cli.repository.messages import StoredRawParts
 from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services.tenants import scoped
 
 CHUNK = 200
 
@@ -77,7 +78,7 @@ def rebuild_messages(
     rebuilder = _Rebuilder(conn, tenant)
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start : start + CHUNK]
-        with conn.transaction():
+        with scoped(conn, tenant):
             rows = {
                 r.storage_key: r
                 for r in repo.get_raw_parts(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from pmail_cli.db import Connection
@@ -11,6 +12,7 @@ from pmail_cli.repository import messages as repo
 from pmail_cli.repository.messages import AttachmentRow
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services.rawstore import rebuild_messages
+from pmail_cli.services.tenants import scoped
 
 
 @dataclass(slots=True)
@@ -27,6 +29,16 @@ class MessageDetail:
         """The header fields in order, rebuilt from the raw message."""
         return header_fields(parse_message(self.raw).msg) if self.raw else []
 
+    def record(self, *, with_headers: bool) -> dict[str, object]:
+        """Everything about the message as one record, for `pmail show`."""
+        record = dict(self.fields)
+        if with_headers:
+            record["headers"] = [list(h) for h in self.headers()]
+        record["attachments"] = [dataclasses.asdict(a) for a in self.attachments]
+        record["delivery_facts"] = self.delivery_facts
+        record["replies"] = self.replies
+        return record
+
 
 def show_message(
     conn: Connection, tenant: Tenant, key: str, *, with_raw: bool = False
@@ -35,7 +47,7 @@ def show_message(
     key = key.strip()
     if not key:
         raise UsageError("give a storage key")
-    with conn.transaction():
+    with scoped(conn, tenant):
         rows = repo.find_message(conn, tenant_id=tenant.tenant_id, key=key)
         exact = [r for r in rows if r["storage_key"] == key]
         if exact:

@@ -1,8 +1,10 @@
-"""Tenants: the default one, named ones, and their mailboxes."""
+"""Tenants: the default one, named ones, their mailboxes, and scoped transactions."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pmail_cli.db import Connection
 from pmail_cli.errors import NotFound, UsageError
@@ -12,8 +14,28 @@ from pmail_cli.repository.tenants import Tenant, TenantSummary
 DEFAULT_TENANT = "default"
 
 
+@contextmanager
+def scoped(conn: Connection, tenant: Tenant) -> Iterator[None]:
+    """A transaction that sees only the tenant's rows (row-level security).
+
+    The scope is set inside the transaction and ends with it, so a connection that
+    serves tenant A and then tenant B never carries A's scope into B's work.
+    """
+    with conn.transaction():
+        repo.scope_transaction(conn, tenant_id=tenant.tenant_id)
+        yield
+
+
+@contextmanager
+def every_tenant(conn: Connection) -> Iterator[None]:
+    """A transaction that sees every tenant's rows (cross-tenant commands)."""
+    with conn.transaction():
+        repo.scope_all_tenants(conn)
+        yield
+
+
 def use_tenant(conn: Connection, name: str | None) -> Tenant:
-    """Return the tenant and scope the session to it; 'default' is created on first use."""
+    """Return the tenant called name; 'default' is created on first use."""
     wanted = name or DEFAULT_TENANT
     with conn.transaction():
         tenant = repo.find_tenant(conn, name=wanted)
@@ -24,8 +46,6 @@ def use_tenant(conn: Connection, name: str | None) -> Tenant:
             f"tenant {wanted!r} does not exist",
             hint=f"create it with `pmail tenant add {wanted}` (see `pmail tenant list`)",
         )
-    repo.set_session_tenant(conn, tenant_id=tenant.tenant_id)
-    conn.commit()
     return tenant
 
 
@@ -39,9 +59,14 @@ def add_tenant(conn: Connection, name: str) -> Tenant:
 
 def list_tenants(conn: Connection) -> list[TenantSummary]:
     """Return every tenant with its message count."""
-    with conn.transaction():
-        conn.execute("SELECT set_config('pmail.all_tenants', 'on', true)")
+    with every_tenant(conn):
         return repo.list_tenants(conn)
+
+
+def account_emails(conn: Connection, tenant: Tenant) -> frozenset[str]:
+    """The tenant's own mailbox addresses, lower-cased (their mail is outbound)."""
+    with scoped(conn, tenant):
+        return repo.list_account_emails(conn, tenant_id=tenant.tenant_id)
 
 
 def add_account(
@@ -50,7 +75,7 @@ def add_account(
     """Register one of the tenant's own mailboxes (its mail counts as outbound)."""
     if "@" not in email:
         raise UsageError(f"{email!r} is not an email address")
-    with conn.transaction():
+    with scoped(conn, tenant):
         return repo.insert_email_account(
             conn,
             tenant_id=tenant.tenant_id,

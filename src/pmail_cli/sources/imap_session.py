@@ -1,32 +1,22 @@
-"""IMAP connections: TLS by default, passwords never from flags, errors made plain."""
+"""IMAP connections: TLS by default, certificates verified, errors made plain."""
 
 from __future__ import annotations
 
 import imaplib
-import os
-import re
-import shlex
 import socket
 import ssl
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from imap_tools import MailBox, MailboxLoginError, MailBoxStartTls, MailBoxUnencrypted
-from imap_tools.errors import MailboxFolderSelectError
-from imap_tools.imap_utf7 import utf7_encode
 
-from pmail_cli.errors import PmailError, UsageError
+from pmail_cli.errors import ImapError, UsageError
 
 SECURITY = ("tls", "starttls", "none")
 DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 PASSWORD_ENV = "PMAIL_IMAP_PASSWORD"
 TIMEOUT = 30.0
-
-
-class ImapError(PmailError):
-    """An IMAP server could not be reached, refused us, or dropped the connection."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,42 +54,6 @@ def validate(account: AccountConfig) -> None:
         raise UsageError("an IMAP account needs a host and a user")
     if account.port is not None and not 0 < account.port < 65536:
         raise UsageError(f"port {account.port} is out of range")
-
-
-def resolve_password(
-    account: AccountConfig, *, prompt: Callable[[str], str] | None
-) -> str:
-    """Password from the account's command, its variable, PMAIL_IMAP_PASSWORD or a prompt."""
-    if account.password_cmd:
-        return _run_password_cmd(account)
-    for name in (account.password_env, PASSWORD_ENV):
-        if name and os.environ.get(name):
-            return os.environ[name]
-    if prompt is not None:
-        return prompt(f"IMAP password for {account.user}@{account.host}")
-    raise UsageError(
-        f"no IMAP password for {account.user}@{account.host}",
-        hint=f"set {account.password_env or PASSWORD_ENV}, or password_cmd in the accounts file",
-    )
-
-
-def _run_password_cmd(account: AccountConfig) -> str:
-    assert account.password_cmd is not None
-    try:
-        done = subprocess.run(
-            shlex.split(account.password_cmd),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UsageError(f"password command for {account.user} failed: {exc}") from None
-    if done.returncode != 0:
-        raise UsageError(
-            f"password command for {account.user} exited {done.returncode}",
-            hint="run it by hand to see why",
-        )
-    return done.stdout.rstrip("\n")
 
 
 def _ssl_context(account: AccountConfig) -> ssl.SSLContext:
@@ -193,36 +147,3 @@ def _server_text(exc: MailboxLoginError) -> str:
             first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)
         )
     return str(exc)
-
-
-def list_folders(box: Mailbox) -> list[tuple[str, tuple[str, ...]]]:
-    """Return (name, flags) of every selectable folder."""
-    return [
-        (f.name, tuple(f.flags))
-        for f in box.folder.list()
-        if "\\Noselect" not in f.flags and "\\NonExistent" not in f.flags
-    ]
-
-
-_STATUS = re.compile(rb"(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ|MESSAGES) (\d+)")
-
-
-def quote_mailbox(name: str) -> str:
-    """Quote a folder name for a raw IMAP command (modified UTF-7 for non-ASCII)."""
-    encoded = utf7_encode(name).decode("ascii")
-    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def folder_status(box: Mailbox, folder: str, *, condstore: bool) -> dict[str, int]:
-    """Return UIDVALIDITY, UIDNEXT, MESSAGES (and HIGHESTMODSEQ) of a folder."""
-    items = "(UIDVALIDITY UIDNEXT MESSAGES" + (" HIGHESTMODSEQ)" if condstore else ")")
-    typ, data = box.client.status(quote_mailbox(folder), items)
-    if typ != "OK":
-        raise MailboxFolderSelectError((typ, data), "OK")
-    text = b" ".join(d for d in data if isinstance(d, bytes))
-    return {k.decode(): int(v) for k, v in _STATUS.findall(text)}
-
-
-def has_capability(box: Mailbox, name: str) -> bool:
-    """True when the server announced the capability."""
-    return name.upper() in {c.upper() for c in box.client.capabilities}

@@ -1,0 +1,135 @@
+"""The pmail command line: parse, call one service, render. Nothing else.
+
+This package is the only code that imports typer. The root app and what every
+command shares are here; the commands live in one module per area (mail.py,
+imap.py, admin.py) and import the services they call when they run, so a command
+pays only for its own imports at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from pmail_cli.config import Settings, redact_dsn, settings_from_environment
+from pmail_cli.errors import PmailError
+from pmail_cli.output import OutputFormat, err_console
+
+if TYPE_CHECKING:
+    from pmail_cli.db import Connection
+
+app = typer.Typer(
+    help="Keep a cold-email platform's mail in PostgreSQL: lossless, compressed, classified.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")
+]
+TenantOption = Annotated[
+    str | None, typer.Option("--tenant", "-t", help="Tenant name (default: 'default').")
+]
+JobsOption = Annotated[
+    int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
+]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    dsn: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL DSN (else PMAIL_DSN, config, embedded)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Config file (else PMAIL_CONFIG).")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Say more on stderr.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars.")
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option(help="Show tracebacks (also PMAIL_DEBUG=1).")
+    ] = False,
+) -> None:
+    """Keep a cold-email platform's mail in PostgreSQL."""
+    debug = debug or os.environ.get("PMAIL_DEBUG") == "1"
+    with reported_errors(None, debug=debug):
+        settings = settings_from_environment(dsn, config).with_flags(
+            verbose=verbose, quiet=quiet, debug=debug
+        )
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr
+    )
+    if verbose:
+        where = (
+            redact_dsn(settings.dsn) if settings.dsn else f"data in {settings.data_dir}"
+        )
+        err_console.print(
+            f"using DSN from {escape(settings.dsn_source)}: {escape(where)}"
+        )
+    ctx.obj = settings
+
+
+def get_settings(ctx: typer.Context) -> Settings:
+    """Return the settings the callback resolved."""
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@contextmanager
+def reported_errors(
+    settings: Settings | None, *, debug: bool = False
+) -> Iterator[None]:
+    """Show PmailError as an error/hint pair and exit with its code."""
+    debug = debug or (settings is not None and settings.debug)
+    try:
+        yield
+    except PmailError as exc:
+        if debug:
+            raise
+        err_console.print(f"error: {escape(str(exc))}", highlight=False)
+        if exc.hint:
+            err_console.print(f"hint: {escape(exc.hint)}", highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        err_console.print(
+            "error: interrupted; committed batches are kept", highlight=False
+        )
+        err_console.print("hint: run the same command again to finish", highlight=False)
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def connected(settings: Settings, *, migrate: bool = True) -> Iterator[Connection]:
+    """Errors reported, and a database connection for the command's work."""
+    from pmail_cli import db
+
+    with reported_errors(settings), db.connect(settings, migrate=migrate) as conn:
+        yield conn
+
+
+def say(text: str) -> None:
+    """One line for the user on stderr (markup in `text` is the caller's)."""
+    err_console.print(text, highlight=False)
+
+
+# The commands register themselves on `app` when their module is imported.
+from pmail_cli.cli import admin, imap, mail  # noqa: E402
+
+__all__ = ["admin", "app", "imap", "mail"]

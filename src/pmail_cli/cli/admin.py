@@ -1,0 +1,153 @@
+"""Commands that set pmail up: init-db, tenants, accounts, dictionaries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from pmail_cli import output
+from pmail_cli.cli import (
+    FormatOption,
+    TenantOption,
+    app,
+    connected,
+    get_settings,
+    say,
+)
+from pmail_cli.output import OutputFormat
+
+tenant_app = typer.Typer(help="Create and list tenants.", no_args_is_help=True)
+account_app = typer.Typer(
+    help="Register a tenant's own mailboxes.", no_args_is_help=True
+)
+dict_app = typer.Typer(
+    help="Train and list per-tenant zstd dictionaries.", no_args_is_help=True
+)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(account_app, name="account")
+app.add_typer(dict_app, name="dict")
+
+
+@app.command("init-db")
+def init_db(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List pending migrations only.")
+    ] = False,
+) -> None:
+    """Create or upgrade the schema by applying pending migrations.
+
+    Example: pmail init-db --dsn postgresql://localhost/pmail
+    """
+    from pmail_cli import migrations
+
+    with connected(get_settings(ctx), migrate=False) as conn:
+        todo = migrations.pending(conn)
+        if not dry_run:
+            migrations.apply_pending(conn)
+    verb = "would apply" if dry_run else "applied"
+    for migration in todo:
+        say(f"{verb} {migration.path.name}")
+    say(
+        f"{verb} {len(todo)} migration(s); schema is "
+        + ("unchanged" if dry_run or not todo else "up to date")
+    )
+
+
+@tenant_app.command("add")
+def tenant_add(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Tenant name.")]
+) -> None:
+    """Create a tenant (nothing happens if it exists).
+
+    Example: pmail tenant add acme
+    """
+    from pmail_cli.services import tenants
+
+    with connected(get_settings(ctx)) as conn:
+        created = tenants.add_tenant(conn, name)
+    say(f"tenant {escape(created.name)} ({created.tenant_id})")
+
+
+@tenant_app.command("list")
+def tenant_list(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """List tenants with their message counts.
+
+    Example: pmail tenant list --format csv
+    """
+    from pmail_cli.services import tenants
+
+    with connected(get_settings(ctx)) as conn:
+        rows = tenants.list_tenants(conn)
+    output.render(rows, fmt)
+
+
+@account_app.command("add")
+def account_add(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The mailbox address.")],
+    tenant: TenantOption = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Register a mailbox of the tenant; mail it sends counts as outbound.
+
+    Example: pmail account add sdr1@acme.com --tenant acme
+    """
+    from pmail_cli.services import tenants
+
+    with connected(get_settings(ctx)) as conn:
+        scope = tenants.use_tenant(conn, tenant)
+        account_id = tenants.add_account(conn, scope, email=email, display_name=name)
+    say(f"account {escape(email)} ({account_id})")
+
+
+@dict_app.command("train")
+def dict_train(
+    ctx: typer.Context,
+    tenant: TenantOption = None,
+    recompress: Annotated[
+        bool,
+        typer.Option(help="Also move every stored message to the new dictionary."),
+    ] = False,
+) -> None:
+    """Train a new zstd dictionary on the tenant's mail.
+
+    Example: pmail dict train --tenant acme --recompress
+    """
+    from pmail_cli.services import dicts, tenants
+
+    with connected(get_settings(ctx)) as conn:
+        scope = tenants.use_tenant(conn, tenant)
+        trained = dicts.train_dictionary(conn, scope)
+        moved = 0
+        if recompress:
+            moved = dicts.recompress(conn, scope, trained.dictionary, only_plain=False)
+    say(
+        f"trained dictionary {trained.dict_id} ({trained.size_bytes:,} bytes) on "
+        f"{trained.sample_count:,} messages; new mail uses it, "
+        + (
+            f"{moved:,} stored messages moved to it"
+            if recompress
+            else "older rows stay readable"
+        )
+    )
+
+
+@dict_app.command("list")
+def dict_list(
+    ctx: typer.Context,
+    tenant: TenantOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """List the tenant's dictionaries and how many messages use each.
+
+    Example: pmail dict list --tenant acme
+    """
+    from pmail_cli.services import dicts, tenants
+
+    with connected(get_settings(ctx)) as conn:
+        scope = tenants.use_tenant(conn, tenant)
+        rows = dicts.list_dictionaries(conn, scope)
+    output.render(rows, fmt)

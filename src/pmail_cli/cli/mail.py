@@ -1,0 +1,237 @@
+"""Commands that move mail in and out: ingest, export, show, classify."""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from pmail_cli import output
+from pmail_cli.cli import (
+    JobsOption,
+    TenantOption,
+    app,
+    connected,
+    get_settings,
+    reported_errors,
+    say,
+)
+from pmail_cli.config import Settings
+from pmail_cli.output import OutputFormat
+from pmail_cli.progress import task
+
+if TYPE_CHECKING:
+    from pmail_cli.services.ingest import IngestResult
+
+
+@app.command("ingest")
+def ingest_cmd(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help=".eml files, directories, mbox files, Maildirs, or - for stdin."
+        ),
+    ],
+    tenant: TenantOption = None,
+    direction: Annotated[
+        str,
+        typer.Option(
+            help="inbound, outbound, or auto (From is one of the tenant's accounts)."
+        ),
+    ] = "auto",
+    as_format: Annotated[
+        str | None, typer.Option("--as", help="Force 'mbox' or 'eml' reading.")
+    ] = None,
+    jobs: JobsOption = 0,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=10000, help="Messages per committed batch.")
+    ] = 200,
+    campaign_header: Annotated[
+        str, typer.Option(help="Outbound header holding the campaign id (a UUID).")
+    ] = "X-PM-Campaign-Id",
+    lead_header: Annotated[
+        str, typer.Option(help="Outbound header holding the lead id (a UUID).")
+    ] = "X-PM-Lead-Id",
+) -> None:
+    """Store messages from files, directories, mbox, Maildir or stdin.
+
+    Example: pmail ingest inbox.mbox Maildir/ one.eml - --tenant acme
+    """
+    from pmail_cli.services import ingest, tenants
+    from pmail_cli.services.pipeline import PipelineOptions
+
+    settings = get_settings(ctx)
+    with reported_errors(settings):
+        ingest.check_inputs(paths, direction=direction, as_format=as_format)
+    with connected(settings) as conn:
+        scope = tenants.use_tenant(conn, tenant)
+        with task("Ingesting", total=None, enabled=not settings.quiet) as advance:
+            result = ingest.ingest_paths(
+                conn,
+                paths,
+                tenant=scope,
+                options=PipelineOptions(
+                    direction=direction,
+                    batch_messages=batch_size,
+                    campaign_header=campaign_header,
+                    lead_header=lead_header,
+                ),
+                jobs=jobs,
+                as_format=as_format,
+                on_progress=advance,
+            )
+    _ingest_summary(result, settings)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _ingest_summary(result: IngestResult, settings: Settings) -> None:
+    p = result.pipeline
+    for failure in result.failures:
+        say(f"warning: cannot read {escape(failure.origin)}: {escape(failure.reason)}")
+    if settings.verbose:
+        for origin in p.flagged_origins:
+            say(f"flagged: {escape(origin)}")
+    ratio = (
+        f", stored {p.stored_bytes / p.raw_bytes:.0%} of raw size"
+        if p.raw_bytes
+        else ""
+    )
+    say(
+        f"ingested {p.added:,} messages, {p.duplicates:,} duplicates skipped, "
+        f"{p.flagged:,} with parse problems, {len(result.empty):,} empty inputs, "
+        f"{len(result.failures):,} unreadable{ratio}"
+        + (f", {p.linked:,} linked to their parents" if p.linked else "")
+        + (f"; trained dictionary {p.dict_trained}" if p.dict_trained else "")
+    )
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Directory for <storage_key>.eml files."),
+    ] = None,
+    mbox: Annotated[
+        Path | None, typer.Option("--mbox", help="Write one mbox file instead.")
+    ] = None,
+    tenant: TenantOption = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="Only mail dated on or after this day."
+        ),
+    ] = None,
+    storage_key: Annotated[
+        list[str] | None,
+        typer.Option("--storage-key", "-k", help="Only these messages (repeatable)."),
+    ] = None,
+) -> None:
+    """Write messages back out, byte-identical to what came in.
+
+    Example: pmail export --tenant acme --out backup/
+    """
+    from pmail_cli.services import export, tenants
+
+    settings = get_settings(ctx)
+    with reported_errors(settings):
+        export.check_target(out, mbox)
+    with connected(settings) as conn:
+        scope = tenants.use_tenant(conn, tenant)
+        with task("Exporting", total=None, enabled=not settings.quiet) as advance:
+            result = export.export_messages(
+                conn,
+                scope,
+                out_dir=out,
+                mbox=mbox,
+                since=since,
+                keys=storage_key or None,
+                on_progress=advance,
+            )
+    say(
+        f"exported {result.written:,} messages ({result.bytes_written:,} bytes), "
+        "all sha256-verified"
+    )
+
+
+@app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Storage key, or a unique prefix of it.")],
+    tenant: TenantOption = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table or json.")
+    ] = OutputFormat.table,
+    headers: Annotated[
+        bool, typer.Option("--headers", help="Also list the header fields, in order.")
+    ] = False,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Write the exact message to stdout instead.")
+    ] = False,
+) -> None:
+    """Show one message: metadata, classification, thread, attachments.
+
+    Example: pmail show 3f2a9c0d --tenant acme
+    """
+    from pmail_cli.services import show, tenants
+
+    with connected(get_settings(ctx)) as conn:
+        scope = tenants.use_tenant(conn, tenant)
+        detail = show.show_message(conn, scope, key, with_raw=raw or headers)
+    if raw and detail.raw is not None:
+        sys.stdout.buffer.write(detail.raw)
+        sys.stdout.flush()
+        return
+    output.render_record(detail.record(with_headers=headers), fmt)
+
+
+class ClassifyFormat(enum.StrEnum):
+    """Output formats of `pmail classify`."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+@app.command("classify")
+def classify_cmd(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help=".eml files, directories, mbox files, Maildirs, or -."),
+    ],
+    fmt: Annotated[
+        ClassifyFormat,
+        typer.Option("--format", "-f", help="table, csv, json or jsonl."),
+    ] = ClassifyFormat.table,
+    as_format: Annotated[
+        str | None, typer.Option("--as", help="Force 'mbox' or 'eml' reading.")
+    ] = None,
+) -> None:
+    """Classify messages (bounce, auto-reply, …) without storing them.
+
+    Example: pmail classify bounce.eml reply.eml Maildir/ --format json
+    """
+    from pmail_cli.services import classify as classify_service
+
+    with reported_errors(None):
+        records = classify_service.classify_paths(paths, as_format=as_format)
+        if fmt is ClassifyFormat.jsonl:
+            for record in records:
+                print(classify_service.jsonl(record))
+            return
+        collected = list(records)
+    if fmt is ClassifyFormat.json:
+        print(json.dumps(collected, indent=2, ensure_ascii=False))
+        return
+    output.render(
+        [classify_service.flat(r) for r in collected], OutputFormat(fmt.value)
+    )

@@ -1,0 +1,109 @@
+"""The batch writer's SQL: staging tables built from the table spec, COPY, INSERT … SELECT."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from operator import attrgetter
+
+from psycopg import sql
+
+from pmail_cli import rows as spec
+from pmail_cli.db import Connection, as_bytes
+from pmail_cli.sqlfiles import compose_sql, load_sql
+
+
+def _identifiers(names: Sequence[str]) -> sql.Composed:
+    return sql.SQL(", ").join(map(sql.Identifier, names))
+
+
+def create_staging(conn: Connection) -> None:
+    """Create this session's staging tables, one per row type (idempotent)."""
+    for row_type in spec.ROW_TYPES:
+        conn.execute(
+            compose_sql(
+                "writer/create_stage",
+                stage=sql.Identifier(row_type.STAGE),
+                table=sql.Identifier(row_type.TABLE),
+            )
+        )
+    conn.execute(load_sql("writer/create_stage_new"))
+
+
+def copy_rows(
+    conn: Connection, *, tenant_id: uuid.UUID, rows: Sequence[spec.Row]
+) -> None:
+    """COPY rows of one type into their staging table, tenant_id first.
+
+    A `db_default` column that no row sets is left out, so the default applies.
+    """
+    if not rows:
+        return
+    row_type = type(rows[0])
+    names = [
+        name
+        for name in spec.columns(row_type)
+        if name not in spec.defaulted(row_type)
+        or any(getattr(r, name) is not None for r in rows)
+    ]
+    values = attrgetter(*names)
+    statement = compose_sql(
+        "writer/copy_stage",
+        stage=sql.Identifier(row_type.STAGE),
+        columns=_identifiers(["tenant_id", *names]),
+    )
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            got = values(row)
+            copy.write_row((tenant_id, *got) if len(names) > 1 else (tenant_id, got))
+
+
+def _insert(conn: Connection, name: str, row_type: type) -> list[tuple[object, ...]]:
+    columns = _identifiers(["tenant_id", *spec.columns(row_type)])
+    cursor = conn.execute(compose_sql(name, columns=columns))
+    return cursor.fetchall() if cursor.description else []
+
+
+def insert_staged(conn: Connection) -> list[str]:
+    """Move the staged batch into the tables, skipping stored messages; return new keys."""
+    conn.execute(load_sql("writer/reset_staged_new"))
+    conn.execute(load_sql("writer/insert_staged_links"))
+    inserted = _insert(conn, "writer/insert_staged_messages", spec.MessageRow)
+    keys = [str(r[0]) for r in inserted]
+    if keys:
+        _insert(conn, "writer/insert_staged_facts", spec.FactRow)
+        _insert(conn, "writer/insert_staged_content", spec.ContentRow)
+        _insert(conn, "writer/insert_staged_blobs", spec.BlobRow)
+        _insert(conn, "writer/insert_staged_attachments", spec.AttachmentRow)
+    return keys
+
+
+def analyze_tables(conn: Connection) -> None:
+    """Refresh the planner statistics of the tables the writer looks up."""
+    conn.execute(load_sql("writer/analyze_tables"))
+
+
+def lock_tenant_writes(conn: Connection, *, tenant_id: uuid.UUID) -> None:
+    """Hold the tenant's write lock until the transaction ends."""
+    conn.execute(load_sql("writer/lock_tenant_writes"), {"tenant_id": tenant_id})
+
+
+def existing_keys(
+    conn: Connection, *, tenant_id: uuid.UUID, keys: Sequence[str]
+) -> set[str]:
+    """Return the subset of keys the tenant already stores."""
+    rows = conn.execute(
+        load_sql("writer/existing_keys"), {"tenant_id": tenant_id, "keys": list(keys)}
+    )
+    return {str(r[0]) for r in rows}
+
+
+def existing_blobs(
+    conn: Connection, *, tenant_id: uuid.UUID, hashes: Sequence[bytes]
+) -> set[bytes]:
+    """Return the subset of attachment hashes the tenant already stores."""
+    rows = conn.execute(
+        load_sql("writer/existing_blobs"),
+        {"tenant_id": tenant_id, "hashes": list(hashes)},
+    )
+    return {as_bytes(r[0]) for r in rows}

@@ -1,0 +1,49 @@
+"""Sources: where messages come from. Each yields work items and owns its checkpoint.
+
+A source never writes the message tables; a service hands its items to the one
+pipeline (services/pipeline.py), which prepares them and gives whole batches to
+the batch writer (services/writer.py). What a source must remember after a commit
+(an IMAP UID, a legacy key, a stream entry id) it records in a hook that the
+writer runs inside the batch's transaction. See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One message to store, as a source hands it over."""
+
+    origin: (
+        str  # where it came from: a path, "path#N", "-", an imap:// URL, a legacy key
+    )
+    raw: bytes | None = None  # the exact message; None for rows that never had one
+    key: str | None = None  # storage key; None: derived from the tenant and raw
+    position: int | str | None = None  # its place in the source (mbox index, UID, …)
+    record: object | None = None  # what a source without raw bytes hands its prepare
+    size: int = 0  # bytes it holds when raw is None (read-ahead bounds)
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes this item keeps in memory, roughly."""
+        return len(self.raw) if self.raw is not None else self.size
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFailure:
+    """An input that could not be read."""
+
+    origin: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmptyInput:
+    """An input that held no message at all (0 bytes, or whitespace)."""
+
+    origin: str
+
+
+ReadEvent = WorkItem | ReadFailure | EmptyInput

@@ -1,0 +1,188 @@
+"""Files, directories, mbox files, Maildirs and stdin as work items.
+
+Reading is lazy: one file at a time, so memory stays flat however large the input.
+Which files are split as mbox and which are one message is decided by name first
+(docs/ingest.md, "Files and mbox"):
+
+* `*.eml`, `*.msg`, `*.txt` and Maildir entries (files in `cur/` or `new/`) are one
+  message each, stored byte for byte, a leading `From ` line included;
+* `*.mbox`, `*.mbx`, files named `mbox`, and files without an extension (or stdin)
+  whose first line starts with `From ` are split as mbox;
+* `--as mbox` splits anything, `--as eml` nothing; every other file is one message.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from pmail_cli.errors import UsageError
+from pmail_cli.sources import EmptyInput, ReadEvent, ReadFailure, WorkItem
+
+_SKIP_NAMES = {"maildirfolder", "dovecot-uidlist", "dovecot-keywords", "dovecot.index"}
+MBOX_SUFFIXES = (".mbox", ".mbx")
+SINGLE_SUFFIXES = (".eml", ".msg", ".txt")
+MAILDIR_PARTS = ("cur", "new")
+
+
+def split_mbox(data: bytes) -> list[bytes]:
+    """Split an mbox the way Python's `mailbox.mbox` reads it.
+
+    Every line starting with `From ` begins a message (the line itself is not part
+    of it); a message ends where the next one begins, without the blank line (a
+    lone LF) that precedes that `From ` line or the end of the file. Bytes before
+    the first `From ` line, which `mailbox.mbox` drops, are kept as a message of
+    their own: nothing is lost.
+    """
+    starts: list[int] = []  # offsets of each From_ line
+    if data.startswith(b"From "):
+        starts.append(0)
+    pos = data.find(b"\nFrom ")
+    while pos != -1:
+        starts.append(pos + 1)
+        pos = data.find(b"\nFrom ", pos + 1)
+    if not starts:
+        return []
+    messages = [data[: starts[0]]] if starts[0] > 0 else []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(data)
+        body_start = data.find(b"\n", start, end)
+        body = b"" if body_start == -1 else data[body_start + 1 : end]
+        if body.endswith(b"\n\n"):
+            body = body[:-1]  # the blank line that separates entries
+        elif body == b"\n":
+            body = b""
+        messages.append(body)
+    return messages
+
+
+def _kind(path: str) -> str:
+    """'mbox', 'single' or 'sniff' (split when the first line starts with From)."""
+    name = os.path.basename(path)
+    stem, suffix = os.path.splitext(name)
+    suffix = suffix.lower()
+    if suffix in MBOX_SUFFIXES or name.lower() == "mbox":
+        return "mbox"
+    parent = os.path.basename(os.path.dirname(path))
+    if suffix in SINGLE_SUFFIXES or parent in MAILDIR_PARTS:
+        return "single"
+    return "sniff" if not suffix or not stem else "single"
+
+
+def _events_of(data: bytes, origin: str, *, split: bool) -> Iterator[ReadEvent]:
+    """One input's messages: whole, or the entries of an mbox."""
+    if not data or data.isspace():
+        yield EmptyInput(origin)
+        return
+    messages = split_mbox(data) if split else []
+    if not messages:
+        yield WorkItem(origin, data)
+        return
+    for n, message in enumerate(messages, start=1):
+        if message and not message.isspace():
+            yield WorkItem(f"{origin}#{n}", message, position=n)
+        else:
+            yield EmptyInput(f"{origin}#{n}")
+
+
+def _should_split(kind: str, data: bytes, as_mbox: bool | None) -> bool:
+    if as_mbox is not None:
+        return as_mbox
+    return kind == "mbox" or (kind == "sniff" and data.startswith(b"From "))
+
+
+def _file_events(path: str, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        yield ReadFailure(path, exc.strerror or str(exc))
+        return
+    split = _should_split(_kind(path), data, as_mbox)
+    yield from _events_of(data, path, split=split)
+
+
+def _walk_dir(root: str) -> Iterator[os.DirEntry[str]]:
+    """Files under root in name order, each directory's files before its subdirectories
+    (Maildir tmp/ and Dovecot's files skipped, symlinked directories not followed)."""
+    try:
+        with os.scandir(root) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError:
+        return  # an unreadable directory is skipped, as os.walk does
+    dirs = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            dirs.append(entry)
+        elif entry.name not in _SKIP_NAMES and not entry.name.startswith("dovecot."):
+            yield entry
+    for entry in dirs:
+        if entry.name != "tmp" and not entry.is_symlink():
+            yield from _walk_dir(entry.path)
+
+
+def _dir_events(root: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
+    # DirEntry answers is_symlink/is_file from the directory listing: no stat per file
+    for entry in _walk_dir(str(root)):
+        if entry.is_symlink() and not os.path.exists(entry.path):
+            yield ReadFailure(entry.path, "broken symbolic link")
+            continue
+        if not entry.is_file():
+            continue
+        yield from _file_events(entry.path, as_mbox=as_mbox)
+
+
+def _read_all(stream: BinaryIO) -> bytes:
+    """Read a stream to its end; a real file descriptor is read without Python's
+    buffer lock, so a read blocked on a terminal or pipe never holds up the exit
+    after Ctrl-C (the reading thread is a daemon)."""
+    try:
+        fd = stream.fileno()
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return stream.read()
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _stdin_events(stream: BinaryIO, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
+    data = _read_all(stream)
+    yield from _events_of(data, "-", split=_should_split("sniff", data, as_mbox))
+
+
+def read_paths(
+    paths: list[str], *, as_mbox: bool | None = None, stdin: BinaryIO | None = None
+) -> Iterator[ReadEvent]:
+    """Yield the messages (and unreadable or empty inputs) found under paths, in order."""
+    for name in paths:
+        if name == "-":
+            yield from _stdin_events(stdin or sys.stdin.buffer, as_mbox=as_mbox)
+            continue
+        path = Path(name)
+        if path.is_dir():
+            yield from _dir_events(path, as_mbox=as_mbox)
+        else:
+            yield from _file_events(str(path), as_mbox=as_mbox)
+
+
+def missing_paths(paths: list[str]) -> list[str]:
+    """Return the paths (other than '-') that do not exist."""
+    return [p for p in paths if p != "-" and not os.path.lexists(p)]
+
+
+def reading_mode(value: str | None) -> bool | None:
+    """The --as flag: None (decide by name), True (split as mbox), False (one message)."""
+    if value is None:
+        return None
+    if value not in ("mbox", "eml"):
+        raise UsageError("--as must be 'mbox' or 'eml'")
+    return value == "mbox"
