@@ -1,0 +1,99 @@
+"""Where the database comes from, and that a password never reaches the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pmail_cli.cli import app
+from pmail_cli.config import (
+    EMBEDDED_SOURCE,
+    default_config_path,
+    redact_dsn,
+    resolve_settings,
+)
+from pmail_cli.errors import UsageError
+
+runner = CliRunner()
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_flag_beats_environment_beats_file_beats_embedded(tmp_path: Path) -> None:
+    """--dsn > PMAIL_DSN > dsn in the config file > the embedded server."""
+    path = _config(tmp_path, 'dsn = "host=file"\n')
+    env = {"PMAIL_DSN": "host=env"}
+    flag = resolve_settings(dsn_flag="host=flag", env=env, config_path=path)
+    assert (flag.dsn, flag.dsn_source) == ("host=flag", "--dsn")
+    from_env = resolve_settings(dsn_flag=None, env=env, config_path=path)
+    assert (from_env.dsn, from_env.dsn_source) == ("host=env", "PMAIL_DSN")
+    from_file = resolve_settings(dsn_flag=None, env={}, config_path=path)
+    assert (from_file.dsn, from_file.dsn_source) == ("host=file", str(path))
+    embedded = resolve_settings(
+        dsn_flag=None,
+        env={"PMAIL_DATA_DIR": str(tmp_path / "d")},
+        config_path=tmp_path / "absent.toml",
+    )
+    assert (embedded.dsn, embedded.dsn_source) == (None, EMBEDDED_SOURCE)
+    assert embedded.data_dir == tmp_path / "d"
+
+
+def test_config_file_location_and_data_dir(tmp_path: Path) -> None:
+    """PMAIL_CONFIG names the file; data_dir in it moves the embedded data."""
+    assert default_config_path({"PMAIL_CONFIG": "/x/c.toml"}) == Path("/x/c.toml")
+    assert default_config_path({}).name == "config.toml"
+    path = _config(tmp_path, f'data_dir = "{tmp_path / "pg"}"\n')
+    settings = resolve_settings(dsn_flag=None, env={}, config_path=path)
+    assert settings.data_dir == tmp_path / "pg"
+
+
+def test_broken_config_file_is_a_usage_error(tmp_path: Path) -> None:
+    """A config file that is not TOML names itself in the error."""
+    path = _config(tmp_path, "dsn = \n")
+    with pytest.raises(UsageError, match="cannot read config file"):
+        resolve_settings(dsn_flag=None, env={}, config_path=path)
+
+
+@pytest.mark.parametrize(
+    ("dsn", "shown"),
+    [
+        (
+            "host=db user=mail password=s3cret dbname=pmail",
+            "host=db user=mail dbname=pmail",
+        ),
+        (
+            "postgresql://mail:s3cret@db:5433/pmail",
+            "user=mail host=db port=5433 dbname=pmail",
+        ),
+        ("not a dsn ' at all", "<unparsable DSN>"),
+    ],
+)
+def test_redaction_drops_the_password(dsn: str, shown: str) -> None:
+    """redact_dsn keeps where, drops the password, and never echoes garbage."""
+    assert sorted(redact_dsn(dsn).split()) == sorted(shown.split())
+
+
+def test_verbose_says_where_without_password(tmp_path: Path) -> None:
+    """`-v` names the DSN's source and shows the DSN without its password."""
+    result = runner.invoke(
+        app,
+        [
+            "--dsn",
+            "host=127.0.0.1 port=1 user=u password=s3cret connect_timeout=1",
+            "-v",
+            "tenant",
+            "list",
+        ],
+    )
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("using DSN from --dsn: ")
+    shown = first.removeprefix("using DSN from --dsn: ").split()
+    assert sorted(shown) == ["connect_timeout=1", "host=127.0.0.1", "port=1", "user=u"]
+    assert "s3cret" not in result.output

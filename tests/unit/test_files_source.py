@@ -1,0 +1,141 @@
+"""Which files are one message and which are split as mbox, and how an mbox splits."""
+
+from __future__ import annotations
+
+import io
+import mailbox
+import random
+from pathlib import Path
+
+import pytest
+
+from pmail_cli.errors import UsageError
+from pmail_cli.sources import EmptyInput, ReadEvent, WorkItem
+from pmail_cli.sources.files import read_paths, reading_mode, split_mbox
+
+ENVELOPE = b"From sender@example.org Tue Mar  5 10:00:00 2024\n"
+ONE = b"From: a@example.org\nSubject: one\n\nbody one\n"
+TWO = b"From: b@example.org\nSubject: two\n\nbody two\n>From here on, quoted\n"
+MBOX = ENVELOPE + ONE + b"\n" + ENVELOPE + TWO + b"\n"
+
+
+def _raws(events: list[ReadEvent]) -> list[bytes]:
+    return [e.raw for e in events if isinstance(e, WorkItem) and e.raw is not None]
+
+
+def _python_reads(path: Path) -> list[bytes]:
+    box = mailbox.mbox(path, create=False)
+    try:
+        return [box.get_bytes(key) for key in box.iterkeys()]
+    finally:
+        box.close()
+
+
+@pytest.mark.parametrize("name", ["a.eml", "a.msg", "a.txt", "A.EML"])
+def test_single_message_names_are_never_split(tmp_path: Path, name: str) -> None:
+    """A .eml/.msg/.txt file holding mbox-looking lines is one message, byte for byte."""
+    path = tmp_path / name
+    path.write_bytes(MBOX)
+    assert _raws(list(read_paths([str(path)]))) == [MBOX]
+
+
+@pytest.mark.parametrize("part", ["cur", "new"])
+def test_maildir_entries_are_one_message(tmp_path: Path, part: str) -> None:
+    """A Maildir entry starting with a From_ line is stored whole, that line included."""
+    folder = tmp_path / "Maildir" / part
+    folder.mkdir(parents=True)
+    (folder / "1700000000.M1P2.host:2,S").write_bytes(MBOX)
+    assert _raws(list(read_paths([str(tmp_path / "Maildir")]))) == [MBOX]
+
+
+@pytest.mark.parametrize("name", ["box.mbox", "box.MBX", "mbox", "inbox"])
+def test_mbox_names_and_sniffed_files_split_like_python(
+    tmp_path: Path, name: str
+) -> None:
+    """*.mbox, *.mbx, `mbox` and extension-less From_ files split as mailbox.mbox reads them."""
+    path = tmp_path / name
+    path.write_bytes(MBOX)
+    events = list(read_paths([str(path)]))
+    assert _raws(events) == _python_reads(path) == [ONE, TWO]
+    assert [e.origin for e in events] == [f"{path}#1", f"{path}#2"]
+
+
+def test_extensionless_file_without_envelope_is_one_message(tmp_path: Path) -> None:
+    """An extension-less file that does not start with `From ` is one message."""
+    path = tmp_path / "msg7"
+    path.write_bytes(ONE + b"\n" + ENVELOPE + TWO)
+    assert _raws(list(read_paths([str(path)]))) == [ONE + b"\n" + ENVELOPE + TWO]
+
+
+def test_as_flag_overrides_names(tmp_path: Path) -> None:
+    """--as mbox splits a .eml; --as eml keeps an .mbox whole."""
+    eml, box = tmp_path / "x.eml", tmp_path / "x.mbox"
+    eml.write_bytes(MBOX)
+    box.write_bytes(MBOX)
+    assert _raws(list(read_paths([str(eml)], as_mbox=True))) == [ONE, TWO]
+    assert _raws(list(read_paths([str(box)], as_mbox=False))) == [MBOX]
+    assert reading_mode("mbox") is True and reading_mode("eml") is False
+    assert reading_mode(None) is None
+    with pytest.raises(UsageError, match="--as must be"):
+        reading_mode("zip")
+
+
+def test_stdin_splits_only_when_it_starts_with_an_envelope() -> None:
+    """stdin is read like an extension-less file."""
+    assert _raws(list(read_paths(["-"], stdin=io.BytesIO(MBOX)))) == [ONE, TWO]
+    single = ONE + b"\n" + ENVELOPE + TWO
+    assert _raws(list(read_paths(["-"], stdin=io.BytesIO(single)))) == [single]
+
+
+def test_issue_368_bounce_is_one_message(corpus: Path) -> None:
+    """A .eml quoting a bounced message after a blank line and a From_ line stays whole."""
+    path = corpus / "sisimai-set-of-emails/maildir/not/rb-issue-368-bug.eml"
+    assert _raws(list(read_paths([str(path)]))) == [path.read_bytes()]
+
+
+def test_corpus_mboxes_split_like_python(corpus: Path) -> None:
+    """The corpus's multi-message mbox splits into exactly the messages Python reads."""
+    path = corpus / "sisimai-set-of-emails/mailbox/mbox-0"
+    python = _python_reads(path)
+    assert len(python) == 37
+    assert _raws(list(read_paths([str(path)]))) == python
+
+
+def test_unescaped_from_line_in_a_body_starts_a_message() -> None:
+    """As in mailbox.mbox, any line starting with `From ` begins a new entry."""
+    data = ENVELOPE + ONE + b"From here on, unescaped\n"
+    assert split_mbox(data) == [ONE, b""]
+
+
+def test_empty_entries_and_leading_bytes_are_kept_or_counted() -> None:
+    """Bytes before the first envelope are a message of their own; empty entries count."""
+    data = b"stray text\n" + ENVELOPE + b"\n" + ENVELOPE + ONE
+    assert split_mbox(data) == [b"stray text\n", b"", ONE]
+    events = list(
+        read_paths(["-"], stdin=io.BytesIO(ENVELOPE + b"\n" + ENVELOPE + ONE))
+    )
+    assert [type(e).__name__ for e in events] == ["EmptyInput", "WorkItem"]
+    assert isinstance(events[0], EmptyInput) and events[0].origin == "-#1"
+
+
+def test_split_equals_python_on_random_mboxes(tmp_path: Path) -> None:
+    """split_mbox agrees with mailbox.mbox on 2,000 random mboxes (CRLF, blank lines,
+    unescaped From lines, no final newline)."""
+    rng = random.Random(7)
+    pieces = [
+        ENVELOPE,
+        b"\n",
+        b"\r\n",
+        b"text\n",
+        b"From x\n",
+        b"Subject: y\n",
+        b"\r",
+        b"x",
+    ]
+    path = tmp_path / "random.mbox"
+    for _ in range(2000):
+        data = ENVELOPE + b"".join(
+            rng.choice(pieces) for _ in range(rng.randint(0, 14))
+        )
+        path.write_bytes(data)
+        assert split_mbox(data) == _python_reads(path), data

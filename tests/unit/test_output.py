@@ -1,0 +1,99 @@
+"""Every output format prints the same columns, data only on stdout."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from pmail_cli.output import OutputFormat, render, render_record
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    count: int
+    at: datetime
+    tags: list[str]
+    ident: uuid.UUID
+
+
+ROWS = [
+    Row(
+        "acme",
+        3,
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        ["a", "b"],
+        uuid.UUID(int=1),
+    ),
+    Row('b, "quoted"', 0, datetime(2026, 1, 3, tzinfo=UTC), [], uuid.UUID(int=2)),
+]
+
+
+def _render(fmt: OutputFormat, rows: list[object]) -> str:
+    out = io.StringIO()
+    render(rows, fmt, out=out)
+    return out.getvalue()
+
+
+def test_table() -> None:
+    """table: tabulate's simple layout, header row first."""
+    lines = _render(OutputFormat.table, list(ROWS)).splitlines()
+    assert lines[0].split() == ["name", "count", "at", "tags", "ident"]
+    assert lines[2].split()[:3] == ["acme", "3", "2026-01-02T03:04:05+00:00"]
+
+
+def test_csv() -> None:
+    """csv: header row, raw values, lists as JSON, quoting as the csv module does."""
+    assert _render(OutputFormat.csv, list(ROWS)) == (
+        "name,count,at,tags,ident\n"
+        'acme,3,2026-01-02T03:04:05+00:00,"[""a"", ""b""]",'
+        "00000000-0000-0000-0000-000000000001\n"
+        '"b, ""quoted""",0,2026-01-03T00:00:00+00:00,[],'
+        "00000000-0000-0000-0000-000000000002\n"
+    )
+
+
+def test_json() -> None:
+    """json: an array of objects with ISO dates and string UUIDs."""
+    data = json.loads(_render(OutputFormat.json, list(ROWS)))
+    assert data[0] == {
+        "name": "acme",
+        "count": 3,
+        "at": "2026-01-02T03:04:05+00:00",
+        "tags": ["a", "b"],
+        "ident": "00000000-0000-0000-0000-000000000001",
+    }
+    assert len(data) == 2
+
+
+def test_markdown() -> None:
+    """markdown: a GitHub table with the same columns."""
+    lines = _render(OutputFormat.markdown, list(ROWS)).splitlines()
+    assert lines[0].replace(" ", "") == "|name|count|at|tags|ident|"
+    assert set(lines[1].replace("|", "").replace(" ", "")) <= {"-", ":"}
+    assert lines[2].startswith("| acme")
+
+
+@pytest.mark.parametrize("fmt", list(OutputFormat))
+def test_no_rows(fmt: OutputFormat, capsys: pytest.CaptureFixture[str]) -> None:
+    """No rows: json prints [], csv nothing, tables say so on stderr only."""
+    printed = _render(fmt, [])
+    assert printed == ("[]\n" if fmt is OutputFormat.json else "")
+    if fmt in (OutputFormat.table, OutputFormat.markdown):
+        assert "(no rows)" in capsys.readouterr().err
+
+
+def test_record_table_and_json() -> None:
+    """render_record: aligned `key  value` lines, or one JSON object."""
+    record = {"key": "abc", "size": 12, "list": [1, 2]}
+    out = io.StringIO()
+    render_record(record, OutputFormat.table, out=out)
+    assert out.getvalue() == "key   abc\nsize  12\nlist  [1, 2]\n"
+    out = io.StringIO()
+    render_record(record, OutputFormat.json, out=out)
+    assert json.loads(out.getvalue()) == record
