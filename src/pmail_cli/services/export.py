@@ -87,7 +87,8 @@ def export_messages(
         raise IntegrityProblems(
             f"{len(result.problems)} of {len(selected)} messages could not be exported "
             f"exactly (first: {key}: {why}); {result.written} were written",
-            hint="run `pmail validate` for the full list",
+            hint="the written files are exact; export the others one by one with "
+            "--storage-key to see each one's reason",
         )
     return result
 

@@ -76,7 +76,8 @@ def show_message(
             why = rebuilt.problem if rebuilt else "not found"
             raise IntegrityProblems(
                 f"message {key} cannot be rebuilt exactly: {why}",
-                hint="run `pmail validate`",
+                hint="its stored bytes no longer give the sha256 it arrived with; "
+                "the metadata is still shown without --raw/--headers",
             )
         detail.raw = rebuilt.raw
     return detail
