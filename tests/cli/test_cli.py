@@ -258,8 +258,9 @@ def test_export_since_and_storage_key(dsn: str, tmp_path: Path) -> None:
 def test_ctrl_c_exits_130_with_one_error_pair(dsn: str, tmp_path: Path) -> None:
     """SIGINT while ingest waits for input: exit 130, the error/hint pair, nothing else."""
     env = {**os.environ, "PMAIL_DATA_DIR": str(tmp_path / "data")}
+    pmail = str(Path(sys.executable).with_name("pmail"))  # the installed command
     with subprocess.Popen(
-        [sys.executable, "-m", "pmail_cli", "--dsn", dsn, "-q", "ingest", "-"],
+        [pmail, "--dsn", dsn, "-q", "ingest", "-"],
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

@@ -127,4 +127,4 @@ def test_corpus_sample_is_classified_on_ingest(
         str(r[0])
         for r in conn.execute("SELECT DISTINCT message_type FROM email_messages")
     }
-    assert {"bounce", "complaint", "auto_reply", "email"} <= kinds
+    assert kinds == {"bounce", "complaint", "auto_reply", "email", "read_receipt"}

@@ -169,3 +169,32 @@ def test_spliced_row_roundtrip_through_copy(
         "AND a.parent_storage_key = c.storage_key"
     ).fetchone()
     assert row == ("spliced", 1, len(deck), True, True)
+
+
+def test_items_may_name_their_own_tenants(
+    dsn: str, conn: Conn, probe_conn: Conn
+) -> None:
+    """A run without a tenant stores each item for the tenant it names; a batch never
+    spans two tenants, so each tenant's transaction sees only its own rows."""
+    a, b = _tenants(dsn)
+    owners = [a, a, b, a, b, b, b]
+    items = [
+        WorkItem(f"gen#{i}", mailgen.simple(i), tenant=owner)
+        for i, owner in enumerate(owners)
+    ]
+    hook = Recorder()
+    with Pipeline(probe_conn, jobs=1) as p:
+        result = p.run(
+            items,
+            tenant=None,
+            options=PipelineOptions(batch_messages=10, auto_train_at=0),
+            hooks=[hook],
+        )
+    assert result.added == 7
+    assert [len(k) for k in hook.acknowledged] == [2, 1, 1, 3]
+    assert hook.seen_in_transaction == [2, 1, 3, 4]
+    rows = conn.execute(
+        "SELECT t.name, count(*) FROM email_messages m JOIN tenants t USING (tenant_id) "
+        "GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert rows == [("a", 3), ("b", 4)]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from pmail_cli import interrupt
 from pmail_cli.config import Settings, redact_dsn, settings_from_environment
 from pmail_cli.errors import PmailError
 from pmail_cli.output import OutputFormat, err_console
@@ -108,10 +109,7 @@ def reported_errors(
     except KeyboardInterrupt:
         if debug:
             raise
-        err_console.print(
-            "error: interrupted; committed batches are kept", highlight=False
-        )
-        err_console.print("hint: run the same command again to finish", highlight=False)
+        interrupt.report_once()
         raise typer.Exit(130) from None
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from itertools import islice
 from types import TracebackType
 
 from pmail_cli.batch import Batch, BatchHook, Written
@@ -88,23 +88,33 @@ class PipelineResult:
 
 @dataclass(slots=True)
 class _Pending:
+    tenant: Tenant
     batch: Batch
     work: Future[list[PreparedMessage]] | list[PreparedMessage]
 
 
-def _batches(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:
-    it = iter(items)
-    while True:
-        batch: list[WorkItem] = []
-        total = 0
-        for item in islice(it, size):
-            batch.append(item)
-            total += item.nbytes
-            if total >= BATCH_BYTES:
-                break
-        if not batch:
-            return
-        yield batch
+def _batches(
+    items: Iterable[WorkItem], size: int, tenant: Tenant | None
+) -> Iterator[tuple[Tenant, list[WorkItem]]]:
+    """Cut items into batches of one tenant each, bounded in messages and bytes."""
+    batch: list[WorkItem] = []
+    owner: Tenant | None = None
+    total = 0
+    for item in items:
+        whose = tenant or item.tenant
+        if whose is None:
+            raise ValueError(f"work item {item.origin!r} names no tenant")
+        if batch and owner is not None and whose.tenant_id != owner.tenant_id:
+            yield owner, batch
+            batch, total = [], 0
+        owner = whose
+        batch.append(item)
+        total += item.nbytes
+        if len(batch) >= size or total >= BATCH_BYTES:
+            yield owner, batch
+            batch, total = [], 0
+    if batch and owner is not None:
+        yield owner, batch
 
 
 def _worker_count(jobs: int) -> int:
@@ -195,13 +205,16 @@ class Pipeline:
         self,
         items: Iterable[WorkItem],
         *,
-        tenant: Tenant,
+        tenant: Tenant | None,
         options: PipelineOptions,
         hooks: Sequence[BatchHook] = (),
         on_progress: Callable[[int], None] | None = None,
         prepare: PrepareFn = prepare_batch,
     ) -> PipelineResult:
-        """Store every item for the tenant; whole batches only, in source order.
+        """Store every item; whole batches only, in source order.
+
+        With a tenant, every item is that tenant's; with None, each item names its
+        own (`WorkItem.tenant`) and a batch never spans two tenants.
 
         `prepare` must be a module-level function (it is sent to worker processes);
         tests pass one that crashes to prove a dead worker leaves nothing half-written.
@@ -216,7 +229,7 @@ def run_pipeline(
     conn: Connection,
     items: Iterable[WorkItem],
     *,
-    tenant: Tenant,
+    tenant: Tenant | None,
     options: PipelineOptions,
     jobs: int = 0,
     hooks: Sequence[BatchHook] = (),
@@ -235,13 +248,21 @@ def run_pipeline(
         )
 
 
+@dataclass(slots=True)
+class _TenantState:
+    """What one run knows about one tenant: its prepare context and dictionary."""
+
+    ctx: PrepareContext
+    policy: dicts.DictionaryPolicy
+
+
 class _Run:
-    """One run: the tenant's context, its dictionary policy, batches in flight."""
+    """One run: per-tenant contexts and dictionary policies, batches in flight."""
 
     def __init__(
         self,
         pipeline: Pipeline,
-        tenant: Tenant,
+        tenant: Tenant | None,
         options: PipelineOptions,
         hooks: Sequence[BatchHook],
         on_progress: Callable[[int], None] | None,
@@ -251,27 +272,34 @@ class _Run:
         self.tenant, self.options, self.hooks = tenant, options, hooks
         self.on_progress, self.prepare = on_progress, prepare
         self.result = PipelineResult()
-        self.policy = dicts.DictionaryPolicy(
-            self.conn, tenant, train_at=options.auto_train_at
-        )
-        self.ctx = PrepareContext(
-            tenant_id=str(tenant.tenant_id),
-            direction=options.direction,
-            email_account_id=options.email_account_id,
-            campaign_header=options.campaign_header,
-            lead_header=options.lead_header,
-        )
+        self.states: dict[uuid.UUID, _TenantState] = {}
         self.pending: deque[_Pending] = deque()
 
+    def _state(self, tenant: Tenant) -> _TenantState:
+        state = self.states.get(tenant.tenant_id)
+        if state is None:
+            options = self.options
+            policy = dicts.DictionaryPolicy(
+                self.conn, tenant, train_at=options.auto_train_at
+            )
+            ctx = PrepareContext(
+                tenant_id=str(tenant.tenant_id),
+                direction=options.direction,
+                email_account_id=options.email_account_id,
+                campaign_header=options.campaign_header,
+                lead_header=options.lead_header,
+                account_emails=tenants.account_emails(self.conn, tenant),
+                dictionary=policy.start(),
+            )
+            state = self.states[tenant.tenant_id] = _TenantState(ctx, policy)
+        return state
+
     def go(self, items: Iterator[WorkItem]) -> None:
-        self.ctx = replace(
-            self.ctx,
-            account_emails=tenants.account_emails(self.conn, self.tenant),
-            dictionary=self.policy.start(),
-        )
-        items = self.policy.train_ahead(items, on_training=self.pipeline.warm)
-        self.ctx = replace(self.ctx, dictionary=self.policy.dictionary)
-        batches = _batches(items, self.options.batch_messages)
+        if self.tenant is not None:  # one tenant: its first dictionary may come first
+            state = self._state(self.tenant)
+            items = state.policy.train_ahead(items, on_training=self.pipeline.warm)
+            state.ctx = replace(state.ctx, dictionary=state.policy.dictionary)
+        batches = _batches(items, self.options.batch_messages, self.tenant)
         first = next(batches, None)
         if first is None:
             return
@@ -279,41 +307,45 @@ class _Run:
         parallel = self.pipeline.workers > 1 and (
             second is not None or self.pipeline.started
         )
-        for items_ in (first, *([second] if second else [])):
-            self._submit(items_, parallel)
-        for items_ in batches:
-            self._submit(items_, parallel)
+        for tenant, batch in (first, *([second] if second else [])):
+            self._submit(tenant, batch, parallel)
+        for tenant, batch in batches:
+            self._submit(tenant, batch, parallel)
         while self.pending:
             self._drain_one()
-        self.policy.finish()  # batches prepared before a dictionary existed
-        self.result.dict_trained = self.policy.trained
+        for state in self.states.values():
+            state.policy.finish()  # batches prepared before a dictionary existed
+            if state.policy.trained is not None:
+                self.result.dict_trained = state.policy.trained
 
-    def _submit(self, items: list[WorkItem], parallel: bool) -> None:
-        batch, todo = self._plan(items)
+    def _submit(self, tenant: Tenant, items: list[WorkItem], parallel: bool) -> None:
+        state = self._state(tenant)
+        batch, todo = self._plan(tenant, state, items)
         work: Future[list[PreparedMessage]] | list[PreparedMessage]
         if not todo:
             work = []
         elif parallel:
-            work = self.pipeline.submit(self.prepare, todo, self.ctx)
+            work = self.pipeline.submit(self.prepare, todo, state.ctx)
         else:
-            work = self.prepare(todo, self.ctx)
-        self.pending.append(_Pending(batch, work))
+            work = self.prepare(todo, state.ctx)
+        self.pending.append(_Pending(tenant, batch, work))
         while len(self.pending) > (self.pipeline.workers * 2 if parallel else 0):
             self._drain_one()
 
-    def _plan(self, items: list[WorkItem]) -> tuple[Batch, list[WorkItem]]:
+    def _plan(
+        self, tenant: Tenant, state: _TenantState, items: list[WorkItem]
+    ) -> tuple[Batch, list[WorkItem]]:
         """Key every item; keep those the tenant (and this batch) do not have yet."""
-        tenant_id = self.ctx.tenant_id
         keyed: dict[str, WorkItem] = {}
         keys: list[str] = []
         for item in items:
-            key = item.key or storage_key_for(tenant_id, item.raw or b"")
+            key = item.key or storage_key_for(state.ctx.tenant_id, item.raw or b"")
             keys.append(key)
-            if key not in keyed:
-                keyed[key] = item if item.key else replace(item, key=key)
-        with tenants.scoped(self.conn, self.tenant):
+            if key not in keyed:  # workers get the key, not the tenant object
+                keyed[key] = replace(item, key=key, tenant=None)
+        with tenants.scoped(self.conn, tenant):
             known = writer_repo.existing_keys(
-                self.conn, tenant_id=self.tenant.tenant_id, keys=list(keyed)
+                self.conn, tenant_id=tenant.tenant_id, keys=list(keyed)
             )
         todo = [item for key, item in keyed.items() if key not in known]
         return Batch(items=items, keys=keys, prepared=[]), todo
@@ -322,10 +354,11 @@ class _Run:
         pending = self.pending.popleft()
         prepared = self.pipeline.resolve(pending.work)
         written = self.pipeline.writer.write(
-            self.tenant, replace(pending.batch, prepared=prepared), self.hooks
+            pending.tenant, replace(pending.batch, prepared=prepared), self.hooks
         )
         self.result.count(written)
         if self.on_progress is not None:
             self.on_progress(len(pending.batch.items))
-        if self.policy.after_batch():
-            self.ctx = replace(self.ctx, dictionary=self.policy.dictionary)
+        state = self.states[pending.tenant.tenant_id]
+        if state.policy.after_batch():
+            state.ctx = replace(state.ctx, dictionary=state.policy.dictionary)

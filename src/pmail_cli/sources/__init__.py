@@ -10,6 +10,10 @@ writer runs inside the batch's transaction. See docs/architecture.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only a reference is held; workers never import the database side
+    from pmail_cli.repository.tenants import Tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,7 @@ class WorkItem:
     position: int | str | None = None  # its place in the source (mbox index, UID, …)
     record: object | None = None  # what a source without raw bytes hands its prepare
     size: int = 0  # bytes it holds when raw is None (read-ahead bounds)
+    tenant: Tenant | None = None  # whose it is, when a source serves many tenants
 
     @property
     def nbytes(self) -> int:
