@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import LiteralString
@@ -104,8 +105,16 @@ def pending(conn: psycopg.Connection) -> list[Migration]:
     return _check(discover(), applied)
 
 
-def apply_pending(conn: psycopg.Connection) -> list[Migration]:
-    """Apply every pending migration, each in its own transaction, under a lock."""
+def apply_pending(
+    conn: psycopg.Connection,
+    *,
+    before_first: Callable[[psycopg.Connection], None] | None = None,
+) -> list[Migration]:
+    """Apply every pending migration, each in its own transaction, under a lock.
+
+    `before_first` runs inside the first pending migration's transaction (a legacy
+    table in the way is renamed together with the migration that needs its name).
+    """
     if not conn.autocommit:
         conn.commit()
         conn.autocommit = True
@@ -113,14 +122,18 @@ def apply_pending(conn: psycopg.Connection) -> list[Migration]:
     try:
         conn.execute(load_sql("migrations/create_history"))
         todo = _check(discover(), _applied(conn))
-        for migration in todo:
-            _apply_one(conn, migration)
+        for n, migration in enumerate(todo):
+            _apply_one(conn, migration, before_first if n == 0 else None)
         return todo
     finally:
         conn.execute(load_sql("migrations/unlock"), {"key": ADVISORY_LOCK_KEY})
 
 
-def _apply_one(conn: psycopg.Connection, migration: Migration) -> None:
+def _apply_one(
+    conn: psycopg.Connection,
+    migration: Migration,
+    before: Callable[[psycopg.Connection], None] | None,
+) -> None:
     logger.info("applying migration %s", migration.path.name)
     text: LiteralString = migration.sql  # trusted file from sql/migrations
     record = load_sql("migrations/record_applied")
@@ -130,9 +143,14 @@ def _apply_one(conn: psycopg.Connection, migration: Migration) -> None:
         "checksum": migration.checksum,
     }
     if migration.no_transaction:
+        if before is not None:
+            with conn.transaction():
+                before(conn)
         conn.execute(text)
         conn.execute(record, params)
         return
     with conn.transaction():
+        if before is not None:
+            before(conn)
         conn.execute(text, prepare=False)
         conn.execute(record, params)

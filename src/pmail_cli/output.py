@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -41,6 +42,8 @@ def plain(value: object) -> object:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, Decimal):  # sums and averages from SQL
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, list | tuple):

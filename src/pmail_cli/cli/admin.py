@@ -41,18 +41,22 @@ def init_db(
 
     Example: pmail init-db --dsn postgresql://localhost/pmail
     """
-    from pmail_cli import migrations
+    from pmail_cli.services import schema
 
     with connected(get_settings(ctx), migrate=False) as conn:
-        todo = migrations.pending(conn)
-        if not dry_run:
-            migrations.apply_pending(conn)
+        todo = schema.plan(conn) if dry_run else schema.upgrade(conn)
     verb = "would apply" if dry_run else "applied"
-    for migration in todo:
+    if todo.move_aside:
+        moved = "would move" if dry_run else "moved"
+        say(
+            f"{moved} the legacy table {todo.move_aside}.attachments aside to "
+            f"{schema.ASIDE} (pmail migrate-legacy reads it there)"
+        )
+    for migration in todo.pending:
         say(f"{verb} {migration.path.name}")
     say(
-        f"{verb} {len(todo)} migration(s); schema is "
-        + ("unchanged" if dry_run or not todo else "up to date")
+        f"{verb} {len(todo.pending)} migration(s); schema is "
+        + ("unchanged" if dry_run or not todo.pending else "up to date")
     )
 
 

@@ -157,8 +157,24 @@ def export_cmd(
                 on_progress=advance,
             )
     say(
-        f"exported {result.written:,} messages ({result.bytes_written:,} bytes), "
-        "all sha256-verified"
+        f"exported {result.written:,} messages ({result.bytes_written:,} bytes): "
+        f"{result.verified:,} byte-exact, sha256-verified"
+        + (
+            f"; {result.rebuilt:,} rebuilt from legacy columns (no raw message was kept)"
+            if result.rebuilt
+            else ""
+        )
+        + (
+            f"; {result.quoted:,} with `From ` lines quoted in the mbox (--out keeps "
+            "them exact)"
+            if result.quoted
+            else ""
+        )
+        + (
+            f"; {result.without_content:,} without content (legacy), not written"
+            if result.without_content
+            else ""
+        )
     )
 
 
@@ -189,6 +205,8 @@ def show_cmd(
     if raw and detail.raw is not None:
         sys.stdout.buffer.write(detail.raw)
         sys.stdout.flush()
+        if detail.fields.get("raw_form") == "legacy":
+            say(f"note: {show.LEGACY_NOTE}")
         return
     output.render_record(detail.record(with_headers=headers), fmt)
 

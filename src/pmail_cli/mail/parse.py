@@ -112,7 +112,8 @@ def decode_words(value: str) -> str:
         return value
 
 
-def _ids(value: str | None) -> list[str]:
+def message_ids(value: str | None) -> list[str]:
+    """Every `<...>` id in a Message-ID-list header, in order."""
     if not value:
         return []
     found: list[str] = []
@@ -124,10 +125,11 @@ def _ids(value: str | None) -> list[str]:
     return found
 
 
-def _first_id(value: str | None) -> str | None:
+def first_id(value: str | None) -> str | None:
+    """The first `<...>` id of a header, else its trimmed text, else None."""
     if not value:
         return None
-    ids = _ids(value)
+    ids = message_ids(value)
     if ids:
         return ids[0]
     stripped = " ".join(value.split())
@@ -158,7 +160,8 @@ def getaddresses(values: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _addresses(values: list[str]) -> tuple[str | None, str | None]:
+def addresses(values: list[str]) -> tuple[str | None, str | None]:
+    """Lower-cased addresses of address headers, comma-joined, and the first name."""
     pairs = getaddresses([decode_words(v) for v in values])
     emails = [addr.strip().lower() for _, addr in pairs if addr and "@" in addr]
     names = [name for name, addr in pairs if addr and "@" in addr]
@@ -167,7 +170,8 @@ def _addresses(values: list[str]) -> tuple[str | None, str | None]:
     return ", ".join(emails), (names[0] or None) if names else None
 
 
-def _date(value: str | None, problems: list[str]) -> datetime | None:
+def parse_date(value: str | None, problems: list[str]) -> datetime | None:
+    """A Date header as an aware datetime; an unreadable one is a problem, not an error."""
     if not value:
         return None
     try:
@@ -314,21 +318,21 @@ def _finish_bodies(parsed: ParsedMessage) -> None:
 
 def _fill_headers(parsed: ParsedMessage, msg: Message) -> None:
     get = msg.get
-    parsed.message_id = _first_id(_header_str(get("Message-ID", ""))) or None
+    parsed.message_id = first_id(_header_str(get("Message-ID", ""))) or None
     if parsed.message_id is None:
         parsed.problems.append("no Message-ID")
     elif len(msg.get_all("Message-ID") or []) > 1:
         parsed.problems.append("more than one Message-ID header")
-    parsed.in_reply_to = _first_id(_header_str(get("In-Reply-To", ""))) or None
-    parsed.references = _ids(_header_str(get("References", "")))
-    parsed.from_email, parsed.from_name = _addresses(
+    parsed.in_reply_to = first_id(_header_str(get("In-Reply-To", ""))) or None
+    parsed.references = message_ids(_header_str(get("References", "")))
+    parsed.from_email, parsed.from_name = addresses(
         [_header_str(v) for v in msg.get_all("From") or []]
     )
-    parsed.to_email, _ = _addresses([_header_str(v) for v in msg.get_all("To") or []])
-    parsed.cc_email, _ = _addresses([_header_str(v) for v in msg.get_all("Cc") or []])
+    parsed.to_email, _ = addresses([_header_str(v) for v in msg.get_all("To") or []])
+    parsed.cc_email, _ = addresses([_header_str(v) for v in msg.get_all("Cc") or []])
     subject = get("Subject")
     parsed.subject = decode_words(_header_str(subject)) if subject is not None else None
-    parsed.sent_at = _date(_header_str(get("Date", "")) or None, parsed.problems)
+    parsed.sent_at = parse_date(_header_str(get("Date", "")) or None, parsed.problems)
 
 
 def parse_message(raw: bytes) -> ParsedMessage:

@@ -188,8 +188,14 @@ def link_keys(parsed: ParsedMessage, found: Classification | None) -> list[str]:
     if parsed.in_reply_to:
         ordered.append(parsed.in_reply_to)
     ordered.extend(reversed(parsed.references))
+    return link_ids(ordered)
+
+
+def link_ids(message_ids: list[str]) -> list[str]:
+    """md5 of each Message-ID (what linking looks parents up by), repeats dropped,
+    at most 50, in the order given."""
     keys: list[str] = []
-    for message_id in ordered:
+    for message_id in message_ids:
         key = hashlib.md5(clean_text(message_id).encode("utf-8")).hexdigest()
         if key not in keys:
             keys.append(key)

@@ -42,6 +42,18 @@ class AttachmentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentFile:
+    """An attachment row as a rebuilt message needs it."""
+
+    parent_storage_key: str
+    part_index: int
+    filename: str | None
+    mime_type: str | None
+    storage_disposition: str | None
+    sha256: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Blob:
     """Stored attachment bytes."""
 
@@ -132,5 +144,17 @@ def get_blobs(
     with conn.cursor(row_factory=class_row(Blob)) as cur:
         cur.execute(
             load_sql("messages/get_blobs"), {"tenant_id": tenant_id, "hashes": hashes}
+        )
+        return cur.fetchall()
+
+
+def get_attachment_files(
+    conn: Connection, *, tenant_id: uuid.UUID, keys: list[str]
+) -> list[AttachmentFile]:
+    """The attachment rows of some messages, in part order."""
+    with conn.cursor(row_factory=class_row(AttachmentFile)) as cur:
+        cur.execute(
+            load_sql("messages/get_attachment_files"),
+            {"tenant_id": tenant_id, "keys": keys},
         )
         return cur.fetchall()

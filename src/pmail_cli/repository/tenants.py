@@ -57,6 +57,13 @@ def insert_tenant(conn: Connection, *, name: str) -> Tenant:
         return row
 
 
+def all_tenants(conn: Connection) -> list[Tenant]:
+    """Every tenant, by name."""
+    with conn.cursor(row_factory=class_row(Tenant)) as cur:
+        cur.execute(load_sql("tenants/all_tenants"))
+        return cur.fetchall()
+
+
 def list_tenants(conn: Connection) -> list[TenantSummary]:
     """Return every tenant with its message count."""
     with conn.cursor(row_factory=class_row(TenantSummary)) as cur:

@@ -1,7 +1,17 @@
-"""Write stored messages back out, byte-identical, as .eml files or one mbox."""
+"""Write stored messages back out, byte-identical, as .eml files or one mbox.
+
+Every message with a raw form comes back exactly, checked against the sha256 it
+arrived with. Messages migrated from the legacy tables never had a raw message:
+they are rebuilt from their legacy columns and counted apart; a legacy message
+without content has nothing to write and is counted too. In an mbox, body lines that
+start with `From ` are quoted `>From ` (mboxrd), as every mbox writer must, so those
+messages are exact only as .eml files (`--out`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +33,31 @@ class ExportResult:
 
     written: int = 0
     bytes_written: int = 0
+    verified: int = 0  # byte-exact, sha256 checked
+    rebuilt: int = 0  # made from legacy columns (no raw message was kept)
+    quoted: int = 0  # mbox entries with `From ` lines quoted
+    without_content: int = 0  # legacy messages with nothing to write
     problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+_FROM_LINE = re.compile(rb"^(>*From )", re.M)
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._@+=-]")
+MAX_NAME = 200
+
+
+def file_name(key: str) -> str:
+    """A file name for a message that stays inside the export folder: the storage
+    key, with anything but letters, digits and ._@+=- percent-encoded, shortened
+    with a hash when long (legacy keys hold <, >, spaces, / and up to 500 characters)."""
+    name = _SAFE_NAME.sub(
+        lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), key
+    )
+    if name.startswith("."):
+        name = "%2E" + name[1:]
+    if len(name) > MAX_NAME:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        name = f"{name[: MAX_NAME - 17]}~{digest}"
+    return f"{name}.eml"
 
 
 def _mbox_from_line(message: RebuiltMessage) -> bytes:
@@ -34,12 +68,17 @@ def _mbox_from_line(message: RebuiltMessage) -> bytes:
     return f"From {sender.replace(' ', '_')} {stamp}\n".encode("ascii", "replace")
 
 
-def _write_mbox_entry(out: BinaryIO, message: RebuiltMessage, raw: bytes) -> int:
+def _write_mbox_entry(
+    out: BinaryIO, message: RebuiltMessage, raw: bytes, result: ExportResult
+) -> int:
+    quoted = _FROM_LINE.sub(rb">\1", raw)
+    if quoted != raw:
+        result.quoted += 1
     out.write(_mbox_from_line(message))
-    out.write(raw)
-    tail = b"" if raw.endswith(b"\n") else b"\n"
+    out.write(quoted)
+    tail = b"" if quoted.endswith(b"\n") else b"\n"
     out.write(tail + b"\n")
-    return len(raw)
+    return len(quoted)
 
 
 def check_target(out_dir: Path | None, mbox: Path | None) -> None:
@@ -74,14 +113,17 @@ def export_messages(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     sink = mbox.open("wb") if mbox is not None else None
+    seen = 0
     try:
         for message in rebuild_messages(conn, tenant, selected):
+            seen += 1
             _emit(message, result, out_dir, sink)
             if on_progress:
                 on_progress(1)
     finally:
         if sink is not None:
             sink.close()
+    result.without_content = len(selected) - seen
     if result.problems:
         key, why = result.problems[0]
         raise IntegrityProblems(
@@ -100,13 +142,17 @@ def _emit(
     sink: BinaryIO | None,
 ) -> None:
     key = message.parts.storage_key
-    if message.raw is None or not message.verified:
+    if message.raw is None or not (message.verified or message.rebuilt):
         result.problems.append((key, message.problem or "unverified"))
         return
     if sink is not None:
-        result.bytes_written += _write_mbox_entry(sink, message, message.raw)
+        result.bytes_written += _write_mbox_entry(sink, message, message.raw, result)
     else:
         assert out_dir is not None
-        (out_dir / f"{key}.eml").write_bytes(message.raw)
+        (out_dir / file_name(key)).write_bytes(message.raw)
         result.bytes_written += len(message.raw)
     result.written += 1
+    if message.rebuilt:
+        result.rebuilt += 1
+    else:
+        result.verified += 1

@@ -53,6 +53,7 @@ class PipelineOptions:
     email_account_id: str | None = None  # the mailbox the mail was fetched from
     campaign_header: str = "X-PM-Campaign-Id"  # outbound header naming the campaign
     lead_header: str = "X-PM-Lead-Id"  # outbound header naming the lead
+    parent_status: bool = True  # linked children move their parent's status
 
 
 @dataclass(slots=True)
@@ -354,7 +355,10 @@ class _Run:
         pending = self.pending.popleft()
         prepared = self.pipeline.resolve(pending.work)
         written = self.pipeline.writer.write(
-            pending.tenant, replace(pending.batch, prepared=prepared), self.hooks
+            pending.tenant,
+            replace(pending.batch, prepared=prepared),
+            self.hooks,
+            parent_status=self.options.parent_status,
         )
         self.result.count(written)
         if self.on_progress is not None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pmail_cli.db import Connection
 from pmail_cli.mail.compress import decompress
+from pmail_cli.mail.legacy import RebuildFile, rebuild_message, unbundle
 from pmail_cli.mail.rawsplit import Splice, reassemble
 from pmail_cli.repository import dicts as dicts_repo
 from pmail_cli.repository import messages as repo
-from pmail_cli.repository.messages import StoredRawParts
+from pmail_cli.repository.messages import AttachmentFile, StoredRawParts
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services.tenants import scoped
 
@@ -23,9 +25,10 @@ class RebuiltMessage:
     """One message's bytes as rebuilt from storage, and whether they match its hash."""
 
     parts: StoredRawParts
-    raw: bytes | None  # None when the message has no raw form (legacy rows)
+    raw: bytes | None  # None when nothing could be rebuilt
     verified: bool
     problem: str | None = None
+    rebuilt: bool = False  # made from legacy columns: no raw message was ever kept
 
 
 class _Rebuilder:
@@ -33,6 +36,7 @@ class _Rebuilder:
         self.conn = conn
         self.tenant = tenant
         self.dicts: dict[int, bytes] = {}
+        self.files: dict[str, list[AttachmentFile]] = defaultdict(list)
 
     def load_dictionaries(self, rows: list[StoredRawParts]) -> None:
         wanted = {r.dict_id for r in rows if r.dict_id is not None} - set(self.dicts)
@@ -43,12 +47,36 @@ class _Rebuilder:
                 )
             )
 
-    def _blobs(self, splices: list[Splice]) -> dict[bytes, bytes]:
-        hashes = sorted({s.sha256 for s in splices})
+    def _blobs(self, hashes: Iterable[bytes]) -> dict[bytes, bytes]:
         blobs = repo.get_blobs(
-            self.conn, tenant_id=self.tenant.tenant_id, hashes=hashes
+            self.conn, tenant_id=self.tenant.tenant_id, hashes=sorted(set(hashes))
         )
         return {b.sha256: decompress(b.data, b.compression) for b in blobs}
+
+    def load_files(self, rows: list[StoredRawParts]) -> None:
+        """The attachment rows of the messages that are rebuilt from legacy columns."""
+        keys = [r.storage_key for r in rows if r.raw_form == "legacy"]
+        self.files = defaultdict(list)
+        if keys:
+            found = repo.get_attachment_files(
+                self.conn, tenant_id=self.tenant.tenant_id, keys=keys
+            )
+            for f in found:
+                self.files[f.parent_storage_key].append(f)
+
+    def _legacy(self, row: StoredRawParts, bundle: bytes) -> RebuiltMessage:
+        files = self.files.get(row.storage_key, [])
+        data = self._blobs(f.sha256 for f in files)
+        raw = rebuild_message(
+            unbundle(bundle),
+            [
+                RebuildFile(
+                    f.filename, f.mime_type, f.storage_disposition, data[f.sha256]
+                )
+                for f in files
+            ],
+        )
+        return RebuiltMessage(row, raw, False, None, rebuilt=True)
 
     def rebuild(self, row: StoredRawParts) -> RebuiltMessage:
         if row.raw_form == "none" or row.raw_data is None:
@@ -56,9 +84,11 @@ class _Rebuilder:
         try:
             dict_data = self.dicts.get(row.dict_id) if row.dict_id is not None else None
             body = decompress(row.raw_data, row.compression, dict_data)
+            if row.raw_form == "legacy":
+                return self._legacy(row, body)
             if row.raw_form == "spliced":
                 splices = [Splice.from_json(s) for s in row.raw_splices or []]
-                blobs = self._blobs(splices)
+                blobs = self._blobs(s.sha256 for s in splices)
                 body = reassemble(body, splices, blobs.__getitem__)
         except Exception as exc:  # any decode failure is a finding, not a crash
             return RebuiltMessage(
@@ -86,5 +116,6 @@ def rebuild_messages(
                 )
             }
             rebuilder.load_dictionaries(list(rows.values()))
+            rebuilder.load_files(list(rows.values()))
             rebuilt = [rebuilder.rebuild(rows[k]) for k in chunk if k in rows]
         yield from rebuilt

@@ -32,6 +32,8 @@ class MessageDetail:
     def record(self, *, with_headers: bool) -> dict[str, object]:
         """Everything about the message as one record, for `pmail show`."""
         record = dict(self.fields)
+        if record.get("raw_form") == "legacy":
+            record["raw_form"] = f"legacy: {LEGACY_NOTE}"
         if with_headers:
             record["headers"] = [list(h) for h in self.headers()]
         record["attachments"] = [dataclasses.asdict(a) for a in self.attachments]
@@ -72,7 +74,11 @@ def show_message(
     detail = MessageDetail(dict(row), attachments, facts, replies)
     if with_raw:
         rebuilt = next(iter(rebuild_messages(conn, tenant, [key])), None)
-        if rebuilt is None or rebuilt.raw is None or not rebuilt.verified:
+        if (
+            rebuilt is None
+            or rebuilt.raw is None
+            or not (rebuilt.verified or rebuilt.rebuilt)
+        ):
             why = rebuilt.problem if rebuilt else "not found"
             raise IntegrityProblems(
                 f"message {key} cannot be rebuilt exactly: {why}",
@@ -81,3 +87,6 @@ def show_message(
             )
         detail.raw = rebuilt.raw
     return detail
+
+
+LEGACY_NOTE = "rebuilt from legacy columns (no raw message was kept)"

@@ -39,9 +39,18 @@ class BatchWriter:
     _analyze_at: int = field(default=ANALYZE_FIRST)
 
     def write(
-        self, tenant: Tenant, batch: Batch, hooks: Sequence[BatchHook] = ()
+        self,
+        tenant: Tenant,
+        batch: Batch,
+        hooks: Sequence[BatchHook] = (),
+        *,
+        parent_status: bool = True,
     ) -> Written:
-        """Store a batch and run its hooks in one transaction; whole batches only."""
+        """Store a batch and run its hooks in one transaction; whole batches only.
+
+        `parent_status` False links children to their parents but leaves the
+        parents' status as it is (migrated rows keep the status they had).
+        """
         written = Written(tenant, batch)
         if not batch.prepared and not hooks:
             return written
@@ -51,7 +60,7 @@ class BatchWriter:
             self._staging = True
         with scoped(self.conn, tenant):
             if batch.prepared:
-                written = self._store(tenant, batch)
+                written = self._store(tenant, batch, parent_status)
             for hook in hooks:
                 hook.in_transaction(self.conn, written)
         for hook in hooks:
@@ -60,7 +69,7 @@ class BatchWriter:
         self._maybe_analyze()
         return written
 
-    def _store(self, tenant: Tenant, batch: Batch) -> Written:
+    def _store(self, tenant: Tenant, batch: Batch, parent_status: bool) -> Written:
         conn, tenant_id = self.conn, tenant.tenant_id
         repo.lock_tenant_writes(conn, tenant_id=tenant_id)
         blobs = {b.sha256: b for m in batch.prepared for b in m.blobs}
@@ -70,7 +79,7 @@ class BatchWriter:
             repo.copy_rows(conn, tenant_id=tenant_id, rows=rows)
         linked_before = linking.link_staged(conn, tenant_id=tenant_id)
         keys = repo.insert_staged(conn)
-        children = self._link(tenant, keys, linked_before)
+        children = self._link(tenant, keys, linked_before, parent_status)
         return Written(
             tenant,
             batch,
@@ -79,7 +88,9 @@ class BatchWriter:
             sum(len(b.data) for b in new_blobs),
         )
 
-    def _link(self, tenant: Tenant, keys: list[str], before: set[str]) -> list[str]:
+    def _link(
+        self, tenant: Tenant, keys: list[str], before: set[str], parent_status: bool
+    ) -> list[str]:
         """Move parents' status for this batch's children; link late-arriving parents."""
         if not keys:
             return []
@@ -87,7 +98,7 @@ class BatchWriter:
         children = [k for k in keys if k in before]
         waiting = linking.link_waiting(self.conn, tenant_id=tenant_id, keys=keys)
         children += [child for child, _ in waiting]
-        if children:
+        if children and parent_status:
             linking.update_parent_status(
                 self.conn, tenant_id=tenant_id, children=children
             )

@@ -1,0 +1,3 @@
+-- Every tenant.
+-- params: none
+SELECT tenant_id, name, created FROM tenants ORDER BY name;

@@ -1,0 +1,534 @@
+"""Legacy rows as the rows pmail stores, and back to a message. Pure: runs in workers.
+
+The old queue handler kept no raw message: a legacy message is a row of
+`content_inbox_message_refs`, its headers/text/HTML in `content_objects`, and its
+files in the legacy `attachments` table (../shared/LEGACY.md). pmail keeps those
+legacy columns exactly, as one compressed JSON document in `raw_data` (raw_form
+`legacy`, compressed with the tenant's dictionary like any raw message), stores the
+files once per tenant like every attachment, and fills the message columns from the
+legacy values (normalised as docs/migrate-legacy.md says). `rebuild_message` turns
+the legacy columns back into a standard RFC 5322 message for export and show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email import encoders
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from typing import TYPE_CHECKING
+
+from pmail_cli.mail.compress import compress
+from pmail_cli.mail.parse import (
+    addresses,
+    clean_text,
+    first_id,
+    html_text,
+    message_ids,
+    parse_date,
+)
+from pmail_cli.mail.prepare import (
+    PrepareContext,
+    PreparedMessage,
+    blob_row,
+    link_ids,
+)
+from pmail_cli.rows import AttachmentRow, BlobRow, ContentRow, FactRow, MessageRow
+from pmail_cli.sources import WorkItem
+
+if TYPE_CHECKING:
+    from pmail_cli.classify import Classification
+
+BUNDLE_VERSION = 1
+REBUILT_HEADER = "X-Pmail-Rebuilt"
+MESSAGE_TYPES = (
+    "email",
+    "bounce",
+    "delay",
+    "auto_reply",
+    "complaint",
+    "delivery_report",
+    "read_receipt",
+)
+_INBOUND = {"inbound", "in", "incoming", "received"}
+_OUTBOUND = {"outbound", "out", "outgoing", "sent"}
+KNOWN_STATUSES = frozenset(
+    {
+        "received",
+        "delivered",
+        "sent",
+        "queued",
+        "deferred",
+        "failed",
+        "bounced",
+        "opened",
+        "clicked",
+        "replied",
+        "auto_replied",
+        "complained",
+        "unsubscribed",
+    }
+)
+_KEY_ID = re.compile(r"^email_(.+)_\d+$", re.S)
+_STRUCTURAL = {"content-type", "content-transfer-encoding", "mime-version"}
+_CLASSIFIED = {None, "bounce", "delay", "complaint", "auto_reply"}
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyFile:
+    """One row of the legacy attachments table, as the migration reads it."""
+
+    legacy_id: int
+    size_bytes: int  # the true size: the length of the bytes
+    sha256: bytes
+    filename: str | None
+    mime_type: str | None
+    disposition: str | None
+    data: bytes | None = None  # the bytes, when the tenant may not have them yet
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyRecord:
+    """One legacy message, its values already normalised by the source."""
+
+    table: str  # content_inbox_message_refs, or content_objects for content without ref
+    storage_key: str
+    tenant_id: str
+    direction: str
+    status: str
+    message_type: str | None  # None: classify it
+    email_account_id: str | None = None
+    campaign_id: str | None = None
+    lead_id: str | None = None
+    parent_message_id: str | None = None
+    from_email: str | None = None
+    to_email: str | None = None
+    subject: str | None = None
+    created: datetime | None = None
+    updated: datetime | None = None
+    processed: datetime | None = None
+    has_content: bool = True
+    content_text: str | None = None
+    content_html: str | None = None
+    headers: object = None  # the legacy jsonb: an object, or an array of pairs
+    raw_size_bytes: int | None = None
+    content_created: datetime | None = None
+    expires: datetime | None = None
+    retention_days: int | None = None
+    files: tuple[LegacyFile, ...] = ()
+    problems: tuple[str, ...] = ()  # stored in parse_problems
+    notes: tuple[tuple[str, str, str, str], ...] = ()  # (kind, table, key, detail)
+    page_end: str | None = None  # set on the last record of a page read ...
+    page_rows: int = 0  # ... with the number of rows the page held
+
+
+def normalise_direction(value: str | None) -> str | None:
+    """`inbound`/`outbound` for the spellings the old handler used, else None."""
+    word = (value or "").strip().lower()
+    if word in _INBOUND:
+        return "inbound"
+    if word in _OUTBOUND:
+        return "outbound"
+    return None
+
+
+def normalise_type(value: str | None) -> str | None:
+    """A known message_type in any case, else None (the message is classified)."""
+    word = (value or "").strip().lower()
+    return word if word in MESSAGE_TYPES else None
+
+
+def normalise_status(value: str | None) -> str | None:
+    """The status trimmed and lower-cased; None when there is none."""
+    word = (value or "").strip().lower()
+    return word or None
+
+
+def header_pairs(headers: object) -> list[tuple[str, str]]:
+    """(name, value) pairs of either legacy layout: an object, or an array of pairs."""
+    if isinstance(headers, dict):
+        items: Iterator[tuple[object, object]] = iter(headers.items())
+    elif isinstance(headers, list):
+        items = (
+            (h[0], h[1]) for h in headers if isinstance(h, list | tuple) and len(h) == 2
+        )
+    else:
+        return []
+    return [(clean_text(str(k)), _value_text(v)) for k, v in items if str(k).strip()]
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return ", ".join(_value_text(v) for v in value)
+    return "" if value is None else clean_text(json.dumps(value, ensure_ascii=False))
+
+
+def _first(pairs: Sequence[tuple[str, str]], name: str) -> str | None:
+    for key, value in pairs:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def key_message_id(storage_key: str) -> str | None:
+    """The Message-ID inside a legacy key `email_<Message-ID>_<epoch-ms>`, if any."""
+    found = _KEY_ID.match(storage_key)
+    if not found or not found.group(1).strip():
+        return None
+    value = found.group(1).strip()
+    return value if value.startswith("<") else f"<{value}>"
+
+
+def bundle(headers: object, text: str | None, html: str | None) -> bytes:
+    """The legacy columns as one JSON document (what raw_data keeps, compressed)."""
+    doc: dict[str, object] = {"v": BUNDLE_VERSION, "headers": headers}
+    if text is not None and text == html:
+        doc["text_is_html"] = True
+    else:
+        doc["text"] = text
+    doc["html"] = html
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyParts:
+    """The legacy columns as kept in raw_data."""
+
+    headers: object
+    text: str | None
+    html: str | None
+
+
+def unbundle(data: bytes) -> LegacyParts:
+    """Inverse of `bundle`."""
+    doc = json.loads(data)
+    html = doc.get("html")
+    text = html if doc.get("text_is_html") else doc.get("text")
+    return LegacyParts(doc.get("headers"), text, html)
+
+
+def display_text(text: str | None, html: str | None) -> str | None:
+    """The searchable text: the text body, or the visible text where the old handler
+    put the HTML into content_text (or kept only HTML)."""
+    if text is not None and (html is None or text != html):
+        return clean_text(text)
+    return html_text(html) if html else None
+
+
+def _classify(pairs: list[tuple[str, str]], body: str) -> Classification:
+    from pmail_cli.classify import classify_message  # workers only
+
+    msg = Message()
+    for name, value in pairs:
+        if name.lower() not in _STRUCTURAL:
+            msg[name] = value
+    msg["Content-Type"] = "text/plain; charset=utf-8"
+    msg.set_payload(body)
+    return classify_message(msg)
+
+
+def _estimate_size(record: LegacyRecord, pairs: list[tuple[str, str]]) -> int:
+    """Bytes of the message the legacy row describes, when the row does not say."""
+    head = sum(len(k) + len(v.encode()) + 4 for k, v in pairs)
+    bodies = sum(
+        len(b.encode()) for b in (record.content_text, record.content_html) if b
+    )
+    return head + bodies + sum(f.size_bytes * 4 // 3 for f in record.files)
+
+
+def _facts(key: str, found: Classification | None) -> list[FactRow]:
+    if found is None:
+        return []
+    return [
+        FactRow(
+            storage_key=key,
+            recipient_index=i,
+            reason=f.reason,
+            hard=f.hard,
+            recipient=clean_text(f.recipient) if f.recipient else None,
+            action=f.action,
+            status=f.status,
+            reply_code=f.reply_code,
+            diagnostic_code=clean_text(f.diagnostic_code)
+            if f.diagnostic_code
+            else None,
+            remote_mta=clean_text(f.remote_mta) if f.remote_mta else None,
+        )
+        for i, f in enumerate(found.recipients)
+    ]
+
+
+def prepare_legacy(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
+    """The rows of one legacy message; never raises on dirty values."""
+    record = item.record
+    assert isinstance(record, LegacyRecord)
+    key = record.storage_key
+    pairs = header_pairs(record.headers)
+    message_id = first_id(_first(pairs, "message-id")) or key_message_id(key)
+    in_reply_to = first_id(_first(pairs, "in-reply-to"))
+    references = message_ids(_first(pairs, "references"))
+    parent = first_id(record.parent_message_id)
+    from_header = _first(pairs, "from")
+    header_from, from_name = addresses([from_header] if from_header else [])
+    cc, _ = addresses([v for k, v in pairs if k.lower() == "cc"])
+    inbound = record.direction == "inbound"
+    found = None
+    if inbound and record.message_type in _CLASSIFIED:
+        body = record.content_text or html_text(record.content_html) or ""
+        found = _classify(pairs, body)
+    kind = record.message_type or (found.kind if found else "email")
+    message = MessageRow(
+        storage_key=key,
+        direction=record.direction,
+        status=record.status,
+        message_type=kind,
+        message_id=clean_text(message_id) if message_id else None,
+        in_reply_to=in_reply_to,
+        references_ids=references or None,
+        parent_message_id=parent,
+        email_account_id=record.email_account_id,
+        campaign_id=record.campaign_id,
+        lead_id=record.lead_id,
+        from_email=_lower(record.from_email) or header_from,
+        from_name=from_name,
+        to_email=clean_text(record.to_email) if record.to_email else None,
+        cc_email=cc,
+        subject=clean_text(record.subject) if record.subject is not None else None,
+        sent_at=parse_date(_first(pairs, "date"), []),
+        attachment_count=len(record.files) if record.has_content else 0,
+        parse_problems=list(record.problems) or None,
+        source=f"legacy:{record.table}",
+        is_reply=found.is_reply if found else bool(in_reply_to or parent),
+        original_message_id=found.original_message_id if found else None,
+        feedback_type=found.feedback_type if found else None,
+        auto_reply_until=found.auto_reply_until if found else None,
+        link_keys=_link_keys(found, [parent, in_reply_to, *reversed(references)])
+        if inbound
+        else None,
+        created=record.created,
+        updated=record.updated,
+        processed=record.processed,
+    )
+    prepared = PreparedMessage(message, facts=_facts(key, found))
+    if record.has_content:
+        prepared.content = _content(record, pairs, ctx)
+        prepared.attachments = _attachment_rows(record)
+        prepared.blobs = _blobs(record)
+    cleaned = _cleaned(record)
+    if cleaned:
+        message.parse_problems = [*(message.parse_problems or []), cleaned]
+    return prepared
+
+
+def _attachment_rows(record: LegacyRecord) -> list[AttachmentRow]:
+    return [
+        AttachmentRow(
+            parent_storage_key=record.storage_key,
+            part_index=i,
+            size_bytes=f.size_bytes,
+            sha256=f.sha256,
+            filename=clean_text(f.filename) if f.filename else None,
+            mime_type=f.mime_type,
+            storage_disposition=f.disposition,
+        )
+        for i, f in enumerate(record.files)
+    ]
+
+
+def _blobs(record: LegacyRecord) -> list[BlobRow]:
+    return [blob_row(f.sha256, f.data) for f in record.files if f.data is not None]
+
+
+def _cleaned(record: LegacyRecord) -> str | None:
+    """A problem line when text had to be cleaned for PostgreSQL (NUL, bad UTF-8);
+    the exact legacy values stay in raw_data."""
+    fields = (record.content_text, record.content_html, record.subject, record.to_email)
+    if any(v is not None and clean_text(v) != v for v in fields):
+        return "legacy text held NUL or invalid UTF-8; cleaned in the columns"
+    return None
+
+
+def _lower(value: str | None) -> str | None:
+    return clean_text(value).strip().lower() or None if value else None
+
+
+def _link_keys(
+    found: Classification | None, candidates: list[str | None]
+) -> list[str] | None:
+    """What the message may answer, best first: the original a bounce returns, the
+    legacy parent_message_id, In-Reply-To, then References from the last."""
+    ordered = [found.original_message_id] if found and found.original_message_id else []
+    ordered += [c for c in candidates if c]
+    return link_ids(ordered) or None
+
+
+def _content(
+    record: LegacyRecord, pairs: list[tuple[str, str]], ctx: PrepareContext
+) -> ContentRow:
+    packed = compress(
+        bundle(record.headers, record.content_text, record.content_html), ctx.dictionary
+    )
+    return ContentRow(
+        storage_key=record.storage_key,
+        raw_size_bytes=record.raw_size_bytes
+        if record.raw_size_bytes is not None and record.raw_size_bytes >= 0
+        else _estimate_size(record, pairs),
+        compressed_size_bytes=len(packed.data),
+        raw_form="legacy",
+        compression=packed.compression,
+        content_text=display_text(record.content_text, record.content_html),
+        raw_data=packed.data,
+        dict_id=packed.dict_id,
+        expires=record.expires,
+        retention_days=record.retention_days,
+        created=record.content_created,
+    )
+
+
+def prepare_legacy_batch(
+    items: Sequence[WorkItem], ctx: PrepareContext
+) -> list[PreparedMessage]:
+    """Prepare a batch of legacy records, in order (module-level: sent to workers).
+
+    A record that breaks the mapping is still stored: its legacy columns and files
+    as they are, the message row from the record's own values, flagged.
+    """
+    prepared = []
+    for item in items:
+        try:
+            prepared.append(prepare_legacy(item, ctx))
+        except Exception as exc:  # a mapping bug must not lose the message
+            prepared.append(_fallback(item, ctx, exc))
+    return prepared
+
+
+def _fallback(item: WorkItem, ctx: PrepareContext, exc: Exception) -> PreparedMessage:
+    record = item.record
+    assert isinstance(record, LegacyRecord)
+    problem = f"not mapped, internal error: {type(exc).__name__}: {exc}"[:300]
+    message = MessageRow(
+        storage_key=record.storage_key,
+        direction=record.direction,
+        status=record.status,
+        message_type=record.message_type or "email",
+        parse_problems=[*record.problems, problem],
+        source=f"legacy:{record.table}",
+        created=record.created,
+        updated=record.updated,
+        processed=record.processed,
+    )
+    prepared = PreparedMessage(message)
+    if record.has_content:
+        prepared.content = _content(record, [], ctx)
+        prepared.attachments = _attachment_rows(record)
+        prepared.blobs = _blobs(record)
+    return prepared
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildFile:
+    """An attachment to put back into a rebuilt message."""
+
+    filename: str | None
+    mime_type: str | None
+    disposition: str | None
+    data: bytes
+
+
+def rebuild_message(parts: LegacyParts, files: Sequence[RebuildFile]) -> bytes:
+    """A standard RFC 5322 message (CRLF) made of the legacy columns and files.
+
+    The legacy headers come first, in their order, except the MIME structure ones,
+    which the rebuilt body sets; line breaks inside a value become spaces.
+    `X-Pmail-Rebuilt` says that no raw message was kept. The same stored message
+    always rebuilds to the same bytes (boundaries derive from its content).
+    """
+    seed = hashlib.sha256(
+        bundle(parts.headers, parts.text, parts.html) + b"".join(f.data for f in files)
+    ).hexdigest()[:24]
+    body = _body(parts, seed)
+    if files:
+        mixed = MIMEMultipart("mixed", boundary=f"pmail-mixed-{seed}")
+        del mixed["MIME-Version"]
+        mixed.attach(body)
+        for f in files:
+            mixed.attach(_file_part(f))
+        body = mixed
+    out = Message()
+    for name, value in header_pairs(parts.headers):
+        if name.lower() not in _STRUCTURAL:
+            out[_header_name(name)] = _header_value(value)
+    out[REBUILT_HEADER] = "from legacy columns; no raw message was kept"
+    out["MIME-Version"] = "1.0"
+    for name, value in body.items():
+        out[name] = value
+    out.set_payload(body.get_payload())
+    return out.as_bytes(policy=compat32.clone(linesep="\r\n"))
+
+
+def _body(parts: LegacyParts, seed: str) -> Message:
+    text = parts.text if parts.text != parts.html else None
+    pieces = [
+        _part(MIMEText(value, subtype, "utf-8"))
+        for value, subtype in ((text, "plain"), (parts.html, "html"))
+        if value is not None
+    ]
+    if not pieces:
+        return _part(MIMEText("", "plain", "utf-8"))
+    if len(pieces) == 1:
+        return pieces[0]
+    alternative = _part(MIMEMultipart("alternative", boundary=f"pmail-alt-{seed}"))
+    for piece in pieces:
+        alternative.attach(piece)
+    return alternative
+
+
+def _part(part: Message) -> Message:
+    del part["MIME-Version"]  # once, on the message itself
+    return part
+
+
+def _file_part(f: RebuildFile) -> Message:
+    maintype, _, subtype = (f.mime_type or "application/octet-stream").partition("/")
+    part = _part(MIMEBase(maintype or "application", subtype or "octet-stream"))
+    part.set_payload(f.data)
+    encoders.encode_base64(part)
+    disposition = (
+        f.disposition if f.disposition in ("attachment", "inline") else "attachment"
+    )
+    if f.filename:
+        name = f.filename.replace("\r", " ").replace("\n", " ")
+        part.add_header(
+            "Content-Disposition", disposition, filename=("utf-8", "", name)
+        )
+    else:
+        part.add_header("Content-Disposition", disposition)
+    return part
+
+
+def _header_name(name: str) -> str:
+    cleaned = "".join(c for c in name if 33 <= ord(c) <= 126 and c != ":")
+    return "-".join(w[:1].upper() + w[1:] for w in cleaned.split("-")) or "X-Unnamed"
+
+
+def _header_value(value: str) -> str:
+    flat = value.replace("\r", " ").replace("\n", " ")
+    if flat.isascii():
+        return flat
+    return Header(flat, "utf-8", maxlinelen=10_000).encode()  # RFC 2047 words
+
+
+def file_sha256(data: bytes) -> bytes:
+    """The key an attachment file is stored under."""
+    return hashlib.sha256(data).digest()

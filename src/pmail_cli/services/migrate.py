@@ -1,0 +1,407 @@
+"""`pmail migrate-legacy`: move the legacy content tables into pmail's, resumably.
+
+Steps, each resumable from its recorded position (docs/migrate-legacy.md):
+
+1. the schema: pending migrations, a legacy `attachments` table moved aside;
+2. set-up: a pmail tenant per legacy tenant, the sending accounts legacy messages
+   name, an index on the legacy attachments by message when there is none, and a
+   first dictionary per tenant trained on its legacy bodies;
+3. `messages`: every legacy message row, with its content and files, through the
+   one pipeline and batch writer; the position moves with each page's last batch;
+4. `orphan_content`: content rows no message row refers to;
+5. `orphan_attachments`: files whose message has no content row, kept in the
+   anomaly table with their bytes;
+6. `checks`: messages that share a Message-ID.
+
+The legacy rows are only ever read.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pmail_cli import migrations
+from pmail_cli.db import Connection, as_bytes
+from pmail_cli.errors import NotFound, PmailError
+from pmail_cli.mail.compress import compress
+from pmail_cli.mail.legacy import bundle, file_sha256, prepare_legacy_batch
+from pmail_cli.mail.prepare import PrepareContext
+from pmail_cli.repository import legacy as repo
+from pmail_cli.repository import tenants as tenants_repo
+from pmail_cli.repository.legacy import AnomalyRow, LegacyTables, Totals
+from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services import dicts, schema, tenants
+from pmail_cli.services.pipeline import Pipeline, PipelineOptions
+from pmail_cli.sources import WorkItem
+from pmail_cli.sources.legacy import (
+    ATTACHMENTS,
+    STEP_MESSAGES,
+    STEP_ORPHAN_ATTACHMENTS,
+    STEP_ORPHAN_CONTENT,
+    LegacyCheckpoint,
+    LegacySource,
+)
+
+STEP_CHECKS = "checks"
+STEPS = (STEP_MESSAGES, STEP_ORPHAN_CONTENT, STEP_ORPHAN_ATTACHMENTS, STEP_CHECKS)
+INDEX_NAME = "pmail_legacy_attachments_by_message"
+SAMPLES_PER_TENANT = 1000
+REFS, CONTENT = "content_inbox_message_refs", "content_objects"
+
+
+@dataclass(slots=True)
+class MigrationResult:
+    """What a run did."""
+
+    moved_aside: str | None = None
+    tenants_created: int = 0
+    accounts_created: int = 0
+    index_created: bool = False
+    dictionaries_trained: int = 0
+    rows_read: int = 0
+    stored: int = 0
+    already_there: int = 0
+    orphan_attachments: int = 0
+    seconds: float = 0.0
+    anomalies: list[tuple[str, int]] = field(default_factory=list)
+
+
+def find_legacy(conn: Connection, legacy_schema: str | None) -> LegacyTables:
+    """The legacy tables of a schema (default: pmail's own), or a clear refusal."""
+    with conn.transaction():
+        name = legacy_schema or repo.current_schema(conn)
+        shapes = repo.table_shapes(conn, schema=name)
+    if REFS not in shapes or CONTENT not in shapes:
+        if f"{REFS}_archived" in shapes:
+            raise PmailError(
+                f"the legacy tables of schema {name} are archived already "
+                f"({REFS}_archived, {CONTENT}_archived)",
+                hint="nothing to migrate; `pmail migrate-legacy --archive` printed the "
+                "undo when it archived them",
+            )
+        missing = REFS if REFS not in shapes else CONTENT
+        raise NotFound(
+            f"no legacy table {name}.{missing} in this database",
+            hint="name the schema that holds the legacy tables with --legacy-schema",
+        )
+    aside = shapes.get(schema.ASIDE)
+    if aside is not None and aside.has_content and not aside.has_tenant_id:
+        return LegacyTables(name, attachments=schema.ASIDE)
+    found = shapes.get("attachments")
+    if found is None or found.has_tenant_id:
+        raise NotFound(
+            f"no legacy attachments table in schema {name}",
+            hint="the legacy layout has an `attachments` table with a `content` column",
+        )
+    return LegacyTables(name)
+
+
+def _setup(conn: Connection, tables: LegacyTables, result: MigrationResult) -> None:
+    with tenants.every_tenant(conn):
+        result.tenants_created = repo.ensure_tenants(conn, tables=tables)
+        for tenant_id, account_id, email in repo.legacy_accounts(conn, tables=tables):
+            address = email or f"account-{account_id}@legacy.invalid"
+            added = repo.insert_account(
+                conn, tenant_id=tenant_id, email_account_id=account_id, email=address
+            ) or repo.insert_account(
+                conn,
+                tenant_id=tenant_id,
+                email_account_id=account_id,
+                email=f"account-{account_id}@legacy.invalid",
+            )
+            result.accounts_created += int(added)
+            repo.insert_anomalies(
+                conn,
+                anomalies=[
+                    AnomalyRow(
+                        "unknown_account",
+                        REFS,
+                        str(account_id),
+                        str(tenant_id),
+                        f"email_accounts row created as {address}",
+                    )
+                ],
+            )
+    with conn.transaction():
+        indexed = repo.parent_index_exists(conn, tables=tables)
+    if not indexed:  # CREATE INDEX CONCURRENTLY runs outside a transaction
+        conn.autocommit = True
+        try:
+            repo.create_parent_index(conn, tables=tables, name=INDEX_NAME)
+        finally:
+            conn.autocommit = False
+        result.index_created = True
+
+
+def _all_tenants(conn: Connection) -> dict[uuid.UUID, Tenant]:
+    with conn.transaction():
+        return {t.tenant_id: t for t in tenants_repo.all_tenants(conn)}
+
+
+def _train(
+    conn: Connection,
+    reader: Connection,
+    tables: LegacyTables,
+    known: dict[uuid.UUID, Tenant],
+) -> int:
+    """Train a first dictionary for each tenant without one, on its legacy bodies."""
+    need = [t for t in known.values() if dicts.current_dictionary(conn, t) is None]
+    if not need:
+        return 0
+    with reader.transaction():
+        rows = repo.dictionary_samples(
+            reader,
+            tables=tables,
+            tenant_ids=[t.tenant_id for t in need],
+            per_tenant=SAMPLES_PER_TENANT,
+        )
+    samples: dict[uuid.UUID, list[bytes]] = defaultdict(list)
+    for row in rows:
+        key = uuid.UUID(str(row["tenant_id"]))
+        text, html = row["content_text"], row["content_html"]
+        samples[key].append(
+            bundle(
+                row["headers"],
+                None if text is None else str(text),
+                None if html is None else str(html),
+            )[: dicts.SAMPLE_PREFIX]
+        )
+    trained = 0
+    for tenant in need:
+        if len(samples[tenant.tenant_id]) >= dicts.MIN_SAMPLES:
+            dicts.train_from_samples(conn, tenant, samples[tenant.tenant_id])
+            trained += 1
+    return trained
+
+
+def migrate(
+    conn: Connection,
+    reader: Connection,
+    *,
+    legacy_schema: str | None,
+    batch_size: int,
+    jobs: int = 0,
+    on_progress: Callable[[int], None] | None = None,
+) -> MigrationResult:
+    """Run (or continue) the migration; killed at any point, a rerun finishes it."""
+    started = time.monotonic()
+    result = MigrationResult(moved_aside=schema.upgrade(conn).move_aside)
+    tables = find_legacy(conn, legacy_schema)
+    _setup(conn, tables, result)
+    known = _all_tenants(conn)
+    result.dictionaries_trained = _train(conn, reader, tables, known)
+    steps = _steps(conn)
+    source = LegacySource(
+        reader,
+        tables,
+        known,
+        {t: tenants.account_emails(conn, tenant) for t, tenant in known.items()},
+        page_size=batch_size,
+    )
+    options = PipelineOptions(
+        batch_messages=batch_size, auto_train_at=0, parent_status=False
+    )
+    with Pipeline(conn, jobs=jobs) as pipeline:
+        for step, items in (
+            (STEP_MESSAGES, source.messages),
+            (STEP_ORPHAN_CONTENT, source.orphan_content),
+        ):
+            done = steps.get(step)
+            if done is not None and done.finished is not None:
+                continue
+            piped = pipeline.run(
+                items(done.last_key or "" if done else ""),
+                tenant=None,
+                options=options,
+                hooks=[LegacyCheckpoint(step)],
+                on_progress=on_progress,
+                prepare=prepare_legacy_batch,
+            )
+            result.stored += piped.added
+            result.already_there += piped.duplicates
+            _finish(conn, step)
+    result.rows_read = source.rows
+    result.orphan_attachments = _orphan_attachments(conn, reader, tables, steps)
+    if STEP_CHECKS not in steps or steps[STEP_CHECKS].finished is None:
+        with tenants.every_tenant(conn):
+            repo.record_duplicate_ids(conn)
+            repo.save_step(conn, step=STEP_CHECKS, last_key=None, rows=0, finished=True)
+    with tenants.every_tenant(conn):
+        result.anomalies = repo.anomaly_counts(conn)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _steps(conn: Connection) -> dict[str, repo.Step]:
+    with conn.transaction():
+        return {s.step: s for s in repo.get_steps(conn)}
+
+
+def _finish(conn: Connection, step: str) -> None:
+    with conn.transaction():
+        repo.save_step(conn, step=step, last_key=None, rows=0, finished=True)
+
+
+def _orphan_attachments(
+    conn: Connection,
+    reader: Connection,
+    tables: LegacyTables,
+    steps: dict[str, repo.Step],
+    page: int = 500,
+) -> int:
+    """Keep files whose message has no content row in the anomaly table, bytes and all."""
+    done = steps.get(STEP_ORPHAN_ATTACHMENTS)
+    if done is not None and done.finished is not None:
+        return 0
+    after = int(done.last_key) if done is not None and done.last_key else 0
+    kept = 0
+    while True:
+        with reader.transaction():
+            rows = repo.orphan_attachments_page(
+                reader, tables=tables, after=after, limit=page
+            )
+        if not rows:
+            break
+        anomalies = [_orphan_file(row, tables) for row in rows]
+        after = int(str(rows[-1]["id"]))
+        with tenants.every_tenant(conn):
+            repo.insert_anomalies(conn, anomalies=anomalies)
+            repo.save_step(
+                conn,
+                step=STEP_ORPHAN_ATTACHMENTS,
+                last_key=str(after),
+                rows=len(rows),
+                finished=False,
+            )
+        kept += len(rows)
+    _finish(conn, STEP_ORPHAN_ATTACHMENTS)
+    return kept
+
+
+def _orphan_file(row: dict[str, object], tables: LegacyTables) -> AnomalyRow:
+    data = as_bytes(row["content"])
+    parent = row["parent_storage_key"]
+    tenant = row["tenant_id"]
+    where = "a message without content" if tenant is not None else "no message at all"
+    return AnomalyRow(
+        kind="orphan_attachment",
+        legacy_table=ATTACHMENTS,
+        legacy_key=str(row["id"]),
+        tenant_id=None if tenant is None else str(tenant),
+        detail=(
+            f"parent_storage_key {parent!r} is {where}; filename {row['filename']!r}, "
+            f"mime_type {row['mime_type']!r}, {len(data)} bytes kept here (zstd)"
+        ),
+        sha256=file_sha256(data),
+        data=compress(data, None).data,
+    )
+
+
+def rows_to_do(conn: Connection, *, legacy_schema: str | None) -> tuple[int, int]:
+    """(legacy rows a run goes through, rows earlier runs already finished)."""
+    tables = find_legacy(conn, legacy_schema)
+    with conn.transaction():
+        total = repo.count_rows(conn, tables=tables)
+    if migrations.pending(conn):
+        return total, 0
+    steps = _steps(conn)
+    done = sum(
+        s.rows_done
+        for name, s in steps.items()
+        if name in (STEP_MESSAGES, STEP_ORPHAN_CONTENT)
+    )
+    return total, done
+
+
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    """What a run would do; nothing was changed to find out."""
+
+    tables: LegacyTables
+    totals: Totals
+    pending_migrations: list[str]
+    move_aside: str | None
+    directions: list[tuple[str | None, int]]
+    statuses: list[tuple[str | None, int]]
+    message_types: list[tuple[str | None, int]]
+    steps: list[repo.Step]
+    estimate_seconds: float | None
+    sample_rate: float | None  # legacy rows prepared per second here, in one process
+
+
+def dry_run(conn: Connection, *, legacy_schema: str | None) -> DryRun:
+    """Counts, dirt and a time estimate, read in one read-only transaction."""
+    with conn.transaction():
+        repo.read_only(conn)
+        plan = schema.plan(conn)
+        tables = find_legacy(conn, legacy_schema)
+        totals = repo.totals(conn, tables=tables)
+        counts = {
+            column: repo.value_counts(conn, tables=tables, column=column)
+            for column in ("direction", "status", "message_type")
+        }
+        steps = repo.get_steps(conn) if not plan.pending else []
+        rate = _sample_rate(conn, tables)
+    rows = totals.refs + totals.content_without_refs
+    return DryRun(
+        tables=tables,
+        totals=totals,
+        pending_migrations=[m.path.name for m in plan.pending],
+        move_aside=plan.move_aside,
+        directions=counts["direction"],
+        statuses=counts["status"],
+        message_types=counts["message_type"],
+        steps=steps,
+        estimate_seconds=rows / rate if rate else None,
+        sample_rate=rate,
+    )
+
+
+def _sample_rate(
+    conn: Connection, tables: LegacyTables, sample: int = 300
+) -> float | None:
+    """Legacy rows per second this machine maps (one process; writes not included)."""
+    source = LegacySource(conn, tables, {}, {}, page_size=sample)
+    rows = repo.refs_page(conn, tables=tables, after="", limit=sample)
+    if not rows:
+        return None
+    records = [source.message_record(row) for row in rows]
+    items = [WorkItem(r.storage_key, key=r.storage_key, record=r) for r in records]
+    started = time.perf_counter()
+    prepare_legacy_batch(
+        items, PrepareContext(tenant_id=records[0].tenant_id, direction="auto")
+    )
+    elapsed = time.perf_counter() - started
+    return len(items) / elapsed if elapsed > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Where a migration stands."""
+
+    steps: list[repo.Step]
+    anomalies: list[tuple[str, int]]
+    legacy_rows: int
+    migrated_rows: int
+
+
+def status(conn: Connection, *, legacy_schema: str | None) -> Status:
+    """Progress per step, anomalies by kind, rows done and left."""
+    tables = find_legacy(conn, legacy_schema)
+    if migrations.pending(conn):
+        raise PmailError(
+            "the migration has not started (pmail's schema is not up to date)",
+            hint="run `pmail migrate-legacy`, or `--dry-run` to see what it would do",
+        )
+    with tenants.every_tenant(conn):
+        counts = repo.verify_counts(conn, tables=tables)
+        return Status(
+            steps=repo.get_steps(conn),
+            anomalies=repo.anomaly_counts(conn),
+            legacy_rows=counts.legacy_refs + counts.legacy_content_without_refs,
+            migrated_rows=counts.migrated_messages,
+        )

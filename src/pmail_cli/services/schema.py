@@ -1,0 +1,74 @@
+"""Create or upgrade pmail's schema, moving a legacy `attachments` table out of the way.
+
+The platform's old content databases have a table called `attachments` too
+(../shared/LEGACY.md). When it sits in the schema pmail creates its tables in, it
+is renamed to `legacy_attachments` inside the same transaction as the migration that
+creates pmail's `attachments`, so either both happen or neither; the rename is
+recorded (legacy_migration_renames) and `pmail migrate-legacy --archive` prints its
+undo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pmail_cli import migrations
+from pmail_cli.db import Connection
+from pmail_cli.errors import MigrationError
+from pmail_cli.migrations import Migration
+from pmail_cli.repository import legacy as repo
+
+ASIDE = "legacy_attachments"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What an upgrade does (or would do)."""
+
+    pending: list[Migration]
+    move_aside: str | None  # the schema whose legacy attachments table moves aside
+
+
+def _is_legacy(shape: repo.TableShape | None) -> bool:
+    return shape is not None and shape.has_content and not shape.has_tenant_id
+
+
+def plan(conn: Connection) -> Plan:
+    """The pending migrations and whether a legacy table is in the way; reads only."""
+    with conn.transaction():
+        schema = repo.current_schema(conn)
+        shapes = repo.table_shapes(conn, schema=schema)
+        pending = migrations.pending(conn)
+    clash = _is_legacy(shapes.get("attachments"))
+    if clash and ASIDE in shapes:
+        raise MigrationError(
+            f"schema {schema} holds both a legacy `attachments` table and a table "
+            f"`{ASIDE}`; pmail cannot move the first aside",
+            hint="rename one of them, then run the command again",
+        )
+    return Plan(pending, schema if clash else None)
+
+
+def upgrade(conn: Connection) -> Plan:
+    """Apply every pending migration; move a legacy attachments table aside first."""
+    todo = plan(conn)
+    schema = todo.move_aside
+
+    def move(c: Connection) -> None:
+        assert schema is not None
+        repo.rename_table(c, schema=schema, name="attachments", new_name=ASIDE)
+
+    autocommit = conn.autocommit
+    migrations.apply_pending(conn, before_first=move if schema else None)
+    conn.autocommit = autocommit
+    with conn.transaction():
+        here = repo.current_schema(conn)
+        if _is_legacy(repo.table_shapes(conn, schema=here).get(ASIDE)):
+            repo.record_rename(
+                conn,
+                schema=here,
+                from_name="attachments",
+                to_name=ASIDE,
+                reason="moved aside for pmail's attachments table",
+            )
+    return todo
