@@ -181,6 +181,15 @@ def _first(pairs: Sequence[tuple[str, str]], name: str) -> str | None:
     return None
 
 
+def parent_id(value: str | None) -> str | None:
+    """The legacy parent_message_id as a Message-ID: `<…>` as written, bare ones
+    wrapped in angle brackets (the old code wrote both)."""
+    found = first_id(value)
+    if not found or found.startswith("<"):
+        return found
+    return f"<{found}>" if " " not in found else found
+
+
 def key_message_id(storage_key: str) -> str | None:
     """The Message-ID inside a legacy key `email_<Message-ID>_<epoch-ms>`, if any."""
     found = _KEY_ID.match(storage_key)
@@ -238,7 +247,7 @@ def _classify(pairs: list[tuple[str, str]], body: str) -> Classification:
     return classify_message(msg)
 
 
-def _estimate_size(record: LegacyRecord, pairs: list[tuple[str, str]]) -> int:
+def estimate_size(record: LegacyRecord, pairs: list[tuple[str, str]]) -> int:
     """Bytes of the message the legacy row describes, when the row does not say."""
     head = sum(len(k) + len(v.encode()) + 4 for k, v in pairs)
     bodies = sum(
@@ -278,7 +287,7 @@ def prepare_legacy(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
     message_id = first_id(_first(pairs, "message-id")) or key_message_id(key)
     in_reply_to = first_id(_first(pairs, "in-reply-to"))
     references = message_ids(_first(pairs, "references"))
-    parent = first_id(record.parent_message_id)
+    parent = parent_id(record.parent_message_id)
     from_header = _first(pairs, "from")
     header_from, from_name = addresses([from_header] if from_header else [])
     cc, _ = addresses([v for k, v in pairs if k.lower() == "cc"])
@@ -383,7 +392,7 @@ def _content(
         storage_key=record.storage_key,
         raw_size_bytes=record.raw_size_bytes
         if record.raw_size_bytes is not None and record.raw_size_bytes >= 0
-        else _estimate_size(record, pairs),
+        else estimate_size(record, pairs),
         compressed_size_bytes=len(packed.data),
         raw_form="legacy",
         compression=packed.compression,

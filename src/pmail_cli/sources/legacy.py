@@ -199,6 +199,8 @@ class LegacySource:
             to_email=to,
             subject=get.get("subject"),
             created=row["created"],  # type: ignore[arg-type]
+            updated=row["created"],  # type: ignore[arg-type]
+            processed=row["created"],  # type: ignore[arg-type]
             content_text=_text(row["content_text"]),
             content_html=_text(row["content_html"]),
             headers=row["headers"],
