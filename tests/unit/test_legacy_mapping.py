@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 
 import pytest
 
 from pmail_cli.mail.legacy import (
+    NO_CONTENT,
     LegacyParts,
-    LegacyRecord,
+    LegacyRow,
     RebuildFile,
     bundle,
     display_text,
@@ -22,6 +24,7 @@ from pmail_cli.mail.legacy import (
     parent_id,
     prepare_legacy_batch,
     rebuild_message,
+    record_of,
     unbundle,
 )
 from pmail_cli.mail.prepare import PrepareContext
@@ -90,18 +93,19 @@ def test_display_text_of_html_only_mail() -> None:
     assert display_text(None, "<p>only</p>") == "only"
 
 
-def _record(**values: object) -> LegacyRecord:
+def _record(**values: object) -> LegacyRow:
     base: dict[str, object] = {
         "table": "content_inbox_message_refs", "storage_key": "email_<m1@x>_1",
-        "tenant_id": TENANT, "direction": "inbound", "status": "received",
-        "message_type": None, "headers": {"message-id": "<m1@x>", "from": "Ann <a@x>"},
+        "tenant_id": TENANT, "content_tenant_id": TENANT, "direction": "inbound",
+        "status": "received", "message_type": None,
+        "headers_json": json.dumps({"message-id": "<m1@x>", "from": "Ann <a@x>"}),
         "content_text": "hello",
     }  # fmt: skip
     base.update(values)
-    return LegacyRecord(**base)  # type: ignore[arg-type]
+    return LegacyRow(**base)  # type: ignore[arg-type]
 
 
-def _prepare(record: LegacyRecord) -> object:
+def _prepare(record: LegacyRow) -> object:
     ctx = PrepareContext(tenant_id=TENANT, direction="auto")
     item = WorkItem(record.storage_key, key=record.storage_key, record=record)
     return prepare_legacy_batch([item], ctx)[0]
@@ -130,10 +134,29 @@ def test_text_that_needs_cleaning_is_flagged() -> None:
 
 def test_no_content_means_no_content_row() -> None:
     """A message row without content stays without content."""
-    prepared = _prepare(
-        _record(has_content=False, problems=("legacy: no content row",))
-    )
+    prepared = _prepare(_record(has_content=False))
     assert prepared.content is None  # type: ignore[attr-defined]
+    assert prepared.message.parse_problems == [NO_CONTENT]  # type: ignore[attr-defined]
+    assert [n[0] for n in prepared.notes] == ["ref_without_content"]  # type: ignore[attr-defined]
+
+
+def test_dirty_values_are_normalised_and_noted() -> None:
+    """An unknown direction follows the account rule; a NULL status gets the default;
+    an unknown type is classified; each change is noted for the anomaly table."""
+    row = _record(
+        direction="sideways", status=None, message_type="newsletter",
+        from_email="sdr@acme.example",
+    )  # fmt: skip
+    record = record_of(row, frozenset({"sdr@acme.example"}))
+    assert (record.direction, record.status, record.message_type) == (
+        "outbound",
+        "sent",
+        None,
+    )
+    assert sorted(n[0] for n in record.notes) == [
+        "missing_status", "unknown_direction", "unknown_message_type",
+    ]  # fmt: skip
+    assert record_of(row, frozenset()).direction == "inbound"
 
 
 def test_rebuilt_message_is_clean_and_the_same_every_time() -> None:

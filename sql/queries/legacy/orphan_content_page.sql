@@ -1,6 +1,6 @@
 -- The next page of content rows that no legacy message row refers to, in key order.
 -- params: after text, limit int
-SELECT c.storage_key, c.tenant_id, c.content_text, c.content_html, c.headers,
+SELECT c.storage_key, c.tenant_id, c.content_text, c.content_html, c.headers::text AS headers,
        c.raw_size_bytes, c.created, c.expires, c.retention_days
 FROM {content} AS c
 WHERE c.storage_key > %(after)s

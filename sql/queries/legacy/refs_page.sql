@@ -4,7 +4,7 @@ SELECT r.storage_key, r.tenant_id, r.email_account_id, r.campaign_id, r.lead_id,
        r.parent_message_id, r.direction, r.message_type, r.from_email, r.to_email,
        r.subject, r.status, r.processed, r.created, r.updated,
        c.storage_key IS NOT NULL AS has_content, c.tenant_id AS content_tenant_id,
-       c.content_text, c.content_html, c.headers, c.raw_size_bytes,
+       c.content_text, c.content_html, c.headers::text AS headers, c.raw_size_bytes,
        c.created AS content_created, c.expires, c.retention_days
 FROM {refs} AS r
 LEFT JOIN {content} AS c ON c.storage_key = r.storage_key

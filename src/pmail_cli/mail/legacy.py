@@ -97,8 +97,43 @@ class LegacyFile:
 
 
 @dataclass(frozen=True, slots=True)
+class LegacyRow:
+    """One legacy message as the source read it: the legacy values, untouched."""
+
+    table: str  # content_inbox_message_refs, or content_objects for content without ref
+    storage_key: str
+    tenant_id: str
+    email_account_id: str | None = None
+    campaign_id: str | None = None
+    lead_id: str | None = None
+    parent_message_id: str | None = None
+    direction: str | None = None
+    message_type: str | None = None
+    from_email: str | None = None
+    subject: str | None = None
+    to_email: str | None = None
+    status: str | None = None
+    processed: datetime | None = None
+    created: datetime | None = None
+    updated: datetime | None = None
+    has_content: bool = True
+    content_tenant_id: str | None = None
+    content_text: str | None = None
+    content_html: str | None = None
+    headers_json: str | None = None  # the legacy jsonb as text
+    raw_size_bytes: int | None = None
+    content_created: datetime | None = None
+    expires: datetime | None = None
+    retention_days: int | None = None
+    files: tuple[LegacyFile, ...] = ()
+    notes: tuple[tuple[str, str, str, str], ...] = ()  # what the source found itself
+    page_end: str | None = None  # set on the last row of a page read ...
+    page_rows: int = 0  # ... with the number of rows the page held
+
+
+@dataclass(frozen=True, slots=True)
 class LegacyRecord:
-    """One legacy message, its values already normalised by the source."""
+    """One legacy message with its values normalised (docs/migrate-legacy.md)."""
 
     table: str  # content_inbox_message_refs, or content_objects for content without ref
     storage_key: str
@@ -120,6 +155,7 @@ class LegacyRecord:
     content_text: str | None = None
     content_html: str | None = None
     headers: object = None  # the legacy jsonb: an object, or an array of pairs
+    headers_json: str | None = None  # the same, as the text it was read as
     raw_size_bytes: int | None = None
     content_created: datetime | None = None
     expires: datetime | None = None
@@ -127,8 +163,6 @@ class LegacyRecord:
     files: tuple[LegacyFile, ...] = ()
     problems: tuple[str, ...] = ()  # stored in parse_problems
     notes: tuple[tuple[str, str, str, str], ...] = ()  # (kind, table, key, detail)
-    page_end: str | None = None  # set on the last record of a page read ...
-    page_rows: int = 0  # ... with the number of rows the page held
 
 
 def normalise_direction(value: str | None) -> str | None:
@@ -151,6 +185,128 @@ def normalise_status(value: str | None) -> str | None:
     """The status trimmed and lower-cased; None when there is none."""
     word = (value or "").strip().lower()
     return word or None
+
+
+REFS, CONTENT = "content_inbox_message_refs", "content_objects"
+NO_CONTENT = "legacy: no content row (migrated as a message without content)"
+
+
+def _direction(
+    value: str | None, sender: str | None, accounts: frozenset[str]
+) -> tuple[str, str | None]:
+    """The direction, and what to note when it had to be decided by the account rule."""
+    found = normalise_direction(value)
+    if found is not None:
+        return found, None
+    own = (sender or "").split(",")[0].strip().lower() in accounts
+    chosen = "outbound" if own else "inbound"
+    return chosen, f"{value!r} -> {chosen}"
+
+
+def record_of(row: LegacyRow, accounts: frozenset[str]) -> LegacyRecord:
+    """Normalise one legacy row by the documented rules, noting every change made.
+
+    `accounts` are the tenant's own addresses: an unknown direction is outbound when
+    the message came from one of them, inbound otherwise.
+    """
+    if row.table == CONTENT:
+        return _orphan_record(row, accounts)
+    key = row.storage_key
+    notes = list(row.notes)
+    direction, unknown = _direction(row.direction, row.from_email, accounts)
+    if unknown:
+        notes.append(("unknown_direction", REFS, key, unknown))
+    status = normalise_status(row.status)
+    if status is None:
+        status = "sent" if direction == "outbound" else "received"
+        notes.append(("missing_status", REFS, key, f"NULL -> {status}"))
+    elif status not in KNOWN_STATUSES:
+        notes.append(("unknown_status", REFS, key, f"{row.status!r} kept"))
+    kind = normalise_type(row.message_type)
+    if row.message_type is not None and kind is None:
+        notes.append(
+            ("unknown_message_type", REFS, key, f"{row.message_type!r} -> classified")
+        )
+    if row.has_content and row.content_tenant_id != row.tenant_id:
+        detail = f"content tenant {row.content_tenant_id}, kept {row.tenant_id}"
+        notes.append(("tenant_mismatch", CONTENT, key, detail))
+    if not row.has_content:
+        notes.append(("ref_without_content", REFS, key, "migrated without content"))
+    return LegacyRecord(
+        table=REFS,
+        storage_key=key,
+        tenant_id=row.tenant_id,
+        direction=direction,
+        status=status,
+        message_type=kind,
+        email_account_id=row.email_account_id,
+        campaign_id=row.campaign_id,
+        lead_id=row.lead_id,
+        parent_message_id=row.parent_message_id,
+        from_email=row.from_email,
+        to_email=row.to_email,
+        subject=row.subject,
+        created=row.created,
+        updated=row.updated,
+        processed=row.processed,
+        has_content=row.has_content,
+        content_text=row.content_text,
+        content_html=row.content_html,
+        headers=_headers(row.headers_json),
+        headers_json=row.headers_json,
+        raw_size_bytes=row.raw_size_bytes,
+        content_created=row.content_created,
+        expires=row.expires,
+        retention_days=row.retention_days,
+        files=row.files,
+        problems=() if row.has_content else (NO_CONTENT,),
+        notes=tuple(notes),
+    )
+
+
+def _headers(text: str | None) -> object:
+    return None if text is None else json.loads(text)
+
+
+def _orphan_record(row: LegacyRow, accounts: frozenset[str]) -> LegacyRecord:
+    """A content row no message row refers to: the message row comes from its headers."""
+    headers = _headers(row.headers_json)
+    get = {k.lower(): v for k, v in reversed(header_pairs(headers))}
+    sender, _ = addresses([get["from"]] if "from" in get else [])
+    to, _ = addresses([get["to"]] if "to" in get else [])
+    direction, _ = _direction(None, sender, accounts)
+    return LegacyRecord(
+        table=CONTENT,
+        storage_key=row.storage_key,
+        tenant_id=row.tenant_id,
+        direction=direction,
+        status="sent" if direction == "outbound" else "received",
+        message_type=None,
+        from_email=sender,
+        to_email=to,
+        subject=get.get("subject"),
+        created=row.created,
+        updated=row.created,
+        processed=row.created,
+        content_text=row.content_text,
+        content_html=row.content_html,
+        headers=headers,
+        headers_json=row.headers_json,
+        raw_size_bytes=row.raw_size_bytes,
+        content_created=row.created,
+        expires=row.expires,
+        retention_days=row.retention_days,
+        files=row.files,
+        notes=(
+            *row.notes,
+            (
+                "content_without_ref",
+                CONTENT,
+                row.storage_key,
+                "message row built from headers",
+            ),
+        ),
+    )
 
 
 def header_pairs(headers: object) -> list[tuple[str, str]]:
@@ -201,13 +357,19 @@ def key_message_id(storage_key: str) -> str | None:
 
 def bundle(headers: object, text: str | None, html: str | None) -> bytes:
     """The legacy columns as one JSON document (what raw_data keeps, compressed)."""
-    doc: dict[str, object] = {"v": BUNDLE_VERSION, "headers": headers}
-    if text is not None and text == html:
-        doc["text_is_html"] = True
-    else:
-        doc["text"] = text
-    doc["html"] = html
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    return bundle_json(json.dumps(headers, ensure_ascii=False), text, html)
+
+
+def bundle_json(headers_json: str | None, text: str | None, html: str | None) -> bytes:
+    """`bundle`, with the headers as the JSON text they were read as (not re-encoded)."""
+    dump = json.dumps
+    body = (
+        f'"text_is_html":true,"html":{dump(html, ensure_ascii=False)}'
+        if text is not None and text == html
+        else f'"text":{dump(text, ensure_ascii=False)},"html":{dump(html, ensure_ascii=False)}'
+    )
+    head = headers_json if headers_json is not None else "null"
+    return f'{{"v":{BUNDLE_VERSION},"headers":{head},{body}}}'.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,8 +442,8 @@ def _facts(key: str, found: Classification | None) -> list[FactRow]:
 
 def prepare_legacy(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
     """The rows of one legacy message; never raises on dirty values."""
-    record = item.record
-    assert isinstance(record, LegacyRecord)
+    assert isinstance(item.record, LegacyRow)
+    record = record_of(item.record, ctx.account_emails)
     key = record.storage_key
     pairs = header_pairs(record.headers)
     message_id = first_id(_first(pairs, "message-id")) or key_message_id(key)
@@ -329,7 +491,9 @@ def prepare_legacy(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         updated=record.updated,
         processed=record.processed,
     )
-    prepared = PreparedMessage(message, facts=_facts(key, found))
+    prepared = PreparedMessage(
+        message, facts=_facts(key, found), notes=list(record.notes)
+    )
     if record.has_content:
         prepared.content = _content(record, pairs, ctx)
         prepared.attachments = _attachment_rows(record)
@@ -386,7 +550,8 @@ def _content(
     record: LegacyRecord, pairs: list[tuple[str, str]], ctx: PrepareContext
 ) -> ContentRow:
     packed = compress(
-        bundle(record.headers, record.content_text, record.content_html), ctx.dictionary
+        bundle_json(record.headers_json, record.content_text, record.content_html),
+        ctx.dictionary,
     )
     return ContentRow(
         storage_key=record.storage_key,
@@ -423,8 +588,24 @@ def prepare_legacy_batch(
 
 
 def _fallback(item: WorkItem, ctx: PrepareContext, exc: Exception) -> PreparedMessage:
-    record = item.record
-    assert isinstance(record, LegacyRecord)
+    row = item.record
+    assert isinstance(row, LegacyRow)
+    try:
+        record = record_of(row, ctx.account_emails)
+    except Exception:  # even the normalisation broke: keep the row's own values
+        record = LegacyRecord(
+            table=row.table,
+            storage_key=row.storage_key,
+            tenant_id=row.tenant_id,
+            direction=normalise_direction(row.direction) or "inbound",
+            status=normalise_status(row.status) or "received",
+            message_type=None,
+            has_content=row.has_content,
+            content_text=row.content_text,
+            content_html=row.content_html,
+            headers_json=row.headers_json,
+            files=row.files,
+        )
     problem = f"not mapped, internal error: {type(exc).__name__}: {exc}"[:300]
     message = MessageRow(
         storage_key=record.storage_key,
@@ -437,7 +618,7 @@ def _fallback(item: WorkItem, ctx: PrepareContext, exc: Exception) -> PreparedMe
         updated=record.updated,
         processed=record.processed,
     )
-    prepared = PreparedMessage(message)
+    prepared = PreparedMessage(message, notes=list(record.notes))
     if record.has_content:
         prepared.content = _content(record, [], ctx)
         prepared.attachments = _attachment_rows(record)

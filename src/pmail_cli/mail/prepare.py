@@ -54,6 +54,8 @@ class PreparedMessage:
     attachments: list[AttachmentRow] = field(default_factory=list)
     blobs: list[BlobRow] = field(default_factory=list)  # the attachments' files
     facts: list[FactRow] = field(default_factory=list)
+    # what a source's own mapping found, for its hook: (kind, table, key, detail)
+    notes: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def storage_key(self) -> str:

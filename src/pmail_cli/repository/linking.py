@@ -25,6 +25,16 @@ def link_waiting(
     return [(str(child), str(parent)) for child, parent in rows]
 
 
+def link_all_waiting(
+    conn: Connection, *, tenant_id: uuid.UUID
+) -> list[tuple[str, str]]:
+    """Link every stored child of the tenant whose parent is stored now."""
+    rows = conn.execute(
+        load_sql("linking/link_all_waiting"), {"tenant_id": tenant_id}
+    ).fetchall()
+    return [(str(child), str(parent)) for child, parent in rows]
+
+
 def update_parent_status(
     conn: Connection, *, tenant_id: uuid.UUID, children: Sequence[str]
 ) -> None:

@@ -28,9 +28,10 @@ from pmail_cli import migrations
 from pmail_cli.db import Connection, as_bytes
 from pmail_cli.errors import NotFound, PmailError
 from pmail_cli.mail.compress import compress
-from pmail_cli.mail.legacy import bundle, file_sha256, prepare_legacy_batch
+from pmail_cli.mail.legacy import bundle_json, file_sha256, prepare_legacy_batch
 from pmail_cli.mail.prepare import PrepareContext
 from pmail_cli.repository import legacy as repo
+from pmail_cli.repository import linking
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.legacy import AnomalyRow, LegacyTables, Totals
 from pmail_cli.repository.tenants import Tenant
@@ -44,6 +45,7 @@ from pmail_cli.sources.legacy import (
     STEP_ORPHAN_CONTENT,
     LegacyCheckpoint,
     LegacySource,
+    ref_row,
 )
 
 STEP_CHECKS = "checks"
@@ -66,6 +68,7 @@ class MigrationResult:
     stored: int = 0
     already_there: int = 0
     orphan_attachments: int = 0
+    linked_late: int = 0  # children linked after their parents arrived
     seconds: float = 0.0
     anomalies: list[tuple[str, int]] = field(default_factory=list)
 
@@ -164,8 +167,8 @@ def _train(
         key = uuid.UUID(str(row["tenant_id"]))
         text, html = row["content_text"], row["content_html"]
         samples[key].append(
-            bundle(
-                row["headers"],
+            bundle_json(
+                None if row["headers"] is None else str(row["headers"]),
                 None if text is None else str(text),
                 None if html is None else str(html),
             )[: dicts.SAMPLE_PREFIX]
@@ -195,15 +198,12 @@ def migrate(
     known = _all_tenants(conn)
     result.dictionaries_trained = _train(conn, reader, tables, known)
     steps = _steps(conn)
-    source = LegacySource(
-        reader,
-        tables,
-        known,
-        {t: tenants.account_emails(conn, tenant) for t, tenant in known.items()},
-        page_size=batch_size,
-    )
+    source = LegacySource(reader, tables, known, page_size=batch_size)
     options = PipelineOptions(
-        batch_messages=batch_size, auto_train_at=0, parent_status=False
+        batch_messages=batch_size,
+        auto_train_at=0,
+        parent_status=False,
+        link_waiting=False,
     )
     with Pipeline(conn, jobs=jobs) as pipeline:
         for step, items in (
@@ -225,6 +225,7 @@ def migrate(
             result.already_there += piped.duplicates
             _finish(conn, step)
     result.rows_read = source.rows
+    result.linked_late = _link_waiting(conn, known)
     result.orphan_attachments = _orphan_attachments(conn, reader, tables, steps)
     if STEP_CHECKS not in steps or steps[STEP_CHECKS].finished is None:
         with tenants.every_tenant(conn):
@@ -234,6 +235,16 @@ def migrate(
         result.anomalies = repo.anomaly_counts(conn)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _link_waiting(conn: Connection, known: dict[uuid.UUID, Tenant]) -> int:
+    """Link children stored before their parents, once, tenant by tenant (cheaper
+    than after every batch: legacy key order is not time order)."""
+    linked = 0
+    for tenant in known.values():
+        with tenants.scoped(conn, tenant):
+            linked += len(linking.link_all_waiting(conn, tenant_id=tenant.tenant_id))
+    return linked
 
 
 def _steps(conn: Connection) -> dict[str, repo.Step]:
@@ -365,15 +376,15 @@ def _sample_rate(
     conn: Connection, tables: LegacyTables, sample: int = 300
 ) -> float | None:
     """Legacy rows per second this machine maps (one process; writes not included)."""
-    source = LegacySource(conn, tables, {}, {}, page_size=sample)
-    rows = repo.refs_page(conn, tables=tables, after="", limit=sample)
+    rows = [
+        ref_row(r) for r in repo.refs_page(conn, tables=tables, after="", limit=sample)
+    ]
     if not rows:
         return None
-    records = [source.message_record(row) for row in rows]
-    items = [WorkItem(r.storage_key, key=r.storage_key, record=r) for r in records]
+    items = [WorkItem(r.storage_key, key=r.storage_key, record=r) for r in rows]
     started = time.perf_counter()
     prepare_legacy_batch(
-        items, PrepareContext(tenant_id=records[0].tenant_id, direction="auto")
+        items, PrepareContext(tenant_id=rows[0].tenant_id, direction="auto")
     )
     elapsed = time.perf_counter() - started
     return len(items) / elapsed if elapsed > 0 else None

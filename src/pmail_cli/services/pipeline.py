@@ -54,6 +54,7 @@ class PipelineOptions:
     campaign_header: str = "X-PM-Campaign-Id"  # outbound header naming the campaign
     lead_header: str = "X-PM-Lead-Id"  # outbound header naming the lead
     parent_status: bool = True  # linked children move their parent's status
+    link_waiting: bool = True  # link stored children when their parent arrives
 
 
 @dataclass(slots=True)
@@ -359,6 +360,7 @@ class _Run:
             replace(pending.batch, prepared=prepared),
             self.hooks,
             parent_status=self.options.parent_status,
+            link_waiting=self.options.link_waiting,
         )
         self.result.count(written)
         if self.on_progress is not None:

@@ -45,11 +45,14 @@ class BatchWriter:
         hooks: Sequence[BatchHook] = (),
         *,
         parent_status: bool = True,
+        link_waiting: bool = True,
     ) -> Written:
         """Store a batch and run its hooks in one transaction; whole batches only.
 
         `parent_status` False links children to their parents but leaves the
         parents' status as it is (migrated rows keep the status they had).
+        `link_waiting` False leaves stored children whose parent arrives in this
+        batch for the caller to link later in bulk (`linking.link_all_waiting`).
         """
         written = Written(tenant, batch)
         if not batch.prepared and not hooks:
@@ -60,7 +63,7 @@ class BatchWriter:
             self._staging = True
         with scoped(self.conn, tenant):
             if batch.prepared:
-                written = self._store(tenant, batch, parent_status)
+                written = self._store(tenant, batch, parent_status, link_waiting)
             for hook in hooks:
                 hook.in_transaction(self.conn, written)
         for hook in hooks:
@@ -69,7 +72,9 @@ class BatchWriter:
         self._maybe_analyze()
         return written
 
-    def _store(self, tenant: Tenant, batch: Batch, parent_status: bool) -> Written:
+    def _store(
+        self, tenant: Tenant, batch: Batch, parent_status: bool, link_waiting: bool
+    ) -> Written:
         conn, tenant_id = self.conn, tenant.tenant_id
         repo.lock_tenant_writes(conn, tenant_id=tenant_id)
         blobs = {b.sha256: b for m in batch.prepared for b in m.blobs}
@@ -79,7 +84,7 @@ class BatchWriter:
             repo.copy_rows(conn, tenant_id=tenant_id, rows=rows)
         linked_before = linking.link_staged(conn, tenant_id=tenant_id)
         keys = repo.insert_staged(conn)
-        children = self._link(tenant, keys, linked_before, parent_status)
+        children = self._link(tenant, keys, linked_before, parent_status, link_waiting)
         return Written(
             tenant,
             batch,
@@ -89,15 +94,21 @@ class BatchWriter:
         )
 
     def _link(
-        self, tenant: Tenant, keys: list[str], before: set[str], parent_status: bool
+        self,
+        tenant: Tenant,
+        keys: list[str],
+        before: set[str],
+        parent_status: bool,
+        link_waiting: bool,
     ) -> list[str]:
         """Move parents' status for this batch's children; link late-arriving parents."""
         if not keys:
             return []
         tenant_id = tenant.tenant_id
         children = [k for k in keys if k in before]
-        waiting = linking.link_waiting(self.conn, tenant_id=tenant_id, keys=keys)
-        children += [child for child, _ in waiting]
+        if link_waiting:
+            waiting = linking.link_waiting(self.conn, tenant_id=tenant_id, keys=keys)
+            children += [child for child, _ in waiting]
         if children and parent_status:
             linking.update_parent_status(
                 self.conn, tenant_id=tenant_id, children=children

@@ -1,33 +1,24 @@
 """The legacy content tables as work items, page by page, and their checkpoint.
 
 Pages are read in key order from a connection of the source's own (the writer's
-transactions never see the source's reads). Each page's items come sorted by tenant,
-so the writer commits one batch per tenant; the checkpoint (the page's last key)
-moves in the transaction of the page's last batch, together with the anomalies the
-page's rows carry. Every legacy row becomes one item: what is odd about it is
-normalised by the documented rules and recorded, never dropped
-(docs/migrate-legacy.md).
+transactions never see the source's reads) and handed over as the legacy values
+were read (`mail.legacy.LegacyRow`); the workers normalise and map them. Each page's
+items come sorted by tenant, so the writer commits one batch per tenant; the
+checkpoint (the page's last key) moves in the transaction of the page's last batch,
+together with the anomalies the mapping noted (docs/migrate-legacy.md).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from pmail_cli.batch import BatchHook, Written
 from pmail_cli.db import Connection, as_bytes
-from pmail_cli.mail.legacy import (
-    KNOWN_STATUSES,
-    LegacyFile,
-    LegacyRecord,
-    header_pairs,
-    normalise_direction,
-    normalise_status,
-    normalise_type,
-)
-from pmail_cli.mail.parse import addresses
+from pmail_cli.mail.legacy import CONTENT, NO_CONTENT, REFS, LegacyFile, LegacyRow
 from pmail_cli.repository import legacy as repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository import writer as writer_repo
@@ -38,254 +29,132 @@ from pmail_cli.sources import WorkItem
 STEP_MESSAGES = "messages"
 STEP_ORPHAN_CONTENT = "orphan_content"
 STEP_ORPHAN_ATTACHMENTS = "orphan_attachments"
-REFS = "content_inbox_message_refs"
-CONTENT = "content_objects"
 ATTACHMENTS = "attachments"
-NO_CONTENT = "legacy: no content row (migrated as a message without content)"
 
 
 @dataclass(slots=True)
 class LegacySource:
-    """Reads one step's pages from the legacy tables and makes records of them."""
+    """Reads one step's pages from the legacy tables."""
 
     reader: Connection
     tables: LegacyTables
     tenants: dict[uuid.UUID, Tenant]
-    accounts: dict[uuid.UUID, frozenset[str]]  # each tenant's own addresses
     page_size: int
     pages: int = 0
     rows: int = 0
-    _sent: set[tuple[uuid.UUID, bytes]] = field(default_factory=set)
+    _sent: set[tuple[str, bytes]] = field(default_factory=set)
 
     def messages(self, after: str) -> Iterator[WorkItem]:
         """Every legacy message row after `after`, in pages, with content and files."""
-        while True:
-            with self.reader.transaction():
-                rows = repo.refs_page(
-                    self.reader, tables=self.tables, after=after, limit=self.page_size
-                )
-                if not rows:
-                    return
-                records = [self.message_record(row) for row in rows]
-                records = self._with_files(records)
-            after = str(rows[-1]["storage_key"])
-            yield from self._page(records, after, len(rows))
+        return self._pages(after, repo.refs_page, ref_row)
 
     def orphan_content(self, after: str) -> Iterator[WorkItem]:
         """Every content row without a message row after `after`, in pages."""
+        return self._pages(after, repo.orphan_content_page, _content_row)
+
+    def _pages(
+        self,
+        after: str,
+        read: Callable[..., list[dict[str, object]]],
+        make: Callable[[dict[str, object]], LegacyRow],
+    ) -> Iterator[WorkItem]:
         while True:
             with self.reader.transaction():
-                rows = repo.orphan_content_page(
+                found = read(
                     self.reader, tables=self.tables, after=after, limit=self.page_size
                 )
-                if not rows:
+                if not found:
                     return
-                records = self._with_files([self.orphan_record(row) for row in rows])
-            after = str(rows[-1]["storage_key"])
-            yield from self._page(records, after, len(rows))
+                rows = self._with_files([make(r) for r in found])
+            after = str(found[-1]["storage_key"])
+            yield from self._page(rows, after)
 
-    def _page(
-        self, records: list[LegacyRecord], last_key: str, count: int
-    ) -> Iterator[WorkItem]:
+    def _page(self, rows: list[LegacyRow], last_key: str) -> Iterator[WorkItem]:
         self.pages += 1
-        self.rows += count
-        records.sort(key=lambda r: (r.tenant_id, r.storage_key))
-        records[-1] = replace(records[-1], page_end=last_key, page_rows=count)
-        for record in records:
-            tenant = self.tenants[uuid.UUID(record.tenant_id)]
-            size = sum(
-                len(v) for v in (record.content_text, record.content_html) if v
-            ) + sum(len(f.data or b"") for f in record.files)
+        self.rows += len(rows)
+        count = len(rows)
+        rows.sort(key=lambda r: (r.tenant_id, r.storage_key))
+        rows[-1] = replace(rows[-1], page_end=last_key, page_rows=count)
+        for row in rows:
+            size = sum(len(v) for v in (row.content_text, row.content_html) if v)
             yield WorkItem(
-                f"legacy:{record.table}:{record.storage_key}",
-                key=record.storage_key,
-                record=record,
-                tenant=tenant,
-                size=size + 512,
+                f"legacy:{row.table}:{row.storage_key}",
+                key=row.storage_key,
+                record=row,
+                tenant=self.tenants[uuid.UUID(row.tenant_id)],
+                size=size + sum(len(f.data or b"") for f in row.files) + 512,
             )
 
-    def _direction(
-        self, value: object, tenant: uuid.UUID, sender: str | None
-    ) -> tuple[str, tuple[str, str] | None]:
-        text = None if value is None else str(value)
-        found = normalise_direction(text)
-        if found is not None:
-            return found, None
-        own = (sender or "").strip().lower() in self.accounts.get(tenant, frozenset())
-        chosen = "outbound" if own else "inbound"
-        return chosen, ("unknown_direction", f"{text!r} -> {chosen}")
-
-    def message_record(self, row: dict[str, object]) -> LegacyRecord:
-        key = str(row["storage_key"])
-        tenant = _uuid(row["tenant_id"])
-        assert tenant is not None
-        notes: list[tuple[str, str, str, str]] = []
-        sender = _text(row["from_email"])
-        direction, unknown = self._direction(row["direction"], tenant, sender)
-        if unknown:
-            notes.append((unknown[0], REFS, key, unknown[1]))
-        status = normalise_status(_text(row["status"]))
-        if status is None:
-            status = "sent" if direction == "outbound" else "received"
-            notes.append(("missing_status", REFS, key, f"NULL -> {status}"))
-        elif status not in KNOWN_STATUSES:
-            notes.append(("unknown_status", REFS, key, f"{row['status']!r} kept"))
-        raw_type = _text(row["message_type"])
-        kind = normalise_type(raw_type)
-        if raw_type is not None and kind is None:
-            notes.append(
-                ("unknown_message_type", REFS, key, f"{raw_type!r} -> classified")
-            )
-        has_content = bool(row["has_content"])
-        content_tenant = _uuid(row["content_tenant_id"])
-        if has_content and content_tenant != tenant:
-            notes.append(
-                (
-                    "tenant_mismatch",
-                    CONTENT,
-                    key,
-                    f"content tenant {content_tenant}, kept {tenant}",
-                )
-            )
-        if not has_content:
-            notes.append(("ref_without_content", REFS, key, "migrated without content"))
-        return LegacyRecord(
-            table=REFS,
-            storage_key=key,
-            tenant_id=str(tenant),
-            direction=direction,
-            status=status,
-            message_type=kind,
-            email_account_id=_str_or_none(row["email_account_id"]),
-            campaign_id=_str_or_none(row["campaign_id"]),
-            lead_id=_str_or_none(row["lead_id"]),
-            parent_message_id=_text(row["parent_message_id"]),
-            from_email=sender,
-            to_email=_text(row["to_email"]),
-            subject=_text(row["subject"]),
-            created=row["created"],  # type: ignore[arg-type]
-            updated=row["updated"],  # type: ignore[arg-type]
-            processed=row["processed"],  # type: ignore[arg-type]
-            has_content=has_content,
-            content_text=_text(row["content_text"]),
-            content_html=_text(row["content_html"]),
-            headers=row["headers"],
-            raw_size_bytes=_int(row["raw_size_bytes"]),
-            content_created=row["content_created"],  # type: ignore[arg-type]
-            expires=row["expires"],  # type: ignore[arg-type]
-            retention_days=_int(row["retention_days"]),
-            problems=() if has_content else (NO_CONTENT,),
-            notes=tuple(notes),
-        )
-
-    def orphan_record(self, row: dict[str, object]) -> LegacyRecord:
-        """A content row no message row refers to: the message row comes from its headers."""
-        key = str(row["storage_key"])
-        tenant = _uuid(row["tenant_id"])
-        assert tenant is not None
-        pairs = header_pairs(row["headers"])
-        get = {k.lower(): v for k, v in reversed(pairs)}
-        sender, _ = addresses([get["from"]] if "from" in get else [])
-        to, _ = addresses([get["to"]] if "to" in get else [])
-        direction, _ = self._direction(None, tenant, (sender or "").split(",")[0])
-        return LegacyRecord(
-            table=CONTENT,
-            storage_key=key,
-            tenant_id=str(tenant),
-            direction=direction,
-            status="sent" if direction == "outbound" else "received",
-            message_type=None,
-            from_email=sender,
-            to_email=to,
-            subject=get.get("subject"),
-            created=row["created"],  # type: ignore[arg-type]
-            updated=row["created"],  # type: ignore[arg-type]
-            processed=row["created"],  # type: ignore[arg-type]
-            content_text=_text(row["content_text"]),
-            content_html=_text(row["content_html"]),
-            headers=row["headers"],
-            raw_size_bytes=_int(row["raw_size_bytes"]),
-            content_created=row["created"],  # type: ignore[arg-type]
-            expires=row["expires"],  # type: ignore[arg-type]
-            retention_days=_int(row["retention_days"]),
-            notes=(
-                ("content_without_ref", CONTENT, key, "message row built from headers"),
-            ),
-        )
-
-    def _with_files(self, records: list[LegacyRecord]) -> list[LegacyRecord]:
+    def _with_files(self, rows: list[LegacyRow]) -> list[LegacyRow]:
         """Attach each message's legacy files; bytes only for files the tenant may lack."""
-        keys = [r.storage_key for r in records if r.has_content]
+        keys = [r.storage_key for r in rows if r.has_content]
         if not keys:
-            return records
-        found = repo.attachment_files(self.reader, tables=self.tables, keys=keys)
+            return rows
         by_key: dict[str, list[dict[str, object]]] = defaultdict(list)
-        for row in found:
-            by_key[str(row["parent_storage_key"])].append(row)
-        wanted = self._files_to_send(records, by_key)
+        for found in repo.attachment_files(self.reader, tables=self.tables, keys=keys):
+            by_key[str(found["parent_storage_key"])].append(found)
+        if not by_key:
+            return rows
+        wanted = self._files_to_send(rows, by_key)
         data = repo.attachment_bytes(
             self.reader, tables=self.tables, ids=sorted(wanted.values())
         )
         out = []
-        for record in records:
-            rows = by_key.get(record.storage_key, []) if record.has_content else []
-            if not rows:
-                out.append(record)
+        for row in rows:
+            files = by_key.get(row.storage_key, []) if row.has_content else []
+            if not files:
+                out.append(row)
                 continue
-            files, notes = [], list(record.notes)
-            for row in rows:
-                legacy_id = int(str(row["id"]))
-                true_size = int(str(row["true_size"] or 0))
-                sha = as_bytes(row["sha256"])
-                if (
-                    row["size_bytes"] is None
-                    or int(str(row["size_bytes"])) != true_size
-                ):
+            made, notes = [], list(row.notes)
+            for f in files:
+                legacy_id, true_size = int(str(f["id"])), int(str(f["true_size"] or 0))
+                sha = as_bytes(f["sha256"])
+                if f["size_bytes"] is None or int(str(f["size_bytes"])) != true_size:
+                    detail = f"legacy size_bytes {f['size_bytes']}, bytes {true_size}"
                     notes.append(
                         (
                             "attachment_size_mismatch",
                             ATTACHMENTS,
                             str(legacy_id),
-                            f"legacy size_bytes {row['size_bytes']}, bytes {true_size}",
+                            detail,
                         )
                     )
-                sends = wanted.get((uuid.UUID(record.tenant_id), sha)) == legacy_id
-                files.append(
+                sends = wanted.get((row.tenant_id, sha)) == legacy_id
+                made.append(
                     LegacyFile(
                         legacy_id=legacy_id,
                         size_bytes=true_size,
                         sha256=sha,
-                        filename=_text(row["filename"]),
-                        mime_type=_text(row["mime_type"]),
-                        disposition=_text(row["storage_disposition"]),
+                        filename=_text(f["filename"]),
+                        mime_type=_text(f["mime_type"]),
+                        disposition=_text(f["storage_disposition"]),
                         data=data[legacy_id] if sends else None,
                     )
                 )
-            out.append(replace(record, files=tuple(files), notes=tuple(notes)))
+            out.append(replace(row, files=tuple(made), notes=tuple(notes)))
         return out
 
     def _files_to_send(
-        self, records: list[LegacyRecord], by_key: dict[str, list[dict[str, object]]]
-    ) -> dict[tuple[uuid.UUID, bytes], int]:
+        self, rows: list[LegacyRow], by_key: dict[str, list[dict[str, object]]]
+    ) -> dict[tuple[str, bytes], int]:
         """(tenant, sha256) -> the legacy row whose bytes go with the page: one per
-        file the tenant neither stores nor received earlier in this run."""
-        first: dict[tuple[uuid.UUID, bytes], int] = {}
-        ordered = sorted(records, key=lambda r: (r.tenant_id, r.storage_key))
-        for record in ordered:
-            tenant = uuid.UUID(record.tenant_id)
-            for row in by_key.get(record.storage_key, []):
-                pair = (tenant, as_bytes(row["sha256"]))
+        file the tenant neither stores nor received earlier in this run. The bytes go
+        with the tenant's first message of the page in commit order."""
+        first: dict[tuple[str, bytes], int] = {}
+        for row in sorted(rows, key=lambda r: (r.tenant_id, r.storage_key)):
+            for f in by_key.get(row.storage_key, []):
+                pair = (row.tenant_id, as_bytes(f["sha256"]))
                 if pair not in self._sent and pair not in first:
-                    first[pair] = int(str(row["id"]))
-        by_tenant: dict[uuid.UUID, list[bytes]] = defaultdict(list)
+                    first[pair] = int(str(f["id"]))
+        by_tenant: dict[str, list[bytes]] = defaultdict(list)
         for tenant, sha in first:
             by_tenant[tenant].append(sha)
         for tenant, hashes in by_tenant.items():
-            tenants_repo.scope_transaction(self.reader, tenant_id=tenant)
-            stored = writer_repo.existing_blobs(
-                self.reader, tenant_id=tenant, hashes=hashes
-            )
-            for sha in stored:
+            tenant_id = uuid.UUID(tenant)
+            tenants_repo.scope_transaction(self.reader, tenant_id=tenant_id)
+            for sha in writer_repo.existing_blobs(
+                self.reader, tenant_id=tenant_id, hashes=hashes
+            ):
                 del first[(tenant, sha)]
         self._sent.update(first)
         return first
@@ -300,20 +169,17 @@ class LegacyCheckpoint(BatchHook):
 
     def in_transaction(self, conn: Connection, written: Written) -> None:
         """Record anomalies; move the step's last key at the end of a page."""
-        anomalies: list[AnomalyRow] = []
-        end: LegacyRecord | None = None
         tenant = str(written.tenant.tenant_id)
+        anomalies: list[AnomalyRow] = []
+        end: LegacyRow | None = None
         tables: dict[str, str] = {}
         for item in written.batch.items:
-            record = item.record
-            assert isinstance(record, LegacyRecord)
-            tables[record.storage_key] = record.table
-            anomalies += [
-                AnomalyRow(kind, table, key, tenant, detail)
-                for kind, table, key, detail in record.notes
-            ]
-            end = record if record.page_end is not None else end
+            row = item.record
+            assert isinstance(row, LegacyRow)
+            tables[row.storage_key] = row.table
+            end = row if row.page_end is not None else end
         for m in written.batch.prepared:
+            anomalies += [AnomalyRow(k, t, key, tenant, d) for k, t, key, d in m.notes]
             problems = [p for p in m.message.parse_problems or [] if p != NO_CONTENT]
             if problems:
                 table = tables.get(m.storage_key, REFS)
@@ -332,11 +198,55 @@ class LegacyCheckpoint(BatchHook):
             )
 
 
+def ref_row(r: dict[str, object]) -> LegacyRow:
+    """A legacy message row (with its content row's values) as read."""
+    return LegacyRow(
+        table=REFS,
+        storage_key=str(r["storage_key"]),
+        tenant_id=str(r["tenant_id"]),
+        email_account_id=_text(r["email_account_id"]),
+        campaign_id=_text(r["campaign_id"]),
+        lead_id=_text(r["lead_id"]),
+        parent_message_id=_text(r["parent_message_id"]),
+        direction=_text(r["direction"]),
+        message_type=_text(r["message_type"]),
+        from_email=_text(r["from_email"]),
+        subject=_text(r["subject"]),
+        to_email=_text(r["to_email"]),
+        status=_text(r["status"]),
+        processed=_time(r["processed"]),
+        created=_time(r["created"]),
+        updated=_time(r["updated"]),
+        has_content=bool(r["has_content"]),
+        content_tenant_id=_text(r["content_tenant_id"]),
+        content_text=_text(r["content_text"]),
+        content_html=_text(r["content_html"]),
+        headers_json=_text(r["headers"]),
+        raw_size_bytes=_int(r["raw_size_bytes"]),
+        content_created=_time(r["content_created"]),
+        expires=_time(r["expires"]),
+        retention_days=_int(r["retention_days"]),
+    )
+
+
+def _content_row(r: dict[str, object]) -> LegacyRow:
+    return LegacyRow(
+        table=CONTENT,
+        storage_key=str(r["storage_key"]),
+        tenant_id=str(r["tenant_id"]),
+        created=_time(r["created"]),
+        content_tenant_id=str(r["tenant_id"]),
+        content_text=_text(r["content_text"]),
+        content_html=_text(r["content_html"]),
+        headers_json=_text(r["headers"]),
+        raw_size_bytes=_int(r["raw_size_bytes"]),
+        content_created=_time(r["created"]),
+        expires=_time(r["expires"]),
+        retention_days=_int(r["retention_days"]),
+    )
+
+
 def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 
 
@@ -344,7 +254,6 @@ def _int(value: object) -> int | None:
     return None if value is None else int(str(value))
 
 
-def _uuid(value: object) -> uuid.UUID | None:
-    if value is None:
-        return None
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+def _time(value: object) -> datetime | None:
+    assert value is None or isinstance(value, datetime)
+    return value
