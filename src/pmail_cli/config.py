@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
@@ -27,6 +27,8 @@ class Settings:
     quiet: bool = False
     debug: bool = False
     data_dir: Path | None = None
+    oltp_dsn: str | None = None  # the operational database names come from
+    oltp_tables: Mapping[str, str] = field(default_factory=dict)  # [oltp] of the file
 
     def with_flags(self, *, verbose: bool, quiet: bool, debug: bool) -> Settings:
         """Return a copy carrying the global output flags."""
@@ -67,11 +69,21 @@ def resolve_settings(
     file = _read_toml(config_path)
     file_dsn = file.get("dsn")
     data_dir = file.get("data_dir")
+    oltp = file.get("oltp", {})
+    if not isinstance(oltp, dict) or not all(isinstance(v, str) for v in oltp.values()):
+        raise UsageError(
+            f"{config_path}: [oltp] must map names to strings",
+            hint="see docs/config.md",
+        )
+    file_oltp = file.get("oltp_dsn")
     base = Settings(
         dsn=None,
         dsn_source=EMBEDDED_SOURCE,
         config_path=config_path,
         data_dir=Path(str(data_dir)) if data_dir else default_data_dir(env),
+        oltp_dsn=env.get("PMAIL_OLTP_DSN")
+        or (file_oltp if isinstance(file_oltp, str) else None),
+        oltp_tables={str(k): str(v) for k, v in oltp.items()},
     )
     for dsn, source in (
         (dsn_flag, "--dsn"),

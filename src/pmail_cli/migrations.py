@@ -149,8 +149,18 @@ def _apply_one(
         conn.execute(text)
         conn.execute(record, params)
         return
-    with conn.transaction():
-        if before is not None:
-            before(conn)
-        conn.execute(text, prepare=False)
-        conn.execute(record, params)
+    try:
+        with conn.transaction():
+            if before is not None:
+                before(conn)
+            conn.execute(text, prepare=False)
+            conn.execute(record, params)
+    except psycopg.errors.Error as exc:
+        if isinstance(exc, psycopg.OperationalError):
+            raise  # a lost connection is reported as such by the caller
+        raise MigrationError(
+            f"migration {migration.path.name} failed and was rolled back: "
+            f"{exc.diag.message_primary or exc}",
+            hint="nothing of it was applied; fix the cause (often an object in the "
+            "way) and run `pmail init-db` again",
+        ) from None

@@ -8,7 +8,7 @@ import enum
 import json
 import sys
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
@@ -61,11 +61,22 @@ def _cell(value: object) -> object:
 
 
 def render(
-    rows: Iterable[object], fmt: OutputFormat, *, out: TextIO | None = None
+    rows: Iterable[object],
+    fmt: OutputFormat,
+    *,
+    out: TextIO | None = None,
+    columns: Sequence[str] | None = None,
+    percent: Collection[str] = (),
 ) -> None:
-    """Print rows in the chosen format; an empty table says so on stderr."""
+    """Print rows in the chosen format; data only, on stdout.
+
+    `columns` names the columns when there may be no rows (the header is printed and
+    "(no rows)" said on stderr). `percent` columns hold fractions: csv and json keep
+    them as they are, tables show them as percentages.
+    """
     stream = out or sys.stdout
     dicts = [as_dict(r) for r in rows]
+    names = list(dicts[0]) if dicts else list(columns or [])
     if fmt is OutputFormat.json:
         stream.write(
             json.dumps(
@@ -77,18 +88,30 @@ def render(
         )
         return
     if fmt is OutputFormat.csv:
+        if names:
+            writer = csv.DictWriter(stream, fieldnames=names, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows({k: _cell(v) for k, v in d.items()} for d in dicts)
         if not dicts:
-            return
-        writer = csv.DictWriter(stream, fieldnames=list(dicts[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: _cell(v) for k, v in d.items()} for d in dicts)
+            err_console.print("(no rows)")
         return
-    if not dicts:
-        err_console.print("(no rows)")
-        return
-    table = [{k: _cell(v) for k, v in d.items()} for d in dicts]
+    table = [
+        {k: _percent(v) if k in percent else _cell(v) for k, v in d.items()}
+        for d in dicts
+    ]
     tablefmt = "github" if fmt is OutputFormat.markdown else "simple"
-    stream.write(tabulate(table, headers="keys", tablefmt=tablefmt) + "\n")
+    if table:
+        stream.write(tabulate(table, headers="keys", tablefmt=tablefmt) + "\n")
+    else:
+        if names:
+            stream.write(tabulate([], headers=names, tablefmt=tablefmt) + "\n")
+        err_console.print("(no rows)")
+
+
+def _percent(value: object) -> object:
+    if isinstance(value, float | int | Decimal) and not isinstance(value, bool):
+        return f"{float(value) * 100:.1f}%"
+    return _cell(value)
 
 
 def render_record(

@@ -56,6 +56,9 @@ class MessageRow:
     feedback_type: str | None = None
     auto_reply_until: date | None = None
     link_keys: list[str] | None = None
+    raw_size_bytes: int | None = None  # a copy of the content row's, for analytics
+    bounce_class: str | None = None  # hard | soft, for bounces
+    bounce_reason: str | None = None  # the deciding recipient's reason, for bounces
     created: datetime | None = None
     updated: datetime | None = None
     processed: datetime | None = None

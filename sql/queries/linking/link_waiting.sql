@@ -22,7 +22,7 @@ candidates AS (
 resolved AS (
     SELECT DISTINCT ON (c.storage_key)
            c.storage_key, p.storage_key AS parent_key, p.message_id AS parent_id,
-           p.campaign_id, p.lead_id
+           p.campaign_id, p.lead_id, p.email_account_id
     FROM candidates AS c
     JOIN email_messages AS p
       ON p.tenant_id = %(tenant_id)s AND md5(p.message_id) = c.id_hash
@@ -34,6 +34,7 @@ SET parent_storage_key = r.parent_key,
     parent_message_id = r.parent_id,
     campaign_id = coalesce(m.campaign_id, r.campaign_id),
     lead_id = coalesce(m.lead_id, r.lead_id),
+    email_account_id = coalesce(m.email_account_id, r.email_account_id),
     updated = now()
 FROM resolved AS r
 WHERE m.tenant_id = %(tenant_id)s AND m.storage_key = r.storage_key

@@ -3,9 +3,9 @@
 WITH ins AS (
     INSERT INTO tenants (name) VALUES (%(name)s)
     ON CONFLICT (name) DO NOTHING
-    RETURNING tenant_id, name, created
+    RETURNING tenant_id, name, created, time_zone
 )
-SELECT tenant_id, name, created FROM ins
+SELECT tenant_id, name, created, time_zone FROM ins
 UNION ALL
-SELECT tenant_id, name, created FROM tenants WHERE name = %(name)s
+SELECT tenant_id, name, created, time_zone FROM tenants WHERE name = %(name)s
 LIMIT 1;

@@ -75,6 +75,28 @@ def tenant_add(
     say(f"tenant {escape(created.name)} ({created.tenant_id})")
 
 
+@tenant_app.command("set")
+def tenant_set(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Tenant name.")],
+    time_zone: Annotated[
+        str | None,
+        typer.Option("--time-zone", help="IANA zone its report days are counted in."),
+    ] = None,
+) -> None:
+    """Change a tenant's settings (its time zone rebuilds its rollups).
+
+    Example: pmail tenant set acme --time-zone Europe/Berlin
+    """
+    from pmail_cli.services import tenants
+
+    with connected(get_settings(ctx)) as conn:
+        tenant = tenants.find_tenant(conn, name)
+        if time_zone is not None:
+            tenant = tenants.set_time_zone(conn, tenant, time_zone)
+    say(f"tenant {escape(tenant.name)}: time zone {escape(tenant.time_zone)}")
+
+
 @tenant_app.command("list")
 def tenant_list(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     """List tenants with their message counts.

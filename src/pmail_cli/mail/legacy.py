@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import encoders
@@ -192,7 +192,7 @@ NO_CONTENT = "legacy: no content row (migrated as a message without content)"
 
 
 def _direction(
-    value: str | None, sender: str | None, accounts: frozenset[str]
+    value: str | None, sender: str | None, accounts: Collection[str]
 ) -> tuple[str, str | None]:
     """The direction, and what to note when it had to be decided by the account rule."""
     found = normalise_direction(value)
@@ -203,7 +203,7 @@ def _direction(
     return chosen, f"{value!r} -> {chosen}"
 
 
-def record_of(row: LegacyRow, accounts: frozenset[str]) -> LegacyRecord:
+def record_of(row: LegacyRow, accounts: Collection[str]) -> LegacyRecord:
     """Normalise one legacy row by the documented rules, noting every change made.
 
     `accounts` are the tenant's own addresses: an unknown direction is outbound when
@@ -268,7 +268,7 @@ def _headers(text: str | None) -> object:
     return None if text is None else json.loads(text)
 
 
-def _orphan_record(row: LegacyRow, accounts: frozenset[str]) -> LegacyRecord:
+def _orphan_record(row: LegacyRow, accounts: Collection[str]) -> LegacyRecord:
     """A content row no message row refers to: the message row comes from its headers."""
     headers = _headers(row.headers_json)
     get = {k.lower(): v for k, v in reversed(header_pairs(headers))}
@@ -443,7 +443,7 @@ def _facts(key: str, found: Classification | None) -> list[FactRow]:
 def prepare_legacy(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
     """The rows of one legacy message; never raises on dirty values."""
     assert isinstance(item.record, LegacyRow)
-    record = record_of(item.record, ctx.account_emails)
+    record = record_of(item.record, ctx.accounts)
     key = record.storage_key
     pairs = header_pairs(record.headers)
     message_id = first_id(_first(pairs, "message-id")) or key_message_id(key)
@@ -591,7 +591,7 @@ def _fallback(item: WorkItem, ctx: PrepareContext, exc: Exception) -> PreparedMe
     row = item.record
     assert isinstance(row, LegacyRow)
     try:
-        record = record_of(row, ctx.account_emails)
+        record = record_of(row, ctx.accounts)
     except Exception:  # even the normalisation broke: keep the row's own values
         record = LegacyRecord(
             table=row.table,
@@ -621,6 +621,7 @@ def _fallback(item: WorkItem, ctx: PrepareContext, exc: Exception) -> PreparedMe
     prepared = PreparedMessage(message, notes=list(record.notes))
     if record.has_content:
         prepared.content = _content(record, [], ctx)
+        message.raw_size_bytes = prepared.content.raw_size_bytes
         prepared.attachments = _attachment_rows(record)
         prepared.blobs = _blobs(record)
     return prepared

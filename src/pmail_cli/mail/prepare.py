@@ -10,7 +10,7 @@ import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,7 @@ class PrepareContext:
 
     tenant_id: str
     direction: str  # auto | inbound | outbound
-    account_emails: frozenset[str] = frozenset()
+    accounts: Mapping[str, str] = field(default_factory=dict)  # address -> account id
     dictionary: Dictionary | None = None
     email_account_id: str | None = None
     campaign_header: str = "X-PM-Campaign-Id"
@@ -99,7 +99,16 @@ def _direction(ctx: PrepareContext, parsed: ParsedMessage) -> str:
     if ctx.direction != "auto":
         return ctx.direction
     sender = (parsed.from_email or "").split(",")[0].strip()
-    return "outbound" if sender and sender in ctx.account_emails else "inbound"
+    return "outbound" if sender and sender in ctx.accounts else "inbound"
+
+
+def _sending_account(
+    ctx: PrepareContext, parsed: ParsedMessage, outbound: bool
+) -> str | None:
+    """The account an outbound message was sent from, when its From is one of them."""
+    if not outbound:
+        return None
+    return ctx.accounts.get((parsed.from_email or "").split(",")[0].strip())
 
 
 def _uuid_header(parsed: ParsedMessage, name: str) -> str | None:
@@ -247,7 +256,8 @@ def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         message_id=parsed.message_id,
         in_reply_to=parsed.in_reply_to,
         references_ids=parsed.references or None,
-        email_account_id=ctx.email_account_id,
+        email_account_id=ctx.email_account_id
+        or _sending_account(ctx, parsed, outbound),
         campaign_id=_uuid_header(parsed, ctx.campaign_header) if outbound else None,
         lead_id=_uuid_header(parsed, ctx.lead_header) if outbound else None,
         from_email=parsed.from_email,
@@ -266,8 +276,25 @@ def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         link_keys=(link_keys(parsed, found) or None)
         if direction == "inbound"
         else None,
+        raw_size_bytes=len(raw),
     )
-    return PreparedMessage(message, content, attachments, blobs, _facts(key, found))
+    facts = _facts(key, found)
+    message.bounce_class, message.bounce_reason = bounce_summary(
+        message.message_type, facts
+    )
+    return PreparedMessage(message, content, attachments, blobs, facts)
+
+
+def bounce_summary(
+    kind: str, facts: Sequence[FactRow]
+) -> tuple[str | None, str | None]:
+    """(hard | soft, reason) of a bounce: hard when any recipient is; the reason of the
+    first hard recipient, else of the first. (None, None) for everything else."""
+    if kind != "bounce":
+        return None, None
+    deciding = next((f for f in facts if f.hard), facts[0] if facts else None)
+    hard = deciding is not None and deciding.hard
+    return ("hard" if hard else "soft"), (deciding.reason if deciding else None)
 
 
 def _fallback(item: WorkItem, ctx: PrepareContext, exc: Exception) -> PreparedMessage:
@@ -284,6 +311,7 @@ def _fallback(item: WorkItem, ctx: PrepareContext, exc: Exception) -> PreparedMe
             f"not parsed, internal error: {type(exc).__name__}: {exc}"[:300]
         ],
         source=item.origin,
+        raw_size_bytes=len(raw),
     )
     return PreparedMessage(message, content_row(key, raw, raw, ctx, splices=None))
 

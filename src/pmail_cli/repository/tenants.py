@@ -19,6 +19,7 @@ class Tenant:
     tenant_id: uuid.UUID
     name: str
     created: datetime
+    time_zone: str = "UTC"  # the zone its days are counted in
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +72,10 @@ def list_tenants(conn: Connection) -> list[TenantSummary]:
         return cur.fetchall()
 
 
-def list_account_emails(conn: Connection, *, tenant_id: uuid.UUID) -> frozenset[str]:
-    """Return the tenant's mailbox addresses, lower-cased."""
-    rows = conn.execute(
-        load_sql("tenants/list_account_emails"), {"tenant_id": tenant_id}
-    )
-    return frozenset(str(r[0]) for r in rows)
+def list_accounts(conn: Connection, *, tenant_id: uuid.UUID) -> dict[str, str]:
+    """The tenant's mailbox addresses (lower-cased) and their account ids."""
+    rows = conn.execute(load_sql("tenants/list_accounts"), {"tenant_id": tenant_id})
+    return {str(email): str(account) for email, account in rows}
 
 
 def insert_email_account(
@@ -91,3 +90,11 @@ def insert_email_account(
     value = row[0]
     assert isinstance(value, uuid.UUID)
     return value
+
+
+def set_time_zone(conn: Connection, *, tenant_id: uuid.UUID, time_zone: str) -> None:
+    """Set the zone the tenant's days are counted in."""
+    conn.execute(
+        load_sql("tenants/set_time_zone"),
+        {"tenant_id": tenant_id, "time_zone": time_zone},
+    )

@@ -290,7 +290,7 @@ class _Run:
                 email_account_id=options.email_account_id,
                 campaign_header=options.campaign_header,
                 lead_header=options.lead_header,
-                account_emails=tenants.account_emails(self.conn, tenant),
+                accounts=tenants.accounts(self.conn, tenant),
                 dictionary=policy.start(),
             )
             state = self.states[tenant.tenant_id] = _TenantState(ctx, policy)

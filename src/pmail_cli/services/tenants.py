@@ -49,6 +49,39 @@ def use_tenant(conn: Connection, name: str | None) -> Tenant:
     return tenant
 
 
+def find_tenant(conn: Connection, name: str) -> Tenant:
+    """Return the tenant called name; never creates one (read commands use this)."""
+    with conn.transaction():
+        tenant = repo.find_tenant(conn, name=name)
+    if tenant is None:
+        raise NotFound(
+            f"tenant {name!r} does not exist",
+            hint="see `pmail tenant list` for the tenants there are",
+        )
+    return tenant
+
+
+def set_time_zone(conn: Connection, tenant: Tenant, time_zone: str) -> Tenant:
+    """Count the tenant's days in another zone; its rollups are rebuilt to match."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"unknown time zone {time_zone!r}",
+            hint="use an IANA name such as Europe/Berlin",
+        ) from None
+    from pmail_cli.repository import reports as reports_repo
+
+    with scoped(conn, tenant):
+        repo.set_time_zone(conn, tenant_id=tenant.tenant_id, time_zone=time_zone)
+        reports_repo.clear_rollups(conn, tenant_id=tenant.tenant_id)
+        reports_repo.rebuild_message_rollups(conn, tenant_id=tenant.tenant_id)
+        reports_repo.rebuild_storage_rollups(conn, tenant_id=tenant.tenant_id)
+    return find_tenant(conn, tenant.name)
+
+
 def add_tenant(conn: Connection, name: str) -> Tenant:
     """Create a tenant (idempotent) and return it."""
     if not name.strip() or len(name) > 200:
@@ -63,10 +96,11 @@ def list_tenants(conn: Connection) -> list[TenantSummary]:
         return repo.list_tenants(conn)
 
 
-def account_emails(conn: Connection, tenant: Tenant) -> frozenset[str]:
-    """The tenant's own mailbox addresses, lower-cased (their mail is outbound)."""
+def accounts(conn: Connection, tenant: Tenant) -> dict[str, str]:
+    """The tenant's own mailboxes: lower-cased address -> account id (their mail is
+    outbound, and stored with that account)."""
     with scoped(conn, tenant):
-        return repo.list_account_emails(conn, tenant_id=tenant.tenant_id)
+        return repo.list_accounts(conn, tenant_id=tenant.tenant_id)
 
 
 def add_account(

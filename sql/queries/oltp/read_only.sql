@@ -1,0 +1,3 @@
+-- This session only reads the operational database.
+-- params: none
+SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;
