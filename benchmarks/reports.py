@@ -1,0 +1,283 @@
+"""Report benchmark: every `pmail report` at a million messages against the plain query.
+
+A scratch database gets pmail's schema and N messages (default 1,000,000) across 20
+tenants, 90 days, 200 campaigns and 100 mailboxes — outbound mail with its statuses,
+replies, auto-replies, bounces with hard/soft and reasons, complaints, attachments —
+written with `generate_series` in SQL (minutes, not hours), then `pmail analytics
+rebuild`. For each report: the median wall time of 5 runs of the real command
+(process start included) for one tenant's last 30 days, beside the original design's
+plain SQL for the same numbers on the same data, run through psql (also a process).
+`--ingest` also times `pmail ingest` of a generated corpus with the rollup triggers
+enabled and disabled, alternated.
+
+    python benchmarks/reports.py --messages 1000000
+    python benchmarks/reports.py --messages 5000000 --runs 3
+    python benchmarks/reports.py --messages 10000 --ingest 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import gen_corpus
+
+DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+TARGET_SECONDS = 0.5
+TENANTS, CAMPAIGNS, ACCOUNTS, DAYS = 20, 200, 100, 90
+REASONS = (
+    "'userunknown','mailboxfull','blocked','policyviolation','hostunknown','expired'"
+)
+
+FILL = f"""
+INSERT INTO tenants (tenant_id, name)
+SELECT ('00000000-0000-4000-8000-' || lpad(t::text, 12, '0'))::uuid, 'bench' || t
+FROM generate_series(0, {TENANTS - 1}) AS t;
+INSERT INTO email_accounts (tenant_id, email_account_id, email)
+SELECT ('00000000-0000-4000-8000-' || lpad((a % {TENANTS})::text, 12, '0'))::uuid,
+       ('00000000-0000-4000-9000-' || lpad(a::text, 12, '0'))::uuid, 'sdr' || a || '@bench.test'
+FROM generate_series(0, {ACCOUNTS - 1}) AS a;
+INSERT INTO campaigns (tenant_id, campaign_id, name)
+SELECT ('00000000-0000-4000-8000-' || lpad((c % {TENANTS})::text, 12, '0'))::uuid,
+       ('00000000-0000-4000-a000-' || lpad(c::text, 12, '0'))::uuid, 'Campaign ' || c
+FROM generate_series(0, {CAMPAIGNS - 1}) AS c;
+INSERT INTO attachment_blobs (tenant_id, sha256, size_bytes, compressed_size_bytes,
+                              compression, data)
+SELECT tenant_id, sha256('deck'::bytea), 250000, 240000, 'none', 'x'::bytea FROM tenants;
+INSERT INTO email_messages (tenant_id, storage_key, message_id, direction, message_type,
+    status, campaign_id, email_account_id, from_email, subject, created, sent_at,
+    raw_size_bytes, attachment_count, is_reply, bounce_class, bounce_reason)
+SELECT ('00000000-0000-4000-8000-' || lpad((i % {TENANTS})::text, 12, '0'))::uuid,
+       md5(i::text), '<' || i || '@bench.test>',
+       CASE WHEN k < 60 THEN 'outbound' ELSE 'inbound' END,
+       CASE WHEN k < 60 THEN 'email' WHEN k < 75 THEN 'email' WHEN k < 82 THEN 'auto_reply'
+            WHEN k < 95 THEN 'bounce' WHEN k < 97 THEN 'complaint' ELSE 'email' END,
+       CASE WHEN k < 60 THEN (ARRAY['sent','replied','bounced','auto_replied','sent'])[1 + i % 5]
+            ELSE 'received' END,
+       ('00000000-0000-4000-a000-' || lpad((i % {TENANTS} + {TENANTS} * (i / {TENANTS} % {CAMPAIGNS // TENANTS}))::text, 12, '0'))::uuid,
+       ('00000000-0000-4000-9000-' || lpad((i % {TENANTS} + {TENANTS} * (i / {TENANTS} % {ACCOUNTS // TENANTS}))::text, 12, '0'))::uuid,
+       'someone' || i % 1000 || '@example.com', 'Subject ' || i % 5000,
+       now() - ((i % {DAYS}) || ' days')::interval - ((i % 1440) || ' minutes')::interval,
+       now() - ((i % {DAYS}) || ' days')::interval,
+       2000 + i % 20000, CASE WHEN k < 60 AND i % 7 = 0 THEN 1 ELSE 0 END,
+       k >= 60 AND k < 75,
+       CASE WHEN k >= 82 AND k < 95 THEN (ARRAY['hard','soft'])[1 + i % 2] END,
+       CASE WHEN k >= 82 AND k < 95 THEN (ARRAY[{REASONS}])[1 + i % 6] END
+FROM (SELECT i, (i * 7919) % 100 AS k FROM generate_series(1, %(n)s) AS i) AS g;
+INSERT INTO email_content (tenant_id, storage_key, raw_size_bytes, compressed_size_bytes,
+                           raw_form, compression, created)
+SELECT tenant_id, storage_key, raw_size_bytes, raw_size_bytes / 8, 'none', 'none', created
+FROM email_messages;
+INSERT INTO attachments (tenant_id, parent_storage_key, part_index, filename, mime_type,
+                         size_bytes, sha256, created)
+SELECT tenant_id, storage_key, 0, 'deck.pdf', 'application/pdf', 250000,
+       sha256('deck'::bytea), created
+FROM email_messages WHERE attachment_count = 1;
+"""
+
+PLAIN = {  # the original design's plain queries for the same numbers
+    "volume": """
+        SELECT date(created) AS date, count(*) AS total_emails,
+               count(*) FILTER (WHERE direction = 'inbound') AS inbound_emails,
+               count(*) FILTER (WHERE direction = 'outbound') AS outbound_emails,
+               count(*) FILTER (WHERE direction = 'outbound' AND status NOT IN ('bounced', 'failed'))
+                   AS delivered_emails
+        FROM email_messages WHERE tenant_id = '{t}' AND created >= now() - interval '30 days'
+        GROUP BY 1 ORDER BY 1""",
+    "storage": """
+        SELECT date(created), sum(raw_size_bytes) / 1e6 AS raw_mb,
+               sum(compressed_size_bytes) / 1e6 AS stored_mb
+        FROM email_content WHERE tenant_id = '{t}' AND created >= now() - interval '30 days'
+        GROUP BY 1 ORDER BY 1""",
+    "status": """
+        SELECT m.direction, m.status, COUNT(*) AS email_count, AVG(c.raw_size_bytes) AS avg_size,
+               COUNT(a.*) AS total_attachments
+        FROM email_messages m JOIN email_content c ON m.storage_key = c.storage_key
+        LEFT JOIN attachments a ON c.storage_key = a.parent_storage_key
+        WHERE m.tenant_id = '{t}' AND m.created >= now() - interval '30 days'
+        GROUP BY m.direction, m.status""",
+    "campaigns": """
+        SELECT campaign_id, count(*) FILTER (WHERE direction = 'outbound') AS sent,
+               count(*) FILTER (WHERE message_type = 'email' AND is_reply) AS replied,
+               count(*) FILTER (WHERE message_type = 'bounce' AND bounce_class = 'hard') AS hard,
+               count(*) FILTER (WHERE message_type = 'bounce' AND bounce_class = 'soft') AS soft,
+               count(*) FILTER (WHERE message_type = 'complaint') AS complained
+        FROM email_messages WHERE tenant_id = '{t}' AND created >= now() - interval '30 days'
+          AND campaign_id IS NOT NULL GROUP BY 1""",
+    "mailboxes": """
+        SELECT email_account_id, count(*) FILTER (WHERE direction = 'outbound') AS sent,
+               count(*) FILTER (WHERE message_type = 'bounce') AS bounced,
+               count(*) FILTER (WHERE message_type = 'complaint') AS complained
+        FROM email_messages WHERE tenant_id = '{t}' AND created >= now() - interval '30 days'
+          AND email_account_id IS NOT NULL GROUP BY 1""",
+    "bounces": """
+        SELECT bounce_reason, count(*) FROM email_messages
+        WHERE tenant_id = '{t}' AND created >= now() - interval '30 days'
+          AND message_type = 'bounce' GROUP BY 1""",
+}
+TENANT = "bench7"
+TENANT_ID = "00000000-0000-4000-8000-000000000007"
+
+
+def _median(command: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, check=False)
+        times.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            raise SystemExit(
+                f"{' '.join(command[:6])} failed: {done.stderr.decode()[-500:]}"
+            )
+    return statistics.median(times)
+
+
+def _pmail() -> str:
+    return shutil.which("pmail", path=str(Path(sys.executable).parent)) or "pmail"
+
+
+def _psql(dsn: str) -> list[str]:
+    p = conninfo_to_dict(dsn)
+    return ["psql", "-X", "-q", "-h", str(p.get("host", "127.0.0.1")), "-p",
+            str(p.get("port", 5432)), "-U", str(p.get("user", "postgres")), "-d",
+            str(p["dbname"]), "-o", "/dev/null", "-c"]  # fmt: skip
+
+
+def build(admin: str, name: str, messages: int) -> str:
+    """A scratch database with pmail's schema and `messages` generated rows."""
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    dsn = make_conninfo(admin, dbname=name)
+    subprocess.run(
+        [_pmail(), "--dsn", dsn, "-q", "init-db"], check=True, capture_output=True
+    )
+    started = time.perf_counter()
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "SET session_replication_role = replica"
+        )  # no triggers while filling
+        for statement in FILL.split(";\n"):
+            if statement.strip():
+                conn.execute(statement.replace("%(n)s", str(messages)))
+        conn.commit()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    rebuild = time.perf_counter()
+    subprocess.run([_pmail(), "--dsn", dsn, "-q", "analytics", "rebuild"], check=True)
+    done = time.perf_counter()
+    print(f"built {messages:,} messages in {rebuild - started:.0f} s, "
+          f"rebuilt the rollups in {done - rebuild:.1f} s", file=sys.stderr)  # fmt: skip
+    return dsn
+
+
+def time_reports(dsn: str, runs: int) -> list[dict[str, object]]:
+    """Each report (pmail) beside its plain query (psql), medians of `runs`."""
+    rows: list[dict[str, object]] = []
+    for report, plain in PLAIN.items():
+        pmail = _median(
+            [_pmail(), "--dsn", dsn, "-q", "report", report, "--tenant", TENANT,
+             "--days", "30", "--format", "csv"],
+            runs,
+        )  # fmt: skip
+        base = _median([*_psql(dsn), plain.format(t=TENANT_ID)], runs)
+        rows.append({"report": report, "pmail_s": round(pmail, 3), "plain_query_s": round(base, 3),
+                     "pass": pmail < TARGET_SECONDS and pmail < base})  # fmt: skip
+        print(f"{report:10s} pmail {pmail:.3f} s  plain {base:.3f} s", file=sys.stderr)
+    startup = _median([_pmail(), "--help"], runs)
+    rows.append({"report": "(pmail --help)", "pmail_s": round(startup, 3),
+                 "plain_query_s": None, "pass": None})  # fmt: skip
+    return rows
+
+
+def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
+    """pmail ingest of a generated corpus with the rollup triggers on and off."""
+    work = Path(os.environ.get("TMPDIR", "/tmp")) / "pmail-bench"
+    corpus = work / f"corpus-{messages}-seed1"
+    if not corpus.is_dir():
+        gen_corpus.generate(corpus, messages=messages, seed=1)
+    results: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(runs):
+        for mode in ("on", "off"):
+            name = f"pmail_bench_rollups_{os.getpid()}"
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {name}")
+            dsn = make_conninfo(admin, dbname=name)
+            pmail = _pmail()
+            subprocess.run(
+                [pmail, "--dsn", dsn, "-q", "init-db"], check=True, capture_output=True
+            )
+            subprocess.run(
+                [pmail, "--dsn", dsn, "-q", "tenant", "add", "bench"],
+                check=True,
+                capture_output=True,
+            )
+            for i in range(5):
+                subprocess.run([pmail, "--dsn", dsn, "-q", "account", "add", f"{gen_corpus.SDRS[i]}@acme.test",
+                                "--tenant", "bench"], check=True, capture_output=True)  # fmt: skip
+            if mode == "off":
+                with psycopg.connect(dsn) as conn:
+                    for table in (
+                        "email_messages",
+                        "email_content",
+                        "attachments",
+                        "attachment_blobs",
+                    ):
+                        conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            started = time.perf_counter()
+            subprocess.run([pmail, "--dsn", dsn, "-q", "ingest", str(corpus), "--tenant", "bench"],
+                           check=True, capture_output=True)  # fmt: skip
+            results[mode].append(time.perf_counter() - started)
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            print(f"ingest rollups {mode}: {results[mode][-1]:.2f} s", file=sys.stderr)
+    on, off = statistics.median(results["on"]), statistics.median(results["off"])
+    return {"messages": messages, "with_rollups_s": round(on, 2), "without_rollups_s": round(off, 2),
+            "msgs_per_s_with": round(messages / on), "msgs_per_s_without": round(messages / off),
+            "cost": round(on / off - 1, 3), "runs": results}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build, time, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--ingest", type=int, default=0, help="also time ingest of N messages"
+    )
+    parser.add_argument(
+        "--dsn", default=os.environ.get("PMAIL_BENCH_DSN") or DEFAULT_DSN
+    )
+    args = parser.parse_args(argv)
+    name = f"pmail_bench_reports_{os.getpid()}"
+    report: dict[str, object] = {"messages": args.messages, "runs": args.runs}
+    try:
+        dsn = build(args.dsn, name, args.messages)
+        report["reports"] = time_reports(dsn, args.runs)
+    finally:
+        with psycopg.connect(args.dsn, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    if args.ingest:
+        report["ingest"] = time_ingest(
+            args.dsn, args.ingest, max(1, args.runs // 2 + 1)
+        )
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
