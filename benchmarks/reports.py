@@ -76,7 +76,7 @@ SELECT ('00000000-0000-4000-8000-' || lpad((i % {TENANTS})::text, 12, '0'))::uui
        k >= 60 AND k < 75,
        CASE WHEN k >= 82 AND k < 95 THEN (ARRAY['hard','soft'])[1 + i % 2] END,
        CASE WHEN k >= 82 AND k < 95 THEN (ARRAY[{REASONS}])[1 + i % 6] END
-FROM (SELECT i, (i * 7919) % 100 AS k FROM generate_series(1, %(n)s) AS i) AS g;
+FROM (SELECT i, (i::bigint * 7919) % 100 AS k FROM generate_series(1, %(n)s) AS i) AS g;
 INSERT INTO email_content (tenant_id, storage_key, raw_size_bytes, compressed_size_bytes,
                            raw_form, compression, created)
 SELECT tenant_id, storage_key, raw_size_bytes, raw_size_bytes / 8, 'none', 'none', created

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pmail_cli.errors import UsageError
 
@@ -104,6 +103,8 @@ def settings_from_environment(dsn_flag: str | None, config: Path | None) -> Sett
 
 def redact_dsn(dsn: str) -> str:
     """Return the DSN without its password, safe to print or log."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo  # only when shown
+
     try:
         params = conninfo_to_dict(dsn)
     except Exception:  # an unparsable DSN is shown as a placeholder, never raw

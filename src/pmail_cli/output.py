@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from rich.console import Console
-from tabulate import tabulate
 
 err_console = Console(stderr=True, soft_wrap=True)
 
@@ -99,6 +98,8 @@ def render(
         {k: _percent(v) if k in percent else _cell(v) for k, v in d.items()}
         for d in dicts
     ]
+    from tabulate import tabulate  # 30 ms to import: only for tables
+
     tablefmt = "github" if fmt is OutputFormat.markdown else "simple"
     if table:
         stream.write(tabulate(table, headers="keys", tablefmt=tablefmt) + "\n")
