@@ -8,11 +8,38 @@ handle: it stops the pool, so workers ignore SIGINT instead of printing tracebac
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
+import multiprocessing.forkserver
 import os
 import select
 import signal
 import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+
+def forkserver(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
+    """The forkserver context, its server importing `preload` once for every worker."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["pmail_cli.workerproc", *preload])
+    return context
+
+
+def worker_pool(workers: int, preload: Sequence[str]) -> ProcessPoolExecutor:
+    """A pool of worker processes that ignore Ctrl-C and die with this process."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=forkserver(preload),
+        initializer=init_worker,
+        initargs=(os.getpid(),),
+    )
+
+
+def worker_count(jobs: int) -> int:
+    """Worker processes for --jobs (0: one per CPU)."""
+    return jobs if jobs > 0 else max(1, os.cpu_count() or 1)
 
 
 def init_worker(owner: int) -> None:

@@ -67,17 +67,69 @@ def compress_blob(data: bytes) -> Compressed:
     return Compressed(packed, "zstd", None)
 
 
-def decompress(data: bytes, compression: str, dict_data: bytes | None = None) -> bytes:
-    """Reverse compress()/compress_blob(); dict_data is needed for zstd-dict."""
+# The most any stored frame may unpack to: PostgreSQL keeps no value over 1 GB, and a
+# frame that claims more (a damaged or hostile row) must not make pmail allocate it.
+MAX_DECOMPRESSED = 1 << 30
+
+
+class CorruptData(ValueError):
+    """Stored bytes that do not decompress to a plausible message or file."""
+
+
+def decompress(
+    data: bytes,
+    compression: str,
+    dict_data: bytes | None = None,
+    *,
+    limit: int = MAX_DECOMPRESSED,
+) -> bytes:
+    """Reverse compress()/compress_blob(); dict_data is needed for zstd-dict.
+
+    Never unpacks more than `limit` bytes, whatever size the frame claims.
+    """
     if compression == "none":
         return data
     if compression == "zstd":
-        return _decompressor(None).decompress(data)
+        return _bounded(_decompressor(None), data, limit)
     if compression == "zstd-dict":
         if dict_data is None:
             raise ValueError("zstd-dict data needs its dictionary")
-        return _decompressor(dict_data).decompress(data)
+        return _bounded(_decompressor(dict_data), data, limit)
     raise ValueError(f"unknown compression {compression!r}")
+
+
+def _bounded(
+    decompressor: zstandard.ZstdDecompressor, data: bytes, limit: int
+) -> bytes:
+    try:
+        claimed = zstandard.frame_content_size(data)
+    except zstandard.ZstdError as exc:
+        raise CorruptData(f"not a zstd frame: {exc}") from None
+    if claimed > limit:
+        raise CorruptData(
+            f"zstd frame claims {claimed:,} bytes, more than the {limit:,} allowed"
+        )
+    try:
+        if claimed >= 0:
+            return decompressor.decompress(data)
+        # No size in the header (pmail always writes one): feed the frame in small
+        # steps (4 KB unpacks to at most ~130 MB) and stop once past the limit.
+        reader = decompressor.decompressobj()
+        pieces: list[bytes] = []
+        total = 0
+        for start in range(0, len(data), 4096):
+            piece = reader.decompress(data[start : start + 4096])
+            pieces.append(piece)
+            total += len(piece)
+            if total > limit:
+                raise CorruptData(
+                    f"zstd data unpacks to more than the {limit:,} bytes allowed"
+                )
+        if not reader.eof:
+            raise CorruptData("zstd frame is cut short")
+        return b"".join(pieces)
+    except zstandard.ZstdError as exc:
+        raise CorruptData(f"zstd data is damaged: {exc}") from None
 
 
 def train(samples: Sequence[bytes], *, size: int = DICT_SIZE) -> bytes:

@@ -581,9 +581,9 @@ def prepare_legacy_batch(
     prepared = []
     for item in items:
         try:
-            prepared.append(prepare_legacy(item, ctx))
+            prepared.append(prepare_legacy(item, ctx).text_safe())
         except Exception as exc:  # a mapping bug must not lose the message
-            prepared.append(_fallback(item, ctx, exc))
+            prepared.append(_fallback(item, ctx, exc).text_safe())
     return prepared
 
 

@@ -256,7 +256,7 @@ def _attachment(index: int, part: Message) -> AttachmentPart:
     return AttachmentPart(
         part_index=index,
         filename=filename,
-        mime_type=part.get_content_type(),
+        mime_type=clean_text(part.get_content_type()),
         disposition=disposition,
         content_id=_header_str(cid).strip() if cid else None,
         data=data,

@@ -6,6 +6,7 @@ reassembly, compress), so the database writer only copies finished rows.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -23,7 +24,14 @@ from pmail_cli.mail.parse import (
     parse_message,
 )
 from pmail_cli.mail.rawsplit import verified_split
-from pmail_cli.rows import AttachmentRow, BlobRow, ContentRow, FactRow, MessageRow
+from pmail_cli.rows import (
+    AttachmentRow,
+    BlobRow,
+    ContentRow,
+    FactRow,
+    MessageRow,
+    text_safe,
+)
 from pmail_cli.sources import WorkItem
 
 if TYPE_CHECKING:  # imported where used: the writer process never classifies
@@ -61,6 +69,16 @@ class PreparedMessage:
     def storage_key(self) -> str:
         """The message's storage key."""
         return self.message.storage_key
+
+    def text_safe(self) -> PreparedMessage:
+        """The same rows with every text value storable (rows.text_safe)."""
+        return dataclasses.replace(
+            self,
+            message=text_safe(self.message),
+            content=text_safe(self.content) if self.content else None,
+            attachments=[text_safe(a) for a in self.attachments],
+            facts=[text_safe(f) for f in self.facts],
+        )
 
     @property
     def origin(self) -> str:
@@ -323,7 +341,7 @@ def prepare_batch(
     prepared: list[PreparedMessage] = []
     for item in items:
         try:
-            prepared.append(prepare_message(item, ctx))
+            prepared.append(prepare_message(item, ctx).text_safe())
         except Exception as exc:  # a parser bug must not lose the message
-            prepared.append(_fallback(item, ctx, exc))
+            prepared.append(_fallback(item, ctx, exc).text_safe())
     return prepared

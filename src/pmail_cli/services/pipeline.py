@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
-import os
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -36,7 +35,7 @@ from pmail_cli.services import dicts, tenants
 from pmail_cli.services.readahead import ReadAhead
 from pmail_cli.services.writer import BatchWriter
 from pmail_cli.sources import WorkItem
-from pmail_cli.workerproc import init_worker
+from pmail_cli.workerproc import forkserver, worker_count, worker_pool
 
 BATCH_MESSAGES = 200
 BATCH_BYTES = 16 * 1024 * 1024
@@ -119,16 +118,7 @@ def _batches(
         yield owner, batch
 
 
-def _worker_count(jobs: int) -> int:
-    return jobs if jobs > 0 else max(1, os.cpu_count() or 1)
-
-
-def _forkserver() -> multiprocessing.context.BaseContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(
-        ["pmail_cli.workerproc", "pmail_cli.mail.prepare", "pmail_cli.classify"]
-    )
-    return context
+PRELOAD = ("pmail_cli.mail.prepare", "pmail_cli.classify")
 
 
 class Pipeline:
@@ -140,7 +130,7 @@ class Pipeline:
 
     def __init__(self, conn: Connection, *, jobs: int = 0) -> None:
         self.conn = conn
-        self.workers = _worker_count(jobs)
+        self.workers = worker_count(jobs)
         self.writer = BatchWriter(conn)
         self._pool: ProcessPoolExecutor | None = None
 
@@ -165,7 +155,7 @@ class Pipeline:
         """Start the fork server now (it imports the workers' modules, ~0.3 s), so
         the pool is ready when the first batch is; returns at once."""
         if self.workers > 1 and self._pool is None:
-            _forkserver()
+            forkserver(PRELOAD)
             multiprocessing.forkserver.ensure_running()
 
     @property
@@ -178,12 +168,7 @@ class Pipeline:
     ) -> Future[list[PreparedMessage]]:
         """Hand one batch to a worker process."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=_forkserver(),
-                initializer=init_worker,
-                initargs=(os.getpid(),),
-            )
+            self._pool = worker_pool(self.workers, PRELOAD)
         return self._pool.submit(prepare, items, ctx)
 
     def resolve(

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pmail_cli.db import Connection
 from pmail_cli.mail.compress import decompress
 from pmail_cli.mail.legacy import RebuildFile, rebuild_message, unbundle
-from pmail_cli.mail.rawsplit import Splice, reassemble
+from pmail_cli.mail.rawsplit import Splice
+from pmail_cli.mail.verify import unpack_raw
 from pmail_cli.repository import dicts as dicts_repo
 from pmail_cli.repository import messages as repo
 from pmail_cli.repository.messages import AttachmentFile, StoredRawParts
@@ -48,8 +49,11 @@ class _Rebuilder:
             )
 
     def _blobs(self, hashes: Iterable[bytes]) -> dict[bytes, bytes]:
+        wanted = sorted(set(hashes))
+        if not wanted:
+            return {}
         blobs = repo.get_blobs(
-            self.conn, tenant_id=self.tenant.tenant_id, hashes=sorted(set(hashes))
+            self.conn, tenant_id=self.tenant.tenant_id, hashes=wanted
         )
         return {b.sha256: decompress(b.data, b.compression) for b in blobs}
 
@@ -83,13 +87,18 @@ class _Rebuilder:
             return RebuiltMessage(row, None, False, "no raw message stored")
         try:
             dict_data = self.dicts.get(row.dict_id) if row.dict_id is not None else None
-            body = decompress(row.raw_data, row.compression, dict_data)
+            splices = row.raw_splices or []
+            blobs = self._blobs(Splice.from_json(s).sha256 for s in splices)
+            body = unpack_raw(
+                row.raw_form,
+                row.raw_data,
+                row.raw_splices,
+                row.compression,
+                dict_data,
+                blobs.__getitem__,
+            )
             if row.raw_form == "legacy":
                 return self._legacy(row, body)
-            if row.raw_form == "spliced":
-                splices = [Splice.from_json(s) for s in row.raw_splices or []]
-                blobs = self._blobs(s.sha256 for s in splices)
-                body = reassemble(body, splices, blobs.__getitem__)
         except Exception as exc:  # any decode failure is a finding, not a crash
             return RebuiltMessage(
                 row, None, False, f"cannot rebuild: {type(exc).__name__}: {exc}"
