@@ -19,6 +19,9 @@ logger = logging.getLogger(__name__)
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
+# pmail's own SQL errors (a legal hold refusing a delete, ...): shown as they are.
+PMAIL_SQLSTATE_CLASS = "P0H"
+
 
 def resolve_dsn(settings: Settings) -> str:
     """Return the DSN to use, starting the embedded server when none is configured."""
@@ -79,20 +82,28 @@ def translated_errors() -> Iterator[None]:
     """Turn the psycopg errors a user can act on into pmail errors."""
     try:
         yield
-    except pgerrors.UndefinedTable as exc:
+    except (pgerrors.UndefinedTable, pgerrors.UndefinedFunction) as exc:
         raise SchemaMissing(
-            f"the database has no pmail schema: {exc.diag.message_primary}",
+            "the database has no pmail schema (or an older one): "
+            f"{exc.diag.message_primary}",
             hint="run `pmail init-db`",
         ) from None
     except pgerrors.InsufficientPrivilege as exc:
         raise PmailError(
             f"permission denied: {exc.diag.message_primary}",
-            hint="connect as a role that owns the pmail tables",
+            hint=exc.diag.message_hint
+            or "connect as a role that owns the pmail tables",
         ) from None
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
             f"lost the connection to PostgreSQL: {str(exc).strip()}",
             hint="check the server; committed batches are kept, rerun to finish",
+        ) from None
+    except psycopg.Error as exc:
+        if not (exc.sqlstate or "").startswith(PMAIL_SQLSTATE_CLASS):
+            raise
+        raise PmailError(
+            str(exc.diag.message_primary), hint=exc.diag.message_hint
         ) from None
 
 

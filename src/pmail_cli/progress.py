@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from rich.progress import (
     BarColumn,
@@ -56,3 +57,52 @@ def task(
             bar.advance(task_id, n)
 
         yield advance
+
+
+class _ByteRate(ProgressColumn):
+    """Megabytes per second, from the bytes counted in the task's fields."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.finished_time or task.elapsed
+        nbytes = task.fields.get("nbytes", 0)
+        if not elapsed:
+            return Text("")
+        return Text(f"{nbytes / elapsed / 1e6:,.1f} MB/s")
+
+
+@dataclass(slots=True)
+class ByteTask:
+    """A bar over rows that also shows MB/s: set_total(rows), advance(rows, nbytes)."""
+
+    set_total: Callable[[int], None]
+    advance: Callable[[int, int], None]
+
+
+@contextmanager
+def byte_task(description: str, *, enabled: bool) -> Iterator[ByteTask]:
+    """Like task(), for work measured in rows and bytes (validate --deep)."""
+    show = enabled and err_console.is_terminal
+    columns: list[ProgressColumn] = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        _Rate(),
+        _ByteRate(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(
+        *columns, console=err_console, transient=True, disable=not show
+    ) as bar:
+        task_id = bar.add_task(description, total=None, nbytes=0)
+        counted = [0]
+
+        def set_total(rows: int) -> None:
+            bar.update(task_id, total=rows)
+
+        def advance(rows: int, nbytes: int) -> None:
+            counted[0] += nbytes
+            bar.update(task_id, advance=rows, nbytes=counted[0])
+
+        yield ByteTask(set_total, advance)

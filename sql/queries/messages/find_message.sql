@@ -5,7 +5,7 @@ SELECT m.storage_key, m.message_id, m.direction, m.message_type, m.status,
        m.in_reply_to, m.parent_message_id, m.parent_storage_key, m.campaign_id,
        m.lead_id, m.email_account_id, m.is_reply, m.original_message_id, m.feedback_type,
        m.auto_reply_until, m.attachment_count, m.parse_problems, m.source,
-       m.created,
+       m.created, m.purged_at,
        c.raw_size_bytes, c.compressed_size_bytes, c.raw_form, c.compression, c.dict_id,
        encode(c.raw_sha256, 'hex') AS raw_sha256
 FROM email_messages AS m

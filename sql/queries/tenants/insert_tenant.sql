@@ -3,9 +3,9 @@
 WITH ins AS (
     INSERT INTO tenants (name) VALUES (%(name)s)
     ON CONFLICT (name) DO NOTHING
-    RETURNING tenant_id, name, created, time_zone
+    RETURNING tenant_id, name, created, time_zone, retention_days
 )
-SELECT tenant_id, name, created, time_zone FROM ins
+SELECT tenant_id, name, created, time_zone, retention_days FROM ins
 UNION ALL
-SELECT tenant_id, name, created, time_zone FROM tenants WHERE name = %(name)s
+SELECT tenant_id, name, created, time_zone, retention_days FROM tenants WHERE name = %(name)s
 LIMIT 1;

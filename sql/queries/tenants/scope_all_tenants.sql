@@ -1,4 +1,4 @@
 -- Let the current transaction see every tenant's rows (cross-tenant commands); ends
--- with the transaction.
+-- with the transaction. Refused to a tenant login.
 -- params: none
-SELECT set_config('pmail.all_tenants', 'on', true);
+SELECT pmail_scope_all_tenants();

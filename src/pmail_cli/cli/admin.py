@@ -83,10 +83,18 @@ def tenant_set(
         str | None,
         typer.Option("--time-zone", help="IANA zone its report days are counted in."),
     ] = None,
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            "--retention-days",
+            min=0,
+            help="Days its mail is kept before `pmail purge` (0: the default, 2555).",
+        ),
+    ] = None,
 ) -> None:
     """Change a tenant's settings (its time zone rebuilds its rollups).
 
-    Example: pmail tenant set acme --time-zone Europe/Berlin
+    Example: pmail tenant set acme --time-zone Europe/Berlin --retention-days 365
     """
     from pmail_cli.services import tenants
 
@@ -94,7 +102,58 @@ def tenant_set(
         tenant = tenants.find_tenant(conn, name)
         if time_zone is not None:
             tenant = tenants.set_time_zone(conn, tenant, time_zone)
-    say(f"tenant {escape(tenant.name)}: time zone {escape(tenant.time_zone)}")
+        if retention_days is not None:
+            tenant = tenants.set_retention(conn, tenant, retention_days or None)
+    days = tenant.retention_days
+    say(
+        f"tenant {escape(tenant.name)}: time zone {escape(tenant.time_zone)}, "
+        f"retention {days if days else '2555 (default)'} days"
+    )
+
+
+@tenant_app.command("login")
+def tenant_login(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Tenant name.")],
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role", help="Login role to create or bind (default: pmail_<name>)."
+        ),
+    ] = None,
+) -> None:
+    """Give a tenant a PostgreSQL login that sees its rows and nothing else.
+
+    The role is a member of pmail_app (no ownership, no BYPASSRLS). Whatever its
+    sessions set, row-level security binds them to this tenant (docs/security.md).
+    Set its password yourself: ALTER ROLE <role> PASSWORD '...'.
+
+    Example: pmail tenant login acme --role acme_app
+    """
+    from pmail_cli.services import tenants
+
+    with connected(get_settings(ctx)) as conn:
+        tenant = tenants.find_tenant(conn, name)
+        login = tenants.bind_login(conn, tenant, role)
+    verb = "created" if login.created else "bound"
+    say(
+        f"{verb} login role {login.role_name} for tenant {escape(tenant.name)}: its "
+        "sessions see this tenant only; set a password with ALTER ROLE "
+        f"{login.role_name} PASSWORD '...' (or allow it in pg_hba.conf)"
+    )
+
+
+@tenant_app.command("logins")
+def tenant_logins(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """List the login roles bound to tenants.
+
+    Example: pmail tenant logins
+    """
+    from pmail_cli.services import tenants
+
+    with connected(get_settings(ctx)) as conn:
+        rows = tenants.list_logins(conn)
+    output.render(rows, fmt, columns=["role_name", "tenant", "created"])
 
 
 @tenant_app.command("list")

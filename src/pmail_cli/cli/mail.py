@@ -171,7 +171,8 @@ def export_cmd(
             else ""
         )
         + (
-            f"; {result.without_content:,} without content (legacy), not written"
+            f"; {result.without_content:,} without content (purged, or legacy rows "
+            "without one), not written"
             if result.without_content
             else ""
         )

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from psycopg.rows import class_row
+from psycopg.sql import Identifier
 
 from pmail_cli.db import Connection
-from pmail_cli.sqlfiles import load_sql
+from pmail_cli.sqlfiles import compose_sql, load_sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class Tenant:
     name: str
     created: datetime
     time_zone: str = "UTC"  # the zone its days are counted in
+    retention_days: int | None = None  # None: 2555
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +100,71 @@ def set_time_zone(conn: Connection, *, tenant_id: uuid.UUID, time_zone: str) -> 
         load_sql("tenants/set_time_zone"),
         {"tenant_id": tenant_id, "time_zone": time_zone},
     )
+
+
+def set_retention(
+    conn: Connection, *, tenant_id: uuid.UUID, retention_days: int | None
+) -> None:
+    """Set the tenant's default retention in days (None: 2555)."""
+    conn.execute(
+        load_sql("tenants/set_retention"),
+        {"tenant_id": tenant_id, "retention_days": retention_days},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RoleStatus:
+    """What the server knows of a role pmail is asked to bind to a tenant."""
+
+    found: bool
+    can_login: bool
+    trusted: bool  # superuser, BYPASSRLS or owner of pmail's tables
+    tenant_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRole:
+    """A login role bound to a tenant."""
+
+    role_name: str
+    tenant: str
+    created: datetime
+
+
+def role_status(conn: Connection, *, role_name: str) -> RoleStatus:
+    """Look the role up."""
+    with conn.cursor(row_factory=class_row(RoleStatus)) as cur:
+        cur.execute(load_sql("tenants/role_status"), {"role_name": role_name})
+        row = cur.fetchone()
+        assert row is not None
+        return row
+
+
+def grant_app_rights(conn: Connection) -> bool:
+    """Create pmail_app if missing (and allowed) and grant it; False: it is missing."""
+    row = conn.execute(load_sql("tenants/grant_app_rights")).fetchone()
+    return row is not None and row[0] is True
+
+
+def create_login_role(conn: Connection, *, role_name: str) -> None:
+    """Create a login role in pmail_app."""
+    conn.execute(compose_sql("tenants/create_login_role", role=Identifier(role_name)))
+
+
+def grant_app_role(conn: Connection, *, role_name: str) -> None:
+    """Make an existing role a member of pmail_app."""
+    conn.execute(compose_sql("tenants/grant_app_role", role=Identifier(role_name)))
+
+
+def bind_role(conn: Connection, *, role_name: str, tenant_id: uuid.UUID) -> None:
+    """Bind the role to the tenant (kept if it is bound already)."""
+    conn.execute(
+        load_sql("tenants/bind_role"), {"role_name": role_name, "tenant_id": tenant_id}
+    )
+
+
+def list_roles(conn: Connection) -> list[TenantRole]:
+    """Every tenant login role."""
+    with conn.cursor(row_factory=class_row(TenantRole)) as cur:
+        cur.execute(load_sql("tenants/list_roles"))
+        return cur.fetchall()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 
 from pmail_cli.db import Connection
 from pmail_cli.errors import IntegrityProblems, NotFound, UsageError
@@ -32,6 +33,10 @@ class MessageDetail:
     def record(self, *, with_headers: bool) -> dict[str, object]:
         """Everything about the message as one record, for `pmail show`."""
         record = dict(self.fields)
+        if record.get("purged_at") is not None:
+            when = record["purged_at"]
+            assert isinstance(when, datetime)
+            record["raw_form"] = f"purged on {when.isoformat(timespec='minutes')}"
         if record.get("raw_form") == "legacy":
             record["raw_form"] = f"legacy: {LEGACY_NOTE}"
         if with_headers:
@@ -42,36 +47,46 @@ class MessageDetail:
         return record
 
 
+def find_one(conn: Connection, tenant: Tenant, key: str) -> dict[str, object]:
+    """The message whose storage key is `key` or starts with it (8 characters at
+    least, and only one match); call inside the tenant's scope."""
+    key = key.strip()
+    if not key:
+        raise UsageError("give a storage key")
+    rows = repo.find_message(conn, tenant_id=tenant.tenant_id, key=key)
+    exact = [r for r in rows if r["storage_key"] == key]
+    if exact:
+        rows = exact
+    elif len(key) < 8:
+        rows = []
+    if not rows:
+        raise NotFound(
+            f"no message with storage key {key!r} in tenant {tenant.name!r}",
+            hint="list keys with `pmail export --out DIR` or check --tenant",
+        )
+    if len(rows) > 1:
+        raise UsageError(f"storage key prefix {key!r} matches more than one message")
+    return rows[0]
+
+
 def show_message(
     conn: Connection, tenant: Tenant, key: str, *, with_raw: bool = False
 ) -> MessageDetail:
     """Return one message by storage key (or a unique prefix of at least 8 characters)."""
-    key = key.strip()
-    if not key:
-        raise UsageError("give a storage key")
     with scoped(conn, tenant):
-        rows = repo.find_message(conn, tenant_id=tenant.tenant_id, key=key)
-        exact = [r for r in rows if r["storage_key"] == key]
-        if exact:
-            rows = exact
-        elif len(key) < 8:
-            rows = []
-        if not rows:
-            raise NotFound(
-                f"no message with storage key {key!r} in tenant {tenant.name!r}",
-                hint="list keys with `pmail export --out DIR` or check --tenant",
-            )
-        if len(rows) > 1:
-            raise UsageError(
-                f"storage key prefix {key!r} matches more than one message"
-            )
-        row = rows[0]
+        row = find_one(conn, tenant, key)
         key = str(row["storage_key"])
         tenant_id = tenant.tenant_id
         attachments = repo.list_attachments(conn, tenant_id=tenant_id, storage_key=key)
         facts = repo.list_delivery_facts(conn, tenant_id=tenant_id, storage_key=key)
         replies = repo.list_children(conn, tenant_id=tenant_id, storage_key=key)
     detail = MessageDetail(dict(row), attachments, facts, replies)
+    if with_raw and row.get("purged_at") is not None:
+        raise NotFound(
+            f"message {key} was purged on {row['purged_at']:%Y-%m-%d}: its content is "
+            "gone, only its metadata is kept",
+            hint="`pmail show` without --raw/--headers shows what is kept",
+        )
     if with_raw:
         rebuilt = next(iter(rebuild_messages(conn, tenant, [key])), None)
         if (

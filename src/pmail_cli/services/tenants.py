@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from pmail_cli.db import Connection
 from pmail_cli.errors import NotFound, UsageError
@@ -116,3 +118,77 @@ def add_account(
             email=email.strip(),
             display_name=display_name,
         )
+
+
+def set_retention(conn: Connection, tenant: Tenant, days: int | None) -> Tenant:
+    """Set how many days the tenant keeps mail by default (None: back to 2555)."""
+    if days is not None and not 1 <= days <= 100 * 366:
+        raise UsageError(
+            f"--retention-days {days} is out of range",
+            hint="give a number of days from 1 to 36600 (0 puts the default back)",
+        )
+    with scoped(conn, tenant):
+        repo.set_retention(conn, tenant_id=tenant.tenant_id, retention_days=days)
+    return find_tenant(conn, tenant.name)
+
+
+def login_role_name(tenant: Tenant) -> str:
+    """The default name of a tenant's login role: pmail_<name> in [a-z0-9_]."""
+    cleaned = re.sub(r"[^a-z0-9_]+", "_", tenant.name.lower()).strip("_")
+    return f"pmail_{cleaned or tenant.tenant_id.hex[:12]}"[:63]
+
+
+@dataclass(frozen=True, slots=True)
+class TenantLogin:
+    """A login role bound to a tenant, and whether this call created it."""
+
+    role_name: str
+    tenant: Tenant
+    created: bool
+
+
+def bind_login(conn: Connection, tenant: Tenant, role_name: str | None) -> TenantLogin:
+    """Give the tenant a login role that sees its rows and nothing else.
+
+    The role is created (LOGIN, in pmail_app, no password) unless it exists; an
+    existing role is bound only if it is not trusted beyond a tenant (superuser,
+    BYPASSRLS, owner of the tables) and not bound to another tenant.
+    """
+    role = role_name or login_role_name(tenant)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", role):
+        raise UsageError(
+            f"{role!r} is not a plain role name",
+            hint="use letters, digits and underscores, at most 63",
+        )
+    with every_tenant(conn):
+        if not repo.grant_app_rights(conn):
+            raise UsageError(
+                "the role pmail_app does not exist on this server",
+                hint="run `pmail init-db` as a role that may create roles (it creates "
+                "pmail_app), or have an administrator run: CREATE ROLE pmail_app "
+                "NOLOGIN; then run this again",
+            )
+        status = repo.role_status(conn, role_name=role)
+        if status.tenant_id not in (None, tenant.tenant_id):
+            raise UsageError(
+                f"role {role} is bound to another tenant",
+                hint="a login serves one tenant: pick another --role",
+            )
+        if status.trusted:
+            raise UsageError(
+                f"role {role} is trusted beyond one tenant (superuser, BYPASSRLS or "
+                "owner of pmail's tables) and cannot be a tenant login",
+                hint="pick another --role",
+            )
+        if status.found:
+            repo.grant_app_role(conn, role_name=role)
+        else:
+            repo.create_login_role(conn, role_name=role)
+        repo.bind_role(conn, role_name=role, tenant_id=tenant.tenant_id)
+    return TenantLogin(role, tenant, created=not status.found)
+
+
+def list_logins(conn: Connection) -> list[repo.TenantRole]:
+    """Every tenant login role."""
+    with every_tenant(conn):
+        return repo.list_roles(conn)

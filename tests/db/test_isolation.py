@@ -1,0 +1,253 @@
+"""Tenant isolation that holds against the tenant's own session (docs/security.md).
+
+A tenant login (a role in pmail_app, bound to tenant A by `pmail tenant login`)
+connects for real and tries everything: the seed queries with B's id, every table
+with pmail.all_tenants and B's id set, every report, show and export, writing B's
+rows. None of it reaches B.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+from typer.testing import CliRunner
+
+from pmail_cli.cli import app
+from pmail_cli.config import Settings
+from pmail_cli.db import connect
+from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services import reports, show
+from tests import mailgen
+
+pytestmark = pytest.mark.db
+runner = CliRunner()
+Conn = psycopg.Connection[tuple[object, ...]]
+REPORTS = [
+    "volume",
+    "storage",
+    "status",
+    "attachments",
+    "campaigns",
+    "mailboxes",
+    "bounces",
+]
+SEED_QUERIES = [
+    """SELECT m.subject, c.content_text, a.filename
+       FROM email_messages m
+       JOIN email_content c ON m.storage_key = c.storage_key
+       LEFT JOIN attachments a ON c.storage_key = a.parent_storage_key
+       WHERE m.tenant_id = %s""",
+    """SELECT m.direction, m.status, COUNT(*) AS email_count,
+              AVG(c.raw_size_bytes) AS avg_size, COUNT(a.*) AS total_attachments
+       FROM email_messages m JOIN email_content c ON m.storage_key = c.storage_key
+       LEFT JOIN attachments a ON c.storage_key = a.parent_storage_key
+       WHERE m.tenant_id = %s GROUP BY m.direction, m.status""",
+]
+
+
+def _pmail(dsn: str, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--dsn", dsn, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _mail() -> list[bytes]:
+    deck = mailgen.pdf_bytes(5)
+    sent = [mailgen.outbound(n) for n in range(1, 4)]
+    return [
+        *sent,
+        mailgen.with_attachment(7, deck),
+        mailgen.reply(1, "<out-1@acme.test>"),
+        mailgen.dsn(2, sent[1]),
+    ]
+
+
+@pytest.fixture
+def two_tenants(dsn: str, tmp_path: Path) -> str:
+    """Tenants a and b holding the same kind of mail (different rows)."""
+    for name in ("a", "b"):
+        assert _pmail(dsn, "tenant", "add", name)[0] == 0
+        assert _pmail(dsn, "account", "add", "sdr1@acme.test", "-t", name)[0] == 0
+        folder = tmp_path / name
+        folder.mkdir()
+        for i, raw in enumerate(_mail()):
+            (folder / f"{i}.eml").write_bytes(raw)
+        code, _, err = _pmail(dsn, "ingest", str(folder), "-t", name)
+        assert code == 0, err
+    return dsn
+
+
+@pytest.fixture
+def login_a(two_tenants: str, conn: Conn) -> Iterator[str]:
+    """A DSN that logs in as tenant a's own role (created by `pmail tenant login`)."""
+    role = f"pmail_t{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    password = uuid.uuid4().hex
+    code, _, err = _pmail(two_tenants, "tenant", "login", "a", "--role", role)
+    assert code == 0 and f"created login role {role}" in err, err
+    conn.execute(f"ALTER ROLE {role} PASSWORD '{password}'")
+    conn.commit()
+    yield make_conninfo(two_tenants, user=role, password=password)
+    conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+        (role,),
+    )
+    conn.execute(f"DROP ROLE {role}")
+    conn.commit()
+
+
+def _ids(conn: Conn) -> tuple[str, str]:
+    rows = {
+        str(name): str(tid)
+        for name, tid in conn.execute("SELECT name, tenant_id::text FROM tenants")
+    }
+    return rows["a"], rows["b"]
+
+
+def _tenant_tables(conn: Conn) -> list[str]:
+    """Every table and view of pmail's schema with a tenant_id column (except the
+    role-to-tenant map, which tenant logins may not read at all)."""
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v') "
+        "AND a.attname = 'tenant_id' AND NOT a.attisdropped "
+        "AND c.relname <> 'pmail_tenant_roles' ORDER BY 1"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def test_a_tenant_login_never_reaches_another_tenant(login_a: str, conn: Conn) -> None:
+    """Seed queries, every table and view, settings widened: only a's rows."""
+    a, b = _ids(conn)
+    tables = _tenant_tables(conn)
+    assert {"email_messages", "email_content", "attachments", "legal_holds"} <= set(
+        tables
+    )
+    with psycopg.connect(login_a) as tenant:
+        for query in SEED_QUERIES:
+            assert tenant.execute(query, (b,)).fetchall() == []
+            assert tenant.execute(query, (a,)).fetchall() != []
+        for widen in (
+            "SELECT set_config('pmail.all_tenants', 'on', false)",
+            f"SELECT set_config('pmail.tenant_id', '{b}', false)",
+            "SET ROLE pmail_app",
+        ):
+            tenant.execute(widen)
+            for table in tables:
+                seen = tenant.execute(
+                    f"SELECT DISTINCT tenant_id::text FROM {table}"
+                ).fetchall()
+                assert {r[0] for r in seen} <= {a}, (widen, table, seen)
+            assert tenant.execute("SELECT name FROM tenants").fetchall() == [("a",)]
+            for query in SEED_QUERIES:
+                assert tenant.execute(query, (b,)).fetchall() == []
+        tenant.rollback()
+
+        # writing b's rows is refused; b's rows cannot even be found to change
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            tenant.execute(
+                "INSERT INTO leads (tenant_id, email) VALUES (%s, 'x@y')", (b,)
+            )
+        tenant.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            tenant.execute("INSERT INTO tenants (name) VALUES ('c')")
+        tenant.rollback()
+        moved = tenant.execute(
+            "UPDATE email_messages SET subject = 'x' WHERE tenant_id = %s", (b,)
+        )
+        assert moved.rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            tenant.execute("UPDATE email_messages SET tenant_id = %s", (b,))
+        tenant.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            tenant.execute("SELECT * FROM pmail_tenant_roles")
+        tenant.rollback()
+        # writing its own tenant's rows works
+        tenant.execute("INSERT INTO leads (tenant_id, email) VALUES (%s, 'x@y')", (a,))
+        tenant.commit()
+    subjects = conn.execute(
+        "SELECT count(*) FROM email_messages WHERE subject = 'x'"
+    ).fetchone()
+    assert subjects == (0,)
+
+
+def test_pmail_commands_as_a_tenant_login(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """Every report, show and export as tenant a's login: a's figures exactly as the
+    administrator sees them; b does not exist for it; cross-tenant work is refused."""
+    _, b = _ids(conn)
+    for report in REPORTS:
+        args = ["report", report, "--since", "2020-01-01", "--format", "json"]
+        code, mine, err = _pmail(login_a, *args, "-t", "a")
+        assert code == 0, (report, err)
+        code, admins, err = _pmail(two_tenants, *args, "-t", "a")
+        assert code == 0 and json.loads(mine) == json.loads(admins), report
+        code, _, err = _pmail(login_a, *args, "-t", "b")
+        assert code == 1 and "tenant 'b' does not exist" in err, (report, err)
+
+    b_key = conn.execute(
+        "SELECT storage_key FROM email_messages WHERE tenant_id = %s LIMIT 1", (b,)
+    ).fetchone()
+    assert b_key is not None
+    code, _, err = _pmail(login_a, "show", "-t", "a", str(b_key[0]))
+    assert code == 1 and "no message with storage key" in err
+    code, _, err = _pmail(
+        login_a,
+        "export",
+        "-t",
+        "a",
+        "--storage-key",
+        str(b_key[0]),
+        "--out",
+        str(tmp_path / "x"),
+    )
+    assert code != 0 and "no message with storage key" in err
+    code, _, err = _pmail(login_a, "export", "-t", "a", "--out", str(tmp_path / "mine"))
+    assert code == 0, err
+    assert len(list((tmp_path / "mine").iterdir())) == 6
+
+    code, _, err = _pmail(login_a, "validate")
+    assert code == 1 and "may not work across tenants" in err and "hint: " in err
+    code, _, err = _pmail(login_a, "validate", "-t", "a", "--deep")
+    assert code == 0, err
+    code, _, err = _pmail(login_a, "purge")
+    assert code == 1 and "may not work across tenants" in err
+
+    # services handed b's id directly (as a bug or an injection would) are refused
+    forged = Tenant(uuid.UUID(b), "b", datetime.now(UTC))
+    with connect(Settings(dsn=login_a, dsn_source="test")) as tenant:
+        with pytest.raises(
+            psycopg.errors.InsufficientPrivilege, match="bound to another"
+        ):
+            reports.volume(
+                tenant,
+                reports.Window(forged, date(2020, 1, 1), date(2030, 1, 1), "UTC"),
+            )
+        tenant.rollback()
+        with pytest.raises(
+            psycopg.errors.InsufficientPrivilege, match="bound to another"
+        ):
+            show.show_message(tenant, forged, str(b_key[0]))
+
+
+def test_tenant_login_refuses_trusted_and_taken_roles(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """A superuser or another tenant's role is never made a tenant login."""
+    code, _, err = _pmail(two_tenants, "tenant", "login", "b", "--role", "postgres")
+    assert code == 2 and "trusted beyond one tenant" in err
+    role = conn.execute("SELECT role_name FROM pmail_tenant_roles").fetchone()
+    assert role is not None
+    code, _, err = _pmail(two_tenants, "tenant", "login", "b", "--role", str(role[0]))
+    assert code == 2 and "bound to another tenant" in err
+    code, _, err = _pmail(two_tenants, "tenant", "login", "b", "--role", "bad name;")
+    assert code == 2 and "not a plain role name" in err
+    code, out, _ = _pmail(two_tenants, "tenant", "logins", "--format", "json")
+    assert json.loads(out) and json.loads(out)[0]["tenant"] == "a"
