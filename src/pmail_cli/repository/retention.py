@@ -50,13 +50,13 @@ class Collected:
 
 
 def expired_batch(
-    conn: Connection, *, tenant_id: uuid.UUID, now: datetime, limit: int
+    conn: Connection, *, tenant_id: uuid.UUID, now: datetime, after: str, limit: int
 ) -> list[Expired]:
-    """The next expired, unheld messages of the tenant."""
+    """The next expired, unheld messages of the tenant, keys after `after`."""
     with conn.cursor(row_factory=class_row(Expired)) as cur:
         cur.execute(
             load_sql("retention/expired_batch"),
-            {"tenant_id": tenant_id, "now": now, "limit": limit},
+            {"tenant_id": tenant_id, "now": now, "after": after, "limit": limit},
         )
         return cur.fetchall()
 

@@ -95,14 +95,16 @@ def _purge_tenant(
     on_progress: Callable[[int], None] | None,
 ) -> TenantPurge:
     done = TenantPurge(tenant.name)
+    after = ""
     while True:
         with scoped(conn, tenant):
             writer_repo.lock_tenant_writes(conn, tenant_id=tenant.tenant_id)
             expired = repo.expired_batch(
-                conn, tenant_id=tenant.tenant_id, now=at, limit=batch
+                conn, tenant_id=tenant.tenant_id, now=at, after=after, limit=batch
             )
             if not expired:
                 break
+            after = expired[-1].storage_key
             purged = repo.purge_content(
                 conn, tenant_id=tenant.tenant_id, keys=[e.storage_key for e in expired]
             )
