@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs on a fresh Debian machine, then run pytest.
+# Install everything the test suite needs on a fresh Debian machine (Dovecot, a Redis
+# when none answers), then run pytest.
 # Arguments are passed to pytest. Set PMAIL_TEST_DSN to test against a running server;
 # without it the suite uses pmail's embedded PostgreSQL.
 set -euo pipefail
@@ -24,4 +25,9 @@ fi
 
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy src tests benchmarks
-exec .venv/bin/pytest "$@"
+
+# The queue tests need a real Redis: the machine's, else a private one for this run.
+. scripts/test-redis.sh
+pmail_start_test_redis
+trap pmail_stop_test_redis EXIT
+.venv/bin/pytest "$@"

@@ -16,6 +16,26 @@ EMBEDDED_SOURCE = "embedded PostgreSQL"
 
 
 @dataclass(frozen=True, slots=True)
+class QueueSettings:
+    """The queue (docs/queue.md): `[queue]` in the config file."""
+
+    prefix: str = "pmail"  # Redis keys: <prefix>:jobs:<priority>, <prefix>:dead, ...
+    spool_dir: Path | None = (
+        None  # messages over max_job_bytes (default: data_dir/spool)
+    )
+    max_job_bytes: int = 10 * 1024 * 1024  # larger raw messages go through the spool
+    max_queue_bytes: int = (
+        512 * 1024 * 1024
+    )  # enqueue waits while the streams hold more
+    linger_ms: int = 50  # an idle worker commits a partial batch after this long
+    max_deliveries: int = 5  # then the job goes to the dead letters
+    claim_after: float = 60.0  # seconds before another worker takes a silent one's jobs
+
+
+QUEUE_INTS = ("max_job_bytes", "max_queue_bytes", "linger_ms", "max_deliveries")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Resolved settings for one run of pmail."""
 
@@ -28,6 +48,8 @@ class Settings:
     data_dir: Path | None = None
     oltp_dsn: str | None = None  # the operational database names come from
     oltp_tables: Mapping[str, str] = field(default_factory=dict)  # [oltp] of the file
+    queue_url: str | None = None  # redis://...; PMAIL_QUEUE_URL > queue_url in the file
+    queue: QueueSettings = field(default_factory=QueueSettings)
 
     def with_flags(self, *, verbose: bool, quiet: bool, debug: bool) -> Settings:
         """Return a copy carrying the global output flags."""
@@ -75,6 +97,7 @@ def resolve_settings(
             hint="see docs/config.md",
         )
     file_oltp = file.get("oltp_dsn")
+    file_queue = file.get("queue_url")
     base = Settings(
         dsn=None,
         dsn_source=EMBEDDED_SOURCE,
@@ -83,6 +106,9 @@ def resolve_settings(
         oltp_dsn=env.get("PMAIL_OLTP_DSN")
         or (file_oltp if isinstance(file_oltp, str) else None),
         oltp_tables={str(k): str(v) for k, v in oltp.items()},
+        queue_url=env.get("PMAIL_QUEUE_URL")
+        or (file_queue if isinstance(file_queue, str) else None),
+        queue=_queue_settings(file.get("queue", {}), config_path),
     )
     for dsn, source in (
         (dsn_flag, "--dsn"),
@@ -92,6 +118,37 @@ def resolve_settings(
         if dsn:
             return replace(base, dsn=dsn, dsn_source=source)
     return base
+
+
+def _queue_settings(table: object, config_path: Path) -> QueueSettings:
+    """The [queue] table of the config file, checked."""
+    if not isinstance(table, dict):
+        raise UsageError(
+            f"{config_path}: [queue] must be a table", hint="see docs/config.md"
+        )
+    known = set(QueueSettings.__dataclass_fields__)
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise UsageError(
+            f"{config_path}: unknown [queue] key {unknown[0]!r}",
+            hint="keys: " + ", ".join(sorted(known)),
+        )
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        ok = (
+            isinstance(value, int) and not isinstance(value, bool) and value > 0
+            if key in QUEUE_INTS
+            else isinstance(value, int | float) and value > 0
+            if key == "claim_after"
+            else isinstance(value, str) and value != ""
+        )
+        if not ok:
+            raise UsageError(
+                f"{config_path}: [queue] {key} = {value!r} is not valid",
+                hint="see docs/queue.md for each key's type",
+            )
+        values[key] = Path(value) if key == "spool_dir" else value
+    return QueueSettings(**values)  # type: ignore[arg-type]
 
 
 def settings_from_environment(dsn_flag: str | None, config: Path | None) -> Settings:

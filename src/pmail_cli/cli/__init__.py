@@ -128,6 +128,6 @@ def say(text: str) -> None:
 
 
 # The commands register themselves on `app` when their module is imported.
-from pmail_cli.cli import admin, imap, integrity, mail, migrate, report  # noqa: E402
+from pmail_cli.cli import admin, imap, integrity, mail, migrate, queue, report  # noqa: E402
 
-__all__ = ["admin", "app", "imap", "integrity", "mail", "migrate", "report"]
+__all__ = ["admin", "app", "imap", "integrity", "mail", "migrate", "queue", "report"]

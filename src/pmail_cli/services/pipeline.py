@@ -10,6 +10,7 @@ for days); `run_pipeline` is the one-shot form.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import multiprocessing.forkserver
 import uuid
@@ -34,7 +35,7 @@ from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import dicts, tenants
 from pmail_cli.services.readahead import ReadAhead
 from pmail_cli.services.writer import BatchWriter
-from pmail_cli.sources import WorkItem
+from pmail_cli.sources import FLUSH, WorkItem
 from pmail_cli.workerproc import forkserver, worker_count, worker_pool
 
 BATCH_MESSAGES = 200
@@ -96,26 +97,35 @@ class _Pending:
 
 def _batches(
     items: Iterable[WorkItem], size: int, tenant: Tenant | None
-) -> Iterator[tuple[Tenant, list[WorkItem]]]:
-    """Cut items into batches of one tenant each, bounded in messages and bytes."""
+) -> Iterator[tuple[Tenant, list[WorkItem], bool]]:
+    """Cut items into batches of one tenant each, bounded in messages and bytes.
+
+    The flag is True when the source asked for the batch to be committed now
+    (`sources.FLUSH`: it has nothing more for the moment).
+    """
     batch: list[WorkItem] = []
     owner: Tenant | None = None
     total = 0
     for item in items:
+        if item is FLUSH:
+            if batch and owner is not None:
+                yield owner, batch, True
+                batch, total = [], 0
+            continue
         whose = tenant or item.tenant
         if whose is None:
             raise ValueError(f"work item {item.origin!r} names no tenant")
         if batch and owner is not None and whose.tenant_id != owner.tenant_id:
-            yield owner, batch
+            yield owner, batch, False
             batch, total = [], 0
         owner = whose
         batch.append(item)
         total += item.nbytes
         if len(batch) >= size or total >= BATCH_BYTES:
-            yield owner, batch
+            yield owner, batch, False
             batch, total = [], 0
     if batch and owner is not None:
-        yield owner, batch
+        yield owner, batch, False
 
 
 PRELOAD = ("pmail_cli.mail.prepare", "pmail_cli.classify")
@@ -157,6 +167,12 @@ class Pipeline:
         if self.workers > 1 and self._pool is None:
             forkserver(PRELOAD)
             multiprocessing.forkserver.ensure_running()
+
+    def start(self) -> None:
+        """Start the worker processes now (a long-running consumer: its first
+        message must not wait for the pool, nor the pool for a second batch)."""
+        if self.workers > 1 and self._pool is None:
+            self._pool = worker_pool(self.workers, PRELOAD)
 
     @property
     def started(self) -> bool:
@@ -287,17 +303,22 @@ class _Run:
             items = state.policy.train_ahead(items, on_training=self.pipeline.warm)
             state.ctx = replace(state.ctx, dictionary=state.policy.dictionary)
         batches = _batches(items, self.options.batch_messages, self.tenant)
-        first = next(batches, None)
-        if first is None:
-            return
-        second = next(batches, None)
-        parallel = self.pipeline.workers > 1 and (
-            second is not None or self.pipeline.started
-        )
-        for tenant, batch in (first, *([second] if second else [])):
+        if self.pipeline.started:  # a pool is up already: no need to look ahead
+            parallel = True
+        else:
+            first = next(batches, None)
+            if first is None:
+                return
+            second = None if first[2] else next(batches, None)
+            parallel = self.pipeline.workers > 1 and (
+                second is not None or self.pipeline.started
+            )
+            batches = itertools.chain([first, *([second] if second else [])], batches)
+        for tenant, batch, flush in batches:
             self._submit(tenant, batch, parallel)
-        for tenant, batch in batches:
-            self._submit(tenant, batch, parallel)
+            if flush:  # the source waits: commit everything in hand now
+                while self.pending:
+                    self._drain_one()
         while self.pending:
             self._drain_one()
         for state in self.states.values():

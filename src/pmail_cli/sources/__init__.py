@@ -36,6 +36,11 @@ class WorkItem:
         return len(self.raw) if self.raw is not None else self.size
 
 
+# Handed over by a source that waits for its next message (a queue): the pipeline
+# commits what it holds now instead of waiting for a full batch. Never stored.
+FLUSH = WorkItem(origin="(flush)")
+
+
 @dataclass(frozen=True, slots=True)
 class ReadFailure:
     """An input that could not be read."""

@@ -1,0 +1,273 @@
+"""Queue commands: enqueue, worker, queue status, queue dead list|retry, report queue."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from pmail_cli import output
+from pmail_cli.cli import (
+    FormatOption,
+    JobsOption,
+    TenantOption,
+    app,
+    connected,
+    get_settings,
+    reported_errors,
+    say,
+)
+from pmail_cli.cli.report import report_app
+from pmail_cli.output import OutputFormat
+
+queue_app = typer.Typer(
+    help="Look at the queue: depth, retries, dead letters.", no_args_is_help=True
+)
+dead_app = typer.Typer(help="Jobs that failed too often.", no_args_is_help=True)
+app.add_typer(queue_app, name="queue")
+queue_app.add_typer(dead_app, name="dead")
+
+Priority = Annotated[
+    str, typer.Option("--priority", "-p", help="high, normal or bulk.")
+]
+
+
+@app.command("enqueue")
+def enqueue_cmd(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files, directories, mbox files; '-' reads stdin."),
+    ] = None,
+    tenant: TenantOption = None,
+    priority: Priority = "normal",
+    direction: Annotated[
+        str, typer.Option(help="auto, inbound or outbound (as for ingest).")
+    ] = "auto",
+    as_format: Annotated[
+        str | None, typer.Option("--format-in", help="Read stdin/files as eml or mbox.")
+    ] = None,
+    imap_account: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--imap-account", help="Sync this account (its user) of --accounts FILE."
+        ),
+    ] = None,
+    accounts: Annotated[
+        Path | None, typer.Option("--accounts", help="IMAP accounts file (TOML).")
+    ] = None,
+    analytics: Annotated[
+        bool, typer.Option("--analytics", help="Refresh the tenant's rollups.")
+    ] = False,
+) -> None:
+    """Put mail (or an IMAP sync, or a rollup refresh) on the queue for `pmail worker`.
+
+    Takes the same inputs as `pmail ingest`; returns once Redis holds the jobs
+    (waiting while the queue is over its size limit). The queue is PMAIL_QUEUE_URL.
+
+    Example: pmail enqueue - --tenant acme --priority high < message.eml
+    """
+    from pmail_cli.services import imap_accounts, queue
+
+    settings = get_settings(ctx)
+    name = tenant or "default"
+    with reported_errors(settings):
+        if imap_account:
+            if accounts is None:
+                from pmail_cli.errors import UsageError
+
+                raise UsageError(
+                    "--imap-account needs --accounts FILE",
+                    hint="the worker reads the password from the account's "
+                    "password_env or password_cmd",
+                )
+            chosen = [
+                a
+                for a in imap_accounts.load_accounts(accounts)
+                if a.user in imap_account
+            ]
+            unknown = sorted(set(imap_account) - {a.user for a in chosen})
+            if unknown:
+                from pmail_cli.errors import NotFound
+
+                raise NotFound(f"no account {unknown[0]!r} in {accounts}")
+            n = queue.enqueue_imap(settings, chosen, tenant=name, priority=priority)
+            say(f"enqueued {n} IMAP sync job(s) for tenant {escape(name)}")
+            return
+        if analytics:
+            queue.enqueue_analytics(settings, tenant=name, priority=priority)
+            say(f"enqueued a rollup refresh for tenant {escape(name)}")
+            return
+        done = queue.enqueue_paths(
+            settings,
+            paths or [],
+            tenant=name,
+            priority=priority,
+            direction=direction,
+            as_format=as_format,
+            stdin=sys.stdin.buffer,
+            on_wait=lambda held, limit: say(
+                f"the queue holds {held / 1e6:,.0f} MB (limit {limit / 1e6:,.0f} MB): "
+                "waiting for workers"
+            ),
+        )
+    for failure in done.failures:
+        say(f"warning: cannot read {escape(failure.origin)}: {escape(failure.reason)}")
+    say(
+        f"enqueued {done.jobs:,} messages ({done.nbytes:,} bytes, {priority}) for tenant "
+        f"{escape(name)}"
+        + (f"; {done.spooled} through the spool" if done.spooled else "")
+        + (f"; {len(done.empty)} empty input(s)" if done.empty else "")
+        + (f"; waited {done.waited:.1f} s for room" if done.waited >= 0.05 else "")
+    )
+    if done.failures:
+        raise typer.Exit(1)
+
+
+@app.command("worker")
+def worker_cmd(
+    ctx: typer.Context,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Exit once the queue is empty.")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Worker processes.")
+    ] = 1,
+    jobs: JobsOption = 0,
+    claim_after: Annotated[
+        float | None,
+        typer.Option(
+            "--claim-after",
+            min=1.0,
+            help="Seconds before a silent worker's jobs are taken over.",
+        ),
+    ] = None,
+) -> None:
+    """Consume the queue until stopped: store mail in batches, run IMAP syncs.
+
+    SIGTERM or Ctrl-C finishes the batch in hand, then exits. Jobs are acknowledged
+    only after their batch commits; failed ones are retried with backoff, then put
+    in the dead letters (`pmail queue dead list`).
+
+    Example: pmail worker --concurrency 2
+    """
+    import dataclasses
+
+    from pmail_cli.services import queue
+
+    settings = get_settings(ctx)
+    if claim_after is not None:
+        settings = dataclasses.replace(
+            settings, queue=dataclasses.replace(settings.queue, claim_after=claim_after)
+        )
+    stop = threading.Event()
+    with reported_errors(settings), queue.stopped_by_signals(stop):
+        queue.open_streams(settings)  # a missing or dead queue: say so before forking
+        if concurrency == 1:
+            result = queue.run_worker(
+                settings, queue.WorkerOptions(burst=burst, jobs=jobs), stop
+            )
+        else:
+            result = queue.run_workers(
+                settings,
+                queue.WorkerOptions(burst=burst, jobs=jobs or 1),
+                concurrency,
+                stop,
+            )
+    say(
+        f"worker stopped: stored {result.stored:,} messages, {result.duplicates:,} "
+        f"duplicates, {result.control:,} other jobs; {result.failed_runs:,} batch(es) "
+        f"retried, {result.dead:,} job(s) to the dead letters"
+    )
+
+
+@queue_app.command("status")
+def queue_status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """Depth per priority, in flight, retrying, dead letters, the oldest job's age.
+
+    Example: pmail queue status --format json
+    """
+    from pmail_cli.services import queue
+
+    settings = get_settings(ctx)
+    with reported_errors(settings):
+        streams, dead = queue.status(settings)
+    output.render(streams, fmt)
+    say(f"{dead:,} dead letter(s)" + (" (`pmail queue dead list`)" if dead else ""))
+
+
+@dead_app.command("list")
+def dead_list(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """Jobs that went to the dead letters, with their errors.
+
+    Example: pmail queue dead list --format json
+    """
+    from pmail_cli.services import queue
+
+    settings = get_settings(ctx)
+    with reported_errors(settings):
+        found = queue.dead_letters(settings)
+    rows = [
+        {
+            "id": d.dead_id,
+            "type": d.job.type,
+            "tenant": d.job.tenant,
+            "priority": d.job.priority,
+            "origin": d.job.origin,
+            "deliveries": d.deliveries,
+            "error": d.error,
+        }
+        for d in found
+    ]
+    output.render(
+        rows,
+        fmt,
+        columns=["id", "type", "tenant", "priority", "origin", "deliveries", "error"],
+    )
+
+
+@dead_app.command("retry")
+def dead_retry(
+    ctx: typer.Context,
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Dead letter ids (default: all).")
+    ] = None,
+) -> None:
+    """Put dead letters back on the queue (all of them, or the ones named).
+
+    Example: pmail queue dead retry 1732790000000-0
+    """
+    from pmail_cli.services import queue
+
+    settings = get_settings(ctx)
+    with reported_errors(settings):
+        redriven = queue.redrive(settings, ids or [])
+    say(f"put {len(redriven):,} job(s) back on the queue")
+
+
+@report_app.command("queue")
+def report_queue(
+    ctx: typer.Context,
+    tenant: TenantOption = None,
+    days: Annotated[int, typer.Option(min=1, help="Days up to now.")] = 7,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Queue jobs per day: stored, duplicates, dead, retried, latency p50/p95/max.
+
+    Without --tenant: every tenant. Dead jobs by error follow on stderr.
+
+    Example: pmail report queue --days 7
+    """
+    from pmail_cli.repository.jobs import QueueDay
+    from pmail_cli.services import queue, tenants
+
+    with connected(get_settings(ctx)) as conn:
+        scope = tenants.find_tenant(conn, tenant) if tenant else None
+        found = queue.report(conn, scope, days=days)
+    output.render(found.days, fmt, columns=[f for f in QueueDay.__dataclass_fields__])
+    for f in found.failures:
+        say(f"dead: {f.jobs:,} {f.job_type} job(s): {escape(f.error)}")

@@ -1,0 +1,493 @@
+"""The queue: producers (enqueue), the worker loop, status and dead letters.
+
+A store job becomes a work item of `sources/queue.QueueSource`, which feeds the one
+pipeline like any other source; IMAP syncs and analytics refreshes are handed to
+their own services. See docs/queue.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from pmail_cli.config import Settings
+from pmail_cli.db import Connection, connect
+from pmail_cli.errors import PmailError, UsageError
+from pmail_cli.repository import jobs as jobs_repo
+from pmail_cli.repository import tenants as tenants_repo
+from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services import tenants
+from pmail_cli.services.ingest import check_inputs
+from pmail_cli.services.pipeline import Pipeline, PipelineOptions
+from pmail_cli.sources import EmptyInput, ReadFailure
+from pmail_cli.sources.files import read_paths, reading_mode
+from pmail_cli.sources.imap_session import AccountConfig
+from pmail_cli.sources.queue import QueueSource, log_jobs
+from pmail_cli.streams import (
+    JOB_TYPES,
+    PRIORITIES,
+    DeadJob,
+    Delivery,
+    Job,
+    Streams,
+    StreamStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+ENQUEUE_CHUNK = 100  # jobs per round trip to Redis
+PRESSURE_POLL = 0.5  # seconds between looks while the queue is full
+
+
+def open_streams(settings: Settings) -> Streams:
+    """The configured queue, its consumer group created."""
+    streams = Streams.connect(settings.queue_url, settings.queue.prefix)
+    streams.ensure_groups()
+    return streams
+
+
+def spool_dir(settings: Settings) -> Path:
+    """Where messages too large for Redis wait for a worker."""
+    if settings.queue.spool_dir is not None:
+        return settings.queue.spool_dir
+    assert settings.data_dir is not None
+    return settings.data_dir / "spool"
+
+
+# --- producers ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class EnqueueResult:
+    """What `pmail enqueue` handed over."""
+
+    jobs: int = 0
+    nbytes: int = 0
+    spooled: int = 0
+    waited: float = 0.0  # seconds spent waiting for room in the queue
+    empty: list[str] = field(default_factory=list)
+    failures: list[ReadFailure] = field(default_factory=list)
+
+
+def _check(priority: str, tenant: str) -> None:
+    if priority not in PRIORITIES:
+        raise UsageError(
+            f"unknown priority {priority!r}", hint="use " + ", ".join(PRIORITIES)
+        )
+    if not tenant.strip():
+        raise UsageError("give --tenant")
+
+
+def enqueue_paths(
+    settings: Settings,
+    paths: list[str],
+    *,
+    tenant: str,
+    priority: str,
+    direction: str,
+    as_format: str | None = None,
+    stdin: BinaryIO | None = None,
+    on_wait: Callable[[int, int], None] | None = None,
+) -> EnqueueResult:
+    """Put every message found under paths on the queue as store jobs; returns once
+    Redis holds them. Over max_job_bytes a message goes to the spool directory and
+    the job names the file. Waits while the queue holds more than max_queue_bytes."""
+    _check(priority, tenant)
+    check_inputs(paths, direction=direction, as_format=as_format)
+    streams = open_streams(settings)
+    limits = settings.queue
+    result = EnqueueResult()
+    chunk: list[Job] = []
+    chunk_bytes = 0
+    for event in read_paths(paths, as_mbox=reading_mode(as_format), stdin=stdin):
+        if isinstance(event, ReadFailure):
+            result.failures.append(event)
+            continue
+        if isinstance(event, EmptyInput):
+            result.empty.append(event.origin)
+            continue
+        raw = event.raw or b""
+        job = Job(
+            "store", tenant, priority, origin=event.origin, direction=direction, raw=raw
+        )
+        if len(raw) > limits.max_job_bytes:
+            job.raw, job.spool = None, _spool(settings, job.job_id, raw)
+            result.spooled += 1
+        chunk.append(job)
+        chunk_bytes += job.nbytes
+        result.nbytes += len(raw)
+        if len(chunk) >= ENQUEUE_CHUNK or chunk_bytes >= limits.max_job_bytes:
+            result.waited += _room(streams, limits.max_queue_bytes, on_wait)
+            result.jobs += len(streams.add(chunk))
+            chunk, chunk_bytes = [], 0
+    if chunk:
+        result.waited += _room(streams, limits.max_queue_bytes, on_wait)
+        result.jobs += len(streams.add(chunk))
+    return result
+
+
+def _spool(settings: Settings, job_id: str, raw: bytes) -> str:
+    folder = spool_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{job_id}.eml"
+    part = path.with_suffix(".part")
+    with part.open("wb") as handle:
+        handle.write(raw)
+        handle.flush()
+        os.fsync(handle.fileno())
+    part.rename(path)  # a worker never sees half a file
+    return str(path)
+
+
+def _room(
+    streams: Streams, limit: int, on_wait: Callable[[int, int], None] | None
+) -> float:
+    """Wait while the queue holds more than `limit` bytes (back-pressure)."""
+    started = time.monotonic()
+    told = False
+    while (held := streams.stream_bytes()) > limit:
+        if on_wait is not None and not told:
+            on_wait(held, limit)
+            told = True
+        time.sleep(PRESSURE_POLL)
+    return time.monotonic() - started
+
+
+def enqueue_imap(
+    settings: Settings, accounts: list[AccountConfig], *, tenant: str, priority: str
+) -> int:
+    """One import-imap job per account (the account's settings, never a password)."""
+    _check(priority, tenant)
+    jobs = [
+        Job(
+            "import-imap",
+            a.tenant or tenant,
+            priority,
+            origin=a.name,
+            account=json.dumps(dataclasses.asdict(a)),
+        )
+        for a in accounts
+    ]
+    return len(open_streams(settings).add(jobs))
+
+
+def enqueue_analytics(settings: Settings, *, tenant: str, priority: str) -> int:
+    """A rollup refresh for the tenant."""
+    _check(priority, tenant)
+    return len(open_streams(settings).add([Job("analytics", tenant, priority)]))
+
+
+# --- the worker ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    """How one worker runs."""
+
+    burst: bool = False  # stop once the queue is empty
+    jobs: int = 0  # prepare processes (0: one per CPU)
+    batch: int = 200
+    consumer: str = ""  # its name in the consumer group (default host-pid)
+
+
+@dataclass(slots=True)
+class WorkerResult:
+    """What one worker did."""
+
+    stored: int = 0
+    duplicates: int = 0
+    control: int = 0  # IMAP syncs and analytics refreshes done
+    failed_runs: int = 0  # batches rolled back (their jobs retried)
+    dead: int = 0
+
+
+def run_worker(
+    settings: Settings, options: WorkerOptions, stop: threading.Event
+) -> WorkerResult:
+    """Consume jobs until `stop` is set (or, burst, the queue is empty).
+
+    Store jobs stream through one pipeline run after another; a run ends at an
+    IMAP or analytics job, which is handled on its own, or at a change of
+    direction. A run that fails (the database went away, a batch that cannot be
+    written) leaves its uncommitted jobs pending with the error: they come back
+    after a backoff, each in a batch of its own, and go to the dead letters after
+    max_deliveries.
+    """
+    streams = open_streams(settings)
+    limits = settings.queue
+    consumer = options.consumer or f"{socket.gethostname()}-{os.getpid()}"
+    result = WorkerResult()
+    with connect(settings) as conn, connect(settings) as aux:
+        lookup = _TenantLookup(aux)
+
+        def bury(delivery: Delivery, error: str) -> None:
+            streams.bury(delivery, error)
+            result.dead += 1
+            tenant = lookup(delivery.job.tenant)
+            if tenant is not None:
+                with tenants.scoped(aux, tenant):
+                    log_jobs(aux, tenant, [delivery], outcomes=["dead"], error=error)
+            logger.warning("job %s buried: %s", delivery.ref, error)
+
+        source = QueueSource(
+            streams,
+            consumer,
+            tenant_of=lookup,
+            bury=bury,
+            batch=options.batch,
+            linger_ms=limits.linger_ms,
+            claim_after=limits.claim_after,
+            max_deliveries=limits.max_deliveries,
+            stop=stop,
+            burst=options.burst,
+        )
+        with Pipeline(conn, jobs=options.jobs) as pipeline:
+            pipeline.start()
+            while not stop.is_set():
+                try:
+                    pipeline.run(
+                        source.items(),
+                        tenant=None,
+                        options=PipelineOptions(
+                            direction=source.direction, batch_messages=options.batch
+                        ),
+                        hooks=[source.hook()],
+                    )
+                except Exception as exc:  # retried, never lost
+                    _rolled_back(conn)
+                    result.failed_runs += 1
+                    held = source.in_hand()
+                    streams.fail(held, _describe(exc))
+                    logger.warning(
+                        "a batch failed (%s); %d job(s) will be retried", exc, len(held)
+                    )
+                    stop.wait(0.5)
+                    continue
+                if source.control is not None:
+                    _handle(settings, conn, streams, source, source.control, result)
+                elif source.drained:
+                    break
+        # read but not started: back on the queue now, not after claim_after
+        streams.release(list(source.backlog))
+        source.backlog.clear()
+    result.stored, result.duplicates = source.stored, source.duplicates
+    return result
+
+
+def run_workers(
+    settings: Settings, options: WorkerOptions, count: int, stop: threading.Event
+) -> WorkerResult:
+    """`count` workers in processes of their own; `stop` stops them all (each
+    finishing its batch in hand). Returns their results added up."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    procs = [
+        context.Process(
+            target=_worker_process,
+            args=(
+                settings,
+                dataclasses.replace(options, consumer=new_consumer_name()),
+                results,
+            ),
+            name=f"pmail-worker-{n}",
+        )
+        for n in range(count)
+    ]
+    for proc in procs:
+        proc.start()
+    total = WorkerResult()
+    try:
+        while any(p.is_alive() for p in procs) and not stop.is_set():
+            stop.wait(0.2)
+    finally:
+        for proc in procs:
+            if proc.is_alive() and proc.pid is not None:
+                os.kill(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.join()
+    while not results.empty():
+        one = results.get()
+        for f in dataclasses.fields(WorkerResult):
+            setattr(total, f.name, getattr(total, f.name) + getattr(one, f.name))
+    return total
+
+
+def _worker_process(
+    settings: Settings,
+    options: WorkerOptions,
+    results: multiprocessing.Queue[WorkerResult],
+) -> None:
+    stop = threading.Event()
+    with stopped_by_signals(stop):
+        try:
+            results.put(run_worker(settings, options, stop))
+        except PmailError as exc:
+            logger.error("worker %s: %s", options.consumer, exc)
+            results.put(WorkerResult())
+
+
+def _rolled_back(conn: Connection) -> None:
+    try:
+        conn.rollback()
+    except Exception as exc:  # a dead connection: the next run says so
+        logger.debug("rollback failed: %s", exc)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
+
+
+class _TenantLookup:
+    """Tenant names to tenants, cached (unknown names are looked up again later)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.known: dict[str, Tenant] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, name: str) -> Tenant | None:
+        with self.lock:
+            if name not in self.known:
+                with self.conn.transaction():
+                    found = tenants_repo.find_tenant(self.conn, name=name)
+                if found is None:
+                    return None
+                self.known[name] = found
+            return self.known[name]
+
+
+def _handle(
+    settings: Settings,
+    conn: Connection,
+    streams: Streams,
+    source: QueueSource,
+    delivery: Delivery,
+    result: WorkerResult,
+) -> None:
+    """Run an IMAP sync or an analytics refresh; ack and log it, or let it retry."""
+    job = delivery.job
+    try:
+        tenant = source.tenant_of(job.tenant)
+        if tenant is None:
+            source.taken([delivery.ref])
+            source.bury(delivery, f"tenant {job.tenant!r} does not exist")
+            return
+        if job.type == "analytics":
+            from pmail_cli.services import reports
+
+            reports.rebuild(conn, tenant)
+        elif job.type == "import-imap":
+            _import_imap(settings, job)
+        else:
+            source.taken([delivery.ref])
+            source.bury(delivery, f"unknown job type {job.type!r}")
+            return
+    except Exception as exc:  # retried with backoff, then dead-lettered
+        _rolled_back(conn)
+        source.taken([delivery.ref])
+        streams.fail([delivery], _describe(exc))
+        return
+    with tenants.scoped(conn, tenant):
+        log_jobs(conn, tenant, [delivery], outcomes=["done"])
+    source.taken([delivery.ref])
+    streams.ack([delivery])
+    result.control += 1
+
+
+def _import_imap(settings: Settings, job: Job) -> None:
+    from pmail_cli.services import imap_accounts, imap_import
+
+    fields = json.loads(job.account or "{}")
+    fields["folders"] = tuple(fields.get("folders") or ())
+    account = AccountConfig(**fields)
+    password = imap_accounts.resolve_password(account, prompt=None)
+    report = imap_import.import_accounts(
+        lambda: connect(settings), [(account, password)], parallel=1
+    )
+    failed = imap_import.failure(report, accounts=1)
+    if failed is not None:
+        raise failed
+
+
+@contextmanager
+def stopped_by_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM (and SIGINT) set `stop`: the batch in hand is finished, then the
+    worker exits."""
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set())
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# --- status, dead letters, report ----------------------------------------------------
+
+
+def status(settings: Settings) -> tuple[list[StreamStatus], int]:
+    """Each priority's stream and the dead-letter count."""
+    return open_streams(settings).status()
+
+
+def dead_letters(settings: Settings) -> list[DeadJob]:
+    """The dead letters, oldest first."""
+    return open_streams(settings).dead()
+
+
+def redrive(settings: Settings, ids: list[str]) -> list[DeadJob]:
+    """Put dead letters (these, or all when none are named) back on the queue."""
+    streams = open_streams(settings)
+    if ids:
+        known = {d.dead_id for d in streams.dead(count=100_000)}
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise UsageError(
+                f"no dead letter {missing[0]}", hint="see `pmail queue dead list`"
+            )
+    return streams.redrive(ids or None)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueReport:
+    """`report queue`: jobs per day and the dead ones by error."""
+
+    days: list[jobs_repo.QueueDay]
+    failures: list[jobs_repo.Failure]
+
+
+def report(conn: Connection, tenant: Tenant | None, *, days: int) -> QueueReport:
+    """The job log of the last `days` days."""
+    stop = datetime.now(UTC) + timedelta(seconds=1)
+    start = stop - timedelta(days=days)
+    tenant_id = tenant.tenant_id if tenant else None
+    with tenants.scoped(conn, tenant) if tenant else tenants.every_tenant(conn):
+        return QueueReport(
+            jobs_repo.queue_report(conn, tenant_id=tenant_id, start=start, stop=stop),
+            jobs_repo.failures(conn, tenant_id=tenant_id, start=start, stop=stop),
+        )
+
+
+def new_consumer_name() -> str:
+    """A consumer name unique to this process."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+__all__ = ["JOB_TYPES", "PRIORITIES"]

@@ -1,0 +1,258 @@
+"""The queue as a source: store jobs from Redis Streams become work items.
+
+`QueueSource.items()` reads jobs (highest priority first), hands each store job over
+as a WorkItem that names its tenant, and yields `FLUSH` when nothing more arrives
+within the linger, so a lone message is committed at once. It ends when it meets a
+job that is not a store (an IMAP sync, an analytics refresh) or whose direction
+differs, which the worker then handles, or when asked to stop. `QueueHook` logs each
+batch's jobs in the batch's transaction and acknowledges their entries only after
+it commits (at-least-once delivery; storage is idempotent, so each message is stored
+once). Jobs delivered before (a retry, a dead worker's claim) go in batches of their
+own, so one poison message cannot take innocent ones to the dead letters with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+
+from pmail_cli.batch import BatchHook, Written
+from pmail_cli.db import Connection
+from pmail_cli.repository import jobs as jobs_repo
+from pmail_cli.repository.tenants import Tenant
+from pmail_cli.sources import FLUSH, WorkItem
+from pmail_cli.streams import Delivery, Streams
+
+logger = logging.getLogger(__name__)
+
+IDLE_BLOCK_MS = 500  # how long one read waits when idle (stop is checked between)
+CLAIM_EVERY = 0.5  # seconds between looks at the pending entries
+
+
+class QueueSource:
+    """Jobs from the queue for one worker (consumer), across pipeline runs."""
+
+    def __init__(
+        self,
+        streams: Streams,
+        consumer: str,
+        *,
+        tenant_of: Callable[[str], Tenant | None],
+        bury: Callable[[Delivery, str], None],
+        batch: int,
+        linger_ms: int,
+        claim_after: float,
+        max_deliveries: int,
+        stop: threading.Event,
+        burst: bool = False,
+    ) -> None:
+        self.streams, self.consumer = streams, consumer
+        self.tenant_of, self.bury = tenant_of, bury
+        self.batch, self.linger_ms = batch, linger_ms
+        self.claim_after, self.max_deliveries = claim_after, max_deliveries
+        self.stop, self.burst = stop, burst
+        self.backlog: deque[Delivery] = deque()  # delivered to us, not handed over yet
+        self.unacked: dict[str, Delivery] = {}  # handed over, not committed yet
+        self.lock = threading.Lock()
+        self.control: Delivery | None = None  # the job that ended the last run
+        self.direction = "auto"  # of the store jobs of the current run
+        self.drained = False  # burst: nothing left anywhere
+        self.stored = 0  # messages committed new, across runs
+        self.duplicates = 0  # messages the tenant had already
+        self._claimed_at = 0.0
+
+    def items(self) -> Iterator[WorkItem]:
+        """Store jobs as work items, FLUSH when idle; see the module docstring."""
+        self.control, self.drained = None, False
+        self.direction = self.backlog[0].job.direction if self.backlog else "auto"
+        since_flush = 0
+        started = False
+        while not self.stop.is_set():
+            if not self.backlog:
+                self._fetch(waiting=since_flush > 0)
+            if not self.backlog:
+                # also when idle: the reader learns here that its run has ended
+                yield FLUSH
+                if not since_flush and self.burst and self._nothing_left():
+                    self.drained = True
+                    return
+                since_flush = 0
+                continue
+            delivery = self.backlog[0]
+            job = delivery.job
+            if job.type != "store" or (started and job.direction != self.direction):
+                if job.type != "store":
+                    self.control = self.backlog.popleft()
+                    self._hand_over(self.control)
+                if since_flush:
+                    yield FLUSH
+                return
+            self.backlog.popleft()
+            if not started:
+                self.direction, started = job.direction, True
+            item = self._item(delivery)
+            if item is None:
+                continue
+            alone = delivery.deliveries > 1 or job.attempts > 0
+            if alone and since_flush:
+                yield FLUSH
+                since_flush = 0
+            self._hand_over(delivery)
+            yield item
+            since_flush += 1
+            if alone:
+                yield FLUSH
+                since_flush = 0
+
+    def _fetch(self, *, waiting: bool) -> None:
+        """Fill the backlog: due retries and stale claims first, then new jobs."""
+        now = time.monotonic()
+        if now - self._claimed_at >= CLAIM_EVERY:
+            self._claimed_at = now
+            claimed, exhausted = self.streams.claim_due(
+                self.consumer,
+                claim_after=self.claim_after,
+                max_deliveries=self.max_deliveries,
+            )
+            for d in exhausted:
+                error = self.streams.last_error(d) or (
+                    f"delivered {d.deliveries - 1} times without being acknowledged "
+                    "(a worker died with it)"
+                )
+                self.bury(d, error)
+            self.backlog.extend(claimed)
+            if claimed:
+                return
+        block = self.linger_ms if waiting else IDLE_BLOCK_MS
+        self.backlog.extend(self.streams.read(self.consumer, self.batch, block))
+
+    def _nothing_left(self) -> bool:
+        with self.lock:
+            if self.unacked:
+                return False
+        streams, _ = self.streams.status()
+        return all(s.waiting == 0 and s.in_flight == 0 for s in streams)
+
+    def _hand_over(self, delivery: Delivery) -> None:
+        with self.lock:
+            self.unacked[delivery.ref] = delivery
+
+    def _item(self, delivery: Delivery) -> WorkItem | None:
+        """The work item of a store job; a job that cannot be one is buried."""
+        job = delivery.job
+        tenant = self.tenant_of(job.tenant)
+        if tenant is None:
+            self.bury(delivery, f"tenant {job.tenant!r} does not exist")
+            return None
+        raw = job.raw
+        if raw is None and job.spool:
+            try:
+                with open(job.spool, "rb") as handle:
+                    raw = handle.read()
+            except OSError as exc:
+                self.bury(delivery, f"cannot read the spooled message: {exc}")
+                return None
+        if raw is None:
+            self.bury(delivery, "a store job without a message")
+            return None
+        return WorkItem(
+            origin=job.origin or f"queue:{delivery.ref}",
+            raw=raw,
+            position=delivery.ref,
+            tenant=tenant,
+        )
+
+    def taken(self, refs: Sequence[str]) -> list[Delivery]:
+        """Forget handed-over entries (committed, or to be retried); return them."""
+        with self.lock:
+            return [d for r in refs if (d := self.unacked.pop(r, None)) is not None]
+
+    def in_hand(self) -> list[Delivery]:
+        """Every entry handed over and not yet committed (forgotten here)."""
+        with self.lock:
+            held, self.unacked = list(self.unacked.values()), {}
+        return held
+
+    def hook(self) -> QueueHook:
+        """The hook that logs and acknowledges each committed batch."""
+        return QueueHook(self)
+
+
+class QueueHook(BatchHook):
+    """Job log rows in the batch's transaction; XACK after its commit."""
+
+    def __init__(self, source: QueueSource) -> None:
+        self.source = source
+
+    def _deliveries(self, written: Written) -> list[Delivery]:
+        with self.source.lock:
+            return [
+                d
+                for item in written.batch.items
+                if (d := self.source.unacked.get(str(item.position))) is not None
+            ]
+
+    def in_transaction(self, conn: Connection, written: Written) -> None:
+        deliveries = self._deliveries(written)
+        keys = dict(
+            zip(
+                (str(i.position) for i in written.batch.items),
+                written.batch.keys,
+                strict=True,
+            )
+        )
+        log_jobs(
+            conn,
+            written.tenant,
+            deliveries,
+            outcomes=[
+                "stored" if keys[d.ref] in written.inserted else "duplicate"
+                for d in deliveries
+            ],
+            keys=[keys[d.ref] for d in deliveries],
+        )
+
+    def after_commit(self, written: Written) -> None:
+        self.source.stored += len(written.inserted)
+        self.source.duplicates += len(written.batch.items) - len(written.inserted)
+        done = self.source.taken([str(i.position) for i in written.batch.items])
+        self.source.streams.ack(done)
+        for d in done:
+            if d.job.spool:
+                try:
+                    os.unlink(d.job.spool)
+                except OSError as exc:  # stored already: a leftover file is harmless
+                    logger.warning("cannot remove spooled %s: %s", d.job.spool, exc)
+
+
+def log_jobs(
+    conn: Connection,
+    tenant: Tenant,
+    deliveries: Sequence[Delivery],
+    *,
+    outcomes: Sequence[str],
+    keys: Sequence[str | None] | None = None,
+    error: str | None = None,
+) -> None:
+    """Write the job log rows of ended jobs (one tenant's) in the open transaction."""
+    if not deliveries:
+        return
+    jobs_repo.log_jobs(
+        conn,
+        tenant_id=tenant.tenant_id,
+        job_ids=[d.job.job_id for d in deliveries],
+        job_types=[d.job.type for d in deliveries],
+        priorities=[d.priority for d in deliveries],
+        outcomes=list(outcomes),
+        attempts=[d.attempts for d in deliveries],
+        storage_keys=list(keys) if keys is not None else [None] * len(deliveries),
+        sources=[d.job.origin or None for d in deliveries],
+        errors=[error] * len(deliveries),
+        enqueued=[datetime.fromtimestamp(d.job.enqueued, UTC) for d in deliveries],
+        started=[datetime.fromtimestamp(d.read_at, UTC) for d in deliveries],
+    )
