@@ -307,11 +307,14 @@ class Streams:
         """Acknowledge and delete entries whose work has committed."""
         if not deliveries:
             return
+        by_stream: dict[str, list[str]] = {}
+        for d in deliveries:
+            by_stream.setdefault(self.stream(d.priority), []).append(d.entry_id)
         with self.errors():
             pipe = self.client.pipeline(transaction=True)
-            for d in deliveries:
-                pipe.xack(self.stream(d.priority), GROUP, d.entry_id)
-                pipe.xdel(self.stream(d.priority), d.entry_id)
+            for stream, ids in by_stream.items():
+                pipe.xack(stream, GROUP, *ids)
+                pipe.xdel(stream, *ids)
             pipe.hdel(self.key("errors"), *[d.ref for d in deliveries])
             pipe.execute()
 

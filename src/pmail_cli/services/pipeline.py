@@ -97,20 +97,20 @@ class _Pending:
 
 def _batches(
     items: Iterable[WorkItem], size: int, tenant: Tenant | None
-) -> Iterator[tuple[Tenant, list[WorkItem], bool]]:
+) -> Iterator[tuple[Tenant | None, list[WorkItem], bool]]:
     """Cut items into batches of one tenant each, bounded in messages and bytes.
 
-    The flag is True when the source asked for the batch to be committed now
-    (`sources.FLUSH`: it has nothing more for the moment).
+    The flag is True when the source asked for everything in hand to be committed
+    now (`sources.FLUSH`: it has nothing more for the moment); the batch is then
+    what was cut so far, possibly none (earlier batches may still be in flight).
     """
     batch: list[WorkItem] = []
     owner: Tenant | None = None
     total = 0
     for item in items:
         if item is FLUSH:
-            if batch and owner is not None:
-                yield owner, batch, True
-                batch, total = [], 0
+            yield owner, batch, True
+            batch, total = [], 0
             continue
         whose = tenant or item.tenant
         if whose is None:
@@ -315,7 +315,8 @@ class _Run:
             )
             batches = itertools.chain([first, *([second] if second else [])], batches)
         for tenant, batch, flush in batches:
-            self._submit(tenant, batch, parallel)
+            if batch and tenant is not None:
+                self._submit(tenant, batch, parallel)
             if flush:  # the source waits: commit everything in hand now
                 while self.pending:
                     self._drain_one()

@@ -256,7 +256,7 @@ def run_worker(
             burst=options.burst,
         )
         with Pipeline(conn, jobs=options.jobs) as pipeline:
-            pipeline.start()
+            pipeline.warm()  # the fork server starts while the first jobs are read
             while not stop.is_set():
                 try:
                     pipeline.run(

@@ -31,6 +31,7 @@ from pmail_cli.streams import Delivery, Streams
 logger = logging.getLogger(__name__)
 
 IDLE_BLOCK_MS = 500  # how long one read waits when idle (stop is checked between)
+SHORT_BLOCK_MS = 20  # ... while batches of ours are still being written
 CLAIM_EVERY = 0.5  # seconds between looks at the pending entries
 
 
@@ -71,10 +72,14 @@ class QueueSource:
         self.control, self.drained = None, False
         self.direction = self.backlog[0].job.direction if self.backlog else "auto"
         since_flush = 0
+        first_at = 0.0  # when the first item since the last FLUSH was handed over
         started = False
         while not self.stop.is_set():
             if not self.backlog:
-                self._fetch(waiting=since_flush > 0)
+                # waiting for input: at most until the linger since the batch's first
+                # item is over (so a steady trickle is committed every linger too)
+                left = self.linger_ms - (time.monotonic() - first_at) * 1000
+                self._fetch(wait_ms=max(int(left), 0) if since_flush else None)
             if not self.backlog:
                 # also when idle: the reader learns here that its run has ended
                 yield FLUSH
@@ -103,14 +108,17 @@ class QueueSource:
                 yield FLUSH
                 since_flush = 0
             self._hand_over(delivery)
+            if not since_flush:
+                first_at = time.monotonic()
             yield item
             since_flush += 1
             if alone:
                 yield FLUSH
                 since_flush = 0
 
-    def _fetch(self, *, waiting: bool) -> None:
-        """Fill the backlog: due retries and stale claims first, then new jobs."""
+    def _fetch(self, *, wait_ms: int | None) -> None:
+        """Fill the backlog: due retries and stale claims first, then new jobs,
+        waiting up to wait_ms for them (None: idle, a short slice at a time)."""
         now = time.monotonic()
         if now - self._claimed_at >= CLAIM_EVERY:
             self._claimed_at = now
@@ -128,8 +136,10 @@ class QueueSource:
             self.backlog.extend(claimed)
             if claimed:
                 return
-        block = self.linger_ms if waiting else IDLE_BLOCK_MS
-        self.backlog.extend(self.streams.read(self.consumer, self.batch, block))
+        if wait_ms is None:
+            with self.lock:  # our own batches in flight: their acks come soon
+                wait_ms = SHORT_BLOCK_MS if self.unacked else IDLE_BLOCK_MS
+        self.backlog.extend(self.streams.read(self.consumer, self.batch, wait_ms))
 
     def _nothing_left(self) -> bool:
         with self.lock:
