@@ -7,8 +7,10 @@ return a `Classification`, with reason "undefined" where nothing could be read.
 from __future__ import annotations
 
 import email
-import email.policy
 import logging
+from email._policybase import (
+    compat32,  # email.policy would load headerregistry too (16 ms)
+)
 from email.message import Message
 
 from pmail_cli.classify.core import classify, fallback
@@ -45,13 +47,13 @@ def _without_leading_blank_lines(msg: Message) -> Message:
     payload = msg.get_payload()
     if not isinstance(payload, str) or not payload[:1].isspace():
         return msg
-    return email.message_from_string(payload.lstrip(), policy=email.policy.compat32)
+    return email.message_from_string(payload.lstrip(), policy=compat32)
 
 
 def classify_bytes(raw: bytes) -> Classification:
     """Parse raw RFC 5322 bytes with compat32 and classify them; never raises."""
     try:
-        msg = email.message_from_bytes(bytes(raw), policy=email.policy.compat32)
+        msg = email.message_from_bytes(bytes(raw), policy=compat32)
     except Exception:
         logger.debug("unparseable message, treating as email", exc_info=True)
         return Classification(kind="email", is_reply=False)

@@ -12,7 +12,6 @@ import typer
 from rich.markup import escape
 
 from pmail_cli.cli import TenantOption, app, get_settings, reported_errors, say
-from pmail_cli.progress import task
 
 if TYPE_CHECKING:
     from pmail_cli.db import Connection
@@ -69,6 +68,7 @@ def import_imap(
     Example: pmail import-imap --host imap.example.com --user sdr1@acme.com --tenant acme
     """
     from pmail_cli import db
+    from pmail_cli.progress import task
     from pmail_cli.services import imap_accounts, imap_import, imap_watch
 
     settings = get_settings(ctx)

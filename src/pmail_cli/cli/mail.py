@@ -24,7 +24,6 @@ from pmail_cli.cli import (
 )
 from pmail_cli.config import Settings
 from pmail_cli.output import OutputFormat
-from pmail_cli.progress import task
 
 if TYPE_CHECKING:
     from pmail_cli.services.ingest import IngestResult
@@ -64,6 +63,7 @@ def ingest_cmd(
 
     Example: pmail ingest inbox.mbox Maildir/ one.eml - --tenant acme
     """
+    from pmail_cli.progress import task
     from pmail_cli.services import ingest, tenants
     from pmail_cli.services.pipeline import PipelineOptions
 
@@ -139,6 +139,7 @@ def export_cmd(
 
     Example: pmail export --tenant acme --out backup/
     """
+    from pmail_cli.progress import task
     from pmail_cli.services import export, tenants
 
     settings = get_settings(ctx)

@@ -19,7 +19,6 @@ from pmail_cli.cli import (
 )
 from pmail_cli.errors import UsageError
 from pmail_cli.output import OutputFormat
-from pmail_cli.progress import task
 
 if TYPE_CHECKING:
     from pmail_cli.config import Settings
@@ -115,6 +114,7 @@ def _run(
     jobs: int,
 ) -> MigrationResult:
     from pmail_cli import db
+    from pmail_cli.progress import task
     from pmail_cli.services import migrate
 
     with db.connect(settings, migrate=False) as reader:

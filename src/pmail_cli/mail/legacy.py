@@ -19,12 +19,12 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import encoders
+from email._policybase import compat32  # not email.policy: it loads headerregistry too
 from email.header import Header
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import compat32
 from typing import TYPE_CHECKING
 
 from pmail_cli.mail.compress import compress

@@ -21,7 +21,7 @@ import email
 import email.message
 import itertools
 import re
-from email.policy import compat32
+from email._policybase import compat32  # not email.policy: it loads headerregistry too
 from typing import Any
 
 Message = email.message.Message

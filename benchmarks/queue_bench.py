@@ -1,5 +1,8 @@
 """Queue benchmark: enqueue rate, worker throughput vs `pmail ingest`, arrival->row latency.
 
+(Not `queue.py`: run as a script, that name would shadow the standard library's `queue`
+for every script in this folder.)
+
 Same seeded corpus (default 10,000 messages), fresh scratch database for each timed
 store, all in one run and alternated:
 
@@ -12,7 +15,7 @@ store, all in one run and alternated:
   its row time the first poll (every 5 ms) that finds it in email_messages. Median and
   p95 over N messages (default 200).
 
-    python benchmarks/queue.py --messages 10000 --runs 3 --latency 200
+    python benchmarks/queue_bench.py --messages 10000 --runs 3 --latency 200
 
 Targets (issue 15): worker throughput >= 0.9x of `pmail ingest`; latency p95 < 250 ms.
 Needs PostgreSQL (a role that may create databases) and Redis ($PMAIL_BENCH_REDIS_URL,
@@ -21,24 +24,24 @@ default redis://127.0.0.1:6379/0; the keys live under a private prefix, deleted 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: this file's folder must not shadow
-    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the stdlib's `queue`
-
 import argparse
 import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import psycopg
 import redis
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from benchmarks.ingest import (
     DEFAULT_DSN,
     TENANT,
