@@ -16,6 +16,7 @@ sets it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import date, datetime
 from typing import ClassVar, TypeVar
 
@@ -165,18 +166,24 @@ def text_safe(row: R) -> R:
     no lone surrogate. Parsing cleans what it reads; this is the last guard, so a
     value no one thought of never fails a whole batch's COPY."""
     changed: dict[str, object] = {}
-    for f in dataclasses.fields(row):  # type: ignore[arg-type]
-        value = getattr(row, f.name)
-        if type(value) is str and not _storable(value):
-            changed[f.name] = _clean(value)
+    for name in _field_names(type(row)):  # type: ignore[arg-type]
+        value = getattr(row, name)
+        if type(value) is str:
+            if not (value.isascii() and "\x00" not in value) and not _storable(value):
+                changed[name] = _clean(value)
         elif (
             type(value) is list
             and value
             and type(value[0]) is str
             and not all(_storable(v) for v in value)
         ):
-            changed[f.name] = [_clean(v) for v in value]
+            changed[name] = [_clean(v) for v in value]
     return dataclasses.replace(row, **changed) if changed else row  # type: ignore[type-var]
+
+
+@functools.cache
+def _field_names(row_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(row_type))
 
 
 def _storable(value: str) -> bool:

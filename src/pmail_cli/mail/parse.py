@@ -10,7 +10,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.errors import MessageDefect
 from email.header import decode_header, make_header
 from html.parser import HTMLParser
@@ -170,6 +170,9 @@ def addresses(values: list[str]) -> tuple[str | None, str | None]:
     return ", ".join(emails), (names[0] or None) if names else None
 
 
+MAX_ZONE_OFFSET = timedelta(hours=15)
+
+
 def parse_date(value: str | None, problems: list[str]) -> datetime | None:
     """A Date header as an aware datetime; an unreadable one is a problem, not an error."""
     if not value:
@@ -183,6 +186,12 @@ def parse_date(value: str | None, problems: list[str]) -> datetime | None:
         parsed = parsed.replace(tzinfo=UTC)
     if not 1970 <= parsed.year <= 9999:
         problems.append("Date header out of range")
+        return None
+    offset = parsed.utcoffset()
+    if offset is not None and abs(offset) >= MAX_ZONE_OFFSET:
+        # "+2013" read as a zone: real zones are within -12..+14 h, and PostgreSQL
+        # refuses offsets of 16 h and more
+        problems.append("Date header time zone out of range")
         return None
     return parsed
 
@@ -269,9 +278,12 @@ def _attachment(index: int, part: Message) -> AttachmentPart:
 
 
 def _is_body(part: Message, ctype: str) -> bool:
-    return ctype in ("text/plain", "text/html") and (
-        part.get_content_disposition() != "attachment" and not part.get_filename()
-    )
+    if ctype not in ("text/plain", "text/html"):
+        return False
+    disposition = part.get("Content-Disposition")
+    if disposition is None and "name" not in str(part.get("Content-Type", "")).lower():
+        return True  # no disposition and no name= / filename*=: no file name to find
+    return part.get_content_disposition() != "attachment" and not part.get_filename()
 
 
 def _bodies_and_attachments(parsed: ParsedMessage, msg: Message) -> None:
