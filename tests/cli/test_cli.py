@@ -276,3 +276,30 @@ def test_ctrl_c_exits_130_with_one_error_pair(dsn: str, tmp_path: Path) -> None:
         "error: interrupted; committed batches are kept\n"
         "hint: run the same command again to finish\n"
     )
+
+
+@pytest.mark.db
+def test_global_options_work_after_the_command(dsn: str) -> None:
+    """`pmail init-db --dsn …` (the README's first command) and `-v`, `-q`,
+    `--config`, `--dsn=…` after the command name work as before it."""
+    result = runner.invoke(app, ["init-db", "--dsn", dsn, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "schema is unchanged" in result.stderr
+    result = runner.invoke(
+        app, ["tenant", "list", f"--dsn={dsn}", "-v", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("using DSN from --dsn: ")
+    result = runner.invoke(app, ["tenant", "add", "late", "-q", "--dsn", dsn])
+    assert result.exit_code == 0 and "tenant late" in result.stderr
+    # after `--` nothing is moved: it is an argument
+    from pmail_cli.cli import hoist_global_options
+
+    assert hoist_global_options(["show", "--", "-v"]) == ["show", "--", "-v"]
+    assert hoist_global_options(["ingest", "x", "--dsn", "d", "-v"]) == [
+        "--dsn",
+        "d",
+        "-v",
+        "ingest",
+        "x",
+    ]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from pmail_cli import interrupt
 from pmail_cli.config import Settings, redact_dsn, settings_from_environment
@@ -27,8 +28,45 @@ from pmail_cli.output import OutputFormat, err_console
 if TYPE_CHECKING:
     from pmail_cli.db import Connection
 
+# The global options, accepted before or after the command name (`pmail init-db
+# --dsn …` as well as `pmail --dsn … init-db`): the root group moves them to the front.
+GLOBAL_FLAGS = frozenset({"-v", "--verbose", "-q", "--quiet", "--debug", "--no-debug"})
+GLOBAL_WITH_VALUE = frozenset({"--dsn", "--config"})
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move the global options found anywhere before `--` to the front, in order."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in GLOBAL_FLAGS or (
+            arg.split("=", 1)[0] in GLOBAL_WITH_VALUE and "=" in arg
+        ):
+            front.append(arg)
+        elif arg in GLOBAL_WITH_VALUE and i + 1 < len(args):
+            front += [arg, args[i + 1]]
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+class _Root(TyperGroup):
+    """The root command group: global options may follow the command name."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        return super().parse_args(ctx, hoist_global_options(args))
+
+
 app = typer.Typer(
     help="Keep a cold-email platform's mail in PostgreSQL: lossless, compressed, classified.",
+    cls=_Root,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
