@@ -303,3 +303,46 @@ def test_global_options_work_after_the_command(dsn: str) -> None:
         "ingest",
         "x",
     ]
+
+
+@pytest.mark.db
+def test_show_says_why_a_key_prefix_finds_nothing(dsn: str, tmp_path: Path) -> None:
+    """Too short, unknown, ambiguous (with the candidates): three different answers;
+    and reading never creates the default tenant."""
+    import psycopg
+
+    from tests import mailgen
+
+    result = runner.invoke(app, ["--dsn", dsn, "show", "0000000000"])
+    assert result.exit_code == 1 and "tenant 'default' does not exist" in result.stderr
+    result = runner.invoke(app, ["--dsn", dsn, "export", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "tenant 'default' does not exist" in result.stderr
+    result = runner.invoke(app, ["--dsn", dsn, "dict", "list"])
+    assert result.exit_code == 1 and "tenant 'default' does not exist" in result.stderr
+    result = runner.invoke(app, ["--dsn", dsn, "tenant", "list", "--format", "json"])
+    assert result.stdout.strip() == "[]"  # nothing was created by the reads above
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "one.eml").write_bytes(mailgen.simple(1))
+    assert runner.invoke(app, ["--dsn", dsn, "ingest", str(folder)]).exit_code == 0
+    with psycopg.connect(dsn) as conn:  # two keys that share their first 10 characters
+        conn.execute(
+            "INSERT INTO email_messages (tenant_id, storage_key, direction, status) "
+            "SELECT tenant_id, k, 'inbound', 'received' FROM tenants, "
+            "unnest(ARRAY['abcdef0123' || repeat('1', 22), 'abcdef0123' || repeat('2', 22)]) k"
+        )
+    result = runner.invoke(app, ["--dsn", dsn, "show", "abc"])
+    assert result.exit_code == 2 and "'abc' is too short" in result.stderr
+    assert "at least 8 characters" in result.stderr
+    result = runner.invoke(app, ["--dsn", dsn, "show", "abcdef0123"])
+    assert result.exit_code == 2 and "matches more than one message" in result.stderr
+    assert (
+        "abcdef0123" + "1" * 22 in result.stderr
+        and "abcdef0123" + "2" * 22 in result.stderr
+    )
+    result = runner.invoke(app, ["--dsn", dsn, "show", "0123456789"])
+    assert (
+        result.exit_code == 1
+        and "no message with storage key '0123456789'" in result.stderr
+    )

@@ -1,4 +1,5 @@
--- One message's metadata and storage facts, by storage key or a unique key prefix.
+-- A message's metadata and storage facts, by storage key or key prefix (up to six
+-- matches: more than one is an ambiguous prefix, listed to the user).
 -- params: tenant_id uuid, key text
 SELECT m.storage_key, m.message_id, m.direction, m.message_type, m.status,
        m.from_email, m.from_name, m.to_email, m.cc_email, m.subject, m.sent_at,
@@ -13,4 +14,4 @@ LEFT JOIN email_content AS c ON c.tenant_id = m.tenant_id AND c.storage_key = m.
 WHERE m.tenant_id = %(tenant_id)s
   AND (m.storage_key = %(key)s OR m.storage_key LIKE %(prefix)s)
 ORDER BY m.storage_key
-LIMIT 2;
+LIMIT 6;

@@ -233,6 +233,6 @@ def dict_list(
     from pmail_cli.services import dicts, tenants
 
     with connected(get_settings(ctx)) as conn:
-        scope = tenants.use_tenant(conn, tenant)
+        scope = tenants.find_tenant(conn, tenant or tenants.DEFAULT_TENANT)
         rows = dicts.list_dictionaries(conn, scope)
     output.render(rows, fmt)

@@ -65,7 +65,7 @@ class Blob:
 def find_message(
     conn: Connection, *, tenant_id: uuid.UUID, key: str
 ) -> list[dict[str, object]]:
-    """Return up to two messages whose key is key or starts with it."""
+    """Return up to six messages whose key is key or starts with it."""
     prefix = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(

@@ -15,6 +15,9 @@ from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services.rawstore import rebuild_messages
 from pmail_cli.services.tenants import scoped
 
+MIN_PREFIX = 8  # characters of a storage key that name one message
+CANDIDATES = 5  # keys listed when a prefix matches several
+
 
 @dataclass(slots=True)
 class MessageDetail:
@@ -56,16 +59,24 @@ def find_one(conn: Connection, tenant: Tenant, key: str) -> dict[str, object]:
     rows = repo.find_message(conn, tenant_id=tenant.tenant_id, key=key)
     exact = [r for r in rows if r["storage_key"] == key]
     if exact:
-        rows = exact
-    elif len(key) < 8:
-        rows = []
+        return exact[0]
+    if rows and len(key) < MIN_PREFIX:
+        raise UsageError(
+            f"storage key prefix {key!r} is too short",
+            hint=f"give at least {MIN_PREFIX} characters of the key",
+        )
     if not rows:
         raise NotFound(
             f"no message with storage key {key!r} in tenant {tenant.name!r}",
-            hint="list keys with `pmail export --out DIR` or check --tenant",
+            hint="find keys with `pmail export --out DIR`, or check --tenant",
         )
     if len(rows) > 1:
-        raise UsageError(f"storage key prefix {key!r} matches more than one message")
+        shown = ", ".join(str(r["storage_key"]) for r in rows[:CANDIDATES])
+        more = " and more" if len(rows) > CANDIDATES else ""
+        raise UsageError(
+            f"storage key prefix {key!r} matches more than one message: {shown}{more}",
+            hint="give more characters of the key",
+        )
     return rows[0]
 
 
