@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import enum
 import json
+import re
 import sys
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -52,10 +53,41 @@ def plain(value: object) -> object:
     return value
 
 
-def _cell(value: object) -> object:
+# Text from mail is untrusted: on a terminal an ESC or CSI sequence recolours the
+# screen or sets the window title. Human-facing output shows every C0 control (but
+# the newline), DEL and C1 control as a visible escape; csv keeps tabs and newlines
+# and shows the others as control pictures; JSON escapes them all.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_CSV_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f]")
+
+
+def for_terminal(text: str) -> str:
+    """Control characters shown as `\\xNN` (ESC becomes `\\x1b`); newlines kept."""
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _for_csv(text: str) -> str:
+    def picture(m: re.Match[str]) -> str:
+        code = ord(m.group())
+        if code < 0x20:
+            return chr(0x2400 + code)  # the Unicode control pictures: U+241B for ESC
+        return "\u2421" if code == 0x7F else f"\\x{code:02x}"
+
+    return _CSV_UNSAFE.sub(picture, text)
+
+
+def _json(value: object) -> str:
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _cell(value: object, *, csv_cell: bool = False) -> object:
     value = plain(value)
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return _for_csv(value) if csv_cell else for_terminal(value)
     return value
 
 
@@ -77,20 +109,15 @@ def render(
     dicts = [as_dict(r) for r in rows]
     names = list(dicts[0]) if dicts else list(columns or [])
     if fmt is OutputFormat.json:
-        stream.write(
-            json.dumps(
-                [{k: plain(v) for k, v in d.items()} for d in dicts],
-                indent=2,
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
+        stream.write(_json([{k: plain(v) for k, v in d.items()} for d in dicts]) + "\n")
         return
     if fmt is OutputFormat.csv:
         if names:
             writer = csv.DictWriter(stream, fieldnames=names, lineterminator="\n")
             writer.writeheader()
-            writer.writerows({k: _cell(v) for k, v in d.items()} for d in dicts)
+            writer.writerows(
+                {k: _cell(v, csv_cell=True) for k, v in d.items()} for d in dicts
+            )
         if not dicts:
             err_console.print("(no rows)")
         return
@@ -121,12 +148,7 @@ def render_record(
     """Print one record: 'key: value' lines, or a JSON object."""
     stream = out or sys.stdout
     if fmt is OutputFormat.json:
-        stream.write(
-            json.dumps(
-                {k: plain(v) for k, v in record.items()}, indent=2, ensure_ascii=False
-            )
-            + "\n"
-        )
+        stream.write(_json({k: plain(v) for k, v in record.items()}) + "\n")
         return
     if fmt is not OutputFormat.table:
         render([record], fmt, out=stream)
@@ -134,4 +156,6 @@ def render_record(
     width = max((len(k) for k in record), default=0)
     for key, value in record.items():
         shown = _cell(value)
-        stream.write(f"{key:<{width}}  {'' if shown is None else shown}\n")
+        stream.write(
+            f"{for_terminal(key):<{width}}  {'' if shown is None else shown}\n"
+        )

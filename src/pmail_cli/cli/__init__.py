@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 from pmail_cli import interrupt
 from pmail_cli.config import Settings, redact_dsn, settings_from_environment
 from pmail_cli.errors import PmailError
-from pmail_cli.output import OutputFormat, err_console
+from pmail_cli.output import OutputFormat, err_console, for_terminal
 
 if TYPE_CHECKING:
     from pmail_cli.db import Connection
@@ -109,8 +109,10 @@ def main(
         settings = settings_from_environment(dsn, config).with_flags(
             verbose=verbose, quiet=quiet, debug=debug
         )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TerminalSafe("%(levelname)s:%(name)s:%(message)s"))
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr
+        level=logging.DEBUG if debug else logging.WARNING, handlers=[handler]
     )
     if verbose:
         where = (
@@ -120,6 +122,13 @@ def main(
             f"using DSN from {escape(settings.dsn_source)}: {escape(where)}"
         )
     ctx.obj = settings
+
+
+class _TerminalSafe(logging.Formatter):
+    """Log lines with control characters shown escaped (they may quote mail)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return for_terminal(super().format(record))
 
 
 def get_settings(ctx: typer.Context) -> Settings:
@@ -140,9 +149,11 @@ def reported_errors(
     except PmailError as exc:
         if debug:
             raise
-        err_console.print(f"error: {escape(str(exc))}", highlight=False)
+        err_console.print(f"error: {escape(for_terminal(str(exc)))}", highlight=False)
         if exc.hint:
-            err_console.print(f"hint: {escape(exc.hint)}", highlight=False)
+            err_console.print(
+                f"hint: {escape(for_terminal(exc.hint))}", highlight=False
+            )
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         if debug:
@@ -161,8 +172,9 @@ def connected(settings: Settings, *, migrate: bool = True) -> Iterator[Connectio
 
 
 def say(text: str) -> None:
-    """One line for the user on stderr (markup in `text` is the caller's)."""
-    err_console.print(text, highlight=False)
+    """One line for the user on stderr (markup in `text` is the caller's; control
+    characters from mail are shown escaped, never sent to the terminal)."""
+    err_console.print(for_terminal(text), highlight=False)
 
 
 # The commands register themselves on `app` when their module is imported.

@@ -160,9 +160,19 @@ def getaddresses(values: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+_ONE_ANGLE_ADDRESS = re.compile(r"\s*(.*?)\s*<([^<>@\s]+@[^<>\s]+)>\s*", re.S)
+
+
 def addresses(values: list[str]) -> tuple[str | None, str | None]:
     """Lower-cased addresses of address headers, comma-joined, and the first name."""
-    pairs = getaddresses([decode_words(v) for v in values])
+    decoded = [decode_words(v) for v in values]
+    pairs = getaddresses(decoded)
+    if len(decoded) == 1 and any(not addr or "@" not in addr for _, addr in pairs):
+        # one `name <address>` whose name the RFC 5322 parser took apart (an unquoted
+        # `[`, as in a terminal escape sequence): the name is what precedes the `<`
+        one = _ONE_ANGLE_ADDRESS.fullmatch(decoded[0])
+        if one is not None:
+            pairs = [(one.group(1).strip('"').strip(), one.group(2))]
     emails = [addr.strip().lower() for _, addr in pairs if addr and "@" in addr]
     names = [name for name, addr in pairs if addr and "@" in addr]
     if not emails:
@@ -256,9 +266,21 @@ def _decode(part: Message) -> tuple[bytes, bytes]:
     return data, hashlib.sha256(data).digest()
 
 
+def _filename(part: Message) -> str | None:
+    """The part's file name; undeclared 8-bit (UTF-8) in it decoded, not U+FFFD."""
+    name = part.get_filename()
+    if name is None or "\ufffd" not in str(name):
+        return name
+    probe = Message()
+    for header in ("Content-Disposition", "Content-Type"):
+        for value in _raw_values(part, header):
+            probe[header] = value
+    return probe.get_filename() or name
+
+
 def _attachment(index: int, part: Message) -> AttachmentPart:
     data, digest = _decoded(part)
-    raw_name = part.get_filename()
+    raw_name = _filename(part)
     filename = clean_text(decode_words(str(raw_name))) if raw_name else None
     disposition = part.get_content_disposition()
     cid = part.get("Content-ID")
@@ -328,6 +350,13 @@ def _finish_bodies(parsed: ParsedMessage) -> None:
         setattr(parsed, name, value)
 
 
+def _raw_values(msg: Message, name: str) -> list[str]:
+    """A header's values as text from their raw bytes: undeclared 8-bit (usually
+    UTF-8) is decoded, where `Message.get` would give U+FFFD for each such byte."""
+    lower = name.lower()
+    return [_header_str(v) for k, v in msg.raw_items() if k.lower() == lower]
+
+
 def _fill_headers(parsed: ParsedMessage, msg: Message) -> None:
     get = msg.get
     parsed.message_id = first_id(_header_str(get("Message-ID", ""))) or None
@@ -337,13 +366,11 @@ def _fill_headers(parsed: ParsedMessage, msg: Message) -> None:
         parsed.problems.append("more than one Message-ID header")
     parsed.in_reply_to = first_id(_header_str(get("In-Reply-To", ""))) or None
     parsed.references = message_ids(_header_str(get("References", "")))
-    parsed.from_email, parsed.from_name = addresses(
-        [_header_str(v) for v in msg.get_all("From") or []]
-    )
-    parsed.to_email, _ = addresses([_header_str(v) for v in msg.get_all("To") or []])
-    parsed.cc_email, _ = addresses([_header_str(v) for v in msg.get_all("Cc") or []])
-    subject = get("Subject")
-    parsed.subject = decode_words(_header_str(subject)) if subject is not None else None
+    parsed.from_email, parsed.from_name = addresses(_raw_values(msg, "From"))
+    parsed.to_email, _ = addresses(_raw_values(msg, "To"))
+    parsed.cc_email, _ = addresses(_raw_values(msg, "Cc"))
+    subject = _raw_values(msg, "Subject")
+    parsed.subject = decode_words(subject[0]) if subject else None
     parsed.sent_at = parse_date(_header_str(get("Date", "")) or None, parsed.problems)
 
 
