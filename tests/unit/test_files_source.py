@@ -139,3 +139,31 @@ def test_split_equals_python_on_random_mboxes(tmp_path: Path) -> None:
         )
         path.write_bytes(data)
         assert split_mbox(data) == _python_reads(path), data
+
+
+def test_a_directory_walk_skips_what_is_not_mail(tmp_path: Path) -> None:
+    """README/LICENSE/*.md/pictures/binary files found by walking are reported as
+    not mail; a message, broken mail that starts with blank space, and a body without
+    headers are mail; a file named on the command line is always mail."""
+    from pmail_cli.sources import NotMail
+
+    files = {
+        "README.txt": b"# pmail test data\nSee the docs.\n",
+        "LICENSE": b"MIT License\n\nCopyright (c) 2026\n",
+        "notes.md": b"Some notes\n",
+        "picture.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        "blob": b"\x00\x01\x02 binary",
+        "message.eml": b"From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n",
+        "indented.eml": b"   \r\nFrom: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n",
+        "body-only.txt": b"Send Ppp mailing list submissions to\n\tppp@example.org\n",
+        "garbage.eml": b"\x00\x00 not parseable but named as mail",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    events = list(read_paths([str(tmp_path)]))
+    skipped = sorted(Path(e.origin).name for e in events if isinstance(e, NotMail))
+    stored = sorted(Path(e.origin).name for e in events if isinstance(e, WorkItem))
+    assert skipped == ["LICENSE", "README.txt", "blob", "notes.md", "picture.png"]
+    assert stored == ["body-only.txt", "garbage.eml", "indented.eml", "message.eml"]
+    named = list(read_paths([str(tmp_path / "README.txt")]))
+    assert [type(e) for e in named] == [WorkItem]

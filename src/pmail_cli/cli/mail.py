@@ -99,6 +99,8 @@ def _ingest_summary(result: IngestResult, settings: Settings) -> None:
     if settings.verbose:
         for origin in p.flagged_origins:
             say(f"flagged: {escape(origin)}")
+        for origin in result.not_mail:
+            say(f"skipped, not a message: {escape(origin)}")
     ratio = (
         f", stored {p.stored_bytes / p.raw_bytes:.0%} of raw size"
         if p.raw_bytes
@@ -109,6 +111,11 @@ def _ingest_summary(result: IngestResult, settings: Settings) -> None:
         f"{p.flagged:,} with parse problems, {len(result.empty):,} empty inputs, "
         f"{len(result.failures):,} unreadable{ratio}"
         + (f", {p.linked:,} linked to their parents" if p.linked else "")
+        + (
+            f"; {len(result.not_mail):,} file(s) skipped, not messages (-v lists them)"
+            if result.not_mail
+            else ""
+        )
         + (f"; trained dictionary {p.dict_trained}" if p.dict_trained else "")
     )
 

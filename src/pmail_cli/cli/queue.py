@@ -122,6 +122,11 @@ def enqueue_cmd(
         f"{escape(name)}"
         + (f"; {done.spooled} through the spool" if done.spooled else "")
         + (f"; {len(done.empty)} empty input(s)" if done.empty else "")
+        + (
+            f"; {len(done.not_mail)} file(s) skipped, not messages"
+            if done.not_mail
+            else ""
+        )
         + (f"; waited {done.waited:.1f} s for room" if done.waited >= 0.05 else "")
     )
     if done.failures:

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from pmail_cli.classify import classify_bytes
 from pmail_cli.errors import UsageError
-from pmail_cli.sources import EmptyInput, ReadFailure, WorkItem
+from pmail_cli.sources import EmptyInput, NotMail, ReadFailure, WorkItem
 from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
 
 
@@ -25,8 +25,8 @@ def classify_paths(
     if missing:
         raise UsageError(f"no such file or directory: {missing[0]}")
     for event in read_paths(paths, as_mbox=as_mbox, stdin=stdin):
-        if isinstance(event, EmptyInput):
-            continue
+        if isinstance(event, EmptyInput | NotMail):
+            continue  # nothing to classify
         if isinstance(event, ReadFailure):
             yield {"path": event.origin, "index": None, "error": event.reason}
             continue

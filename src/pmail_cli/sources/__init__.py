@@ -56,4 +56,13 @@ class EmptyInput:
     origin: str
 
 
-ReadEvent = WorkItem | ReadFailure | EmptyInput
+@dataclass(frozen=True, slots=True)
+class NotMail:
+    """A file found by walking a directory that does not start like a message (no
+    header field, no mbox `From ` line): a README, a picture. Not stored; reported.
+    A file named on the command line is always taken as mail."""
+
+    origin: str
+
+
+ReadEvent = WorkItem | ReadFailure | EmptyInput | NotMail

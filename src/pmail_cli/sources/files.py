@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from pmail_cli.errors import UsageError
-from pmail_cli.sources import EmptyInput, ReadEvent, ReadFailure, WorkItem
+from pmail_cli.sources import EmptyInput, NotMail, ReadEvent, ReadFailure, WorkItem
 
 _SKIP_NAMES = {"maildirfolder", "dovecot-uidlist", "dovecot-keywords", "dovecot.index"}
 MBOX_SUFFIXES = (".mbox", ".mbx")
@@ -95,12 +96,56 @@ def _should_split(kind: str, data: bytes, as_mbox: bool | None) -> bool:
     return kind == "mbox" or (kind == "sniff" and data.startswith(b"From "))
 
 
-def _file_events(path: str, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
+# How a message starts: a header field name and its colon, or an mbox `From ` line
+# (after a UTF-8 byte order mark or blank space, which broken mail has).
+_STARTS_LIKE_MAIL = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*(?:From |[!-9;-~]+:)")
+# Files found in a directory walk that are documentation, licences or data, by name.
+_NOT_MAIL_NAMES = re.compile(
+    r"(?i)^(?:readme|license|licence|copying|changes|changelog|notice|authors|"
+    r"contributing|manifest)(?:[._-].*)?$|^\.git\w*$|\.(?:md|rst|json|tsv|csv|py|"
+    r"pdf|png|jpe?g|gif|svg|ico|zip|gz|tgz|bz2|xz|zst|tar|toml|ya?ml|ini|cfg|sh|c|h)$"
+)
+
+
+def looks_like_mail(data: bytes) -> bool:
+    """True when the bytes start as a message or an mbox does."""
+    return _STARTS_LIKE_MAIL.match(data) is not None
+
+
+def not_mail(path: str, data: bytes) -> bool:
+    """A file met in a directory walk that is not a message: it does not start like
+    one, and its name says documentation or data (README, LICENSE, *.md, *.pdf, …),
+    or it is binary (a NUL in its first 4 KB) without a mail name (.eml, .msg, .mbox,
+    a Maildir's cur/new). Anything else is stored, flagged if broken: a body without
+    headers is still mail."""
+    if looks_like_mail(data):
+        return False
+    name = os.path.basename(path)
+    if _NOT_MAIL_NAMES.search(name) is not None:
+        return True
+    suffix = os.path.splitext(name)[1].lower()
+    mail_name = suffix in SINGLE_SUFFIXES + MBOX_SUFFIXES or (
+        os.path.basename(os.path.dirname(path)) in MAILDIR_PARTS
+    )
+    return not mail_name and b"\x00" in data[:4096]
+
+
+def _file_events(
+    path: str, *, as_mbox: bool | None, walked: bool = False
+) -> Iterator[ReadEvent]:
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
         yield ReadFailure(path, exc.strerror or str(exc))
+        return
+    if (
+        walked
+        and data
+        and not data.isspace()
+        and not_mail(os.path.basename(path), data)
+    ):
+        yield NotMail(path)
         return
     split = _should_split(_kind(path), data, as_mbox)
     yield from _events_of(data, path, split=split)
@@ -137,7 +182,7 @@ def _dir_events(root: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
             continue
         if not entry.is_file():
             continue
-        yield from _file_events(entry.path, as_mbox=as_mbox)
+        yield from _file_events(entry.path, as_mbox=as_mbox, walked=True)
 
 
 def _read_all(stream: BinaryIO) -> bytes:
