@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,6 +30,9 @@ def resolve_dsn(settings: Settings) -> str:
         return settings.dsn
     assert settings.data_dir is not None
     return embedded_dsn(settings.data_dir)
+
+
+_MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
 
 
 def _reason(message: str) -> str:
@@ -62,9 +66,21 @@ def connect(settings: Settings, *, migrate: bool = True) -> Iterator[Connection]
         ) from None
     except psycopg.OperationalError as exc:
         reason = _reason(str(exc))
+        hint = "is the server running? Set --dsn or PMAIL_DSN."
+        missing = _MISSING_DATABASE.search(reason)
+        if missing:
+            hint = (
+                f"the server is up but has no database {missing.group(1)!r}: create it "
+                f"(`createdb {missing.group(1)}`, or CREATE DATABASE in psql), then run "
+                "`pmail init-db`"
+            )
+        elif (
+            "password authentication failed" in reason
+            or "no password supplied" in reason
+        ):
+            hint = "check the user and password in the DSN (or ~/.pgpass)"
         raise DatabaseUnavailable(
-            f"cannot connect to PostgreSQL ({_where(dsn)}): {reason}",
-            hint="is the server running? Set --dsn or PMAIL_DSN.",
+            f"cannot connect to PostgreSQL ({_where(dsn)}): {reason}", hint=hint
         ) from None
     logger.debug("connected to %s", redact_dsn(dsn))
     try:

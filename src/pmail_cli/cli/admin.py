@@ -209,6 +209,13 @@ def dict_train(
         moved = 0
         if recompress:
             moved = dicts.recompress(conn, scope, trained.dictionary, only_plain=False)
+    if trained.unchanged:
+        say(
+            f"dictionary {trained.dict_id} was trained on these same "
+            f"{trained.sample_count:,} messages: no new dictionary"
+            + (f"; {moved:,} stored messages moved to it" if recompress else "")
+        )
+        return
     say(
         f"trained dictionary {trained.dict_id} ({trained.size_bytes:,} bytes) on "
         f"{trained.sample_count:,} messages; new mail uses it, "

@@ -106,9 +106,19 @@ def _ingest_summary(result: IngestResult, settings: Settings) -> None:
         if p.raw_bytes
         else ""
     )
+    if p.raw_bytes and p.stored_bytes > p.raw_bytes:
+        ratio += " (each message has a fixed cost that small inputs show)"
+    kinds = ", ".join(
+        f"{escape(kind)} {n:,}" for kind, n in p.problem_kinds.most_common(3)
+    )
+    problems = f"{p.flagged:,} with parse problems" + (
+        f" ({kinds}{', …' if len(p.problem_kinds) > 3 else ''}; -v lists the files)"
+        if kinds
+        else ""
+    )
     say(
         f"ingested {p.added:,} messages, {p.duplicates:,} duplicates skipped, "
-        f"{p.flagged:,} with parse problems, {len(result.empty):,} empty inputs, "
+        f"{problems}, {len(result.empty):,} empty inputs, "
         f"{len(result.failures):,} unreadable{ratio}"
         + (f", {p.linked:,} linked to their parents" if p.linked else "")
         + (
@@ -193,7 +203,8 @@ def show_cmd(
     key: Annotated[str, typer.Argument(help="Storage key, or a unique prefix of it.")],
     tenant: TenantOption = None,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table or json.")
+        OutputFormat,
+        typer.Option("--format", "-f", help="table, csv, json or markdown."),
     ] = OutputFormat.table,
     headers: Annotated[
         bool, typer.Option("--headers", help="Also list the header fields, in order.")

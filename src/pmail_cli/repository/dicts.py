@@ -53,6 +53,23 @@ def latest_dict(conn: Connection, *, tenant_id: uuid.UUID) -> Dictionary | None:
     return Dictionary(int(str(row[0])), as_bytes(row[1]))
 
 
+def latest_dict_samples(
+    conn: Connection, *, tenant_id: uuid.UUID
+) -> tuple[Dictionary, int, int] | None:
+    """The tenant's newest dictionary with its sample count and bytes, or None."""
+    row = conn.execute(
+        load_sql("dicts/latest_dict_samples"), {"tenant_id": tenant_id}
+    ).fetchone()
+    if row is None:
+        return None
+    dict_id, data, count, nbytes = row
+    return (
+        Dictionary(int(str(dict_id)), as_bytes(data)),
+        int(str(count)),
+        int(str(nbytes)),
+    )
+
+
 def get_dicts(
     conn: Connection, *, tenant_id: uuid.UUID, dict_ids: list[int]
 ) -> dict[int, bytes]:

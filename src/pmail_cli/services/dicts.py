@@ -39,6 +39,7 @@ class TrainResult:
     sample_count: int
     sample_bytes: int
     data: bytes
+    unchanged: bool = False  # the newest dictionary was trained on these same messages
 
     @property
     def dictionary(self) -> Dictionary:
@@ -62,6 +63,20 @@ def train_dictionary(
             )
             for s in stored
         ]
+        latest = repo.latest_dict_samples(conn, tenant_id=tenant.tenant_id)
+        if latest is not None:
+            # the sample is the tenant's newest mail: the same count and bytes as the
+            # newest dictionary's means no mail arrived since it was trained
+            dictionary, count, nbytes = latest
+            if (count, nbytes) == (len(samples), sum(map(len, samples))):
+                return TrainResult(
+                    dictionary.dict_id,
+                    len(dictionary.data),
+                    count,
+                    nbytes,
+                    dictionary.data,
+                    unchanged=True,
+                )
         return _train_and_store(conn, tenant, samples)
 
 

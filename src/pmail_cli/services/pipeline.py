@@ -14,7 +14,7 @@ import itertools
 import multiprocessing
 import multiprocessing.forkserver
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -69,6 +69,9 @@ class PipelineResult:
     dict_trained: int | None = None
     linked: int = 0
     flagged_origins: list[str] = field(default_factory=list)
+    problem_kinds: Counter[str] = field(
+        default_factory=Counter
+    )  # parse problems by kind
 
     def count(self, written: Written) -> None:
         """Add one written batch to the counts."""
@@ -84,6 +87,8 @@ class PipelineResult:
             if m.flagged:
                 self.flagged += 1
                 self.flagged_origins.append(m.origin)
+                for problem in m.message.parse_problems or []:
+                    self.problem_kinds[problem.split(":", 1)[0]] += 1
         self.stored_bytes += written.new_blob_bytes
         self.linked += len(written.linked)
 
