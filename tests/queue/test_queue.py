@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -18,6 +19,7 @@ from pmail_cli.cli import app
 from pmail_cli.mail.prepare import storage_key_for
 from tests import mailgen
 from tests.queue.conftest import QueueEnv
+from tests.support.dovecot import DovecotServer, ImapAccount
 
 pytestmark = pytest.mark.db
 runner = CliRunner()
@@ -341,3 +343,50 @@ def test_queue_errors_are_one_error_hint_pair(
     code, _, err = _pmail(dsn, "queue", "status")
     assert code == 75 and "error: cannot reach the queue" in err and "hint: " in err
     assert "secret" not in err and "Traceback" not in err
+
+
+@pytest.mark.imap
+def test_imap_sync_and_analytics_jobs_run_through_the_worker(
+    queue_env: QueueEnv,
+    dsn: str,
+    conn: Conn,
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    imap_user: ImapAccount,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An import-imap job syncs the account (password from the worker's environment,
+    never from the queue), an analytics job rebuilds the rollups; both are logged."""
+    raws = [mailgen.simple(n) for n in range(5)]
+    dovecot.append_many(imap_user.login, "INBOX", raws)
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        "[[account]]\n"
+        f'host = "{imap_user.host}"\nport = {imap_user.port}\nsecurity = "none"\n'
+        f'user = "{imap_user.login}"\npassword_env = "PMAIL_TEST_IMAP_PW"\n'
+        'tenant = "acme"\nfolders = ["INBOX"]\n'
+    )
+    _tenants(dsn, "acme")
+    code, _, err = _pmail(
+        dsn,
+        "enqueue",
+        "--imap-account",
+        imap_user.login,
+        "--accounts",
+        str(accounts),
+        "-t",
+        "acme",
+    )
+    assert code == 0 and "1 IMAP sync job" in err, err
+    assert _pmail(dsn, "enqueue", "--analytics", "-t", "acme")[0] == 0
+    entries: Any = queue_env.client.xrange(f"{queue_env.prefix}:jobs:normal")
+    carried = b"".join(bytes(v) for _, fields in entries for v in fields.values())
+    assert imap_user.password.encode() not in carried
+    monkeypatch.setenv("PMAIL_TEST_IMAP_PW", imap_user.password)
+    code, _, err = _pmail(dsn, "worker", "--burst")
+    assert code == 0 and "2 other jobs" in err, err
+    assert _hashes(conn, "acme") == sorted(hashlib.sha256(r).hexdigest() for r in raws)
+    done = conn.execute(
+        "SELECT job_type, outcome FROM job_log ORDER BY job_type"
+    ).fetchall()
+    assert done == [("analytics", "done"), ("import-imap", "done")]
