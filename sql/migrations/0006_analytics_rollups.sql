@@ -195,22 +195,22 @@ BEGIN
 END
 $$;
 
--- Fill the rollups from what is stored already (`pmail analytics rebuild` does the
--- same at any time).
-INSERT INTO message_rollups (tenant_id, day, campaign_id, email_account_id, direction,
-    message_type, status, bounce_class, bounce_reason, messages, raw_bytes, attachments,
-    replies)
-SELECT tenant_id, pmail_tenant_day(tenant_id, created), campaign_id, email_account_id,
-       direction, message_type, status, bounce_class, bounce_reason, count(*),
-       sum(coalesce(raw_size_bytes, 0)), sum(attachment_count), sum(is_reply::int)
+-- What the rollups should hold, counted from the base tables: `analytics rebuild`
+-- writes it, `validate` compares it. security_invoker: a tenant session counts its
+-- own rows only.
+CREATE VIEW message_rollups_expected WITH (security_invoker = true) AS
+SELECT tenant_id, pmail_tenant_day(tenant_id, created) AS day, campaign_id,
+       email_account_id, direction, message_type, status, bounce_class, bounce_reason,
+       count(*) AS messages, sum(coalesce(raw_size_bytes, 0)) AS raw_bytes,
+       sum(attachment_count) AS attachments, sum(is_reply::int) AS replies
 FROM email_messages
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 
-INSERT INTO storage_rollups (tenant_id, day, messages, raw_bytes, stored_bytes,
-    attachment_refs, attachment_bytes, blobs, blob_bytes, blob_stored_bytes)
-SELECT tenant_id, day, sum(messages), sum(raw_bytes), sum(stored_bytes),
-       sum(attachment_refs), sum(attachment_bytes), sum(blobs), sum(blob_bytes),
-       sum(blob_stored_bytes)
+CREATE VIEW storage_rollups_expected WITH (security_invoker = true) AS
+SELECT tenant_id, day, sum(messages) AS messages, sum(raw_bytes) AS raw_bytes,
+       sum(stored_bytes) AS stored_bytes, sum(attachment_refs) AS attachment_refs,
+       sum(attachment_bytes) AS attachment_bytes, sum(blobs) AS blobs,
+       sum(blob_bytes) AS blob_bytes, sum(blob_stored_bytes) AS blob_stored_bytes
 FROM (
     SELECT tenant_id, pmail_tenant_day(tenant_id, created) AS day, 1 AS messages,
            raw_size_bytes AS raw_bytes, compressed_size_bytes AS stored_bytes,
@@ -226,3 +226,18 @@ FROM (
     FROM attachment_blobs
 ) AS parts
 GROUP BY 1, 2;
+
+-- Fill the rollups from what is stored already (`pmail analytics rebuild` does the
+-- same at any time).
+INSERT INTO message_rollups (tenant_id, day, campaign_id, email_account_id, direction,
+    message_type, status, bounce_class, bounce_reason, messages, raw_bytes, attachments,
+    replies)
+SELECT tenant_id, day, campaign_id, email_account_id, direction, message_type, status,
+       bounce_class, bounce_reason, messages, raw_bytes, attachments, replies
+FROM message_rollups_expected;
+
+INSERT INTO storage_rollups (tenant_id, day, messages, raw_bytes, stored_bytes,
+    attachment_refs, attachment_bytes, blobs, blob_bytes, blob_stored_bytes)
+SELECT tenant_id, day, messages, raw_bytes, stored_bytes, attachment_refs,
+       attachment_bytes, blobs, blob_bytes, blob_stored_bytes
+FROM storage_rollups_expected;

@@ -99,38 +99,6 @@ CREATE TRIGGER pmail_refuse_held_deletes AFTER DELETE ON attachments
     REFERENCING OLD TABLE AS pmail_old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION pmail_refuse_held_deletes('parent_storage_key');
 
--- What the rollups should hold, counted from the base tables: `analytics rebuild`
--- writes it, `validate` compares it. security_invoker: a tenant session counts its
--- own rows only.
-CREATE VIEW message_rollups_expected WITH (security_invoker = true) AS
-SELECT tenant_id, pmail_tenant_day(tenant_id, created) AS day, campaign_id,
-       email_account_id, direction, message_type, status, bounce_class, bounce_reason,
-       count(*) AS messages, sum(coalesce(raw_size_bytes, 0)) AS raw_bytes,
-       sum(attachment_count) AS attachments, sum(is_reply::int) AS replies
-FROM email_messages
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
-
-CREATE VIEW storage_rollups_expected WITH (security_invoker = true) AS
-SELECT tenant_id, day, sum(messages) AS messages, sum(raw_bytes) AS raw_bytes,
-       sum(stored_bytes) AS stored_bytes, sum(attachment_refs) AS attachment_refs,
-       sum(attachment_bytes) AS attachment_bytes, sum(blobs) AS blobs,
-       sum(blob_bytes) AS blob_bytes, sum(blob_stored_bytes) AS blob_stored_bytes
-FROM (
-    SELECT tenant_id, pmail_tenant_day(tenant_id, created) AS day, 1 AS messages,
-           raw_size_bytes AS raw_bytes, compressed_size_bytes AS stored_bytes,
-           0 AS attachment_refs, 0 AS attachment_bytes, 0 AS blobs, 0 AS blob_bytes,
-           0 AS blob_stored_bytes
-    FROM email_content
-    UNION ALL
-    SELECT tenant_id, pmail_tenant_day(tenant_id, created), 0, 0, 0, 1, size_bytes, 0, 0, 0
-    FROM attachments
-    UNION ALL
-    SELECT tenant_id, pmail_tenant_day(tenant_id, created), 0, 0, 0, 0, 0, 1, size_bytes,
-           compressed_size_bytes
-    FROM attachment_blobs
-) AS parts
-GROUP BY 1, 2;
-
 -- Tenant sessions: a login role recorded here sees its tenant's rows and nothing else,
 -- whatever settings it makes. Only an administrator writes this table.
 CREATE TABLE pmail_tenant_roles (
@@ -231,9 +199,14 @@ CREATE TRIGGER pmail_keep_holds BEFORE DELETE ON legal_holds
 -- needs. Created when the migrating role may create roles (roles belong to the whole
 -- server: another database may have made it already, or be making it now); granted
 -- whenever it exists. `pmail tenant login` calls this again, so an administrator may
--- create pmail_app later. A table added later is granted in its own migration.
+-- create pmail_app later; a later migration that adds a table calls it too. What is
+-- granted follows from the catalog: reading and writing every table keyed by
+-- tenant_id under row-level security, reading the read-only ones and the views.
 CREATE FUNCTION pmail_grant_app_role() RETURNS boolean
 LANGUAGE plpgsql AS $$
+DECLARE
+    rel record;
+    read_only text[] := ARRAY['tenants', 'legal_holds', 'migration_anomalies'];
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pmail_app') THEN
         IF (SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user) THEN
@@ -248,14 +221,24 @@ BEGIN
             RETURN false;
         END IF;
     END IF;
-    EXECUTE 'GRANT USAGE ON SCHEMA ' || quote_ident(current_schema()) || ' TO pmail_app';
-    GRANT SELECT ON tenants, pmail_schema_migrations, legal_holds, migration_anomalies,
-        message_rollups_expected, storage_rollups_expected TO pmail_app;
-    GRANT SELECT, INSERT, UPDATE, DELETE ON
-        email_accounts, campaigns, leads, compression_dicts, email_messages,
-        email_content, attachment_blobs, attachments, delivery_facts, imap_folders,
-        imap_messages, message_rollups, storage_rollups
-        TO pmail_app;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO pmail_app', current_schema());
+    EXECUTE format('GRANT SELECT ON %I.pmail_schema_migrations TO pmail_app',
+                   current_schema());
+    FOR rel IN
+        SELECT c.relname, c.relkind FROM pg_class AS c
+        WHERE c.relnamespace = current_schema()::regnamespace
+          AND (c.relkind = 'v'
+               OR (c.relkind = 'r' AND c.relrowsecurity
+                   AND EXISTS (SELECT 1 FROM pg_attribute AS a
+                               WHERE a.attrelid = c.oid AND a.attname = 'tenant_id'
+                                 AND NOT a.attisdropped)))
+    LOOP
+        EXECUTE format(
+            CASE WHEN rel.relkind = 'v' OR rel.relname = ANY (read_only)
+                 THEN 'GRANT SELECT ON %I TO pmail_app'
+                 ELSE 'GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO pmail_app' END,
+            rel.relname);
+    END LOOP;
     RETURN true;
 END
 $$;

@@ -25,31 +25,4 @@ CREATE POLICY tenant_isolation ON job_log
     USING (pmail_tenant_visible(tenant_id)) WITH CHECK (pmail_tenant_visible(tenant_id));
 
 -- Tenant logins run workers for their tenant too.
-CREATE OR REPLACE FUNCTION pmail_grant_app_role() RETURNS boolean
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pmail_app') THEN
-        IF (SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-            BEGIN
-                CREATE ROLE pmail_app NOLOGIN NOBYPASSRLS;
-            EXCEPTION WHEN duplicate_object OR unique_violation THEN
-                NULL;
-            END;
-        ELSE
-            RAISE NOTICE 'role pmail_app not created (% may not create roles); tenant '
-                         'logins need an administrator to create it', current_user;
-            RETURN false;
-        END IF;
-    END IF;
-    EXECUTE 'GRANT USAGE ON SCHEMA ' || quote_ident(current_schema()) || ' TO pmail_app';
-    GRANT SELECT ON tenants, pmail_schema_migrations, legal_holds, migration_anomalies,
-        message_rollups_expected, storage_rollups_expected TO pmail_app;
-    GRANT SELECT, INSERT, UPDATE, DELETE ON
-        email_accounts, campaigns, leads, compression_dicts, email_messages,
-        email_content, attachment_blobs, attachments, delivery_facts, imap_folders,
-        imap_messages, message_rollups, storage_rollups, job_log
-        TO pmail_app;
-    RETURN true;
-END
-$$;
 SELECT pmail_grant_app_role();

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from psycopg.rows import class_row
 from psycopg.sql import SQL
@@ -12,6 +13,8 @@ from psycopg.sql import SQL
 from pmail_cli.db import Connection, as_bytes
 from pmail_cli.mail.verify import StoredFile, StoredMessage
 from pmail_cli.sqlfiles import load_sql
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,29 +93,30 @@ def stored_messages(
     conn: Connection, *, tenant_id: uuid.UUID | None, sample: int | None, chunk: int
 ) -> Iterator[list[StoredMessage]]:
     """Content rows in chunks, read through a server-side cursor."""
-    with conn.cursor(
-        name="pmail_validate_messages", row_factory=class_row(StoredMessage)
-    ) as cur:
-        cur.itersize = chunk
-        cur.execute(
-            load_sql("validate/stored_messages"),
-            {"tenant_id": tenant_id, "sample": sample},
-        )
-        while rows := cur.fetchmany(chunk):
-            yield rows
+    return _chunks(conn, "stored_messages", StoredMessage, tenant_id, sample, chunk)
 
 
 def stored_files(
     conn: Connection, *, tenant_id: uuid.UUID | None, sample: int | None, chunk: int
 ) -> Iterator[list[StoredFile]]:
     """Stored attachment files in chunks, read through a server-side cursor."""
+    return _chunks(conn, "stored_files", StoredFile, tenant_id, sample, chunk)
+
+
+def _chunks(
+    conn: Connection,
+    name: str,
+    row_type: type[T],
+    tenant_id: uuid.UUID | None,
+    sample: int | None,
+    chunk: int,
+) -> Iterator[list[T]]:
     with conn.cursor(
-        name="pmail_validate_files", row_factory=class_row(StoredFile)
+        name=f"pmail_validate_{name}", row_factory=class_row(row_type)
     ) as cur:
         cur.itersize = chunk
         cur.execute(
-            load_sql("validate/stored_files"),
-            {"tenant_id": tenant_id, "sample": sample},
+            load_sql(f"validate/{name}"), {"tenant_id": tenant_id, "sample": sample}
         )
         while rows := cur.fetchmany(chunk):
             yield rows
