@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import enum
+import io
 import json
 import re
 import sys
@@ -134,6 +135,15 @@ def render(
         if names:
             stream.write(tabulate([], headers=names, tablefmt=tablefmt) + "\n")
         err_console.print("(no rows)")
+
+
+def rendered(
+    rows: Iterable[object], fmt: OutputFormat, *, columns: Sequence[str] | None = None
+) -> str:
+    """What `render` would print, as a string."""
+    buffer = io.StringIO()
+    render(rows, fmt, out=buffer, columns=columns)
+    return buffer.getvalue()
 
 
 def _percent(value: object) -> object:

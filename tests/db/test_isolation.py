@@ -196,6 +196,16 @@ def test_pmail_commands_as_a_tenant_login(
         "SELECT storage_key FROM email_messages WHERE tenant_id = %s LIMIT 1", (b,)
     ).fetchone()
     assert b_key is not None
+    for find in (["list"], ["search", "question OR sounds"], ["search", "type:bounce"]):
+        code, mine, err = _pmail(login_a, *find, "-t", "a", "-f", "json")
+        assert code == 0, (find, err)
+        code, admins, _ = _pmail(two_tenants, *find, "-t", "a", "-f", "json")
+        assert json.loads(mine) == json.loads(admins) != [], find
+        assert str(b_key[0]) not in mine
+        code, _, err = _pmail(login_a, *find, "-t", "b")
+        assert code == 1 and "tenant 'b' does not exist" in err, (find, err)
+    code, _, err = _pmail(login_a, "list", "-t", "a", "--after", str(b_key[0]))
+    assert code == 1 and "no message with storage key" in err
     code, _, err = _pmail(login_a, "show", "-t", "a", str(b_key[0]))
     assert code == 1 and "no message with storage key" in err
     code, _, err = _pmail(

@@ -178,6 +178,25 @@ def say(text: str) -> None:
 
 
 # The commands register themselves on `app` when their module is imported.
-from pmail_cli.cli import admin, imap, integrity, mail, migrate, queue, report  # noqa: E402
+from pmail_cli.cli import (  # noqa: E402
+    admin,
+    find,
+    imap,
+    integrity,
+    mail,
+    migrate,
+    queue,
+    report,
+)
 
-__all__ = ["admin", "app", "imap", "integrity", "mail", "migrate", "queue", "report"]
+__all__ = [
+    "admin",
+    "app",
+    "find",
+    "imap",
+    "integrity",
+    "mail",
+    "migrate",
+    "queue",
+    "report",
+]

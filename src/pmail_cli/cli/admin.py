@@ -91,6 +91,13 @@ def tenant_set(
             help="Days its mail is kept before `pmail purge` (0: the default, 2555).",
         ),
     ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            help="on or off: its full-text index (on builds it for stored mail).",
+        ),
+    ] = None,
 ) -> None:
     """Change a tenant's settings (its time zone rebuilds its rollups).
 
@@ -104,10 +111,13 @@ def tenant_set(
             tenant = tenants.set_time_zone(conn, tenant, time_zone)
         if retention_days is not None:
             tenant = tenants.set_retention(conn, tenant, retention_days or None)
+        if search is not None:
+            tenant = tenants.set_search(conn, tenant, search)
     days = tenant.retention_days
     say(
         f"tenant {escape(tenant.name)}: time zone {escape(tenant.time_zone)}, "
-        f"retention {days if days else '2555 (default)'} days"
+        f"retention {days if days else '2555 (default)'} days, "
+        f"full-text search {'on' if tenant.search_index else 'off'}"
     )
 
 

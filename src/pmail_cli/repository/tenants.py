@@ -22,6 +22,7 @@ class Tenant:
     created: datetime
     time_zone: str = "UTC"  # the zone its days are counted in
     retention_days: int | None = None  # None: 2555
+    search_index: bool = True  # its mail has a full-text document (docs/search.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +169,11 @@ def list_roles(conn: Connection) -> list[TenantRole]:
     with conn.cursor(row_factory=class_row(TenantRole)) as cur:
         cur.execute(load_sql("tenants/list_roles"))
         return cur.fetchall()
+
+
+def set_search_index(conn: Connection, *, tenant_id: uuid.UUID, on: bool) -> None:
+    """Turn the tenant's full-text index on (building its documents) or off
+    (dropping them)."""
+    conn.execute(
+        load_sql("tenants/set_search_index"), {"tenant_id": tenant_id, "on": on}
+    )

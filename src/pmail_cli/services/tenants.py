@@ -192,3 +192,15 @@ def list_logins(conn: Connection) -> list[repo.TenantRole]:
     """Every tenant login role."""
     with every_tenant(conn):
         return repo.list_roles(conn)
+
+
+def set_search(conn: Connection, tenant: Tenant, value: str) -> Tenant:
+    """Turn the tenant's full-text index on ('on': every stored message's document is
+    built, in one transaction) or off ('off': the documents are dropped)."""
+    if value.strip().lower() not in ("on", "off"):
+        raise UsageError(f"--search {value!r} is not on or off", hint="--search off")
+    with scoped(conn, tenant):
+        repo.set_search_index(
+            conn, tenant_id=tenant.tenant_id, on=value.strip().lower() == "on"
+        )
+    return find_tenant(conn, tenant.name)

@@ -1,0 +1,510 @@
+"""Search benchmark: `pmail search` / `pmail list` at a million messages against ILIKE.
+
+A scratch database gets pmail's schema and N messages (default 1,000,000) in one
+tenant, written with `generate_series` in SQL: subjects and bodies of 30-150 words
+drawn from a Zipf distribution over the vocabulary of real mail (the words of
+`../shared/corpus`'s text bodies, most frequent first; 100,000 distinct subjects and
+bodies, each message with an order reference of its own), addresses, types, statuses, dates over a
+year, some attachments and bounce reasons. Each body's full-text document is built
+by the same SQL function the batch writer calls (`pmail_search_vector`), then the
+GIN index — both timed, for the index build rate. Then 50 varied queries (rare word,
+common word, phrase, OR, negation, field filters, combined) are run as a user runs
+them — the real `pmail` command, process start included — beside the equivalent
+`ILIKE` query through psql (also a process) on the same data; medians and p95.
+
+`--ingest N` also ingests N generated cold-email messages (benchmarks/gen_corpus.py)
+through `pmail ingest` into a tenant with full-text search on and one with it off,
+alternated `--runs` times: the cost of the document and its index in the batch
+writer, in throughput and in storage.
+
+    python benchmarks/search.py --messages 1000000
+    python benchmarks/search.py --messages 20000 --ingest 5000 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import json
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from email import policy
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import gen_corpus
+
+DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+POOL = 100_000
+TENANT = "bench"
+TENANT_ID = "00000000-0000-4000-8000-00000000000b"
+TARGET_P50, TARGET_P95 = 0.200, 0.500
+WORD = re.compile(r"[a-z]{3,14}")
+
+FILL = f"""
+INSERT INTO tenants (tenant_id, name) VALUES ('{TENANT_ID}', '{TENANT}');
+INSERT INTO email_messages (tenant_id, storage_key, message_id, direction, message_type,
+    status, from_email, to_email, subject, created, sent_at, raw_size_bytes,
+    attachment_count, bounce_class, bounce_reason)
+SELECT '{TENANT_ID}', md5(i::text), '<' || i || '@bench.test>',
+       CASE WHEN k < 50 THEN 'outbound' ELSE 'inbound' END,
+       CASE WHEN k < 80 THEN 'email' WHEN k < 88 THEN 'auto_reply'
+            WHEN k < 97 THEN 'bounce' ELSE 'complaint' END,
+       CASE WHEN k < 50 THEN (ARRAY['sent','replied','bounced','auto_replied','sent'])[1 + i % 5]
+            ELSE 'received' END,
+       'someone' || i % 5000 || '@example' || i % 300 || '.com',
+       'lead' || i % 20000 || '@client' || i % 700 || '.com',
+       CASE WHEN k < 50 THEN '' ELSE 'Re: ' END
+           || (SELECT p.subject FROM pool AS p WHERE p.id = (i * 7) % %(pool)s),
+       now() - (i % 365 || ' days')::interval - (i % 1440 || ' minutes')::interval,
+       now() - (i % 365 || ' days')::interval - (i % 1440 || ' minutes')::interval,
+       2000 + i % 20000, CASE WHEN i % 9 = 0 THEN 1 ELSE 0 END,
+       CASE WHEN k >= 88 AND k < 97 THEN (ARRAY['hard','soft'])[1 + i % 2] END,
+       CASE WHEN k >= 88 AND k < 97
+            THEN (ARRAY['userunknown','mailboxfull','blocked','expired'])[1 + i % 4] END
+FROM (SELECT i, (i::bigint * 7919) % 100 AS k FROM generate_series(1, %(n)s) AS i) AS g;
+INSERT INTO email_content (tenant_id, storage_key, raw_size_bytes, compressed_size_bytes,
+                           raw_form, compression, created, content_text)
+SELECT m.tenant_id, m.storage_key, m.raw_size_bytes, m.raw_size_bytes / 8, 'none', 'none',
+       m.created, p.body || ' ref' || (hashtext(m.storage_key) & 1048575)
+FROM email_messages AS m
+JOIN pool AS p ON p.id = (hashtext(m.storage_key) & 2147483647) % %(pool)s;
+INSERT INTO attachment_blobs (tenant_id, sha256, size_bytes, compressed_size_bytes,
+                              compression, data)
+VALUES ('{TENANT_ID}', sha256('deck'::bytea), 250000, 240000, 'none', 'x'::bytea);
+INSERT INTO attachments (tenant_id, parent_storage_key, part_index, filename, mime_type,
+                         size_bytes, sha256, created)
+SELECT tenant_id, storage_key, 0, 'deck.pdf', 'application/pdf', 250000,
+       sha256('deck'::bytea), created
+FROM email_messages WHERE attachment_count = 1;
+INSERT INTO delivery_facts (tenant_id, storage_key, recipient_index, recipient, action,
+                            status, reason, hard)
+SELECT tenant_id, storage_key, 0, to_email, 'failed', '5.0.0', bounce_reason,
+       bounce_class = 'hard'
+FROM email_messages WHERE message_type = 'bounce'
+"""
+DOCUMENTS = """
+UPDATE email_content AS c
+SET search_vector = pmail_search_vector(m.subject,
+        CASE WHEN m.attachment_count > 0 THEN 'deck.pdf' END, NULL, c.content_text)
+FROM email_messages AS m
+WHERE m.tenant_id = c.tenant_id AND m.storage_key = c.storage_key
+"""
+
+
+def vocabulary(corpus: Path) -> list[str]:
+    """The words of real mail, most frequent first: the decoded plain-text bodies of
+    the corpus, words of 3-14 letters found in at least two messages."""
+    counts: Counter[str] = Counter()
+    files: Counter[str] = Counter()
+    for path in sorted(corpus.rglob("*")):
+        if not path.is_file() or path.suffix not in (".eml", ".txt", ""):
+            continue
+        try:
+            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content().lower() if body is not None else ""
+        except Exception:  # broken mail is part of the corpus
+            continue
+        found = WORD.findall(text)
+        counts.update(found)
+        files.update(set(found))
+    words = [w for w, _ in counts.most_common() if files[w] >= 2]
+    if len(words) < 1000:
+        raise SystemExit(
+            f"too few words in {corpus} ({len(words)}): is ../shared there?"
+        )
+    return words
+
+
+def _pool(conn: psycopg.Connection, words: list[str]) -> None:
+    """POOL distinct subjects (3-7 words) and bodies (30-157 words), words drawn
+    Zipf-distributed from `words`; each message takes one of each, plus its own order
+    reference (about one message in a million shares it)."""
+    rng = random.Random(1)
+    weights = [1 / rank for rank in range(1, len(words) + 1)]
+    conn.execute("CREATE TEMP TABLE pool (id int PRIMARY KEY, subject text, body text)")
+    with conn.cursor() as cur, cur.copy("COPY pool FROM STDIN") as copy:
+        for n in range(POOL):
+            subject = rng.choices(words, weights, k=3 + n % 5)
+            body = rng.choices(words, weights, k=30 + n % 128)
+            copy.write_row((n, " ".join(subject).capitalize(), " ".join(body)))
+
+
+def _pmail() -> str:
+    return shutil.which("pmail", path=str(Path(sys.executable).parent)) or "pmail"
+
+
+def _psql(dsn: str) -> list[str]:
+    p = conninfo_to_dict(dsn)
+    return [
+        "psql",
+        "-X",
+        "-q",
+        "-h",
+        str(p.get("host", "127.0.0.1")),
+        "-p",
+        str(p.get("port", 5432)),
+        "-U",
+        str(p.get("user", "postgres")),
+        "-d",
+        str(p["dbname"]),
+        "-o",
+        "/dev/null",
+        "-c",
+    ]
+
+
+def _fresh(admin: str, name: str) -> str:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    dsn = make_conninfo(admin, dbname=name)
+    subprocess.run(
+        [_pmail(), "--dsn", dsn, "-q", "init-db"], check=True, capture_output=True
+    )
+    return dsn
+
+
+def build(
+    admin: str, name: str, messages: int, words: list[str]
+) -> tuple[str, dict[str, float]]:
+    """The scratch database, and how long the documents and the index took."""
+    dsn = _fresh(admin, name)
+    facts: dict[str, float] = {}
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SET session_replication_role = replica")  # no rollup triggers
+        conn.execute("DROP INDEX idx_email_content_search")
+        started = time.perf_counter()
+        _pool(conn, words)
+        for statement in FILL.split(";\n"):
+            conn.execute(
+                statement.replace("%(n)s", str(messages)).replace("%(pool)s", str(POOL))
+            )
+        conn.commit()
+        facts["fill_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        conn.execute(DOCUMENTS)
+        conn.commit()
+        facts["documents_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        conn.execute(
+            "CREATE INDEX idx_email_content_search ON email_content USING gin (search_vector)"
+        )
+        conn.commit()
+        facts["gin_s"] = time.perf_counter() - started
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        row = conn.execute(
+            "SELECT sum(pg_column_size(search_vector)),"
+            " pg_relation_size('idx_email_content_search'),"
+            " pg_relation_size('idx_email_messages_addresses')"
+            " + pg_relation_size('idx_email_messages_date')"
+            " + pg_relation_size('idx_email_messages_type')"
+            " + pg_relation_size('idx_delivery_facts_reason')"
+            " + pg_relation_size('idx_attachments_mime_type')"
+            " FROM email_content"
+        ).fetchone()
+        assert row is not None
+        facts |= {
+            "vector_bytes": float(row[0]),
+            "gin_bytes": float(row[1]),
+            "other_index_bytes": float(row[2]),
+        }
+    return dsn, facts
+
+
+def queries(words: list[str]) -> list[tuple[str, str, list[str], str]]:
+    """50 queries: (kind, what the user types, pmail's arguments, the ILIKE baseline)."""
+    t = f"m.tenant_id = '{TENANT_ID}'"
+    head = (
+        "SELECT m.storage_key, coalesce(m.sent_at, m.created) AS d, m.subject"
+        " FROM email_messages m JOIN email_content c"
+        " ON c.tenant_id = m.tenant_id AND c.storage_key = m.storage_key WHERE "
+    )
+    tail = " ORDER BY d DESC LIMIT 50"
+
+    def like(word: str) -> str:
+        return f"(m.subject ILIKE '%{word}%' OR c.content_text ILIKE '%{word}%')"
+
+    out: list[tuple[str, str, list[str], str]] = []
+    for n in range(10):  # an order reference: about one message in a million has it
+        rare = f"ref{(n * 104729) % 1048576}"
+        out.append(("rare word", rare, [rare], head + f"{t} AND {like(rare)}" + tail))
+    for n in range(8):
+        common = words[n * 3]
+        out.append(
+            ("common word", common, [common], head + f"{t} AND {like(common)}" + tail)
+        )
+    for n in range(8):
+        a, b = words[20 + n], words[40 + n]
+        out.append(
+            (
+                "phrase",
+                f'"{a} {b}"',
+                [f'"{a} {b}"'],
+                head + f"{t} AND c.content_text ILIKE '%{a} {b}%'" + tail,
+            )
+        )
+    for n in range(6):
+        a, b = words[900 + n * 200], words[1000 + n * 200]
+        out.append(
+            (
+                "or",
+                f"{a} OR {b}",
+                [f"{a} OR {b}"],
+                head + f"{t} AND ({like(a)} OR {like(b)})" + tail,
+            )
+        )
+    for n in range(4):
+        a, b = words[300 + n], words[2 + n]
+        out.append(
+            (
+                "negation",
+                f"{a} -{b}",
+                [f"{a} -{b}"],
+                head + f"{t} AND {like(a)} AND NOT {like(b)}" + tail,
+            )
+        )
+    for n in range(8):
+        sender = f"someone{n * 613}@example{(n * 613) % 300}.com"
+        kind = ("bounce", "auto_reply")[n % 2]
+        out.append(
+            (
+                "fields",
+                f"from:{sender} type:{kind}",
+                ["--from", sender, "--type", kind],
+                head
+                + f"{t} AND m.from_email ILIKE '{sender}' AND m.message_type = '{kind}'"
+                + tail,
+            )
+        )
+    for n in range(6):
+        word = words[200 + n * 50]
+        out.append(
+            (
+                "combined",
+                f"{word} type:email direction:inbound after:90d",
+                [word, "--type", "email", "--direction", "inbound", "--since", "90d"],
+                head + f"{t} AND {like(word)} AND m.message_type = 'email'"
+                " AND m.direction = 'inbound'"
+                " AND coalesce(m.sent_at, m.created) >= now() - interval '90 days'"
+                + tail,
+            )
+        )
+    return out
+
+
+def _timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(command[:8])} failed: {done.stderr.decode()[-500:]}"
+        )
+    return seconds
+
+
+def _p95(values: list[float]) -> float:
+    return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
+
+
+def in_process(dsn: str, args: list[str], runs: int) -> float:
+    """The same search without the process: the service call on an open connection
+    (what the database and pmail's own code take, start-up aside)."""
+    from pmail_cli import query as q
+    from pmail_cli.config import Settings
+    from pmail_cli.db import connect
+    from pmail_cli.services import search, tenants
+
+    if args[0].startswith("--"):  # options only
+        words, options = [], dict(zip(args[::2], args[1::2], strict=True))
+    else:  # the query, then options
+        words, options = args[:1], dict(zip(args[1::2], args[2::2], strict=True))
+    names = {
+        "--from": "from",
+        "--type": "type",
+        "--direction": "direction",
+        "--since": "after",
+    }
+    filters = q.from_fields([(names[k], v) for k, v in options.items()]).merged(
+        q.parse_query(" ".join(words))
+    )
+    times = []
+    with connect(Settings(dsn=dsn, dsn_source="bench")) as conn:
+        tenant = tenants.find_tenant(conn, TENANT)
+        for _ in range(runs):
+            started = time.perf_counter()
+            search.find_messages(conn, tenant, filters, limit=50)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def time_queries(dsn: str, words: list[str], runs: int) -> list[dict[str, object]]:
+    """Each query: median of `runs` for pmail and for the ILIKE query via psql, and
+    the service call alone (in this process, on an open connection)."""
+    rows: list[dict[str, object]] = []
+    for kind, typed, args, plain in queries(words):
+        command = [
+            _pmail(),
+            "--dsn",
+            dsn,
+            "-q",
+            "search",
+            *args,
+            "--tenant",
+            TENANT,
+            "--limit",
+            "50",
+            "--format",
+            "csv",
+        ]
+        pmail = statistics.median(_timed(command) for _ in range(runs))
+        base = statistics.median(_timed([*_psql(dsn), plain]) for _ in range(runs))
+        inside = in_process(dsn, args, runs)
+        rows.append(
+            {
+                "kind": kind,
+                "query": typed,
+                "pmail_s": round(pmail, 3),
+                "query_s": round(inside, 3),
+                "ilike_s": round(base, 3),
+            }
+        )
+        print(
+            f"{kind:12s} {typed[:40]:40s} pmail {pmail:.3f} s (query {inside:.3f} s)"
+            f"  ilike {base:.3f} s",
+            file=sys.stderr,
+        )
+    return rows
+
+
+def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
+    """`pmail ingest` of one corpus with full-text search on and off, alternated."""
+    workdir = Path(tempfile.mkdtemp(prefix="pmail-search-bench-"))
+    try:
+        gen_corpus.generate(workdir / "mail", messages=messages, seed=1)
+        raw = sum(p.stat().st_size for p in (workdir / "mail").rglob("*.eml"))
+        seconds: dict[str, list[float]] = {"on": [], "off": []}
+        stored: dict[str, int] = {}
+        for _ in range(runs):
+            for mode in ("on", "off"):
+                dsn = _fresh(admin, "pmail_search_ingest")
+                subprocess.run(
+                    [
+                        _pmail(),
+                        "--dsn",
+                        dsn,
+                        "-q",
+                        "tenant",
+                        "set",
+                        "default",
+                        "--search",
+                        mode,
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
+                seconds[mode].append(
+                    _timed(
+                        [_pmail(), "--dsn", dsn, "-q", "ingest", str(workdir / "mail")]
+                    )
+                )
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute("VACUUM ANALYZE")
+                    row = conn.execute(
+                        "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c"
+                        " WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace"
+                    ).fetchone()
+                    stored[mode] = int(row[0]) if row else 0
+        on, off = statistics.median(seconds["on"]), statistics.median(seconds["off"])
+        return {
+            "messages": messages,
+            "raw_bytes": raw,
+            "search_on_msg_s": round(messages / on),
+            "search_off_msg_s": round(messages / off),
+            "throughput_on_vs_off": round(off / on, 3),
+            "stored_on_vs_raw": round(stored["on"] / raw, 3),
+            "stored_off_vs_raw": round(stored["off"] / raw, 3),
+            "search_bytes_per_message": round(
+                (stored["on"] - stored["off"]) / messages
+            ),
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3, help="runs per query (median)")
+    parser.add_argument(
+        "--ingest", type=int, default=0, help="also time ingest of N messages"
+    )
+    parser.add_argument(
+        "--dsn", default=DEFAULT_DSN, help="server + maintenance database"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args(argv)
+    report: dict[str, object] = {}
+    if args.ingest:
+        report["ingest"] = time_ingest(args.dsn, args.ingest, args.runs)
+        print(json.dumps(report["ingest"]), file=sys.stderr)
+    if args.messages:
+        words = vocabulary(CORPUS)
+        dsn, facts = build(args.dsn, "pmail_search_bench", args.messages, words)
+        n = args.messages
+        report["build"] = {
+            "messages": n,
+            "fill_s": round(facts["fill_s"], 1),
+            "documents_per_s": round(n / facts["documents_s"]),
+            "gin_build_s": round(facts["gin_s"], 1),
+            "vector_bytes_per_message": round(facts["vector_bytes"] / n),
+            "gin_bytes_per_message": round(facts["gin_bytes"] / n),
+            "other_index_bytes_per_message": round(facts["other_index_bytes"] / n),
+        }
+        print(json.dumps(report["build"]), file=sys.stderr)
+        rows = time_queries(dsn, words, args.runs)
+        pmail = [float(str(r["pmail_s"])) for r in rows]
+        ilike = [float(str(r["ilike_s"])) for r in rows]
+        inside = [float(str(r["query_s"])) for r in rows]
+        report["queries"] = rows
+        report["summary"] = {
+            "pmail_p50_s": round(statistics.median(pmail), 3),
+            "pmail_p95_s": round(_p95(pmail), 3),
+            "query_p50_s": round(statistics.median(inside), 3),
+            "query_p95_s": round(_p95(inside), 3),
+            "ilike_p50_s": round(statistics.median(ilike), 3),
+            "ilike_p95_s": round(_p95(ilike), 3),
+            "startup_s": round(
+                statistics.median(
+                    _timed([_pmail(), "--help"]) for _ in range(args.runs)
+                ),
+                3,
+            ),
+            "pass": statistics.median(pmail) < TARGET_P50 and _p95(pmail) < TARGET_P95,
+        }
+        if not args.keep:
+            with psycopg.connect(args.dsn, autocommit=True) as conn:
+                conn.execute("DROP DATABASE IF EXISTS pmail_search_bench WITH (FORCE)")
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

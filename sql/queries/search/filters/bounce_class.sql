@@ -1,0 +1,1 @@
+AND m.bounce_class = %(bounce_class)s

@@ -1,0 +1,1 @@
+AND m.campaign_id = %(campaign)s

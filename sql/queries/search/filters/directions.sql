@@ -1,0 +1,1 @@
+AND m.direction = ANY(%(directions)s::text[])

@@ -1,0 +1,1 @@
+AND m.attachment_count > 0

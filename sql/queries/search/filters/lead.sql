@@ -1,0 +1,1 @@
+AND m.lead_id = %(lead)s

@@ -1,0 +1,1 @@
+AND m.status = ANY(%(statuses)s::text[])

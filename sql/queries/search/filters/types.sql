@@ -1,0 +1,1 @@
+AND m.message_type = ANY(%(types)s::text[])

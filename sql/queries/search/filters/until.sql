@@ -1,0 +1,2 @@
+-- The message's date is before %(until)s (exclusive).
+AND coalesce(m.sent_at, m.created) < %(until)s

@@ -1,0 +1,41 @@
+-- One page of matching messages ranked by relevance (ts_rank: subject words weigh
+-- most), ties newest first. Ranks the newest %(window)s matches: a query matching
+-- more says so (docs/search.md), and --sort newest pages through all of them.
+-- The filters placeholder: AND-conditions from sql/queries/search/filters/ (full_text among them).
+-- params: tenant_id uuid, window int, limit int, after_key text (NULL: the first
+--   page), words text, subjects text[], filenames text[], mark_start text,
+--   mark_stop text, and the filters' own
+WITH matches AS (
+    SELECT m.storage_key, coalesce(m.sent_at, m.created) AS date
+    FROM email_messages AS m
+    WHERE m.tenant_id = %(tenant_id)s
+    {filters}
+    ORDER BY coalesce(m.sent_at, m.created) DESC, m.storage_key DESC
+    LIMIT %(window)s
+), ranked AS (
+    SELECT mt.storage_key, mt.date,
+           ts_rank(c.search_vector,
+                   pmail_search_query(%(words)s, %(subjects)s, %(filenames)s)) AS rank
+    FROM matches AS mt
+    JOIN email_content AS c ON c.tenant_id = %(tenant_id)s AND c.storage_key = mt.storage_key
+), page AS (
+    SELECT r.storage_key, r.date, r.rank
+    FROM ranked AS r
+    WHERE %(after_key)s::text IS NULL
+       OR (r.rank, r.date, r.storage_key) < (
+           SELECT a.rank, a.date, a.storage_key FROM ranked AS a
+           WHERE a.storage_key = %(after_key)s)
+    ORDER BY r.rank DESC, r.date DESC, r.storage_key DESC
+    LIMIT %(limit)s
+)
+SELECT p.storage_key, p.date, m.direction, m.message_type, m.status, m.from_email,
+       m.to_email, m.subject, m.bounce_reason, p.rank,
+       pmail_search_snippet(
+           c.content_text, pmail_search_query(%(words)s, %(subjects)s, %(filenames)s),
+           %(mark_start)s, %(mark_stop)s) AS snippet,
+       (SELECT count(*) FROM matches) AS matched
+FROM page AS p
+JOIN email_messages AS m ON m.tenant_id = %(tenant_id)s AND m.storage_key = p.storage_key
+LEFT JOIN email_content AS c
+    ON c.tenant_id = %(tenant_id)s AND c.storage_key = p.storage_key
+ORDER BY p.rank DESC, p.date DESC, p.storage_key DESC;

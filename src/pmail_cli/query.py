@@ -1,0 +1,274 @@
+"""What `pmail list` and `pmail search` look for: filters, and the query language.
+
+Pure: no database. A query is free text in PostgreSQL's `websearch_to_tsquery` syntax
+(words, "phrases", OR, -negation) mixed with notmuch/mu-style fields (`from:`, `to:`,
+`subject:`, `has:attachment`, `type:`, `after:` …); the fields become filters, the
+rest full-text search. docs/search.md is the reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from pmail_cli.errors import UsageError
+
+DIRECTIONS = ("inbound", "outbound")
+BOUNCE_CLASSES = ("hard", "soft")
+
+# Characters written without spaces between words (CJK ideographs, kana, hangul, and
+# their punctuation and full-width forms). The database makes each one a word of its
+# own (pmail_search_text in sql/migrations/0009_search.sql, the same ranges); a run of
+# them in a query is searched as a phrase of those characters.
+_CJK_RUN = re.compile(
+    "[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+"
+)
+_TOKEN = re.compile(r'-?[A-Za-z]+:"[^"]*"?|-?"[^"]*"?|\S+')
+_FIELD = re.compile(r"^(-?)([A-Za-z]+):(.*)$", re.DOTALL)
+_RELATIVE = re.compile(r"^(\d+)([hdwmy])$")
+_UNITS = {"h": 1 / 24, "d": 1, "w": 7, "m": 30, "y": 365}
+
+
+@dataclass(slots=True)
+class Filters:
+    """Everything a search narrows by; empty means every message of the tenant."""
+
+    text: str | None = None  # websearch_to_tsquery syntax
+    subjects: list[str] = field(default_factory=list)  # phrases in the subject
+    filenames: list[str] = field(default_factory=list)  # words of attachment names
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    directions: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)  # 'from:a@b', 'to:@b', …
+    campaign: uuid.UUID | None = None
+    lead: uuid.UUID | None = None
+    account: str | None = None  # id or address of a sending account
+    has_attachment: bool = False
+    mime_type: str | None = None  # a LIKE pattern on lower(mime_type)
+    reason: str | None = None
+    bounce_class: str | None = None
+    recipient: str | None = None  # a DSN recipient
+    thread: str | None = None  # a storage key (or prefix): its whole thread
+
+    @property
+    def full_text(self) -> bool:
+        """Whether the full-text document decides (and ranks) the matches."""
+        return bool(self.text or self.subjects or self.filenames)
+
+    def merged(self, other: Filters) -> Filters:
+        """Both sets of conditions at once (options and query fields together)."""
+        out = dataclasses.replace(self)
+        for f in dataclasses.fields(Filters):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, list):
+                setattr(out, f.name, [*mine, *theirs])
+            elif f.name == "text":
+                out.text = " ".join(t for t in (mine, theirs) if t) or None
+            elif f.name == "has_attachment":
+                out.has_attachment = mine or theirs
+            elif theirs is not None:
+                if mine is not None and mine != theirs:
+                    raise UsageError(f"{f.name} given twice: {mine} and {theirs}")
+                setattr(out, f.name, theirs)
+        return out
+
+
+_Setter = Callable[[Filters, str, "datetime | None"], None]
+_Convert = Callable[[str], object]
+
+
+def parse_query(query: str, *, now: datetime | None = None) -> Filters:
+    """Split a query into field filters and the free text left for full-text search."""
+    filters = Filters()
+    words: list[str] = []
+    for token in _TOKEN.findall(query):
+        match = _FIELD.match(token)
+        name = match.group(2).lower() if match else ""
+        if match is None or name not in _FIELDS:
+            words.append(_cjk_phrases(token))
+            continue
+        if match.group(1):
+            raise UsageError(
+                f"{token!r}: a field cannot be negated",
+                hint="negate words instead: pricing -discount",
+            )
+        value = match.group(3).strip().strip('"').strip()
+        if not value:
+            raise UsageError(f"{token!r} has no value", hint=f"e.g. {_EXAMPLES[name]}")
+        _FIELDS[name](filters, value, now)
+    filters.text = " ".join(words).strip() or None
+    return filters
+
+
+def from_fields(
+    pairs: list[tuple[str, str]], *, now: datetime | None = None
+) -> Filters:
+    """Filters from (field, value) pairs, read as the query's `field:value` would be
+    (the command-line options of `pmail list` are the query's fields)."""
+    filters = Filters()
+    for name, value in pairs:
+        if not value.strip():
+            raise UsageError(f"{name} has no value", hint=f"e.g. {_EXAMPLES[name]}")
+        _FIELDS[name](filters, value, now)
+    return filters
+
+
+def _cjk_phrases(token: str) -> str:
+    """Outside quotes, a run of CJK characters becomes a quoted phrase."""
+    if token.lstrip("-").startswith('"'):
+        return token
+    return _CJK_RUN.sub(lambda m: f' "{m.group()}" ', token)
+
+
+def address_token(kind: str, value: str) -> str:
+    """`from:`/`to:`/`cc:` as an index token: an address (bob@example.com), a domain
+    (example.com or @example.com), or a local part (mailer-daemon or bob@)."""
+    value = value.strip().strip("<>").lower()
+    if "@" not in value:
+        value = "@" + value if "." in value else value + "@"
+    return f"{kind}:{value}"
+
+
+def parse_when(value: str, *, now: datetime | None = None) -> datetime:
+    """A date (2026-11-01), a date and time (ISO 8601), or an age (30d, 12h, 2w)."""
+    now = now or datetime.now(UTC)
+    text = value.strip().lower()
+    relative = _RELATIVE.match(text)
+    if relative:
+        return now - timedelta(days=int(relative.group(1)) * _UNITS[relative.group(2)])
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(
+            f"{value!r} is not a date",
+            hint="give 2026-11-01, 2026-11-01T09:30, or an age: 12h, 30d, 2w, 6m, 1y",
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def until_of(value: str, *, now: datetime | None = None) -> datetime:
+    """The exclusive end of `before:`/`--until`: a bare date includes that whole day."""
+    when = parse_when(value, now=now)
+    is_day = len(value.strip()) == 10 and not _RELATIVE.match(value.strip().lower())
+    return when + timedelta(days=1) if is_day else when
+
+
+def parse_uuid(what: str, value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        raise UsageError(
+            f"{what} {value!r} is not a UUID",
+            hint="campaign and lead ids are UUIDs, as in X-PM-Campaign-Id",
+        ) from None
+
+
+def one_of(what: str, value: str, allowed: tuple[str, ...]) -> str:
+    value = value.strip().lower()
+    if value not in allowed:
+        raise UsageError(
+            f"{what} {value!r} is not one of {', '.join(allowed)}",
+            hint=f"e.g. {what} {allowed[0]}",
+        )
+    return value
+
+
+def mime_pattern(value: str) -> str:
+    """`pdf` → '%/pdf', `image/*` → 'image/%', `application/pdf` as it is."""
+    value = value.strip().lower().replace("%", "").replace("_", "\\_")
+    if "/" not in value:
+        return "%/" + value
+    return value.replace("*", "%")
+
+
+def _set_since(f: Filters, v: str, now: datetime | None) -> None:
+    f.since = parse_when(v, now=now)
+
+
+def _set_until(f: Filters, v: str, now: datetime | None) -> None:
+    f.until = until_of(v, now=now)
+
+
+def _has(f: Filters, v: str, _now: datetime | None) -> None:
+    if v.lower() not in ("attachment", "attachments"):
+        raise UsageError(f"has:{v} is not known", hint="has:attachment")
+    f.has_attachment = True
+
+
+def _address(kind: str) -> _Setter:
+    def add(f: Filters, v: str, _now: datetime | None) -> None:
+        f.addresses.append(address_token(kind, v))
+
+    return add
+
+
+def _scalar(name: str, convert: _Convert) -> _Setter:
+    def put(f: Filters, v: str, _now: datetime | None) -> None:
+        setattr(f, name, convert(v))
+
+    return put
+
+
+def _listed(name: str, convert: _Convert) -> _Setter:
+    def add(f: Filters, v: str, _now: datetime | None) -> None:
+        getattr(f, name).append(convert(v))
+
+    return add
+
+
+_FIELDS: dict[str, _Setter] = {
+    "from": _address("from"),
+    "to": _address("to"),
+    "cc": _address("cc"),
+    "subject": _listed("subjects", str.strip),
+    "filename": _listed("filenames", str.strip),
+    "has": _has,
+    "type": _listed("types", lambda v: v.strip().lower().replace("-", "_")),
+    "direction": _listed("directions", lambda v: one_of("direction", v, DIRECTIONS)),
+    "status": _listed("statuses", lambda v: v.strip().lower().replace("-", "_")),
+    "after": _set_since,
+    "since": _set_since,
+    "before": _set_until,
+    "until": _set_until,
+    "campaign": _scalar("campaign", lambda v: parse_uuid("campaign", v)),
+    "lead": _scalar("lead", lambda v: parse_uuid("lead", v)),
+    "account": _scalar("account", str.strip),
+    "mime": _scalar("mime_type", mime_pattern),
+    "reason": _scalar("reason", lambda v: v.strip().lower()),
+    "class": _scalar("bounce_class", lambda v: one_of("class", v, BOUNCE_CLASSES)),
+    "rcpt": _scalar("recipient", lambda v: v.strip().strip("<>").lower()),
+    "thread": _scalar("thread", str.strip),
+}
+_EXAMPLES = {
+    "from": "from:bob@example.com or from:example.com",
+    "to": "to:bob@example.com",
+    "cc": "cc:example.com",
+    "subject": 'subject:invoice or subject:"rate card"',
+    "filename": "filename:invoice",
+    "has": "has:attachment",
+    "type": "type:bounce",
+    "direction": "direction:inbound",
+    "status": "status:replied",
+    "after": "after:2026-11-01 or after:30d",
+    "since": "since:30d",
+    "before": "before:2026-12-01",
+    "until": "until:2026-11-30",
+    "campaign": "campaign:<uuid>",
+    "lead": "lead:<uuid>",
+    "account": "account:sdr1@acme.com",
+    "mime": "mime:pdf or mime:image/*",
+    "reason": "reason:mailboxfull",
+    "class": "class:hard",
+    "rcpt": "rcpt:bob@example.com",
+    "thread": "thread:3f2a9c0d",
+}
+FIELD_NAMES = tuple(_FIELDS)

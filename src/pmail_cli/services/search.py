@@ -1,0 +1,150 @@
+"""Find messages: `pmail list` (filters, newest first) and `pmail search` (full text,
+ranked). The filters and the query language are in `pmail_cli.query`."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pmail_cli.db import Connection
+from pmail_cli.errors import UsageError
+from pmail_cli.query import Filters
+from pmail_cli.repository import search as repo
+from pmail_cli.repository.search import Found
+from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services.show import find_one
+from pmail_cli.services.tenants import scoped
+
+RANK_WINDOW = 2000  # relevance ranks this many of the newest matches (docs/search.md)
+MAX_LIMIT = 10000
+
+
+class Sort(enum.StrEnum):
+    """Orders of `pmail search`."""
+
+    relevance = "relevance"
+    newest = "newest"
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """What goes around a matched word in a snippet."""
+
+    start: str = "**"
+    stop: str = "**"
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """One page of matches, and what the user should know about the rest."""
+
+    rows: list[Found] = field(default_factory=list)
+    more: bool = False  # another page follows (ask with --after the last key)
+    ranked_window: int | None = None  # set when relevance saw only this many matches
+
+
+def find_messages(
+    conn: Connection,
+    tenant: Tenant,
+    filters: Filters,
+    *,
+    sort: Sort = Sort.relevance,
+    limit: int = 50,
+    after: str | None = None,
+    marks: Marks | None = None,
+) -> SearchResult:
+    """One page of the tenant's messages that match `filters`: by relevance when
+    there is full text to rank by (and `sort` is relevance), else newest first."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise UsageError(
+            f"--limit {limit} is out of range", hint=f"give 1 to {MAX_LIMIT}"
+        )
+    marks = marks or Marks()
+    ranked = filters.full_text and sort is Sort.relevance
+    with scoped(conn, tenant):
+        names, params = _prepare(conn, tenant, filters)
+        params |= {
+            "limit": limit + 1,
+            "window": RANK_WINDOW,
+            "snippets": filters.full_text,
+            "mark_start": marks.start,
+            "mark_stop": marks.stop,
+            "after_key": None,
+        }
+        if after is not None:
+            anchor = find_one(conn, tenant, after)
+            params["after_key"] = anchor["storage_key"]
+            if not ranked:
+                params["after_date"] = _date_of(anchor)
+                names.append("after")
+        if ranked:
+            rows = repo.find_ranked(conn, filters=names, params=params)
+        else:
+            rows = repo.find_newest(conn, filters=names, params=params)
+    result = SearchResult(rows=rows[:limit], more=len(rows) > limit)
+    if ranked and rows and (rows[0].matched or 0) >= RANK_WINDOW:
+        result.ranked_window = RANK_WINDOW
+    return result
+
+
+def count_messages(conn: Connection, tenant: Tenant, filters: Filters) -> int:
+    """How many of the tenant's messages match `filters`."""
+    with scoped(conn, tenant):
+        names, params = _prepare(conn, tenant, filters)
+        return repo.count_matches(conn, filters=names, params=params)
+
+
+def _prepare(
+    conn: Connection, tenant: Tenant, filters: Filters
+) -> tuple[list[str], dict[str, object]]:
+    """The filter fragments a search needs, and their parameters."""
+    if filters.full_text and not tenant.search_index:
+        raise UsageError(
+            f"tenant {tenant.name!r} has no full-text index",
+            hint=f"turn it on with `pmail tenant set {tenant.name} --search on`, "
+            "or search by fields only (from:, type:, after: …)",
+        )
+    if filters.since and filters.until and filters.since >= filters.until:
+        raise UsageError(
+            "the date range is empty: --since is not before --until",
+            hint="e.g. --since 2026-11-01 --until 2026-11-30",
+        )
+    params: dict[str, object] = {
+        "tenant_id": tenant.tenant_id,
+        "words": filters.text,
+        "subjects": filters.subjects,
+        "filenames": filters.filenames,
+        "since": filters.since,
+        "until": filters.until,
+        "directions": filters.directions,
+        "types": filters.types,
+        "statuses": filters.statuses,
+        "addresses": sorted(set(filters.addresses)),
+        "campaign": filters.campaign,
+        "lead": filters.lead,
+        "account": filters.account,
+        "mime_type": filters.mime_type,
+        "reason": filters.reason,
+        "bounce_class": filters.bounce_class,
+        "recipient": filters.recipient,
+        "thread": None,
+    }
+    if filters.thread is not None:
+        params["thread"] = find_one(conn, tenant, filters.thread)["storage_key"]
+    names = [
+        name
+        for name in repo.FILTERS
+        if name not in ("full_text", "has_attachment", "after") and params.get(name)
+    ]
+    if filters.has_attachment:
+        names.append("has_attachment")
+    if filters.full_text:
+        names.append("full_text")
+    return names, params
+
+
+def _date_of(row: dict[str, object]) -> datetime:
+    when = row.get("sent_at") or row.get("created")
+    assert isinstance(when, datetime)
+    return when
