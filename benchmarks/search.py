@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import email
+import itertools
 import json
 import random
 import re
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from email import policy
 from pathlib import Path
 
@@ -130,18 +132,45 @@ def vocabulary(corpus: Path) -> list[str]:
     return words
 
 
+def _texts(words: list[str]) -> Iterator[tuple[str, str]]:
+    """The pool's (subject, body) pairs, the same on every run."""
+    rng = random.Random(1)
+    weights = [1 / rank for rank in range(1, len(words) + 1)]
+    for n in range(POOL):
+        subject = rng.choices(words, weights, k=3 + n % 5)
+        body = rng.choices(words, weights, k=30 + n % 128)
+        yield " ".join(subject).capitalize(), " ".join(body)
+
+
 def _pool(conn: psycopg.Connection, words: list[str]) -> None:
     """POOL distinct subjects (3-7 words) and bodies (30-157 words), words drawn
     Zipf-distributed from `words`; each message takes one of each, plus its own order
     reference (about one message in a million shares it)."""
-    rng = random.Random(1)
-    weights = [1 / rank for rank in range(1, len(words) + 1)]
     conn.execute("CREATE TEMP TABLE pool (id int PRIMARY KEY, subject text, body text)")
     with conn.cursor() as cur, cur.copy("COPY pool FROM STDIN") as copy:
-        for n in range(POOL):
-            subject = rng.choices(words, weights, k=3 + n % 5)
-            body = rng.choices(words, weights, k=30 + n % 128)
-            copy.write_row((n, " ".join(subject).capitalize(), " ".join(body)))
+        for n, (subject, body) in enumerate(_texts(words)):
+            copy.write_row((n, subject, body))
+
+
+def _remembered_phrases(words: list[str], count: int) -> list[str]:
+    """Two adjacent words of a stored body, neither among the 50 commonest: a
+    phrase someone remembers from a message."""
+    common = set(words[:50])
+    found: list[str] = []
+    for n, (_, body) in enumerate(_texts(words)):
+        if n % 997:
+            continue
+        tokens = body.split()
+        pairs = [
+            f"{a} {b}"
+            for a, b in itertools.pairwise(tokens)
+            if a not in common and b not in common and a != b
+        ]
+        if pairs:
+            found.append(pairs[0])
+        if len(found) == count:
+            break
+    return found
 
 
 def _pmail() -> str:
@@ -250,11 +279,20 @@ def queries(words: list[str]) -> list[tuple[str, str, list[str], str]]:
         out.append(
             ("common word", common, [common], head + f"{t} AND {like(common)}" + tail)
         )
-    for n in range(8):
-        a, b = words[20 + n], words[40 + n]
+    for phrase in _remembered_phrases(words, 6):
         out.append(
             (
                 "phrase",
+                f'"{phrase}"',
+                [f'"{phrase}"'],
+                head + f"{t} AND c.content_text ILIKE '%{phrase}%'" + tail,
+            )
+        )
+    for n in range(2):  # the worst case: two of the commonest words, rarely adjacent
+        a, b = words[20 + n], words[40 + n]
+        out.append(
+            (
+                "common phrase",
                 f'"{a} {b}"',
                 [f'"{a} {b}"'],
                 head + f"{t} AND c.content_text ILIKE '%{a} {b}%'" + tail,
@@ -405,21 +443,12 @@ def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
         for _ in range(runs):
             for mode in ("on", "off"):
                 dsn = _fresh(admin, "pmail_search_ingest")
-                subprocess.run(
-                    [
-                        _pmail(),
-                        "--dsn",
-                        dsn,
-                        "-q",
-                        "tenant",
-                        "set",
-                        "default",
-                        "--search",
-                        mode,
-                    ],
-                    check=True,
-                    capture_output=True,
-                )
+                for step in (["add", "default"], ["set", "default", "--search", mode]):
+                    subprocess.run(
+                        [_pmail(), "--dsn", dsn, "-q", "tenant", *step],
+                        check=True,
+                        capture_output=True,
+                    )
                 seconds[mode].append(
                     _timed(
                         [_pmail(), "--dsn", dsn, "-q", "ingest", str(workdir / "mail")]
@@ -449,6 +478,23 @@ def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _built(args: argparse.Namespace, words: list[str]) -> str:
+    """Build the database, print what it took, return its DSN."""
+    dsn, facts = build(args.dsn, "pmail_search_bench", args.messages, words)
+    n = args.messages
+    built = {
+        "messages": n,
+        "fill_s": round(facts["fill_s"], 1),
+        "documents_per_s": round(n / facts["documents_s"]),
+        "gin_build_s": round(facts["gin_s"], 1),
+        "vector_bytes_per_message": round(facts["vector_bytes"] / n),
+        "gin_bytes_per_message": round(facts["gin_bytes"] / n),
+        "other_index_bytes_per_message": round(facts["other_index_bytes"] / n),
+    }
+    print(json.dumps(built), file=sys.stderr)
+    return dsn
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
@@ -460,6 +506,12 @@ def main(argv: list[str] | None = None) -> int:
         "--dsn", default=DEFAULT_DSN, help="server + maintenance database"
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--reuse", action="store_true", help="query the kept database; build nothing"
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build (and keep) the database only"
+    )
     args = parser.parse_args(argv)
     report: dict[str, object] = {}
     if args.ingest:
@@ -467,18 +519,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report["ingest"]), file=sys.stderr)
     if args.messages:
         words = vocabulary(CORPUS)
-        dsn, facts = build(args.dsn, "pmail_search_bench", args.messages, words)
-        n = args.messages
-        report["build"] = {
-            "messages": n,
-            "fill_s": round(facts["fill_s"], 1),
-            "documents_per_s": round(n / facts["documents_s"]),
-            "gin_build_s": round(facts["gin_s"], 1),
-            "vector_bytes_per_message": round(facts["vector_bytes"] / n),
-            "gin_bytes_per_message": round(facts["gin_bytes"] / n),
-            "other_index_bytes_per_message": round(facts["other_index_bytes"] / n),
-        }
-        print(json.dumps(report["build"]), file=sys.stderr)
+        if args.reuse:
+            dsn = make_conninfo(args.dsn, dbname="pmail_search_bench")
+        else:
+            dsn = _built(args, words)
+        if args.build_only:
+            print(json.dumps(report, indent=2))
+            return 0
         rows = time_queries(dsn, words, args.runs)
         pmail = [float(str(r["pmail_s"])) for r in rows]
         ilike = [float(str(r["ilike_s"])) for r in rows]
@@ -499,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "pass": statistics.median(pmail) < TARGET_P50 and _p95(pmail) < TARGET_P95,
         }
-        if not args.keep:
+        if not (args.keep or args.reuse):
             with psycopg.connect(args.dsn, autocommit=True) as conn:
                 conn.execute("DROP DATABASE IF EXISTS pmail_search_bench WITH (FORCE)")
     print(json.dumps(report, indent=2))

@@ -119,10 +119,26 @@ LANGUAGE sql STABLE AS $$
     WHERE m.tenant_id = tenant AND m.storage_key = key
 $$;
 
-UPDATE email_content AS c
-SET search_vector = pmail_stored_search_vector(c.tenant_id, c.storage_key)
-FROM tenants AS t
-WHERE t.tenant_id = c.tenant_id AND t.search_index;
+-- Bring documents in line with their tenants' setting: build the missing ones of
+-- tenants with search on, drop those of tenants with it off. NULL: every tenant the
+-- session sees. `pmail tenant set --search` and `pmail validate --repair` call it.
+CREATE FUNCTION pmail_sync_search_documents(tenant uuid) RETURNS bigint
+LANGUAGE sql AS $$
+    WITH changed AS (
+        UPDATE email_content AS c
+        SET search_vector = CASE
+            WHEN t.search_index THEN pmail_stored_search_vector(c.tenant_id, c.storage_key)
+        END
+        FROM tenants AS t
+        WHERE t.tenant_id = c.tenant_id
+          AND (tenant IS NULL OR c.tenant_id = tenant)
+          AND (c.search_vector IS NULL) = t.search_index
+        RETURNING 1
+    )
+    SELECT count(*) FROM changed
+$$;
+
+SELECT pmail_sync_search_documents(NULL);
 
 CREATE INDEX idx_email_content_search ON email_content USING gin (search_vector);
 

@@ -213,6 +213,14 @@ def _checkpoint_ahead(conn: Conn) -> str:
     return "INBOX last_uid 40 > 0"
 
 
+def _drop_search_document(conn: Conn) -> str:
+    key = _key(conn, "m.direction = 'inbound'")
+    conn.execute(
+        "UPDATE email_content SET search_vector = NULL WHERE storage_key = %s", (key,)
+    )
+    return key
+
+
 DAMAGES: list[tuple[str, Damage, str]] = [
     ("messages_without_content", _delete_content, ""),
     ("content_without_message", _delete_message_row, ""),
@@ -226,6 +234,7 @@ DAMAGES: list[tuple[str, Damage, str]] = [
     ("rows_in_wrong_tenant", _move_content_to_other_tenant, ""),
     ("rollups_disagree", _skew_rollup, ""),
     ("imap_checkpoints_ahead", _checkpoint_ahead, ""),
+    ("search_documents", _drop_search_document, " has no full-text document"),
 ]
 
 
@@ -330,6 +339,7 @@ def test_repair_fixes_what_it_claims_and_lists_it(stored: str, conn: Conn) -> No
     _orphan_blob(conn)
     _change_compressed_size(conn)
     _skew_rollup(conn)
+    _drop_search_document(conn)
     key = _key(conn, "m.direction = 'inbound'")
     conn.execute(
         "UPDATE email_content SET raw_size_bytes = raw_size_bytes + 1 WHERE storage_key = %s",
@@ -342,6 +352,7 @@ def test_repair_fixes_what_it_claims_and_lists_it(stored: str, conn: Conn) -> No
         ("blobs_unreferenced", 1),
         ("size_mismatches", 2),  # a compressed size; a message raw size vs content
         ("rollups_disagree", 2),
+        ("search_documents", 1),
     ]:
         assert any(
             check in line and f": {before} -> 0" in line for line in out.splitlines()

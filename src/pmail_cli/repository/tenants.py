@@ -172,8 +172,16 @@ def list_roles(conn: Connection) -> list[TenantRole]:
 
 
 def set_search_index(conn: Connection, *, tenant_id: uuid.UUID, on: bool) -> None:
-    """Turn the tenant's full-text index on (building its documents) or off
-    (dropping them)."""
+    """Turn the tenant's full-text index on or off (the setting only)."""
     conn.execute(
         load_sql("tenants/set_search_index"), {"tenant_id": tenant_id, "on": on}
     )
+
+
+def sync_search_documents(conn: Connection, *, tenant_id: uuid.UUID | None) -> int:
+    """Build the missing full-text documents of tenants with search on, drop those
+    of tenants with it off; return the content rows changed."""
+    row = conn.execute(
+        load_sql("tenants/sync_search_documents"), {"tenant_id": tenant_id}
+    ).fetchone()
+    return int(str(row[0])) if row else 0

@@ -16,7 +16,7 @@ from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services.show import find_one
 from pmail_cli.services.tenants import scoped
 
-RANK_WINDOW = 2000  # relevance ranks this many of the newest matches (docs/search.md)
+RANK_WINDOW = 1000  # relevance ranks this many of the newest matches (docs/search.md)
 MAX_LIMIT = 10000
 
 

@@ -8,11 +8,9 @@ from datetime import datetime
 
 from pmail_cli.db import Connection
 from pmail_cli.errors import IntegrityProblems, NotFound, UsageError
-from pmail_cli.mail.parse import header_fields, parse_message
 from pmail_cli.repository import messages as repo
 from pmail_cli.repository.messages import AttachmentRow
 from pmail_cli.repository.tenants import Tenant
-from pmail_cli.services.rawstore import rebuild_messages
 from pmail_cli.services.tenants import scoped
 
 MIN_PREFIX = 8  # characters of a storage key that name one message
@@ -31,6 +29,8 @@ class MessageDetail:
 
     def headers(self) -> list[tuple[str, str]]:
         """The header fields in order, rebuilt from the raw message."""
+        from pmail_cli.mail.parse import header_fields, parse_message
+
         return header_fields(parse_message(self.raw).msg) if self.raw else []
 
     def record(self, *, with_headers: bool) -> dict[str, object]:
@@ -99,6 +99,10 @@ def show_message(
             hint="`pmail show` without --raw/--headers shows what is kept",
         )
     if with_raw:
+        # the rebuild path (zstd, MIME, verification) only when the bytes are asked
+        # for: `pmail list`/`search` and plain `show` start faster without it
+        from pmail_cli.services.rawstore import rebuild_messages
+
         rebuilt = next(iter(rebuild_messages(conn, tenant, [key])), None)
         if (
             rebuilt is None

@@ -203,4 +203,5 @@ def set_search(conn: Connection, tenant: Tenant, value: str) -> Tenant:
         repo.set_search_index(
             conn, tenant_id=tenant.tenant_id, on=value.strip().lower() == "on"
         )
+        repo.sync_search_documents(conn, tenant_id=tenant.tenant_id)
     return find_tenant(conn, tenant.name)

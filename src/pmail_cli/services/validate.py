@@ -77,6 +77,11 @@ CHECKS: tuple[Check, ...] = (
     Check("cross_tenant_links", "no parent link crosses tenants"),
     _ROLLUPS,
     Check("imap_checkpoints_ahead", "no IMAP checkpoint is past the mail stored"),
+    Check(
+        "search_documents",
+        "every message has a full-text document exactly when its tenant's search is on",
+        "build the missing documents, drop those of tenants with search off",
+    ),
 )
 DEEP_CHECKS: tuple[Check, ...] = (
     Check(
@@ -197,6 +202,9 @@ def _repair(
             retention_repo.delete_unreferenced_blobs(
                 conn, tenant_id=tenant_id, hashes=None
             )
+    if "search_documents" in found:
+        with _scope(conn, tenant):
+            tenants_repo.sync_search_documents(conn, tenant_id=tenant_id)
     repaired = [c for c in CHECKS if c.repair and c.name in found]
     sizes_moved = repaired or "raw_messages" in found
     if sizes_moved and _run(conn, tenant, _ROLLUPS).count:
