@@ -145,26 +145,32 @@ def _median(command: list[str], runs: int) -> float:
     return statistics.median(times)
 
 
-def _pmail() -> str:
+def pmail_path() -> str:
     return shutil.which("pmail", path=str(Path(sys.executable).parent)) or "pmail"
 
 
-def _psql(dsn: str) -> list[str]:
+def psql_command(dsn: str) -> list[str]:
     p = conninfo_to_dict(dsn)
     return ["psql", "-X", "-q", "-h", str(p.get("host", "127.0.0.1")), "-p",
             str(p.get("port", 5432)), "-U", str(p.get("user", "postgres")), "-d",
             str(p["dbname"]), "-o", "/dev/null", "-c"]  # fmt: skip
 
 
-def build(admin: str, name: str, messages: int) -> str:
-    """A scratch database with pmail's schema and `messages` generated rows."""
+def fresh_database(admin: str, name: str) -> str:
+    """An empty database `name` (dropped first if there) with pmail's schema."""
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     dsn = make_conninfo(admin, dbname=name)
     subprocess.run(
-        [_pmail(), "--dsn", dsn, "-q", "init-db"], check=True, capture_output=True
+        [pmail_path(), "--dsn", dsn, "-q", "init-db"], check=True, capture_output=True
     )
+    return dsn
+
+
+def build(admin: str, name: str, messages: int) -> str:
+    """A scratch database with pmail's schema and `messages` generated rows."""
+    dsn = fresh_database(admin, name)
     started = time.perf_counter()
     with psycopg.connect(dsn) as conn:
         conn.execute(
@@ -177,7 +183,9 @@ def build(admin: str, name: str, messages: int) -> str:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     rebuild = time.perf_counter()
-    subprocess.run([_pmail(), "--dsn", dsn, "-q", "analytics", "rebuild"], check=True)
+    subprocess.run(
+        [pmail_path(), "--dsn", dsn, "-q", "analytics", "rebuild"], check=True
+    )
     done = time.perf_counter()
     print(f"built {messages:,} messages in {rebuild - started:.0f} s, "
           f"rebuilt the rollups in {done - rebuild:.1f} s", file=sys.stderr)  # fmt: skip
@@ -189,15 +197,15 @@ def time_reports(dsn: str, runs: int) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for report, plain in PLAIN.items():
         pmail = _median(
-            [_pmail(), "--dsn", dsn, "-q", "report", report, "--tenant", TENANT,
+            [pmail_path(), "--dsn", dsn, "-q", "report", report, "--tenant", TENANT,
              "--days", "30", "--format", "csv"],
             runs,
         )  # fmt: skip
-        base = _median([*_psql(dsn), plain.format(t=TENANT_ID)], runs)
+        base = _median([*psql_command(dsn), plain.format(t=TENANT_ID)], runs)
         rows.append({"report": report, "pmail_s": round(pmail, 3), "plain_query_s": round(base, 3),
                      "pass": pmail < TARGET_SECONDS and pmail < base})  # fmt: skip
         print(f"{report:10s} pmail {pmail:.3f} s  plain {base:.3f} s", file=sys.stderr)
-    startup = _median([_pmail(), "--help"], runs)
+    startup = _median([pmail_path(), "--help"], runs)
     rows.append({"report": "(pmail --help)", "pmail_s": round(startup, 3),
                  "plain_query_s": None, "pass": None})  # fmt: skip
     return rows
@@ -217,7 +225,7 @@ def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
                 conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
                 conn.execute(f"CREATE DATABASE {name}")
             dsn = make_conninfo(admin, dbname=name)
-            pmail = _pmail()
+            pmail = pmail_path()
             subprocess.run(
                 [pmail, "--dsn", dsn, "-q", "init-db"], check=True, capture_output=True
             )

@@ -41,12 +41,13 @@ from email import policy
 from pathlib import Path
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import gen_corpus
+from benchmarks.reports import fresh_database, pmail_path, psql_command
 
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -173,46 +174,11 @@ def _remembered_phrases(words: list[str], count: int) -> list[str]:
     return found
 
 
-def _pmail() -> str:
-    return shutil.which("pmail", path=str(Path(sys.executable).parent)) or "pmail"
-
-
-def _psql(dsn: str) -> list[str]:
-    p = conninfo_to_dict(dsn)
-    return [
-        "psql",
-        "-X",
-        "-q",
-        "-h",
-        str(p.get("host", "127.0.0.1")),
-        "-p",
-        str(p.get("port", 5432)),
-        "-U",
-        str(p.get("user", "postgres")),
-        "-d",
-        str(p["dbname"]),
-        "-o",
-        "/dev/null",
-        "-c",
-    ]
-
-
-def _fresh(admin: str, name: str) -> str:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    dsn = make_conninfo(admin, dbname=name)
-    subprocess.run(
-        [_pmail(), "--dsn", dsn, "-q", "init-db"], check=True, capture_output=True
-    )
-    return dsn
-
-
 def build(
     admin: str, name: str, messages: int, words: list[str]
 ) -> tuple[str, dict[str, float]]:
     """The scratch database, and how long the documents and the index took."""
-    dsn = _fresh(admin, name)
+    dsn = fresh_database(admin, name)
     facts: dict[str, float] = {}
     with psycopg.connect(dsn) as conn:
         conn.execute("SET session_replication_role = replica")  # no rollup triggers
@@ -399,7 +365,7 @@ def time_queries(dsn: str, words: list[str], runs: int) -> list[dict[str, object
     rows: list[dict[str, object]] = []
     for kind, typed, args, plain in queries(words):
         command = [
-            _pmail(),
+            pmail_path(),
             "--dsn",
             dsn,
             "-q",
@@ -413,7 +379,9 @@ def time_queries(dsn: str, words: list[str], runs: int) -> list[dict[str, object
             "csv",
         ]
         pmail = statistics.median(_timed(command) for _ in range(runs))
-        base = statistics.median(_timed([*_psql(dsn), plain]) for _ in range(runs))
+        base = statistics.median(
+            _timed([*psql_command(dsn), plain]) for _ in range(runs)
+        )
         inside = in_process(dsn, args, runs)
         rows.append(
             {
@@ -442,16 +410,23 @@ def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
         stored: dict[str, int] = {}
         for _ in range(runs):
             for mode in ("on", "off"):
-                dsn = _fresh(admin, "pmail_search_ingest")
+                dsn = fresh_database(admin, "pmail_search_ingest")
                 for step in (["add", "default"], ["set", "default", "--search", mode]):
                     subprocess.run(
-                        [_pmail(), "--dsn", dsn, "-q", "tenant", *step],
+                        [pmail_path(), "--dsn", dsn, "-q", "tenant", *step],
                         check=True,
                         capture_output=True,
                     )
                 seconds[mode].append(
                     _timed(
-                        [_pmail(), "--dsn", dsn, "-q", "ingest", str(workdir / "mail")]
+                        [
+                            pmail_path(),
+                            "--dsn",
+                            dsn,
+                            "-q",
+                            "ingest",
+                            str(workdir / "mail"),
+                        ]
                     )
                 )
                 with psycopg.connect(dsn, autocommit=True) as conn:
@@ -540,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             "ilike_p95_s": round(_p95(ilike), 3),
             "startup_s": round(
                 statistics.median(
-                    _timed([_pmail(), "--help"]) for _ in range(args.runs)
+                    _timed([pmail_path(), "--help"]) for _ in range(args.runs)
                 ),
                 3,
             ),

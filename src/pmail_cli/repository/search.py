@@ -47,21 +47,17 @@ def _with_filters(name: str, filters: Sequence[str]) -> sql.Composed:
     return compose_sql(f"search/{name}", filters=sql.SQL("\n").join(parts))
 
 
-def find_newest(
-    conn: Connection, *, filters: Sequence[str], params: Mapping[str, object]
+def find_page(
+    conn: Connection,
+    *,
+    ranked: bool,
+    filters: Sequence[str],
+    params: Mapping[str, object],
 ) -> list[Found]:
-    """A page of matches, newest first."""
+    """A page of matches: by relevance among the newest `window` matches
+    (search/ranked.sql), or newest first (search/newest.sql)."""
     with conn.cursor(row_factory=class_row(Found)) as cur:
-        cur.execute(_with_filters("newest", filters), params)
-        return cur.fetchall()
-
-
-def find_ranked(
-    conn: Connection, *, filters: Sequence[str], params: Mapping[str, object]
-) -> list[Found]:
-    """A page of matches by relevance among the newest `window` matches."""
-    with conn.cursor(row_factory=class_row(Found)) as cur:
-        cur.execute(_with_filters("ranked", filters), params)
+        cur.execute(_with_filters("ranked" if ranked else "newest", filters), params)
         return cur.fetchall()
 
 

@@ -78,10 +78,7 @@ def find_messages(
             if not ranked:
                 params["after_date"] = _date_of(anchor)
                 names.append("after")
-        if ranked:
-            rows = repo.find_ranked(conn, filters=names, params=params)
-        else:
-            rows = repo.find_newest(conn, filters=names, params=params)
+        rows = repo.find_page(conn, ranked=ranked, filters=names, params=params)
     result = SearchResult(rows=rows[:limit], more=len(rows) > limit)
     if ranked and rows and (rows[0].matched or 0) >= RANK_WINDOW:
         result.ranked_window = RANK_WINDOW
