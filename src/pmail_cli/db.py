@@ -9,12 +9,14 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg import errors as pgerrors
-from psycopg.conninfo import conninfo_to_dict
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pmail_cli import migrations
 from pmail_cli.config import EMBEDDED_SOURCE, Settings, redact_dsn
 from pmail_cli.embedded import embedded_dsn
-from pmail_cli.errors import DatabaseUnavailable, PmailError, SchemaMissing
+from pmail_cli.errors import DatabaseUnavailable, PmailError, SchemaMissing, UsageError
+from pmail_cli.sqlfiles import compose_sql, load_sql
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,53 @@ def resolve_dsn(settings: Settings) -> str:
 
 
 _MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
+MAINTENANCE_DATABASES = ("postgres", "template1")
+
+
+def ensure_database(server_dsn: str, name: str) -> bool:
+    """Create database `name` on the server `server_dsn` reaches (through any
+    database it names) unless it exists; return whether it was created."""
+    with psycopg.connect(server_dsn, autocommit=True, connect_timeout=10) as conn:
+        if conn.execute(
+            load_sql("databases/database_exists"), {"name": name}
+        ).fetchone():
+            return False
+        conn.execute(
+            compose_sql("databases/create_database", database=sql.Identifier(name))
+        )
+        return True
+
+
+def create_database(settings: Settings) -> tuple[str, bool]:
+    """Create the database the DSN names, through the server's maintenance database
+    (`postgres`, else `template1`); return its name and whether it was created."""
+    dsn = resolve_dsn(settings)
+    name = conninfo_to_dict(dsn).get("dbname")
+    if not name:
+        raise UsageError(
+            "the DSN names no database to create", hint="add dbname=… to the DSN"
+        )
+    last: psycopg.OperationalError | None = None
+    for maintenance in MAINTENANCE_DATABASES:
+        try:
+            return str(name), ensure_database(
+                make_conninfo(dsn, dbname=maintenance), str(name)
+            )
+        except psycopg.OperationalError as exc:
+            last = exc
+            if not _MISSING_DATABASE.search(str(exc)):
+                break
+        except pgerrors.InsufficientPrivilege:
+            raise DatabaseUnavailable(
+                f"the user in the DSN may not create database {name!r}",
+                hint="ask for CREATEDB, or have an administrator run `createdb "
+                f"{name}`, then `pmail init-db`",
+            ) from None
+    raise DatabaseUnavailable(
+        f"cannot connect to PostgreSQL ({_where(dsn)}) to create {name!r}: "
+        f"{_reason(str(last))}",
+        hint="is the server running? Set --dsn or PMAIL_DSN.",
+    )
 
 
 def _reason(message: str) -> str:
@@ -70,9 +119,9 @@ def connect(settings: Settings, *, migrate: bool = True) -> Iterator[Connection]
         missing = _MISSING_DATABASE.search(reason)
         if missing:
             hint = (
-                f"the server is up but has no database {missing.group(1)!r}: create it "
-                f"(`createdb {missing.group(1)}`, or CREATE DATABASE in psql), then run "
-                "`pmail init-db`"
+                f"the server is up but has no database {missing.group(1)!r}: "
+                "`pmail init-db --create` creates it and its schema (or `createdb "
+                f"{missing.group(1)}`, then `pmail init-db`)"
             )
         elif (
             "password authentication failed" in reason

@@ -6,12 +6,9 @@ import logging
 import warnings
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pmail_cli.errors import DatabaseUnavailable
-from pmail_cli.sqlfiles import compose_sql, load_sql
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +40,7 @@ def embedded_dsn(data_dir: Path) -> str:
 
 
 def _ensure_database(uri: str) -> None:
-    with psycopg.connect(uri, autocommit=True) as conn:
-        exists = conn.execute(
-            load_sql("embedded/database_exists"), {"name": DATABASE}
-        ).fetchone()
-        if not exists:
-            logger.info("creating database %s in the embedded server", DATABASE)
-            conn.execute(
-                compose_sql(
-                    "embedded/create_database", database=sql.Identifier(DATABASE)
-                )
-            )
+    from pmail_cli.db import ensure_database
+
+    if ensure_database(uri, DATABASE):
+        logger.info("created database %s in the embedded server", DATABASE)

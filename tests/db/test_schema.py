@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -126,3 +127,44 @@ def test_gap_and_duplicate_versions_are_refused(tmp_path: Path) -> None:
     shutil.copy(source, tmp_path / "0001_b.sql")
     with pytest.raises(MigrationError, match="duplicate"):
         migrations.discover(tmp_path)
+
+
+def test_init_db_create_makes_the_database_and_says_how_when_missing(
+    dsn: str, conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """Without --create a missing database is one error/hint pair naming --create;
+    with it the database and its schema are made; again, nothing changes; a user
+    without CREATEDB gets a clear refusal."""
+    from psycopg.conninfo import make_conninfo
+    from typer.testing import CliRunner
+
+    from pmail_cli.cli import app
+
+    runner = CliRunner()
+    name = f"pmail_test_create_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    role = f"pmail_nocreate_{uuid.uuid4().hex[:8]}"
+    target = make_conninfo(dsn, dbname=name)
+    conn.autocommit = True
+    try:
+        out = runner.invoke(app, ["init-db", "--dsn", target])
+        assert out.exit_code == 1
+        assert f"no database '{name}'" in out.stderr and "--create" in out.stderr
+        out = runner.invoke(app, ["init-db", "--dsn", target, "--create"])
+        assert out.exit_code == 0, out.stderr
+        assert f"created database {name}" in out.stderr
+        with psycopg.connect(target) as created:
+            assert created.execute(
+                "SELECT to_regclass('email_messages')"
+            ).fetchone() == ("email_messages",)
+        out = runner.invoke(app, ["init-db", "--create", "--dsn", target])
+        assert out.exit_code == 0 and f"found database {name}" in out.stderr
+        assert "applied 0 migration(s); schema is unchanged" in out.stderr
+
+        conn.execute(f"CREATE ROLE {role} LOGIN NOCREATEDB PASSWORD 'x'")
+        other = make_conninfo(dsn, dbname=name + "_other", user=role, password="x")
+        out = runner.invoke(app, ["init-db", "--dsn", other, "--create"])
+        assert out.exit_code == 1 and "may not create database" in out.stderr
+        assert "hint: " in out.stderr and "Traceback" not in out.stderr
+    finally:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"DROP ROLE IF EXISTS {role}")

@@ -68,6 +68,9 @@ app = typer.Typer(
     help="Keep a cold-email platform's mail in PostgreSQL: lossless, compressed, classified.",
     cls=_Root,
     no_args_is_help=True,
+    # plain help: no `<bool>` beside on/off flags, nothing read as markup in help
+    # texts, and faster (rich renders nothing before a command runs)
+    rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -14,6 +14,7 @@ from pmail_cli.cli import (
     app,
     connected,
     get_settings,
+    reported_errors,
     say,
 )
 from pmail_cli.output import OutputFormat
@@ -36,14 +37,25 @@ def init_db(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List pending migrations only.")
     ] = False,
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create", help="First create the database if the server has none."
+        ),
+    ] = False,
 ) -> None:
     """Create or upgrade the schema by applying pending migrations.
 
-    Example: pmail init-db --dsn postgresql://localhost/pmail
+    Example: pmail init-db --dsn postgresql://localhost/pmail --create
     """
     from pmail_cli.services import schema
 
-    with connected(get_settings(ctx), migrate=False) as conn:
+    settings = get_settings(ctx)
+    if create and not dry_run:
+        with reported_errors(settings):
+            name, created = schema.create_database(settings)
+        say(f"{'created' if created else 'found'} database {escape(name)}")
+    with connected(settings, migrate=False) as conn:
         todo = schema.plan(conn) if dry_run else schema.upgrade(conn)
     verb = "would apply" if dry_run else "applied"
     if todo.move_aside:

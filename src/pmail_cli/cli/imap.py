@@ -41,7 +41,7 @@ def import_imap(
     ] = False,
     tenant: TenantOption = None,
     accounts: Annotated[
-        Path | None, typer.Option(help="TOML file of \\[\\[account]] tables.")
+        Path | None, typer.Option(help="TOML file of [[account]] tables.")
     ] = None,
     all_accounts: Annotated[
         bool, typer.Option("--all", help="Import every account of --accounts.")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pmail_cli import migrations
+from pmail_cli import db, migrations
+from pmail_cli.config import Settings
 from pmail_cli.db import Connection
 from pmail_cli.errors import MigrationError
 from pmail_cli.migrations import Migration
@@ -72,3 +73,9 @@ def upgrade(conn: Connection) -> Plan:
                 reason="moved aside for pmail's attachments table",
             )
     return todo
+
+
+def create_database(settings: Settings) -> tuple[str, bool]:
+    """Create the database the settings name unless the server has it; return its
+    name and whether it was created."""
+    return db.create_database(settings)

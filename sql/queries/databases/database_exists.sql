@@ -1,3 +1,3 @@
--- Whether the embedded server already has pmail's database.
+-- Whether the server has a database of this name.
 -- params: name text
 SELECT 1 FROM pg_database WHERE datname = %(name)s;
