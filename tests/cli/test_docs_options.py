@@ -35,7 +35,7 @@ def _examples() -> list[tuple[str, str]]:
         for info, block in FENCE.findall(path.read_text(encoding="utf-8")):
             if info.strip() in NOT_SHELL:
                 continue
-            for line in block.splitlines():
+            for line in block.replace("\\\n", " ").splitlines():
                 text = line.strip().removeprefix("$ ")
                 text = re.sub(r"^(?:\w+=\S*\s+)+", "", text)  # VAR=value pmail …
                 text = text.replace(".venv/bin/pmail", "pmail")

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from pmail_cli.cli import app
 from pmail_cli.mail.prepare import storage_key_for
 from tests import mailgen
-from tests.queue.conftest import QueueEnv
+from tests.conftest import QueueEnv
 from tests.support.dovecot import DovecotServer, ImapAccount
 
 pytestmark = pytest.mark.db

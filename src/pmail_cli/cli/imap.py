@@ -107,11 +107,14 @@ def import_imap(
     single = len(pairs) == 1
     if report.folders or not single or not report.failed:
         _summary(report, watch=watch, single=single)
-    if not watch:
-        with reported_errors(settings):
-            failed = imap_import.failure(report, accounts=len(pairs))
-            if failed is not None:
-                raise failed
+    with reported_errors(settings):
+        failed = (
+            imap_watch.never_synced(report, accounts=len(pairs))
+            if watch
+            else imap_import.failure(report, accounts=len(pairs))
+        )
+        if failed is not None:
+            raise failed
 
 
 def _password_prompt() -> Callable[[str], str] | None:

@@ -8,7 +8,12 @@ import threading
 from dataclasses import dataclass
 
 from pmail_cli.errors import PmailError
-from pmail_cli.services.imap_import import ConnectFn, ImportReport, sync_account
+from pmail_cli.services.imap_import import (
+    ConnectFn,
+    ImportReport,
+    failure,
+    sync_account,
+)
 from pmail_cli.services.pipeline import Pipeline
 from pmail_cli.sources.imap import IDLE_SLICE, wait_for_mail
 from pmail_cli.sources.imap_session import AccountConfig, session
@@ -96,3 +101,13 @@ def watch_accounts(
         for thread in threads:
             thread.join(timeout=IDLE_SLICE * 3)
     return report
+
+
+def never_synced(report: ImportReport, *, accounts: int) -> PmailError | None:
+    """The error a watch ends with when some account never synced at all (an
+    unknown host, a wrong password): a watch that only ever retried did not work."""
+    synced = {f.account for f in report.folders}
+    last = {name: error for name, error in report.failed if name not in synced}
+    if not last:
+        return None
+    return failure(ImportReport(failed=list(last.items())), accounts=accounts)
