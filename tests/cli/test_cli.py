@@ -346,3 +346,21 @@ def test_show_says_why_a_key_prefix_finds_nothing(dsn: str, tmp_path: Path) -> N
         result.exit_code == 1
         and "no message with storage key '0123456789'" in result.stderr
     )
+
+
+def test_help_shows_no_bool_type_beside_flags() -> None:
+    """On/off flags read as flags in every command's help: no `<bool>` beside them,
+    and help texts are printed as written (`[[account]]` survives)."""
+    import typer as _typer
+
+    root = _typer.main.get_command(app)
+    paths: list[list[str]] = [[]]
+    for name, command in getattr(root, "commands", {}).items():
+        paths.append([name])
+        paths += [[name, sub] for sub in getattr(command, "commands", {})]
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, path
+        assert "<bool>" not in result.stdout, path
+    shown = runner.invoke(app, ["import-imap", "--help"]).stdout
+    assert "[[account]]" in shown
