@@ -138,7 +138,63 @@ LANGUAGE sql AS $$
     SELECT count(*) FROM changed
 $$;
 
-SELECT pmail_sync_search_documents(NULL);
+-- Stored mail gets its documents after the migration, in batches that each commit,
+-- so a large database is not rewritten in one transaction and a killed upgrade goes
+-- on where it stopped: `pmail init-db` (and the embedded server's upgrade) runs every
+-- backfill listed here to its end (migrations.run_backfills).
+CREATE TABLE pmail_backfills (
+    name         text        PRIMARY KEY,
+    after_tenant uuid,          -- the last (tenant, key) done; NULL: from the start
+    after_key    varchar(500),
+    started      timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO pmail_backfills (name) VALUES ('search_documents');
+
+-- One batch of the search-document backfill: the next `batch` content rows in key
+-- order are brought in line with their tenant's setting and the cursor moves past
+-- them, in the caller's transaction; the row goes when the end is reached. Returns
+-- how many rows it looked at (0: nothing left).
+CREATE FUNCTION pmail_backfill_search_documents(batch integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    cursor_tenant uuid;
+    cursor_key text;
+    last_tenant uuid;
+    last_key text;
+    seen integer;
+BEGIN
+    SELECT after_tenant, after_key INTO cursor_tenant, cursor_key
+    FROM pmail_backfills WHERE name = 'search_documents' FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    CREATE TEMP TABLE IF NOT EXISTS pmail_backfill_keys
+        (tenant_id uuid, storage_key varchar(500)) ON COMMIT DROP;
+    DELETE FROM pmail_backfill_keys;
+    INSERT INTO pmail_backfill_keys
+    SELECT c.tenant_id, c.storage_key FROM email_content AS c
+    WHERE cursor_tenant IS NULL OR (c.tenant_id, c.storage_key) > (cursor_tenant, cursor_key)
+    ORDER BY c.tenant_id, c.storage_key
+    LIMIT batch;
+    GET DIAGNOSTICS seen = ROW_COUNT;
+    UPDATE email_content AS c
+    SET search_vector = CASE
+        WHEN t.search_index THEN pmail_stored_search_vector(c.tenant_id, c.storage_key)
+    END
+    FROM pmail_backfill_keys AS k, tenants AS t
+    WHERE c.tenant_id = k.tenant_id AND c.storage_key = k.storage_key
+      AND t.tenant_id = c.tenant_id AND (c.search_vector IS NULL) = t.search_index;
+    IF seen < batch THEN
+        DELETE FROM pmail_backfills WHERE name = 'search_documents';
+    ELSE
+        SELECT tenant_id, storage_key INTO last_tenant, last_key
+        FROM pmail_backfill_keys ORDER BY tenant_id DESC, storage_key DESC LIMIT 1;
+        UPDATE pmail_backfills SET after_tenant = last_tenant, after_key = last_key
+        WHERE name = 'search_documents';
+    END IF;
+    RETURN seen;
+END
+$$;
 
 CREATE INDEX idx_email_content_search ON email_content USING gin (search_vector);
 

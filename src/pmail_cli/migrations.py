@@ -124,9 +124,37 @@ def apply_pending(
         todo = _check(discover(), _applied(conn))
         for n, migration in enumerate(todo):
             _apply_one(conn, migration, before_first if n == 0 else None)
+        run_backfills(conn)
         return todo
     finally:
         conn.execute(load_sql("migrations/unlock"), {"key": ADVISORY_LOCK_KEY})
+
+
+BACKFILL_BATCH = 2000
+
+
+def run_backfills(conn: psycopg.Connection, *, batch: int = BACKFILL_BATCH) -> int:
+    """Run the data backfills migrations left (pmail_backfills) to their end, one
+    committed batch at a time: a killed run goes on where it stopped. Returns the rows
+    looked at (0 when there was nothing to do)."""
+    if (
+        not _history_exists(conn)
+        or not conn.execute(load_sql("migrations/pending_backfills")).fetchall()
+    ):
+        return 0
+    done = 0
+    while True:
+        with conn.transaction():
+            conn.execute(load_sql("tenants/scope_all_tenants"))
+            row = conn.execute(
+                load_sql("migrations/backfill_search_documents"), {"batch": batch}
+            ).fetchone()
+        seen = int(str(row[0])) if row else 0
+        done += seen
+        if seen:
+            logger.info("search documents: %d stored messages looked at", done)
+        if seen < batch:
+            return done
 
 
 def _apply_one(

@@ -314,3 +314,30 @@ def test_cli_list_search_count_and_errors(
     assert out.exit_code == 1 and "no message with storage key" in out.stderr
     out = runner.invoke(app, [*base, "list", "-t", "acme", "--class", "medium"])
     assert out.exit_code == 2 and "hint:" in out.stderr
+
+
+def test_stored_mail_gets_documents_in_resumable_batches(
+    acme: tuple[psycopg.Connection, Tenant], dsn: str, conn: Conn
+) -> None:
+    """As after migration 0009 on a database with mail: documents missing and the
+    backfill listed. One batch runs (as if the upgrade were killed after it), then
+    `pmail init-db` finishes the job from the cursor; search finds old mail again."""
+    conn.execute("UPDATE email_content SET search_vector = NULL")
+    conn.execute("INSERT INTO pmail_backfills (name) VALUES ('search_documents')")
+    conn.commit()
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        first = conn.execute("SELECT pmail_backfill_search_documents(3)").fetchone()
+    assert first == (3,)
+    cursor = conn.execute("SELECT after_key FROM pmail_backfills").fetchone()
+    assert cursor is not None and cursor[0] is not None
+    built = conn.execute("SELECT count(search_vector) FROM email_content").fetchone()
+    assert built == (3,)
+    out = runner.invoke(app, ["--dsn", dsn, "init-db"])
+    assert out.exit_code == 0, out.stderr
+    left = conn.execute(
+        "SELECT count(*) FILTER (WHERE search_vector IS NULL), count(*) FROM email_content"
+    ).fetchone()
+    assert left is not None and left[0] == 0 and left[1] == 2 * len(MAIL)
+    assert conn.execute("SELECT count(*) FROM pmail_backfills").fetchone() == (0,)
+    assert _found(acme, "pricing") == {"pricing", "subject-pricing", "invoice", "deck"}
