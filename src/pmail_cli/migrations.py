@@ -109,8 +109,10 @@ def apply_pending(
     conn: psycopg.Connection,
     *,
     before_first: Callable[[psycopg.Connection], None] | None = None,
+    on_backfill: Callable[[int], None] | None = None,
 ) -> list[Migration]:
-    """Apply every pending migration, each in its own transaction, under a lock.
+    """Apply every pending migration, each in its own transaction, under a lock,
+    then the backfills they left (`on_backfill(rows)` after each batch).
 
     `before_first` runs inside the first pending migration's transaction (a legacy
     table in the way is renamed together with the migration that needs its name).
@@ -124,7 +126,7 @@ def apply_pending(
         todo = _check(discover(), _applied(conn))
         for n, migration in enumerate(todo):
             _apply_one(conn, migration, before_first if n == 0 else None)
-        run_backfills(conn)
+        run_backfills(conn, on_progress=on_backfill)
         return todo
     finally:
         conn.execute(load_sql("migrations/unlock"), {"key": ADVISORY_LOCK_KEY})
@@ -133,7 +135,12 @@ def apply_pending(
 BACKFILL_BATCH = 2000
 
 
-def run_backfills(conn: psycopg.Connection, *, batch: int = BACKFILL_BATCH) -> int:
+def run_backfills(
+    conn: psycopg.Connection,
+    *,
+    batch: int = BACKFILL_BATCH,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
     """Run the data backfills migrations left (pmail_backfills) to their end, one
     committed batch at a time: a killed run goes on where it stopped. Returns the rows
     looked at (0 when there was nothing to do)."""
@@ -153,6 +160,8 @@ def run_backfills(conn: psycopg.Connection, *, batch: int = BACKFILL_BATCH) -> i
         done += seen
         if seen:
             logger.info("search documents: %d stored messages looked at", done)
+            if on_progress is not None:
+                on_progress(seen)
         if seen < batch:
             return done
 

@@ -55,8 +55,24 @@ def init_db(
         with reported_errors(settings):
             name, created = schema.create_database(settings)
         say(f"{'created' if created else 'found'} database {escape(name)}")
-    with connected(settings, migrate=False) as conn:
-        todo = schema.plan(conn) if dry_run else schema.upgrade(conn)
+    from pmail_cli.progress import task
+
+    backfilled = 0
+
+    def counted(rows: int) -> None:
+        nonlocal backfilled
+        backfilled += rows
+        advance(rows)
+
+    with (
+        connected(settings, migrate=False) as conn,
+        task(
+            "Building search documents", total=None, enabled=not settings.quiet
+        ) as advance,
+    ):
+        todo = (
+            schema.plan(conn) if dry_run else schema.upgrade(conn, on_backfill=counted)
+        )
     verb = "would apply" if dry_run else "applied"
     if todo.move_aside:
         moved = "would move" if dry_run else "moved"
@@ -70,6 +86,10 @@ def init_db(
         f"{verb} {len(todo.pending)} migration(s); schema is "
         + ("unchanged" if dry_run or not todo.pending else "up to date")
     )
+    if backfilled:
+        say(
+            f"built the full-text documents of stored mail ({backfilled:,} messages read)"
+        )
 
 
 @tenant_app.command("add")

@@ -10,6 +10,7 @@ undo.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pmail_cli import db, migrations
@@ -50,8 +51,11 @@ def plan(conn: Connection) -> Plan:
     return Plan(pending, schema if clash else None)
 
 
-def upgrade(conn: Connection) -> Plan:
-    """Apply every pending migration; move a legacy attachments table aside first."""
+def upgrade(
+    conn: Connection, *, on_backfill: Callable[[int], None] | None = None
+) -> Plan:
+    """Apply every pending migration; move a legacy attachments table aside first;
+    then run the backfills migrations left (`on_backfill(rows)` after each batch)."""
     todo = plan(conn)
     schema = todo.move_aside
 
@@ -60,7 +64,9 @@ def upgrade(conn: Connection) -> Plan:
         repo.rename_table(c, schema=schema, name="attachments", new_name=ASIDE)
 
     autocommit = conn.autocommit
-    migrations.apply_pending(conn, before_first=move if schema else None)
+    migrations.apply_pending(
+        conn, before_first=move if schema else None, on_backfill=on_backfill
+    )
     conn.autocommit = autocommit
     with conn.transaction():
         here = repo.current_schema(conn)
