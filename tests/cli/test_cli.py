@@ -364,3 +364,29 @@ def test_help_shows_no_bool_type_beside_flags() -> None:
         assert "<bool>" not in result.stdout, path
     shown = runner.invoke(app, ["import-imap", "--help"]).stdout
     assert "[[account]]" in shown
+
+
+def test_the_pmail_program_loads_each_command_it_runs() -> None:
+    """`pmail NAME` imports only NAME's module (typer builds every loaded command on
+    each call): the map names every command, and each one runs from the real program
+    with its module alone."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import typer as _typer
+
+    from pmail_cli import cli
+
+    names = set(getattr(_typer.main.get_command(app), "commands", {}))
+    assert set(cli.COMMAND_MODULES) == names
+    assert cli.modules_for(["pmail", "--dsn", "x", "list"]) == ("find",)
+    assert cli.modules_for(["pmail", "--help"]) == cli.ALL_MODULES
+    assert cli.modules_for(["pytest", "-k", "list"]) == cli.ALL_MODULES
+    program = Path(sys.executable).parent / "pmail"
+    for name in sorted(names):
+        done = subprocess.run(
+            [str(program), name, "--help"], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, (name, done.stderr)
+        assert f"Usage: pmail {name}" in done.stdout, name

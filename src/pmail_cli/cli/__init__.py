@@ -8,6 +8,7 @@ pays only for its own imports at start-up.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -180,21 +181,34 @@ def say(text: str) -> None:
     err_console.print(for_terminal(text), highlight=False)
 
 
-# The commands register themselves on `app` when their module is imported.
-from pmail_cli.cli import (  # noqa: E402
-    admin,
-    find,
-    imap,
-    integrity,
-    mail,
-    migrate,
-    queue,
-    report,
-)
-
-__all__ = [
+# The commands register themselves on `app` when their module is imported. typer
+# builds every registered command (signatures, annotations, help) on each call, so the
+# `pmail` program imports only the module of the command it runs (all of them for
+# `pmail --help`, an unknown name, or any other importer: tests, `import pmail_cli.cli`).
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "init-db": ("admin",),
+    "tenant": ("admin",),
+    "account": ("admin",),
+    "dict": ("admin",),
+    "list": ("find",),
+    "search": ("find",),
+    "import-imap": ("imap",),
+    "validate": ("integrity",),
+    "purge": ("integrity",),
+    "hold": ("integrity",),
+    "ingest": ("mail",),
+    "export": ("mail",),
+    "show": ("mail",),
+    "classify": ("mail",),
+    "migrate-legacy": ("migrate",),
+    "enqueue": ("queue",),
+    "worker": ("queue",),
+    "queue": ("queue",),
+    "report": ("report", "queue"),  # `report queue` lives with the queue commands
+    "analytics": ("report",),
+}
+ALL_MODULES = (
     "admin",
-    "app",
     "find",
     "imap",
     "integrity",
@@ -202,4 +216,25 @@ __all__ = [
     "migrate",
     "queue",
     "report",
-]
+)
+
+
+def modules_for(argv: list[str]) -> tuple[str, ...]:
+    """The command modules a `pmail` command line needs (argv[0] the program)."""
+    program = Path(argv[0]).name if argv else ""
+    if program != "pmail" and not argv[0].endswith("pmail_cli/__main__.py"):
+        return ALL_MODULES
+    args = hoist_global_options(argv[1:])
+    i = 0
+    while i < len(args):
+        if args[i] in GLOBAL_WITH_VALUE:
+            i += 2
+        elif args[i].startswith("-"):
+            i += 1
+        else:
+            return COMMAND_MODULES.get(args[i], ALL_MODULES)
+    return ALL_MODULES
+
+
+for _module in modules_for(sys.argv):
+    importlib.import_module(f"pmail_cli.cli.{_module}")
