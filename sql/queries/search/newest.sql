@@ -1,15 +1,11 @@
 -- One page of matching messages, newest first (by the message's date: sent, else
 -- stored), with a snippet of the text body when the search has words.
--- The filters placeholder: AND-conditions from sql/queries/search/filters/, chosen by the service.
--- params: tenant_id uuid, limit int, snippets bool, words text, subjects text[],
+-- The matching placeholder: sql/queries/search/matching.sql with its filters.
+-- params: tenant_id uuid, scan int (the page size + 1), snippets bool, words text,
+--   subjects text[],
 --   filenames text[], mark_start text, mark_stop text, and the filters' own
 WITH page AS (
-    SELECT m.storage_key, coalesce(m.sent_at, m.created) AS date
-    FROM email_messages AS m
-    WHERE m.tenant_id = %(tenant_id)s
-    {filters}
-    ORDER BY coalesce(m.sent_at, m.created) DESC, m.storage_key DESC
-    LIMIT %(limit)s
+{matching}
 )
 SELECT p.storage_key, p.date, m.direction, m.message_type, m.status, m.from_email,
        m.to_email, m.subject, m.bounce_reason, NULL::real AS rank,

@@ -1,17 +1,13 @@
 -- One page of matching messages ranked by relevance (ts_rank: subject words weigh
--- most), ties newest first. Ranks the newest %(window)s matches: a query matching
+-- most), ties newest first. Ranks the newest `scan` matches: a query matching
 -- more says so (docs/search.md), and --sort newest pages through all of them.
--- The filters placeholder: AND-conditions from sql/queries/search/filters/ (full_text among them).
--- params: tenant_id uuid, window int, limit int, after_key text (NULL: the first
+-- The matching placeholder: sql/queries/search/matching.sql with its filters
+-- (full_text among them).
+-- params: tenant_id uuid, scan int (the window), limit int, after_key text (NULL: the first
 --   page), words text, subjects text[], filenames text[], mark_start text,
 --   mark_stop text, and the filters' own
 WITH matches AS (
-    SELECT m.storage_key, coalesce(m.sent_at, m.created) AS date
-    FROM email_messages AS m
-    WHERE m.tenant_id = %(tenant_id)s
-    {filters}
-    ORDER BY coalesce(m.sent_at, m.created) DESC, m.storage_key DESC
-    LIMIT %(window)s
+{matching}
 ), ranked AS (
     SELECT mt.storage_key, mt.date,
            ts_rank(c.search_vector,

@@ -39,12 +39,18 @@ class Found:
 
 def _with_filters(name: str, filters: Sequence[str]) -> sql.Composed:
     """sql/queries/search/<name>.sql with the chosen fragments of
-    sql/queries/search/filters/ in its {filters} (trusted files, never user text)."""
+    sql/queries/search/filters/ in its {filters}, or in the {filters} of the
+    matching.sql it holds as {matching} (trusted files, never user text)."""
     unknown = set(filters) - set(FILTERS)
     if unknown:
         raise ValueError(f"no such search filter: {sorted(unknown)}")
-    parts = [sql.SQL(load_sql(f"search/filters/{f}")) for f in filters]
-    return compose_sql(f"search/{name}", filters=sql.SQL("\n").join(parts))
+    parts = sql.SQL("\n").join(
+        sql.SQL(load_sql(f"search/filters/{f}")) for f in filters
+    )
+    if name == "count":
+        return compose_sql("search/count", filters=parts)
+    matching = compose_sql("search/matching", filters=parts)
+    return compose_sql(f"search/{name}", matching=matching)
 
 
 def find_page(

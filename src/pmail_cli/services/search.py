@@ -66,7 +66,7 @@ def find_messages(
         names, params = _prepare(conn, tenant, filters)
         params |= {
             "limit": limit + 1,
-            "window": RANK_WINDOW,
+            "scan": RANK_WINDOW if ranked else limit + 1,
             "snippets": filters.full_text,
             "mark_start": marks.start,
             "mark_stop": marks.stop,
