@@ -144,22 +144,31 @@ def run_backfills(
     """Run the data backfills migrations left (pmail_backfills) to their end, one
     committed batch at a time: a killed run goes on where it stopped. Returns the rows
     looked at (0 when there was nothing to do)."""
-    if (
-        not _history_exists(conn)
-        or not conn.execute(load_sql("migrations/pending_backfills")).fetchall()
-    ):
+    if not _history_exists(conn):
         return 0
+    names = [str(r[0]) for r in conn.execute(load_sql("migrations/pending_backfills"))]
+    return sum(_backfill(conn, name, batch, on_progress) for name in names)
+
+
+def _backfill(
+    conn: psycopg.Connection,
+    name: str,
+    batch: int,
+    on_progress: Callable[[int], None] | None,
+) -> int:
+    """Run backfill `name` (sql/queries/migrations/backfill_<name>.sql, one batch a
+    call) until a batch comes back short."""
     done = 0
     while True:
         with conn.transaction():
             conn.execute(load_sql("tenants/scope_all_tenants"))
             row = conn.execute(
-                load_sql("migrations/backfill_search_documents"), {"batch": batch}
+                load_sql(f"migrations/backfill_{name}"), {"batch": batch}
             ).fetchone()
         seen = int(str(row[0])) if row else 0
         done += seen
         if seen:
-            logger.info("search documents: %d stored messages looked at", done)
+            logger.info("backfill %s: %d rows looked at", name, done)
             if on_progress is not None:
                 on_progress(seen)
         if seen < batch:

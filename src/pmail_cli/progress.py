@@ -30,6 +30,22 @@ class _Rate(ProgressColumn):
         return Text("" if speed is None else f"{speed:,.0f}/s")
 
 
+def _bar(*extra: ProgressColumn, enabled: bool) -> Progress:
+    """A transient bar on stderr: spinner, description, bar, n/total, elapsed, then
+    `extra`; shown only when enabled and stderr is a terminal."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        *extra,
+        console=err_console,
+        transient=True,
+        disable=not (enabled and err_console.is_terminal),
+    )
+
+
 @contextmanager
 def task(
     description: str, *, total: int | None, enabled: bool
@@ -38,19 +54,8 @@ def task(
 
     With a known total the bar shows the rate and the time left too.
     """
-    show = enabled and err_console.is_terminal
-    columns: list[ProgressColumn] = [
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    ]
-    if total is not None:
-        columns += [_Rate(), TimeRemainingColumn()]
-    with Progress(
-        *columns, console=err_console, transient=True, disable=not show
-    ) as bar:
+    extra = (_Rate(), TimeRemainingColumn()) if total is not None else ()
+    with _bar(*extra, enabled=enabled) as bar:
         task_id = bar.add_task(description, total=total)
 
         def advance(n: int = 1) -> None:
@@ -81,20 +86,7 @@ class ByteTask:
 @contextmanager
 def byte_task(description: str, *, enabled: bool) -> Iterator[ByteTask]:
     """Like task(), for work measured in rows and bytes (validate --deep)."""
-    show = enabled and err_console.is_terminal
-    columns: list[ProgressColumn] = [
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        _Rate(),
-        _ByteRate(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(
-        *columns, console=err_console, transient=True, disable=not show
-    ) as bar:
+    with _bar(_Rate(), _ByteRate(), TimeRemainingColumn(), enabled=enabled) as bar:
         task_id = bar.add_task(description, total=None, nbytes=0)
         counted = [0]
 

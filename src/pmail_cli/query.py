@@ -98,10 +98,7 @@ def parse_query(query: str, *, now: datetime | None = None) -> Filters:
                 f"{token!r}: a field cannot be negated",
                 hint="negate words instead: pricing -discount",
             )
-        value = match.group(3).strip().strip('"').strip()
-        if not value:
-            raise UsageError(f"{token!r} has no value", hint=f"e.g. {_EXAMPLES[name]}")
-        _FIELDS[name](filters, value, now)
+        _apply(filters, name, match.group(3).strip().strip('"'), now, shown=repr(token))
     filters.text = " ".join(words).strip() or None
     return filters
 
@@ -113,10 +110,18 @@ def from_fields(
     (the command-line options of `pmail list` are the query's fields)."""
     filters = Filters()
     for name, value in pairs:
-        if not value.strip():
-            raise UsageError(f"{name} has no value", hint=f"e.g. {_EXAMPLES[name]}")
-        _FIELDS[name](filters, value, now)
+        _apply(filters, name, value, now, shown=name)
     return filters
+
+
+def _apply(
+    filters: Filters, name: str, value: str, now: datetime | None, *, shown: str
+) -> None:
+    """Set field `name` to `value`; an empty value is an error that shows an example."""
+    setter, example = _FIELDS[name]
+    if not value.strip():
+        raise UsageError(f"{shown} has no value", hint=f"e.g. {example}")
+    setter(filters, value.strip(), now)
 
 
 def _cjk_phrases(token: str) -> str:
@@ -225,50 +230,48 @@ def _listed(name: str, convert: _Convert) -> _Setter:
     return add
 
 
-_FIELDS: dict[str, _Setter] = {
-    "from": _address("from"),
-    "to": _address("to"),
-    "cc": _address("cc"),
-    "subject": _listed("subjects", str.strip),
-    "filename": _listed("filenames", str.strip),
-    "has": _has,
-    "type": _listed("types", lambda v: v.strip().lower().replace("-", "_")),
-    "direction": _listed("directions", lambda v: one_of("direction", v, DIRECTIONS)),
-    "status": _listed("statuses", lambda v: v.strip().lower().replace("-", "_")),
-    "after": _set_since,
-    "since": _set_since,
-    "before": _set_until,
-    "until": _set_until,
-    "campaign": _scalar("campaign", lambda v: parse_uuid("campaign", v)),
-    "lead": _scalar("lead", lambda v: parse_uuid("lead", v)),
-    "account": _scalar("account", str.strip),
-    "mime": _scalar("mime_type", mime_pattern),
-    "reason": _scalar("reason", lambda v: v.strip().lower()),
-    "class": _scalar("bounce_class", lambda v: one_of("class", v, BOUNCE_CLASSES)),
-    "rcpt": _scalar("recipient", lambda v: v.strip().strip("<>").lower()),
-    "thread": _scalar("thread", str.strip),
+# Each field: how it sets the filters, and the example its error hints show.
+_FIELDS: dict[str, tuple[_Setter, str]] = {
+    "from": (_address("from"), "from:bob@example.com or from:example.com"),
+    "to": (_address("to"), "to:bob@example.com"),
+    "cc": (_address("cc"), "cc:example.com"),
+    "subject": (
+        _listed("subjects", str.strip),
+        'subject:invoice or subject:"rate card"',
+    ),
+    "filename": (_listed("filenames", str.strip), "filename:invoice"),
+    "has": (_has, "has:attachment"),
+    "type": (
+        _listed("types", lambda v: v.strip().lower().replace("-", "_")),
+        "type:bounce",
+    ),
+    "direction": (
+        _listed("directions", lambda v: one_of("direction", v, DIRECTIONS)),
+        "direction:inbound",
+    ),
+    "status": (
+        _listed("statuses", lambda v: v.strip().lower().replace("-", "_")),
+        "status:replied",
+    ),
+    "after": (_set_since, "after:2026-11-01 or after:30d"),
+    "since": (_set_since, "since:30d"),
+    "before": (_set_until, "before:2026-12-01"),
+    "until": (_set_until, "until:2026-11-30"),
+    "campaign": (
+        _scalar("campaign", lambda v: parse_uuid("campaign", v)),
+        "campaign:<uuid>",
+    ),
+    "lead": (_scalar("lead", lambda v: parse_uuid("lead", v)), "lead:<uuid>"),
+    "account": (_scalar("account", str.strip), "account:sdr1@acme.com"),
+    "mime": (_scalar("mime_type", mime_pattern), "mime:pdf or mime:image/*"),
+    "reason": (_scalar("reason", lambda v: v.strip().lower()), "reason:mailboxfull"),
+    "class": (
+        _scalar("bounce_class", lambda v: one_of("class", v, BOUNCE_CLASSES)),
+        "class:hard",
+    ),
+    "rcpt": (
+        _scalar("recipient", lambda v: v.strip().strip("<>").lower()),
+        "rcpt:bob@example.com",
+    ),
+    "thread": (_scalar("thread", str.strip), "thread:3f2a9c0d"),
 }
-_EXAMPLES = {
-    "from": "from:bob@example.com or from:example.com",
-    "to": "to:bob@example.com",
-    "cc": "cc:example.com",
-    "subject": 'subject:invoice or subject:"rate card"',
-    "filename": "filename:invoice",
-    "has": "has:attachment",
-    "type": "type:bounce",
-    "direction": "direction:inbound",
-    "status": "status:replied",
-    "after": "after:2026-11-01 or after:30d",
-    "since": "since:30d",
-    "before": "before:2026-12-01",
-    "until": "until:2026-11-30",
-    "campaign": "campaign:<uuid>",
-    "lead": "lead:<uuid>",
-    "account": "account:sdr1@acme.com",
-    "mime": "mime:pdf or mime:image/*",
-    "reason": "reason:mailboxfull",
-    "class": "class:hard",
-    "rcpt": "rcpt:bob@example.com",
-    "thread": "thread:3f2a9c0d",
-}
-FIELD_NAMES = tuple(_FIELDS)

@@ -21,6 +21,7 @@ from pmail_cli.cli import (
 from pmail_cli.output import OutputFormat
 
 if TYPE_CHECKING:
+    from pmail_cli.repository.search import Found
     from pmail_cli.services.search import SearchResult
 
 _BOLD, _PLAIN = "\x1b[1m", "\x1b[22m"
@@ -189,10 +190,7 @@ def _render(
         say(f"more: --after {result.rows[-1].storage_key}")
 
 
-def _full(r: object, snippets: bool) -> dict[str, object]:
-    from pmail_cli.repository.search import Found
-
-    assert isinstance(r, Found)
+def _full(r: Found, snippets: bool) -> dict[str, object]:
     row: dict[str, object] = {
         "key": r.storage_key,
         "date": r.date,
@@ -208,7 +206,7 @@ def _full(r: object, snippets: bool) -> dict[str, object]:
     return row
 
 
-def _short(r: object, snippets: bool) -> dict[str, object]:
+def _short(r: Found, snippets: bool) -> dict[str, object]:
     row = _full(r, snippets)
     row.pop("to")
     row.pop("rank", None)
