@@ -11,12 +11,19 @@ from email.message import Message
 from email.utils import getaddresses
 from typing import Any
 
-from pmail_cli.classify import autoreply, dsn, feedback, freetext, parts
-from pmail_cli.classify.model import Classification, RecipientFact, is_hard
+from pmail_cli.classify import autoreply, dsn, feedback, freetext, parts, products
+from pmail_cli.classify.model import (
+    Classification,
+    RecipientFact,
+    Why,
+    hard_rule,
+    is_hard,
+)
 from pmail_cli.classify.reasons import (
-    decide_reason,
+    Verdict,
     default_status,
     find_status,
+    judge_reason,
     reason_from_text,
 )
 from pmail_cli.classify.ses import ses_event
@@ -122,8 +129,19 @@ def _original_id(ctx: _Context, tail: str) -> str | None:
     return found or parts.message_id_in(parts.header(ctx.msg, "In-Reply-To"))
 
 
-def _result(ctx: _Context, kind: str, **extra: Any) -> Classification:
-    return Classification(kind=kind, is_reply=ctx.is_reply, **extra)
+def _result(ctx: _Context, kind: str, basis: str, **extra: Any) -> Classification:
+    return Classification(kind=kind, is_reply=ctx.is_reply, basis=basis, **extra)
+
+
+def _why(found_by: str, verdict: Verdict, fact: RecipientFact) -> Why:
+    hard = (
+        "soft: a delay is never hard"
+        if fact.action == "delayed"
+        else hard_rule(
+            fact.reason, status=fact.status, reply_code=fact.reply_code, hard=fact.hard
+        )
+    )
+    return Why(found_by=found_by, reason=verdict.rule, hard=hard)
 
 
 def _complaint_arf(ctx: _Context) -> Classification:
@@ -137,6 +155,7 @@ def _complaint_arf(ctx: _Context) -> Classification:
     return _result(
         ctx,
         "complaint",
+        "an ARF feedback report (message/feedback-report)",
         recipients=tuple(facts),
         feedback_type=ftype,
         original_message_id=_original_id(ctx, ""),
@@ -165,6 +184,7 @@ def _read_receipt(ctx: _Context) -> Classification:
     return _result(
         ctx,
         "read_receipt",
+        "a disposition notification (RFC 8098 MDN)",
         recipients=(fact,),
         original_message_id=original or _original_id(ctx, ""),
     )
@@ -172,8 +192,8 @@ def _read_receipt(ctx: _Context) -> Classification:
 
 def _block_reason(
     block: dict[str, str], *, status: str | None, section: str, notice: str
-) -> str:
-    """Return the reason of one DSN recipient block.
+) -> Verdict:
+    """Return the reason of one DSN recipient block and the rule behind it.
 
     The Diagnostic-Code decides; when it says nothing we recognise, the
     notice's lines about the recipient (then the whole notice) are read; a
@@ -181,21 +201,24 @@ def _block_reason(
     """
     diag = dsn.strip_type(block.get("diagnostic-code")) or ""
     final = dsn.action_of(block) != "delayed"
-    reason = decide_reason(status=status, text=diag, final=final, context=section[:800])
+    verdict = judge_reason(status=status, text=diag, final=final, context=section[:800])
     if reason_from_text(diag) is None:
-        for text in (section, notice):
+        for where, text in (
+            ("the notice's lines about the recipient", section),
+            ("the notice", notice),
+        ):
             if reason_from_text(text) is not None:
-                reason = decide_reason(
-                    status=status, text=f"{diag}\n{text}", final=final
-                )
+                found = judge_reason(status=status, text=f"{diag}\n{text}", final=final)
+                verdict = Verdict(found.reason, f"{found.rule} (in {where})")
                 break
     comment = block.get("status", "").partition("(")[2]
     if status and not status.endswith(".0.0") and reason_from_text(comment):
-        reason = decide_reason(status=status, text=comment, final=final)
-    return reason
+        found = judge_reason(status=status, text=comment, final=final)
+        verdict = Verdict(found.reason, f"{found.rule} (the Status field's gloss)")
+    return verdict
 
 
-def _block_fact(block: dict[str, str], notice: str) -> RecipientFact:
+def _block_fact(block: dict[str, str], notice: str, found_by: str) -> RecipientFact:
     rcpt = dsn.address(
         block.get("final-recipient")
         or block.get("original-recipient")
@@ -208,22 +231,23 @@ def _block_fact(block: dict[str, str], notice: str) -> RecipientFact:
     status = dsn.status_of(block)
     if (status is None or status.endswith(".0.0")) and not diag:
         status = find_status(section) or status
-    reason = _block_reason(block, status=status, section=section, notice=notice)
+    verdict = _block_reason(block, status=status, section=section, notice=notice)
     if action in _DONE or (status or "").startswith("2"):
-        reason = "delivered"
+        verdict = Verdict("delivered", f"Action: {action}, status {status}")
     if status is None and action == "failed":
-        status = default_status(reason, permanent=True, reply_code=code)
-    failed = action != "delayed" and reason != "delivered"
-    return RecipientFact(
+        status = default_status(verdict.reason, permanent=True, reply_code=code)
+    failed = action != "delayed" and verdict.reason != "delivered"
+    fact = RecipientFact(
         recipient=rcpt,
         action=action,
         status=status,
         reply_code=code,
         diagnostic_code=diag,
         remote_mta=dsn.strip_type(block.get("remote-mta")),
-        reason=reason,
-        hard=failed and is_hard(reason, status=status, reply_code=code),
+        reason=verdict.reason,
+        hard=failed and is_hard(verdict.reason, status=status, reply_code=code),
     )
+    return replace(fact, why=_why(found_by, verdict, fact))
 
 
 def _section_for(notice: str, rcpt: str | None) -> str:
@@ -249,13 +273,16 @@ def _kind_of(facts: list[RecipientFact]) -> str:
     return "bounce"
 
 
-def _report_blocks(ctx: _Context, body: str) -> list[dict[str, str]]:
-    """Return DSN recipient blocks from the report part, else from text parts."""
+def _report_blocks(ctx: _Context, body: str) -> tuple[list[dict[str, str]], str]:
+    """Return DSN recipient blocks and where they were found.
+
+    The report part comes first, then DSN fields written into a text part.
+    """
     for part, ctype in zip(ctx.parts, ctx.types, strict=True):
         if ctype in _DS_TYPES:
             blocks = dsn.recipient_blocks(parts.part_text(part))
             if blocks:
-                return blocks
+                return blocks, f"rfc3464: the {ctype} part"
     for part, ctype in zip(ctx.parts, ctx.types, strict=True):
         if (
             ctype.startswith("text/")
@@ -264,8 +291,10 @@ def _report_blocks(ctx: _Context, body: str) -> list[dict[str, str]]:
         ):
             text = body if part is ctx.parts[0] else parts.part_text(part)
             if dsn.has_report_fields(text):
-                return dsn.recipient_blocks(text)
-    return []
+                return dsn.recipient_blocks(
+                    text
+                ), f"rfc3464: DSN fields in a {ctype} part"
+    return [], ""
 
 
 def _structured(ctx: _Context, body: str, suspect: bool) -> Classification | None:
@@ -273,57 +302,108 @@ def _structured(ctx: _Context, body: str, suspect: bool) -> Classification | Non
     if not (has_ds or ctx.report_type == "delivery-status" or suspect):
         return None
     notice = freetext.notice_text(body)
-    blocks = _report_blocks(ctx, body)
+    blocks, found_by = _report_blocks(ctx, body)
     if not blocks:
         return None
-    facts = [_block_fact(b, notice) for b in blocks]
+    facts = [_block_fact(b, notice, found_by) for b in blocks]
+    kind = _kind_of(facts)
     return _result(
         ctx,
-        _kind_of(facts),
+        kind,
+        f"{found_by}: {_KIND_BASIS[kind]}",
         recipients=tuple(facts),
         original_message_id=_original_id(ctx, body[len(notice) :]),
     )
 
 
+_KIND_BASIS = {
+    "bounce": "a recipient failed (Action: failed, or a 4/5.x.x status without an action)",
+    "delay": "every recipient is Action: delayed",
+    "delivery_report": "every recipient was delivered, relayed or expanded",
+}
+
+
 def _notice_fact(
-    rcpt: str | None, explanation: str, notice: str, *, temp: bool, final: bool
+    item: freetext.NoticeRecipient | None,
+    notice: str,
+    *,
+    temp: bool,
+    final: bool,
+    found_by: str,
+    product: products.Product | None,
 ) -> RecipientFact:
+    rcpt = item.address if item else None
+    explanation = item.explanation if item else notice
     status, code = freetext.codes_of(explanation, notice)
-    reason = decide_reason(status=status, text=explanation, final=final)
-    if reason == "undefined":
-        reason = decide_reason(status=status, text=notice, final=final)
+    name = product.name if product else None
+    filters = product.filters if product else False
+    verdict = judge_reason(
+        status=status, text=explanation, final=final, product=name, filters=filters
+    )
+    if verdict.reason == "undefined":
+        found = judge_reason(
+            status=status, text=notice, final=final, product=name, filters=filters
+        )
+        verdict = Verdict(found.reason, f"{found.rule} (in the whole notice)")
     if status is None:
-        status = default_status(reason, permanent=not temp, reply_code=code)
-    return RecipientFact(
+        status = default_status(verdict.reason, permanent=not temp, reply_code=code)
+    fact = RecipientFact(
         recipient=rcpt,
         action="failed",
         status=status,
         reply_code=code,
         diagnostic_code=freetext.diagnostic_lines(explanation, rcpt or ""),
         remote_mta=freetext.remote_mta(explanation) or freetext.remote_mta(notice),
-        reason=reason,
-        hard=is_hard(reason, status=status, reply_code=code),
+        reason=verdict.reason,
+        hard=is_hard(verdict.reason, status=status, reply_code=code),
     )
+    return replace(fact, why=_why(found_by, verdict, fact))
 
 
-def _free_text_bounce(ctx: _Context, body: str) -> Classification:
-    notice = freetext.notice_text(body)
-    failed = sorted(_addresses(ctx.msg, "X-Failed-Recipients"))
+def _notice_recipients(
+    ctx: _Context, notice: str, product: products.Product | None
+) -> tuple[list[freetext.NoticeRecipient], str]:
+    """Return a notice's failed recipients and which reader found them."""
     excluded = _addresses(ctx.msg, "To", "From", "Return-Path", "Reply-To")
+    failed = sorted(_addresses(ctx.msg, "X-Failed-Recipients"))
+    if product is not None and not failed:
+        found = products.read_recipients(product, notice, excluded=excluded)
+        if found:
+            return found, f"{product.name}: {product.title}'s recipient lines"
     found = freetext.notice_recipients(notice, failed=failed, excluded=excluded)
+    if failed:
+        return found, "generic free text: the X-Failed-Recipients header"
+    return found, "generic free text: addresses the notice names"
+
+
+def _free_text_bounce(
+    ctx: _Context, body: str, basis: str, product: products.Product | None
+) -> Classification:
+    notice = freetext.notice_text(body)
+    if product is None:
+        claimed = products.by_body(notice)
+        if claimed is not None:
+            product, marker = claimed
+            basis = f"{basis}; {product.title}'s layout ({marker})"
+    found, found_by = _notice_recipients(ctx, notice, product)
     warning = freetext.is_warning(subject=ctx.subject, notice=notice)
     temp = warning or freetext.is_temporary(ctx.subject + "\n" + notice)
-    facts = [
-        _notice_fact(r.address, r.explanation, notice, temp=temp, final=not warning)
-        for r in found
+    readings: list[tuple[freetext.NoticeRecipient | None, str]] = [
+        (item, found_by) for item in found
     ]
-    if not facts:
-        facts = [_notice_fact(None, notice, notice, temp=temp, final=not warning)]
+    facts = [
+        _notice_fact(
+            item, notice, temp=temp, final=not warning, found_by=by, product=product
+        )
+        for item, by in readings or [(None, "no recipient found")]
+    ]
     if warning:
         facts = [replace(f, action="delayed", hard=False) for f in facts]
+        basis = f"{basis}; it says delivery is still being retried"
     return _result(
         ctx,
         "delay" if warning else "bounce",
+        basis,
         recipients=tuple(facts),
         original_message_id=_original_id(ctx, body[len(notice) :]),
     )
@@ -340,30 +420,39 @@ def _other_complaint(ctx: _Context, body: str) -> Classification | None:
         return _result(
             ctx,
             event.kind,
+            f"an Amazon SES {event.kind} notification (JSON)",
             recipients=event.recipients,
             feedback_type=event.feedback_type,
             original_message_id=event.message_id,
         )
     hotmail = feedback.hotmail_recipient(ctx.msg, ctx.parts)
     if hotmail is not None:
-        return _complaint(ctx, hotmail, "abuse")
+        return _complaint(ctx, hotmail, "abuse", "a Hotmail/Outlook.com JMRP report")
     if feedback.is_unsubscribe_request(ctx.msg):
         sender = sorted(_addresses(ctx.msg, "From"))
-        return _complaint(ctx, sender[0] if sender else None, "opt-out")
+        return _complaint(
+            ctx,
+            sender[0] if sender else None,
+            "opt-out",
+            "a mail client's one-click unsubscribe (X-Apple-Unsubscribe)",
+        )
     return None
 
 
-def _complaint(ctx: _Context, rcpt: str | None, ftype: str) -> Classification:
+def _complaint(
+    ctx: _Context, rcpt: str | None, ftype: str, basis: str
+) -> Classification:
     return _result(
         ctx,
         "complaint",
+        basis,
         recipients=(feedback.complaint_fact(rcpt),),
         feedback_type=ftype,
         original_message_id=_original_id(ctx, ""),
     )
 
 
-def _auto_reply(ctx: _Context, body: str) -> Classification:
+def _auto_reply(ctx: _Context, body: str, marker: str) -> Classification:
     sender = sorted(_addresses(ctx.msg, "From"))
     fact = RecipientFact(
         recipient=sender[0] if sender else None,
@@ -381,6 +470,7 @@ def _auto_reply(ctx: _Context, body: str) -> Classification:
     return _result(
         ctx,
         "auto_reply",
+        f"an automatic reply: {marker}",
         recipients=(fact,),
         auto_reply_until=until,
         original_message_id=parts.message_id_in(parts.header(ctx.msg, "In-Reply-To")),
@@ -399,12 +489,26 @@ def classify(msg: Message) -> Classification:
         return _read_receipt(ctx)
     # Reading the body is the expensive part; ordinary mail mostly skips it.
     evidence = freetext.bounce_evidence(sender=ctx.sender, subject=ctx.subject)
+    claimed = products.by_headers(ctx.heads)
     reportish = (
         ctx.report_type == "delivery-status" or ctx.types[0] == "multipart/report"
     )
-    needs_body = evidence is None or evidence or reportish or _may_be_ses(ctx)
+    needs_body = (
+        evidence is None or evidence or reportish or claimed or _may_be_ses(ctx)
+    )
     body = parts.first_text(ctx.parts) if needs_body else ""
-    suspect = freetext.body_says_bounce(body) if evidence is None else evidence
+    basis = ""
+    if evidence:
+        basis = (
+            f'a mail daemon\'s sender ("{ctx.sender[:60]}") with a failure subject'
+            f' ("{ctx.subject[:60]}")'
+        )
+    elif evidence is None and (wording := freetext.bounce_wording(body)):
+        basis = f'the body uses the wording of a failure notice ("{wording}")'
+    if claimed is not None and evidence is not False:
+        basis = f"{basis}; " if basis else ""
+        basis += f"{claimed[0].title}'s layout ({claimed[1]})"
+    suspect = bool(basis)
     found = _structured(ctx, body, suspect)
     if found is not None:
         return found
@@ -412,10 +516,17 @@ def classify(msg: Message) -> Classification:
     if found is not None:
         return found
     if suspect or ctx.report_type == "delivery-status":
-        return _free_text_bounce(ctx, body)
-    if autoreply.is_auto_reply(ctx.heads, subject=ctx.subject):
-        return _auto_reply(ctx, body or parts.first_text(ctx.parts))
-    return _result(ctx, "email")
+        product = claimed[0] if claimed and evidence is not False else None
+        return _free_text_bounce(
+            ctx,
+            body,
+            basis or "report-type=delivery-status without DSN fields",
+            product,
+        )
+    marker = autoreply.auto_reply_marker(ctx.heads, subject=ctx.subject)
+    if marker is not None:
+        return _auto_reply(ctx, body or parts.first_text(ctx.parts), marker)
+    return _result(ctx, "email", "no report, notice or auto-reply marker")
 
 
 def fallback(msg: Message) -> Classification:

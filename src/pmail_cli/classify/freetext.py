@@ -61,7 +61,7 @@ _END_RE = re.compile(
     r"|undelivered message|unsent message|message headers follow"
     r"|headers of the original|text of (?:the|your) (?:original )?message"
     r"|the original message|mensaje original|message d'origine"
-    r"|original message follows|included is a copy"
+    r"|original message follows|included is a copy|returned mail follows"
     r"|\u0438\u0441\u0445\u043e\u0434\u043d\u043e\u0435"
     r")",
     re.IGNORECASE | re.MULTILINE,
@@ -129,15 +129,10 @@ def bounce_evidence(*, sender: str, subject: str) -> bool | None:
     return None
 
 
-def body_says_bounce(body: str) -> bool:
-    """Return True when the start of a body uses a failure notice's wording."""
-    return bool(_BODY_RE.search(body[:8192]))
-
-
-def looks_like_bounce(*, sender: str, subject: str, body: str) -> bool:
-    """Return True when sender, subject and body together say delivery failed."""
-    evidence = bounce_evidence(sender=sender, subject=subject)
-    return body_says_bounce(body) if evidence is None else evidence
+def bounce_wording(body: str) -> str | None:
+    """Return the failure-notice wording the start of a body uses, or None."""
+    m = _BODY_RE.search(body[:8192])
+    return " ".join(m.group(0).split()) if m else None
 
 
 def notice_text(body: str) -> str:

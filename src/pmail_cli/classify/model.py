@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 KINDS: frozenset[str] = frozenset(
@@ -78,6 +78,32 @@ def is_hard(reason: str, *, status: str | None, reply_code: int | None) -> bool:
     return reply_code is not None and 500 <= reply_code < 600
 
 
+def hard_rule(
+    reason: str, *, status: str | None, reply_code: int | None, hard: bool
+) -> str:
+    """Say in words why is_hard() came out as `hard` (for `classify --explain`)."""
+    if hard and reason in _ADDRESS_REASONS:
+        return f"hard: {reason} says the address itself is bad"
+    if hard:
+        return f"hard: notaccept with a permanent code ({status or reply_code})"
+    if reason == "notaccept":
+        return "soft: notaccept without a permanent code may clear up"
+    return f"soft: {reason} does not say the address is bad"
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """How one recipient's facts were decided, in words."""
+
+    found_by: str  # the recogniser that found the recipient and its diagnostic
+    reason: str  # the phrase or rule that decided the reason
+    hard: str  # why hard or soft
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the three explanations by name."""
+        return {"found_by": self.found_by, "reason": self.reason, "hard": self.hard}
+
+
 @dataclass(frozen=True, slots=True)
 class RecipientFact:
     """What one recipient's delivery attempt came to."""
@@ -90,10 +116,11 @@ class RecipientFact:
     remote_mta: str | None
     reason: str
     hard: bool
+    why: Why | None = field(default=None, compare=False, repr=False)
 
-    def to_dict(self) -> dict[str, object]:
-        """Return a JSON-ready mapping of every field."""
-        return {
+    def to_dict(self, *, explain: bool = False) -> dict[str, object]:
+        """Return a JSON-ready mapping of every field (`explain` adds `why`)."""
+        found: dict[str, object] = {
             "recipient": self.recipient,
             "action": self.action,
             "status": self.status,
@@ -103,6 +130,9 @@ class RecipientFact:
             "reason": self.reason,
             "hard": self.hard,
         }
+        if explain:
+            found["explain"] = self.why.to_dict() if self.why else None
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +145,22 @@ class Classification:
     original_message_id: str | None = None
     feedback_type: str | None = None
     auto_reply_until: date | None = None
+    basis: str = field(default="", compare=False)  # why this kind, in words
 
-    def to_dict(self) -> dict[str, object]:
-        """Return a JSON-ready mapping: dates in ISO 8601, recipients as dicts."""
+    def to_dict(self, *, explain: bool = False) -> dict[str, object]:
+        """Return a JSON-ready mapping: dates in ISO 8601, recipients as dicts.
+
+        `explain` adds the rule behind the kind and each recipient's `why`.
+        """
         until = self.auto_reply_until
-        return {
+        found: dict[str, object] = {
             "kind": self.kind,
             "is_reply": self.is_reply,
-            "recipients": [r.to_dict() for r in self.recipients],
+            "recipients": [r.to_dict(explain=explain) for r in self.recipients],
             "original_message_id": self.original_message_id,
             "feedback_type": self.feedback_type,
             "auto_reply_until": until.isoformat() if until is not None else None,
         }
+        if explain:
+            found["explain"] = self.basis
+        return found

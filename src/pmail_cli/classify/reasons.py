@@ -8,6 +8,7 @@ such as 5.1.1 is used only when the text says nothing we recognise.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pmail_cli.classify.phrases import DEFAULT_DETAIL, STATUS_TABLE, TEXT_TABLE
 
@@ -30,12 +31,21 @@ _PAIR_RE = re.compile(
 )
 _REPLY_RE = re.compile(r"(?<![\w.#/:=-])([245]\d\d)(?:[ \t-]|$)", re.MULTILINE)
 
-# (phrase, must start at a word boundary) per table, for plain substring
+# (phrase, must start at a word boundary) per group, for plain substring
 # search: str.find is an order of magnitude faster than a big alternation.
-_TEXT_PHRASES: tuple[tuple[str, tuple[tuple[str, bool], ...]], ...] = tuple(
-    (reason, tuple((p, p[0].isalnum()) for p in phrases.split("|")))
-    for reason, phrases in TEXT_TABLE
+_Groups = tuple[tuple[str, tuple[tuple[str, bool], ...]], ...]
+_TEXT_PHRASES: _Groups = tuple(
+    (reason, tuple((p, p[0].isalnum()) for p in phrases))
+    for reason, product, phrases in TEXT_TABLE
+    if product is None
 )
+_PRODUCT_PHRASES: dict[str, _Groups] = {}
+for _reason, _product, _phrases in TEXT_TABLE:
+    if _product is not None:
+        _PRODUCT_PHRASES[_product] = (
+            *_PRODUCT_PHRASES.get(_product, ()),
+            (_reason, tuple((p, p[0].isalnum()) for p in _phrases)),
+        )
 
 
 def paired_status(text: str) -> str | None:
@@ -76,6 +86,11 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
         "blocked",
     ),
 }
+_STAGE_WHY = {
+    "data": "{reason} answered to DATA: the address was accepted at RCPT, so a filter refused the content",
+    "mail": "{reason} answered to MAIL FROM: the sender was refused",
+    "connect": "{reason} at connection time: the sending host was refused before any address",
+}
 # Where the remote server's own words start: "said: 550 ...", "550 5.1.1 ...".
 _REMOTE_RE = re.compile(r"(?<![\d.])[245]\d\d[ -]+(?:['\"]?[245]\.\d{1,3}\.\d{1,3})?")
 _CONNECT_RE = re.compile(
@@ -109,17 +124,39 @@ def find_reply_code(text: str) -> int | None:
     return None
 
 
-def reason_from_text(text: str) -> str | None:
-    """Return the reason that `text` (any case) states, or None if it says none."""
-    low = " ".join(_CONTINUATION_RE.sub(" ", text[:REASON_TEXT_LIMIT].lower()).split())
-    for reason, phrases in _TEXT_PHRASES:
+def _first_hit(low: str, groups: _Groups) -> tuple[str, str] | None:
+    """Return (reason, phrase) of the first group with a phrase in `low`."""
+    for reason, phrases in groups:
         for phrase, bounded in phrases:
             at = low.find(phrase)
             while at >= 0:
                 if not bounded or at == 0 or not low[at - 1].isalnum():
-                    return reason
+                    return reason, phrase
                 at = low.find(phrase, at + 1)
     return None
+
+
+def phrase_match(
+    text: str, product: str | None = None
+) -> tuple[str, str, str | None] | None:
+    """Return (reason, phrase, product) for the first phrases.txt group hit.
+
+    A product's own groups ("[reason @ product]") are tried before the
+    general ones; the third item names the product when its group matched.
+    """
+    low = " ".join(_CONTINUATION_RE.sub(" ", text[:REASON_TEXT_LIMIT].lower()).split())
+    own = _PRODUCT_PHRASES.get(product) if product else None
+    hit = _first_hit(low, own) if own else None
+    if hit is not None:
+        return hit[0], hit[1], product
+    hit = _first_hit(low, _TEXT_PHRASES)
+    return (hit[0], hit[1], None) if hit else None
+
+
+def reason_from_text(text: str) -> str | None:
+    """Return the reason that `text` (any case) states, or None if it says none."""
+    found = phrase_match(text)
+    return found[0] if found else None
 
 
 def reason_from_status(status: str | None) -> str | None:
@@ -146,53 +183,111 @@ def smtp_stage(text: str) -> str | None:
     return "data" if word == "data" else "connect"
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A reason and, in words, the rule that gave it (for `classify --explain`)."""
+
+    reason: str
+    rule: str
+
+
 def _refine(
     reason: str, *, status: str | None, text: str, final: bool, said: bool
-) -> str:
+) -> tuple[str, str | None]:
     """Correct a reason by what the failure's circumstances show.
 
-    `said` tells whether the text itself stated the reason.
+    `said` tells whether the text itself stated the reason. Returns the reason
+    and, when it changed, why.
     """
     temporary = status is not None and status[:1] == "4"
     if reason == "hostunknown" and temporary:
-        return "networkerror"  # a DNS failure that may clear up
+        return (
+            "networkerror",
+            "a host-unknown answer with a 4.x.x status is a DNS failure that may clear up",
+        )
     if reason == "networkerror" and final and _CONNECT_RE.search(text):
-        return "expired"  # retried until the queue lifetime ran out
+        return (
+            "expired",
+            "a final failure after connection time-outs: retried until the queue lifetime ran out",
+        )
     if not said and (not final or (temporary and reason == "networkerror")):
-        return "expired"  # a temporary failure that went on too long
+        return (
+            "expired",
+            "a temporary failure with no stated cause that went on too long",
+        )
     stage = smtp_stage(text)
     if stage in _STAGE_OVERRIDES:
         replaced, replacement = _STAGE_OVERRIDES[stage]
         if reason in replaced:
-            return replacement
+            return replacement, _STAGE_WHY[stage].format(reason=reason)
     if reason == "undefined" and not final:
-        return "expired"
-    return reason
+        return "expired", "a delay warning with no stated cause"
+    return reason, None
+
+
+def judge_reason(
+    *,
+    status: str | None,
+    text: str,
+    final: bool = True,
+    context: str = "",
+    product: str | None = None,
+    filters: bool = False,
+) -> Verdict:
+    """Return the reason from the vocabulary and the rule that decided it.
+
+    `final` is False for delay warnings: delivery is still being retried.
+    `context` (e.g. the human-readable notice) is read only for the SMTP stage.
+    `product` names the recogniser whose own phrases are read first;
+    `filters` says it is a filter that refuses content, not addresses.
+    """
+    if status and status[0] == "2":
+        return Verdict("delivered", f"status {status} is a success")
+    remote = _REMOTE_RE.search(text)
+    # The remote server's words beat the reporter's framing around them.
+    found = (phrase_match(text[remote.end() :], product) if remote else None) or (
+        phrase_match(text, product)
+    )
+    rule = ""
+    if found:
+        owner = f"{found[2]}'s phrase" if found[2] else "phrase"
+        rule = f'{owner} "{found[1]}" ({found[0]})'
+    by_text = found[0] if found else None
+    if status and status.endswith(_EXACT_CODES) and by_text not in _OVERRULE_EXACT:
+        # These codes name the cause exactly; only a few texts overrule them.
+        exact = reason_from_status(status)
+        if exact != by_text:
+            rule = f"status {status} names the cause exactly" + (
+                f", over {rule}" if rule else ""
+            )
+        by_text = exact
+    reason = by_text or reason_from_status(status) or "undefined"
+    if not rule:
+        rule = (
+            f"status {status} (the text names no cause pmail knows)"
+            if reason != "undefined"
+            else "neither the text nor the status names a cause"
+        )
+    refined, why = _refine(
+        reason,
+        status=status,
+        text=f"{text}\n{context}",
+        final=final,
+        said=found is not None,
+    )
+    if filters and refined == "userunknown" and not (status or "").endswith(".1.1"):
+        refined, why = (
+            "filtered",
+            f"{product} filters content, so its user-unknown answers are filtered",
+        )
+    return Verdict(refined, f"{rule}; then {why}" if why else rule)
 
 
 def decide_reason(
     *, status: str | None, text: str, final: bool = True, context: str = ""
 ) -> str:
-    """Return a reason from the vocabulary; "undefined" when nothing tells.
-
-    `final` is False for delay warnings: delivery is still being retried.
-    `context` (e.g. the human-readable notice) is read only for the SMTP stage.
-    """
-    if status and status[0] == "2":
-        return "delivered"
-    remote = _REMOTE_RE.search(text)
-    # The remote server's words beat the reporter's framing around them.
-    by_text = (reason_from_text(text[remote.end() :]) if remote else None) or (
-        reason_from_text(text)
-    )
-    said = by_text is not None
-    if status and status.endswith(_EXACT_CODES) and by_text not in _OVERRULE_EXACT:
-        # These codes name the cause exactly; only a few texts overrule them.
-        by_text = reason_from_status(status)
-    reason = by_text or reason_from_status(status) or "undefined"
-    return _refine(
-        reason, status=status, text=f"{text}\n{context}", final=final, said=said
-    )
+    """Return a reason from the vocabulary; "undefined" when nothing tells."""
+    return judge_reason(status=status, text=text, final=final, context=context).reason
 
 
 # Conditions that usually clear up by themselves: without a code saying

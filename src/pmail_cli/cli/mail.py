@@ -253,6 +253,14 @@ def classify_cmd(
     as_format: Annotated[
         str | None, typer.Option("--as", help="Force 'mbox' or 'eml' reading.")
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Say which recogniser, phrase or rule decided the kind and, per "
+            "recipient, the reason and hard/soft (json/jsonl: an 'explain' key).",
+        ),
+    ] = False,
 ) -> None:
     """Classify messages (bounce, auto-reply, …) without storing them.
 
@@ -261,7 +269,14 @@ def classify_cmd(
     from pmail_cli.services import classify as classify_service
 
     with reported_errors(None):
-        records = classify_service.classify_paths(paths, as_format=as_format)
+        records = classify_service.classify_paths(
+            paths, as_format=as_format, explain=explain
+        )
+        if explain and fmt in (ClassifyFormat.table, ClassifyFormat.csv):
+            for record in records:
+                for line in classify_service.explanation(record):
+                    print(output.for_terminal(line))
+            return
         if fmt is ClassifyFormat.jsonl:
             for record in records:
                 print(classify_service.jsonl(record))

@@ -13,9 +13,16 @@ from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
 
 
 def classify_paths(
-    paths: list[str], *, as_format: str | None = None, stdin: BinaryIO | None = None
+    paths: list[str],
+    *,
+    as_format: str | None = None,
+    stdin: BinaryIO | None = None,
+    explain: bool = False,
 ) -> Iterator[dict[str, object]]:
-    """Yield one record per message found under paths (unreadable inputs get an error)."""
+    """Yield one record per message found under paths (unreadable inputs get an error).
+
+    `explain` adds, per message and per recipient, the rule behind each answer.
+    """
     as_mbox = reading_mode(as_format)
     if not paths:
         raise UsageError(
@@ -33,7 +40,11 @@ def classify_paths(
         assert isinstance(event, WorkItem) and event.raw is not None
         index = event.position
         path = event.origin.rsplit("#", 1)[0] if index is not None else event.origin
-        yield {"path": path, "index": index, **classify_bytes(event.raw).to_dict()}
+        yield {
+            "path": path,
+            "index": index,
+            **classify_bytes(event.raw).to_dict(explain=explain),
+        }
 
 
 def flat(record: dict[str, object]) -> dict[str, object]:
@@ -58,3 +69,29 @@ def flat(record: dict[str, object]) -> dict[str, object]:
 def jsonl(record: dict[str, object]) -> str:
     """One JSON object on one line."""
     return json.dumps(record, ensure_ascii=False)
+
+
+def explanation(record: dict[str, object]) -> list[str]:
+    """Lines saying how one message's kind and each recipient's facts were decided."""
+    where = (
+        record["path"]
+        if record.get("index") is None
+        else f"{record['path']}#{record['index']}"
+    )
+    if "error" in record:
+        return [f"{where}: error: {record['error']}"]
+    lines = [f"{where}: {record['kind']}", f"  because: {record.get('explain')}"]
+    recipients = record.get("recipients")
+    for fact in recipients if isinstance(recipients, list) else []:
+        assert isinstance(fact, dict)
+        why = fact.get("explain") or {}
+        assert isinstance(why, dict)
+        hard = "hard" if fact.get("hard") else "soft"
+        lines.append(
+            f"  {fact.get('recipient') or '(no recipient found)'}: "
+            f"{fact.get('status') or '-'} {fact.get('reason')} {hard}"
+        )
+        lines.append(f"    found by:  {why.get('found_by', '-')}")
+        lines.append(f"    reason:    {why.get('reason', '-')}")
+        lines.append(f"    hard/soft: {why.get('hard', '-')}")
+    return lines
