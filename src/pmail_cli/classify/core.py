@@ -100,6 +100,15 @@ def _context(msg: Message) -> _Context:
     )
 
 
+def _received(msg: Message) -> str:
+    """Return every Received header of a message, one per line (bounded)."""
+    try:
+        values = msg.get_all("Received") or []
+    except Exception:
+        return ""
+    return "\n".join(" ".join(str(v).split())[:500] for v in values[:30])
+
+
 def _addresses(msg: Message, *names: str) -> set[str]:
     values = [parts.header(msg, n) for n in names]
     try:
@@ -336,14 +345,9 @@ def _notice_fact(
     explanation = item.explanation if item else notice
     status, code = freetext.codes_of(explanation, notice)
     name = product.name if product else None
-    filters = product.filters if product else False
-    verdict = judge_reason(
-        status=status, text=explanation, final=final, product=name, filters=filters
-    )
+    verdict = judge_reason(status=status, text=explanation, final=final, product=name)
     if verdict.reason == "undefined":
-        found = judge_reason(
-            status=status, text=notice, final=final, product=name, filters=filters
-        )
+        found = judge_reason(status=status, text=notice, final=final, product=name)
         verdict = Verdict(found.reason, f"{found.rule} (in the whole notice)")
     if status is None:
         status = default_status(verdict.reason, permanent=not temp, reply_code=code)
@@ -489,7 +493,7 @@ def classify(msg: Message) -> Classification:
         return _read_receipt(ctx)
     # Reading the body is the expensive part; ordinary mail mostly skips it.
     evidence = freetext.bounce_evidence(sender=ctx.sender, subject=ctx.subject)
-    claimed = products.by_headers(ctx.heads)
+    claimed = products.by_headers(ctx.heads, _received(msg))
     reportish = (
         ctx.report_type == "delivery-status" or ctx.types[0] == "multipart/report"
     )
@@ -503,11 +507,20 @@ def classify(msg: Message) -> Classification:
             f'a mail daemon\'s sender ("{ctx.sender[:60]}") with a failure subject'
             f' ("{ctx.subject[:60]}")'
         )
-    elif evidence is None and (wording := freetext.bounce_wording(body)):
-        basis = f'the body uses the wording of a failure notice ("{wording}")'
-    if claimed is not None and evidence is not False:
-        basis = f"{basis}; " if basis else ""
-        basis += f"{claimed[0].title}'s layout ({claimed[1]})"
+    elif evidence is None or claimed is not None:
+        wording = freetext.bounce_wording(body)
+        if wording:
+            basis = f'the body uses the wording of a failure notice ("{wording}")'
+    product = None
+    if claimed is not None:
+        # A hint (a header the product puts on all its mail) needs the body
+        # to read as a notice; a decisive header is a notice by itself.
+        mark = products.body_marker(claimed[0], body) if body else None
+        if basis or claimed[2] or mark:
+            product = claimed[0]
+            layout = f"{product.title}'s layout ({claimed[1]}"
+            layout += f"; {mark})" if mark else ")"
+            basis = f"{basis}; {layout}" if basis else layout
     suspect = bool(basis)
     found = _structured(ctx, body, suspect)
     if found is not None:
@@ -516,7 +529,6 @@ def classify(msg: Message) -> Classification:
     if found is not None:
         return found
     if suspect or ctx.report_type == "delivery-status":
-        product = claimed[0] if claimed and evidence is not False else None
         return _free_text_bounce(
             ctx,
             body,

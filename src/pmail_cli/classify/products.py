@@ -29,100 +29,407 @@ _ADDR = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 class Product:
     """One product's notice layout.
 
-    `headers`: (header name, pattern) pairs; any hit picks the product.
-    `markers`: patterns of the notice body; any hit picks the product too.
-    `recipient`: finds each failed address (group "rcpt"); the explanation
-    is group "diag" when the pattern has one, else the text up to the next
-    recipient. `diagnostic`, when set, is searched after the recipients for
-    text that explains all of them ("because: ...").
-    `filters`: a filtering appliance or list server: what it refuses after
-    accepting the address is the content, so user-unknown wording means
-    filtered unless the status says X.1.1.
+    `headers`: (header name, pattern) pairs that say the message is this
+    product's failure notice; any hit picks the product, as long as every
+    pair of `requires` hits too. `hints`: header tests that pick the layout
+    but prove nothing (the header is on the product's ordinary mail too),
+    so the body must still read as a notice. `markers`: patterns of the
+    notice body that pick the product when no header test did.
+    `recipients`: patterns that find each failed address (group "rcpt"),
+    tried in order until one finds any; the explanation is group "diag"
+    when the pattern has one, else the text up to the next recipient.
+    `diagnostic`, when set, is searched in the whole notice for text that
+    explains every recipient ("because: ...", "Reason: ...").
     """
 
     name: str
     title: str
     headers: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    hints: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    requires: tuple[tuple[str, re.Pattern[str]], ...] = ()
     markers: tuple[re.Pattern[str], ...] = ()
-    recipient: re.Pattern[str] | None = None
+    recipients: tuple[re.Pattern[str], ...] = ()
     diagnostic: re.Pattern[str] | None = None
-    filters: bool = False
 
 
 def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+    return re.compile(pattern.replace("ADDR", _ADDR), re.IGNORECASE | re.MULTILINE)
 
+
+_ANY = _re(r"\S")
+# Lines after the recipient that belong to it: indented, or up to a blank line.
+_INDENTED = r"(?P<diag>(?:[ \t]+[^\n]+\n?)+)"
+_PARAGRAPH = r"(?P<diag>[^\n]+(?:\n[^\n]+)*)"
+_QMAIL_RECIPIENT = _re(
+    r"^<(?P<rcpt>ADDR)>:[ \t]*(?P<diag>[^\n]*(?:\n(?!<[^\n>]*>:)[^\n]+)*)"
+)
 
 PRODUCTS: tuple[Product, ...] = (
     Product(
         name="lotus-domino",
         title="Lotus Domino",
         headers=(("Subject", _re(r"^DELIVERY[ _]FAILURE:")),),
-        markers=(_re(r"^\s*was not delivered to:\s*$"),),
-        recipient=_re(
-            rf"was not delivered to:\s*\n\s*(?P<rcpt>{_ADDR})\s*\n"
-            r"(?:\s*\n)*\s*because:\s*\n(?:\s*\n)*(?P<diag>[^\n]+(?:\n[^\n]+)*)"
+        markers=(_re(r"^[ \t]*was not delivered to:[ \t]*$"),),
+        recipients=(
+            _re(
+                r"was not delivered to:[ \t]*\n(?:[ \t]*\n)*[ \t]*<?(?P<rcpt>ADDR)>?"
+                r"[ \t]*\n(?:[ \t]*\n)*[ \t]*because:[ \t]*\n(?:[ \t]*\n)*" + _PARAGRAPH
+            ),
         ),
+    ),
+    Product(
+        name="ibm-notes",
+        title="Lotus/IBM Notes",
+        headers=(("Subject", _re(r"^Undeliverable message")),),
+        markers=(_re(r"^-+ Failure Reasons"),),
+        recipients=(_re(r"^[ \t]*<?(?P<rcpt>ADDR)>?[ \t]*$"),),
+        diagnostic=_re(r"Failure Reasons[ -]*\n(?:[ \t]*\n)*" + _PARAGRAPH),
     ),
     Product(
         name="exchange-2003",
         title="Microsoft Exchange 2000/2003",
-        headers=(
-            ("X-MimeOLE", _re(r"Produced By Microsoft Exchange V6")),
-            ("X-Mailer", _re(r"Internet Mail Service \(5\.")),
+        headers=(("X-MS-Embedded-Report", _ANY),),
+        hints=(
+            (
+                "X-Mailer",
+                _re(r"^(?:Internet Mail Service \(|Microsoft Exchange Server)"),
+            ),
+            ("X-MimeOLE", _re(r"^Produced By Microsoft Exchange")),
+            ("Received", _re(r" with Internet Mail Service \(")),
         ),
         markers=(_re(r"did not reach the following recipient\(s\):"),),
-        recipient=_re(
-            rf"^\s*(?P<rcpt>{_ADDR}) on [^\n]+\n(?P<diag>(?:[ \t]+[^\n]+\n?)+)"
+        recipients=(
+            _re(r"^[ \t]*(?:SMTP=)?<?(?P<rcpt>ADDR)>? on [^\n]+\n" + _INDENTED),
         ),
+    ),
+    Product(
+        name="exchange-2007",
+        title="Microsoft Exchange 2007 and later",
+        markers=(
+            _re(r"^Delivery has failed to these recipients or (?:groups|distribution)"),
+        ),
+        recipients=(_re(r"^[ \t]*(?P<rcpt>ADDR)[ \t]*(?:\([^)\n]*\))?[ \t]*$"),),
+        diagnostic=_re(r"Remote Server returned '(?P<diag>[^'\n]+)'"),
     ),
     Product(
         name="imail",
         title="Ipswitch IMail Server",
-        headers=(("X-Mailer", _re(r"<SMTP32 v\d")),),
+        headers=(("Subject", _re(r"^Undeliverable Mail\b")),),
+        hints=(("X-Mailer", _re(r"^<SMTP32 v\d")),),
         markers=(_re(r"^Body of message generated response:"),),
-        recipient=_re(
-            rf"^(?P<diag>[A-Za-z][^\n:]{{2,60}}):\s*<?(?P<rcpt>{_ADDR})>?\s*$"
+        recipients=(
+            _re(r"^(?P<diag>[A-Za-z][^\n:]{2,60}):[ \t]*<?(?P<rcpt>ADDR)>?[ \t]*$"),
+            _re(r"(?P<diag>undeliverable to)[ \t]+<?(?P<rcpt>ADDR)>?"),
         ),
+        diagnostic=_re(r"generated response:[ \t]*\n(?:[ \t]*\n)*" + _PARAGRAPH),
     ),
     Product(
         name="qmail",
-        title="qmail",
-        markers=(_re(r"This is the qmail-send program|qmail-send program at"),),
-        recipient=_re(rf"^<(?P<rcpt>{_ADDR})>:\s*\n(?P<diag>(?:[^\n]+\n?)+)"),
+        title="qmail (and its clones)",
+        hints=(
+            ("Received", _re(r"\(qmail \d+ invoked (?:for bounce|from network)\)")),
+        ),
+        markers=(
+            _re(
+                r"This is the qmail-send program|^Hi\. This is the qmail"
+                r"|unable to deliver your message to the following addresses"
+                r"|Su mensaje no pudo ser entregado"
+                r"|This is the machine generated message from mail service"
+                r"|This is the mail delivery agent at"
+                r"|Unfortunately, your mail was not delivered to the following address"
+                r"|^Your mail message to the following address"
+                r"|^Your message to the following addresses"
+            ),
+        ),
+        recipients=(_QMAIL_RECIPIENT,),
+    ),
+    Product(
+        name="yahoo",
+        title="Yahoo! Mail",
+        hints=(("X-YMailISG", _ANY),),
+        markers=(_re(r"^Sorry, we were unable to deliver your message"),),
+        recipients=(_re(r"^<?(?P<rcpt>ADDR)>?:[ \t]*\n" + _PARAGRAPH),),
+    ),
+    Product(
+        name="sendmail-v5",
+        title="Sendmail V5 (session transcript)",
+        markers=(_re(r"-+ Transcript of session follows -+"),),
+        recipients=(
+            _re(r"^[ \t]*\d{3}[ \t]+<?(?P<rcpt>ADDR)>?\.\.\.[ \t]*(?P<diag>[^\n]*)"),
+        ),
+        diagnostic=_re(r"Transcript of session follows -+[ \t]*\n" + _PARAGRAPH),
     ),
     Product(
         name="surfcontrol",
         title="SurfControl E-mail Filter",
-        headers=(("X-Mailer", _re(r"SurfControl")),),
+        hints=(("X-Mailer", _re(r"SurfControl")), ("X-SEF-Processed", _ANY)),
         markers=(_re(r"A transcript of the attempts to send the message follows"),),
-        recipient=_re(
-            rf"^\s*(?P<rcpt>{_ADDR}):\s*(?:\[[^\]\n]*\],?\s*)?(?P<diag>[^\n]*)$"
+        recipients=(
+            _re(r"^[ \t]*(?P<rcpt>ADDR):[ \t]*\[[^\]\n]*\],?[ \t]*(?P<diag>[^\n]*)$"),
+            _re(r"Addressed To:[ \t]*<?(?P<rcpt>ADDR)>?"),
         ),
-        filters=True,
+    ),
+    Product(
+        name="kddi",
+        title="au by KDDI",
+        hints=(
+            ("Reply-To", _re(r"no-reply@app\.auone-net\.jp")),
+            ("From", _re(r"no-reply@[^>\s]*\.dion\.ne\.jp")),
+        ),
+        markers=(_re(r"^Your mail (?:sent on|attempted to be delivered on):"),),
+        recipients=(
+            _re(
+                r"Could not be delivered to:[ \t]*<?(?P<rcpt>ADDR)>?[ \t]*\n"
+                + _INDENTED
+            ),
+        ),
+    ),
+    Product(
+        name="ezweb",
+        title="EZweb (au)",
+        headers=(("Subject", _re(r"^Mail System Error - Returned Mail$")),),
+        hints=(("From", _re(r"Postmaster@(?:ezweb\.ne\.jp|au\.com)")),),
+        recipients=(
+            _re(r"^[ \t]*<(?P<rcpt>ADDR)>:?[ \t]*(?P<diag>[^\n]*)"),
+            _re(r"Recipient:[ \t]*<?(?P<rcpt>ADDR)>?"),
+        ),
+        diagnostic=_re(
+            r"(?P<diag>The user\(s\) [^\n]+|Your message was not delivered within[^\n]+"
+            r"|Each of the following recipients [^\n]+)"
+        ),
+    ),
+    Product(
+        name="biglobe",
+        title="BIGLOBE",
+        headers=(
+            (
+                "From",
+                _re(r"postmaster@(?:[\w-]+\.)*(?:biglobe|inacatv|tmtv|ttv)\.ne\.jp"),
+            ),
+        ),
+        requires=(("Subject", _re(r"^Returned mail:")),),
+        recipients=(
+            _re(
+                r"following addresses had delivery problems -+[ \t]*\n(?:[ \t]*\n)*"
+                r"[ \t]*<?(?P<rcpt>ADDR)>?"
+            ),
+        ),
+        diagnostic=_re(
+            r"-+ Non-delivered information -+[ \t]*\n(?:[ \t]*\n)*" + _PARAGRAPH
+        ),
+    ),
+    Product(
+        name="messaging-server",
+        title="Sun/Oracle Messaging Server",
+        headers=(("Subject", _re(r"^Delivery Notification: ")),),
+        hints=(("Content-Type", _re(r"Boundary_\(ID_")),),
+        markers=(_re(r"This report relates to a message you sent with the following"),),
+        recipients=(
+            _re(
+                r"^[ \t]*(?:Recipient|Original) address:[ \t]*<?(?P<rcpt>ADDR)>?[^\n]*\n"
+                + _INDENTED
+            ),
+        ),
+    ),
+    Product(
+        name="interscan-mss",
+        title="Trend Micro InterScan MSS",
+        headers=(
+            (
+                "Subject",
+                _re(
+                    "^(?:Mail could not be delivered|\u30e1\u30c3\u30bb\u30fc\u30b8\u3092"
+                    "\u914d\u4fe1\u3067\u304d\u307e\u305b\u3093|\u30e1\u30fc\u30eb\u914d"
+                    "\u4fe1\u306b\u5931\u6557\u3057\u307e\u3057\u305f)"
+                ),
+            ),
+        ),
+        hints=(
+            ("From", _re(r"^\"?InterScan MSS")),
+            ("Received", _re(r"\(InterScanMSS\) with")),
+        ),
+        recipients=(
+            _re(r"Received >>> (?P<diag>[^\n]*<(?P<rcpt>ADDR)>[^\n]*)"),
+            _re(r"<<< RCPT TO:[ \t]*<?(?P<rcpt>ADDR)>?"),
+        ),
+        diagnostic=_re(r"Received >>> (?P<diag>[^\n]+)"),
+    ),
+    Product(
+        name="mcafee",
+        title="McAfee Email Appliance",
+        headers=(("Subject", _re(r"^Delivery Status$")),),
+        requires=(("X-NAI-Header", _re(r"Modified by McAfee")),),
+        recipients=(_re(r"^[ \t]*<?(?P<rcpt>ADDR)>?[ \t]+\((?P<diag>[^)\n]+)\)"),),
+    ),
+    Product(
+        name="mxlogic",
+        title="MX Logic",
+        hints=(("X-MX-Bounce", _ANY), ("X-MXL-Hash", _ANY), ("X-MXL-NoteHash", _ANY)),
+        recipients=(
+            _re(
+                r"^[ \t]+<?(?P<rcpt>ADDR)>?:?[ \t]*(?P<diag>[^\n]*(?:\n[ \t]{3,}[^\n]+)*)"
+            ),
+        ),
+    ),
+    Product(
+        name="mailfoundry",
+        title="MailFoundry",
+        headers=(("Subject", _re(r"^Message delivery has failed$")),),
+        markers=(_re(r"^Unable to deliver message to: "),),
+        recipients=(_re(r"^Unable to deliver message to:[ \t]*<?(?P<rcpt>ADDR)>?"),),
+        diagnostic=_re(
+            r"Delivery failed for the following reason:[ \t]*\n(?:[ \t]*\n)*"
+            + _PARAGRAPH
+        ),
+    ),
+    Product(
+        name="mailmarshal",
+        title="MailMarshal SMTP",
+        headers=(("Subject", _re(r"^Undeliverable Mail: \"")),),
+        markers=(_re(r"^Could not be delivered because of[ \t]*$"),),
+        recipients=(
+            _re(
+                r"following recipients were affected:[ \t]*\n(?:[ \t]*\n)*"
+                r"[ \t]+<?(?P<rcpt>ADDR)>?"
+            ),
+        ),
+        diagnostic=_re(
+            r"Could not be delivered because of[ \t]*\n(?:[ \t]*\n)*" + _PARAGRAPH
+        ),
+    ),
+    Product(
+        name="activehunter",
+        title="Active!hunter",
+        hints=(("X-AHMailID", _ANY),),
+        recipients=(_re(r"^>>>[ \t]*[^\n]*?<?(?P<rcpt>ADDR)>?[ \t]*$"),),
+        diagnostic=_re(
+            r"Transcript of session follows -+[ \t]*\n(?:[ \t]*\n)*(?P<diag>[^\n]+)"
+        ),
+    ),
+    Product(
+        name="m-filter",
+        title="m-FILTER",
+        headers=(("X-Mailer", _re(r"^m-FILTER")),),
+        requires=(("Subject", _re(r"^failure notice$")),),
+        recipients=(_re(r"^[ \t]*<?(?P<rcpt>ADDR)>?[ \t]*$"),),
+        diagnostic=_re(r"^-+server message[ \t]*\n(?P<diag>[^\n]+)"),
+    ),
+    Product(
+        name="apache-james",
+        title="Apache James",
+        headers=(("Subject", _re(r"^\[BOUNCE\]$")),),
+        hints=(
+            ("Message-ID", _re(r"\.JavaMail\.")),
+            ("Received", _re(r"JAMES SMTP Server")),
+        ),
+        markers=(_re(r"^Error message below:"),),
+        recipients=(_re(r"^[ \t]*RCPT TO:[ \t]*<?(?P<rcpt>ADDR)>?"),),
+        diagnostic=_re(r"Error message below:[ \t]*\n" + _PARAGRAPH),
+    ),
+    Product(
+        name="verizon",
+        title="Verizon Wireless",
+        headers=(("From", _re(r"post_master@vtext\.com|sysadmin@[^>\s]*vzwpix\.com")),),
+        hints=(("Received", _re(r"\.vtext\.com \(")),),
+        recipients=(
+            _re(r"^[ \t]*RCPT TO:[ \t]*<?(?P<rcpt>ADDR)>?"),
+            _re(r"^[ \t]*To:[ \t]*[^\n]*?<?(?P<rcpt>ADDR)>?[ \t]*$"),
+        ),
+        diagnostic=_re(r"^(?P<diag>Error: [^\n]+|\d{3} - [^\n]+)"),
+    ),
+    Product(
+        name="fml",
+        title="FML mailing list server",
+        headers=(("From", _re(r"-admin@")),),
+        requires=(("X-MLServer", _ANY), ("Message-ID", _re(r"\.FML"))),
+        recipients=(_re(r"^(?P<diag>[^\n]*<(?P<rcpt>ADDR)>[^\n]*)"),),
+    ),
+    Product(
+        name="x1",
+        title='an unnamed MTA ("The following addresses had delivery errors")',
+        markers=(_re(r"-+ ?The following addresses had delivery errors ?-+"),),
+        recipients=(_re(r"^[ \t]*<?(?P<rcpt>ADDR)>?[ \t]+\[(?P<diag>[^\]\n]+)\]"),),
+    ),
+    Product(
+        name="x3",
+        title='an unnamed MTA ("automatically generated Delivery Status Notification")',
+        markers=(
+            _re(
+                r"^[ \t]*This is an automatically generated Delivery Status Notification"
+            ),
+        ),
+        recipients=(_re(r"^[ \t]*\*[ \t]*<?(?P<rcpt>ADDR)>?"),),
+        diagnostic=_re(
+            r"^[ \t]*(?P<diag>(?:SMTP:[A-Z]+ host|Routing:|Diagnostic-Code:)[^\n]+)"
+        ),
+    ),
+    Product(
+        name="x6",
+        title='an unnamed MTA ("There was an error sending your mail")',
+        headers=(("Subject", _re(r"^There was an error sending your mail")),),
+        markers=(_re(r"^We had trouble delivering your message"),),
+        recipients=(
+            _re(r"rejected recipient <?(?P<rcpt>ADDR)>?(?P<diag>[^\n]*)"),
+            _re(r"returned permanent errors:[ \t]*<?(?P<rcpt>ADDR)>?"),
+        ),
     ),
 )
 BY_NAME: Mapping[str, Product] = {p.name: p for p in PRODUCTS}
 
 
-def by_headers(heads: Mapping[str, str]) -> tuple[Product, str] | None:
-    """Return the product whose header test the message passes, and the test."""
-    for product in PRODUCTS:
-        for name, pattern in product.headers:
-            value = indexed(heads, name)
-            if value and pattern.search(value):
-                return product, f"header {name}: {value[:80]}"
+def _passes(
+    heads: Mapping[str, str],
+    received: str,
+    tests: tuple[tuple[str, re.Pattern[str]], ...],
+) -> str | None:
+    """Return the first header test that passes, described, or None."""
+    for name, pattern in tests:
+        value = received if name == "Received" else indexed(heads, name)
+        m = pattern.search(value) if value else None
+        if m is not None:
+            shown = "" if pattern is _ANY else f": {m.group(0)}"
+            return f"header {name}{shown}"
     return None
+
+
+def by_headers(
+    heads: Mapping[str, str], received: str
+) -> tuple[Product, str, bool] | None:
+    """Return the product a message's headers point to, the test, and whether
+    that test alone says the message is a failure notice (else only a hint).
+
+    `received` is every Received header of the message, one per line.
+    """
+    hinted: tuple[Product, str, bool] | None = None
+    for product in PRODUCTS:
+        hit = _passes(heads, received, product.headers) if product.headers else None
+        if hit is not None and all(
+            _passes(heads, received, (test,)) for test in product.requires
+        ):
+            return product, hit, True
+        if hinted is None and product.hints:
+            hint = _passes(heads, received, product.hints)
+            if hint is not None:
+                hinted = (product, hint, False)
+    return hinted
 
 
 def by_body(notice: str) -> tuple[Product, str] | None:
     """Return the product whose body marker the notice carries, and the marker."""
-    head = notice[:8192]
     for product in PRODUCTS:
-        for pattern in product.markers:
-            m = pattern.search(head)
-            if m is not None:
-                return product, f'body says "{" ".join(m.group(0).split())}"'
+        mark = body_marker(product, notice)
+        if mark is not None:
+            return product, mark
+    return None
+
+
+def body_marker(product: Product, notice: str) -> str | None:
+    """Return the product's body marker that the notice carries, described."""
+    head = notice[:8192]
+    for pattern in product.markers:
+        m = pattern.search(head)
+        if m is not None:
+            return f'body says "{" ".join(m.group(0).split())}"'
     return None
 
 
@@ -130,16 +437,18 @@ def read_recipients(
     product: Product, notice: str, *, excluded: set[str]
 ) -> list[NoticeRecipient]:
     """Return the failed recipients a product's layout names, with explanations."""
-    if product.recipient is None:
-        return []
-    matches = [
-        m
-        for m in product.recipient.finditer(notice)
-        if m.group("rcpt").lower() not in excluded
-    ][:MAX_RECIPIENTS]
+    matches: list[re.Match[str]] = []
+    for pattern in product.recipients:
+        matches = [
+            m
+            for m in pattern.finditer(notice)
+            if m.group("rcpt").lower() not in excluded
+        ][:MAX_RECIPIENTS]
+        if matches:
+            break
     shared = ""
     if product.diagnostic is not None and matches:
-        found = product.diagnostic.search(notice, matches[-1].end())
+        found = product.diagnostic.search(notice)
         shared = found.group("diag") if found else ""
     out: list[NoticeRecipient] = []
     seen: set[str] = set()
@@ -152,8 +461,8 @@ def read_recipients(
             explanation = f"{address}: {m.group('diag')}"
         else:
             end = matches[i + 1].start() if i + 1 < len(matches) else len(notice)
-            explanation = notice[m.start() : end]
-        if shared:
+            explanation = notice[m.start() : min(end, m.start() + 2000)]
+        if shared and shared not in explanation:
             explanation = f"{explanation}\n{shared}"
         out.append(NoticeRecipient(address, explanation[:2000]))
     return out

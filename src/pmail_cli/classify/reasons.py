@@ -218,7 +218,8 @@ def _refine(
     stage = smtp_stage(text)
     if stage in _STAGE_OVERRIDES:
         replaced, replacement = _STAGE_OVERRIDES[stage]
-        if reason in replaced:
+        explicit = stage == "data" and (status or "").endswith(".1.1")
+        if reason in replaced and not explicit:
             return replacement, _STAGE_WHY[stage].format(reason=reason)
     if reason == "undefined" and not final:
         return "expired", "a delay warning with no stated cause"
