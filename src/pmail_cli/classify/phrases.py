@@ -6,6 +6,7 @@ read (its header says how it is matched); the status-code tables are below.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 PHRASE_FILE = Path(__file__).with_name("phrases.txt")
@@ -39,49 +40,65 @@ TEXT_TABLE: tuple[PhraseGroup, ...] = load_phrase_groups(
     PHRASE_FILE.read_text(encoding="utf-8")
 )
 
-# Status codes (subject.detail) precise enough to decide when the text is silent.
+# Status codes precise enough to decide when the text is silent: a full
+# "class.subject.detail" key wins over its "subject.detail" key (4.7.1, a
+# temporary refusal of the sending host, is not 5.7.1, a permanent one).
 STATUS_TABLE: dict[str, str] = {
+    "1.0": "userunknown",
     "1.1": "userunknown",
     "1.2": "hostunknown",
-    "1.3": "syntaxerror",
-    "1.4": "userunknown",
+    "1.3": "userunknown",
+    "1.4": "filtered",
     "1.6": "hasmoved",
     "1.7": "rejected",
     "1.8": "rejected",
+    "1.9": "systemerror",
     "1.10": "notaccept",
+    "2.0": "filtered",
     "2.1": "suspend",
     "2.2": "mailboxfull",
     "2.3": "exceedlimit",
-    "2.4": "systemerror",
+    "2.4": "filtered",
+    "4.2.1": "blocked",
     "3.0": "systemerror",
     "3.1": "systemfull",
-    "3.2": "systemerror",
+    "3.2": "notaccept",
     "3.3": "systemerror",
     "3.4": "mesgtoobig",
     "3.5": "systemerror",
     "4.0": "networkerror",
     "4.1": "networkerror",
+    "4.4.1": "expired",
     "4.2": "networkerror",
     "4.3": "systemerror",
     "4.4": "hostunknown",
-    "4.5": "toomanyconn",
+    "4.4.4": "networkerror",
+    "4.5": "systemfull",
     "4.6": "networkerror",
     "4.7": "expired",
+    "4.8": "networkerror",
     "5.0": "syntaxerror",
     "5.1": "syntaxerror",
     "5.2": "syntaxerror",
-    "5.3": "exceedlimit",
-    "5.4": "syntaxerror",
-    "5.5": "syntaxerror",
+    "5.3": "toomanyconn",
+    "5.4": "systemerror",
+    "5.5": "systemerror",
+    "5.6": "syntaxerror",
     "6.0": "contenterror",
     "6.1": "contenterror",
     "6.2": "contenterror",
     "6.3": "contenterror",
     "6.4": "contenterror",
     "6.5": "contenterror",
+    "6.6": "contenterror",
+    "6.7": "contenterror",
+    "6.8": "contenterror",
+    "6.9": "contenterror",
     "7.0": "securityerror",
     "7.1": "rejected",
+    "4.7.1": "blocked",
     "7.2": "securityerror",
+    "4.7.2": "blocked",
     "7.3": "securityerror",
     "7.4": "securityerror",
     "7.5": "securityerror",
@@ -92,10 +109,23 @@ STATUS_TABLE: dict[str, str] = {
     "7.10": "securityerror",
     "7.11": "securityerror",
     "7.13": "suspend",
+    "7.14": "securityerror",
+    "7.15": "securityerror",
+    "7.16": "mesgtoobig",
+    "7.17": "hasmoved",
+    "7.18": "hasmoved",
+    "7.19": "securityerror",
+    "7.20": "authfailure",
+    "7.21": "authfailure",
+    "7.22": "authfailure",
     "7.23": "authfailure",
+    "7.24": "authfailure",
     "7.25": "requireptr",
     "7.26": "authfailure",
-    "7.27": "authfailure",
+    "7.27": "notaccept",
+    "7.28": "spamdetected",
+    "7.29": "authfailure",
+    "7.30": "failedstarttls",
     "7.509": "authfailure",
     "7.510": "authfailure",
     "7.606": "blocked",
@@ -125,3 +155,64 @@ DEFAULT_DETAIL: dict[str, str] = {
     "requireptr": "7.1",
     "virusdetected": "7.1",
 }
+
+
+# Providers that put a code of their own in a rejection; the code says what
+# they mean better than the words around it. (provider, pattern with the
+# code in group 1, code -> reason). Codes missing from a table decide nothing.
+PROVIDER_CODES: tuple[tuple[str, re.Pattern[str], dict[str, str]], ...] = (
+    (
+        "Orange / La Poste",
+        re.compile(r"\b(?:lpn|lpnaaa|ofr|ouk)\d*_(\d{3})\b", re.IGNORECASE),
+        {
+            **dict.fromkeys(("101", "102", "103", "510", "999"), "blocked"),
+            "104": "toomanyconn",
+            **dict.fromkeys(("305", "402"), "securityerror"),
+            **dict.fromkeys(("401", "517"), "authfailure"),
+            **dict.fromkeys(("403", "405", "415", "421"), "rejected"),
+            "416": "userunknown",
+            "417": "mailboxfull",
+            **dict.fromkeys(("420", "426"), "suspend"),
+            "505": "systemerror",
+            "506": "spamdetected",
+            "514": "mesgtoobig",
+            "630": "policyviolation",
+        },
+    ),
+    (
+        "i.ua",
+        re.compile(r"\.i\.ua/err/(\d{1,2})/", re.IGNORECASE),
+        {
+            "1": "norelaying",
+            "2": "userunknown",
+            "3": "suspend",
+            "4": "mailboxfull",
+            "5": "toomanyconn",
+            "6": "norelaying",
+            "7": "blocked",
+            "8": "rejected",
+            "9": "blocked",
+            "10": "filtered",
+        },
+    ),
+    (
+        "Facebook",
+        re.compile(r"\b((?:rcp|int|msg|pol|dns|con)-[pt]\d)\b", re.IGNORECASE),
+        {
+            **dict.fromkeys(("rcp-p1", "int-p1", "int-p3", "int-p4"), "userunknown"),
+            **dict.fromkeys(("rcp-p2", "rcp-p3"), "filtered"),
+            **dict.fromkeys(("msg-p1", "int-p2"), "mesgtoobig"),
+            **dict.fromkeys(("msg-p2", "msg-p3", "pol-p6", "pol-p7"), "contenterror"),
+            **dict.fromkeys(("pol-p1", "pol-p2", "pol-p5"), "securityerror"),
+            **dict.fromkeys(
+                ("pol-p3", "pol-p4", "pol-t1", "pol-t2", "pol-t3"), "notaccept"
+            ),
+            **dict.fromkeys(
+                ("dns-p1", "dns-p2", "dns-p3", "dns-t1", "dns-t2"), "rejected"
+            ),
+            "con-t1": "systemerror",
+            "con-t3": "toomanyconn",
+            "rcp-t4": "suspend",
+        },
+    ),
+)

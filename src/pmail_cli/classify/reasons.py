@@ -10,7 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pmail_cli.classify.phrases import DEFAULT_DETAIL, STATUS_TABLE, TEXT_TABLE
+from pmail_cli.classify.phrases import (
+    DEFAULT_DETAIL,
+    PROVIDER_CODES,
+    STATUS_TABLE,
+    TEXT_TABLE,
+)
 
 REASON_TEXT_LIMIT = 3000  # characters of a diagnostic worth reading for a reason
 
@@ -68,11 +73,22 @@ _OVERRULE_EXACT = frozenset(
 # "550-5.7.1 " continuation prefixes split the phrases of multi-line replies.
 _CONTINUATION_RE = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b")
 _STAGE_RE = re.compile(
-    r"(?:after|in reply to|response to)\s+(?:end of\s+|the\s+)?"
-    r"(mail from|rcpt to|data|initial connection|greeting|connect)\b"
-    r"|>>>\s*(mail from|rcpt to|data)\b"
+    r"(?:after|in reply to|response to|error following)\s+(?:end of\s+|the\s+)?"
+    r"(mail from|rcpt to|rcpt|data|initial connection|greeting|connect)\b"
+    r"|(?:>>>|<<<|smtp:)\s*(mail from|rcpt to|rcpt|data)\b"
+    r"|\[(mail_from|rcpt_to|data)\]"
+    r"|-+smtp command[ \t]*\n[ \t]*(mail|rcpt|data)\b"
     r"|(refused to talk to me)",
     re.IGNORECASE,
+)
+# qmail's (and its clones') sentences about the step a remote server refused.
+_QMAIL_STAGES = (
+    ("does not like recipient", "rcpt"),
+    ("failed on data command", "data"),
+    ("failed after i sent the message", "data"),
+    ("but sender was rejected", "mail"),
+    ("but my name was rejected", "helo"),
+    ("but greeting failed", "helo"),
 )
 # What a rejection at each stage says, when the wording itself is unclear.
 _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
@@ -85,11 +101,28 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"rejected", "undefined", "securityerror", "userunknown"}),
         "blocked",
     ),
+    # the server refused the sending host's greeting or name
+    "helo": (
+        frozenset(
+            {
+                "rejected",
+                "undefined",
+                "securityerror",
+                "userunknown",
+                "hostunknown",
+                "syntaxerror",
+                "expired",
+                "networkerror",
+            }
+        ),
+        "blocked",
+    ),
 }
 _STAGE_WHY = {
     "data": "{reason} answered to DATA: the address was accepted at RCPT, so a filter refused the content",
     "mail": "{reason} answered to MAIL FROM: the sender was refused",
     "connect": "{reason} at connection time: the sending host was refused before any address",
+    "helo": "{reason} answered to HELO/EHLO: the sending host's name was refused",
 }
 # Where the remote server's own words start: "said: 550 ...", "550 5.1.1 ...".
 _REMOTE_RE = re.compile(r"(?<![\d.])[245]\d\d[ -]+(?:['\"]?[245]\.\d{1,3}\.\d{1,3})?")
@@ -153,6 +186,17 @@ def phrase_match(
     return (hit[0], hit[1], None) if hit else None
 
 
+def provider_code(text: str) -> tuple[str, str, str] | None:
+    """Return (reason, provider, code) when the text carries a known provider code."""
+    head = text[:REASON_TEXT_LIMIT]
+    for provider, pattern, codes in PROVIDER_CODES:
+        for m in pattern.finditer(head):
+            reason = codes.get(m.group(1).lower())
+            if reason is not None:
+                return reason, provider, m.group(0)
+    return None
+
+
 def reason_from_text(text: str) -> str | None:
     """Return the reason that `text` (any case) states, or None if it says none."""
     found = phrase_match(text)
@@ -166,16 +210,20 @@ def reason_from_status(status: str | None) -> str | None:
     if status[0] == "2":
         return "delivered"
     _, _, subject_detail = status.partition(".")
-    return STATUS_TABLE.get(subject_detail)
+    return STATUS_TABLE.get(status) or STATUS_TABLE.get(subject_detail)
 
 
 def smtp_stage(text: str) -> str | None:
-    """Return the SMTP stage a rejection answered: connect, mail, rcpt or data."""
+    """Return the SMTP stage a rejection answered: connect, helo, mail, rcpt or data."""
     found = [m for m in _STAGE_RE.finditer(text)]
     if not found:
+        low = text.lower()
+        for phrase, stage in _QMAIL_STAGES:
+            if phrase in low:
+                return stage
         return None
     m = found[-1] if found[-1].group(2) else found[0]  # a transcript's last step
-    word = (m.group(1) or m.group(2) or m.group(3) or "").lower()
+    word = next((g for g in m.groups() if g), "").lower()
     if word.startswith("mail"):
         return "mail"
     if word.startswith("rcpt"):
@@ -244,6 +292,9 @@ def judge_reason(
     """
     if status and status[0] == "2":
         return Verdict("delivered", f"status {status} is a success")
+    coded = provider_code(text)
+    if coded is not None:
+        return Verdict(coded[0], f'{coded[1]}\'s code "{coded[2]}" ({coded[0]})')
     remote = _REMOTE_RE.search(text)
     # The remote server's words beat the reporter's framing around them.
     found = (phrase_match(text[remote.end() :], product) if remote else None) or (
