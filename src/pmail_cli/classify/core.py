@@ -218,12 +218,12 @@ def _block_reason(
         ):
             if reason_from_text(text) is not None:
                 found = judge_reason(status=status, text=f"{diag}\n{text}", final=final)
-                verdict = Verdict(found.reason, f"{found.rule} (in {where})")
+                verdict = replace(found, rule=f"{found.rule} (in {where})")
                 break
     comment = block.get("status", "").partition("(")[2]
     if status and not status.endswith(".0.0") and reason_from_text(comment):
         found = judge_reason(status=status, text=comment, final=final)
-        verdict = Verdict(found.reason, f"{found.rule} (the Status field's gloss)")
+        verdict = replace(found, rule=f"{found.rule} (the Status field's gloss)")
     return verdict
 
 
@@ -244,7 +244,7 @@ def _block_fact(block: dict[str, str], notice: str, found_by: str) -> RecipientF
     if action in _DONE or (status or "").startswith("2"):
         verdict = Verdict("delivered", f"Action: {action}, status {status}")
     if status is None and action == "failed":
-        status = default_status(verdict.reason, permanent=True, reply_code=code)
+        status = default_status(verdict.as_stated, permanent=True, reply_code=code)
     failed = action != "delayed" and verdict.reason != "delivered"
     fact = RecipientFact(
         recipient=rcpt,
@@ -348,9 +348,9 @@ def _notice_fact(
     verdict = judge_reason(status=status, text=explanation, final=final, product=name)
     if verdict.reason == "undefined":
         found = judge_reason(status=status, text=notice, final=final, product=name)
-        verdict = Verdict(found.reason, f"{found.rule} (in the whole notice)")
+        verdict = replace(found, rule=f"{found.rule} (in the whole notice)")
     if status is None:
-        status = default_status(verdict.reason, permanent=not temp, reply_code=code)
+        status = default_status(verdict.as_stated, permanent=not temp, reply_code=code)
     fact = RecipientFact(
         recipient=rcpt,
         action="failed",

@@ -162,6 +162,13 @@ DEFAULT_DETAIL: dict[str, str] = {
 # code in group 1, code -> reason). Codes missing from a table decide nothing.
 PROVIDER_CODES: tuple[tuple[str, re.Pattern[str], dict[str, str]], ...] = (
     (
+        # KDDI's filter answers "550 : User unknown" without the address its
+        # directory would name ("550 <a@b>: User unknown").
+        "KDDI (au)",
+        re.compile(r"(?<![\d.])(550 : user unknown)", re.IGNORECASE),
+        {"550 : user unknown": "filtered"},
+    ),
+    (
         "Orange / La Poste",
         re.compile(r"\b(?:lpn|lpnaaa|ofr|ouk)\d*_(\d{3})\b", re.IGNORECASE),
         {

@@ -118,6 +118,8 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
         "blocked",
     ),
 }
+# Statuses about what a mailbox accepts rather than whether it exists.
+_FILTER_STATUSES = frozenset({"1.4", "2.0", "2.1", "2.4", "3.0"})
 _STAGE_WHY = {
     "data": "{reason} answered to DATA: the address was accepted at RCPT, so a filter refused the content",
     "mail": "{reason} answered to MAIL FROM: the sender was refused",
@@ -237,6 +239,12 @@ class Verdict:
 
     reason: str
     rule: str
+    stated: str | None = None  # what the words or code said, before circumstances
+
+    @property
+    def as_stated(self) -> str:
+        """The reason the message itself stated (for a conventional status)."""
+        return self.stated or self.reason
 
 
 def _refine(
@@ -271,6 +279,19 @@ def _refine(
             return replacement, _STAGE_WHY[stage].format(reason=reason)
     if reason == "undefined" and not final:
         return "expired", "a delay warning with no stated cause"
+    if (
+        reason == "userunknown"
+        and said
+        and stage != "rcpt"
+        and (status is None or status.partition(".")[2] in _FILTER_STATUSES)
+    ):
+        # Directories answer at RCPT with an address status; unknown-user
+        # wording with no status, or with a status about the mailbox's
+        # acceptance rules, and no RCPT in sight, is a filter's refusal.
+        return "filtered", (
+            f"user-unknown wording with {'no status' if status is None else status} "
+            "and no answer to RCPT: a recipient's filter refused it"
+        )
     return reason, None
 
 
@@ -332,7 +353,7 @@ def judge_reason(
             "filtered",
             f"{product} filters content, so its user-unknown answers are filtered",
         )
-    return Verdict(refined, f"{rule}; then {why}" if why else rule)
+    return Verdict(refined, f"{rule}; then {why}" if why else rule, stated=reason)
 
 
 def decide_reason(
