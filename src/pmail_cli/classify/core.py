@@ -200,7 +200,12 @@ def _read_receipt(ctx: _Context) -> Classification:
 
 
 def _block_reason(
-    block: dict[str, str], *, status: str | None, section: str, notice: str
+    block: dict[str, str],
+    *,
+    status: str | None,
+    section: str,
+    notice: str,
+    product: str | None,
 ) -> Verdict:
     """Return the reason of one DSN recipient block and the rule behind it.
 
@@ -210,24 +215,30 @@ def _block_reason(
     """
     diag = dsn.strip_type(block.get("diagnostic-code")) or ""
     final = dsn.action_of(block) != "delayed"
-    verdict = judge_reason(status=status, text=diag, final=final, context=section[:800])
+    verdict = judge_reason(
+        status=status, text=diag, final=final, context=section[:800], product=product
+    )
     if reason_from_text(diag) is None:
         for where, text in (
             ("the notice's lines about the recipient", section),
             ("the notice", notice),
         ):
             if reason_from_text(text) is not None:
-                found = judge_reason(status=status, text=f"{diag}\n{text}", final=final)
+                found = judge_reason(
+                    status=status, text=f"{diag}\n{text}", final=final, product=product
+                )
                 verdict = replace(found, rule=f"{found.rule} (in {where})")
                 break
     comment = block.get("status", "").partition("(")[2]
     if status and not status.endswith(".0.0") and reason_from_text(comment):
-        found = judge_reason(status=status, text=comment, final=final)
+        found = judge_reason(status=status, text=comment, final=final, product=product)
         verdict = replace(found, rule=f"{found.rule} (the Status field's gloss)")
     return verdict
 
 
-def _block_fact(block: dict[str, str], notice: str, found_by: str) -> RecipientFact:
+def _block_fact(
+    block: dict[str, str], notice: str, found_by: str, product: str | None
+) -> RecipientFact:
     rcpt = dsn.address(
         block.get("final-recipient")
         or block.get("original-recipient")
@@ -240,7 +251,9 @@ def _block_fact(block: dict[str, str], notice: str, found_by: str) -> RecipientF
     status = dsn.status_of(block)
     if (status is None or status.endswith(".0.0")) and not diag:
         status = find_status(section) or status
-    verdict = _block_reason(block, status=status, section=section, notice=notice)
+    verdict = _block_reason(
+        block, status=status, section=section, notice=notice, product=product
+    )
     if action in _DONE or (status or "").startswith("2"):
         verdict = Verdict("delivered", f"Action: {action}, status {status}")
     if status is None and action == "failed":
@@ -306,7 +319,9 @@ def _report_blocks(ctx: _Context, body: str) -> tuple[list[dict[str, str]], str]
     return [], ""
 
 
-def _structured(ctx: _Context, body: str, suspect: bool) -> Classification | None:
+def _structured(
+    ctx: _Context, body: str, suspect: bool, product: str | None
+) -> Classification | None:
     has_ds = any(t in _DS_TYPES for t in ctx.types)
     if not (has_ds or ctx.report_type == "delivery-status" or suspect):
         return None
@@ -314,7 +329,7 @@ def _structured(ctx: _Context, body: str, suspect: bool) -> Classification | Non
     blocks, found_by = _report_blocks(ctx, body)
     if not blocks:
         return None
-    facts = [_block_fact(b, notice, found_by) for b in blocks]
+    facts = [_block_fact(b, notice, found_by, product) for b in blocks]
     kind = _kind_of(facts)
     return _result(
         ctx,
@@ -522,7 +537,7 @@ def classify(msg: Message) -> Classification:
             layout += f"; {mark})" if mark else ")"
             basis = f"{basis}; {layout}" if basis else layout
     suspect = bool(basis)
-    found = _structured(ctx, body, suspect)
+    found = _structured(ctx, body, suspect, claimed[0].name if claimed else None)
     if found is not None:
         return found
     found = _other_complaint(ctx, body)
