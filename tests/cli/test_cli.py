@@ -390,3 +390,47 @@ def test_the_pmail_program_loads_each_command_it_runs() -> None:
         )
         assert done.returncode == 0, (name, done.stderr)
         assert f"Usage: pmail {name}" in done.stdout, name
+
+
+def test_classify_explain_says_what_decided(tmp_path: Path) -> None:
+    """--explain prints, per recipient, the reader, the rule and hard/soft; json too."""
+    notice = tmp_path / "domino.eml"
+    notice.write_bytes(
+        b"From: Postmaster <postmaster@notes.example.com>\n"
+        b"Subject: DELIVERY FAILURE: User lead not listed\n\n"
+        b"Your message\n\n  Subject: Hello\n\nwas not delivered to:\n\n"
+        b"  lead@notes.example.com\n\nbecause:\n\n"
+        b"  User lead (lead@notes.example.com) not listed in Domino Directory\n"
+    )
+    dsn = tmp_path / "dsn.eml"
+    dsn.write_bytes(
+        mailgen.dsn(
+            1, mailgen.outbound(1), status="5.2.2", code=552, text="mailbox full"
+        )
+    )
+    result = runner.invoke(app, ["classify", str(notice), str(dsn), "--explain"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{notice}: bounce"
+    assert "Lotus Domino's layout" in lines[1]
+    assert lines[2] == "  lead@notes.example.com: 5.1.1 userunknown hard"
+    assert lines[3] == "    found by:  lotus-domino: Lotus Domino's recipient lines"
+    assert lines[4].startswith(
+        '    reason:    lotus-domino\'s phrase "not listed in domino directory"'
+    )
+    assert lines[5] == "    hard/soft: hard: userunknown says the address itself is bad"
+    assert f"{dsn}: bounce" in lines
+    assert "    found by:  rfc3464: the message/delivery-status part" in lines
+    assert "    hard/soft: soft: mailboxfull does not say the address is bad" in lines
+    result = runner.invoke(app, ["classify", str(dsn), "--explain", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)[0]
+    assert record["explain"].startswith("rfc3464: the message/delivery-status part")
+    assert (
+        record["recipients"][0]["explain"]["reason"]
+        == 'phrase "mailbox full" (mailboxfull)'
+    )
+    plain = json.loads(
+        runner.invoke(app, ["classify", str(dsn), "--format", "json"]).stdout
+    )
+    assert "explain" not in plain[0] and "explain" not in plain[0]["recipients"][0]

@@ -86,6 +86,7 @@ def test_hostile_text_through_every_command_that_prints_mail(
     for args in (
         ("classify", str(folder / "2.eml")),
         ("classify", str(folder / "2.eml"), "--format", "csv"),
+        ("classify", str(folder / "2.eml"), "--explain"),
         ("report", "bounces", "-t", "acme", "--since", "2020-01-01"),
         ("report", "bounces", "-t", "acme", "--since", "2020-01-01", "--by", "domain"),
         ("export", "-t", "acme", "--out", str(tmp_path / "out")),

@@ -114,7 +114,7 @@ PRODUCTS: tuple[Product, ...] = (
     Product(
         name="imail",
         title="Ipswitch IMail Server",
-        headers=(("Subject", _re(r"^Undeliverable Mail\b")),),
+        headers=(("Subject", _re(r"^Undeliverable Mail\b(?!:)")),),
         hints=(("X-Mailer", _re(r"^<SMTP32 v\d")),),
         markers=(_re(r"^Body of message generated response:"),),
         recipients=(

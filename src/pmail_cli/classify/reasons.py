@@ -248,11 +248,12 @@ class Verdict:
 
 
 def _refine(
-    reason: str, *, status: str | None, text: str, final: bool, said: bool
+    reason: str, *, status: str | None, text: str, final: bool, said: bool, own: bool
 ) -> tuple[str, str | None]:
     """Correct a reason by what the failure's circumstances show.
 
-    `said` tells whether the text itself stated the reason. Returns the reason
+    `said` tells whether the text itself stated the reason, `own` whether a
+    recognised product's own phrase did (its word is final). Returns the reason
     and, when it changed, why.
     """
     temporary = status is not None and status[:1] == "4"
@@ -282,6 +283,7 @@ def _refine(
     if (
         reason == "userunknown"
         and said
+        and not own
         and stage != "rcpt"
         and (status is None or status.partition(".")[2] in _FILTER_STATUSES)
     ):
@@ -302,14 +304,12 @@ def judge_reason(
     final: bool = True,
     context: str = "",
     product: str | None = None,
-    filters: bool = False,
 ) -> Verdict:
     """Return the reason from the vocabulary and the rule that decided it.
 
     `final` is False for delay warnings: delivery is still being retried.
     `context` (e.g. the human-readable notice) is read only for the SMTP stage.
-    `product` names the recogniser whose own phrases are read first;
-    `filters` says it is a filter that refuses content, not addresses.
+    `product` names the recogniser whose own phrases are read first.
     """
     if status and status[0] == "2":
         return Verdict("delivered", f"status {status} is a success")
@@ -347,12 +347,8 @@ def judge_reason(
         text=f"{text}\n{context}",
         final=final,
         said=found is not None,
+        own=found is not None and found[2] is not None,
     )
-    if filters and refined == "userunknown" and not (status or "").endswith(".1.1"):
-        refined, why = (
-            "filtered",
-            f"{product} filters content, so its user-unknown answers are filtered",
-        )
     return Verdict(refined, f"{rule}; then {why}" if why else rule, stated=reason)
 
 

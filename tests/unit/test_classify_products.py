@@ -1,0 +1,280 @@
+"""Product recognisers, the reason rules around them, and `--explain` facts.
+
+Every notice here is written for the test from the layout each product is
+documented to use; none is copied from a corpus.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pmail_cli.classify import REASONS, classify_bytes
+from pmail_cli.classify.phrases import PHRASE_FILE, TEXT_TABLE, load_phrase_groups
+from pmail_cli.classify.products import BY_NAME, PRODUCTS
+from pmail_cli.classify.reasons import judge_reason, smtp_stage
+
+
+def _notice(headers: str, body: str) -> bytes:
+    return (headers.strip() + "\n\n" + body).encode("utf-8")
+
+
+DOMINO = _notice(
+    """
+From: Postmaster <postmaster@notes.example.com>
+To: sender@example.org
+Subject: DELIVERY FAILURE: User lead listed nowhere
+""",
+    """Your message
+
+  Subject: Quick question
+
+was not delivered to:
+
+  lead@notes.example.com
+
+because:
+
+  User lead (lead@notes.example.com) not listed in Domino Directory
+""",
+)
+EXCHANGE_2003 = _notice(
+    """
+From: System Administrator <postmaster@corp.example.com>
+To: sender@example.org
+Subject: Undeliverable: Quick question
+X-MS-Embedded-Report:
+""",
+    """Your message
+
+  To:      lead@corp.example.com
+  Subject: Quick question
+
+did not reach the following recipient(s):
+
+lead@corp.example.com on Mon, 2 Mar 2026 10:00:00 +0100
+    The recipient name is not recognized
+    MSEXCH:IMS:Corp:Site:MX1 0 (000C05A6) Unknown Recipient
+""",
+)
+IMAIL = _notice(
+    """
+From: Mail Delivery Subsystem <postmaster@imail.example.net>
+To: sender@example.org
+Subject: Undeliverable Mail
+X-Mailer: <SMTP32 v8.22>
+""",
+    """Unknown user: lead@imail.example.net
+
+Original message follows.
+""",
+)
+QMAIL_HELO = _notice(
+    """
+From: MAILER-DAEMON@qmail.example.com
+To: sender@example.org
+Subject: failure notice
+""",
+    """Hi. This is the qmail-send program at qmail.example.com.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<lead@dest.example.com>:
+Connected to 192.0.2.7 but my name was rejected.
+Remote host said: 501 5.0.0 Invalid domain name
+
+--- Below this line is a copy of the message.
+""",
+)
+KDDI = _notice(
+    """
+From: no-reply@mx.dion.ne.jp
+To: sender@example.org
+Subject: Delivery failure
+""",
+    """Your mail sent on: Mon, 2 Mar 2026 10:00:00 +0900
+
+    Could not be delivered to: <lead@ezweb.ne.jp>
+    As their mailbox is full.
+""",
+)
+MAILMARSHAL = _notice(
+    """
+From: MailMarshal <postmaster@mm.example.com>
+To: sender@example.org
+Subject: Undeliverable Mail: "Quick question"
+""",
+    """Your message:
+
+   From:    sender@example.org
+   Subject: Quick question
+
+Could not be delivered because of
+
+550 5.1.1 User unknown
+
+The following recipients were affected:
+    lead@mm.example.com
+""",
+)
+FML_MEMBERS_ONLY = _notice(
+    """
+From: list-admin@lists.example.jp
+To: sender@example.org
+Subject: NOT MEMBER article from sender@example.org
+Message-ID: <201003.ABCD.FML@lists.example.jp>
+X-MLServer: fml [fml 4.0]
+""",
+    """You are not a member of this mailing list <list@lists.example.jp>.
+""",
+)
+ORDINARY_EXCHANGE_MAIL = _notice(
+    """
+From: Someone <someone@corp.example.com>
+To: sender@example.org
+Subject: Lunch on Friday?
+X-MimeOLE: Produced By Microsoft Exchange V6.5
+""",
+    "Are you free on Friday? lead@corp.example.com asked too.\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "product", "recipient", "reason", "hard"),
+    [
+        (DOMINO, "lotus-domino", "lead@notes.example.com", "userunknown", True),
+        (EXCHANGE_2003, "exchange-2003", "lead@corp.example.com", "userunknown", True),
+        (IMAIL, "imail", "lead@imail.example.net", "userunknown", True),
+        (QMAIL_HELO, "qmail", "lead@dest.example.com", "blocked", False),
+        (KDDI, "kddi", "lead@ezweb.ne.jp", "mailboxfull", False),
+        (MAILMARSHAL, "mailmarshal", "lead@mm.example.com", "userunknown", True),
+    ],
+    ids=["domino", "exchange-2003", "imail", "qmail-helo", "kddi", "mailmarshal"],
+)
+def test_product_layout_names_recipient_and_reason(
+    raw: bytes, product: str, recipient: str, reason: str, hard: bool
+) -> None:
+    """Each layout yields its failed address, the reason and why, by its name."""
+    got = classify_bytes(raw)
+    assert got.kind == "bounce"
+    assert [f.recipient for f in got.recipients] == [recipient]
+    fact = got.recipients[0]
+    assert (fact.reason, fact.hard) == (reason, hard)
+    assert fact.why is not None
+    assert fact.why.found_by.startswith(f"{product}:")
+    assert BY_NAME[product].title in got.basis
+
+
+def test_list_server_refusal_is_a_bounce_with_reason_rejected() -> None:
+    """FML's members-only refusal has neither a daemon sender nor a DSN."""
+    got = classify_bytes(FML_MEMBERS_ONLY)
+    assert got.kind == "bounce"
+    assert got.recipients[0].reason == "rejected"
+    assert "FML" in got.basis
+
+
+def test_a_hint_header_alone_does_not_make_a_bounce() -> None:
+    """Exchange stamps X-MimeOLE on ordinary mail too: that mail stays email."""
+    got = classify_bytes(ORDINARY_EXCHANGE_MAIL)
+    assert got.kind == "email"
+    assert got.recipients == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        ("192.0.2.1 does not like recipient.\nRemote host said: 550 no", "rcpt"),
+        ("192.0.2.1 failed after I sent the message.", "data"),
+        ("Connected to 192.0.2.1 but sender was rejected.", "mail"),
+        ("Connected to 192.0.2.1 but my name was rejected.", "helo"),
+        ("550 5.1.1 <a@b.example> User Unknown [RCPT_TO]", "rcpt"),
+        ("Sent <<< DATA\nReceived >>> 550 content rejected", "data"),
+        ("SMTP Server rejected recipient (Error following RCPT command).", "rcpt"),
+        ("host mx said: 550 no (in reply to end of DATA command)", "data"),
+        ("550 user unknown", None),
+    ],
+)
+def test_smtp_stage_is_read_from_each_products_wording(
+    text: str, stage: str | None
+) -> None:
+    """The step a server refused, whichever way the reporter wrote it."""
+    assert smtp_stage(text) == stage
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "reason"),
+    [
+        # unknown-user words: a directory's answer at RCPT, else a filter's
+        ("5.0.0", "550 user unknown (in reply to RCPT TO command)", "userunknown"),
+        ("5.1.1", "550 5.1.1 user unknown", "userunknown"),
+        (None, "550 user unknown", "filtered"),
+        ("5.2.1", "550 5.2.1 user unknown", "filtered"),
+        ("5.0.0", "550 : User unknown", "filtered"),
+        ("5.0.0", "550 <a@ezweb.ne.jp>: User unknown", "userunknown"),
+        (
+            "5.1.1",
+            "550 5.1.1 user unknown (in reply to end of DATA command)",
+            "userunknown",
+        ),
+        ("5.0.0", "550 unknown user (in reply to end of DATA command)", "filtered"),
+        # the class changes what a code means
+        ("4.7.1", "", "blocked"),
+        ("5.7.1", "", "rejected"),
+        ("4.4.1", "", "expired"),
+        ("5.5.3", "", "toomanyconn"),
+        # providers' own codes decide
+        ("5.1.1", "550 5.1.1 sent to too many recipients this hour. IB607", "speeding"),
+        ("5.1.0", "550 5.1.0 sender rejected. AUP#CDRBL", "blocked"),
+        ("5.2.0", "550 5.2.0 Mail rejete. ofr_506 [506]", "spamdetected"),
+        # a full mailbox beats the local delivery program's failure
+        (None, "procmail: Quota exceeded while writing", "mailboxfull"),
+        ("5.2.2", "552 5.2.2 Mailbox size limit exceeded", "mailboxfull"),
+        ("4.3.1", "452 4.3.1 Insufficient system storage", "systemfull"),
+    ],
+)
+def test_reason_rules(status: str | None, text: str, reason: str) -> None:
+    """Phrases, codes and circumstances give the documented reason."""
+    assert judge_reason(status=status, text=text).reason == reason
+
+
+def test_the_verdict_says_which_rule_decided() -> None:
+    """The rule names the phrase, the code or the circumstance that decided."""
+    assert '"mailbox full"' in judge_reason(status=None, text="mailbox full").rule
+    coded = judge_reason(status="5.1.1", text="550 too many recipients IB607").rule
+    assert "ib607" in coded
+    stage = judge_reason(status=None, text="550 user unknown").rule
+    assert "filter" in stage
+
+
+def test_phrase_file_is_consistent() -> None:
+    """Every group names a known reason and, if any, a known product."""
+    assert TEXT_TABLE, "phrases.txt is empty"
+    for reason, product, phrases in TEXT_TABLE:
+        assert reason in REASONS, reason
+        assert product is None or product in BY_NAME, product
+        assert phrases and all(p == p.lower() and p.strip() == p for p in phrases)
+    named = {product for _, product, _ in TEXT_TABLE if product}
+    assert named <= {p.name for p in PRODUCTS}
+
+
+def test_phrase_file_rejects_a_phrase_outside_any_group() -> None:
+    """A phrase before the first [reason] is a mistake, not a silent skip."""
+    with pytest.raises(ValueError, match="line 2"):
+        load_phrase_groups("# comment\nuser unknown\n[userunknown]\n")
+    assert load_phrase_groups("[userunknown]\nUser  Unknown\n") == (
+        ("userunknown", None, ("user unknown",)),
+    )
+    assert PHRASE_FILE.is_file()
+
+
+def test_explain_dict_carries_the_rules() -> None:
+    """to_dict(explain=True) adds the kind's basis and each recipient's why."""
+    plain = classify_bytes(DOMINO).to_dict()
+    assert "explain" not in plain
+    explained = classify_bytes(DOMINO).to_dict(explain=True)
+    assert "Lotus Domino" in str(explained["explain"])
+    recipients = explained["recipients"]
+    assert isinstance(recipients, list)
+    why = recipients[0]["explain"]
+    assert set(why) == {"found_by", "reason", "hard"}
+    assert "domino directory" in why["reason"]
+    assert why["hard"].startswith("hard:")
