@@ -508,7 +508,9 @@ def classify(msg: Message) -> Classification:
         return _read_receipt(ctx)
     # Reading the body is the expensive part; ordinary mail mostly skips it.
     evidence = freetext.bounce_evidence(sender=ctx.sender, subject=ctx.subject)
-    claimed = products.by_headers(ctx.heads, _received(msg))
+    claimed = products.by_headers(
+        ctx.heads, _received(msg) if "received" in ctx.heads else ""
+    )
     reportish = (
         ctx.report_type == "delivery-status" or ctx.types[0] == "multipart/report"
     )

@@ -158,18 +158,24 @@ DEFAULT_DETAIL: dict[str, str] = {
 
 
 # Providers that put a code of their own in a rejection; the code says what
-# they mean better than the words around it. (provider, pattern with the
-# code in group 1, code -> reason). Codes missing from a table decide nothing.
-PROVIDER_CODES: tuple[tuple[str, re.Pattern[str], dict[str, str]], ...] = (
+# they mean better than the words around it. (provider, lower-case needles
+# one of which the text must hold before the pattern is tried, pattern with
+# the code in group 1, code -> reason). Codes missing from a table decide
+# nothing.
+PROVIDER_CODES: tuple[
+    tuple[str, tuple[str, ...], re.Pattern[str], dict[str, str]], ...
+] = (
     (
         # KDDI's filter answers "550 : User unknown" without the address its
         # directory would name ("550 <a@b>: User unknown").
         "KDDI (au)",
+        ("550 :",),
         re.compile(r"(?<![\d.])(550 : user unknown)", re.IGNORECASE),
         {"550 : user unknown": "filtered"},
     ),
     (
         "Orange / La Poste",
+        ("lpn", "ofr", "ouk"),
         re.compile(r"\b(?:lpn|lpnaaa|ofr|ouk)\d*_(\d{3})\b", re.IGNORECASE),
         {
             **dict.fromkeys(("101", "102", "103", "510", "999"), "blocked"),
@@ -188,6 +194,7 @@ PROVIDER_CODES: tuple[tuple[str, re.Pattern[str], dict[str, str]], ...] = (
     ),
     (
         "i.ua",
+        ("i.ua/err/",),
         re.compile(r"\.i\.ua/err/(\d{1,2})/", re.IGNORECASE),
         {
             "1": "norelaying",
@@ -204,6 +211,7 @@ PROVIDER_CODES: tuple[tuple[str, re.Pattern[str], dict[str, str]], ...] = (
     ),
     (
         "Facebook",
+        ("-p", "-t"),
         re.compile(r"\b((?:rcp|int|msg|pol|dns|con)-[pt]\d)\b", re.IGNORECASE),
         {
             **dict.fromkeys(("rcp-p1", "int-p1", "int-p3", "int-p4"), "userunknown"),

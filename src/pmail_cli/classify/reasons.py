@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import ahocorasick
+
 from pmail_cli.classify.phrases import (
     DEFAULT_DETAIL,
     PROVIDER_CODES,
@@ -36,21 +38,57 @@ _PAIR_RE = re.compile(
 )
 _REPLY_RE = re.compile(r"(?<![\w.#/:=-])([245]\d\d)(?:[ \t-]|$)", re.MULTILINE)
 
-# (phrase, must start at a word boundary) per group, for plain substring
-# search: str.find is an order of magnitude faster than a big alternation.
-_Groups = tuple[tuple[str, tuple[tuple[str, bool], ...]], ...]
-_TEXT_PHRASES: _Groups = tuple(
-    (reason, tuple((p, p[0].isalnum()) for p in phrases))
-    for reason, product, phrases in TEXT_TABLE
-    if product is None
+
+class _PhraseIndex:
+    """Phrase groups in one Aho-Corasick automaton: one pass over a text finds
+    every phrase, and the hit of the earliest group wins.
+
+    Scanning ~800 phrases with str.find costs ~180 µs a text; one pass of the
+    automaton costs a few µs, so the table can grow without slowing ingest.
+    """
+
+    def __init__(self, groups: list[tuple[str, tuple[str, ...]]]) -> None:
+        self.reasons = [reason for reason, _ in groups]
+        self.automaton = ahocorasick.Automaton()
+        for rank, (_, phrases) in enumerate(groups):
+            for order, phrase in enumerate(phrases):
+                if phrase not in self.automaton:  # the earliest group keeps it
+                    entry = (rank, order, phrase, phrase[0].isalnum())
+                    self.automaton.add_word(phrase, entry)
+        self.empty = not groups
+        if not self.empty:
+            self.automaton.make_automaton()
+
+    def first(self, low: str) -> tuple[str, str] | None:
+        """Return (reason, phrase) of the earliest group with a phrase in `low`.
+
+        A phrase that starts with a letter or digit must start a word.
+        """
+        if self.empty:
+            return None
+        best: tuple[int, int, str, bool] | None = None
+        for end, entry in self.automaton.iter(low):
+            start = end - len(entry[2]) + 1
+            if entry[3] and start > 0 and low[start - 1].isalnum():
+                continue
+            if best is None or entry[:2] < best[:2]:
+                best = entry
+        return (self.reasons[best[0]], best[2]) if best else None
+
+
+_TEXT_PHRASES = _PhraseIndex(
+    [(reason, phrases) for reason, product, phrases in TEXT_TABLE if product is None]
 )
-_PRODUCT_PHRASES: dict[str, _Groups] = {}
-for _reason, _product, _phrases in TEXT_TABLE:
-    if _product is not None:
-        _PRODUCT_PHRASES[_product] = (
-            *_PRODUCT_PHRASES.get(_product, ()),
-            (_reason, tuple((p, p[0].isalnum()) for p in _phrases)),
-        )
+_PRODUCT_PHRASES = {
+    name: _PhraseIndex(
+        [
+            (reason, phrases)
+            for reason, product, phrases in TEXT_TABLE
+            if product == name
+        ]
+    )
+    for name in {product for _, product, _ in TEXT_TABLE if product}
+}
 
 
 def paired_status(text: str) -> str | None:
@@ -80,6 +118,21 @@ _STAGE_RE = re.compile(
     r"|-+smtp command[ \t]*\n[ \t]*(mail|rcpt|data)\b"
     r"|(refused to talk to me)",
     re.IGNORECASE,
+)
+# One of these is in every text _STAGE_RE can match (a cheap test first).
+_STAGE_NEEDLES = (
+    "after",
+    "reply to",
+    "response to",
+    "following",
+    ">>>",
+    "<<<",
+    "smtp:",
+    "_to]",
+    "_from]",
+    "[data]",
+    "smtp command",
+    "refused to talk",
 )
 # qmail's (and its clones') sentences about the step a remote server refused.
 _QMAIL_STAGES = (
@@ -159,18 +212,6 @@ def find_reply_code(text: str) -> int | None:
     return None
 
 
-def _first_hit(low: str, groups: _Groups) -> tuple[str, str] | None:
-    """Return (reason, phrase) of the first group with a phrase in `low`."""
-    for reason, phrases in groups:
-        for phrase, bounded in phrases:
-            at = low.find(phrase)
-            while at >= 0:
-                if not bounded or at == 0 or not low[at - 1].isalnum():
-                    return reason, phrase
-                at = low.find(phrase, at + 1)
-    return None
-
-
 def phrase_match(
     text: str, product: str | None = None
 ) -> tuple[str, str, str | None] | None:
@@ -181,17 +222,20 @@ def phrase_match(
     """
     low = " ".join(_CONTINUATION_RE.sub(" ", text[:REASON_TEXT_LIMIT].lower()).split())
     own = _PRODUCT_PHRASES.get(product) if product else None
-    hit = _first_hit(low, own) if own else None
+    hit = own.first(low) if own else None
     if hit is not None:
         return hit[0], hit[1], product
-    hit = _first_hit(low, _TEXT_PHRASES)
+    hit = _TEXT_PHRASES.first(low)
     return (hit[0], hit[1], None) if hit else None
 
 
 def provider_code(text: str) -> tuple[str, str, str] | None:
     """Return (reason, provider, code) when the text carries a known provider code."""
     head = text[:REASON_TEXT_LIMIT]
-    for provider, pattern, codes in PROVIDER_CODES:
+    low = head.lower()
+    for provider, needles, pattern, codes in PROVIDER_CODES:
+        if not any(n in low for n in needles):
+            continue
         for m in pattern.finditer(head):
             reason = codes.get(m.group(1).lower())
             if reason is not None:
@@ -217,9 +261,11 @@ def reason_from_status(status: str | None) -> str | None:
 
 def smtp_stage(text: str) -> str | None:
     """Return the SMTP stage a rejection answered: connect, helo, mail, rcpt or data."""
-    found = [m for m in _STAGE_RE.finditer(text)]
+    low = text.lower()
+    found = (
+        list(_STAGE_RE.finditer(text)) if any(n in low for n in _STAGE_NEEDLES) else []
+    )
     if not found:
-        low = text.lower()
         for phrase, stage in _QMAIL_STAGES:
             if phrase in low:
                 return stage
