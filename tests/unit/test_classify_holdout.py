@@ -24,14 +24,15 @@ from tests.support.scoring import Score
 
 HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "holdout-dev"
 FAILURES = frozenset({"bounce", "delay"})
-# The table in docs/classification.md, less a little room for rounding: a
-# change that makes pmail worse on unseen mail fails here.
+# The figures of docs/classification.md: a change that makes pmail worse on
+# unseen mail fails here. New held-out files may lower a figure; then record
+# the new one (and why) rather than change a rule to win the file back.
 THRESHOLDS = {
-    "kind": 0.90,
-    "recipient": 0.85,
-    "status": 0.85,
-    "hard_soft": 0.85,
-    "reason": 0.70,
+    "kind": 0.972,
+    "recipient": 1.0,
+    "status": 0.962,
+    "hard_soft": 0.892,
+    "reason": 0.821,
 }
 
 
