@@ -43,14 +43,19 @@ def _rows() -> Iterator[dict[str, str]]:
 
 def _score(row: dict[str, str], got: Classification, scores: dict[str, Score]) -> None:
     path = row["path"]
-    scores["kind"].add(got.kind == row["kind"], expected=row["kind"], got=got.kind, path=path)
+    scores["kind"].add(
+        got.kind == row["kind"], expected=row["kind"], got=got.kind, path=path
+    )
     if row["kind"] not in FAILURES:
         return
     wanted = [r for r in row["recipients"].split(",") if r]
     found = {f.recipient for f in got.recipients}
     if wanted:
         scores["recipient"].add(
-            wanted[0] in found, expected=wanted[0], got=",".join(map(str, found)), path=path
+            wanted[0] in found,
+            expected=wanted[0],
+            got=",".join(map(str, found)),
+            path=path,
         )
     fact = next(
         (f for f in got.recipients if wanted and f.recipient == wanted[0]),
