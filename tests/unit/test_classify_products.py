@@ -229,6 +229,10 @@ def test_smtp_stage_is_read_from_each_products_wording(
         (None, "procmail: Quota exceeded while writing", "mailboxfull"),
         ("5.2.2", "552 5.2.2 Mailbox size limit exceeded", "mailboxfull"),
         ("4.3.1", "452 4.3.1 Insufficient system storage", "systemfull"),
+        # Japanese wording: phrases start anywhere (no spaces bound the words)
+        ("5.2.2", "メールボックスの容量を超えています", "mailboxfull"),
+        ("5.1.2", "そのようなドメインが存在しません", "hostunknown"),
+        ("5.1.1", "宛先不明のため配送できませんでした", "userunknown"),
     ],
 )
 def test_reason_rules(status: str | None, text: str, reason: str) -> None:

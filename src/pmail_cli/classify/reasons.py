@@ -39,6 +39,12 @@ _PAIR_RE = re.compile(
 _REPLY_RE = re.compile(r"(?<![\w.#/:=-])([245]\d\d)(?:[ \t-]|$)", re.MULTILINE)
 
 
+def _starts_a_word(phrase: str) -> bool:
+    """Return True when a phrase must start at a word boundary (ASCII letter or
+    digit first; Japanese and Chinese text has no spaces to bound words)."""
+    return phrase[0].isascii() and phrase[0].isalnum()
+
+
 class _PhraseIndex:
     """Phrase groups in one Aho-Corasick automaton: one pass over a text finds
     every phrase, and the hit of the earliest group wins.
@@ -53,7 +59,7 @@ class _PhraseIndex:
         for rank, (_, phrases) in enumerate(groups):
             for order, phrase in enumerate(phrases):
                 if phrase not in self.automaton:  # the earliest group keeps it
-                    entry = (rank, order, phrase, phrase[0].isalnum())
+                    entry = (rank, order, phrase, _starts_a_word(phrase))
                     self.automaton.add_word(phrase, entry)
         self.empty = not groups
         if not self.empty:
@@ -62,7 +68,7 @@ class _PhraseIndex:
     def first(self, low: str) -> tuple[str, str] | None:
         """Return (reason, phrase) of the earliest group with a phrase in `low`.
 
-        A phrase that starts with a letter or digit must start a word.
+        A phrase that starts with an ASCII letter or digit must start a word.
         """
         if self.empty:
             return None
