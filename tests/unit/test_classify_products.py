@@ -282,3 +282,28 @@ def test_explain_dict_carries_the_rules() -> None:
     assert set(why) == {"found_by", "reason", "hard"}
     assert "domino directory" in why["reason"]
     assert why["hard"].startswith("hard:")
+
+
+def test_dsn_fields_in_a_plain_body_make_a_bounce_without_failure_words() -> None:
+    """A gateway that writes the DSN fields into a plain text body, under a
+    subject and wording of its own, is still read as a report."""
+    raw = _notice(
+        """
+From: Postmaster <postmaster@gw.example.net>
+To: sender@example.org
+Subject: Notification for sender@example.org
+""",
+        """Status report of your message.
+
+Final-Recipient: rfc822; lead@gw.example.net
+Action: failed
+Status: 5.2.2
+Diagnostic-Code: smtp; 552 5.2.2 Mailbox size limit exceeded
+""",
+    )
+    got = classify_bytes(raw)
+    assert got.kind == "bounce"
+    assert [(f.recipient, f.reason) for f in got.recipients] == [
+        ("lead@gw.example.net", "mailboxfull")
+    ]
+    assert got.basis.startswith("rfc3464: DSN fields in a text/plain part")

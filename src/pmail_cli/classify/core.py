@@ -528,6 +528,8 @@ def classify(msg: Message) -> Classification:
         wording = freetext.bounce_wording(body)
         if wording:
             basis = f'the body uses the wording of a failure notice ("{wording}")'
+        elif dsn.has_report_fields(body):
+            basis = "DSN fields (Final-Recipient, Action, Status) in the body"
     product = None
     if claimed is not None:
         # A hint (a header the product puts on all its mail) needs the body
