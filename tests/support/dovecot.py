@@ -467,6 +467,13 @@ class DovecotServer:
         with self.session(user) as client:
             return [self._append_raw(client, folder, raw, (), None) for raw in messages]
 
+    def append_raw(self, client: imaplib.IMAP4, folder: str, raw: bytes) -> int:
+        """APPEND one message over an open session(); return its UID.
+
+        Raises DovecotError when the server refuses it (the session stays usable).
+        """
+        return self._append_raw(client, folder, raw, (), None)
+
     def _append_raw(
         self,
         client: imaplib.IMAP4,

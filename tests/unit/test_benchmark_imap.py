@@ -100,16 +100,74 @@ def test_verdict_and_safe_dsn() -> None:
 
 
 def test_summary_ratio_and_verdicts() -> None:
-    """The summary takes medians per tool; the ratio is throughput pmail/mbsync."""
-    report = imap.Report(command="c", date="d", machine={}, corpus={"messages": 100})
+    """The summary takes medians per tool and corpus; the ratios compare pmail to mbsync."""
+    report = imap.Report(
+        command="c",
+        date="d",
+        machine={},
+        corpora={"generated": {"messages": 100}, "from real": {"messages": 50}},
+    )
     for run, (pm, mb) in enumerate([(2.0, 4.0), (3.0, 4.0), (10.0, 5.0)], 1):
         report.runs.append(imap.ImportRun("pmail", run, pm, 100))
         report.runs.append(imap.ImportRun("mbsync", run, mb, 100))
+        report.runs.append(imap.ImportRun("pmail", run, 2 * pm, 50, corpus="from real"))
+        report.runs.append(imap.ImportRun("mbsync", run, mb, 50, corpus="from real"))
     report.latency = [0.4, 0.6, 0.5]
     summary = report.summary()
-    assert summary["pmail_seconds"] == 3.0
-    assert summary["throughput_ratio_pmail_mbsync"] == pytest.approx(4.0 / 3.0)
-    assert summary["import_verdict"] == "PASS"
+    generated = summary["corpora"]["generated"]
+    assert generated["pmail_seconds"] == 3.0
+    assert generated["throughput_ratio_pmail_mbsync"] == pytest.approx(4.0 / 3.0)
+    assert generated["time_ratio_pmail_mbsync"] == pytest.approx(3.0 / 4.0)
+    assert generated["import_verdict"] == "PASS"
+    real = summary["corpora"]["from real"]
+    assert real["pmail_seconds"] == 6.0
+    assert real["pmail_msgs_per_s"] == pytest.approx(50 / 6.0)
+    assert real["import_verdict"] == "FAIL"
     assert summary["latency_p95_s"] == 0.6
     assert summary["latency_verdict"] == "PASS"
-    assert summary["fetch_only_seconds"] is None
+    assert generated["fetch_only_seconds"] is None
+    assert "from real: pmail time / mbsync time" in _rendered(report)
+
+
+def _rendered(report: imap.Report) -> str:
+    report.machine = {
+        "cpus": 2,
+        "cpu_model": "x",
+        "platform": "p",
+        "postgresql": "15",
+        "dsn": "host=db",
+        "dovecot": "2.3",
+        "mbsync": "isync 1.4",
+        "python": "3.11",
+    }
+    report.corpora["generated"].update(megabytes=1.0, seed=1)
+    report.corpora["from real"].update(megabytes=2.0, found=60, distinct=48)
+    return imap.render(report)
+
+
+def test_from_dirs_are_read_as_pmail_ingest_reads_them(tmp_path: Path) -> None:
+    """--from takes files, mbox files and Maildirs; what is not mail is left out."""
+    (tmp_path / "cur").mkdir()
+    (tmp_path / "cur" / "1.eml").write_bytes(b"From: a@b.example\nSubject: one\n\nhi\n")
+    (tmp_path / "box.mbox").write_bytes(
+        b"From a@b Mon Jan  1 00:00:00 2024\nSubject: two\n\nx\n\n"
+        b"From a@b Mon Jan  1 00:00:00 2024\nSubject: three\n\ny\n"
+    )
+    (tmp_path / "README.md").write_bytes(b"# notes, not mail\n")
+    found = sorted(imap.messages_under([str(tmp_path)]))
+    assert len(found) == 3
+    assert any(b"Subject: one" in raw for raw in found)
+
+
+def test_from_must_name_directories_and_something_must_be_measured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing --from directory, or no corpus at all, is a usage error."""
+    with pytest.raises(SystemExit):
+        imap.parse_args(["--from", str(tmp_path / "nope")])
+    assert "not a directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        imap.parse_args(["--messages", "0"])
+    assert "nothing to measure" in capsys.readouterr().err
+    args = imap.parse_args(["--messages", "0", "--from", str(tmp_path), "--from", "."])
+    assert args.from_dirs == [str(tmp_path), "."]
