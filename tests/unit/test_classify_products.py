@@ -225,6 +225,30 @@ def test_smtp_stage_is_read_from_each_products_wording(
         ("5.1.1", "550 5.1.1 sent to too many recipients this hour. IB607", "speeding"),
         ("5.1.0", "550 5.1.0 sender rejected. AUP#CDRBL", "blocked"),
         ("5.2.0", "550 5.2.0 Mail rejete. ofr_506 [506]", "spamdetected"),
+        (
+            "5.1.0",
+            "550 5.1.0 <a@b.example> sender rejected. AUP#In-1310",
+            "toomanyconn",
+        ),
+        ("5.1.0", "550 5.1.0 sender rejected. AUP#Out-1530", "mesgtoobig"),
+        (
+            "5.7.1",
+            "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. (S3150) (SC-003)",
+            "blocked",
+        ),
+        (
+            "5.7.1",
+            "550 SC-001 Mail rejected by Outlook.com for policy reasons",
+            "badreputation",
+        ),
+        # receiving providers' own wording
+        (
+            "5.2.1",
+            "550 5.2.1 The email account that you tried to reach is disabled.",
+            "suspend",
+        ),
+        ("5.7.0", "530 5.7.0 Must issue a STARTTLS command first.", "failedstarttls"),
+        ("4.7.0", "421 4.7.0 This message does not have a PTR record", "requireptr"),
         # a full mailbox beats the local delivery program's failure
         (None, "procmail: Quota exceeded while writing", "mailboxfull"),
         ("5.2.2", "552 5.2.2 Mailbox size limit exceeded", "mailboxfull"),

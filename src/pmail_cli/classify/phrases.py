@@ -7,6 +7,7 @@ read (its header says how it is matched); the status-code tables are below.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 PHRASE_FILE = Path(__file__).with_name("phrases.txt")
@@ -157,6 +158,10 @@ DEFAULT_DETAIL: dict[str, str] = {
 }
 
 
+def _codes(numbers: Iterable[int], reason: str) -> dict[str, str]:
+    return {str(n): reason for n in numbers}
+
+
 # Providers that put a code of their own in a rejection; the code says what
 # they mean better than the words around it. (provider, lower-case needles
 # one of which the text must hold before the pattern is tried, pattern with
@@ -207,6 +212,39 @@ PROVIDER_CODES: tuple[
             "8": "rejected",
             "9": "blocked",
             "10": "filtered",
+        },
+    ),
+    (
+        "Spectrum",
+        ("aup#",),
+        re.compile(r"aup#(?:in|out|i|o)-?(\d{4})\b", re.IGNORECASE),
+        {
+            "1000": "blocked",
+            **_codes(range(1010, 1090, 10), "rejected"),
+            "1090": "systemerror",
+            **_codes(range(1100, 1160, 10), "requireptr"),
+            **_codes(range(1160, 1200, 10), "policyviolation"),
+            **_codes(range(1200, 1260, 10), "blocked"),
+            "1260": "networkerror",
+            **_codes(range(1300, 1350, 10), "toomanyconn"),
+            **_codes(range(1350, 1500, 10), "speeding"),
+            **_codes((1500, 1520), "rejected"),
+            "1530": "mesgtoobig",
+            **_codes((1540, 1550, 1580), "speeding"),
+            "1560": "policyviolation",
+        },
+    ),
+    (
+        # Outlook.com's postmaster codes, e.g. "(SC-001)".
+        "Outlook.com",
+        ("rp-00", "sc-00", "ou-00", "dy-00"),
+        re.compile(r"\b((?:rp|sc|ou|dy)-00\d)\b", re.IGNORECASE),
+        {
+            **dict.fromkeys(("rp-001", "rp-002", "rp-003"), "badreputation"),
+            **dict.fromkeys(("sc-001", "ou-002"), "badreputation"),
+            **dict.fromkeys(("sc-003", "sc-004", "dy-001", "ou-001"), "blocked"),
+            "sc-002": "policyviolation",
+            "dy-002": "virusdetected",
         },
     ),
     (
