@@ -413,6 +413,15 @@ I am away until 12 March 2024 with limited access to email.
         "Odpowiedź automatyczna: cześć",
         "Out of Office: hello",
         "Abwesenheitsnotiz: hallo",
+        "Automatická odpověď: dotaz",
+        "Automatisk svar: hei",
+        "Automatikus válasz: kérdés",
+        "Răspuns automat: întrebare",
+        "Otomatik yanıt: soru",
+        "Автоответ: вопрос",
+        "Автоматический ответ: вопрос",
+        "자동 응답: 문의",
+        "自動回覆: 詢問",
     ],
 )
 def test_auto_reply_subjects(subject: str) -> None:

@@ -33,6 +33,13 @@ _SUBJECT_RE = re.compile(
     r"|away until|fuera de la oficina|hors du bureau"
     r"|fuori sede|afwezig|frånvaro|poissa|\u81ea\u52a8\u56de\u590d"
     r"|\u81ea\u52d5\u5fdc\u7b54|\u4e0d\u5728"
+    # Outlook's "Automatic reply:" in more languages
+    r"|automatick[áa] odpov[eě]ď|automatick[áa] odpove[dď]|automatisk svar"
+    r"|automatikus v[áa]lasz|r[ăa]spuns automat|otomatik yan[ıi]t"
+    r"|balasan otomatis|tr[ảa] l[ờo]i t[ựu] [đd][ộo]ng|automaatne vastus"
+    r"|automātiskā atbilde|automatinis atsakymas|samodejni odgovor"
+    r"|automatski odgovor|автоответ|автоматический ответ|автоматична відповідь"
+    r"|αυτόματη απάντηση|자동 응답|자동응답|自動回覆|自动答复"
     r")",
     re.IGNORECASE,
 )
