@@ -331,3 +331,147 @@ Diagnostic-Code: smtp; 552 5.2.2 Mailbox size limit exceeded
         ("lead@gw.example.net", "mailboxfull")
     ]
     assert got.basis.startswith("rfc3464: DSN fields in a text/plain part")
+
+
+# Unknown-user wording with no status and no answer to RCPT is a filter's
+# refusal (docs/classification.md, "The reason engine"): surfcontrol,
+# apache-james and x1 below say "no such user" that way.
+LAYOUTS = [
+    (
+        "ibm-notes",
+        "From: Postmaster <postmaster@notes.example.com>\nSubject: Undeliverable message",
+        "------- Failure Reasons  --------\n\nUser not listed in public Name & Address Book\n"
+        "lead@notes.example.com\n\n------- Returned Message --------\n",
+        "lead@notes.example.com",
+        "userunknown",
+    ),
+    (
+        "biglobe",
+        "From: postmaster@mail.biglobe.ne.jp\nSubject: Returned mail: Delivery failed",
+        "   ----- The following addresses had delivery problems -----\n"
+        "lead@biglobe.ne.jp\n\n   ----- Non-delivered information -----\n"
+        "The number of messages in recipient's mailbox exceeded the local limit.\n",
+        "lead@biglobe.ne.jp",
+        "mailboxfull",
+    ),
+    (
+        "ezweb",
+        "From: Postmaster@ezweb.ne.jp\nSubject: Mail System Error - Returned Mail",
+        "The user(s) account is disabled.\n\n<lead@ezweb.ne.jp>: 550 user unknown\n",
+        "lead@ezweb.ne.jp",
+        "suspend",
+    ),
+    (
+        "surfcontrol",
+        "From: postmaster@filter.example.com\nSubject: Mail could not be delivered\n"
+        "X-Mailer: SurfControl E-mail Filter\nX-SEF-Processed: 5_0_0_910__2026_03_02",
+        "Your message could not be sent.\nA transcript of the attempts to send the "
+        "message follows.\nThe number of attempts made: 1\nAddressed To: "
+        "lead@dest.example.com\n\nMon, 2 Mar 2026 10:00:00 +0000\nFailed to send to "
+        "identified host,\nlead@dest.example.com: [192.0.2.9], 550 lead@dest.example.com"
+        "... No such user\n--- Message non-deliverable.\n",
+        "lead@dest.example.com",
+        "filtered",
+    ),
+    (
+        "interscan-mss",
+        'From: "InterScan MSS" <postmaster@gw.example.jp>\nSubject: Mail could not be delivered',
+        "Sent <<< RCPT TO:<lead@dest.example.jp>\n"
+        "Received >>> 550 5.1.1 <lead@dest.example.jp>... User unknown\n",
+        "lead@dest.example.jp",
+        "userunknown",
+    ),
+    (
+        "mailfoundry",
+        "From: MAILER-DAEMON@mf.example.com\nSubject: Message delivery has failed",
+        "Unable to deliver message to: <lead@dest.example.com>\n"
+        "Delivery failed for the following reason:\n"
+        "Server mx.dest.example.com[192.0.2.4] failed with: 550 Mailbox quota exceeded\n\n"
+        "This has been a permanent failure.  No further delivery attempts will be made.\n",
+        "lead@dest.example.com",
+        "mailboxfull",
+    ),
+    (
+        "apache-james",
+        "From: MAILER-DAEMON@james.example.org\nSubject: [BOUNCE]",
+        "Hi. This is the James mail server at james.example.org.\n"
+        "Error message below:\n550 - Requested action not taken: no such user here\n\n"
+        "Message details:\n  Subject: Hello\n  MAIL FROM: sender@example.org\n"
+        "  RCPT TO: lead@james.example.org\n",
+        "lead@james.example.org",
+        "filtered",
+    ),
+    (
+        "verizon",
+        "From: post_master@vtext.com\nSubject: Undeliverable Message",
+        "Error: 550 - Requested action not taken: no such user here\n\n"
+        "Message details:\n  Subject: Hello\n  RCPT TO: 5551234567@vtext.com\n",
+        "5551234567@vtext.com",
+        "userunknown",
+    ),
+    (
+        "m-filter",
+        "From: MAILER-DAEMON@mf.example.jp\nSubject: failure notice\nX-Mailer: m-FILTER",
+        "lead@dest.example.jp\n\n-------server message\n"
+        "550 5.2.2 Mailbox full\n-------SMTP command\nDATA\n-------original message\n",
+        "lead@dest.example.jp",
+        "mailboxfull",
+    ),
+    (
+        "x1",
+        'From: "Mail Delivery System" <postmaster@x1.example.com>\nSubject: Returned Mail: Error',
+        "The original message was received at Mon, 2 Mar 2026 10:00:00 +0000\n"
+        "from sender@example.org\n\n---The following addresses had delivery errors---\n\n"
+        "lead@dest.example.com [User unknown]\n",
+        "lead@dest.example.com",
+        "filtered",
+    ),
+    (
+        "x6",
+        "From: mailer@x6.example.com\nSubject: There was an error sending your mail",
+        "We had trouble delivering your message. Full details follow:\n\n"
+        "Subject: 'Hello'\nDate: 'Mon, 2 Mar 2026'\n\n1 error(s):\n\n"
+        "SMTP Server <mx.dest.example.com> rejected recipient <lead@dest.example.com> "
+        "(Error following RCPT command). It responded as follows: [550 5.1.1 User unknown]\n",
+        "lead@dest.example.com",
+        "userunknown",
+    ),
+    (
+        "exchange-2007",
+        "From: postmaster@corp.example.com\nSubject: Undeliverable: Hello",
+        "Delivery has failed to these recipients or groups:\n\n"
+        "lead@corp.example.com\nThe e-mail address you entered couldn't be found.\n\n"
+        "Diagnostic information for administrators:\n\nGenerating server: mx.corp.example.com\n"
+        "lead@corp.example.com\nRemote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'\n",
+        "lead@corp.example.com",
+        "userunknown",
+    ),
+    (
+        "sendmail-v5",
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@v5.example.com>\nSubject: Returned mail: User unknown",
+        "   ----- Transcript of session follows -----\n>>> RCPT To:<lead@dest.example.com>\n"
+        "<<< 550 <lead@dest.example.com>... User unknown\n"
+        "550 <lead@dest.example.com>... User unknown\n\n   ----- Unsent message follows -----\n",
+        "lead@dest.example.com",
+        "userunknown",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("product", "headers", "body", "recipient", "reason"),
+    LAYOUTS,
+    ids=[row[0] for row in LAYOUTS],
+)
+def test_more_layouts(
+    product: str, headers: str, body: str, recipient: str, reason: str
+) -> None:
+    """Each layout, written as its product documents it, yields its recipient."""
+    got = classify_bytes(_notice(headers, body))
+    assert got.kind == "bounce", got.basis
+    assert [f.recipient for f in got.recipients] == [recipient]
+    fact = got.recipients[0]
+    assert fact.reason == reason, fact.why
+    assert fact.why is not None and fact.why.found_by.startswith(f"{product}:"), (
+        fact.why
+    )

@@ -508,15 +508,13 @@ def classify(msg: Message) -> Classification:
         return _read_receipt(ctx)
     # Reading the body is the expensive part; ordinary mail mostly skips it.
     evidence = freetext.bounce_evidence(sender=ctx.sender, subject=ctx.subject)
-    claimed = products.by_headers(
+    claims = products.by_headers(
         ctx.heads, _received(msg) if "received" in ctx.heads else ""
     )
     reportish = (
         ctx.report_type == "delivery-status" or ctx.types[0] == "multipart/report"
     )
-    needs_body = (
-        evidence is None or evidence or reportish or claimed or _may_be_ses(ctx)
-    )
+    needs_body = evidence is None or evidence or reportish or claims or _may_be_ses(ctx)
     body = parts.first_text(ctx.parts) if needs_body else ""
     basis = ""
     if evidence:
@@ -524,24 +522,21 @@ def classify(msg: Message) -> Classification:
             f'a mail daemon\'s sender ("{ctx.sender[:60]}") with a failure subject'
             f' ("{ctx.subject[:60]}")'
         )
-    elif evidence is None or claimed is not None:
+    elif evidence is None or claims:
         wording = freetext.bounce_wording(body)
         if wording:
             basis = f'the body uses the wording of a failure notice ("{wording}")'
         elif dsn.has_report_fields(body):
             basis = "DSN fields (Final-Recipient, Action, Status) in the body"
+    claimed = products.choose(claims, body)
     product = None
-    if claimed is not None:
-        # A hint (a header the product puts on all its mail) needs the body
-        # to read as a notice; a decisive header is a notice by itself.
-        mark = products.body_marker(claimed[0], body) if body else None
-        if basis or claimed[2] or mark:
-            product = claimed[0]
-            layout = f"{product.title}'s layout ({claimed[1]}"
-            layout += f"; {mark})" if mark else ")"
-            basis = f"{basis}; {layout}" if basis else layout
+    # A hint (a header the product puts on all its mail) needs the body to read
+    # as a notice; a decisive header or the layout's own marker is enough.
+    if claimed is not None and (basis or claimed.decisive or claimed.marker):
+        product = claimed.product
+        basis = f"{basis}; {claimed.describe()}" if basis else claimed.describe()
     suspect = bool(basis)
-    found = _structured(ctx, body, suspect, claimed[0].name if claimed else None)
+    found = _structured(ctx, body, suspect, claimed.product.name if claimed else None)
     if found is not None:
         return found
     found = _other_complaint(ctx, body)

@@ -437,27 +437,62 @@ def _passes(values: Mapping[str, str], tests: _Tests) -> str | None:
     return None
 
 
-def by_headers(
-    heads: Mapping[str, str], received: str
-) -> tuple[Product, str, bool] | None:
-    """Return the product a message's headers point to, the test, and whether
-    that test alone says the message is a failure notice (else only a hint).
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A product a message's headers point to: the test that did, whether that
+    test proves a notice (else it is a hint), and the body marker seen, if any."""
+
+    product: Product
+    test: str
+    decisive: bool
+    marker: str | None = None
+
+    def describe(self) -> str:
+        """The layout and the evidence, in words."""
+        seen = f"; {self.marker}" if self.marker else ""
+        return f"{self.product.title}'s layout ({self.test}{seen})"
+
+
+def by_headers(heads: Mapping[str, str], received: str) -> list[Claim]:
+    """Return every product the message's headers point to, in table order.
 
     `heads` is a parts.header_index() (lower-case names); `received` is every
     Received header of the message, one per line.
     """
     values = {name: indexed(heads, name) for name in _TESTED & heads.keys()}
     values["received"] = received
-    hinted: tuple[Product, str, bool] | None = None
+    claims: list[Claim] = []
     for product, headers, hints, requires in _HEADER_TESTS:
         hit = _passes(values, headers) if headers else None
         if hit is not None and all(_passes(values, (t,)) for t in requires):
-            return product, hit, True
-        if hinted is None and hints:
-            hint = _passes(values, hints)
-            if hint is not None:
-                hinted = (product, hint, False)
-    return hinted
+            claims.append(Claim(product, hit, decisive=True))
+            continue
+        hint = _passes(values, hints) if hints else None
+        if hint is not None:
+            claims.append(Claim(product, hint, decisive=False))
+    return claims
+
+
+def choose(claims: list[Claim], body: str) -> Claim | None:
+    """Return the claim to believe when several products' headers match.
+
+    A product whose own body marker the notice carries comes first; then a
+    product proven by a header of its own (From, X-Mailer, a vendor header);
+    then one proven by a subject line (subjects are shared by several
+    products); a mere hint last.
+    """
+    if not claims:
+        return None
+    marked = [
+        Claim(c.product, c.test, c.decisive, mark)
+        for c in claims
+        if body and (mark := body_marker(c.product, body)) is not None
+    ]
+    if marked:
+        return marked[0]
+    decisive = [c for c in claims if c.decisive]
+    own = [c for c in decisive if not c.test.startswith("header Subject")]
+    return (own or decisive or claims)[0]
 
 
 def body_marker(product: Product, notice: str) -> str | None:
