@@ -447,6 +447,58 @@ LAYOUTS = [
         "userunknown",
     ),
     (
+        "yahoo",
+        "From: MAILER-DAEMON@yahoo.com\nSubject: Failure Notice\nX-YMailISG: abc",
+        "Sorry, we were unable to deliver your message to the following address.\n\n"
+        "<lead@dest.example.com>:\nRemote host said: 552 5.2.2 Mailbox over quota [RCPT_TO]\n\n"
+        "--- Below this line is a copy of the message.\n",
+        "lead@dest.example.com",
+        "mailboxfull",
+    ),
+    (
+        "activehunter",
+        'From: "MAILER-DAEMON" <postmaster@ah.example.jp>\nSubject: FAILURE NOTICE :\nX-AHMailID: 1234',
+        "  ----- The following addresses had permanent fatal errors -----\n\n"
+        ">>> Lead <lead@dest.example.jp>\n\n  ----- Transcript of session follows -----\n"
+        "550 5.1.1 sorry, no mailbox here by that name\n",
+        "lead@dest.example.jp",
+        "userunknown",
+    ),
+    (
+        "messaging-server",
+        "From: Internet Mail Delivery <postmaster@ms.example.com>\n"
+        "Subject: Delivery Notification: Delivery has failed",
+        "This report relates to a message you sent with the following header fields:\n\n"
+        "  Message-id: <1@example.org>\n  Subject: Hello\n\n"
+        "Your message cannot be delivered to the following recipients:\n\n"
+        "  Recipient address: lead@ms.example.com\n"
+        "  Reason: Remote SMTP server has rejected address\n"
+        "  Diagnostic code: smtp;550 5.1.1 unknown or illegal alias: lead@ms.example.com\n",
+        "lead@ms.example.com",
+        "userunknown",
+    ),
+    (
+        "mcafee",
+        "From: postmaster@mcafee.example.com\nSubject: Delivery Status\n"
+        "X-NAI-Header: Modified by McAfee Email Gateway",
+        "--- The following addresses had delivery problems ---\n\n"
+        "<lead@dest.example.com>   (550 Unknown user lead@dest.example.com)\n",
+        "lead@dest.example.com",
+        "userunknown",
+    ),
+    (
+        "mxlogic",
+        "From: Mail Delivery System <MAILER-DAEMON@mxlogic.example.net>\n"
+        "Subject: Mail delivery failed: returning message to sender\nX-MX-Bounce: yes",
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. This is a permanent error. The following address(es) failed:\n\n"
+        "  lead@dest.example.com\n    SMTP error from remote mail server after RCPT TO:<lead@dest.example.com>:\n"
+        "    host mx.dest.example.com [192.0.2.3]: 550 5.2.2 mailbox is full\n",
+        "lead@dest.example.com",
+        "mailboxfull",
+    ),
+    (
         "sendmail-v5",
         "From: Mail Delivery Subsystem <MAILER-DAEMON@v5.example.com>\nSubject: Returned mail: User unknown",
         "   ----- Transcript of session follows -----\n>>> RCPT To:<lead@dest.example.com>\n"
