@@ -430,6 +430,11 @@ def test_classify_explain_says_what_decided(tmp_path: Path) -> None:
         record["recipients"][0]["explain"]["reason"]
         == 'phrase "mailbox full" (mailboxfull)'
     )
+    result = runner.invoke(app, ["classify", str(notice), "--explain", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    header, row = result.stdout.splitlines()[:2]
+    assert header.endswith("kind_rule,found_by,reason_rule,hard_rule")
+    assert "lotus-domino: Lotus Domino's recipient lines" in row
     plain = json.loads(
         runner.invoke(app, ["classify", str(dsn), "--format", "json"]).stdout
     )

@@ -258,7 +258,8 @@ def classify_cmd(
         typer.Option(
             "--explain",
             help="Say which recogniser, phrase or rule decided the kind and, per "
-            "recipient, the reason and hard/soft (json/jsonl: an 'explain' key).",
+            "recipient, the reason and hard/soft (json/jsonl: an 'explain' key; "
+            "csv: four more columns).",
         ),
     ] = False,
 ) -> None:
@@ -272,7 +273,7 @@ def classify_cmd(
         records = classify_service.classify_paths(
             paths, as_format=as_format, explain=explain
         )
-        if explain and fmt in (ClassifyFormat.table, ClassifyFormat.csv):
+        if explain and fmt is ClassifyFormat.table:
             for record in records:
                 for line in classify_service.explanation(record):
                     print(output.for_terminal(line))
@@ -286,5 +287,6 @@ def classify_cmd(
         print(json.dumps(collected, indent=2, ensure_ascii=False))
         return
     output.render(
-        [classify_service.flat(r) for r in collected], OutputFormat(fmt.value)
+        [classify_service.flat(r, explain=explain) for r in collected],
+        OutputFormat(fmt.value),
     )

@@ -47,12 +47,15 @@ def classify_paths(
         }
 
 
-def flat(record: dict[str, object]) -> dict[str, object]:
-    """One table/csv row: the first recipient's facts beside the message's kind."""
+def flat(record: dict[str, object], *, explain: bool = False) -> dict[str, object]:
+    """One table/csv row: the first recipient's facts beside the message's kind.
+
+    `explain` adds the rule behind the kind and the first recipient's reasons.
+    """
     recipients = record.get("recipients") or []
     first = recipients[0] if isinstance(recipients, list) and recipients else {}
     assert isinstance(first, dict)
-    return {
+    row: dict[str, object] = {
         "path": record["path"],
         "index": record.get("index"),
         "kind": record.get("kind", "error"),
@@ -64,6 +67,14 @@ def flat(record: dict[str, object]) -> dict[str, object]:
         "hard": first.get("hard"),
         "original_message_id": record.get("original_message_id"),
     }
+    if explain:
+        why = first.get("explain") or {}
+        assert isinstance(why, dict)
+        row["kind_rule"] = record.get("explain")
+        row["found_by"] = why.get("found_by")
+        row["reason_rule"] = why.get("reason")
+        row["hard_rule"] = why.get("hard")
+    return row
 
 
 def jsonl(record: dict[str, object]) -> str:
