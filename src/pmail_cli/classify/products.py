@@ -8,9 +8,10 @@ Subject, X-Mailer, Received, Message-ID ...), body markers that confirm it
 when the headers are generic, and the pattern of its recipient lines. Its
 own reason phrases live in phrases.txt under "[reason @ name]" groups.
 
-Only free-text notices go through these; a message with DSN fields is read
-as RFC 3464 first. The generic reader in freetext.py is the fallback when no
-product claims a notice or the claimed layout yields no recipient.
+A message with DSN fields is read as RFC 3464 (a recognised product's own
+phrases still decide its reasons); the layouts read free-text notices. The
+generic reader in freetext.py is the fallback when no product claims a notice
+or the claimed layout yields no recipient.
 """
 
 from __future__ import annotations
