@@ -114,6 +114,7 @@ Could not be delivered because of
 
 The following recipients were affected:
     lead@mm.example.com
+    lead2@mm.example.com
 """,
 )
 FML_MEMBERS_ONLY = _notice(
@@ -156,12 +157,21 @@ def test_product_layout_names_recipient_and_reason(
     """Each layout yields its failed address, the reason and why, by its name."""
     got = classify_bytes(raw)
     assert got.kind == "bounce"
-    assert [f.recipient for f in got.recipients] == [recipient]
+    assert [f.recipient for f in got.recipients][:1] == [recipient]
     fact = got.recipients[0]
     assert (fact.reason, fact.hard) == (reason, hard)
     assert fact.why is not None
     assert fact.why.found_by.startswith(f"{product}:")
     assert BY_NAME[product].title in got.basis
+
+
+def test_every_recipient_a_layout_lists_is_read() -> None:
+    """MailMarshal lists the affected recipients one per line: all are read."""
+    got = classify_bytes(MAILMARSHAL)
+    assert [f.recipient for f in got.recipients] == [
+        "lead@mm.example.com",
+        "lead2@mm.example.com",
+    ]
 
 
 def test_list_server_refusal_is_a_bounce_with_reason_rejected() -> None:
@@ -527,3 +537,158 @@ def test_more_layouts(
     assert fact.why is not None and fact.why.found_by.startswith(f"{product}:"), (
         fact.why
     )
+
+
+def _found_in(phrase: str, text: str) -> bool:
+    """The phrase table's matching rule: a phrase starting with an ASCII letter or
+    digit must start a word."""
+    bounded = phrase[0].isascii() and phrase[0].isalnum()
+    at = text.find(phrase)
+    while at >= 0:
+        if not bounded or at == 0 or not text[at - 1].isalnum():
+            return True
+        at = text.find(phrase, at + 1)
+    return False
+
+
+def test_no_phrase_is_shadowed_by_an_earlier_group() -> None:
+    """Every general phrase can decide its own group: no phrase of an earlier
+    group is found inside it (else the earlier group always wins)."""
+    general = [(r, phrases) for r, product, phrases in TEXT_TABLE if product is None]
+    shadowed = []
+    for rank, (reason, phrases) in enumerate(general):
+        for phrase in phrases:
+            for other, others in general[:rank]:
+                hit = next((q for q in others if _found_in(q, phrase)), None)
+                if hit is not None and other != reason:
+                    shadowed.append(
+                        f"{phrase!r} ({reason}) is read as {hit!r} ({other})"
+                    )
+                    break
+    assert not shadowed, "\n".join(shadowed)
+
+
+def test_product_subject_tests_read_encoded_subjects() -> None:
+    """InterScan's Japanese subject arrives RFC 2047-encoded and is still read."""
+    raw = _notice(
+        """
+From: "InterScan MSS" <postmaster@gw.example.jp>
+To: sender@example.org
+Subject: =?UTF-8?B?44Oh44OD44K744O844K444KS6YWN5L+h44Gn44GN44G+44Gb44KT?=
+""",
+        "Sent <<< RCPT TO:<lead@dest.example.jp>\n"
+        "Received >>> 550 5.1.1 <lead@dest.example.jp>... User unknown\n",
+    )
+    got = classify_bytes(raw)
+    assert "InterScan" in got.basis and "Subject" in got.basis
+    assert [f.recipient for f in got.recipients] == ["lead@dest.example.jp"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Received: (qmail 4711 invoked from network); 2 Mar 2026 10:00:00 -0000",
+        "X-MimeOLE: Produced By Microsoft Exchange V6.5",
+        "Message-ID: <12345.67.JavaMail.app@crm.example>",
+        "X-MXL-Hash: 5e1a2b3c4d5e6f70-0123456789abcdef",
+    ],
+)
+def test_a_persons_reply_stays_email_whatever_its_servers_stamped(header: str) -> None:
+    """Headers a server puts on all mail do not turn a lead's reply into a bounce,
+    even when the reply says an earlier message bounced."""
+    raw = _notice(
+        f"""
+{header}
+From: Alice Lead <alice@customer.example>
+To: sales@example.org
+Subject: Re: your offer
+In-Reply-To: <abc@example.org>
+""",
+        "Thanks. My earlier reply to you bounced, so I am writing again.\n",
+    )
+    assert classify_bytes(raw).kind == "email"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Undeliverable message", "Mail could not be delivered to our office"],
+)
+def test_a_persons_subject_alone_does_not_make_a_notice(subject: str) -> None:
+    """A subject a product's notices use, written by a person, stays email."""
+    raw = _notice(
+        f"From: Alice Lead <alice@customer.example>\nSubject: {subject}",
+        "When I write to bob@customer.example from your portal nothing arrives.\n",
+    )
+    assert classify_bytes(raw).kind == "email"
+
+
+def test_a_delay_explains_itself_as_soft() -> None:
+    """A free-text delay warning says soft in its explanation, like its flag."""
+    raw = _notice(
+        "From: MAILER-DAEMON@mx.example.net\nSubject: Warning: message delayed",
+        "lead@dest.example.com: 450 4.1.1 user unknown (in reply to RCPT TO command)\n"
+        "Delivery attempts will continue.\n",
+    )
+    got = classify_bytes(raw)
+    assert got.kind == "delay"
+    fact = got.recipients[0]
+    assert fact.hard is False and fact.why is not None
+    assert fact.why.hard == "soft: a delay is never hard"
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        (
+            "SMTP error from remote mail server after pipelined MAIL FROM:<s@x.example>",
+            "mail",
+        ),
+        ("after pipelined end of data: 550 rejected", "data"),
+        ("host mx said: 550 Access denied (in reply to EHLO command)", "helo"),
+    ],
+)
+def test_exim_pipelining_and_helo_stages(text: str, stage: str) -> None:
+    """Exim's pipelined steps and Postfix's HELO/EHLO refusals are read too."""
+    assert smtp_stage(text) == stage
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        " " * 60000,
+        "-" * 60000 + "smtp command\nfoo",
+        "To: " + "a" * 60000,
+        ">>> " + "a" * 60000,
+        "550 " + " " * 60000,
+        "a" * 60000,
+        "'" * 60000,
+        "a@" + "b." * 30000,
+    ],
+    ids=[
+        "spaces",
+        "dashes",
+        "to-line",
+        "transcript",
+        "reply-spaces",
+        "letters",
+        "quotes",
+        "dots",
+    ],
+)
+def test_hostile_lines_are_classified(line: str) -> None:
+    """One 60 KB hostile line in a notice, whichever layout reads it, is still a
+    bounce with its one recipient (these lines used to backtrack for minutes;
+    the suite's time-out is the guard)."""
+    for head in (
+        "From: MAILER-DAEMON@mx.example.com\nSubject: Undelivered Mail Returned to Sender",
+        "From: post_master@vtext.com\nSubject: Undeliverable Message",
+        'From: "MAILER-DAEMON" <postmaster@ah.example.jp>\nSubject: FAILURE NOTICE :\nX-AHMailID: 1',
+        "From: MAILER-DAEMON@v5.example.com\nSubject: Returned mail: see transcript",
+    ):
+        raw = _notice(
+            head,
+            f"<lead@dest.example.com>: 550 user unknown\n{line}\n\nOriginal message follows.\n",
+        )
+        got = classify_bytes(raw)
+        assert got.kind == "bounce", head
+        assert "lead@dest.example.com" in {f.recipient for f in got.recipients}, head

@@ -6,7 +6,6 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
 from typing import Any
@@ -62,13 +61,6 @@ class _Context:
     heads: dict[str, str]
 
 
-def _decoded(value: str) -> str:
-    try:
-        return str(make_header(decode_header(value)))
-    except Exception:
-        return value
-
-
 def _report_type(msg: Message) -> str:
     try:
         value = msg.get_param("report-type")
@@ -87,14 +79,14 @@ def is_reply_to_earlier(headers: Mapping[str, str], subject: str) -> bool:
 def _context(msg: Message) -> _Context:
     found = parts.walk(msg)
     heads = parts.header_index(msg)
-    subject = _decoded(parts.indexed(heads, "Subject"))
+    subject = parts.decoded(parts.indexed(heads, "Subject"))
     return _Context(
         msg=msg,
         parts=found,
         types=[parts.content_type(p) for p in found],
         report_type=_report_type(msg) if found[0].is_multipart() else "",
         subject=subject,
-        sender=_decoded(parts.indexed(heads, "From")),
+        sender=parts.decoded(parts.indexed(heads, "From")),
         is_reply=is_reply_to_earlier(heads, subject),
         heads=heads,
     )
@@ -417,7 +409,17 @@ def _free_text_bounce(
         for item, by in readings or [(None, "no recipient found")]
     ]
     if warning:
-        facts = [replace(f, action="delayed", hard=False) for f in facts]
+        facts = [
+            replace(
+                f,
+                action="delayed",
+                hard=False,
+                why=replace(f.why, hard="soft: a delay is never hard")
+                if f.why
+                else None,
+            )
+            for f in facts
+        ]
         basis = f"{basis}; it says delivery is still being retried"
     return _result(
         ctx,
@@ -496,6 +498,25 @@ def _auto_reply(ctx: _Context, body: str, marker: str) -> Classification:
     )
 
 
+def _believed(claim: products.Claim, *, basis: str, evidence: bool | None) -> bool:
+    """Return True when a product's claim on a message is to be believed.
+
+    A header of the product's own that proves a notice (FML's list headers,
+    Exchange's X-MS-Embedded-Report, Verizon's sender) is enough, even from a
+    sender that does not look like a mail daemon. From a person (no daemon
+    sender and no failure subject, or a forward) nothing else counts: a person
+    may quote a notice. Otherwise the layout's own body marker is enough, and
+    a subject line or a hint (a header the product, or the receiving side,
+    puts on all mail) needs the message to read as a notice already.
+    """
+    own_header = claim.decisive and not claim.test.startswith("header Subject")
+    if own_header:
+        return True
+    if evidence is False:
+        return False
+    return claim.marker is not None or bool(basis)
+
+
 def classify(msg: Message) -> Classification:
     """Classify a parsed message; may raise on pathological input."""
     ctx = _context(msg)
@@ -522,7 +543,7 @@ def classify(msg: Message) -> Classification:
             f'a mail daemon\'s sender ("{ctx.sender[:60]}") with a failure subject'
             f' ("{ctx.subject[:60]}")'
         )
-    elif evidence is None or claims:
+    elif evidence is None:
         wording = freetext.bounce_wording(body)
         if wording:
             basis = f'the body uses the wording of a failure notice ("{wording}")'
@@ -530,13 +551,11 @@ def classify(msg: Message) -> Classification:
             basis = "DSN fields (Final-Recipient, Action, Status) in the body"
     claimed = products.choose(claims, body)
     product = None
-    # A hint (a header the product puts on all its mail) needs the body to read
-    # as a notice; a decisive header or the layout's own marker is enough.
-    if claimed is not None and (basis or claimed.decisive or claimed.marker):
+    if claimed is not None and _believed(claimed, basis=basis, evidence=evidence):
         product = claimed.product
         basis = f"{basis}; {claimed.describe()}" if basis else claimed.describe()
     suspect = bool(basis)
-    found = _structured(ctx, body, suspect, claimed.product.name if claimed else None)
+    found = _structured(ctx, body, suspect, product.name if product else None)
     if found is not None:
         return found
     found = _other_complaint(ctx, body)
@@ -558,7 +577,7 @@ def classify(msg: Message) -> Classification:
 def fallback(msg: Message) -> Classification:
     """Return the most that can be said when classification failed."""
     try:
-        subject = _decoded(parts.header(msg, "Subject"))
+        subject = parts.decoded(parts.header(msg, "Subject"))
         heads = parts.header_index(msg)
         return Classification(
             kind="email", is_reply=is_reply_to_earlier(heads, subject)

@@ -8,6 +8,7 @@ import codecs
 import quopri
 import re
 from collections.abc import Mapping
+from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
 
@@ -77,6 +78,16 @@ def header(msg: Message, name: str) -> str:
         )
     except Exception:
         return ""
+
+
+def decoded(value: str) -> str:
+    """Return a header value with its RFC 2047 encoded words decoded."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:
+        return value
 
 
 def header_index(msg: Message) -> dict[str, str]:

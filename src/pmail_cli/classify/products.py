@@ -20,10 +20,10 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from pmail_cli.classify.freetext import MAX_RECIPIENTS, NoticeRecipient
-from pmail_cli.classify.parts import indexed
+from pmail_cli.classify.freetext import ADDRESS, MAX_RECIPIENTS, NoticeRecipient
+from pmail_cli.classify.parts import decoded, indexed
 
-_ADDR = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_ADDR = ADDRESS  # bounded parts: layout patterns never backtrack over long runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +156,9 @@ PRODUCTS: tuple[Product, ...] = (
         name="qmail",
         title="qmail (and its clones)",
         hints=(
-            ("Received", _re(r"\(qmail \d+ invoked (?:for bounce|from network)\)")),
+            # "invoked from network" is on every message a qmail server
+            # receives: only a bounce it generated itself hints at its layout
+            ("Received", _re(r"\(qmail \d+ invoked for bounce\)")),
         ),
         markers=(
             Layout(
@@ -182,7 +184,7 @@ PRODUCTS: tuple[Product, ...] = (
     Product(
         name="sendmail-v5",
         title="Sendmail V5 (session transcript)",
-        markers=(Layout(r"-+ Transcript of session follows -+"),),
+        markers=(Layout(r"(?<!-)-+ Transcript of session follows -+"),),
         recipients=(
             Layout(r"^[ \t]*\d{3}[ \t]+<?(?P<rcpt>ADDR)>?\.\.\.[ \t]*(?P<diag>[^\n]*)"),
         ),
@@ -239,14 +241,10 @@ PRODUCTS: tuple[Product, ...] = (
             ),
         ),
         requires=(("Subject", _re(r"^Returned mail:")),),
-        recipients=(
-            Layout(
-                r"following addresses had delivery problems -+[ \t]*\n(?:[ \t]*\n)*"
-                r"[ \t]*<?(?P<rcpt>ADDR)>?"
-            ),
-        ),
+        # every address on a line of its own under the heading (one per line)
+        recipients=(Layout(r"^[ \t]*<?(?P<rcpt>ADDR)>?[ \t]*$"),),
         diagnostic=Layout(
-            r"-+ Non-delivered information -+[ \t]*\n(?:[ \t]*\n)*" + _PARAGRAPH
+            r"(?<!-)-+ Non-delivered information -+[ \t]*\n(?:[ \t]*\n)*" + _PARAGRAPH
         ),
     ),
     Product(
@@ -259,8 +257,8 @@ PRODUCTS: tuple[Product, ...] = (
         ),
         recipients=(
             Layout(
-                r"^[ \t]*(?:Recipient|Original) address:[ \t]*<?(?P<rcpt>ADDR)>?[^\n]*\n"
-                + _INDENTED
+                r"^[ \t]*(?:Recipient|Original) address:[ \t]*<?(?P<rcpt>ADDR)>?[^\n]*"
+                r"(?:\n(?P<diag>(?:[ \t]+[^\n]+\n?)+))?"
             ),
         ),
     ),
@@ -297,7 +295,8 @@ PRODUCTS: tuple[Product, ...] = (
     Product(
         name="mxlogic",
         title="MX Logic",
-        hints=(("X-MX-Bounce", _ANY), ("X-MXL-Hash", _ANY), ("X-MXL-NoteHash", _ANY)),
+        # X-MXL-Hash and X-MXL-NoteHash are stamped on all mail MX Logic filters
+        hints=(("X-MX-Bounce", _ANY),),
         recipients=(
             Layout(
                 r"^[ \t]+<?(?P<rcpt>ADDR)>?:?[ \t]*(?P<diag>[^\n]*(?:\n[ \t]{3,}[^\n]+)*)"
@@ -320,12 +319,8 @@ PRODUCTS: tuple[Product, ...] = (
         title="MailMarshal SMTP",
         headers=(("Subject", _re(r"^Undeliverable Mail: \"")),),
         markers=(Layout(r"^Could not be delivered because of[ \t]*$"),),
-        recipients=(
-            Layout(
-                r"following recipients were affected:[ \t]*\n(?:[ \t]*\n)*"
-                r"[ \t]+<?(?P<rcpt>ADDR)>?"
-            ),
-        ),
+        # the affected recipients, indented, one per line
+        recipients=(Layout(r"^[ \t]{2,}<?(?P<rcpt>ADDR)>?[ \t]*$"),),
         diagnostic=Layout(
             r"Could not be delivered because of[ \t]*\n(?:[ \t]*\n)*" + _PARAGRAPH
         ),
@@ -334,7 +329,7 @@ PRODUCTS: tuple[Product, ...] = (
         name="activehunter",
         title="Active!hunter",
         hints=(("X-AHMailID", _ANY),),
-        recipients=(Layout(r"^>>>[ \t]*[^\n]*?<?(?P<rcpt>ADDR)>?[ \t]*$"),),
+        recipients=(Layout(r"^>>>[^\n<]*<(?P<rcpt>ADDR)>[ \t]*$"),),
         diagnostic=Layout(
             r"Transcript of session follows -+[ \t]*\n(?:[ \t]*\n)*(?P<diag>[^\n]+)"
         ),
@@ -366,7 +361,7 @@ PRODUCTS: tuple[Product, ...] = (
         hints=(("Received", _re(r"\.vtext\.com \(")),),
         recipients=(
             Layout(r"^[ \t]*RCPT TO:[ \t]*<?(?P<rcpt>ADDR)>?"),
-            Layout(r"^[ \t]*To:[ \t]*[^\n]*?<?(?P<rcpt>ADDR)>?[ \t]*$"),
+            Layout(r"^[ \t]*To:(?:[^\n<@]*<)?[ \t]*(?P<rcpt>ADDR)>?[ \t]*$"),
         ),
         diagnostic=Layout(r"^(?P<diag>Error: [^\n]+|\d{3} - [^\n]+)"),
     ),
@@ -380,7 +375,7 @@ PRODUCTS: tuple[Product, ...] = (
     Product(
         name="x1",
         title='an unnamed MTA ("The following addresses had delivery errors")',
-        markers=(Layout(r"-+ ?The following addresses had delivery errors ?-+"),),
+        markers=(Layout(r"(?<!-)-+ ?The following addresses had delivery errors ?-+"),),
         recipients=(Layout(r"^[ \t]*<?(?P<rcpt>ADDR)>?[ \t]+\[(?P<diag>[^\]\n]+)\]"),),
     ),
     Product(
@@ -460,7 +455,7 @@ def by_headers(heads: Mapping[str, str], received: str) -> list[Claim]:
     `heads` is a parts.header_index() (lower-case names); `received` is every
     Received header of the message, one per line.
     """
-    values = {name: indexed(heads, name) for name in _TESTED & heads.keys()}
+    values = {name: decoded(indexed(heads, name)) for name in _TESTED & heads.keys()}
     values["received"] = received
     claims: list[Claim] = []
     for product, headers, hints, requires in _HEADER_TESTS:

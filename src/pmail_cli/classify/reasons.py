@@ -20,6 +20,7 @@ from pmail_cli.classify.phrases import (
 )
 
 REASON_TEXT_LIMIT = 3000  # characters of a diagnostic worth reading for a reason
+STAGE_TEXT_LIMIT = 8000  # characters read for the SMTP step (diagnostic + its notice)
 
 # Status codes (RFC 3463 class.subject.detail) found anywhere in text. The
 # look-arounds keep us out of IP addresses, versions and dates.
@@ -34,7 +35,7 @@ _SMTP_CODES = frozenset(
     | {538, 541, 550, 551, 552, 553, 554, 555, 556, 557}
 )
 _PAIR_RE = re.compile(
-    r"(?<![\d.])([245]\d\d)[ \t]*-?[ \t]*['\"(#]?([245])\.([0-7])\.(\d{1,3})(?![\d.])"
+    r"(?<![\d.])([245]\d\d)[ \t]*(?:-[ \t]*)?['\"(#]?([245])\.([0-7])\.(\d{1,3})(?![\d.])"
 )
 _REPLY_RE = re.compile(r"(?<![\w.#/:=-])([245]\d\d)(?:[ \t-]|$)", re.MULTILINE)
 
@@ -117,11 +118,12 @@ _OVERRULE_EXACT = frozenset(
 # "550-5.7.1 " continuation prefixes split the phrases of multi-line replies.
 _CONTINUATION_RE = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b")
 _STAGE_RE = re.compile(
-    r"(?:after|in reply to|response to|error following)\s+(?:end of\s+|the\s+)?"
-    r"(mail from|rcpt to|rcpt|data|initial connection|greeting|connect)\b"
+    r"(?:after|in reply to|response to|error following)\s+(?:pipelined\s+)?"
+    r"(?:end of\s+|the\s+)?"
+    r"(mail from|rcpt to|rcpt|data|helo|ehlo|initial connection|greeting|connect)\b"
     r"|(?:>>>|<<<|smtp:)\s*(mail from|rcpt to|rcpt|data)\b"
     r"|\[(mail_from|rcpt_to|data)\]"
-    r"|-+smtp command[ \t]*\n[ \t]*(mail|rcpt|data)\b"
+    r"|-smtp command[ \t]*\n[ \t]*(mail|rcpt|data)\b"
     r"|(refused to talk to me)",
     re.IGNORECASE,
 )
@@ -179,6 +181,10 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
 }
 # Statuses about what a mailbox accepts rather than whether it exists.
 _FILTER_STATUSES = frozenset({"1.4", "2.0", "2.1", "2.4", "3.0"})
+_FILTER_WHY = (
+    "user-unknown wording with {status} and no answer to RCPT: a recipient's "
+    "filter refused it"
+)
 _STAGE_WHY = {
     "data": "{reason} answered to DATA: the address was accepted at RCPT, so a filter refused the content",
     "mail": "{reason} answered to MAIL FROM: the sender was refused",
@@ -267,6 +273,7 @@ def reason_from_status(status: str | None) -> str | None:
 
 def smtp_stage(text: str) -> str | None:
     """Return the SMTP stage a rejection answered: connect, helo, mail, rcpt or data."""
+    text = text[:STAGE_TEXT_LIMIT]
     low = text.lower()
     found = (
         list(_STAGE_RE.finditer(text)) if any(n in low for n in _STAGE_NEEDLES) else []
@@ -282,6 +289,8 @@ def smtp_stage(text: str) -> str | None:
         return "mail"
     if word.startswith("rcpt"):
         return "rcpt"
+    if word in ("helo", "ehlo"):
+        return "helo"
     return "data" if word == "data" else "connect"
 
 
@@ -291,7 +300,7 @@ class Verdict:
 
     reason: str
     rule: str
-    stated: str | None = None  # what the words or code said, before circumstances
+    stated: str | None = None  # what the words said, when a rule overrode them
 
     @property
     def as_stated(self) -> str:
@@ -342,9 +351,8 @@ def _refine(
         # Directories answer at RCPT with an address status; unknown-user
         # wording with no status, or with a status about the mailbox's
         # acceptance rules, and no RCPT in sight, is a filter's refusal.
-        return "filtered", (
-            f"user-unknown wording with {'no status' if status is None else status} "
-            "and no answer to RCPT: a recipient's filter refused it"
+        return "filtered", _FILTER_WHY.format(
+            status="no status" if status is None else status
         )
     return reason, None
 
@@ -401,7 +409,14 @@ def judge_reason(
         said=found is not None,
         own=found is not None and found[2] is not None,
     )
-    return Verdict(refined, f"{rule}; then {why}" if why else rule, stated=reason)
+    # Only the filter rule keeps the words' own status convention (5.1.1 for
+    # user-unknown wording); a stage or expiry decides the status too.
+    words_said = why is not None and why.startswith(_FILTER_WHY[:20])
+    return Verdict(
+        refined,
+        f"{rule}; then {why}" if why else rule,
+        stated=reason if words_said else None,
+    )
 
 
 def decide_reason(
