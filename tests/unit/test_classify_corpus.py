@@ -32,7 +32,7 @@ NO_DELAY_SOURCES = (
     "CwsMailBounceHandler",
     "collection-level",
 )
-THRESHOLDS = {"kind": 0.97, "status": 0.95, "hard_soft": 0.98, "reason": 0.93}
+THRESHOLDS = {"kind": 0.97, "status": 0.95, "hard_soft": 0.98, "reason": 0.94}
 
 
 def corpus_dir() -> Path:

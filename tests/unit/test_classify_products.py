@@ -226,6 +226,18 @@ def test_smtp_stage_is_read_from_each_products_wording(
             "userunknown",
         ),
         ("5.0.0", "550 unknown user (in reply to end of DATA command)", "filtered"),
+        # a vague phrase read by the step it answered
+        (
+            "5.7.1",
+            "550 5.7.1 Access denied (in reply to MAIL FROM command)",
+            "rejected",
+        ),
+        (
+            "5.0.0",
+            "550 Unauthenticated senders not allowed (in reply to MAIL FROM command)",
+            "securityerror",
+        ),
+        (None, "500 Remote server does not support TLS (state 6).", "failedstarttls"),
         # the class changes what a code means
         ("4.7.1", "", "blocked"),
         ("5.7.1", "", "rejected"),

@@ -181,6 +181,8 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
 }
 # Statuses about what a mailbox accepts rather than whether it exists.
 _FILTER_STATUSES = frozenset({"1.4", "2.0", "2.1", "2.4", "3.0"})
+# Phrases too vague to name a cause by themselves, read by the step they answered.
+_VAGUE_AT_MAIL = frozenset({"access denied"})
 _FILTER_WHY = (
     "user-unknown wording with {status} and no answer to RCPT: a recipient's "
     "filter refused it"
@@ -309,7 +311,14 @@ class Verdict:
 
 
 def _refine(
-    reason: str, *, status: str | None, text: str, final: bool, said: bool, own: bool
+    reason: str,
+    *,
+    status: str | None,
+    text: str,
+    final: bool,
+    said: bool,
+    own: bool,
+    phrase: str | None = None,
 ) -> tuple[str, str | None]:
     """Correct a reason by what the failure's circumstances show.
 
@@ -334,6 +343,9 @@ def _refine(
             "a temporary failure with no stated cause that went on too long",
         )
     stage = smtp_stage(text)
+    if stage == "mail" and phrase in _VAGUE_AT_MAIL:
+        # "Access denied" says nothing of whom: answered to MAIL FROM, the sender.
+        return "rejected", _STAGE_WHY["mail"].format(reason=f'"{phrase}"')
     if stage in _STAGE_OVERRIDES:
         replaced, replacement = _STAGE_OVERRIDES[stage]
         explicit = stage == "data" and (status or "").endswith(".1.1")
@@ -408,6 +420,7 @@ def judge_reason(
         final=final,
         said=found is not None,
         own=found is not None and found[2] is not None,
+        phrase=found[1] if found else None,
     )
     # Only the filter rule keeps the words' own status convention (5.1.1 for
     # user-unknown wording); a stage or expiry decides the status too.
