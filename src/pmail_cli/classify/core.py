@@ -305,9 +305,8 @@ def _report_blocks(ctx: _Context, body: str) -> tuple[list[dict[str, str]], str]
         ):
             text = body if part is ctx.parts[0] else parts.part_text(part)
             if dsn.has_report_fields(text):
-                return dsn.recipient_blocks(
-                    text
-                ), f"rfc3464: DSN fields in a {ctype} part"
+                blocks = dsn.recipient_blocks(text)
+                return blocks, f"rfc3464: DSN fields in a {ctype} part"
     return [], ""
 
 
@@ -344,10 +343,12 @@ def _notice_fact(
     notice: str,
     *,
     temp: bool,
-    final: bool,
+    warning: bool,
     found_by: str,
     product: products.Product | None,
 ) -> RecipientFact:
+    """One recipient of a free-text notice; `warning`: delivery is still retried."""
+    final = not warning
     rcpt = item.address if item else None
     explanation = item.explanation if item else notice
     status, code = freetext.codes_of(explanation, notice)
@@ -360,13 +361,13 @@ def _notice_fact(
         status = default_status(verdict.as_stated, permanent=not temp, reply_code=code)
     fact = RecipientFact(
         recipient=rcpt,
-        action="failed",
+        action="delayed" if warning else "failed",
         status=status,
         reply_code=code,
         diagnostic_code=freetext.diagnostic_lines(explanation, rcpt or ""),
         remote_mta=freetext.remote_mta(explanation) or freetext.remote_mta(notice),
         reason=verdict.reason,
-        hard=is_hard(verdict.reason, status=status, reply_code=code),
+        hard=final and is_hard(verdict.reason, status=status, reply_code=code),
     )
     return replace(fact, why=_why(found_by, verdict, fact))
 
@@ -399,27 +400,16 @@ def _free_text_bounce(
     found, found_by = _notice_recipients(ctx, notice, product)
     warning = freetext.is_warning(subject=ctx.subject, notice=notice)
     temp = warning or freetext.is_temporary(ctx.subject + "\n" + notice)
-    readings: list[tuple[freetext.NoticeRecipient | None, str]] = [
-        (item, found_by) for item in found
-    ]
-    facts = [
-        _notice_fact(
-            item, notice, temp=temp, final=not warning, found_by=by, product=product
+
+    def fact(item: freetext.NoticeRecipient | None, by: str) -> RecipientFact:
+        return _notice_fact(
+            item, notice, temp=temp, warning=warning, found_by=by, product=product
         )
-        for item, by in readings or [(None, "no recipient found")]
+
+    facts = [fact(item, found_by) for item in found] or [
+        fact(None, "no recipient found")
     ]
     if warning:
-        facts = [
-            replace(
-                f,
-                action="delayed",
-                hard=False,
-                why=replace(f.why, hard="soft: a delay is never hard")
-                if f.why
-                else None,
-            )
-            for f in facts
-        ]
         basis = f"{basis}; it says delivery is still being retried"
     return _result(
         ctx,

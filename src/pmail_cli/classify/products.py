@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pmail_cli.classify.freetext import ADDRESS, MAX_RECIPIENTS, NoticeRecipient
 from pmail_cli.classify.parts import decoded, indexed
@@ -480,7 +480,7 @@ def choose(claims: list[Claim], body: str) -> Claim | None:
     if not claims:
         return None
     marked = [
-        Claim(c.product, c.test, c.decisive, mark)
+        replace(c, marker=mark)
         for c in claims
         if body and (mark := body_marker(c.product, body)) is not None
     ]

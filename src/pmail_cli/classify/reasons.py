@@ -319,40 +319,45 @@ def _refine(
     said: bool,
     own: bool,
     phrase: str | None = None,
-) -> tuple[str, str | None]:
+) -> tuple[str, str | None, bool]:
     """Correct a reason by what the failure's circumstances show.
 
     `said` tells whether the text itself stated the reason, `own` whether a
-    recognised product's own phrase did (its word is final). Returns the reason
-    and, when it changed, why.
+    recognised product's own phrase did (its word is final). Returns the reason,
+    why it changed (None if it did not), and whether the words' own status
+    convention still holds (only the filter rule keeps it: 5.1.1 for
+    user-unknown wording; a stage or expiry decides the status too).
     """
     temporary = status is not None and status[:1] == "4"
     if reason == "hostunknown" and temporary:
         return (
             "networkerror",
             "a host-unknown answer with a 4.x.x status is a DNS failure that may clear up",
+            False,
         )
     if reason == "networkerror" and final and _CONNECT_RE.search(text):
         return (
             "expired",
             "a final failure after connection time-outs: retried until the queue lifetime ran out",
+            False,
         )
     if not said and (not final or (temporary and reason == "networkerror")):
         return (
             "expired",
             "a temporary failure with no stated cause that went on too long",
+            False,
         )
     stage = smtp_stage(text)
     if stage == "mail" and phrase in _VAGUE_AT_MAIL:
         # "Access denied" says nothing of whom: answered to MAIL FROM, the sender.
-        return "rejected", _STAGE_WHY["mail"].format(reason=f'"{phrase}"')
+        return "rejected", _STAGE_WHY["mail"].format(reason=f'"{phrase}"'), False
     if stage in _STAGE_OVERRIDES:
         replaced, replacement = _STAGE_OVERRIDES[stage]
         explicit = stage == "data" and (status or "").endswith(".1.1")
         if reason in replaced and not explicit:
-            return replacement, _STAGE_WHY[stage].format(reason=reason)
+            return replacement, _STAGE_WHY[stage].format(reason=reason), False
     if reason == "undefined" and not final:
-        return "expired", "a delay warning with no stated cause"
+        return "expired", "a delay warning with no stated cause", False
     if (
         reason == "userunknown"
         and said
@@ -363,10 +368,9 @@ def _refine(
         # Directories answer at RCPT with an address status; unknown-user
         # wording with no status, or with a status about the mailbox's
         # acceptance rules, and no RCPT in sight, is a filter's refusal.
-        return "filtered", _FILTER_WHY.format(
-            status="no status" if status is None else status
-        )
-    return reason, None
+        why = _FILTER_WHY.format(status="no status" if status is None else status)
+        return "filtered", why, True
+    return reason, None, False
 
 
 def judge_reason(
@@ -413,7 +417,7 @@ def judge_reason(
             if reason != "undefined"
             else "neither the text nor the status names a cause"
         )
-    refined, why = _refine(
+    refined, why, words_status = _refine(
         reason,
         status=status,
         text=f"{text}\n{context}",
@@ -422,13 +426,10 @@ def judge_reason(
         own=found is not None and found[2] is not None,
         phrase=found[1] if found else None,
     )
-    # Only the filter rule keeps the words' own status convention (5.1.1 for
-    # user-unknown wording); a stage or expiry decides the status too.
-    words_said = why is not None and why.startswith(_FILTER_WHY[:20])
     return Verdict(
         refined,
         f"{rule}; then {why}" if why else rule,
-        stated=reason if words_said else None,
+        stated=reason if words_status else None,
     )
 
 
