@@ -1,0 +1,38 @@
+"""Tests of the start-up benchmark: it runs the real commands and reports each one."""
+
+from __future__ import annotations
+
+import pytest
+from benchmarks import startup
+
+
+def test_measure_runs_every_command_with_every_pmail(
+    dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One round over a real database: a row per command and pmail, ratios to the
+    first pmail, verdicts only for the two commands the issue sets a target for."""
+    pmail = startup.default_pmail()
+    rows = startup.measure([pmail, pmail], dsn, startup.sample_message(), runs=1)
+    names = [row["command"] for row in rows]
+    assert names == [
+        "python -c pass",
+        *[
+            name
+            for name in startup.commands(dsn, startup.sample_message())
+            for _ in (1, 2)
+        ],
+    ]
+    assert all(row["median_s"] > 0 and row["min_s"] <= row["median_s"] for row in rows)
+    firsts = rows[1::2]  # each command's first pmail
+    assert all(row["vs_first"] == 1.0 for row in firsts)
+    targets = {row["command"] for row in rows if row["target_s"] is not None}
+    assert targets == {"--help", "classify FILE"}
+    startup.print_table(rows)
+    table = capsys.readouterr().out
+    assert table.count("(< 0.3 s: ") == 4  # two commands, two pmails
+
+
+def test_a_failing_command_stops_the_benchmark() -> None:
+    """A command that fails is an error, not a fast time."""
+    with pytest.raises(SystemExit, match="exited 2"):
+        startup.run_once([startup.default_pmail(), "no-such-command"])
