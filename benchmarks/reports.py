@@ -132,17 +132,21 @@ TENANT = "bench7"
 TENANT_ID = "00000000-0000-4000-8000-000000000007"
 
 
+def timed_run(command: list[str]) -> float:
+    """Wall seconds of one run of a command, output discarded; it must succeed."""
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(command[:8])} failed (exit {done.returncode}): "
+            f"{done.stderr.decode(errors='replace')[-500:]}"
+        )
+    return seconds
+
+
 def _median(command: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, check=False)
-        times.append(time.perf_counter() - started)
-        if done.returncode != 0:
-            raise SystemExit(
-                f"{' '.join(command[:6])} failed: {done.stderr.decode()[-500:]}"
-            )
-    return statistics.median(times)
+    return statistics.median(timed_run(command) for _ in range(runs))
 
 
 def pmail_path() -> str:

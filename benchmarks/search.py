@@ -47,7 +47,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import gen_corpus
-from benchmarks.reports import fresh_database, pmail_path, psql_command
+from benchmarks.reports import fresh_database, pmail_path, psql_command, timed_run
 
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -313,17 +313,6 @@ def queries(words: list[str]) -> list[tuple[str, str, list[str], str]]:
     return out
 
 
-def _timed(command: list[str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(command[:8])} failed: {done.stderr.decode()[-500:]}"
-        )
-    return seconds
-
-
 def _p95(values: list[float]) -> float:
     return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
 
@@ -378,9 +367,9 @@ def time_queries(dsn: str, words: list[str], runs: int) -> list[dict[str, object
             "--format",
             "csv",
         ]
-        pmail = statistics.median(_timed(command) for _ in range(runs))
+        pmail = statistics.median(timed_run(command) for _ in range(runs))
         base = statistics.median(
-            _timed([*psql_command(dsn), plain]) for _ in range(runs)
+            timed_run([*psql_command(dsn), plain]) for _ in range(runs)
         )
         inside = in_process(dsn, args, runs)
         rows.append(
@@ -418,7 +407,7 @@ def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
                         capture_output=True,
                     )
                 seconds[mode].append(
-                    _timed(
+                    timed_run(
                         [
                             pmail_path(),
                             "--dsn",
@@ -515,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
             "ilike_p95_s": round(_p95(ilike), 3),
             "startup_s": round(
                 statistics.median(
-                    _timed([pmail_path(), "--help"]) for _ in range(args.runs)
+                    timed_run([pmail_path(), "--help"]) for _ in range(args.runs)
                 ),
                 3,
             ),

@@ -20,31 +20,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.reports import fresh_database, pmail_path, timed_run
 
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 TARGET_SECONDS = 0.3  # issue 16: `pmail --help` and `pmail classify one.eml`
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "sample"
-
-
-def default_pmail() -> str:
-    """The pmail beside this interpreter, else the one on PATH."""
-    beside = Path(sys.executable).with_name("pmail")
-    found = str(beside) if beside.exists() else shutil.which("pmail")
-    if not found:
-        raise SystemExit("error: no pmail executable found (pass --pmail)")
-    return found
 
 
 def sample_message() -> Path:
@@ -66,30 +57,8 @@ def commands(dsn: str, message: Path) -> dict[str, list[str]]:
     }
 
 
-def run_once(argv: list[str]) -> float:
-    """Seconds for one run; the command must succeed."""
-    start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, check=False)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(
-            f"error: {' '.join(argv)} exited {done.returncode}: "
-            f"{done.stderr.decode(errors='replace').strip()[:400]}"
-        )
-    return seconds
-
-
-def scratch_database(admin: str) -> str:
-    """A new empty database on the server; its DSN."""
-    name = f"pmail_startup_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return make_conninfo(admin, dbname=name)
-
-
-def drop_database(admin: str, dsn: str) -> None:
-    """Drop a scratch database."""
-    name = conninfo_to_dict(dsn)["dbname"]
+def drop_database(admin: str, name: str) -> None:
+    """Drop the scratch database."""
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -99,9 +68,9 @@ def measure(
 ) -> list[dict[str, Any]]:
     """Every command with every pmail, interleaved round by round."""
     first = pmails[0]
-    for setup in (["init-db"], ["tenant", "add", "bench"]):
-        run_once([first, "--dsn", dsn, "-q", *setup])
-    run_once([first, "--dsn", dsn, "-q", "ingest", str(message), "--tenant", "bench"])
+    timed_run([first, "--dsn", dsn, "-q", "init-db"])
+    timed_run([first, "--dsn", dsn, "-q", "tenant", "add", "bench"])
+    timed_run([first, "--dsn", dsn, "-q", "ingest", str(message), "--tenant", "bench"])
     cases: list[tuple[str, str | None, list[str]]] = [
         ("python -c pass", None, [sys.executable, "-c", "pass"])
     ]
@@ -109,10 +78,10 @@ def measure(
         cases += [(name, pmail, [pmail, *args]) for pmail in pmails]
     times: dict[int, list[float]] = {i: [] for i in range(len(cases))}
     for _, _, argv in cases:
-        run_once(argv)  # warm the page cache and .pyc files
+        timed_run(argv)  # warm the page cache and .pyc files
     for round_ in range(runs):
         for i, (_, _, argv) in enumerate(cases):
-            times[i].append(run_once(argv))
+            times[i].append(timed_run(argv))
         print(f"round {round_ + 1}/{runs}", file=sys.stderr)
     rows: list[dict[str, Any]] = []
     base: dict[str, float] = {}
@@ -168,14 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    pmails = args.pmail or [default_pmail()]
+    pmails = args.pmail or [pmail_path()]
     message = sample_message()
     print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
-    dsn = scratch_database(args.dsn)
+    name = f"pmail_startup_{os.getpid()}"
+    dsn = fresh_database(args.dsn, name)  # with the first pmail beside this python
     try:
         rows = measure(pmails, dsn, message, args.runs)
     finally:
-        drop_database(args.dsn, dsn)
+        drop_database(args.dsn, name)
     print(f"load average at end: {os.getloadavg()}", file=sys.stderr)
     if args.json:
         print(json.dumps(rows, indent=2))

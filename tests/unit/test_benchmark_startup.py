@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from benchmarks import startup
+from benchmarks.reports import pmail_path, timed_run
 
 
 def test_measure_runs_every_command_with_every_pmail(
@@ -11,7 +12,7 @@ def test_measure_runs_every_command_with_every_pmail(
 ) -> None:
     """One round over a real database: a row per command and pmail, ratios to the
     first pmail, verdicts only for the two commands the issue sets a target for."""
-    pmail = startup.default_pmail()
+    pmail = pmail_path()
     rows = startup.measure([pmail, pmail], dsn, startup.sample_message(), runs=1)
     names = [row["command"] for row in rows]
     assert names == [
@@ -34,5 +35,5 @@ def test_measure_runs_every_command_with_every_pmail(
 
 def test_a_failing_command_stops_the_benchmark() -> None:
     """A command that fails is an error, not a fast time."""
-    with pytest.raises(SystemExit, match="exited 2"):
-        startup.run_once([startup.default_pmail(), "no-such-command"])
+    with pytest.raises(SystemExit, match="exit 2"):
+        timed_run([pmail_path(), "no-such-command"])
