@@ -114,6 +114,72 @@ def test_bad_flag_value_is_usage_error() -> None:
     assert "error: --as must be 'mbox' or 'eml'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "error", "hint"),
+    [
+        (
+            ["ingest", "x.eml", "--jobs", "abc"],
+            "error: Invalid value for '--jobs' / '-j': 'abc' is not a valid int range.",
+            "hint: `pmail ingest --help` lists what it takes",
+        ),
+        (
+            ["ingest", "x.eml", "--jobs", "-1"],
+            "error: Invalid value for '--jobs' / '-j': -1 is not in the range x>=0.",
+            "hint: `pmail ingest --help` lists what it takes",
+        ),
+        (
+            ["ingest", "--no-such-flag"],
+            "error: No such option: --no-such-flag",
+            "hint: `pmail ingest --help` lists what it takes",
+        ),
+        (
+            ["tenant", "add"],
+            "error: Missing argument 'name'.",
+            "hint: `pmail tenant add --help` lists what it takes",
+        ),
+        (
+            ["no-such-command"],
+            "error: No such command 'no-such-command'.",
+            "hint: `pmail --help` lists what it takes",
+        ),
+        (
+            ["report", "volume", "--format", "xml"],
+            "error: Invalid value for '--format' / '-f': 'xml' is not one of 'table', "
+            "'csv', 'json', 'markdown'.",
+            "hint: `pmail report volume --help` lists what it takes",
+        ),
+    ],
+)
+def test_parser_errors_are_one_error_hint_pair(
+    args: list[str], error: str, hint: str
+) -> None:
+    """What the option parser refuses ends like pmail's own errors: exit 2, one
+    `error:` line and one `hint:` line on stderr, no usage block, nothing on stdout."""
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("pmail")), *args],  # the installed command
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [error, hint]
+
+
+def test_bare_command_groups_still_print_their_help() -> None:
+    """`pmail` and `pmail tenant` alone print the help (on stderr, exit 2), unchanged."""
+    for args in ([], ["tenant"]):
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("pmail")), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 2
+        assert done.stderr.startswith(f"Usage: {' '.join(['pmail', *args])} ")
+        assert "error:" not in done.stderr
+
+
 @pytest.mark.db
 def test_ingest_stdin_mbox_export_show(dsn: str, tmp_path: Path) -> None:
     """An mbox on stdin is split, exported back as an mbox and as files, and shown."""

@@ -8,17 +8,19 @@ pays only for its own imports at start-up.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from pmail_cli import interrupt
@@ -59,10 +61,52 @@ def hoist_global_options(args: list[str]) -> list[str]:
 
 
 class _Root(TyperGroup):
-    """The root command group: global options may follow the command name."""
+    """The root command group: global options may follow the command name, and the
+    parser's own complaints (a value of the wrong type, an unknown option or command,
+    a missing argument) end as one error/hint pair with exit 2, like pmail's own."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         return super().parse_args(ctx, hoist_global_options(args))
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run pmail; in standalone mode exit with the command's code."""
+        run = functools.partial(
+            super().main, args, prog_name, complete_var, standalone_mode=False, **extra
+        )
+        if not standalone_mode:
+            return run()
+        try:
+            code = run()
+        except NoArgsIsHelpError as exc:  # `pmail`, `pmail tenant`: the help itself
+            exc.show()
+            sys.exit(exc.exit_code)
+        except UsageError as exc:
+            show_usage_error(exc)
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except typer.Abort:  # a prompt ended (Ctrl-D) before the command ran
+            say("error: aborted at a prompt")
+            say("hint: run the command again to answer it")
+            sys.exit(1)
+        # non-standalone, click returns the code of an explicit exit, else the
+        # command's return value: pmail's commands return nothing
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def show_usage_error(exc: UsageError) -> None:
+    """The parser's complaint as pmail says errors: `error:` line, `hint:` line."""
+    command = exc.ctx.command_path if exc.ctx is not None else "pmail"
+    say(f"error: {escape(exc.format_message())}")
+    say(f"hint: `{escape(command)} --help` lists what it takes")
 
 
 app = typer.Typer(
