@@ -9,7 +9,7 @@ interpreter's own start for scale.
 
 The commands: `pmail --help`; `pmail classify FILE` (no database); `pmail tenant
 list` and a re-ingest of one stored message (`pmail ingest FILE`, a duplicate), both on
-a scratch database created on the server `--dsn` names, schema applied once.
+a scratch database created on the server `--dsn` names.
 
     python benchmarks/startup.py --runs 15
     python benchmarks/startup.py --pmail .venv/bin/pmail --pmail /tmp/other/bin/pmail
@@ -30,9 +30,8 @@ import psycopg
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.reports import fresh_database, pmail_path, timed_run
+from benchmarks.reports import DEFAULT_DSN, fresh_database, pmail_path, timed_run
 
-DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 TARGET_SECONDS = 0.3  # issue 16: `pmail --help` and `pmail classify one.eml`
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "sample"
@@ -66,9 +65,9 @@ def drop_database(admin: str, name: str) -> None:
 def measure(
     pmails: list[str], dsn: str, message: Path, runs: int
 ) -> list[dict[str, Any]]:
-    """Every command with every pmail, interleaved round by round."""
+    """Every command with every pmail, interleaved round by round (`dsn`: a
+    database holding pmail's schema)."""
     first = pmails[0]
-    timed_run([first, "--dsn", dsn, "-q", "init-db"])
     timed_run([first, "--dsn", dsn, "-q", "tenant", "add", "bench"])
     timed_run([first, "--dsn", dsn, "-q", "ingest", str(message), "--tenant", "bench"])
     cases: list[tuple[str, str | None, list[str]]] = [

@@ -499,8 +499,7 @@ def _believed(claim: products.Claim, *, basis: str, evidence: bool | None) -> bo
     a subject line or a hint (a header the product, or the receiving side,
     puts on all mail) needs the message to read as a notice already.
     """
-    own_header = claim.decisive and not claim.test.startswith("header Subject")
-    if own_header:
+    if claim.own_header:
         return True
     if evidence is False:
         return False

@@ -443,6 +443,12 @@ class Claim:
     decisive: bool
     marker: str | None = None
 
+    @property
+    def own_header(self) -> bool:
+        """True when a header of the product's own proves the notice (a subject
+        line does not: several products share their subjects)."""
+        return self.decisive and not self.test.startswith("header Subject")
+
     def describe(self) -> str:
         """The layout and the evidence, in words."""
         seen = f"; {self.marker}" if self.marker else ""
@@ -486,8 +492,8 @@ def choose(claims: list[Claim], body: str) -> Claim | None:
     ]
     if marked:
         return marked[0]
+    own = [c for c in claims if c.own_header]
     decisive = [c for c in claims if c.decisive]
-    own = [c for c in decisive if not c.test.startswith("header Subject")]
     return (own or decisive or claims)[0]
 
 

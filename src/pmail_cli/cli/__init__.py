@@ -8,12 +8,11 @@ pays only for its own imports at start-up.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -66,47 +65,43 @@ class _Root(TyperGroup):
     a missing argument) end as one error/hint pair with exit 2, like pmail's own."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        return super().parse_args(ctx, hoist_global_options(args))
+        with _said_the_pmail_way():
+            return super().parse_args(ctx, hoist_global_options(args))
 
-    def main(  # type: ignore[override]
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        """Run pmail; in standalone mode exit with the command's code."""
-        run = functools.partial(
-            super().main, args, prog_name, complete_var, standalone_mode=False, **extra
-        )
-        if not standalone_mode:
-            return run()
-        try:
-            code = run()
-        except NoArgsIsHelpError as exc:  # `pmail`, `pmail tenant`: the help itself
-            exc.show()
-            sys.exit(exc.exit_code)
-        except UsageError as exc:
-            show_usage_error(exc)
-            sys.exit(exc.exit_code)
-        except ClickException as exc:
-            exc.show()
-            sys.exit(exc.exit_code)
-        except typer.Abort:  # a prompt ended (Ctrl-D) before the command ran
-            say("error: aborted at a prompt")
-            say("hint: run the command again to answer it")
-            sys.exit(1)
-        # non-standalone, click returns the code of an explicit exit, else the
-        # command's return value: pmail's commands return nothing
-        sys.exit(code if isinstance(code, int) else 0)
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        with _said_the_pmail_way():  # subcommands parse their options in here
+            return super().invoke(ctx)
 
 
-def show_usage_error(exc: UsageError) -> None:
-    """The parser's complaint as pmail says errors: `error:` line, `hint:` line."""
-    command = exc.ctx.command_path if exc.ctx is not None else "pmail"
-    say(f"error: {escape(exc.format_message())}")
-    say(f"hint: `{escape(command)} --help` lists what it takes")
+class _Said(ClickException):
+    """An error click reports by calling show(): pmail's error/hint pair."""
+
+    def __init__(self, message: str, hint: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.hint, self.exit_code = hint, exit_code
+
+    def show(self, file: object = None) -> None:
+        say(f"error: {escape(self.message)}")
+        say(f"hint: {escape(self.hint)}")
+
+
+@contextmanager
+def _said_the_pmail_way() -> Iterator[None]:
+    """Turn click's usage errors and prompt aborts into pmail's error/hint pair;
+    click still exits with their codes (`pmail` alone keeps printing its help)."""
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise
+    except UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "pmail"
+        raise _Said(
+            exc.format_message(), f"`{command} --help` lists what it takes", 2
+        ) from None
+    except typer.Abort:  # a prompt ended (Ctrl-D) before the command ran
+        raise _Said(
+            "aborted at a prompt", "run the command again to answer it", 1
+        ) from None
 
 
 app = typer.Typer(
