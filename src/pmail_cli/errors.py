@@ -36,6 +36,10 @@ class NotFound(PmailError):
     """A named thing (tenant, message, file) does not exist."""
 
 
+class PermissionDenied(PmailError):
+    """The database role may not do or see what was asked (docs/security.md)."""
+
+
 class IntegrityProblems(PmailError):
     """`validate` ran and found problems."""
 

@@ -9,26 +9,21 @@ rows. None of it reaches B.
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
-from typer.testing import CliRunner
 
-from pmail_cli.cli import app
 from pmail_cli.config import Settings
 from pmail_cli.db import connect
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import reports, show
-from tests import mailgen
+from tests.support.tenancy import pmail as _pmail
+from tests.support.tenancy import tenant_ids as _ids
 
 pytestmark = pytest.mark.db
-runner = CliRunner()
 Conn = psycopg.Connection[tuple[object, ...]]
 REPORTS = [
     "volume",
@@ -51,63 +46,6 @@ SEED_QUERIES = [
        LEFT JOIN attachments a ON c.storage_key = a.parent_storage_key
        WHERE m.tenant_id = %s GROUP BY m.direction, m.status""",
 ]
-
-
-def _pmail(dsn: str, *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["--dsn", dsn, *args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-def _mail() -> list[bytes]:
-    deck = mailgen.pdf_bytes(5)
-    sent = [mailgen.outbound(n) for n in range(1, 4)]
-    return [
-        *sent,
-        mailgen.with_attachment(7, deck),
-        mailgen.reply(1, "<out-1@acme.test>"),
-        mailgen.dsn(2, sent[1]),
-    ]
-
-
-@pytest.fixture
-def two_tenants(dsn: str, tmp_path: Path) -> str:
-    """Tenants a and b holding the same kind of mail (different rows)."""
-    for name in ("a", "b"):
-        assert _pmail(dsn, "tenant", "add", name)[0] == 0
-        assert _pmail(dsn, "account", "add", "sdr1@acme.test", "-t", name)[0] == 0
-        folder = tmp_path / name
-        folder.mkdir()
-        for i, raw in enumerate(_mail()):
-            (folder / f"{i}.eml").write_bytes(raw)
-        code, _, err = _pmail(dsn, "ingest", str(folder), "-t", name)
-        assert code == 0, err
-    return dsn
-
-
-@pytest.fixture
-def login_a(two_tenants: str, conn: Conn) -> Iterator[str]:
-    """A DSN that logs in as tenant a's own role (created by `pmail tenant login`)."""
-    role = f"pmail_t{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    password = uuid.uuid4().hex
-    code, _, err = _pmail(two_tenants, "tenant", "login", "a", "--role", role)
-    assert code == 0 and f"created login role {role}" in err, err
-    conn.execute(f"ALTER ROLE {role} PASSWORD '{password}'")
-    conn.commit()
-    yield make_conninfo(two_tenants, user=role, password=password)
-    conn.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
-        (role,),
-    )
-    conn.execute(f"DROP ROLE {role}")
-    conn.commit()
-
-
-def _ids(conn: Conn) -> tuple[str, str]:
-    rows = {
-        str(name): str(tid)
-        for name, tid in conn.execute("SELECT name, tenant_id::text FROM tenants")
-    }
-    return rows["a"], rows["b"]
 
 
 def _tenant_tables(conn: Conn) -> list[str]:

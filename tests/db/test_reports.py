@@ -350,6 +350,12 @@ def test_tenants_do_not_leak_into_each_others_reports(
     conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO pmail_report_probe")
     conn.commit()
     probe = make_conninfo(dsn, user="pmail_report_probe")
+    # SELECT grants alone read nothing: trust fails closed, with a clear error
+    code, out, err = _pmail(probe, "report", "campaigns", "--tenant", "acme")
+    assert code == 1 and out == "", err
+    assert "neither bound to a tenant nor an administrator" in err, err
+    conn.execute("GRANT pmail_analyst TO pmail_report_probe")
+    conn.commit()
     acme = _json(probe, "campaigns", "--tenant", "acme")
     globex = _json(probe, "campaigns", "--tenant", "globex")
     assert [r["sent"] for r in acme] == [r["sent"] for r in globex] == [4, 3]

@@ -61,7 +61,9 @@ def test_unknown_tenant_is_a_clear_error(dsn: str) -> None:
 
 
 def test_rls_isolates_tenants(dsn: str, conn: Conn, tmp_path: Path) -> None:
-    """A non-superuser session scoped to one tenant sees only that tenant's rows."""
+    """A non-superuser role with SELECT grants sees nothing whatever it sets (trust
+    fails closed); once it is trusted (a member of pmail_analyst), the settings choose
+    its scope: one tenant's rows, or every tenant's."""
     with connect(Settings(dsn=dsn, dsn_source="test")) as c:
         tenants.add_tenant(c, "a")
         tenants.add_tenant(c, "b")
@@ -74,14 +76,32 @@ def test_rls_isolates_tenants(dsn: str, conn: Conn, tmp_path: Path) -> None:
     conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO pmail_rls_probe")
     tenant_a = conn.execute("SELECT tenant_id FROM tenants WHERE name = 'a'").fetchone()
     assert tenant_a is not None
-    conn.execute("SET ROLE pmail_rls_probe")
-    assert conn.execute("SELECT count(*) FROM email_messages").fetchone() == (0,)
-    conn.execute("SELECT set_config('pmail.tenant_id', %s, false)", (str(tenant_a[0]),))
-    assert conn.execute("SELECT count(*) FROM email_messages").fetchone() == (3,)
-    assert conn.execute("SELECT count(*) FROM email_content").fetchone() == (3,)
-    conn.execute("SELECT set_config('pmail.all_tenants', 'on', false)")
-    assert conn.execute("SELECT count(*) FROM email_messages").fetchone() == (8,)
-    conn.execute("RESET ROLE")
+
+    def counts() -> tuple[object, ...]:
+        conn.execute("SET ROLE pmail_rls_probe")
+        seen = [
+            conn.execute("SELECT count(*) FROM email_messages").fetchone(),
+            conn.execute("SELECT count(*) FROM email_content").fetchone(),
+        ]
+        conn.execute("RESET ROLE")
+        return tuple(row[0] if row else None for row in seen)
+
+    def scope(name: str, value: str) -> None:
+        conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+
+    assert counts() == (0, 0)
+    scope("pmail.tenant_id", str(tenant_a[0]))
+    assert counts() == (0, 0)  # untrusted: the setting widens nothing
+    scope("pmail.all_tenants", "on")
+    assert counts() == (0, 0)
+    conn.execute("GRANT pmail_analyst TO pmail_rls_probe")
+    try:
+        scope("pmail.all_tenants", "")
+        assert counts() == (3, 3)
+        scope("pmail.all_tenants", "on")
+        assert counts() == (8, 8)
+    finally:
+        conn.execute("REVOKE pmail_analyst FROM pmail_rls_probe")
 
 
 def test_dictionary_compresses_and_old_rows_stay_readable(

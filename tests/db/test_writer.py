@@ -51,16 +51,13 @@ def _items(start: int, count: int) -> Iterator[WorkItem]:
 
 @pytest.fixture
 def probe_conn(dsn: str, conn: Conn) -> Iterator[Conn]:
-    """A connection acting as a role without superuser or ownership (RLS applies)."""
+    """A connection acting as an administrator that is neither superuser nor owner (a
+    member of pmail_admin: RLS applies, the settings choose its scope)."""
     conn.execute(
         f"DO $$ BEGIN CREATE ROLE {PROBE_ROLE} NOLOGIN; "
         "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
     )
-    conn.execute(f"GRANT USAGE ON SCHEMA public TO {PROBE_ROLE}")
-    conn.execute(
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
-        f"TO {PROBE_ROLE}"
-    )
+    conn.execute(f"GRANT pmail_admin TO {PROBE_ROLE}")
     conn.commit()
     with connect(Settings(dsn=dsn, dsn_source="test")) as c:
         c.execute(f"SET ROLE {PROBE_ROLE}")

@@ -45,6 +45,12 @@ def scope_all_tenants(conn: Connection) -> None:
     conn.execute(load_sql("tenants/scope_all_tenants"))
 
 
+def session_untrusted(conn: Connection) -> bool:
+    """True when the session's role is neither bound to a tenant nor trusted."""
+    row = conn.execute(load_sql("tenants/session_untrusted")).fetchone()
+    return bool(row and row[0])
+
+
 def find_tenant(conn: Connection, *, name: str) -> Tenant | None:
     """Return the tenant called name, or None."""
     with conn.cursor(row_factory=class_row(Tenant)) as cur:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pmail_cli.db import Connection
-from pmail_cli.errors import NotFound, UsageError
+from pmail_cli.errors import NotFound, PermissionDenied, UsageError
 from pmail_cli.repository import tenants as repo
 from pmail_cli.repository.tenants import Tenant, TenantSummary
 
@@ -44,6 +44,7 @@ def use_tenant(conn: Connection, name: str | None) -> Tenant:
         if tenant is None and wanted == DEFAULT_TENANT:
             tenant = repo.insert_tenant(conn, name=wanted)
     if tenant is None:
+        _refuse_untrusted(conn)
         raise NotFound(
             f"tenant {wanted!r} does not exist",
             hint=f"create it with `pmail tenant add {wanted}` (see `pmail tenant list`)",
@@ -51,11 +52,25 @@ def use_tenant(conn: Connection, name: str | None) -> Tenant:
     return tenant
 
 
+def _refuse_untrusted(conn: Connection) -> None:
+    """A role that sees no tenant at all is told why, not that the tenant is missing."""
+    with conn.transaction():
+        untrusted = repo.session_untrusted(conn)
+    if untrusted:
+        raise PermissionDenied(
+            "this database role is neither bound to a tenant nor an administrator, "
+            "so it sees no tenant",
+            hint="connect as the owner of pmail's tables, a member of pmail_admin or "
+            "pmail_analyst, or a tenant's login (docs/security.md)",
+        )
+
+
 def find_tenant(conn: Connection, name: str) -> Tenant:
     """Return the tenant called name; never creates one (read commands use this)."""
     with conn.transaction():
         tenant = repo.find_tenant(conn, name=name)
     if tenant is None:
+        _refuse_untrusted(conn)
         raise NotFound(
             f"tenant {name!r} does not exist",
             hint="see `pmail tenant list` for the tenants there are",

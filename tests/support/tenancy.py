@@ -1,0 +1,39 @@
+"""Two tenants holding the same kind of mail, and logins that try to reach across."""
+
+from __future__ import annotations
+
+import psycopg
+from typer.testing import CliRunner
+
+from pmail_cli.cli import app
+from tests import mailgen
+
+Conn = psycopg.Connection[tuple[object, ...]]
+runner = CliRunner()
+
+
+def pmail(dsn: str, *args: str) -> tuple[int, str, str]:
+    """Run pmail against dsn; exit code, stdout, stderr."""
+    result = runner.invoke(app, ["--dsn", dsn, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def tenant_mail() -> list[bytes]:
+    """Three outbound messages, one with a PDF, a reply and a bounce."""
+    deck = mailgen.pdf_bytes(5)
+    sent = [mailgen.outbound(n) for n in range(1, 4)]
+    return [
+        *sent,
+        mailgen.with_attachment(7, deck),
+        mailgen.reply(1, "<out-1@acme.test>"),
+        mailgen.dsn(2, sent[1]),
+    ]
+
+
+def tenant_ids(conn: Conn) -> tuple[str, str]:
+    """The ids of tenants a and b."""
+    rows = {
+        str(name): str(tid)
+        for name, tid in conn.execute("SELECT name, tenant_id::text FROM tenants")
+    }
+    return rows["a"], rows["b"]
