@@ -204,7 +204,7 @@ def test_hostile_jobs_on_a_queue_with_a_password_over_tls(
     client = secure_redis.client()
     stream = f"{queue_env.prefix}:jobs:normal"
     base = {"tenant": "acme", "priority": "normal", "origin": "h", "direction": "auto"}
-    hostile = [
+    hostile: list[dict[str, str | bytes]] = [
         {
             "type": "import-imap",
             "account": json.dumps({"host": "x", "password_cmd": f"touch {marker}"}),
