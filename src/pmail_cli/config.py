@@ -30,9 +30,21 @@ class QueueSettings:
     linger_ms: int = 50  # an idle worker commits a partial batch after this long
     max_deliveries: int = 5  # then the job goes to the dead letters
     claim_after: float = 60.0  # seconds before another worker takes a silent one's jobs
+    # the largest message the queue takes (spooled ones included); larger is refused
+    max_message_bytes: int = 100 * 1024 * 1024
+    accounts: Path | None = None  # the worker's IMAP accounts file (jobs name accounts)
+    password: str | None = field(default=None, repr=False)  # Redis AUTH password
+    tls_ca_file: Path | None = None  # CA certificates for a rediss:// queue
 
 
-QUEUE_INTS = ("max_job_bytes", "max_queue_bytes", "linger_ms", "max_deliveries")
+QUEUE_INTS = (
+    "max_job_bytes",
+    "max_queue_bytes",
+    "linger_ms",
+    "max_deliveries",
+    "max_message_bytes",
+)
+QUEUE_PATHS = ("spool_dir", "accounts", "tls_ca_file")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +122,10 @@ def resolve_settings(
         or (file_queue if isinstance(file_queue, str) else None),
         queue=_queue_settings(file.get("queue", {}), config_path),
     )
+    if env.get("PMAIL_QUEUE_PASSWORD"):  # the environment wins over the file
+        base = replace(
+            base, queue=replace(base.queue, password=env["PMAIL_QUEUE_PASSWORD"])
+        )
     for dsn, source in (
         (dsn_flag, "--dsn"),
         (env.get("PMAIL_DSN"), "PMAIL_DSN"),
@@ -147,8 +163,14 @@ def _queue_settings(table: object, config_path: Path) -> QueueSettings:
                 f"{config_path}: [queue] {key} = {value!r} is not valid",
                 hint="see docs/queue.md for each key's type",
             )
-        values[key] = Path(value) if key == "spool_dir" else value
-    return QueueSettings(**values)  # type: ignore[arg-type]
+        values[key] = Path(value) if key in QUEUE_PATHS else value
+    queue = QueueSettings(**values)  # type: ignore[arg-type]
+    if queue.max_job_bytes > queue.max_message_bytes:
+        raise UsageError(
+            f"{config_path}: [queue] max_job_bytes is over max_message_bytes",
+            hint="max_message_bytes bounds every message, spooled or not",
+        )
+    return queue
 
 
 def settings_from_environment(dsn_flag: str | None, config: Path | None) -> Settings:

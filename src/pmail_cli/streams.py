@@ -13,20 +13,29 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis import exceptions as rexc
 
-from pmail_cli.errors import PmailError
+from pmail_cli.errors import PmailError, UsageError
+from pmail_cli.queue_job import (
+    JOB_TYPES,
+    PRIORITIES,
+    InvalidJob,
+    Job,
+    loose_job,
+    read_job,
+)
 
-PRIORITIES = ("high", "normal", "bulk")  # read in this order
-JOB_TYPES = ("store", "import-imap", "analytics")
+__all__ = ["JOB_TYPES", "PRIORITIES", "Job"]
+DEFAULT_MAX_RAW = 10 * 1024 * 1024
+DEAD_FIELDS = (b"error", b"failed_at", b"deliveries", b"original")  # bury adds these
 GROUP = "workers"
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time
 BACKOFF_MAX = 60.0
@@ -55,79 +64,16 @@ def redact_url(url: str) -> str:
 
 
 @dataclass(slots=True)
-class Job:
-    """One unit of work as producers hand it over."""
-
-    type: str  # store | import-imap | analytics
-    tenant: str  # tenant name
-    priority: str = "normal"
-    origin: str = ""  # where the message came from (a path, "-", an IMAP account)
-    direction: str = "auto"
-    raw: bytes | None = None  # the message (store), unless it went to the spool
-    spool: str | None = None  # path of the spooled message (over max_job_bytes)
-    account: str | None = None  # import-imap: the account's name in the accounts file
-    job_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    enqueued: float = field(default_factory=time.time)
-    attempts: int = 0  # deliveries before a dead-letter re-drive
-
-    def fields(self) -> dict[Any, bytes]:
-        """The stream entry's fields."""
-        out = {
-            "type": self.type,
-            "tenant": self.tenant,
-            "priority": self.priority,
-            "origin": self.origin,
-            "direction": self.direction,
-            "job": self.job_id,
-            "enqueued": repr(self.enqueued),
-            "attempts": str(self.attempts),
-        }
-        if self.spool:
-            out["spool"] = self.spool
-        if self.account:
-            out["account"] = self.account
-        encoded = {k: v.encode() for k, v in out.items()}
-        if self.raw is not None:
-            encoded["raw"] = self.raw
-        return encoded
-
-    @classmethod
-    def from_fields(cls, fields: dict[bytes, bytes]) -> Job:
-        """Read an entry back (fields pmail did not write are ignored)."""
-
-        def text(name: str, default: str = "") -> str:
-            value = fields.get(name.encode())
-            return value.decode("utf-8", "replace") if value is not None else default
-
-        return cls(
-            type=text("type", "store"),
-            tenant=text("tenant"),
-            priority=text("priority", "normal"),
-            origin=text("origin"),
-            direction=text("direction", "auto"),
-            raw=fields.get(b"raw"),
-            spool=text("spool") or None,
-            account=text("account") or None,
-            job_id=text("job") or str(uuid.uuid4()),
-            enqueued=float(text("enqueued", "0") or 0),
-            attempts=int(text("attempts", "0") or 0),
-        )
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes the entry carries, roughly."""
-        return len(self.raw or b"") + 200
-
-
-@dataclass(slots=True)
 class Delivery:
     """A job handed to this worker: where it sits and how often it was delivered."""
 
     priority: str
     entry_id: str
-    job: Job
+    job: Job  # checked; for a refused entry (problem set) only what it says
     deliveries: int = 1  # times the group delivered it, this time included
     read_at: float = field(default_factory=time.time)
+    entry: dict[bytes, bytes] = field(default_factory=dict)  # the fields as read
+    problem: str | None = None  # why the entry is not a job pmail acts on
 
     @property
     def ref(self) -> str:
@@ -145,10 +91,11 @@ class DeadJob:
     """An entry of the dead-letter stream."""
 
     dead_id: str
-    job: Job
+    job: Job  # what the entry says (shown, never acted on here)
     error: str
     failed_at: float
     deliveries: int
+    entry: dict[bytes, bytes] = field(default_factory=dict)  # as it was buried
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,30 +120,57 @@ def backoff(entry_id: str, deliveries: int) -> float:
 class Streams:
     """pmail's keys in one Redis database."""
 
-    def __init__(self, client: redis.Redis, prefix: str, url: str = "") -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        url: str = "",
+        *,
+        max_raw: int = DEFAULT_MAX_RAW,
+    ) -> None:
         self.client = client
         self.prefix = prefix
         self.url = url
+        self.max_raw = max_raw  # a job's raw message larger than this is refused
 
     @classmethod
-    def connect(cls, url: str | None, prefix: str) -> Streams:
-        """Connect to the queue at `url`; a clear error when there is none."""
+    def connect(
+        cls,
+        url: str | None,
+        prefix: str,
+        *,
+        password: str | None = None,
+        ca_file: Path | None = None,
+        max_raw: int = DEFAULT_MAX_RAW,
+    ) -> Streams:
+        """Connect to the queue at `url` (AUTH with `password`; over TLS for
+        rediss://, verified against ca_file or the system's CAs); a clear error
+        when there is none or it refuses us."""
         if not url:
             raise QueueUnavailable(
                 "no queue is configured",
                 hint="set PMAIL_QUEUE_URL (e.g. redis://127.0.0.1:6379/0) or queue_url "
                 "in the config file (docs/queue.md)",
             )
+        options = _tls_options(url, ca_file)
+        if password is not None:
+            if urlsplit(url).password is not None:
+                raise UsageError(
+                    f"the queue's password is given twice: in the URL "
+                    f"{redact_url(url)} and in PMAIL_QUEUE_PASSWORD or [queue] password",
+                    hint="keep one (docs/queue.md, Redis with a password)",
+                )
+            options["password"] = password
         try:
             client = redis.Redis.from_url(
-                url, socket_connect_timeout=5, health_check_interval=30
+                url, socket_connect_timeout=5, health_check_interval=30, **options
             )
         except ValueError as exc:
             raise QueueUnavailable(
                 f"invalid queue URL {redact_url(url)}: {exc}",
-                hint="use redis://[:password@]host:port/db or rediss:// for TLS",
+                hint="use redis://host:port/db, or rediss:// for TLS",
             ) from None
-        streams = cls(client, prefix, url)
+        streams = cls(client, prefix, url, max_raw=max_raw)
         with streams.errors():
             client.ping()
         return streams
@@ -204,22 +178,29 @@ class Streams:
     @contextmanager
     def errors(self) -> Iterator[None]:
         """Turn Redis failures into one error/hint pair."""
+        where = redact_url(self.url)
         try:
             yield
         except rexc.AuthenticationError as exc:
+            kwargs = self.client.connection_pool.connection_kwargs
+            if not kwargs.get("password"):
+                raise QueueUnavailable(
+                    f"the queue at {where} needs a password",
+                    hint="set PMAIL_QUEUE_PASSWORD, or password in the [queue] table "
+                    "of the config file (docs/queue.md)",
+                ) from None
             raise QueueUnavailable(
-                f"the queue at {redact_url(self.url)} refused the password: {exc}",
-                hint="check the password in PMAIL_QUEUE_URL",
+                f"the queue at {where} refused the password: {exc}",
+                hint="check PMAIL_QUEUE_PASSWORD (or [queue] password in the config "
+                "file) against the server's requirepass or ACL user",
             ) from None
         except (rexc.ConnectionError, rexc.TimeoutError) as exc:
             raise QueueUnavailable(
-                f"cannot reach the queue at {redact_url(self.url)}: {exc}",
-                hint="is Redis running? Check PMAIL_QUEUE_URL; enqueued jobs are kept "
-                "in Redis, rerun to continue",
+                f"cannot reach the queue at {where}: {exc}", hint=_connect_hint(exc)
             ) from None
         except rexc.ResponseError as exc:
             raise QueueUnavailable(
-                f"the queue at {redact_url(self.url)} answered: {exc}",
+                f"the queue at {where} answered: {exc}",
                 hint="is this a Redis 6.2 or newer?",
             ) from None
 
@@ -300,8 +281,21 @@ class Streams:
             for entry_id, fields in entries:
                 if fields is None:  # deleted while pending
                     continue
-                out.append(Delivery(priority, _text(entry_id), Job.from_fields(fields)))
+                out.append(self._delivery(priority, entry_id, fields, 1))
         return out
+
+    def _delivery(
+        self, priority: str, entry_id: object, fields: dict[bytes, bytes], times: int
+    ) -> Delivery:
+        """A delivered entry, its job checked (a refused one carries its problem)."""
+        try:
+            job = read_job(fields, stream=priority, max_raw=self.max_raw)
+            problem = None
+        except InvalidJob as exc:
+            job, problem = loose_job(fields), str(exc)
+        return Delivery(
+            priority, _text(entry_id), job, times, entry=dict(fields), problem=problem
+        )
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         """Acknowledge and delete entries whose work has committed."""
@@ -327,7 +321,7 @@ class Streams:
         with self.errors():
             pipe = self.client.pipeline(transaction=True)
             for d in deliveries:
-                pipe.xadd(self.stream(d.priority), d.job.fields())  # type: ignore[arg-type]
+                pipe.xadd(self.stream(d.priority), d.entry or d.job.fields())  # type: ignore[arg-type]
                 pipe.xack(self.stream(d.priority), GROUP, d.entry_id)
                 pipe.xdel(self.stream(d.priority), d.entry_id)
             pipe.execute()
@@ -376,14 +370,13 @@ class Streams:
                     for got_id, fields in got or []:
                         if fields is None:
                             continue
-                        job = Job.from_fields(fields)
                         if times >= max_deliveries:  # not delivered again: buried
                             exhausted.append(
-                                Delivery(priority, _text(got_id), job, times)
+                                self._delivery(priority, got_id, fields, times)
                             )
                         else:
                             claimed.append(
-                                Delivery(priority, _text(got_id), job, times + 1)
+                                self._delivery(priority, got_id, fields, times + 1)
                             )
         return claimed, exhausted
 
@@ -395,8 +388,7 @@ class Streams:
 
     def bury(self, delivery: Delivery, error: str) -> str:
         """Move an entry to the dead letters with its error (atomically)."""
-        job = delivery.job
-        fields = job.fields()
+        fields = dict(delivery.entry or delivery.job.fields())  # kept as it came
         fields.update(
             {
                 b"error": error.encode(),
@@ -432,9 +424,9 @@ class Streams:
         with self.errors():
             pipe = self.client.pipeline(transaction=True)
             for d in chosen:
-                job = d.job
-                job.attempts = d.deliveries
-                pipe.xadd(self.stream(job.priority), job.fields())  # type: ignore[arg-type]
+                fields = {k: v for k, v in d.entry.items() if k not in DEAD_FIELDS}
+                fields[b"attempts"] = str(d.deliveries).encode()
+                pipe.xadd(self.stream(_redrive_priority(d)), fields)  # type: ignore[arg-type]
                 pipe.xdel(self.key("dead"), d.dead_id)
             pipe.execute()
         return chosen
@@ -474,6 +466,46 @@ class Streams:
                 self.client.delete(*keys)
 
 
+def _tls_options(url: str, ca_file: Path | None) -> dict[str, Any]:
+    """Connection options for TLS: only rediss:// speaks it, and always verifies
+    the server's certificate and name."""
+    if urlsplit(url).scheme != "rediss":
+        if ca_file is not None:
+            raise UsageError(
+                f"[queue] tls_ca_file is set but the queue URL {redact_url(url)} is "
+                "not rediss://",
+                hint="use rediss:// for TLS, or remove tls_ca_file",
+            )
+        return {}
+    options: dict[str, Any] = {"ssl_cert_reqs": "required", "ssl_check_hostname": True}
+    if ca_file is not None:
+        if not ca_file.is_file():
+            raise UsageError(
+                f"[queue] tls_ca_file {ca_file} is not a readable file",
+                hint="name a PEM file of CA certificates",
+            )
+        options["ssl_ca_certs"] = str(ca_file)
+    return options
+
+
+def _connect_hint(exc: BaseException) -> str:
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
+        return (
+            "the server's TLS certificate is not trusted or does not name the host: "
+            "set [queue] tls_ca_file to the CA that signed it (docs/queue.md)"
+        )
+    if "SSL" in text or "reset by peer" in text or "Timeout" in type(exc).__name__:
+        return (
+            "is Redis running, and does the URL's scheme match the port (rediss:// "
+            "for a TLS port, redis:// for a plain one)? Check PMAIL_QUEUE_URL"
+        )
+    return (
+        "is Redis running? Check PMAIL_QUEUE_URL; enqueued jobs are kept in Redis, "
+        "rerun to continue"
+    )
+
+
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -486,10 +518,26 @@ def _dead(entry_id: object, fields: dict[bytes, bytes]) -> DeadJob:
     def text(name: bytes) -> str:
         return fields.get(name, b"").decode("utf-8", "replace")
 
+    def number(name: bytes) -> float:
+        try:
+            return float(text(name) or 0)
+        except ValueError:
+            return 0.0
+
     return DeadJob(
         _text(entry_id),
-        Job.from_fields(fields),
+        loose_job(fields),
         text(b"error"),
-        float(text(b"failed_at") or 0),
-        int(text(b"deliveries") or 0),
+        number(b"failed_at"),
+        int(number(b"deliveries")),
+        entry=dict(fields),
     )
+
+
+def _redrive_priority(dead: DeadJob) -> str:
+    """The stream a dead letter goes back to: the one it came from."""
+    original = dead.entry.get(b"original", b"").decode("utf-8", "replace")
+    came_from = original.split("/", 1)[0]
+    if came_from in PRIORITIES:
+        return came_from
+    return dead.job.priority if dead.job.priority in PRIORITIES else "normal"

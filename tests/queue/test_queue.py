@@ -355,8 +355,9 @@ def test_imap_sync_and_analytics_jobs_run_through_the_worker(
     imap_user: ImapAccount,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An import-imap job syncs the account (password from the worker's environment,
-    never from the queue), an analytics job rebuilds the rollups; both are logged."""
+    """An import-imap job names an account of the worker's accounts file and syncs
+    it (password from the worker's environment, never from the queue), an
+    analytics job rebuilds the rollups; both are logged."""
     raws = [mailgen.simple(n) for n in range(5)]
     dovecot.append_many(imap_user.login, "INBOX", raws)
     accounts = tmp_path / "accounts.toml"
@@ -382,8 +383,9 @@ def test_imap_sync_and_analytics_jobs_run_through_the_worker(
     entries: Any = queue_env.client.xrange(f"{queue_env.prefix}:jobs:normal")
     carried = b"".join(bytes(v) for _, fields in entries for v in fields.values())
     assert imap_user.password.encode() not in carried
+    assert imap_user.host.encode() not in carried  # the worker's file says where
     monkeypatch.setenv("PMAIL_TEST_IMAP_PW", imap_user.password)
-    code, _, err = _pmail(dsn, "worker", "--burst")
+    code, _, err = _pmail(dsn, "worker", "--burst", "--accounts", str(accounts))
     assert code == 0 and "2 other jobs" in err, err
     assert _hashes(conn, "acme") == sorted(hashlib.sha256(r).hexdigest() for r in raws)
     done = conn.execute(

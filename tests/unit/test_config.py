@@ -97,3 +97,27 @@ def test_verbose_says_where_without_password(tmp_path: Path) -> None:
     shown = first.removeprefix("using DSN from --dsn: ").split()
     assert sorted(shown) == ["connect_timeout=1", "host=127.0.0.1", "port=1", "user=u"]
     assert "s3cret" not in result.output
+
+
+def test_queue_password_paths_and_message_limit(tmp_path: Path) -> None:
+    """[queue] password, accounts, tls_ca_file and max_message_bytes are read;
+    PMAIL_QUEUE_PASSWORD beats the file's password, which never shows in repr;
+    max_job_bytes over max_message_bytes is refused."""
+    path = _config(
+        tmp_path,
+        '[queue]\npassword = "file-pw"\naccounts = "/etc/pmail/accounts.toml"\n'
+        'tls_ca_file = "/etc/pmail/ca.pem"\nmax_message_bytes = 2000000\n'
+        "max_job_bytes = 1000000\n",
+    )
+    queue = resolve_settings(dsn_flag=None, env={}, config_path=path).queue
+    assert queue.password == "file-pw" and "file-pw" not in repr(queue)
+    assert queue.accounts == Path("/etc/pmail/accounts.toml")
+    assert queue.tls_ca_file == Path("/etc/pmail/ca.pem")
+    assert queue.max_message_bytes == 2_000_000
+    env = {"PMAIL_QUEUE_PASSWORD": "env-pw"}
+    assert resolve_settings(
+        dsn_flag=None, env=env, config_path=path
+    ).queue.password == ("env-pw")
+    bad = _config(tmp_path, "[queue]\nmax_job_bytes = 5000\nmax_message_bytes = 4000\n")
+    with pytest.raises(UsageError, match="max_job_bytes is over max_message_bytes"):
+        resolve_settings(dsn_flag=None, env={}, config_path=bad)

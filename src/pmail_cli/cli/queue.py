@@ -54,11 +54,16 @@ def enqueue_cmd(
     imap_account: Annotated[
         list[str] | None,
         typer.Option(
-            "--imap-account", help="Sync this account (its user) of --accounts FILE."
+            "--imap-account",
+            help="Sync this account (its user) of the workers' accounts file.",
         ),
     ] = None,
     accounts: Annotated[
-        Path | None, typer.Option("--accounts", help="IMAP accounts file (TOML).")
+        Path | None,
+        typer.Option(
+            "--accounts",
+            help="Check --imap-account against this accounts file (TOML) first.",
+        ),
     ] = None,
     analytics: Annotated[
         bool, typer.Option("--analytics", help="Refresh the tenant's rollups.")
@@ -68,35 +73,25 @@ def enqueue_cmd(
 
     Takes the same inputs as `pmail ingest`; returns once Redis holds the jobs
     (waiting while the queue is over its size limit). The queue is PMAIL_QUEUE_URL.
+    An IMAP job names the account only; the worker takes its host, credentials and
+    folders from its own accounts file (docs/queue.md).
 
     Example: pmail enqueue - --tenant acme --priority high < message.eml
     """
-    from pmail_cli.services import imap_accounts, queue
+    from pmail_cli.services import queue
 
     settings = get_settings(ctx)
     name = tenant or "default"
     with reported_errors(settings):
         if imap_account:
-            if accounts is None:
-                from pmail_cli.errors import UsageError
-
-                raise UsageError(
-                    "--imap-account needs --accounts FILE",
-                    hint="the worker reads the password from the account's "
-                    "password_env or password_cmd",
-                )
-            chosen = [
-                a
-                for a in imap_accounts.load_accounts(accounts)
-                if a.user in imap_account
-            ]
-            unknown = sorted(set(imap_account) - {a.user for a in chosen})
-            if unknown:
-                from pmail_cli.errors import NotFound
-
-                raise NotFound(f"no account {unknown[0]!r} in {accounts}")
-            n = queue.enqueue_imap(settings, chosen, tenant=name, priority=priority)
-            say(f"enqueued {n} IMAP sync job(s) for tenant {escape(name)}")
+            n = queue.enqueue_imap(
+                settings,
+                imap_account,
+                tenant=name,
+                priority=priority,
+                accounts=accounts,
+            )
+            say(f"enqueued {n} IMAP sync job(s)")
             return
         if analytics:
             queue.enqueue_analytics(settings, tenant=name, priority=priority)
@@ -151,12 +146,21 @@ def worker_cmd(
             help="Seconds before a silent worker's jobs are taken over.",
         ),
     ] = None,
+    accounts: Annotated[
+        Path | None,
+        typer.Option(
+            "--accounts",
+            help="IMAP accounts the jobs may name (default: [queue] accounts).",
+        ),
+    ] = None,
 ) -> None:
     """Consume the queue until stopped: store mail in batches, run IMAP syncs.
 
     SIGTERM or Ctrl-C finishes the batch in hand, then exits. Jobs are acknowledged
     only after their batch commits; failed ones are retried with backoff, then put
-    in the dead letters (`pmail queue dead list`).
+    in the dead letters (`pmail queue dead list`). Every job is checked as it is
+    read: a malformed one, a spool file outside the spool directory, an IMAP job
+    naming an account that --accounts does not define go there at once.
 
     Example: pmail worker --concurrency 2
     """
@@ -172,14 +176,17 @@ def worker_cmd(
     stop = threading.Event()
     with reported_errors(settings), queue.stopped_by_signals(stop):
         queue.open_streams(settings)  # a missing or dead queue: say so before forking
+        queue.worker_accounts(settings, accounts)  # ... and a broken accounts file
         if concurrency == 1:
             result = queue.run_worker(
-                settings, queue.WorkerOptions(burst=burst, jobs=jobs), stop
+                settings,
+                queue.WorkerOptions(burst=burst, jobs=jobs, accounts=accounts),
+                stop,
             )
         else:
             result = queue.run_workers(
                 settings,
-                queue.WorkerOptions(burst=burst, jobs=jobs or 1),
+                queue.WorkerOptions(burst=burst, jobs=jobs or 1, accounts=accounts),
                 concurrency,
                 stop,
             )

@@ -8,7 +8,6 @@ their own services. See docs/queue.md.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import multiprocessing
 import os
@@ -26,17 +25,18 @@ from typing import BinaryIO
 
 from pmail_cli.config import Settings
 from pmail_cli.db import Connection, connect
-from pmail_cli.errors import PmailError, UsageError
+from pmail_cli.errors import NotFound, PmailError, UsageError
 from pmail_cli.repository import jobs as jobs_repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.tenants import Tenant
-from pmail_cli.services import tenants
+from pmail_cli.services import imap_accounts, tenants
 from pmail_cli.services.ingest import check_inputs
 from pmail_cli.services.pipeline import Pipeline, PipelineOptions
 from pmail_cli.sources import EmptyInput, NotMail, ReadFailure
 from pmail_cli.sources.files import read_paths, reading_mode
 from pmail_cli.sources.imap_session import AccountConfig
-from pmail_cli.sources.queue import QueueSource, log_jobs
+from pmail_cli.sources.queue import QueueSource, log_jobs, loggable
+from pmail_cli.sources.spool import write_spooled
 from pmail_cli.streams import (
     JOB_TYPES,
     PRIORITIES,
@@ -55,7 +55,14 @@ PRESSURE_POLL = 0.5  # seconds between looks while the queue is full
 
 def open_streams(settings: Settings) -> Streams:
     """The configured queue, its consumer group created."""
-    streams = Streams.connect(settings.queue_url, settings.queue.prefix)
+    limits = settings.queue
+    streams = Streams.connect(
+        settings.queue_url,
+        limits.prefix,
+        password=limits.password,
+        ca_file=limits.tls_ca_file,
+        max_raw=limits.max_job_bytes,
+    )
     streams.ensure_groups()
     return streams
 
@@ -124,11 +131,21 @@ def enqueue_paths(
             )
             continue
         raw = event.raw or b""
+        if len(raw) > limits.max_message_bytes:
+            result.failures.append(
+                ReadFailure(
+                    event.origin,
+                    f"{len(raw):,} bytes, over max_message_bytes "
+                    f"({limits.max_message_bytes:,}): not enqueued",
+                )
+            )
+            continue
         job = Job(
             "store", tenant, priority, origin=event.origin, direction=direction, raw=raw
         )
         if len(raw) > limits.max_job_bytes:
-            job.raw, job.spool = None, _spool(settings, job.job_id, raw)
+            job.raw = None
+            job.spool = write_spooled(spool_dir(settings), f"{job.job_id}.eml", raw)
             result.spooled += 1
         chunk.append(job)
         chunk_bytes += job.nbytes
@@ -141,19 +158,6 @@ def enqueue_paths(
         result.waited += _room(streams, limits.max_queue_bytes, on_wait)
         result.jobs += len(streams.add(chunk))
     return result
-
-
-def _spool(settings: Settings, job_id: str, raw: bytes) -> str:
-    folder = spool_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{job_id}.eml"
-    part = path.with_suffix(".part")
-    with part.open("wb") as handle:
-        handle.write(raw)
-        handle.flush()
-        os.fsync(handle.fileno())
-    part.rename(path)  # a worker never sees half a file
-    return str(path)
 
 
 def _room(
@@ -171,20 +175,33 @@ def _room(
 
 
 def enqueue_imap(
-    settings: Settings, accounts: list[AccountConfig], *, tenant: str, priority: str
+    settings: Settings,
+    names: list[str],
+    *,
+    tenant: str,
+    priority: str,
+    accounts: Path | None = None,
 ) -> int:
-    """One import-imap job per account (the account's settings, never a password)."""
+    """One import-imap job per account name. The job names the account only: the
+    worker takes its host, credentials and folders from its own accounts file. With
+    an accounts file here too (`accounts`, else [queue] accounts), each name is
+    checked against it first and the job carries the account's tenant."""
     _check(priority, tenant)
-    jobs = [
-        Job(
-            "import-imap",
-            a.tenant or tenant,
-            priority,
-            origin=a.name,
-            account=json.dumps(dataclasses.asdict(a)),
-        )
-        for a in accounts
-    ]
+    path = accounts or settings.queue.accounts
+    known = imap_accounts.load_accounts(path) if path is not None else None
+    jobs = []
+    for name in names:
+        owner = tenant
+        if known is not None:
+            found = [a for a in known if a.user == name]
+            if not found:
+                raise NotFound(
+                    f"no account {name!r} in {path}",
+                    hint="an IMAP job names an account by its user in the accounts "
+                    "file the workers read",
+                )
+            owner = found[0].tenant or tenants.DEFAULT_TENANT
+        jobs.append(Job("import-imap", owner, priority, origin=name, account=name))
     return len(open_streams(settings).add(jobs))
 
 
@@ -205,6 +222,7 @@ class WorkerOptions:
     jobs: int = 0  # prepare processes (0: one per CPU)
     batch: int = 200
     consumer: str = ""  # its name in the consumer group (default host-pid)
+    accounts: Path | None = None  # IMAP accounts file (default: [queue] accounts)
 
 
 @dataclass(slots=True)
@@ -232,6 +250,7 @@ def run_worker(
     """
     streams = open_streams(settings)
     limits = settings.queue
+    accounts = worker_accounts(settings, options.accounts)
     consumer = options.consumer or f"{socket.gethostname()}-{os.getpid()}"
     result = WorkerResult()
     with connect(settings) as conn, connect(settings) as aux:
@@ -240,7 +259,10 @@ def run_worker(
         def bury(delivery: Delivery, error: str) -> None:
             streams.bury(delivery, error)
             result.dead += 1
-            tenant = lookup(delivery.job.tenant)
+            # the job log files rows by tenant: a job naming no tenant there is (a
+            # malformed name, an unknown tenant, a type the log does not know) is
+            # recorded in the dead letters and the worker's log only
+            tenant = lookup(delivery.job.tenant) if loggable(delivery) else None
             if tenant is not None:
                 with tenants.scoped(aux, tenant):
                     log_jobs(aux, tenant, [delivery], outcomes=["dead"], error=error)
@@ -256,6 +278,8 @@ def run_worker(
             claim_after=limits.claim_after,
             max_deliveries=limits.max_deliveries,
             stop=stop,
+            spool_dir=spool_dir(settings),
+            max_message_bytes=limits.max_message_bytes,
             burst=options.burst,
         )
         with Pipeline(conn, jobs=options.jobs) as pipeline:
@@ -281,7 +305,15 @@ def run_worker(
                     stop.wait(0.5)
                     continue
                 if source.control is not None:
-                    _handle(settings, conn, streams, source, source.control, result)
+                    _handle(
+                        settings,
+                        conn,
+                        streams,
+                        source,
+                        source.control,
+                        result,
+                        accounts,
+                    )
                 elif source.drained:
                     break
         # read but not started: back on the queue now, not after claim_after
@@ -374,6 +406,15 @@ class _TenantLookup:
             return self.known[name]
 
 
+def worker_accounts(
+    settings: Settings, path: Path | None = None
+) -> list[AccountConfig] | None:
+    """The IMAP accounts this worker syncs: `path`, else [queue] accounts, else none
+    (its IMAP jobs then go to the dead letters)."""
+    chosen = path or settings.queue.accounts
+    return imap_accounts.load_accounts(chosen) if chosen is not None else None
+
+
 def _handle(
     settings: Settings,
     conn: Connection,
@@ -381,25 +422,23 @@ def _handle(
     source: QueueSource,
     delivery: Delivery,
     result: WorkerResult,
+    accounts: list[AccountConfig] | None,
 ) -> None:
     """Run an IMAP sync or an analytics refresh; ack and log it, or let it retry."""
     job = delivery.job
     try:
         tenant = source.tenant_of(job.tenant)
-        if tenant is None:
+        refused = _refused(job, tenant, accounts)
+        if refused is not None or tenant is None:
             source.taken([delivery.ref])
-            source.bury(delivery, f"tenant {job.tenant!r} does not exist")
+            source.bury(delivery, refused or f"tenant {job.tenant!r} does not exist")
             return
         if job.type == "analytics":
             from pmail_cli.services import reports
 
             reports.rebuild(conn, tenant)
-        elif job.type == "import-imap":
-            _import_imap(settings, job)
         else:
-            source.taken([delivery.ref])
-            source.bury(delivery, f"unknown job type {job.type!r}")
-            return
+            _import_imap(settings, _account(job, accounts))
     except Exception as exc:  # retried with backoff, then dead-lettered
         _rolled_back(conn)
         source.taken([delivery.ref])
@@ -412,12 +451,51 @@ def _handle(
     result.control += 1
 
 
-def _import_imap(settings: Settings, job: Job) -> None:
-    from pmail_cli.services import imap_accounts, imap_import
+def _refused(
+    job: Job, tenant: Tenant | None, accounts: list[AccountConfig] | None
+) -> str | None:
+    """Why a control job is buried at once (retrying cannot help), or None."""
+    if tenant is None:
+        return f"tenant {job.tenant!r} does not exist"
+    if job.type == "import-imap":
+        return _account_problem(job, accounts)
+    if job.type != "analytics":
+        return f"unknown job type {job.type!r}"
+    return None
 
-    fields = json.loads(job.account or "{}")
-    fields["folders"] = tuple(fields.get("folders") or ())
-    account = AccountConfig(**fields)
+
+def _account(job: Job, accounts: list[AccountConfig] | None) -> AccountConfig:
+    found = [a for a in accounts or [] if a.user == job.account]
+    return found[0]
+
+
+def _account_problem(job: Job, accounts: list[AccountConfig] | None) -> str | None:
+    """Why an import-imap job cannot run here (never retried: the same job names
+    the same account), or None. The account, its host, credentials and folders
+    come from the worker's own accounts file, never from the job."""
+    if accounts is None:
+        return (
+            "this worker has no accounts file (pmail worker --accounts FILE, or "
+            "[queue] accounts): IMAP jobs name accounts it defines"
+        )
+    found = [a for a in accounts if a.user == job.account]
+    shown = repr(job.account)[:80]
+    if not found:
+        return f"no account {shown} in the worker's accounts file"
+    if len(found) > 1:
+        return f"account {shown} is listed {len(found)} times in the worker's file"
+    owner = found[0].tenant or tenants.DEFAULT_TENANT
+    if owner != job.tenant:
+        return (
+            f"the job is for tenant {job.tenant!r}, account {shown} belongs to "
+            f"tenant {owner!r}"
+        )
+    return None
+
+
+def _import_imap(settings: Settings, account: AccountConfig) -> None:
+    from pmail_cli.services import imap_import
+
     password = imap_accounts.resolve_password(account, prompt=None)
     report = imap_import.import_accounts(
         lambda: connect(settings), [(account, password)], parallel=1

@@ -9,23 +9,28 @@ batch's jobs in the batch's transaction and acknowledges their entries only afte
 it commits (at-least-once delivery; storage is idempotent, so each message is stored
 once). Jobs delivered before (a retry, a dead worker's claim) go in batches of their
 own, so one poison message cannot take innocent ones to the dead letters with it.
+An entry that is not a valid job (streams.Delivery.problem) never reaches a batch:
+it is buried as soon as it is read, alone and without retries.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pmail_cli.batch import BatchHook, Written
 from pmail_cli.db import Connection
+from pmail_cli.queue_job import EARLIEST, FUTURE_SLACK, JOB_TYPES
 from pmail_cli.repository import jobs as jobs_repo
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.sources import FLUSH, WorkItem
+from pmail_cli.sources.spool import Spooled, SpoolRefused, read_spooled, remove_spooled
 from pmail_cli.streams import Delivery, Streams
 
 logger = logging.getLogger(__name__)
@@ -50,9 +55,13 @@ class QueueSource:
         claim_after: float,
         max_deliveries: int,
         stop: threading.Event,
+        spool_dir: Path,
+        max_message_bytes: int,
         burst: bool = False,
     ) -> None:
         self.streams, self.consumer = streams, consumer
+        self.spool_dir, self.max_message_bytes = spool_dir, max_message_bytes
+        self.spooled: dict[str, Spooled] = {}  # read from the spool, by entry ref
         self.tenant_of, self.bury = tenant_of, bury
         self.batch, self.linger_ms = batch, linger_ms
         self.claim_after, self.max_deliveries = claim_after, max_deliveries
@@ -128,18 +137,30 @@ class QueueSource:
                 max_deliveries=self.max_deliveries,
             )
             for d in exhausted:
-                error = self.streams.last_error(d) or (
-                    f"delivered {d.deliveries - 1} times without being acknowledged "
-                    "(a worker died with it)"
+                error = d.problem or (
+                    self.streams.last_error(d)
+                    or (
+                        f"delivered {d.deliveries - 1} times without being "
+                        "acknowledged (a worker died with it)"
+                    )
                 )
                 self.bury(d, error)
-            self.backlog.extend(claimed)
+            self._accept(claimed)
             if claimed:
                 return
         if wait_ms is None:
             with self.lock:  # our own batches in flight: their acks come soon
                 wait_ms = SHORT_BLOCK_MS if self.unacked else IDLE_BLOCK_MS
-        self.backlog.extend(self.streams.read(self.consumer, self.batch, wait_ms))
+        self._accept(self.streams.read(self.consumer, self.batch, wait_ms))
+
+    def _accept(self, deliveries: list[Delivery]) -> None:
+        """Valid jobs join the backlog; the others go to the dead letters now,
+        each alone (the same entry would fail the same way every time)."""
+        for d in deliveries:
+            if d.problem is not None:
+                self.bury(d, d.problem)
+            else:
+                self.backlog.append(d)
 
     def _nothing_left(self) -> bool:
         with self.lock:
@@ -162,11 +183,15 @@ class QueueSource:
         raw = job.raw
         if raw is None and job.spool:
             try:
-                with open(job.spool, "rb") as handle:
-                    raw = handle.read()
-            except OSError as exc:
-                self.bury(delivery, f"cannot read the spooled message: {exc}")
+                spooled = read_spooled(
+                    self.spool_dir, job.spool, max_bytes=self.max_message_bytes
+                )
+            except SpoolRefused as exc:
+                self.bury(delivery, str(exc))
                 return None
+            raw = spooled.raw
+            with self.lock:
+                self.spooled[delivery.ref] = spooled
         if raw is None:
             self.bury(delivery, "a store job without a message")
             return None
@@ -186,6 +211,7 @@ class QueueSource:
         """Every entry handed over and not yet committed (forgotten here)."""
         with self.lock:
             held, self.unacked = list(self.unacked.values()), {}
+            self.spooled.clear()  # read again when they come back
         return held
 
     def hook(self) -> QueueHook:
@@ -233,11 +259,44 @@ class QueueHook(BatchHook):
         done = self.source.taken([str(i.position) for i in written.batch.items])
         self.source.streams.ack(done)
         for d in done:
-            if d.job.spool:
-                try:
-                    os.unlink(d.job.spool)
-                except OSError as exc:  # stored already: a leftover file is harmless
-                    logger.warning("cannot remove spooled %s: %s", d.job.spool, exc)
+            with self.source.lock:
+                spooled = self.source.spooled.pop(d.ref, None)
+            if spooled is not None:  # stored already: a leftover file is harmless
+                left = remove_spooled(self.source.spool_dir, spooled)
+                if left is not None:
+                    logger.warning("spooled %s not removed: %s", spooled.name, left)
+
+
+# a job log row needs a UUID: a refused job's malformed id is mapped to one derived
+# from it, so that the same bad job logs one row however often it is re-driven
+_REFUSED_IDS = uuid.UUID("5b0c7f4e-2f5d-4c1a-9a57-6d1f1f0e5a23")
+
+
+def loggable(delivery: Delivery) -> bool:
+    """Whether a job can have a job log row: its type is one the log knows and its
+    tenant is a name (whether that tenant exists is the caller's to look up)."""
+    job = delivery.job
+    return (
+        job.type in JOB_TYPES
+        and 0 < len(job.tenant) <= 200
+        and job.tenant.isprintable()
+        and bool(job.tenant.strip())
+    )
+
+
+def _log_id(delivery: Delivery) -> str:
+    try:
+        return str(uuid.UUID(delivery.job.job_id))
+    except ValueError:
+        return str(uuid.uuid5(_REFUSED_IDS, delivery.job.job_id or delivery.ref))
+
+
+def _when(delivery: Delivery) -> datetime:
+    """When the job was enqueued, or (a refused job's implausible time) read."""
+    at = delivery.job.enqueued
+    if not (EARLIEST <= at <= delivery.read_at + FUTURE_SLACK):
+        at = delivery.read_at
+    return datetime.fromtimestamp(at, UTC)
 
 
 def log_jobs(
@@ -255,14 +314,14 @@ def log_jobs(
     jobs_repo.log_jobs(
         conn,
         tenant_id=tenant.tenant_id,
-        job_ids=[d.job.job_id for d in deliveries],
+        job_ids=[_log_id(d) for d in deliveries],
         job_types=[d.job.type for d in deliveries],
         priorities=[d.priority for d in deliveries],
         outcomes=list(outcomes),
         attempts=[d.attempts for d in deliveries],
         storage_keys=list(keys) if keys is not None else [None] * len(deliveries),
-        sources=[d.job.origin or None for d in deliveries],
+        sources=[d.job.origin.replace("\x00", "\\x00") or None for d in deliveries],
         errors=[error] * len(deliveries),
-        enqueued=[datetime.fromtimestamp(d.job.enqueued, UTC) for d in deliveries],
+        enqueued=[_when(d) for d in deliveries],
         started=[datetime.fromtimestamp(d.read_at, UTC) for d in deliveries],
     )

@@ -1,0 +1,258 @@
+"""A queue job as data: its stream fields, and the checks every entry passes before
+a worker acts on it (docs/queue.md, "Jobs are data").
+
+Anyone who can write to the Redis streams can write any entry, so an entry is read
+as untrusted input: every field is checked for presence, type, size and value, an
+entry with a field pmail does not write is refused, and a job never carries a
+host, a password setting, a command or a path outside the spool. `read_job` is the
+one place that decides; `loose_job` reads a refused entry for display only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PRIORITIES = ("high", "normal", "bulk")  # read in this order
+JOB_TYPES = ("store", "import-imap", "analytics")
+DIRECTIONS = ("auto", "inbound", "outbound")  # as mail.prepare.DIRECTIONS
+
+MAX_TENANT = 200  # characters, as `pmail tenant add` allows
+MAX_ORIGIN = 4096  # bytes
+MAX_ACCOUNT = 512  # bytes: an account's user name
+MAX_NUMBER = 32  # bytes of a number's text
+MAX_ATTEMPTS = 1_000_000  # deliveries carried over from dead-letter re-drives
+EARLIEST = 946_684_800.0  # 2000-01-01: no job was enqueued before
+FUTURE_SLACK = 86_400.0  # clocks of producers and workers may differ, not by a day
+
+COMMON = frozenset(
+    {"type", "tenant", "priority", "origin", "direction", "job", "enqueued", "attempts"}
+)
+BY_TYPE = {
+    "store": COMMON | {"raw", "spool"},
+    "import-imap": COMMON | {"account"},
+    "analytics": COMMON,
+}
+# a spooled message's file name: no directory, no dot first (no `..`, no hidden file)
+SPOOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class InvalidJob(Exception):
+    """An entry that is not a job pmail can act on; the message is the reason."""
+
+
+@dataclass(slots=True)
+class Job:
+    """One unit of work as producers hand it over."""
+
+    type: str  # store | import-imap | analytics
+    tenant: str  # tenant name
+    priority: str = "normal"
+    origin: str = ""  # where the message came from (a path, "-", an IMAP account)
+    direction: str = "auto"
+    raw: bytes | None = None  # the message (store), unless it went to the spool
+    spool: str | None = None  # file name in the spool directory (over max_job_bytes)
+    account: str | None = (
+        None  # import-imap: the account's user, as the worker knows it
+    )
+    job_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    enqueued: float = field(default_factory=time.time)
+    attempts: int = 0  # deliveries before a dead-letter re-drive
+
+    def fields(self) -> dict[Any, bytes]:
+        """The stream entry's fields."""
+        out = {
+            "type": self.type,
+            "tenant": self.tenant,
+            "priority": self.priority,
+            "origin": self.origin,
+            "direction": self.direction,
+            "job": self.job_id,
+            "enqueued": repr(self.enqueued),
+            "attempts": str(self.attempts),
+        }
+        if self.spool:
+            out["spool"] = self.spool
+        if self.account:
+            out["account"] = self.account
+        encoded = {k: v.encode() for k, v in out.items()}
+        if self.raw is not None:
+            encoded["raw"] = self.raw
+        return encoded
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the entry carries, roughly."""
+        return len(self.raw or b"") + 200
+
+
+def read_job(fields: Mapping[bytes, bytes], *, stream: str, max_raw: int) -> Job:
+    """The job an entry of the `stream` priority's stream holds, every field checked;
+    InvalidJob with the reason when it is not one (it then goes to the dead letters,
+    never retried: the same entry fails the same way every time)."""
+    names = {_name(k) for k in fields}
+    kind = _text(fields, "type", limit=32, required=True)
+    if kind not in JOB_TYPES:
+        raise InvalidJob(f"unknown job type {_shown(kind)}")
+    unknown = sorted(names - BY_TYPE[kind])
+    if unknown:
+        raise InvalidJob(f"unknown field {_shown(unknown[0])} in a {kind} job")
+    job_id = _job_id(fields)
+    tenant = _text(fields, "tenant", limit=MAX_TENANT * 4, required=True)
+    if not tenant.strip() or len(tenant) > MAX_TENANT or _CONTROL.search(tenant):
+        raise InvalidJob(f"tenant {_shown(tenant)} is not a tenant name")
+    priority = _text(fields, "priority", limit=32) or stream
+    if priority != stream:
+        raise InvalidJob(f"priority {_shown(priority)} on the {stream} stream")
+    direction = _text(fields, "direction", limit=32) or "auto"
+    if direction not in DIRECTIONS:
+        raise InvalidJob(f"direction {_shown(direction)} is not one of {DIRECTIONS}")
+    origin = _text(fields, "origin", limit=MAX_ORIGIN, control_ok=True)
+    job = Job(
+        kind,
+        tenant,
+        priority,
+        origin=origin,
+        direction=direction,
+        job_id=job_id,
+        enqueued=_enqueued(fields),
+        attempts=_attempts(fields),
+    )
+    if kind == "store":
+        _store_fields(job, fields, max_raw)
+    elif kind == "import-imap":
+        job.account = _text(fields, "account", limit=MAX_ACCOUNT, required=True)
+        if not job.account.strip():
+            raise InvalidJob("an import-imap job names no account")
+    return job
+
+
+def _store_fields(job: Job, fields: Mapping[bytes, bytes], max_raw: int) -> None:
+    raw, spool = fields.get(b"raw"), fields.get(b"spool")
+    if raw is not None and spool is not None:
+        raise InvalidJob("a store job with both raw and spool")
+    if raw is None and spool is None:
+        raise InvalidJob("a store job without a message (no raw, no spool)")
+    if raw is not None:
+        if not isinstance(raw, bytes):
+            raise InvalidJob("raw is not bytes")
+        if not raw:
+            raise InvalidJob("a store job with an empty message")
+        if len(raw) > max_raw:
+            raise InvalidJob(
+                f"raw of {len(raw):,} bytes is over max_job_bytes ({max_raw:,}); "
+                "larger messages go through the spool"
+            )
+        job.raw = raw
+        return
+    name = _text(fields, "spool", limit=4096, required=True)
+    job.spool = name  # a file name; where it may be is the spool's to check
+
+
+def loose_job(fields: Mapping[bytes, bytes]) -> Job:
+    """Whatever an entry says, for showing a refused or dead job; never raises and
+    is never acted on."""
+
+    def text(name: str, default: str = "") -> str:
+        value = fields.get(name.encode())
+        if not isinstance(value, bytes):
+            return default
+        return value[:MAX_ORIGIN].decode("utf-8", "replace")
+
+    def number(name: str) -> float:
+        try:
+            value = float(text(name, "0") or 0)
+        except ValueError:
+            return 0.0
+        return value if math.isfinite(value) else 0.0
+
+    raw = fields.get(b"raw")
+    return Job(
+        type=text("type"),
+        tenant=text("tenant"),
+        priority=text("priority"),
+        origin=text("origin"),
+        direction=text("direction"),
+        raw=raw if isinstance(raw, bytes) else None,
+        spool=text("spool") or None,
+        account=text("account") or None,
+        job_id=text("job"),
+        enqueued=number("enqueued"),
+        attempts=int(attempts)
+        if 0 <= (attempts := number("attempts")) <= MAX_ATTEMPTS
+        else 0,
+    )
+
+
+def _name(key: object) -> str:
+    return key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A value for a reason: quoted, control characters escaped, cut short."""
+    cut = value[:limit] + ("…" if len(value) > limit else "")
+    return repr(cut)
+
+
+def _text(
+    fields: Mapping[bytes, bytes],
+    name: str,
+    *,
+    limit: int,
+    required: bool = False,
+    control_ok: bool = False,
+) -> str:
+    """A text field: bytes of valid UTF-8 within `limit` bytes, no NUL (and no
+    control character unless control_ok)."""
+    value = fields.get(name.encode())
+    if value is None:
+        if required:
+            raise InvalidJob(f"the job has no {name}")
+        return ""
+    if not isinstance(value, bytes):
+        raise InvalidJob(f"{name} is not text")
+    if len(value) > limit:
+        raise InvalidJob(f"{name} of {len(value):,} bytes is over {limit:,}")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidJob(f"{name} is not UTF-8 text") from None
+    if "\x00" in text or (not control_ok and _CONTROL.search(text)):
+        raise InvalidJob(f"{name} {_shown(text)} holds a control character")
+    return text
+
+
+def _job_id(fields: Mapping[bytes, bytes]) -> str:
+    if b"job" not in fields:
+        raise InvalidJob("the job has no job id")
+    text = _text(fields, "job", limit=64)
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise InvalidJob(f"job id {_shown(text)} is not a UUID") from None
+
+
+def _enqueued(fields: Mapping[bytes, bytes]) -> float:
+    text = _text(fields, "enqueued", limit=MAX_NUMBER)
+    if not text:
+        return time.time()
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidJob(f"enqueued {_shown(text)} is not a time") from None
+    if not (math.isfinite(value) and EARLIEST <= value <= time.time() + FUTURE_SLACK):
+        raise InvalidJob(f"enqueued {_shown(text)} is not a plausible time")
+    return value
+
+
+def _attempts(fields: Mapping[bytes, bytes]) -> int:
+    text = _text(fields, "attempts", limit=MAX_NUMBER) or "0"
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_ATTEMPTS:
+        raise InvalidJob(f"attempts {_shown(text)} is not a count up to {MAX_ATTEMPTS}")
+    return int(text)

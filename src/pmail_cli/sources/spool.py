@@ -1,0 +1,151 @@
+"""The spool directory: messages too large for Redis, named by their store jobs.
+
+A job names a file; the file is only ever looked up inside the worker's own spool
+directory (docs/queue.md, "The spool"). The name is a bare file name (no
+directory, no `..`), opened relative to the directory's descriptor with
+O_NOFOLLOW, and checked on the descriptor it was opened as (fstat): a regular file
+with no other hard link, at most max_message_bytes. Checking what was opened, not
+the path, leaves no gap between the check and the read for a swap to slip in.
+After the commit the same file (device and inode compared again) is removed, and
+only it: a refused job's file stays where it is.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from pmail_cli.queue_job import SPOOL_NAME
+
+READ_CHUNK = 1 << 20
+
+
+class SpoolRefused(Exception):
+    """The job's spool file is not one the worker may read; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Spooled:
+    """A spooled message as read: its name and which file it was."""
+
+    name: str
+    device: int
+    inode: int
+    raw: bytes
+
+
+def spool_name(folder: Path, value: str) -> str:
+    """The file name a job's spool value stands for: a bare name, or (jobs of
+    producers before names) an absolute path directly inside `folder`."""
+    name = value
+    if "/" in value:
+        parent, _, name = value.rpartition("/")
+        if parent not in (str(folder), os.path.realpath(folder)):
+            raise SpoolRefused(f"spool {value!r} is not a file of the spool directory")
+    if not SPOOL_NAME.fullmatch(name):
+        raise SpoolRefused(
+            f"spool {value!r} is not a file name of the spool directory "
+            "(letters, digits, '.', '_', '-'; not starting with '.')"
+        )
+    return name
+
+
+def read_spooled(folder: Path, value: str, *, max_bytes: int) -> Spooled:
+    """The message a store job's spool names, read only if it is a regular file
+    directly inside `folder`, not a symbolic link, not linked elsewhere, and at
+    most max_bytes; SpoolRefused otherwise."""
+    name = spool_name(folder, value)
+    try:
+        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SpoolRefused(
+            f"cannot open the spool directory {folder}: {exc.strerror}"
+        ) from None
+    try:
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(name, flags, dir_fd=folder_fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise SpoolRefused(
+                    f"spool {name!r} is a symbolic link; a spooled message must be "
+                    "a file of the spool directory itself"
+                ) from None
+            if exc.errno == errno.ENOENT:
+                raise SpoolRefused(
+                    f"spool {name!r}: no such file in {folder}"
+                ) from None
+            raise SpoolRefused(f"cannot open spool {name!r}: {exc.strerror}") from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            _check(name, info, max_bytes)
+            raw = _read(handle, name, max_bytes)
+        return Spooled(name, info.st_dev, info.st_ino, raw)
+    finally:
+        os.close(folder_fd)
+
+
+def _check(name: str, info: os.stat_result, max_bytes: int) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise SpoolRefused(f"spool {name!r} is not a regular file")
+    if info.st_nlink != 1:
+        raise SpoolRefused(
+            f"spool {name!r} has {info.st_nlink} hard links; a spooled message is "
+            "written by pmail enqueue and linked nowhere else"
+        )
+    if info.st_size > max_bytes:
+        raise SpoolRefused(
+            f"spool {name!r} holds {info.st_size:,} bytes, over max_message_bytes "
+            f"({max_bytes:,})"
+        )
+
+
+def _read(handle: BinaryIO, name: str, max_bytes: int) -> bytes:
+    """The file's bytes, refusing one that grew past max_bytes since fstat."""
+    raw = handle.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise SpoolRefused(
+            f"spool {name!r} grew over max_message_bytes ({max_bytes:,})"
+        )
+    if not raw:
+        raise SpoolRefused(f"spool {name!r} is empty")
+    return raw
+
+
+def remove_spooled(folder: Path, spooled: Spooled) -> str | None:
+    """Remove the file a committed job was stored from, if the name still is that
+    file; the reason it was left, else None."""
+    try:
+        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        return f"cannot open the spool directory: {exc.strerror}"
+    try:
+        info = os.stat(spooled.name, dir_fd=folder_fd, follow_symlinks=False)
+        if (info.st_dev, info.st_ino) != (spooled.device, spooled.inode):
+            return "the name now is another file; left as it is"
+        os.unlink(spooled.name, dir_fd=folder_fd)  # never follows a link
+    except OSError as exc:
+        return str(exc.strerror)
+    finally:
+        os.close(folder_fd)
+    return None
+
+
+def write_spooled(folder: Path, name: str, raw: bytes) -> str:
+    """Write a message into the spool as `name` (a .part file, fsynced, renamed, so
+    a worker never sees half a file); return the name a job carries."""
+    if not SPOOL_NAME.fullmatch(name):
+        raise ValueError(f"not a spool file name: {name!r}")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    part = folder / f"{name}.part"
+    with part.open("wb") as handle:
+        handle.write(raw)
+        handle.flush()
+        os.fsync(handle.fileno())
+    part.rename(path)
+    return name

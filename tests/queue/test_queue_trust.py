@@ -1,0 +1,451 @@
+"""Queue jobs are data, never instructions (issue 23): hostile entries written
+straight into the Redis stream, a real worker (in-process, as `pmail worker --burst`
+runs it), a real PostgreSQL. Whatever a job says, the worker runs no command of
+its, connects to no host of its, reads and deletes nothing outside the spool
+directory; a bad job goes to the dead letters alone, at once, with its reason, and
+the good jobs beside it are stored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from pmail_cli.cli import app
+from tests import mailgen
+from tests.conftest import QueueEnv
+
+pytestmark = pytest.mark.db
+runner = CliRunner()
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+def _pmail(dsn: str, *args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--dsn", dsn, *args], input=stdin)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _entry(tenant: str | bytes = "acme", **fields: object) -> dict[str, Any]:
+    """A store job's stream fields as `pmail enqueue` writes them, changed by fields
+    (None removes one)."""
+    out: dict[str, Any] = {
+        "type": "store",
+        "tenant": tenant,
+        "priority": "normal",
+        "origin": "hostile",
+        "direction": "auto",
+        "job": str(uuid.uuid4()),
+        "enqueued": repr(time.time()),
+        "attempts": "0",
+    }
+    for key, value in fields.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def _add(env: QueueEnv, fields: dict[str, Any], priority: str = "normal") -> str:
+    """Write an entry into a job stream directly, as anyone who can reach Redis."""
+    entry_id = env.client.xadd(f"{env.prefix}:jobs:{priority}", fields)  # type: ignore[arg-type]
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+def _good(env: QueueEnv, n: int) -> list[bytes]:
+    """n innocent store jobs on the normal stream."""
+    raws = [mailgen.simple(5000 + i) for i in range(n)]
+    for raw in raws:
+        _add(env, _entry(raw=raw, origin="good"))
+    return raws
+
+
+def _dead(dsn: str) -> list[dict[str, Any]]:
+    code, out, err = _pmail(dsn, "queue", "dead", "list", "--format", "json")
+    assert code == 0, err
+    rows: list[dict[str, Any]] = json.loads(out)
+    return rows
+
+
+def _hashes(conn: Conn, tenant: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT encode(c.raw_sha256, 'hex') FROM email_content c JOIN tenants t "
+        "USING (tenant_id) WHERE t.name = %s ORDER BY 1",
+        (tenant,),
+    ).fetchall()
+    conn.commit()
+    return [str(r[0]) for r in rows]
+
+
+def _sha(raws: list[bytes]) -> list[str]:
+    return sorted(hashlib.sha256(r).hexdigest() for r in raws)
+
+
+def _worker(dsn: str, *args: str) -> str:
+    code, _, err = _pmail(dsn, "worker", "--burst", *args)
+    assert code == 0, err
+    return err
+
+
+class Bait:
+    """A TCP listener standing in for a host of the attacker's choosing: it greets
+    like an IMAP server and records every byte it is sent."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.received = b""
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            conn.settimeout(2)
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
+            try:
+                while chunk := conn.recv(4096):
+                    self.received += chunk
+                    for line in chunk.split(b"\r\n"):
+                        words = line.split(b" ")
+                        if len(words) < 2:
+                            continue
+                        if words[1].upper() == b"CAPABILITY":
+                            conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
+                            conn.sendall(words[0] + b" OK done\r\n")
+                        else:
+                            conn.sendall(words[0] + b" NO go away\r\n")
+            except OSError:
+                pass
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def bait() -> Iterator[Bait]:
+    listener = Bait()
+    yield listener
+    listener.close()
+
+
+# --- 1. an IMAP job names an account; it never carries one ----------------------------
+
+
+def test_an_imap_job_cannot_run_a_command_or_pick_a_host(
+    queue_env: QueueEnv,
+    dsn: str,
+    conn: Conn,
+    tmp_path: Path,
+    bait: Bait,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """import-imap jobs that carry whole accounts (a password_cmd that touches a
+    file, a host of the attacker's with the worker's secret variable as password):
+    the command never runs, nothing connects to the host, both jobs are dead letters
+    with their reasons at the first delivery, the job log records them, and the
+    store jobs beside them are stored."""
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    marker = tmp_path / "pwned"
+    monkeypatch.setenv("WORKER_SECRET", "s3cret-of-the-worker")
+    hostile = [
+        {
+            "host": "127.0.0.1",
+            "port": bait.port,
+            "user": "victim",
+            "security": "none",
+            "password_cmd": f"touch {marker}",
+            "tenant": "acme",
+        },
+        {
+            "host": "127.0.0.1",
+            "port": bait.port,
+            "user": "victim2",
+            "security": "none",
+            "password_env": "WORKER_SECRET",
+            "tenant": "acme",
+        },
+    ]
+    for account in hostile:
+        fields = _entry(type="import-imap", origin="x", account=json.dumps(account))
+        _add(queue_env, fields)
+    raws = _good(queue_env, 5)
+    err = _worker(dsn)
+    assert not marker.exists(), "the job's password_cmd ran on the worker"
+    assert bait.connections == 0 and b"s3cret" not in bait.received
+    assert "stored 5 messages" in err and "2 job(s) to the dead letters" in err, err
+    dead = _dead(dsn)
+    assert [d["type"] for d in dead] == ["import-imap", "import-imap"]
+    assert all(d["deliveries"] == 1 for d in dead)
+    assert all("no accounts file" in d["error"] for d in dead), dead
+    assert _hashes(conn, "acme") == _sha(raws)
+    logged = conn.execute(
+        "SELECT job_type, outcome, error FROM job_log WHERE outcome = 'dead'"
+    ).fetchall()
+    assert len(logged) == 2 and all("no accounts file" in str(r[2]) for r in logged)
+
+
+def test_an_imap_job_names_an_account_of_the_worker(
+    queue_env: QueueEnv,
+    dsn: str,
+    conn: Conn,
+    tmp_path: Path,
+    bait: Bait,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the worker's own accounts file (`--accounts`): a job naming an account it
+    does not define, or one of another tenant, is dead-lettered at once; a job that
+    names a defined account connects to the host of the worker's file only (the
+    bait stands in for the real server and sees the worker's own password)."""
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    assert _pmail(dsn, "tenant", "add", "other")[0] == 0
+    marker = tmp_path / "pwned"
+    accounts = tmp_path / "worker-accounts.toml"
+    accounts.write_text(
+        "[[account]]\n"
+        f'host = "127.0.0.1"\nport = {bait.port}\nsecurity = "none"\n'
+        'user = "sdr1@acme.test"\npassword_env = "WORKER_IMAP_PW"\n'
+        'tenant = "acme"\nfolders = ["INBOX"]\n'
+    )
+    monkeypatch.setenv("WORKER_IMAP_PW", "the-workers-own")
+    _add(queue_env, _entry(type="import-imap", account="nobody@acme.test"))
+    _add(
+        queue_env,
+        _entry(tenant="other", type="import-imap", account="sdr1@acme.test"),
+    )
+    _add(
+        queue_env,
+        _entry(
+            type="import-imap",
+            account=json.dumps({"host": "evil", "user": "x", "password_cmd": "touch "}),
+        ),
+    )
+    _add(queue_env, _entry(type="import-imap", account="sdr1@acme.test"))
+    queue_env.configure(claim_after=2, linger_ms=20, max_deliveries=1)
+    _worker(dsn, "--accounts", str(accounts))
+    assert not marker.exists()
+    errors = sorted(d["error"] for d in _dead(dsn))
+    assert len(errors) == 4, errors
+    assert any("no account 'nobody@acme.test'" in e for e in errors), errors
+    assert any("belongs to tenant 'acme'" in e for e in errors), errors
+    assert any('no account \'{"host"' in e for e in errors), errors
+    # the named one was tried against the worker's host with the worker's password
+    # (the bait refuses the login, and max_deliveries = 1 buries it)
+    assert bait.connections >= 1 and b"the-workers-own" in bait.received
+    assert any("go away" in e for e in errors), errors
+
+
+def test_enqueue_names_the_account_and_checks_it_when_it_can(
+    queue_env: QueueEnv, dsn: str, tmp_path: Path
+) -> None:
+    """`pmail enqueue --imap-account` puts only the account's name (and its tenant)
+    in the job, never its host, port or password settings; with an accounts file an
+    unknown name is refused before anything is enqueued."""
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        '[[account]]\nhost = "imap.secret-host.test"\nuser = "sdr1@acme.test"\n'
+        'password_cmd = "pass show sdr1"\ntenant = "acme"\n'
+    )
+    code, _, err = _pmail(
+        dsn, "enqueue", "--imap-account", "sdr1@acme.test", "--accounts", str(accounts)
+    )
+    assert code == 0 and "1 IMAP sync job" in err, err
+    code, _, err = _pmail(
+        dsn, "enqueue", "--imap-account", "nobody", "--accounts", str(accounts)
+    )
+    assert code == 1 and "error: no account 'nobody'" in err and "hint: " in err
+    entries: Any = queue_env.client.xrange(f"{queue_env.prefix}:jobs:normal")
+    assert len(entries) == 1
+    fields = {k.decode(): v.decode() for k, v in entries[0][1].items()}
+    assert fields["account"] == "sdr1@acme.test" and fields["tenant"] == "acme"
+    carried = "".join(fields.values())
+    assert "secret-host" not in carried and "pass show" not in carried
+
+
+# --- 2. the spool: only regular files inside the spool directory ----------------------
+
+
+def test_a_spooled_job_reads_only_files_inside_the_spool(
+    queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """Store jobs whose spool names a file outside the spool (absolute path, `..`),
+    a symbolic link in the spool pointing out, a path through a linked directory, a
+    hard link to an outside file, a FIFO, a file over max_message_bytes, a missing
+    file: none is read, nothing outside the spool is deleted, each is a dead letter
+    with its reason; a good spooled job in the same stream is stored and only its
+    file removed."""
+    queue_env.configure(
+        claim_after=2, linger_ms=20, max_job_bytes=1000, max_message_bytes=50_000
+    )
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    spool = queue_env.config.parent / "spool"
+    spool.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.eml"
+    secret_raw = mailgen.simple(1, subject="the worker's private file")
+    secret.write_bytes(secret_raw)
+    (spool / "link.eml").symlink_to(secret)
+    (spool / "dir").symlink_to(outside)
+    os.link(secret, spool / "hard.eml")
+    os.mkfifo(spool / "fifo.eml")
+    big = spool / "big.eml"
+    big.write_bytes(mailgen.simple(2, body="b" * 60_000))
+    good_raw = mailgen.simple(3, body="g" * 3000)
+    (spool / "good.eml").write_bytes(good_raw)
+    (spool / "bystander.eml").write_bytes(mailgen.simple(4))
+    cases = {
+        str(secret): "spool",
+        "../outside/secret.eml": "spool",
+        f"{spool}/../outside/secret.eml": "spool",
+        "link.eml": "symbolic link",
+        "dir/secret.eml": "spool",
+        "hard.eml": "link",
+        "fifo.eml": "not a regular file",
+        "big.eml": "max_message_bytes",
+        "missing.eml": "no such file",
+    }
+    for name in cases:
+        _add(queue_env, _entry(spool=name, origin=name))
+    _add(queue_env, _entry(spool="good.eml", origin="good"))
+    raws = _good(queue_env, 3)
+    err = _worker(dsn)
+    assert "stored 4 messages" in err, err
+    assert secret.read_bytes() == secret_raw
+    assert hashlib.sha256(secret_raw).hexdigest() not in _hashes(conn, "acme")
+    assert _hashes(conn, "acme") == _sha([*raws, good_raw])
+    assert sorted(p.name for p in spool.iterdir()) == sorted(
+        ["link.eml", "dir", "hard.eml", "fifo.eml", "big.eml", "bystander.eml"]
+    )
+    dead = {d["origin"]: d for d in _dead(dsn)}
+    assert sorted(dead) == sorted(cases)
+    for name, reason in cases.items():
+        assert reason in dead[name]["error"], (name, dead[name]["error"])
+        assert dead[name]["deliveries"] == 1
+
+
+def test_the_producer_spools_by_name_and_refuses_oversized_mail(
+    queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """`pmail enqueue` writes a message over max_job_bytes to the spool and the job
+    names the file only (no directory); a message over max_message_bytes is refused
+    (exit 1, the others enqueued) instead of being spooled for a worker to refuse."""
+    queue_env.configure(
+        claim_after=2, linger_ms=20, max_job_bytes=1000, max_message_bytes=20_000
+    )
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    spooled = mailgen.simple(1, body="s" * 5000)
+    (inputs / "a.eml").write_bytes(spooled)
+    (inputs / "b.eml").write_bytes(mailgen.simple(2, body="h" * 30_000))
+    code, _, err = _pmail(dsn, "enqueue", str(inputs), "-t", "acme")
+    assert code == 1 and "enqueued 1 messages" in err and "max_message_bytes" in err
+    entries: Any = queue_env.client.xrange(f"{queue_env.prefix}:jobs:normal")
+    assert [e[1][b"spool"].decode().count("/") for e in entries] == [0]
+    _worker(dsn)
+    assert _hashes(conn, "acme") == _sha([spooled])
+
+
+# --- 3. every field is checked when it is read -----------------------------------------
+
+
+def test_malformed_jobs_go_to_the_dead_letters_alone_and_at_once(
+    queue_env: QueueEnv, dsn: str, conn: Conn
+) -> None:
+    """Jobs with a malformed id, an unknown type, unknown fields, oversized or
+    ill-typed fields, an impossible direction, priority, tenant, time or attempt
+    count, or a store job without a message (or with two): each is a dead letter
+    after one delivery, with its reason in `queue dead list` and, where its tenant
+    exists, in the job log; no batch is retried and the good jobs are stored."""
+    queue_env.configure(claim_after=2, linger_ms=20, max_job_bytes=100_000)
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    raw = mailgen.simple(1)
+    bad: dict[str, tuple[dict[str, Any], str]] = {
+        "id": (_entry(raw=raw, job="not-a-uuid"), "job id"),
+        "no-id": (_entry(raw=raw, job=None), "job id"),
+        "type": (_entry(raw=raw, type="exec"), "unknown job type"),
+        "field": (_entry(raw=raw, command="rm -rf /"), "unknown field"),
+        "origin": (_entry(raw=raw, origin="o" * 100_000), "origin"),
+        "tenant-nul": (_entry(tenant="ac\x00me", raw=raw), "tenant"),
+        "tenant-long": (_entry(tenant="t" * 5000, raw=raw), "tenant"),
+        "tenant-bytes": (_entry(tenant=b"\xff\xfe", raw=raw), "UTF-8"),
+        "direction": (_entry(raw=raw, direction="sideways"), "direction"),
+        "priority": (_entry(raw=raw, priority="urgent"), "priority"),
+        "other-stream": (_entry(raw=raw, priority="bulk"), "priority"),
+        "attempts": (_entry(raw=raw, attempts="many"), "attempts"),
+        "attempts-big": (_entry(raw=raw, attempts="99999999999"), "attempts"),
+        "enqueued": (_entry(raw=raw, enqueued="1e300"), "enqueued"),
+        "enqueued-nan": (_entry(raw=raw, enqueued="nan"), "enqueued"),
+        "no-message": (_entry(), "without a message"),
+        "two-messages": (_entry(raw=raw, spool="x.eml"), "both"),
+        "raw-big": (_entry(raw=b"x" * 100_001), "max_job_bytes"),
+        "raw-on-analytics": (_entry(type="analytics", raw=raw), "raw"),
+        "account-on-store": (_entry(raw=raw, account="sdr1"), "account"),
+        "imap-no-account": (_entry(type="import-imap"), "account"),
+    }
+    for origin, (fields, _) in bad.items():
+        if "origin" in fields and origin != "origin":
+            fields["origin"] = origin
+        _add(queue_env, fields)
+    raws = _good(queue_env, 10)
+    err = _worker(dsn)
+    assert "stored 10 messages" in err and "0 batch(es) retried" in err, err
+    assert f"{len(bad)} job(s) to the dead letters" in err, err
+    assert _hashes(conn, "acme") == _sha(raws)
+    dead = _dead(dsn)
+    assert len(dead) == len(bad) and all(d["deliveries"] == 1 for d in dead)
+    by_origin = {d["origin"]: d["error"] for d in dead}
+    for origin, (_, reason) in bad.items():
+        key = (
+            origin
+            if origin != "origin"
+            else next(o for o in by_origin if o.startswith("ooo"))
+        )
+        assert reason in by_origin[key], (origin, by_origin[key])
+    logged = {
+        str(r[0]): str(r[1])
+        for r in conn.execute(
+            "SELECT source, error FROM job_log WHERE outcome = 'dead'"
+        ).fetchall()
+    }
+    assert "job id" in logged["id"] and "direction" in logged["direction"]
+    assert "tenant-nul" not in logged  # no tenant to file it under: dead letters only
+
+
+def test_a_redriven_bad_job_is_kept_as_it_was(queue_env: QueueEnv, dsn: str) -> None:
+    """`queue dead retry` puts a malformed job back exactly as it came (its bad
+    fields are evidence, not repaired), and it is dead-lettered again at once."""
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    _add(queue_env, _entry(raw=b"x", job="not-a-uuid", origin="evidence"))
+    _worker(dsn)
+    assert _pmail(dsn, "queue", "dead", "retry")[0] == 0
+    entries: Any = queue_env.client.xrange(f"{queue_env.prefix}:jobs:normal")
+    assert entries[0][1][b"job"] == b"not-a-uuid"
+    _worker(dsn)
+    dead = _dead(dsn)
+    assert len(dead) == 1 and "job id" in dead[0]["error"]
