@@ -279,11 +279,17 @@ DECLARE
     held_by text;
     same text;
     filled text;
+    flagged boolean := false;
     flag text := CASE TG_TABLE_NAME WHEN 'email_content'
                       THEN '(NOT o.legal_hold OR n.legal_hold)' ELSE 'true' END;
     found_key text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM legal_holds AS h
+    IF TG_TABLE_NAME = 'email_content' THEN
+        -- the flag as it was: an update that clears it is looked at below
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pmail_old_rows AS o WHERE o.legal_hold)'
+        INTO flagged;
+    END IF;
+    IF NOT flagged AND NOT EXISTS (SELECT 1 FROM legal_holds AS h
                    WHERE h.released IS NULL
                      AND h.tenant_id IN (SELECT o.tenant_id FROM pmail_old_rows AS o))
        AND NOT EXISTS (SELECT 1 FROM email_content AS c

@@ -1,9 +1,11 @@
--- A batch of the tenant's raw forms not yet compressed with a given dictionary.
+-- A batch of the tenant's raw forms not yet compressed with a given dictionary
+-- (never a held message's: a legal hold keeps its stored bytes as they are).
 -- params: tenant_id uuid, dict_id int, only_plain bool, limit int
 SELECT storage_key, raw_data, compression, dict_id
 FROM email_content
 WHERE tenant_id = %(tenant_id)s AND raw_data IS NOT NULL
   AND dict_id IS DISTINCT FROM %(dict_id)s
   AND (NOT %(only_plain)s OR dict_id IS NULL)
+  AND NOT pmail_message_held(tenant_id, storage_key)
 ORDER BY storage_key
 LIMIT %(limit)s;
