@@ -1,3 +1,3 @@
--- Make an existing role a member of pmail_app (the rights of tenant work).
--- params: none (identifiers: role)
-GRANT pmail_app TO {role};
+-- Make an existing role a member of pmail_app (or pmail_reader: read-only).
+-- params: none (identifiers: role, group)
+GRANT {group} TO {role};

@@ -235,6 +235,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "validate": ("integrity",),
     "purge": ("integrity",),
     "hold": ("integrity",),
+    "audit": ("integrity",),
     "ingest": ("mail",),
     "export": ("mail",),
     "show": ("mail",),

@@ -163,12 +163,19 @@ def tenant_login(
             "--role", help="Login role to create or bind (default: pmail_<name>)."
         ),
     ] = None,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only", help="Reading only (pmail_reader instead of pmail_app)."
+        ),
+    ] = False,
 ) -> None:
     """Give a tenant a PostgreSQL login that sees its rows and nothing else.
 
-    The role is a member of pmail_app (no ownership, no BYPASSRLS). Whatever its
-    sessions set, row-level security binds them to this tenant (docs/security.md).
-    Set its password yourself: ALTER ROLE <role> PASSWORD '...'.
+    The role is a member of pmail_app (read and write; pmail_reader with --read-only),
+    with no ownership and no BYPASSRLS. Whatever its sessions set, row-level security
+    binds them to this tenant (docs/security.md). Set its password yourself:
+    ALTER ROLE <role> PASSWORD '...'.
 
     Example: pmail tenant login acme --role acme_app
     """
@@ -176,7 +183,7 @@ def tenant_login(
 
     with connected(get_settings(ctx)) as conn:
         tenant = tenants.find_tenant(conn, name)
-        login = tenants.bind_login(conn, tenant, role)
+        login = tenants.bind_login(conn, tenant, role, read_only=read_only)
     verb = "created" if login.created else "bound"
     say(
         f"{verb} login role {login.role_name} for tenant {escape(tenant.name)}: its "

@@ -1,7 +1,8 @@
-"""Commands that prove and prune what is stored: validate, purge, hold."""
+"""Commands that prove and prune what is stored: validate, purge, hold, audit."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -305,3 +306,71 @@ def hold_release(
         f"hold {released.hold_id} released by {escape(released.released_by or '')}; "
         "its record stays (`pmail hold list --all`)"
     )
+
+
+@app.command("audit")
+def audit_cmd(
+    ctx: typer.Context,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant", "-t", help="One tenant's acts (default: every tenant's)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this date (2026-11-01) or age (30d, 12h).")
+    ] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(help="One action ('hold release') or its first word ('hold')."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=1_000_000, help="Rows at most.")
+    ] = 1000,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Show the administrators' audit log (append-only), oldest first.
+
+    Holds, purges, tenant changes and logins, repairs, archives, dead-letter
+    retries, rollup rebuilds and dictionary training, each with when, the database
+    role, the OS user, the tenant, what was asked and what it did.
+
+    Example: pmail audit --tenant acme --since 30d --action hold
+    """
+    from pmail_cli.query import parse_when
+    from pmail_cli.services import audit, tenants
+
+    with connected(get_settings(ctx)) as conn:
+        scope = tenants.find_tenant(conn, tenant) if tenant else None
+        rows = audit.entries(
+            conn,
+            scope,
+            since=parse_when(since) if since else None,
+            action=action.strip().lower() if action else None,
+            limit=limit,
+        )
+    if fmt is OutputFormat.table:  # a purge's result names every key: json has it
+        rows = [dataclasses.replace(r, result=_brief(r.result)) for r in rows]
+    output.render(
+        rows,
+        fmt,
+        columns=[
+            "audit_id",
+            "at",
+            "db_role",
+            "acting_as",
+            "os_user",
+            "tenant",
+            "action",
+            "params",
+            "result",
+        ],
+    )
+
+
+def _brief(result: dict[str, object]) -> dict[str, object]:
+    """A result for the table: lists longer than three items shown by their length."""
+    return {
+        k: f"[{len(v)} items]" if isinstance(v, list) and len(v) > 3 else v
+        for k, v in result.items()
+    }

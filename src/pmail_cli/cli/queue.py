@@ -255,9 +255,8 @@ def dead_retry(
     """
     from pmail_cli.services import queue
 
-    settings = get_settings(ctx)
-    with reported_errors(settings):
-        redriven = queue.redrive(settings, ids or [])
+    with connected(get_settings(ctx)) as conn:
+        redriven = queue.redrive(conn, get_settings(ctx), ids or [])
     say(f"put {len(redriven):,} job(s) back on the queue")
 
 

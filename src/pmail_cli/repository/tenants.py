@@ -153,14 +153,26 @@ def grant_app_rights(conn: Connection) -> bool:
     return row is not None and row[0] is True
 
 
-def create_login_role(conn: Connection, *, role_name: str) -> None:
-    """Create a login role in pmail_app."""
-    conn.execute(compose_sql("tenants/create_login_role", role=Identifier(role_name)))
+def create_login_role(conn: Connection, *, role_name: str, group: str) -> None:
+    """Create a login role in `group` (pmail_app, or pmail_reader: read-only)."""
+    conn.execute(
+        compose_sql(
+            "tenants/create_login_role",
+            role=Identifier(role_name),
+            group=Identifier(group),
+        )
+    )
 
 
-def grant_app_role(conn: Connection, *, role_name: str) -> None:
-    """Make an existing role a member of pmail_app."""
-    conn.execute(compose_sql("tenants/grant_app_role", role=Identifier(role_name)))
+def grant_app_role(conn: Connection, *, role_name: str, group: str) -> None:
+    """Make an existing role a member of `group` (pmail_app or pmail_reader)."""
+    conn.execute(
+        compose_sql(
+            "tenants/grant_app_role",
+            role=Identifier(role_name),
+            group=Identifier(group),
+        )
+    )
 
 
 def bind_role(conn: Connection, *, role_name: str, tenant_id: uuid.UUID) -> None:

@@ -20,6 +20,7 @@ from pmail_cli.mail.compress import (
 from pmail_cli.repository import dicts as repo
 from pmail_cli.repository.dicts import DictInfo, RawToRecompress
 from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services import audit
 from pmail_cli.services.tenants import scoped
 from pmail_cli.sources import WorkItem
 
@@ -77,7 +78,19 @@ def train_dictionary(
                     dictionary.data,
                     unchanged=True,
                 )
-        return _train_and_store(conn, tenant, samples)
+        trained = _train_and_store(conn, tenant, samples)
+        audit.record(
+            conn,
+            "dict train",
+            tenant_id=tenant.tenant_id,
+            params={"sample_limit": sample_limit},
+            result={
+                "dict_id": trained.dict_id,
+                "samples": trained.sample_count,
+                "bytes": trained.size_bytes,
+            },
+        )
+        return trained
 
 
 def train_from_samples(

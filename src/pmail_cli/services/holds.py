@@ -6,7 +6,6 @@ message's rows, docs/security.md); purge also leaves held messages out.
 
 from __future__ import annotations
 
-import getpass
 import uuid
 from collections.abc import Sequence
 
@@ -16,18 +15,12 @@ from pmail_cli.repository import holds as repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.holds import Hold
 from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services import audit
+from pmail_cli.services.audit import who
 from pmail_cli.services.show import find_one
 from pmail_cli.services.tenants import every_tenant, scoped
 
 SCOPES = ("tenant", "lead", "campaign", "account", "message")
-
-
-def who() -> str:
-    """The default author of a hold: the OS user running pmail."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def _uuid(kind: str, value: str) -> str:
@@ -68,7 +61,7 @@ def add_hold(
         elif scope == "message":
             assert value is not None
             value = str(find_one(conn, tenant, value)["storage_key"])
-        return repo.insert_hold(
+        hold = repo.insert_hold(
             conn,
             tenant_id=tenant.tenant_id,
             scope=scope,
@@ -76,6 +69,19 @@ def add_hold(
             reason=reason.strip(),
             created_by=author,
         )
+        audit.record(
+            conn,
+            "hold add",
+            tenant_id=tenant.tenant_id,
+            params={
+                "scope": scope,
+                "value": value,
+                "reason": hold.reason,
+                "by": author,
+            },
+            result={"hold_id": hold.hold_id, "messages": hold.messages},
+        )
+        return hold
 
 
 def _account(conn: Connection, tenant: Tenant, value: str) -> str:
@@ -115,6 +121,14 @@ def release_hold(
             hold_id=hold_id,
             released_by=(by or who()).strip() or who(),
         )
+        if released is not None:
+            audit.record(
+                conn,
+                "hold release",
+                tenant_id=released.tenant_id,
+                params={"hold_id": hold_id, "by": released.released_by},
+                result={"scope": released.scope, "value": released.value},
+            )
     if released is None:
         raise NotFound(
             f"no active hold {hold_id}"

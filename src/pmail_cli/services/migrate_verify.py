@@ -17,7 +17,7 @@ from pmail_cli.db import Connection
 from pmail_cli.errors import IntegrityProblems
 from pmail_cli.repository import legacy as repo
 from pmail_cli.repository.legacy import LegacyTables
-from pmail_cli.services import tenants
+from pmail_cli.services import audit, tenants
 from pmail_cli.services.migrate import STEPS, find_legacy
 
 
@@ -137,6 +137,13 @@ def archive(conn: Connection, *, legacy_schema: str | None) -> Archived:
         moved = [
             r for r in repo.list_renames(conn) if r.reason.startswith("moved aside")
         ]
+        audit.record(
+            conn,
+            "migrate-legacy archive",
+            tenant_id=None,
+            params={"schema": tables.schema},
+            result={"renamed": [f"{old} -> {new}" for old, new in renames]},
+        )
     return Archived(renames, _undo(tables, renames, moved))
 
 

@@ -29,7 +29,7 @@ from pmail_cli.errors import NotFound, PmailError, UsageError
 from pmail_cli.repository import jobs as jobs_repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.tenants import Tenant
-from pmail_cli.services import imap_accounts, tenants
+from pmail_cli.services import audit, imap_accounts, tenants
 from pmail_cli.services.ingest import check_inputs
 from pmail_cli.services.pipeline import Pipeline, PipelineOptions
 from pmail_cli.sources import EmptyInput, NotMail, ReadFailure
@@ -533,8 +533,9 @@ def dead_letters(settings: Settings) -> list[DeadJob]:
     return open_streams(settings).dead()
 
 
-def redrive(settings: Settings, ids: list[str]) -> list[DeadJob]:
-    """Put dead letters (these, or all when none are named) back on the queue."""
+def redrive(conn: Connection, settings: Settings, ids: list[str]) -> list[DeadJob]:
+    """Put dead letters (these, or all when none are named) back on the queue; the
+    audit log records it (an entry committed only when Redis took the jobs back)."""
     streams = open_streams(settings)
     if ids:
         known = {d.dead_id for d in streams.dead(count=100_000)}
@@ -543,7 +544,21 @@ def redrive(settings: Settings, ids: list[str]) -> list[DeadJob]:
             raise UsageError(
                 f"no dead letter {missing[0]}", hint="see `pmail queue dead list`"
             )
-    return streams.redrive(ids or None)
+    with tenants.every_tenant(conn):
+        redriven = streams.redrive(ids or None)
+        audit.record(
+            conn,
+            "queue dead retry",
+            tenant_id=None,
+            params={"ids": ids or "all"},
+            result={
+                "jobs": [
+                    {"id": d.dead_id, "type": d.job.type, "tenant": d.job.tenant}
+                    for d in redriven
+                ]
+            },
+        )
+    return redriven
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from pmail_cli.db import Connection
 from pmail_cli.errors import UsageError
 from pmail_cli.repository import reports as repo
 from pmail_cli.repository.tenants import Tenant
-from pmail_cli.services import tenants
+from pmail_cli.services import audit, tenants
 
 MAX_DAYS = 3660
 # Bounce reasons that say the sender was refused for reputation, policy or content:
@@ -318,10 +318,21 @@ def rebuild(conn: Connection, tenant: Tenant | None) -> Rebuilt:
     tenant_id = tenant.tenant_id if tenant else None
     with tenants.scoped(conn, tenant) if tenant else tenants.every_tenant(conn):
         repo.clear_rollups(conn, tenant_id=tenant_id)
-        return Rebuilt(
+        rebuilt = Rebuilt(
             repo.rebuild_message_rollups(conn, tenant_id=tenant_id),
             repo.rebuild_storage_rollups(conn, tenant_id=tenant_id),
         )
+        audit.record(
+            conn,
+            "analytics rebuild",
+            tenant_id=tenant_id,
+            params={},
+            result={
+                "message_rows": rebuilt.message_rows,
+                "storage_rows": rebuilt.storage_rows,
+            },
+        )
+        return rebuilt
 
 
 def rollup_totals(

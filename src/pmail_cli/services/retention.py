@@ -17,6 +17,7 @@ from pmail_cli.repository import retention as repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository import writer as writer_repo
 from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services import audit
 from pmail_cli.services.tenants import every_tenant, scoped
 
 BATCH = 1000
@@ -110,6 +111,19 @@ def _purge_tenant(
             )
             collected = repo.delete_unreferenced_blobs(
                 conn, tenant_id=tenant.tenant_id, hashes=purged.files
+            )
+            audit.record(
+                conn,
+                "purge",
+                tenant_id=tenant.tenant_id,
+                params={"expired_before": at},
+                result={
+                    "messages": purged.messages,
+                    "stored_bytes": purged.stored_bytes,
+                    "files": collected.files,
+                    "file_bytes": collected.stored_bytes,
+                    "keys": [e.storage_key for e in expired],
+                },
             )
         done.messages += purged.messages
         done.raw_bytes += sum(e.raw_size_bytes for e in expired)

@@ -12,6 +12,7 @@ from pmail_cli.db import Connection
 from pmail_cli.errors import NotFound, PermissionDenied, UsageError
 from pmail_cli.repository import tenants as repo
 from pmail_cli.repository.tenants import Tenant, TenantSummary
+from pmail_cli.services import audit
 
 DEFAULT_TENANT = "default"
 
@@ -93,6 +94,7 @@ def set_time_zone(conn: Connection, tenant: Tenant, time_zone: str) -> Tenant:
 
     with scoped(conn, tenant):
         repo.set_time_zone(conn, tenant_id=tenant.tenant_id, time_zone=time_zone)
+        _audit_set(conn, tenant, time_zone=time_zone)
         reports_repo.clear_rollups(conn, tenant_id=tenant.tenant_id)
         reports_repo.rebuild_message_rollups(conn, tenant_id=tenant.tenant_id)
         reports_repo.rebuild_storage_rollups(conn, tenant_id=tenant.tenant_id)
@@ -104,7 +106,18 @@ def add_tenant(conn: Connection, name: str) -> Tenant:
     if not name.strip() or len(name) > 200:
         raise UsageError("a tenant name must be 1 to 200 characters")
     with conn.transaction():
-        return repo.insert_tenant(conn, name=name.strip())
+        known = repo.find_tenant(conn, name=name.strip())
+        tenant = repo.insert_tenant(conn, name=name.strip())
+        if known is None:
+            repo.scope_transaction(conn, tenant_id=tenant.tenant_id)
+            audit.record(
+                conn,
+                "tenant add",
+                tenant_id=tenant.tenant_id,
+                params={"name": tenant.name},
+                result={"tenant_id": tenant.tenant_id},
+            )
+        return tenant
 
 
 def list_tenants(conn: Connection) -> list[TenantSummary]:
@@ -144,7 +157,19 @@ def set_retention(conn: Connection, tenant: Tenant, days: int | None) -> Tenant:
         )
     with scoped(conn, tenant):
         repo.set_retention(conn, tenant_id=tenant.tenant_id, retention_days=days)
+        _audit_set(conn, tenant, retention_days=days)
     return find_tenant(conn, tenant.name)
+
+
+def _audit_set(conn: Connection, tenant: Tenant, **changed: object) -> None:
+    """Record a `tenant set` in its transaction (which is scoped to the tenant)."""
+    audit.record(
+        conn,
+        "tenant set",
+        tenant_id=tenant.tenant_id,
+        params={"name": tenant.name, **changed},
+        result={},
+    )
 
 
 def login_role_name(tenant: Tenant) -> str:
@@ -162,10 +187,13 @@ class TenantLogin:
     created: bool
 
 
-def bind_login(conn: Connection, tenant: Tenant, role_name: str | None) -> TenantLogin:
+def bind_login(
+    conn: Connection, tenant: Tenant, role_name: str | None, *, read_only: bool = False
+) -> TenantLogin:
     """Give the tenant a login role that sees its rows and nothing else.
 
-    The role is created (LOGIN, in pmail_app, no password) unless it exists; an
+    The role is created (LOGIN, in pmail_app — pmail_reader with read_only — no
+    password) unless it exists; an
     existing role is bound only if it is not trusted beyond a tenant (superuser,
     BYPASSRLS, owner of the tables) and not bound to another tenant.
     """
@@ -195,11 +223,19 @@ def bind_login(conn: Connection, tenant: Tenant, role_name: str | None) -> Tenan
                 "owner of pmail's tables) and cannot be a tenant login",
                 hint="pick another --role",
             )
+        group = "pmail_reader" if read_only else "pmail_app"
         if status.found:
-            repo.grant_app_role(conn, role_name=role)
+            repo.grant_app_role(conn, role_name=role, group=group)
         else:
-            repo.create_login_role(conn, role_name=role)
+            repo.create_login_role(conn, role_name=role, group=group)
         repo.bind_role(conn, role_name=role, tenant_id=tenant.tenant_id)
+        audit.record(
+            conn,
+            "tenant login",
+            tenant_id=tenant.tenant_id,
+            params={"role": role, "read_only": read_only},
+            result={"created": not status.found},
+        )
     return TenantLogin(role, tenant, created=not status.found)
 
 
@@ -218,5 +254,6 @@ def set_search(conn: Connection, tenant: Tenant, value: str) -> Tenant:
         repo.set_search_index(
             conn, tenant_id=tenant.tenant_id, on=value.strip().lower() == "on"
         )
-        repo.sync_search_documents(conn, tenant_id=tenant.tenant_id)
+        changed = repo.sync_search_documents(conn, tenant_id=tenant.tenant_id)
+        _audit_set(conn, tenant, search=value.strip().lower(), documents=changed)
     return find_tenant(conn, tenant.name)

@@ -31,7 +31,7 @@ from pmail_cli.repository import retention as retention_repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository import validate as repo
 from pmail_cli.repository.tenants import Tenant
-from pmail_cli.services import reports
+from pmail_cli.services import audit, reports
 from pmail_cli.services.tenants import every_tenant, scoped
 from pmail_cli.workerproc import worker_count, worker_pool
 
@@ -196,15 +196,24 @@ def _repair(
     found = {o.name: o for o in report.outcomes if o.count}
     if "size_mismatches" in found:
         with _scope(conn, tenant):
-            repo.repair_sizes(conn, tenant_id=tenant_id, message_sizes=verified)
+            rows = repo.repair_sizes(conn, tenant_id=tenant_id, message_sizes=verified)
+            _audit_repair(conn, tenant, "size_mismatches", rows=rows)
     if "blobs_unreferenced" in found:
         with _scope(conn, tenant):
-            retention_repo.delete_unreferenced_blobs(
+            freed = retention_repo.delete_unreferenced_blobs(
                 conn, tenant_id=tenant_id, hashes=None
+            )
+            _audit_repair(
+                conn,
+                tenant,
+                "blobs_unreferenced",
+                files=freed.files,
+                stored_bytes=freed.stored_bytes,
             )
     if "search_documents" in found:
         with _scope(conn, tenant):
-            tenants_repo.sync_search_documents(conn, tenant_id=tenant_id)
+            rows = tenants_repo.sync_search_documents(conn, tenant_id=tenant_id)
+            _audit_repair(conn, tenant, "search_documents", rows=rows)
     repaired = [c for c in CHECKS if c.repair and c.name in found]
     sizes_moved = repaired or "raw_messages" in found
     if sizes_moved and _run(conn, tenant, _ROLLUPS).count:
@@ -218,6 +227,19 @@ def _repair(
         )
         i = next(i for i, o in enumerate(report.outcomes) if o.name == check.name)
         report.outcomes[i] = after
+
+
+def _audit_repair(
+    conn: Connection, tenant: Tenant | None, check: str, **result: object
+) -> None:
+    """Record one repair of `validate --repair` in its transaction."""
+    audit.record(
+        conn,
+        "validate repair",
+        tenant_id=tenant.tenant_id if tenant else None,
+        params={"check": check},
+        result=result,
+    )
 
 
 def _from_findings(
@@ -257,6 +279,9 @@ def _repair_raw_sizes(
                 storage_key=f.item,
                 raw_size_bytes=f.actual_size,
             )
+        _audit_repair(
+            conn, tenant, "raw_sizes", keys=[f.item for f in fixable], rows=len(fixable)
+        )
     left = [f for f in findings if f.actual_size is None]
     outcome.count = len(left)
     outcome.sample = _from_findings(DEEP_CHECKS[0], left, names).sample

@@ -1,0 +1,100 @@
+"""The administrators' audit log: each act that changes what is kept or who may see
+it appends one entry in the act's own transaction, so the entry exists exactly when
+the act committed (docs/security.md). The table refuses UPDATE, DELETE and TRUNCATE.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pmail_cli.db import Connection
+from pmail_cli.errors import UsageError
+from pmail_cli.repository import audit as repo
+from pmail_cli.repository.audit import AuditEntry
+from pmail_cli.repository.tenants import Tenant
+
+# What is recorded (docs/security.md lists them with their parameters and results).
+ACTIONS = (
+    "hold add",
+    "hold release",
+    "purge",
+    "tenant add",
+    "tenant set",
+    "tenant login",
+    "validate repair",
+    "migrate-legacy archive",
+    "queue dead retry",
+    "analytics rebuild",
+    "dict train",
+)
+
+
+def who() -> str:
+    """The OS user running pmail (as the client machine says; not proven)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _plain(values: Mapping[str, object]) -> dict[str, Any]:
+    """JSON-ready: ids, dates and paths as text."""
+    loaded = json.loads(json.dumps(dict(values), default=str))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def record(
+    conn: Connection,
+    action: str,
+    *,
+    tenant_id: uuid.UUID | None,
+    params: Mapping[str, object],
+    result: Mapping[str, object],
+) -> None:
+    """Append one entry (tenant_id None: the act covered every tenant); call it
+    inside the act's transaction (scoped to that tenant, or to every tenant, so the
+    row passes row-level security): it commits or rolls back with the act."""
+    assert action in ACTIONS, action
+    repo.append_entry(
+        conn,
+        os_user=who(),
+        tenant_id=tenant_id,
+        action=action,
+        params=_plain(params),
+        result=_plain(result),
+    )
+
+
+def entries(
+    conn: Connection,
+    tenant: Tenant | None,
+    *,
+    since: datetime | None,
+    action: str | None,
+    limit: int,
+) -> list[AuditEntry]:
+    """The entries of a tenant, or of every tenant (acts across every tenant
+    included), oldest first."""
+    from pmail_cli.services.tenants import every_tenant, scoped
+
+    if action is not None and not any(
+        a == action or a.startswith(action + " ") for a in ACTIONS
+    ):
+        raise UsageError(
+            f"--action {action!r} is not an audited action",
+            hint="one of: " + ", ".join(ACTIONS) + " (or the first word of one)",
+        )
+    with scoped(conn, tenant) if tenant else every_tenant(conn):
+        return repo.list_entries(
+            conn,
+            tenant_id=tenant.tenant_id if tenant else None,
+            since=since,
+            action=action,
+            limit=limit,
+        )
