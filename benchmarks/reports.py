@@ -160,21 +160,25 @@ def psql_command(dsn: str) -> list[str]:
             str(p["dbname"]), "-o", "/dev/null", "-c"]  # fmt: skip
 
 
-def fresh_database(admin: str, name: str) -> str:
-    """An empty database `name` (dropped first if there) with pmail's schema."""
+def fresh_database(admin: str, name: str, pmail: str | None = None) -> str:
+    """An empty database `name` (dropped first if there) with the schema of `pmail`
+    (default: the one beside this python)."""
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     dsn = make_conninfo(admin, dbname=name)
     subprocess.run(
-        [pmail_path(), "--dsn", dsn, "-q", "init-db"], check=True, capture_output=True
+        [pmail or pmail_path(), "--dsn", dsn, "-q", "init-db"],
+        check=True,
+        capture_output=True,
     )
     return dsn
 
 
-def build(admin: str, name: str, messages: int) -> str:
-    """A scratch database with pmail's schema and `messages` generated rows."""
-    dsn = fresh_database(admin, name)
+def build(admin: str, name: str, messages: int, pmail: str | None = None) -> str:
+    """A scratch database with the schema of `pmail` (default: the one beside this
+    python) and `messages` generated rows."""
+    dsn = fresh_database(admin, name, pmail)
     started = time.perf_counter()
     with psycopg.connect(dsn) as conn:
         conn.execute(
@@ -188,7 +192,7 @@ def build(admin: str, name: str, messages: int) -> str:
         conn.execute("VACUUM ANALYZE")
     rebuild = time.perf_counter()
     subprocess.run(
-        [pmail_path(), "--dsn", dsn, "-q", "analytics", "rebuild"], check=True
+        [pmail or pmail_path(), "--dsn", dsn, "-q", "analytics", "rebuild"], check=True
     )
     done = time.perf_counter()
     print(f"built {messages:,} messages in {rebuild - started:.0f} s, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -343,23 +344,27 @@ def test_tenants_do_not_leak_into_each_others_reports(
     add up to --all-tenants."""
     _scenario(dsn, tmp_path, "acme")
     _scenario(dsn, tmp_path, "globex")
-    conn.execute(
-        "DO $$ BEGIN CREATE ROLE pmail_report_probe LOGIN; "
-        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-    )
-    conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO pmail_report_probe")
-    conn.commit()
-    probe = make_conninfo(dsn, user="pmail_report_probe")
-    # SELECT grants alone read nothing: trust fails closed, with a clear error
-    code, out, err = _pmail(probe, "report", "campaigns", "--tenant", "acme")
-    assert code == 1 and out == "", err
-    assert "neither bound to a tenant nor an administrator" in err, err
-    conn.execute("GRANT pmail_analyst TO pmail_report_probe")
-    conn.commit()
-    acme = _json(probe, "campaigns", "--tenant", "acme")
-    globex = _json(probe, "campaigns", "--tenant", "globex")
-    assert [r["sent"] for r in acme] == [r["sent"] for r in globex] == [4, 3]
-    both = _json(probe, "campaigns", "--all-tenants")
-    assert [r["sent"] for r in both] == [8, 6]
-    volume = _json(probe, "volume", "--tenant", "acme", "--days", "1")
-    assert volume[0]["total_emails"] == 13
+    role = f"pmail_report_probe_{os.getpid()}_{uuid.uuid4().hex[:6]}"  # server-wide
+    conn.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        conn.commit()
+        probe = make_conninfo(dsn, user=role)
+        # SELECT grants alone read nothing: trust fails closed, with a clear error
+        code, out, err = _pmail(probe, "report", "campaigns", "--tenant", "acme")
+        assert code == 1 and out == "", err
+        assert "neither bound to a tenant nor an administrator" in err, err
+        conn.execute(f"GRANT pmail_analyst TO {role}")
+        conn.commit()
+        acme = _json(probe, "campaigns", "--tenant", "acme")
+        globex = _json(probe, "campaigns", "--tenant", "globex")
+        assert [r["sent"] for r in acme] == [r["sent"] for r in globex] == [4, 3]
+        both = _json(probe, "campaigns", "--all-tenants")
+        assert [r["sent"] for r in both] == [8, 6]
+        volume = _json(probe, "volume", "--tenant", "acme", "--days", "1")
+        assert volume[0]["total_emails"] == 13
+    finally:
+        conn.rollback()
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
+        conn.commit()

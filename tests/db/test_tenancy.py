@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -69,16 +71,15 @@ def test_rls_isolates_tenants(dsn: str, conn: Conn, tmp_path: Path) -> None:
         tenants.add_tenant(c, "b")
     _ingest(dsn, [mailgen.simple(i) for i in range(3)], tmp_path / "a", "a")
     _ingest(dsn, [mailgen.simple(i) for i in range(10, 15)], tmp_path / "b", "b")
-    conn.execute(
-        "DO $$ BEGIN CREATE ROLE pmail_rls_probe NOLOGIN; "
-        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-    )
-    conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO pmail_rls_probe")
+    probe = f"pmail_rls_probe_{os.getpid()}_{uuid.uuid4().hex[:6]}"  # server-wide
+    conn.execute(f"CREATE ROLE {probe} NOLOGIN")
+    conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {probe}")
+    conn.commit()
     tenant_a = conn.execute("SELECT tenant_id FROM tenants WHERE name = 'a'").fetchone()
     assert tenant_a is not None
 
     def counts() -> tuple[object, ...]:
-        conn.execute("SET ROLE pmail_rls_probe")
+        conn.execute(f"SET ROLE {probe}")
         seen = [
             conn.execute("SELECT count(*) FROM email_messages").fetchone(),
             conn.execute("SELECT count(*) FROM email_content").fetchone(),
@@ -94,14 +95,17 @@ def test_rls_isolates_tenants(dsn: str, conn: Conn, tmp_path: Path) -> None:
     assert counts() == (0, 0)  # untrusted: the setting widens nothing
     scope("pmail.all_tenants", "on")
     assert counts() == (0, 0)
-    conn.execute("GRANT pmail_analyst TO pmail_rls_probe")
+    conn.execute(f"GRANT pmail_analyst TO {probe}")
     try:
         scope("pmail.all_tenants", "")
         assert counts() == (3, 3)
         scope("pmail.all_tenants", "on")
         assert counts() == (8, 8)
     finally:
-        conn.execute("REVOKE pmail_analyst FROM pmail_rls_probe")
+        conn.rollback()
+        conn.execute(f"DROP OWNED BY {probe}")
+        conn.execute(f"DROP ROLE {probe}")
+        conn.commit()
 
 
 def test_dictionary_compresses_and_old_rows_stay_readable(
