@@ -20,6 +20,7 @@ from pmail_cli.cli import (
     get_settings,
     reported_errors,
     say,
+    skipped_summary,
 )
 from pmail_cli.cli.report import report_app
 from pmail_cli.output import OutputFormat
@@ -122,11 +123,7 @@ def enqueue_cmd(
         f"{escape(name)}"
         + (f"; {done.spooled} through the spool" if done.spooled else "")
         + (f"; {len(done.empty)} empty input(s)" if done.empty else "")
-        + (
-            f"; {len(done.not_mail)} file(s) skipped, not messages"
-            if done.not_mail
-            else ""
-        )
+        + skipped_summary(done.skipped, verbose=settings.verbose)
         + (f"; waited {done.waited:.1f} s for room" if done.waited >= 0.05 else "")
     )
     if done.failures:
