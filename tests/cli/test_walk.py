@@ -55,7 +55,8 @@ def test_classify_counts_and_names_what_the_walk_left_out(tmp_path: Path) -> Non
     assert sorted(Path(str(r["path"])).name for r in rows) == ["1:2,S", "a.eml"]
     assert (
         "2 file(s) skipped: 1 not a message, "
-        "1 in a Maildir's tmp/ (still being delivered) (-v lists them)" in quiet.stderr.replace("\n", "")
+        "1 in a Maildir's tmp/ (still being delivered) (-v lists them)"
+        in quiet.stderr.replace("\n", "")
     )
     loud = runner.invoke(app, ["-v", "classify", str(tmp_path), "-f", "csv"])
     assert f"skipped, not a message: {tmp_path / 'README.md'}" in loud.stderr.replace(

@@ -214,3 +214,20 @@ def test_a_walk_leaves_nothing_out_without_a_reason(tmp_path: Path) -> None:
         "pipe": NOT_A_FILE,
     }
     assert len(events) == len(stored) + len(skipped)
+
+
+def test_a_walk_reaches_a_message_however_deep(tmp_path: Path) -> None:
+    """A message 1,000 directories down is found (no RecursionError)."""
+    deep = tmp_path
+    for _ in range(1000):
+        deep = deep / "d"
+        deep.mkdir()  # one at a time: os.makedirs itself recurses
+    (deep / "m.eml").write_bytes(ONE)
+    try:
+        events = list(read_paths([str(tmp_path)]))
+    finally:  # pytest's own clean-up (shutil.rmtree) recurses: undo it here
+        (deep / "m.eml").unlink()
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent
+    assert _raws(events) == [ONE]

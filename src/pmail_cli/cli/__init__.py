@@ -122,8 +122,16 @@ FormatOption = Annotated[
 TenantOption = Annotated[
     str | None, typer.Option("--tenant", "-t", help="Tenant name (default: 'default').")
 ]
+MAX_PROCESSES = 256  # --jobs, --concurrency: more is a typo, not a machine
 JobsOption = Annotated[
-    int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=0,
+        max=MAX_PROCESSES,
+        help=f"Worker processes (0: one per CPU; at most {MAX_PROCESSES}).",
+    ),
 ]
 
 

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from pmail_cli import output
 from pmail_cli.cli import (
+    MAX_PROCESSES,
     FormatOption,
     JobsOption,
     TenantOption,
@@ -137,7 +138,10 @@ def worker_cmd(
         bool, typer.Option("--burst", help="Exit once the queue is empty.")
     ] = False,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", min=1, help="Worker processes.")
+        int,
+        typer.Option(
+            "--concurrency", "-c", min=1, max=MAX_PROCESSES, help="Worker processes."
+        ),
     ] = 1,
     jobs: JobsOption = 0,
     claim_after: Annotated[
@@ -255,7 +259,9 @@ def dead_retry(
 def report_queue(
     ctx: typer.Context,
     tenant: TenantOption = None,
-    days: Annotated[int, typer.Option(min=1, help="Days up to now.")] = 7,
+    days: Annotated[
+        int, typer.Option(min=1, max=3660, help="Days up to now (at most 3660).")
+    ] = 7,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Queue jobs per day: stored, duplicates, dead, retried, latency p50/p95/max.

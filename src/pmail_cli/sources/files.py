@@ -169,37 +169,40 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _walk_dir(
-    root: str, *, skip: str | None = None
-) -> Iterator[os.DirEntry[str] | ReadFailure | Skipped]:
+def _walk_dir(root: str) -> Iterator[os.DirEntry[str] | ReadFailure | Skipped]:
     """Files under root in name order, each directory's files before its
-    subdirectories. What is left out comes as a Skipped with its reason: everything
-    in a Maildir's tmp/ (a tmp/ beside cur/ and new/; any other tmp/ is walked),
-    Dovecot's own files, symbolic links to directories. `skip` marks every file of
-    a subtree. An unreadable directory is a ReadFailure."""
-    try:
-        with os.scandir(root) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
-    except OSError as exc:
-        yield ReadFailure(root, exc.strerror or str(exc))
-        return
-    dirs = [entry for entry in entries if _is_dir(entry)]
-    maildir = {"cur", "new", "tmp"} <= {entry.name for entry in dirs}
-    for entry in entries:
-        if _is_dir(entry):
+    subdirectories, depth first, however deep (a stack, not recursion). What is left
+    out comes as a Skipped with its reason: everything in a Maildir's tmp/ (a tmp/
+    beside cur/ and new/; any other tmp/ is walked), Dovecot's own files, symbolic
+    links to directories. An unreadable directory is a ReadFailure."""
+    pending: list[tuple[str, str | None]] = [(root, None)]  # (directory, skip reason)
+    while pending:
+        directory, skip = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            yield ReadFailure(directory, exc.strerror or str(exc))
             continue
-        if skip is not None:
-            yield Skipped(entry.path, skip)
-        elif entry.name in _SKIP_NAMES or entry.name.startswith("dovecot."):
-            yield Skipped(entry.path, DOVECOT_FILE)
-        else:
-            yield entry
-    for entry in dirs:
-        if entry.is_symlink():
-            yield Skipped(entry.path, LINKED_DIR)
-            continue
-        tmp = maildir and entry.name == "tmp"
-        yield from _walk_dir(entry.path, skip=skip or (MAILDIR_TMP if tmp else None))
+        dirs = [entry for entry in entries if _is_dir(entry)]
+        maildir = {"cur", "new", "tmp"} <= {entry.name for entry in dirs}
+        for entry in entries:
+            if _is_dir(entry):
+                continue
+            if skip is not None:
+                yield Skipped(entry.path, skip)
+            elif entry.name in _SKIP_NAMES or entry.name.startswith("dovecot."):
+                yield Skipped(entry.path, DOVECOT_FILE)
+            else:
+                yield entry
+        below: list[tuple[str, str | None]] = []
+        for entry in dirs:
+            if entry.is_symlink():
+                yield Skipped(entry.path, LINKED_DIR)
+            else:
+                tmp = maildir and entry.name == "tmp"
+                below.append((entry.path, skip or (MAILDIR_TMP if tmp else None)))
+        pending.extend(reversed(below))
 
 
 def _dir_events(root: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
