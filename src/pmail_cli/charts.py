@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pmail_cli import targets
 from pmail_cli.errors import UsageError
 
 BAR = "█"
@@ -33,9 +34,16 @@ class Series:
 
 
 def check_plot_path(path: Path | None) -> None:
-    """Refuse an image type matplotlib is not asked to write, before any work."""
-    if path is not None and path.suffix.lower() not in PLOT_SUFFIXES:
-        raise UsageError(f"--plot writes .png or .svg files, not {path.name!r}")
+    """Refuse an image type matplotlib is not asked to write, or a path that cannot
+    be written, before any work (so no table is printed for a chart that fails)."""
+    if path is None:
+        return
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise UsageError(
+            f"--plot writes .png or .svg files, not {path.name!r}",
+            hint="name a file ending in .png or .svg",
+        )
+    targets.check_file(path, option="--plot")
 
 
 def terminal(series: Series, console: Console) -> None:
@@ -80,6 +88,6 @@ def plot(series: Series, path: Path) -> None:
     try:
         figure.savefig(path)
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise targets.cannot_write(path, exc, option="--plot") from None
     finally:
         plt.close(figure)

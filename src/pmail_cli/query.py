@@ -145,9 +145,10 @@ def parse_when(value: str, *, now: datetime | None = None) -> datetime:
     now = now or datetime.now(UTC)
     text = value.strip().lower()
     relative = _RELATIVE.match(text)
-    if relative:
-        return now - timedelta(days=int(relative.group(1)) * _UNITS[relative.group(2)])
     try:
+        if relative:
+            ago = timedelta(days=int(relative.group(1)) * _UNITS[relative.group(2)])
+            return now - ago
         if len(text) == 10:
             day = date.fromisoformat(text)
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -157,14 +158,26 @@ def parse_when(value: str, *, now: datetime | None = None) -> datetime:
             f"{value!r} is not a date",
             hint="give 2026-11-01, 2026-11-01T09:30, or an age: 12h, 30d, 2w, 6m, 1y",
         ) from None
+    except OverflowError:
+        raise _out_of_range(value) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _out_of_range(value: str) -> UsageError:
+    return UsageError(
+        f"{value!r} is outside the dates pmail can count (years 1 to 9999)",
+        hint="give a date or an age that ends inside that range",
+    )
 
 
 def until_of(value: str, *, now: datetime | None = None) -> datetime:
     """The exclusive end of `before:`/`--until`: a bare date includes that whole day."""
     when = parse_when(value, now=now)
     is_day = len(value.strip()) == 10 and not _RELATIVE.match(value.strip().lower())
-    return when + timedelta(days=1) if is_day else when
+    try:
+        return when + timedelta(days=1) if is_day else when
+    except OverflowError:
+        raise _out_of_range(value) from None
 
 
 def parse_uuid(what: str, value: str) -> uuid.UUID:

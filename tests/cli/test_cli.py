@@ -124,7 +124,7 @@ def test_bad_flag_value_is_usage_error() -> None:
         ),
         (
             ["ingest", "x.eml", "--jobs", "-1"],
-            "error: Invalid value for '--jobs' / '-j': -1 is not in the range x>=0.",
+            "error: Invalid value for '--jobs' / '-j': -1 is not in the range 0<=x<=256.",
             "hint: `pmail ingest --help` lists what it takes",
         ),
         (

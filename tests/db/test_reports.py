@@ -239,7 +239,7 @@ def test_formats_empty_results_and_usage(dsn: str, tmp_path: Path) -> None:
     assert out.count("\n") == 1
     for args, message in [
         (["volume"], "give --tenant NAME or --all-tenants"),
-        (["volume", "--tenant", "acme", "--days", "0"], "--days must be at least 1"),
+        (["volume", "--tenant", "acme", "--days", "0"], "--days must be between 1 and 3660"),
         (["volume", "--tenant", "acme", "--since", "2026-02-01", "--until", "2026-01-01"],
          "is after --until"),
         (["volume", "--tenant", "acme", "--tz", "Nowhere/City"], "unknown time zone"),

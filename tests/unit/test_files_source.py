@@ -145,7 +145,7 @@ def test_a_directory_walk_skips_what_is_not_mail(tmp_path: Path) -> None:
     """README/LICENSE/*.md/pictures/binary files found by walking are reported as
     not mail; a message, broken mail that starts with blank space, and a body without
     headers are mail; a file named on the command line is always mail."""
-    from pmail_cli.sources import NotMail
+    from pmail_cli.sources import NOT_MAIL, Skipped
 
     files = {
         "README.txt": b"# pmail test data\nSee the docs.\n",
@@ -161,9 +161,73 @@ def test_a_directory_walk_skips_what_is_not_mail(tmp_path: Path) -> None:
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     events = list(read_paths([str(tmp_path)]))
-    skipped = sorted(Path(e.origin).name for e in events if isinstance(e, NotMail))
+    skipped = sorted(
+        Path(e.origin).name
+        for e in events
+        if isinstance(e, Skipped) and e.reason == NOT_MAIL
+    )
     stored = sorted(Path(e.origin).name for e in events if isinstance(e, WorkItem))
     assert skipped == ["LICENSE", "README.txt", "blob", "notes.md", "picture.png"]
     assert stored == ["body-only.txt", "garbage.eml", "indented.eml", "message.eml"]
     named = list(read_paths([str(tmp_path / "README.txt")]))
     assert [type(e) for e in named] == [WorkItem]
+
+
+def test_a_walk_leaves_nothing_out_without_a_reason(tmp_path: Path) -> None:
+    """Every file under a walked directory comes back as a message or as a Skipped
+    with its reason: a folder named tmp is read, a Maildir's tmp/ (beside cur/ and
+    new/), Dovecot's files, a link to a directory and a pipe are skipped, each named."""
+    import os
+
+    from pmail_cli.sources import (
+        DOVECOT_FILE,
+        LINKED_DIR,
+        MAILDIR_TMP,
+        NOT_A_FILE,
+        Skipped,
+    )
+
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "only.eml").write_bytes(ONE)
+    box = tmp_path / "box"
+    for part in ("cur", "new", "tmp"):
+        (box / part).mkdir(parents=True)
+    (box / "new" / "1.host").write_bytes(ONE)
+    (box / "tmp" / "2.host").write_bytes(TWO)
+    (box / "dovecot-uidlist").write_bytes(b"3 V1 N2\n")
+    (tmp_path / "link").symlink_to(tmp_path / "tmp")
+    os.mkfifo(tmp_path / "pipe")
+    events = list(read_paths([str(tmp_path)]))
+    stored = sorted(
+        os.path.relpath(e.origin, tmp_path) for e in events if isinstance(e, WorkItem)
+    )
+    skipped = {
+        os.path.relpath(e.origin, tmp_path): e.reason
+        for e in events
+        if isinstance(e, Skipped)
+    }
+    assert stored == ["box/new/1.host", "tmp/only.eml"]
+    assert skipped == {
+        "box/tmp/2.host": MAILDIR_TMP,
+        "box/dovecot-uidlist": DOVECOT_FILE,
+        "link": LINKED_DIR,
+        "pipe": NOT_A_FILE,
+    }
+    assert len(events) == len(stored) + len(skipped)
+
+
+def test_a_walk_reaches_a_message_however_deep(tmp_path: Path) -> None:
+    """A message 1,000 directories down is found (no RecursionError)."""
+    deep = tmp_path
+    for _ in range(1000):
+        deep = deep / "d"
+        deep.mkdir()  # one at a time: os.makedirs itself recurses
+    (deep / "m.eml").write_bytes(ONE)
+    try:
+        events = list(read_paths([str(tmp_path)]))
+    finally:  # pytest's own clean-up (shutil.rmtree) recurses: undo it here
+        (deep / "m.eml").unlink()
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent
+    assert _raws(events) == [ONE]

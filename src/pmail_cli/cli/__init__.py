@@ -29,6 +29,7 @@ from pmail_cli.output import OutputFormat, err_console, for_terminal
 
 if TYPE_CHECKING:
     from pmail_cli.db import Connection
+    from pmail_cli.sources import Skipped
 
 # The global options, accepted before or after the command name (`pmail init-db
 # --dsn …` as well as `pmail --dsn … init-db`): the root group moves them to the front.
@@ -121,8 +122,16 @@ FormatOption = Annotated[
 TenantOption = Annotated[
     str | None, typer.Option("--tenant", "-t", help="Tenant name (default: 'default').")
 ]
+MAX_PROCESSES = 256  # --jobs, --concurrency: more is a typo, not a machine
 JobsOption = Annotated[
-    int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=0,
+        max=MAX_PROCESSES,
+        help=f"Worker processes (0: one per CPU; at most {MAX_PROCESSES}).",
+    ),
 ]
 
 
@@ -218,6 +227,21 @@ def say(text: str) -> None:
     """One line for the user on stderr (markup in `text` is the caller's; control
     characters from mail are shown escaped, never sent to the terminal)."""
     err_console.print(for_terminal(text), highlight=False)
+
+
+def skipped_summary(skipped: list[Skipped], *, verbose: bool) -> str:
+    """What a directory walk left out: each file named under -v, and the summary
+    line's part counting them by reason ('' when nothing was left out)."""
+    if verbose:
+        for event in skipped:
+            say(f"skipped, {escape(event.reason)}: {escape(event.origin)}")
+    if not skipped:
+        return ""
+    counts: dict[str, int] = {}
+    for event in skipped:
+        counts[event.reason] = counts.get(event.reason, 0) + 1
+    parts = ", ".join(f"{n:,} {escape(reason)}" for reason, n in counts.items())
+    return f"; {len(skipped):,} file(s) skipped: {parts} (-v lists them)"
 
 
 # The commands register themselves on `app` when their module is imported. typer

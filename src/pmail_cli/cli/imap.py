@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from pmail_cli.cli import TenantOption, app, get_settings, reported_errors, say
+from pmail_cli.cli import (
+    MAX_PROCESSES,
+    TenantOption,
+    app,
+    get_settings,
+    reported_errors,
+    say,
+)
 
 if TYPE_CHECKING:
     from pmail_cli.db import Connection
@@ -47,7 +54,10 @@ def import_imap(
         bool, typer.Option("--all", help="Import every account of --accounts.")
     ] = False,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="Accounts imported at once.")
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, max=MAX_PROCESSES, help="Accounts imported at once."
+        ),
     ] = 1,
     watch: Annotated[
         bool, typer.Option(help="After catching up, keep going (IDLE, else polling).")

@@ -21,12 +21,16 @@ from pmail_cli.cli import (
     get_settings,
     reported_errors,
     say,
+    skipped_summary,
 )
 from pmail_cli.config import Settings
 from pmail_cli.output import OutputFormat
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from pmail_cli.services.ingest import IngestResult
+    from pmail_cli.sources import Skipped
 
 
 @app.command("ingest")
@@ -99,8 +103,7 @@ def _ingest_summary(result: IngestResult, settings: Settings) -> None:
     if settings.verbose:
         for origin in p.flagged_origins:
             say(f"flagged: {escape(origin)}")
-        for origin in result.not_mail:
-            say(f"skipped, not a message: {escape(origin)}")
+    skipped = skipped_summary(result.skipped, verbose=settings.verbose)
     ratio = (
         f", stored {p.stored_bytes / p.raw_bytes:.0%} of raw size"
         if p.raw_bytes
@@ -121,11 +124,7 @@ def _ingest_summary(result: IngestResult, settings: Settings) -> None:
         f"{problems}, {len(result.empty):,} empty inputs, "
         f"{len(result.failures):,} unreadable{ratio}"
         + (f", {p.linked:,} linked to their parents" if p.linked else "")
-        + (
-            f"; {len(result.not_mail):,} file(s) skipped, not messages (-v lists them)"
-            if result.not_mail
-            else ""
-        )
+        + skipped
         + (f"; trained dictionary {p.dict_trained}" if p.dict_trained else "")
     )
 
@@ -242,6 +241,7 @@ class ClassifyFormat(enum.StrEnum):
 
 @app.command("classify")
 def classify_cmd(
+    ctx: typer.Context,
     paths: Annotated[
         list[str],
         typer.Argument(help=".eml files, directories, mbox files, Maildirs, or -."),
@@ -265,28 +265,39 @@ def classify_cmd(
 ) -> None:
     """Classify messages (bounce, auto-reply, …) without storing them.
 
+    Files a directory walk leaves out are counted on stderr (-v names them).
+
     Example: pmail classify bounce.eml reply.eml Maildir/ --format json
     """
     from pmail_cli.services import classify as classify_service
 
+    settings = get_settings(ctx)
+    skipped: list[Skipped] = []
     with reported_errors(None):
         records = classify_service.classify_paths(
-            paths, as_format=as_format, explain=explain
+            paths, as_format=as_format, explain=explain, skipped=skipped
         )
-        if explain and fmt is ClassifyFormat.table:
-            for record in records:
-                for line in classify_service.explanation(record):
-                    print(output.for_terminal(line))
-            return
-        if fmt is ClassifyFormat.jsonl:
-            for record in records:
-                print(classify_service.jsonl(record))
-            return
-        collected = list(records)
-    if fmt is ClassifyFormat.json:
-        print(json.dumps(collected, indent=2, ensure_ascii=False))
-        return
-    output.render(
-        [classify_service.flat(r, explain=explain) for r in collected],
-        OutputFormat(fmt.value),
-    )
+        _print_classified(records, fmt, explain=explain)
+    if summary := skipped_summary(skipped, verbose=settings.verbose):
+        say(summary.removeprefix("; "))
+
+
+def _print_classified(
+    records: Iterator[dict[str, object]], fmt: ClassifyFormat, *, explain: bool
+) -> None:
+    from pmail_cli.services import classify as classify_service
+
+    if explain and fmt is ClassifyFormat.table:
+        for record in records:
+            for line in classify_service.explanation(record):
+                print(output.for_terminal(line))
+    elif fmt is ClassifyFormat.jsonl:
+        for record in records:
+            print(classify_service.jsonl(record))
+    elif fmt is ClassifyFormat.json:
+        print(json.dumps(list(records), indent=2, ensure_ascii=False))
+    else:
+        output.render(
+            [classify_service.flat(r, explain=explain) for r in records],
+            OutputFormat(fmt.value),
+        )

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from pmail_cli import output
 from pmail_cli.cli import (
+    MAX_PROCESSES,
     FormatOption,
     JobsOption,
     TenantOption,
@@ -20,6 +21,7 @@ from pmail_cli.cli import (
     get_settings,
     reported_errors,
     say,
+    skipped_summary,
 )
 from pmail_cli.cli.report import report_app
 from pmail_cli.output import OutputFormat
@@ -117,11 +119,7 @@ def enqueue_cmd(
         f"{escape(name)}"
         + (f"; {done.spooled} through the spool" if done.spooled else "")
         + (f"; {len(done.empty)} empty input(s)" if done.empty else "")
-        + (
-            f"; {len(done.not_mail)} file(s) skipped, not messages"
-            if done.not_mail
-            else ""
-        )
+        + skipped_summary(done.skipped, verbose=settings.verbose)
         + (f"; waited {done.waited:.1f} s for room" if done.waited >= 0.05 else "")
     )
     if done.failures:
@@ -135,7 +133,10 @@ def worker_cmd(
         bool, typer.Option("--burst", help="Exit once the queue is empty.")
     ] = False,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", min=1, help="Worker processes.")
+        int,
+        typer.Option(
+            "--concurrency", "-c", min=1, max=MAX_PROCESSES, help="Worker processes."
+        ),
     ] = 1,
     jobs: JobsOption = 0,
     claim_after: Annotated[
@@ -264,7 +265,9 @@ def dead_retry(
 def report_queue(
     ctx: typer.Context,
     tenant: TenantOption = None,
-    days: Annotated[int, typer.Option(min=1, help="Days up to now.")] = 7,
+    days: Annotated[
+        int, typer.Option(min=1, max=3660, help="Days up to now (at most 3660).")
+    ] = 7,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Queue jobs per day: stored, duplicates, dead, retried, latency p50/p95/max.

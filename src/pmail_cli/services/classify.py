@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from pmail_cli.classify import classify_bytes
 from pmail_cli.errors import UsageError
-from pmail_cli.sources import EmptyInput, NotMail, ReadFailure, WorkItem
+from pmail_cli.sources import EmptyInput, ReadFailure, Skipped, WorkItem
 from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
 
 
@@ -18,10 +18,12 @@ def classify_paths(
     as_format: str | None = None,
     stdin: BinaryIO | None = None,
     explain: bool = False,
+    skipped: list[Skipped] | None = None,
 ) -> Iterator[dict[str, object]]:
     """Yield one record per message found under paths (unreadable inputs get an error).
 
-    `explain` adds, per message and per recipient, the rule behind each answer.
+    `explain` adds, per message and per recipient, the rule behind each answer; what
+    a directory walk leaves out is appended to `skipped`.
     """
     as_mbox = reading_mode(as_format)
     if not paths:
@@ -32,7 +34,11 @@ def classify_paths(
     if missing:
         raise UsageError(f"no such file or directory: {missing[0]}")
     for event in read_paths(paths, as_mbox=as_mbox, stdin=stdin):
-        if isinstance(event, EmptyInput | NotMail):
+        if isinstance(event, Skipped):
+            if skipped is not None:
+                skipped.append(event)
+            continue
+        if isinstance(event, EmptyInput):
             continue  # nothing to classify
         if isinstance(event, ReadFailure):
             yield {"path": event.origin, "index": None, "error": event.reason}

@@ -14,11 +14,13 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from pmail_cli import targets
 from pmail_cli.db import Connection
 from pmail_cli.errors import IntegrityProblems, UsageError
 from pmail_cli.repository import messages as repo
@@ -82,9 +84,14 @@ def _write_mbox_entry(
 
 
 def check_target(out_dir: Path | None, mbox: Path | None) -> None:
-    """Refuse a missing or doubled destination before anything connects."""
+    """Refuse a missing, doubled or unwritable destination before anything connects
+    (--out must be a directory, or creatable as one; --mbox a writable file)."""
     if (out_dir is None) == (mbox is None):
         raise UsageError("give exactly one of --out DIR or --mbox FILE")
+    if out_dir is not None:
+        targets.check_directory(out_dir, option="--out")
+    if mbox is not None:
+        targets.check_file(mbox, option="--mbox")
 
 
 def export_messages(
@@ -110,19 +117,22 @@ def export_messages(
                 f"no message with storage key {missing[0]} in tenant {tenant.name!r}"
             )
     result = ExportResult()
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    sink = mbox.open("wb") if mbox is not None else None
+    target = out_dir if out_dir is not None else mbox
+    assert target is not None
     seen = 0
     try:
-        for message in rebuild_messages(conn, tenant, selected):
-            seen += 1
-            _emit(message, result, out_dir, sink)
-            if on_progress:
-                on_progress(1)
-    finally:
-        if sink is not None:
-            sink.close()
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        with mbox.open("wb") if mbox is not None else nullcontext() as sink:
+            for message in rebuild_messages(conn, tenant, selected):
+                seen += 1
+                _emit(message, result, out_dir, sink)
+                if on_progress:
+                    on_progress(1)
+    except OSError as exc:
+        raise targets.cannot_write(
+            target, exc, option="--out" if out_dir is not None else "--mbox"
+        ) from None
     result.without_content = len(selected) - seen
     if result.problems:
         key, why = result.problems[0]

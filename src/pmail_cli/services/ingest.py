@@ -11,7 +11,7 @@ from pmail_cli.errors import UsageError
 from pmail_cli.mail.prepare import DIRECTIONS
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services.pipeline import PipelineOptions, PipelineResult, run_pipeline
-from pmail_cli.sources import EmptyInput, NotMail, ReadEvent, ReadFailure, WorkItem
+from pmail_cli.sources import EmptyInput, ReadEvent, ReadFailure, Skipped, WorkItem
 from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
 
 
@@ -22,7 +22,7 @@ class IngestResult:
     pipeline: PipelineResult
     failures: list[ReadFailure] = field(default_factory=list)
     empty: list[str] = field(default_factory=list)
-    not_mail: list[str] = field(default_factory=list)  # skipped in a directory walk
+    skipped: list[Skipped] = field(default_factory=list)  # left out by a directory walk
 
     @property
     def ok(self) -> bool:
@@ -36,8 +36,8 @@ def _items(events: Iterator[ReadEvent], result: IngestResult) -> Iterator[WorkIt
             result.failures.append(event)
         elif isinstance(event, EmptyInput):
             result.empty.append(event.origin)
-        elif isinstance(event, NotMail):
-            result.not_mail.append(event.origin)
+        elif isinstance(event, Skipped):
+            result.skipped.append(event)
         else:
             yield event
 

@@ -32,7 +32,7 @@ from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit, imap_accounts, tenants
 from pmail_cli.services.ingest import check_inputs
 from pmail_cli.services.pipeline import Pipeline, PipelineOptions
-from pmail_cli.sources import EmptyInput, NotMail, ReadFailure
+from pmail_cli.sources import EmptyInput, ReadFailure, Skipped
 from pmail_cli.sources.files import read_paths, reading_mode
 from pmail_cli.sources.imap_session import AccountConfig
 from pmail_cli.sources.queue import QueueSource, log_jobs, loggable
@@ -87,7 +87,7 @@ class EnqueueResult:
     spooled: int = 0
     waited: float = 0.0  # seconds spent waiting for room in the queue
     empty: list[str] = field(default_factory=list)
-    not_mail: list[str] = field(default_factory=list)  # skipped in a directory walk
+    skipped: list[Skipped] = field(default_factory=list)  # left out by a directory walk
     failures: list[ReadFailure] = field(default_factory=list)
 
 
@@ -125,10 +125,11 @@ def enqueue_paths(
         if isinstance(event, ReadFailure):
             result.failures.append(event)
             continue
-        if isinstance(event, EmptyInput | NotMail):
-            (result.empty if isinstance(event, EmptyInput) else result.not_mail).append(
-                event.origin
-            )
+        if isinstance(event, EmptyInput):
+            result.empty.append(event.origin)
+            continue
+        if isinstance(event, Skipped):
+            result.skipped.append(event)
             continue
         raw = event.raw or b""
         if len(raw) > limits.max_message_bytes:

@@ -81,9 +81,17 @@ def window(
         raise UsageError(
             f"unknown time zone {zone!r}", hint="use an IANA name such as Europe/Berlin"
         ) from None
-    if days < 1:
-        raise UsageError("--days must be at least 1")
+    if not 1 <= days <= MAX_DAYS:
+        raise UsageError(
+            f"--days must be between 1 and {MAX_DAYS}",
+            hint="a report covers at most that many days; --since/--until pick any",
+        )
     end = until or today or datetime.now(local).date()
+    if end >= date.max or (since or end) <= date.min + timedelta(days=MAX_DAYS):
+        raise UsageError(
+            "the report window must end after year 1 and before 9999-12-31",
+            hint="give --since/--until inside that range",
+        )
     start = since or end - timedelta(days=days - 1)
     if start > end:
         raise UsageError(f"--since {start} is after --until {end}")

@@ -57,12 +57,21 @@ class EmptyInput:
 
 
 @dataclass(frozen=True, slots=True)
-class NotMail:
-    """A file found by walking a directory that does not start like a message (no
-    header field, no mbox `From ` line): a README, a picture. Not stored; reported.
-    A file named on the command line is always taken as mail."""
+class Skipped:
+    """A file met in a directory walk and left out on purpose: not stored, but always
+    counted in the summary and named with -v (docs/ingest.md, "What a walk leaves
+    out"). A file named on the command line is never skipped."""
 
     origin: str
+    reason: str  # one of the reasons below
 
 
-ReadEvent = WorkItem | ReadFailure | EmptyInput | NotMail
+# Why a walk leaves a file out; the summary counts each reason.
+NOT_MAIL = "not a message"
+MAILDIR_TMP = "in a Maildir's tmp/ (still being delivered)"
+DOVECOT_FILE = "a Dovecot index or list file"
+LINKED_DIR = "a symbolic link to a directory (not followed)"
+NOT_A_FILE = "not a regular file (a device, pipe or socket)"
+
+
+ReadEvent = WorkItem | ReadFailure | EmptyInput | Skipped

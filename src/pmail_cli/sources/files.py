@@ -22,7 +22,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pmail_cli.errors import UsageError
-from pmail_cli.sources import EmptyInput, NotMail, ReadEvent, ReadFailure, WorkItem
+from pmail_cli.sources import (
+    DOVECOT_FILE,
+    LINKED_DIR,
+    MAILDIR_TMP,
+    NOT_A_FILE,
+    NOT_MAIL,
+    EmptyInput,
+    ReadEvent,
+    ReadFailure,
+    Skipped,
+    WorkItem,
+)
 
 _SKIP_NAMES = {"maildirfolder", "dovecot-uidlist", "dovecot-keywords", "dovecot.index"}
 MBOX_SUFFIXES = (".mbox", ".mbx")
@@ -145,44 +156,66 @@ def _file_events(
         and not data.isspace()
         and not_mail(os.path.basename(path), data)
     ):
-        yield NotMail(path)
+        yield Skipped(path, NOT_MAIL)
         return
     split = _should_split(_kind(path), data, as_mbox)
     yield from _events_of(data, path, split=split)
 
 
-def _walk_dir(root: str) -> Iterator[os.DirEntry[str]]:
-    """Files under root in name order, each directory's files before its subdirectories
-    (Maildir tmp/ and Dovecot's files skipped, symlinked directories not followed)."""
+def _is_dir(entry: os.DirEntry[str]) -> bool:
     try:
-        with os.scandir(root) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
+        return entry.is_dir()
     except OSError:
-        return  # an unreadable directory is skipped, as os.walk does
-    dirs = []
-    for entry in entries:
+        return False
+
+
+def _walk_dir(root: str) -> Iterator[os.DirEntry[str] | ReadFailure | Skipped]:
+    """Files under root in name order, each directory's files before its
+    subdirectories, depth first, however deep (a stack, not recursion). What is left
+    out comes as a Skipped with its reason: everything in a Maildir's tmp/ (a tmp/
+    beside cur/ and new/; any other tmp/ is walked), Dovecot's own files, symbolic
+    links to directories. An unreadable directory is a ReadFailure."""
+    pending: list[tuple[str, str | None]] = [(root, None)]  # (directory, skip reason)
+    while pending:
+        directory, skip = pending.pop()
         try:
-            is_dir = entry.is_dir()
-        except OSError:
-            is_dir = False
-        if is_dir:
-            dirs.append(entry)
-        elif entry.name not in _SKIP_NAMES and not entry.name.startswith("dovecot."):
-            yield entry
-    for entry in dirs:
-        if entry.name != "tmp" and not entry.is_symlink():
-            yield from _walk_dir(entry.path)
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            yield ReadFailure(directory, exc.strerror or str(exc))
+            continue
+        dirs = [entry for entry in entries if _is_dir(entry)]
+        maildir = {"cur", "new", "tmp"} <= {entry.name for entry in dirs}
+        for entry in entries:
+            if _is_dir(entry):
+                continue
+            if skip is not None:
+                yield Skipped(entry.path, skip)
+            elif entry.name in _SKIP_NAMES or entry.name.startswith("dovecot."):
+                yield Skipped(entry.path, DOVECOT_FILE)
+            else:
+                yield entry
+        below: list[tuple[str, str | None]] = []
+        for entry in dirs:
+            if entry.is_symlink():
+                yield Skipped(entry.path, LINKED_DIR)
+            else:
+                tmp = maildir and entry.name == "tmp"
+                below.append((entry.path, skip or (MAILDIR_TMP if tmp else None)))
+        pending.extend(reversed(below))
 
 
 def _dir_events(root: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
     # DirEntry answers is_symlink/is_file from the directory listing: no stat per file
     for entry in _walk_dir(str(root)):
-        if entry.is_symlink() and not os.path.exists(entry.path):
+        if not isinstance(entry, os.DirEntry):
+            yield entry
+        elif entry.is_symlink() and not os.path.exists(entry.path):
             yield ReadFailure(entry.path, "broken symbolic link")
-            continue
-        if not entry.is_file():
-            continue
-        yield from _file_events(entry.path, as_mbox=as_mbox, walked=True)
+        elif not entry.is_file():
+            yield Skipped(entry.path, NOT_A_FILE)
+        else:
+            yield from _file_events(entry.path, as_mbox=as_mbox, walked=True)
 
 
 def _read_all(stream: BinaryIO) -> bytes:
