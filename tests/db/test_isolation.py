@@ -22,6 +22,7 @@ from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import reports, show
 from tests.support.tenancy import pmail as _pmail
 from tests.support.tenancy import tenant_ids as _ids
+from tests.support.tenancy import tenant_tables as _tenant_tables
 
 pytestmark = pytest.mark.db
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -46,18 +47,6 @@ SEED_QUERIES = [
        LEFT JOIN attachments a ON c.storage_key = a.parent_storage_key
        WHERE m.tenant_id = %s GROUP BY m.direction, m.status""",
 ]
-
-
-def _tenant_tables(conn: Conn) -> list[str]:
-    """Every table and view of pmail's schema with a tenant_id column (except the
-    role-to-tenant map, which tenant logins may not read at all)."""
-    rows = conn.execute(
-        "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v') "
-        "AND a.attname = 'tenant_id' AND NOT a.attisdropped "
-        "AND c.relname <> 'pmail_tenant_roles' ORDER BY 1"
-    ).fetchall()
-    return [str(r[0]) for r in rows]
 
 
 def test_a_tenant_login_never_reaches_another_tenant(login_a: str, conn: Conn) -> None:

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.support.tenancy import Conn, tenant_ids
+from tests.support.tenancy import Conn, tenant_ids, tenant_tables
 
 pytestmark = pytest.mark.db
 
@@ -94,16 +94,6 @@ def _columns(conn: Conn, schema: str, name: str) -> list[tuple[str, str]]:
         (f"{schema}.{name}",),
     ).fetchall()
     return [(str(r[0]), str(r[1])) for r in rows]
-
-
-def _tenant_tables(conn: Conn) -> list[str]:
-    rows = conn.execute(
-        "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v') "
-        "AND a.attname = 'tenant_id' AND NOT a.attisdropped "
-        "AND c.relname <> 'pmail_tenant_roles' ORDER BY 1"
-    ).fetchall()
-    return [str(r[0]) for r in rows]
 
 
 def _try(session: Conn, statement: str, params: tuple[str, ...] | None = None) -> bool:
@@ -293,7 +283,7 @@ def test_a_tenant_login_cannot_bend_the_policy_path(
     if lax:
         request.getfixturevalue("lax_server")
     a, b = tenant_ids(conn)
-    tables = _tenant_tables(conn)
+    tables = tenant_tables(conn)
     expected = {t: _expected(conn, t, a) for t in tables}
     assert expected["email_messages"] > 0 and expected["attachments"] > 0
     with _attack(conn, login_a, b, may_create_schema=lax) as session:
@@ -319,7 +309,7 @@ def test_an_untrusted_role_sees_nothing_whatever_it_does(
     if lax:
         request.getfixturevalue("lax_server")
     _, b = tenant_ids(conn)
-    tables = _tenant_tables(conn)
+    tables = tenant_tables(conn)
     assert _expected(conn, "email_messages", b) > 0
     with _attack(conn, plain_reader, b, may_create_schema=lax) as session:
         for step in _widen(session, b):
@@ -357,7 +347,7 @@ def test_every_function_binds_its_names(conn: Conn) -> None:
 def test_tenant_tables_scope_once_per_statement(conn: Conn) -> None:
     """Every table keyed by tenant_id has row-level security enabled and forced, and
     its policies compare with the session's scope (computed once per statement)."""
-    for table in _tenant_tables(conn):
+    for table in tenant_tables(conn):
         kind = conn.execute(
             "SELECT relkind, relrowsecurity, relforcerowsecurity FROM pg_class "
             "WHERE oid = %s::regclass",

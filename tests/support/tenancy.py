@@ -37,3 +37,15 @@ def tenant_ids(conn: Conn) -> tuple[str, str]:
         for name, tid in conn.execute("SELECT name, tenant_id::text FROM tenants")
     }
     return rows["a"], rows["b"]
+
+
+def tenant_tables(conn: Conn) -> list[str]:
+    """Every table and view of pmail's schema with a tenant_id column (except the
+    role-to-tenant map, which tenant logins may not read at all)."""
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v') "
+        "AND a.attname = 'tenant_id' AND NOT a.attisdropped "
+        "AND c.relname <> 'pmail_tenant_roles' ORDER BY 1"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
