@@ -134,7 +134,11 @@ def connect(settings: Settings, *, migrate: bool = True) -> Iterator[Connection]
     logger.debug("connected to %s", redact_dsn(dsn))
     try:
         if migrate and settings.dsn_source == EMBEDDED_SOURCE:
-            migrations.apply_pending(conn)
+            # the embedded server upgrades itself as `pmail init-db` would, the
+            # Python backfills included (imported here: they sit above this module)
+            from pmail_cli.services.schema import BACKFILLS
+
+            migrations.apply_pending(conn, handlers=BACKFILLS)
             conn.autocommit = False
         with translated_errors():
             yield conn

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import LiteralString
@@ -110,6 +110,7 @@ def apply_pending(
     *,
     before_first: Callable[[psycopg.Connection], None] | None = None,
     on_backfill: Callable[[int], None] | None = None,
+    handlers: Mapping[str, BackfillBatch] | None = None,
 ) -> list[Migration]:
     """Apply every pending migration, each in its own transaction, under a lock,
     then the backfills they left (`on_backfill(rows)` after each batch).
@@ -126,13 +127,16 @@ def apply_pending(
         todo = _check(discover(), _applied(conn))
         for n, migration in enumerate(todo):
             _apply_one(conn, migration, before_first if n == 0 else None)
-        run_backfills(conn, on_progress=on_backfill)
+        run_backfills(conn, on_progress=on_backfill, handlers=handlers)
         return todo
     finally:
         conn.execute(load_sql("migrations/unlock"), {"key": ADVISORY_LOCK_KEY})
 
 
 BACKFILL_BATCH = 2000
+# One batch of a backfill done in Python, in the caller's transaction: (connection,
+# the backfill's name, batch size) -> rows looked at.
+BackfillBatch = Callable[[psycopg.Connection, str, int], int]
 
 
 def run_backfills(
@@ -140,14 +144,27 @@ def run_backfills(
     *,
     batch: int = BACKFILL_BATCH,
     on_progress: Callable[[int], None] | None = None,
+    handlers: Mapping[str, BackfillBatch] | None = None,
 ) -> int:
     """Run the data backfills migrations left (pmail_backfills) to their end, one
     committed batch at a time: a killed run goes on where it stopped. Returns the rows
-    looked at (0 when there was nothing to do)."""
+    looked at (0 when there was nothing to do).
+
+    A backfill named `<kind>:<detail>` whose kind is in `handlers` runs in Python (it
+    reads what only pmail can decode); any other runs
+    sql/queries/migrations/backfill_<name>.sql.
+    """
     if not _history_exists(conn):
         return 0
     names = [str(r[0]) for r in conn.execute(load_sql("migrations/pending_backfills"))]
-    return sum(_backfill(conn, name, batch, on_progress) for name in names)
+    done = 0
+    for name in names:
+        kind = name.split(":", 1)[0]
+        if kind != name and (handlers is None or kind not in handlers):
+            logger.warning("backfill %s needs `pmail init-db` to run", name)
+            continue
+        done += _backfill(conn, name, batch, on_progress, (handlers or {}).get(kind))
+    return done
 
 
 def _backfill(
@@ -155,6 +172,7 @@ def _backfill(
     name: str,
     batch: int,
     on_progress: Callable[[int], None] | None,
+    handler: BackfillBatch | None = None,
 ) -> int:
     """Run backfill `name` (sql/queries/migrations/backfill_<name>.sql, one batch a
     call) until a batch comes back short."""
@@ -162,10 +180,13 @@ def _backfill(
     while True:
         with conn.transaction():
             conn.execute(load_sql("tenants/scope_all_tenants"))
-            row = conn.execute(
-                load_sql(f"migrations/backfill_{name}"), {"batch": batch}
-            ).fetchone()
-        seen = int(str(row[0])) if row else 0
+            if handler is not None:
+                seen = handler(conn, name, batch)
+            else:
+                row = conn.execute(
+                    load_sql(f"migrations/backfill_{name}"), {"batch": batch}
+                ).fetchone()
+                seen = int(str(row[0])) if row else 0
         done += seen
         if seen:
             logger.info("backfill %s: %d rows looked at", name, done)

@@ -79,6 +79,8 @@ class ContentRow:
     raw_form: str  # whole | spliced | none
     compression: str  # none | zstd | zstd-dict
     content_text: str | None = None
+    content_html: str | None = None  # for SQL readers, unless the tenant has it off
+    headers: str | None = None  # JSON text (mail.parse.headers_document), the same
     raw_sha256: bytes | None = None
     raw_data: bytes | None = None
     raw_splices: str | None = None  # JSON text

@@ -71,7 +71,8 @@ def _changes(column: str, typ: str) -> list[str]:
 
 def _movable(conn: Conn, table: str) -> set[str]:
     """The columns the guard on `table` lets move (its arguments), the ids that may
-    only be filled in and the flag that may only be set (their own tests below)."""
+    only be filled in and the flag that may only be set (their own tests below), and
+    the SQL columns that may only be filled in (tests/db/test_sql_bodies.py)."""
     row = conn.execute(
         "SELECT encode(tgargs, 'escape') FROM pg_trigger "
         "WHERE tgrelid = %s::regclass AND tgname = 'pmail_refuse_held_updates'",
@@ -79,7 +80,14 @@ def _movable(conn: Conn, table: str) -> set[str]:
     ).fetchone()
     assert row is not None, f"{table} has no hold guard for UPDATE"
     args = {a for a in str(row[0]).split("\\000") if a}
-    return args | {"lead_id", "campaign_id", "email_account_id", "legal_hold"}
+    fill_only = {
+        "lead_id",
+        "campaign_id",
+        "email_account_id",
+        "content_html",
+        "headers",
+    }
+    return args | fill_only | {"legal_hold"}
 
 
 def _columns(conn: Conn, table: str) -> list[tuple[str, str]]:

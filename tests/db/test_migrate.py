@@ -82,19 +82,22 @@ def _pmail(dsn: str, *args: str) -> tuple[int, str, str]:
 
 
 def _fingerprint(dsn: str) -> dict[str, object]:
-    """Every table's rows (hashed) and the catalog: a dump that compares."""
+    """Every table's rows (hashed) and the catalog: a dump that compares. Temporary
+    schemas are left out: a session that just ended drops its staging tables a moment
+    after its client has gone (what a session keeps for itself is not the database)."""
     out: dict[str, object] = {}
     with psycopg.connect(dsn) as c:
         tables = c.execute(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
             "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'i', 'S', 'v') "
             "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
-            "ORDER BY 1, 2"
+            "AND n.nspname !~ '^pg_(toast_)?temp_' ORDER BY 1, 2"
         ).fetchall()
         out["catalog"] = tables
         for schema, name in c.execute(
             "SELECT schemaname, tablename FROM pg_tables "
-            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
+            "AND schemaname !~ '^pg_(toast_)?temp_' ORDER BY 1, 2"
         ).fetchall():
             row = c.execute(
                 f"SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM \"{schema}\".\"{name}\" t"

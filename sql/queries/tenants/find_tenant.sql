@@ -1,3 +1,3 @@
 -- A tenant by name.
 -- params: name text
-SELECT tenant_id, name, created, time_zone, retention_days, search_index FROM tenants WHERE name = %(name)s;
+SELECT tenant_id, name, created, time_zone, retention_days, search_index, sql_bodies FROM tenants WHERE name = %(name)s;

@@ -3,9 +3,9 @@
 WITH ins AS (
     INSERT INTO tenants (name) VALUES (%(name)s)
     ON CONFLICT (name) DO NOTHING
-    RETURNING tenant_id, name, created, time_zone, retention_days, search_index
+    RETURNING tenant_id, name, created, time_zone, retention_days, search_index, sql_bodies
 )
-SELECT tenant_id, name, created, time_zone, retention_days, search_index FROM ins
+SELECT tenant_id, name, created, time_zone, retention_days, search_index, sql_bodies FROM ins
 UNION ALL
-SELECT tenant_id, name, created, time_zone, retention_days, search_index FROM tenants WHERE name = %(name)s
+SELECT tenant_id, name, created, time_zone, retention_days, search_index, sql_bodies FROM tenants WHERE name = %(name)s
 LIMIT 1;

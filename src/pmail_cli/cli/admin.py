@@ -87,9 +87,7 @@ def init_db(
         + ("unchanged" if dry_run or not todo.pending else "up to date")
     )
     if backfilled:
-        say(
-            f"built the full-text documents of stored mail ({backfilled:,} messages read)"
-        )
+        say(f"brought stored mail up to date ({backfilled:,} messages read)")
 
 
 @tenant_app.command("add")
@@ -130,13 +128,22 @@ def tenant_set(
             help="on or off: its full-text index (on builds it for stored mail).",
         ),
     ] = None,
+    sql_bodies: Annotated[
+        str | None,
+        typer.Option(
+            "--sql-bodies",
+            help="on or off: the content_html and headers columns (docs/sql.md); on"
+            " fills them for stored mail, off clears them (held mail keeps them).",
+        ),
+    ] = None,
 ) -> None:
     """Change a tenant's settings (its time zone rebuilds its rollups).
 
     Example: pmail tenant set acme --time-zone Europe/Berlin --retention-days 365
     """
-    from pmail_cli.services import tenants
+    from pmail_cli.services import sqlbodies, tenants
 
+    filled = None
     with connected(get_settings(ctx)) as conn:
         tenant = tenants.find_tenant(conn, name)
         if time_zone is not None:
@@ -145,12 +152,20 @@ def tenant_set(
             tenant = tenants.set_retention(conn, tenant, retention_days or None)
         if search is not None:
             tenant = tenants.set_search(conn, tenant, search)
+        if sql_bodies is not None:
+            tenant, filled = sqlbodies.set_sql_bodies(conn, tenant, sql_bodies)
     days = tenant.retention_days
     say(
         f"tenant {escape(tenant.name)}: time zone {escape(tenant.time_zone)}, "
         f"retention {days if days else '2555 (default)'} days, "
-        f"full-text search {'on' if tenant.search_index else 'off'}"
+        f"full-text search {'on' if tenant.search_index else 'off'}, "
+        f"sql bodies {'on' if tenant.sql_bodies else 'off'}"
     )
+    if filled is not None:
+        say(
+            f"stored mail: {filled.filled:,} filled, {filled.cleared:,} cleared "
+            f"({filled.looked_at:,} messages looked at)"
+        )
 
 
 @tenant_app.command("login")

@@ -32,6 +32,7 @@ from pmail_cli.mail.parse import (
     addresses,
     clean_text,
     first_id,
+    headers_document,
     html_text,
     message_ids,
     parse_date,
@@ -546,6 +547,23 @@ def _link_keys(
     return link_ids(ordered) or None
 
 
+def legacy_sql_columns(headers: object, html: str | None) -> tuple[str | None, str]:
+    """content_html and headers (JSON text) of a legacy row: its own html and its
+    headers in either legacy layout (an object loses repeats; pairs keep them)."""
+    return (
+        clean_text(html) if html is not None else None,
+        headers_document(header_pairs(headers)),
+    )
+
+
+def _sql_columns(
+    record: LegacyRecord, ctx: PrepareContext
+) -> tuple[str | None, str | None]:
+    if not ctx.sql_bodies:
+        return None, None
+    return legacy_sql_columns(record.headers, record.content_html)
+
+
 def _content(
     record: LegacyRecord, pairs: list[tuple[str, str]], ctx: PrepareContext
 ) -> ContentRow:
@@ -553,6 +571,7 @@ def _content(
         bundle_json(record.headers_json, record.content_text, record.content_html),
         ctx.dictionary,
     )
+    html, headers = _sql_columns(record, ctx)
     return ContentRow(
         storage_key=record.storage_key,
         raw_size_bytes=record.raw_size_bytes
@@ -562,6 +581,8 @@ def _content(
         raw_form="legacy",
         compression=packed.compression,
         content_text=display_text(record.content_text, record.content_html),
+        content_html=html,
+        headers=headers,
         raw_data=packed.data,
         dict_id=packed.dict_id,
         expires=record.expires,

@@ -6,6 +6,7 @@ import email
 import email.message
 import email.utils
 import hashlib
+import json
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -94,6 +95,29 @@ def header_fields(msg: Message | None) -> list[tuple[str, str]]:
     if msg is None:
         return []
     return [(_header_str(k), _header_str(v)) for k, v in msg.items()]
+
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])|\r?\n|\r")
+
+
+def headers_document(pairs: list[tuple[str, str]]) -> str:
+    """The `email_content.headers` JSON of header fields (docs/schema.md): names
+    lower-cased; a field that occurs once is a string, one that repeats an array of its
+    values in order; values unfolded and their RFC 2047 words decoded."""
+    fields: dict[str, str | list[str]] = {}
+    for name, value in pairs:
+        key = name.strip().lower()
+        if not key:
+            continue
+        text = decode_words(_FOLD.sub("", value).strip())
+        had = fields.get(key)
+        if had is None:
+            fields[key] = text
+        elif isinstance(had, list):
+            had.append(text)
+        else:
+            fields[key] = [had, text]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
 def header_value(msg: Message | None, name: str) -> str | None:

@@ -19,7 +19,9 @@ from pmail_cli.mail.compress import Compressed, Dictionary, compress, compress_b
 from pmail_cli.mail.parse import (
     ParsedMessage,
     clean_text,
+    header_fields,
     header_value,
+    headers_document,
     html_text,
     parse_message,
 )
@@ -51,6 +53,7 @@ class PrepareContext:
     email_account_id: str | None = None
     campaign_header: str = "X-PM-Campaign-Id"
     lead_header: str = "X-PM-Lead-Id"
+    sql_bodies: bool = True  # fill content_html and headers (docs/sql.md)
 
 
 @dataclass(slots=True)
@@ -249,6 +252,11 @@ def content_row(
     )
 
 
+def sql_columns(parsed: ParsedMessage) -> tuple[str | None, str]:
+    """email_content's content_html and headers (JSON text) of a parsed message."""
+    return parsed.html, headers_document(header_fields(parsed.msg))
+
+
 def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
     """Parse, classify, split and compress one message; never raises on bad mail."""
     raw = item.raw or b""
@@ -266,6 +274,8 @@ def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
     content.content_text = (
         parsed.text if parsed.text is not None else html_text(parsed.html)
     )
+    if ctx.sql_bodies:
+        content.content_html, content.headers = sql_columns(parsed)
     message = MessageRow(
         storage_key=key,
         direction=direction,

@@ -23,6 +23,7 @@ class Tenant:
     time_zone: str = "UTC"  # the zone its days are counted in
     retention_days: int | None = None  # None: 2555
     search_index: bool = True  # its mail has a full-text document (docs/search.md)
+    sql_bodies: bool = True  # content_html and headers are filled (docs/sql.md)
 
 
 @dataclass(frozen=True, slots=True)

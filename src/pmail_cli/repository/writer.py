@@ -72,6 +72,7 @@ def insert_staged(conn: Connection) -> list[str]:
     keys = [str(r[0]) for r in inserted]
     if keys:
         _insert(conn, "writer/insert_staged_facts", spec.FactRow)
+        conn.execute(load_sql("writer/drop_staged_sql_bodies"))
         _insert(conn, "writer/insert_staged_content", spec.ContentRow)
         _insert(conn, "writer/insert_staged_blobs", spec.BlobRow)
         _insert(conn, "writer/insert_staged_attachments", spec.AttachmentRow)

@@ -298,6 +298,7 @@ class _Run:
                 lead_header=options.lead_header,
                 accounts=tenants.accounts(self.conn, tenant),
                 dictionary=policy.start(),
+                sql_bodies=tenant.sql_bodies,
             )
             state = self.states[tenant.tenant_id] = _TenantState(ctx, policy)
         return state

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pmail_cli.db import Connection
 from pmail_cli.mail.compress import decompress
-from pmail_cli.mail.legacy import RebuildFile, rebuild_message, unbundle
+from pmail_cli.mail.legacy import LegacyParts, RebuildFile, rebuild_message, unbundle
 from pmail_cli.mail.rawsplit import Splice
 from pmail_cli.mail.verify import unpack_raw
 from pmail_cli.repository import dicts as dicts_repo
@@ -30,6 +30,7 @@ class RebuiltMessage:
     verified: bool
     problem: str | None = None
     rebuilt: bool = False  # made from legacy columns: no raw message was ever kept
+    legacy: LegacyParts | None = None  # those columns, for a rebuilt message
 
 
 class _Rebuilder:
@@ -71,8 +72,9 @@ class _Rebuilder:
     def _legacy(self, row: StoredRawParts, bundle: bytes) -> RebuiltMessage:
         files = self.files.get(row.storage_key, [])
         data = self._blobs(f.sha256 for f in files)
+        parts = unbundle(bundle)
         raw = rebuild_message(
-            unbundle(bundle),
+            parts,
             [
                 RebuildFile(
                     f.filename, f.mime_type, f.storage_disposition, data[f.sha256]
@@ -80,7 +82,7 @@ class _Rebuilder:
                 for f in files
             ],
         )
-        return RebuiltMessage(row, raw, False, None, rebuilt=True)
+        return RebuiltMessage(row, raw, False, None, rebuilt=True, legacy=parts)
 
     def rebuild(self, row: StoredRawParts) -> RebuiltMessage:
         if row.raw_form == "none" or row.raw_data is None:

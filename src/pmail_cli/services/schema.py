@@ -19,6 +19,7 @@ from pmail_cli.db import Connection
 from pmail_cli.errors import MigrationError
 from pmail_cli.migrations import Migration
 from pmail_cli.repository import legacy as repo
+from pmail_cli.services import sqlbodies
 
 ASIDE = "legacy_attachments"
 
@@ -51,6 +52,13 @@ def plan(conn: Connection) -> Plan:
     return Plan(pending, schema if clash else None)
 
 
+# The backfills that run in Python (migrations.run_backfills): what they read only pmail
+# can decode.
+BACKFILLS: dict[str, migrations.BackfillBatch] = {
+    sqlbodies.PREFIX: sqlbodies.backfill_batch
+}
+
+
 def upgrade(
     conn: Connection, *, on_backfill: Callable[[int], None] | None = None
 ) -> Plan:
@@ -65,7 +73,10 @@ def upgrade(
 
     autocommit = conn.autocommit
     migrations.apply_pending(
-        conn, before_first=move if schema else None, on_backfill=on_backfill
+        conn,
+        before_first=move if schema else None,
+        on_backfill=on_backfill,
+        handlers=BACKFILLS,
     )
     conn.autocommit = autocommit
     with conn.transaction():

@@ -94,7 +94,7 @@ def set_time_zone(conn: Connection, tenant: Tenant, time_zone: str) -> Tenant:
 
     with scoped(conn, tenant):
         repo.set_time_zone(conn, tenant_id=tenant.tenant_id, time_zone=time_zone)
-        _audit_set(conn, tenant, time_zone=time_zone)
+        audit_set(conn, tenant, time_zone=time_zone)
         reports_repo.clear_rollups(conn, tenant_id=tenant.tenant_id)
         reports_repo.rebuild_message_rollups(conn, tenant_id=tenant.tenant_id)
         reports_repo.rebuild_storage_rollups(conn, tenant_id=tenant.tenant_id)
@@ -157,11 +157,11 @@ def set_retention(conn: Connection, tenant: Tenant, days: int | None) -> Tenant:
         )
     with scoped(conn, tenant):
         repo.set_retention(conn, tenant_id=tenant.tenant_id, retention_days=days)
-        _audit_set(conn, tenant, retention_days=days)
+        audit_set(conn, tenant, retention_days=days)
     return find_tenant(conn, tenant.name)
 
 
-def _audit_set(conn: Connection, tenant: Tenant, **changed: object) -> None:
+def audit_set(conn: Connection, tenant: Tenant, **changed: object) -> None:
     """Record a `tenant set` in its transaction (which is scoped to the tenant)."""
     audit.record(
         conn,
@@ -255,5 +255,5 @@ def set_search(conn: Connection, tenant: Tenant, value: str) -> Tenant:
             conn, tenant_id=tenant.tenant_id, on=value.strip().lower() == "on"
         )
         changed = repo.sync_search_documents(conn, tenant_id=tenant.tenant_id)
-        _audit_set(conn, tenant, search=value.strip().lower(), documents=changed)
+        audit_set(conn, tenant, search=value.strip().lower(), documents=changed)
     return find_tenant(conn, tenant.name)

@@ -28,10 +28,11 @@ from pmail_cli.mail.verify import (
     check_messages,
 )
 from pmail_cli.repository import retention as retention_repo
+from pmail_cli.repository import sqlbodies as sqlbodies_repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository import validate as repo
 from pmail_cli.repository.tenants import Tenant
-from pmail_cli.services import audit, reports
+from pmail_cli.services import audit, reports, sqlbodies
 from pmail_cli.services.tenants import every_tenant, scoped
 from pmail_cli.workerproc import worker_count, worker_pool
 
@@ -81,6 +82,12 @@ CHECKS: tuple[Check, ...] = (
         "search_documents",
         "every message has a full-text document exactly when its tenant's search is on",
         "build the missing documents, drop those of tenants with search off",
+    ),
+    Check(
+        "sql_bodies",
+        "content_html and headers are filled exactly when the tenant's --sql-bodies is"
+        " on (held mail keeps them)",
+        "fill or clear them (the tenant's backfill, in committed batches)",
     ),
 )
 DEEP_CHECKS: tuple[Check, ...] = (
@@ -214,6 +221,8 @@ def _repair(
         with _scope(conn, tenant):
             rows = tenants_repo.sync_search_documents(conn, tenant_id=tenant_id)
             _audit_repair(conn, tenant, "search_documents", rows=rows)
+    if "sql_bodies" in found:
+        _repair_sql_bodies(conn, tenant)
     repaired = [c for c in CHECKS if c.repair and c.name in found]
     sizes_moved = repaired or "raw_messages" in found
     if sizes_moved and _run(conn, tenant, _ROLLUPS).count:
@@ -227,6 +236,19 @@ def _repair(
         )
         i = next(i for i, o in enumerate(report.outcomes) if o.name == check.name)
         report.outcomes[i] = after
+
+
+def _repair_sql_bodies(conn: Connection, tenant: Tenant | None) -> None:
+    with every_tenant(conn):
+        every = [tenant] if tenant else tenants_repo.all_tenants(conn)
+    for one in every:
+        with scoped(conn, one):
+            sqlbodies_repo.start_backfill(conn, tenant_id=one.tenant_id)
+        done = sqlbodies.run_backfill(conn, one)
+        with scoped(conn, one):
+            _audit_repair(
+                conn, one, "sql_bodies", filled=done.filled, cleared=done.cleared
+            )
 
 
 def _audit_repair(
