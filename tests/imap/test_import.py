@@ -87,6 +87,14 @@ def test_import_stores_server_bytes_and_changes_no_flags(
     assert set(_stored(conn)) == expected and len(expected) == 31
     assert dovecot.flags(imap_user.login, "INBOX") == before
     assert all("\\Seen" not in f for f in before.values())
+    # the seed's columns are filled on the IMAP path too (docs/sql.md)
+    filled = conn.execute(
+        "SELECT count(*) FILTER (WHERE c.headers ? 'from'), "
+        "count(*) FILTER (WHERE c.headers->>'subject' = m.subject) "
+        "FROM email_content c JOIN email_messages m USING (tenant_id, storage_key)"
+    ).fetchone()
+    conn.commit()
+    assert filled is not None and filled[0] == 31 and filled[1] >= 5, filled
     again = _run(dsn, imap_user, monkeypatch)
     assert "fetched 0 messages" in again.stderr
     dovecot.append(imap_user.login, "INBOX", mailgen.simple(100))

@@ -89,7 +89,8 @@ def test_queue_stores_what_ingest_stores(
     columns = (
         "m.message_id, m.direction, m.message_type, m.status, m.subject, m.from_email, "
         "m.to_email, m.attachment_count, m.parse_problems, m.raw_size_bytes, "
-        "c.content_text, c.raw_size_bytes, c.raw_form, encode(c.raw_sha256, 'hex')"
+        "c.content_text, c.content_html, c.headers::text, c.raw_size_bytes, "
+        "c.raw_form, encode(c.raw_sha256, 'hex')"
     )
     rows = {
         name: sorted(
@@ -106,6 +107,15 @@ def test_queue_stores_what_ingest_stores(
         for name in ("q", "i")
     }
     assert rows["q"] == rows["i"]
+    # the seed's columns are filled on the queue's path too (docs/sql.md)
+    assert (
+        _count(
+            conn,
+            "SELECT count(*) FROM email_content c JOIN tenants t USING (tenant_id) "
+            "WHERE t.name = 'q' AND jsonb_typeof(c.headers) = 'object' AND c.headers <> '{}'",
+        )
+        == 16
+    )
     assert _count(conn, "SELECT count(*) FROM job_log WHERE outcome = 'stored'") == 16
     code, out, _ = _pmail(dsn, "report", "queue", "-t", "q", "--format", "csv")
     assert code == 0 and out.splitlines()[1].split(",")[1:3] == ["16", "16"]
