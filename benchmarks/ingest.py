@@ -210,6 +210,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=Path(tempfile.gettempdir()) / "pmail-bench",
         help="where corpora are cached and the profile is written",
     )
+    add(
+        "--sql-bodies",
+        choices=("on", "off"),
+        default="on",
+        help="the tenant's content_html/headers columns (pmail tenant set --sql-bodies)",
+    )
     add("--profile", action="store_true", help="profile one --jobs 1 ingest")
     add(
         "--platform-rows",
@@ -394,10 +400,14 @@ class Pmail:
             )
 
 
-def prepare_database(pmail: Pmail, dsn: str, corpus: Corpus, *, rows: bool) -> None:
+def prepare_database(
+    pmail: Pmail, dsn: str, corpus: Corpus, *, rows: bool, sql_bodies: str = "on"
+) -> None:
     """Apply the schema, add the tenant and its SDR accounts (and platform rows)."""
     pmail.check(dsn, "init-db")
     pmail.check(dsn, "tenant", "add", TENANT)
+    if sql_bodies == "off":
+        pmail.check(dsn, "tenant", "set", TENANT, "--sql-bodies", "off")
     for _, local, _ in gen_corpus.SDRS:
         pmail.check(dsn, "account", "add", f"{local}@{TENANT_DOMAIN}", "-t", TENANT)
     if not rows:
@@ -521,7 +531,9 @@ def measure_run(
     record.cheap_parse_seconds = time.perf_counter() - started
     _log(f"run {number}: cheap parse {record.cheap_parse_seconds:.1f}s")
     with scratch_database(args.dsn) as dsn:
-        prepare_database(pmail, dsn, corpus, rows=args.platform_rows)
+        prepare_database(
+            pmail, dsn, corpus, rows=args.platform_rows, sql_bodies=args.sql_bodies
+        )
         first = pmail.run(dsn, *_ingest_args(corpus, args.jobs))
         if _ok(record, "pmail ingest", first):
             record.pmail_seconds = first.seconds
@@ -577,7 +589,9 @@ def measure_memory(corpus: Corpus, pmail: Pmail, args: argparse.Namespace) -> Ru
     """Ingest the larger corpus once and record its time and peak RSS."""
     record = RunRecord(0, len(corpus.paths), corpus.total_bytes)
     with scratch_database(args.dsn) as dsn:
-        prepare_database(pmail, dsn, corpus, rows=args.platform_rows)
+        prepare_database(
+            pmail, dsn, corpus, rows=args.platform_rows, sql_bodies=args.sql_bodies
+        )
         result = pmail.run(dsn, *_ingest_args(corpus, args.jobs))
         if _ok(record, f"pmail ingest ({args.memory_scale}x corpus)", result):
             record.pmail_seconds = result.seconds
@@ -639,7 +653,9 @@ def run_profile(
     prefix = [str(python), "-m", "pyinstrument", "-r", "pyisession"]
     prefix += ["-o", str(session_file)]
     with scratch_database(args.dsn) as dsn:
-        prepare_database(pmail, dsn, corpus, rows=args.platform_rows)
+        prepare_database(
+            pmail, dsn, corpus, rows=args.platform_rows, sql_bodies=args.sql_bodies
+        )
         result = pmail.run(dsn, *_ingest_args(corpus, 1), prefix=prefix)
     if result.returncode != 0 or not session_file.exists():
         raise BenchError(
