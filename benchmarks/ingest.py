@@ -401,7 +401,12 @@ class Pmail:
 
 
 def prepare_database(
-    pmail: Pmail, dsn: str, corpus: Corpus, *, rows: bool, sql_bodies: str = "on"
+    pmail: Pmail,
+    dsn: str,
+    corpus: Corpus | None,
+    *,
+    rows: bool,
+    sql_bodies: str = "on",
 ) -> None:
     """Apply the schema, add the tenant and its SDR accounts (and platform rows)."""
     pmail.check(dsn, "init-db")
@@ -410,7 +415,7 @@ def prepare_database(
         pmail.check(dsn, "tenant", "set", TENANT, "--sql-bodies", "off")
     for _, local, _ in gen_corpus.SDRS:
         pmail.check(dsn, "account", "add", f"{local}@{TENANT_DOMAIN}", "-t", TENANT)
-    if not rows:
+    if not rows or corpus is None:
         return
     # Outbound mail names campaigns and leads in X-PM-* headers, and their columns
     # have foreign keys; pmail 0.1.0 as committed failed the first batch unless the
