@@ -27,6 +27,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from typing import TYPE_CHECKING
 
+from pmail_cli.batch import WorkItem
 from pmail_cli.mail.compress import compress
 from pmail_cli.mail.parse import (
     addresses,
@@ -44,7 +45,6 @@ from pmail_cli.mail.prepare import (
     link_ids,
 )
 from pmail_cli.rows import AttachmentRow, BlobRow, ContentRow, FactRow, MessageRow
-from pmail_cli.sources import WorkItem
 
 if TYPE_CHECKING:
     from pmail_cli.classify import Classification

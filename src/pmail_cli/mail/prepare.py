@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pmail_cli.batch import WorkItem
 from pmail_cli.mail.compress import Compressed, Dictionary, compress, compress_blob
 from pmail_cli.mail.parse import (
     ParsedMessage,
@@ -34,7 +35,6 @@ from pmail_cli.rows import (
     MessageRow,
     text_safe,
 )
-from pmail_cli.sources import WorkItem
 
 if TYPE_CHECKING:  # imported where used: the writer process never classifies
     from pmail_cli.classify import Classification
