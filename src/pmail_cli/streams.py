@@ -458,13 +458,6 @@ class Streams:
             dead = int(self.client.xlen(self.key("dead")))
         return out, dead
 
-    def drop_all(self) -> None:
-        """Delete every key under the prefix (tests and `queue purge`)."""
-        with self.errors():
-            keys = list(self.client.scan_iter(match=f"{self.prefix}:*", count=1000))
-            if keys:
-                self.client.delete(*keys)
-
 
 def _tls_options(url: str, ca_file: Path | None) -> dict[str, Any]:
     """Connection options for TLS: only rediss:// speaks it, and always verifies

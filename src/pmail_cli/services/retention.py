@@ -20,8 +20,7 @@ from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit
 from pmail_cli.services.tenants import every_tenant, scoped
 
-BATCH = 1000
-DEFAULT_RETENTION_DAYS = 2555
+BATCH = 1000  # the default retention (2555 days) lives in SQL: pmail_expiry()
 
 
 @dataclass(slots=True)
