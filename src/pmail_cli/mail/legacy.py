@@ -42,9 +42,10 @@ from pmail_cli.mail.prepare import (
     PrepareContext,
     PreparedMessage,
     blob_row,
+    fact_rows,
     link_ids,
 )
-from pmail_cli.rows import AttachmentRow, BlobRow, ContentRow, FactRow, MessageRow
+from pmail_cli.rows import AttachmentRow, BlobRow, ContentRow, MessageRow
 
 if TYPE_CHECKING:
     from pmail_cli.classify import Classification
@@ -419,28 +420,6 @@ def estimate_size(record: LegacyRecord, pairs: list[tuple[str, str]]) -> int:
     return head + bodies + sum(f.size_bytes * 4 // 3 for f in record.files)
 
 
-def _facts(key: str, found: Classification | None) -> list[FactRow]:
-    if found is None:
-        return []
-    return [
-        FactRow(
-            storage_key=key,
-            recipient_index=i,
-            reason=f.reason,
-            hard=f.hard,
-            recipient=clean_text(f.recipient) if f.recipient else None,
-            action=f.action,
-            status=f.status,
-            reply_code=f.reply_code,
-            diagnostic_code=clean_text(f.diagnostic_code)
-            if f.diagnostic_code
-            else None,
-            remote_mta=clean_text(f.remote_mta) if f.remote_mta else None,
-        )
-        for i, f in enumerate(found.recipients)
-    ]
-
-
 def prepare_legacy(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
     """The rows of one legacy message; never raises on dirty values."""
     assert isinstance(item.record, LegacyRow)
@@ -493,7 +472,7 @@ def prepare_legacy(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         processed=record.processed,
     )
     prepared = PreparedMessage(
-        message, facts=_facts(key, found), notes=list(record.notes)
+        message, facts=fact_rows(key, found), notes=list(record.notes)
     )
     if record.has_content:
         prepared.content = _content(record, pairs, ctx)

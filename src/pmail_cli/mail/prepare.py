@@ -176,7 +176,8 @@ def blob_row(sha256: bytes, data: bytes) -> BlobRow:
     )
 
 
-def _facts(key: str, found: Classification | None) -> list[FactRow]:
+def fact_rows(key: str, found: Classification | None) -> list[FactRow]:
+    """The delivery_facts rows of a classified message: one per failed recipient."""
     if found is None:
         return []
     return [
@@ -306,7 +307,7 @@ def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         else None,
         raw_size_bytes=len(raw),
     )
-    facts = _facts(key, found)
+    facts = fact_rows(key, found)
     message.bounce_class, message.bounce_reason = bounce_summary(
         message.message_type, facts
     )
