@@ -14,9 +14,13 @@ import pytest
 from benchmarks import gen_legacy
 from psycopg.conninfo import make_conninfo
 
+from pmail_cli.config import Settings
+from pmail_cli.db import connect
+from pmail_cli.mail import prepare
 from pmail_cli.mail.legacy import header_pairs
 from pmail_cli.mail.parse import clean_text
-from pmail_cli.services import sqlbodies
+from pmail_cli.services import ingest, sqlbodies, tenants, validate
+from pmail_cli.services.pipeline import PipelineOptions
 from tests.support.tenancy import Conn, pmail
 
 pytestmark = pytest.mark.db
@@ -269,3 +273,37 @@ def test_migrated_rows_carry_their_own_html_and_headers(
                 else (isinstance(value, str))
             ), (key, name)
     assert {"dict", "list"} <= layouts  # both legacy layouts were met
+
+
+def test_a_message_whose_preparation_broke_still_has_headers(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in classification keeps the message (the fallback); its SQL columns are
+    still filled, so validate stays clean on a tenant with --sql-bodies on."""
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a classifier bug")
+
+    monkeypatch.setattr(prepare, "_classify", broken)
+    (tmp_path / "one.eml").write_bytes(RAW)
+    (tmp_path / "nul.eml").write_bytes(b"\x00\x00")
+    with connect(Settings(dsn=dsn, dsn_source="test")) as db:
+        tenant = tenants.use_tenant(db, None)
+        ingest.ingest_paths(
+            db, [str(tmp_path)], tenant=tenant, options=PipelineOptions(), jobs=1
+        )
+        rows: list[tuple[list[str], dict[str, str], str | None]] = db.execute(
+            "SELECT m.parse_problems, c.headers, c.content_html"
+            " FROM email_messages m JOIN email_content c USING (storage_key)"
+            " ORDER BY m.raw_size_bytes"
+        ).fetchall()  # type: ignore[assignment]
+        assert [r[0][0].startswith("not parsed, internal error") for r in rows] == [
+            True,
+            True,
+        ]
+        assert rows[0][1] == {}
+        assert rows[1][1]["message-id"] == "<sqlbodies-1@example.com>"
+        html = rows[1][2] or ""
+        assert "rate=20card" not in html and "rate card" in html
+        report = validate.validate(db, tenant, deep=False, jobs=1)
+        assert report.problems == 0, [o for o in report.outcomes if o.count]

@@ -258,6 +258,15 @@ def sql_columns(parsed: ParsedMessage) -> tuple[str | None, str]:
     return parsed.html, headers_document(header_fields(parsed.msg))
 
 
+def raw_sql_columns(raw: bytes) -> tuple[str | None, str]:
+    """The SQL columns of raw bytes, for mail whose preparation broke: what a parse gives,
+    else no html and `{}` (docs/sql.md: the raw message stays the truth)."""
+    try:
+        return sql_columns(parse_message(raw))
+    except Exception:  # the same bug that broke the preparation
+        return None, "{}"
+
+
 def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
     """Parse, classify, split and compress one message; never raises on bad mail."""
     raw = item.raw or b""
@@ -342,7 +351,10 @@ def _fallback(item: WorkItem, ctx: PrepareContext, exc: Exception) -> PreparedMe
         source=item.origin,
         raw_size_bytes=len(raw),
     )
-    return PreparedMessage(message, content_row(key, raw, raw, ctx, splices=None))
+    content = content_row(key, raw, raw, ctx, splices=None)
+    if ctx.sql_bodies:
+        content.content_html, content.headers = raw_sql_columns(raw)
+    return PreparedMessage(message, content)
 
 
 def prepare_batch(

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pmail_cli.db import Connection
 from pmail_cli.errors import UsageError
 from pmail_cli.mail.legacy import legacy_sql_columns
-from pmail_cli.mail.parse import parse_message
-from pmail_cli.mail.prepare import sql_columns
+from pmail_cli.mail.prepare import raw_sql_columns
 from pmail_cli.repository import sqlbodies as repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository import writer as writer_repo
@@ -89,7 +88,7 @@ def _fill(conn: Connection, tenant: Tenant, keys: list[str]) -> int:
         if message.legacy is not None:
             columns = legacy_sql_columns(message.legacy.headers, message.legacy.html)
         elif message.raw is not None and message.verified:
-            columns = sql_columns(parse_message(message.raw))
+            columns = raw_sql_columns(message.raw)
         else:
             continue
         filled.append(message.parts.storage_key)
