@@ -1,5 +1,5 @@
-"""docs/scaling.md against the catalog: every table, view, sequence, function and
-trigger of pmail's schema has exactly one row in the plan's catalog table, the plan
+"""docs/scaling.md against the catalog: every table, view, sequence, function, type
+and trigger of pmail's schema has exactly one row in the plan's catalog table, the plan
 names nothing that does not exist, and each table's placement agrees with its keys."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ PLACEMENTS = {
     "sequence": {"distributed", "reference", "citus-local", "coordinator"},
     "view": {"every node", "coordinator"},
     "function": {"every node", "coordinator"},
+    "type": {"every node"},
     "trigger": {"kept", "rebuilt", "replaced"},
 }
 # Which placements a table's foreign keys may point at (docs/scaling.md, source [B]).
@@ -91,6 +92,16 @@ def catalog(conn: Conn) -> dict[tuple[str, str], str]:
         WHERE p.pronamespace = {schema}
           AND NOT EXISTS (SELECT 1 FROM pg_depend AS d
                           WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                            AND d.deptype = 'e')
+        UNION ALL
+        SELECT 'type', t.typname::text, ''
+        FROM pg_type AS t
+        WHERE t.typnamespace = {schema}
+          AND (t.typtype IN ('d', 'e', 'r', 'm')
+               OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class AS c
+                                        WHERE c.oid = t.typrelid) = 'c'))
+          AND NOT EXISTS (SELECT 1 FROM pg_depend AS d
+                          WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
                             AND d.deptype = 'e')
         UNION ALL
         SELECT 'trigger', c.relname || '.' || t.tgname, c.relname::text
@@ -244,19 +255,21 @@ def test_a_new_object_is_named_in_the_failure(conn: Conn) -> None:
         "CREATE TRIGGER pmail_keep_holds BEFORE DELETE ON suppressions "
         "FOR EACH STATEMENT EXECUTE FUNCTION pmail_keep_holds()"
     )
+    conn.execute("CREATE TYPE suppression_reason AS ENUM ('bounce', 'complaint')")
     conn.execute("DROP VIEW storage_rollups_expected")
     problems = coverage_problems(conn, text)
     assert [p.split(":")[0] for p in problems] == [
         "function pmail_report_window",
         "table suppressions",
         "trigger suppressions.pmail_keep_holds",
+        "type suppression_reason",
         "view storage_rollups_expected",
     ]
     assert (
         "| `pmail_report_window` | function | <coordinator or every node> |"
         in (problems[0])
     )
-    assert "names an object the migrated schema does not have" in problems[3]
+    assert "names an object the migrated schema does not have" in problems[4]
 
 
 def test_a_wrong_placement_is_named(conn: Conn) -> None:
