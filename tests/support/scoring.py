@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
+
+# The normal quantile of a two-sided 95 % interval.
+Z95 = 1.959963984540054
+
+
+def wilson_interval(right: int, total: int, z: float = Z95) -> tuple[float, float]:
+    """Return the Wilson score interval of right/total (0..1 bounds; (0, 1) if empty).
+
+    Unlike the normal approximation it stays inside 0..1 and is usable for small
+    samples and shares near 100 %, which is what a held-out set of ~100 rows has.
+    """
+    if total <= 0:
+        return (0.0, 1.0)
+    share = right / total
+    denominator = 1 + z * z / total
+    centre = (share + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total))
+    half /= denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass(slots=True)
@@ -27,6 +47,11 @@ class Score:
     def rate(self) -> float:
         """Return the share right (1.0 when nothing was scored)."""
         return self.right / self.total if self.total else 1.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Return the 95 % Wilson interval of the share right."""
+        return wilson_interval(self.right, self.total)
 
     def report(self, name: str) -> str:
         """Return the figure, a confusion table and the first misses."""

@@ -27,12 +27,16 @@ FAILURES = frozenset({"bounce", "delay"})
 # The figures of docs/classification.md: a change that makes pmail worse on
 # unseen mail fails here. New held-out files may lower a figure; then record
 # the new one (and why) rather than change a rule to win the file back.
+# 2026-12-06: the set grew from 36 to 101 files (issue 28); these are the grown
+# set's figures, measured once, after its labels were committed. The fall in kind
+# (97.2 -> 90.1 %) is mostly notifications marked Auto-Submitted: auto-generated
+# that pmail calls auto-replies; see docs/classification.md for every miss.
 THRESHOLDS = {
-    "kind": 0.972,
-    "recipient": 1.0,
-    "status": 0.962,
-    "hard_soft": 0.892,
-    "reason": 0.821,
+    "kind": 0.900,
+    "recipient": 0.986,
+    "status": 0.984,
+    "hard_soft": 0.907,
+    "reason": 0.813,
 }
 
 
@@ -79,11 +83,15 @@ def scores() -> dict[str, Score]:
     for row in _rows():
         _score(row, classify_bytes((HOLDOUT / row["path"]).read_bytes()), result)
     print("\nheld-out accuracy (tests/data/holdout-dev)")
-    print(f"{'measure':<10} {'right':>6} {'total':>6} {'share':>7} {'threshold':>9}")
+    print(
+        f"{'measure':<10} {'right':>6} {'total':>6} {'share':>7}"
+        f" {'95 % interval':>15} {'threshold':>9}"
+    )
     for name, score in result.items():
+        low, high = score.interval
         print(
             f"{name:<10} {score.right:>6} {score.total:>6} {score.rate:>7.1%}"
-            f" {THRESHOLDS[name]:>9.0%}"
+            f" {low:>7.1%}-{high:<7.1%} {THRESHOLDS[name]:>9.1%}"
         )
     return result
 
@@ -99,7 +107,7 @@ def test_holdout_files_match_their_manifest() -> None:
         if p.is_file() and p.parent != HOLDOUT
     }
     assert labelled <= listed == on_disk
-    assert len(labelled) >= 30
+    assert len(labelled) >= 100
 
 
 @pytest.mark.parametrize("measure", sorted(THRESHOLDS))
