@@ -180,8 +180,9 @@ def _show_dry_run(plan: DryRun, fmt: OutputFormat) -> None:
         *({"what": f"anomaly: {kind}", "count": n} for kind, n in plan.anomalies),
     ]
     if plan.estimate_seconds is not None:
+        # whole seconds: a float would turn every count of the table into one
         rows.append(
-            {"what": "estimate: seconds", "count": round(plan.estimate_seconds, 1)}
+            {"what": "estimate: seconds", "count": round(plan.estimate_seconds)}
         )
     for column, counts in (
         ("direction", plan.directions),

@@ -57,10 +57,11 @@ ANOMALY_KINDS = (
 )
 SAMPLE_ROWS = 1000
 # A run's seconds per legacy row, as a multiple of what the sample costs to read and
-# map in one process, and its fixed cost (schema, index, dictionaries, checks):
-# measured against real runs with benchmarks/migrate.py (docs/performance.md).
-RUN_FACTOR = 2.6
-RUN_FIXED_SECONDS = 1.5
+# map in one process, and its fixed cost (start-up, schema, index, dictionaries,
+# checks): fitted to real runs of benchmarks/migrate.py at 10,052 and 50,252 legacy
+# rows on 2 cores (docs/performance.md has the runs, estimate against real).
+RUN_FACTOR = 2.85
+RUN_FIXED_SECONDS = 1.6
 
 
 @dataclass(frozen=True, slots=True)
