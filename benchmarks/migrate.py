@@ -7,7 +7,8 @@ of the three tables into tables of the same shape, keys included), which fails o
 first dirty row and deduplicates nothing. Timed: the real `pmail migrate-legacy`
 command (a subprocess, start-up included) and the bare copy, in the same run. Sizes:
 the legacy tables, pmail's tables after the migration, the whole database before,
-after, and after `--archive` and dropping the archived tables.
+after, and after `--archive` and dropping the archived tables. Before the run, its
+`--dry-run` estimate is taken, to be compared with the run's real time.
 
     python benchmarks/migrate.py --messages 200000 --tenants 20
 """
@@ -67,6 +68,8 @@ class Report:
     legacy_rows: int
     legacy_attachments: int
     generate_seconds: float
+    dry_run_seconds: float
+    estimate_seconds: float
     pmail_seconds: float
     pmail_rows_per_s: float
     bare_seconds: float
@@ -141,6 +144,21 @@ def _pmail(dsn: str, *args: str) -> tuple[float, str]:
     return took, done.stderr
 
 
+def _estimate(dsn: str) -> tuple[float, float]:
+    """The dry run's time and the run time it estimates."""
+    pmail = shutil.which("pmail", path=str(Path(sys.executable).parent)) or "pmail"
+    started = time.perf_counter()
+    done = subprocess.run(
+        [pmail, "--dsn", dsn, "-q", "migrate-legacy", "--dry-run", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    took = time.perf_counter() - started
+    rows = {r["what"]: r["count"] for r in json.loads(done.stdout)}
+    return took, float(rows["estimate: seconds"])
+
+
 def run(args: argparse.Namespace) -> Report:
     """Build both databases, time both copies, measure the sizes."""
     tag = os.getpid()
@@ -169,6 +187,8 @@ def run(args: argparse.Namespace) -> Report:
         before = _database_bytes(pmail_dsn)
         bare = _bare_copy(bare_dsn)
         print(f"bare copy {bare:.1f} s", file=sys.stderr)
+        dry_took, estimate = _estimate(pmail_dsn)
+        print(f"pmail migrate-legacy --dry-run {dry_took:.1f} s", file=sys.stderr)
         took, summary = _pmail(pmail_dsn, "--batch-size", str(args.batch_size))
         print(f"pmail migrate-legacy {took:.1f} s", file=sys.stderr)
         pmail_bytes = _bytes(pmail_dsn, PMAIL_TABLES)
@@ -199,6 +219,8 @@ def run(args: argparse.Namespace) -> Report:
             legacy_rows=rows,
             legacy_attachments=built.attachments,
             generate_seconds=generated,
+            dry_run_seconds=dry_took,
+            estimate_seconds=estimate,
             pmail_seconds=took,
             pmail_rows_per_s=rows / took,
             bare_seconds=bare,
@@ -231,6 +253,9 @@ def render(r: Report) -> str:
         f"{r.tenants} tenants, {r.legacy_attachments:,} attachment rows)",
         "",
         f"pmail migrate-legacy       {r.pmail_seconds:8.1f} s  {r.pmail_rows_per_s:10,.0f} rows/s",
+        f"its --dry-run estimate     {r.estimate_seconds:8.1f} s  "
+        f"({r.estimate_seconds / r.pmail_seconds:.2f}x the run; the dry run took "
+        f"{r.dry_run_seconds:.1f} s)",
         f"bare INSERT ... SELECT     {r.bare_seconds:8.1f} s  {r.bare_rows_per_s:10,.0f} rows/s",
         f"pmail / bare rows/s        {r.rate_ratio:8.2f}x   target >= {TARGET_RATE}x  {rate_ok}",
         f"legacy tables              {r.legacy_table_bytes / mb:8.1f} MB",

@@ -309,7 +309,7 @@ def test_dry_run_changes_nothing(legacy: Legacy) -> None:
     counts = {r["what"]: r["count"] for r in json.loads(table)}
     assert counts["legacy message rows"] == legacy.built.refs
     assert (
-        counts["dirt: message rows without content"]
+        counts["anomaly: ref_without_content"]
         == legacy.built.dirt["ref_without_content"]
     )
     assert "would move public.attachments aside" in err and "nothing was changed" in err
@@ -317,6 +317,122 @@ def test_dry_run_changes_nothing(legacy: Legacy) -> None:
     after = _fingerprint(legacy.dsn)
     assert _pmail(legacy.dsn, "--dry-run")[0] == 0
     assert _fingerprint(legacy.dsn) == after
+
+
+def _anomaly_kinds(dsn: str) -> dict[str, int]:
+    with psycopg.connect(dsn) as c:
+        rows = c.execute(
+            "SELECT kind, count(*) FROM migration_anomalies GROUP BY 1"
+        ).fetchall()
+    return {str(k): int(str(n)) for k, n in rows}
+
+
+def test_dry_run_predicts_what_the_run_records(legacy: Legacy) -> None:
+    """The dry run's count of each anomaly kind is what the run then records (files
+    of messages without content are orphans, not size mismatches), and it names the
+    index the run builds."""
+    with psycopg.connect(legacy.dsn) as c:  # the one kind the generator never makes
+        c.execute(
+            "UPDATE content_inbox_message_refs SET status = 'archived' "
+            "WHERE storage_key IN (SELECT storage_key FROM content_inbox_message_refs "
+            "WHERE status = 'sent' ORDER BY storage_key LIMIT 3)"
+        )
+    code, table, err = _pmail(legacy.dsn, "--dry-run", "--format", "json")
+    assert code == 0, err
+    predicted = {
+        str(r["what"]).removeprefix("anomaly: "): r["count"]
+        for r in json.loads(table)
+        if str(r["what"]).startswith("anomaly: ")
+    }
+    assert all(predicted[k] for k in predicted if k != "flagged"), predicted
+    assert (
+        "would index public.legacy_attachments (parent_storage_key) as "
+        "pmail_legacy_attachments_by_message" in err
+    )
+    assert _pmail(legacy.dsn, "--batch-size", "300")[0] == 0
+    recorded = _anomaly_kinds(legacy.dsn)
+    assert predicted == {kind: recorded.get(kind, 0) for kind in predicted}
+    code, table, err = _pmail(legacy.dsn, "--dry-run", "--format", "json")
+    assert code == 0 and "would index" not in err
+    again = {r["what"]: r["count"] for r in json.loads(table)}
+    assert all(again[f"anomaly: {kind}"] == n for kind, n in predicted.items())
+
+
+def test_validate_passes_after_a_migration(legacy: Legacy) -> None:
+    """After a migration validate (and --deep) exits 0: migrated messages carry their
+    content's raw size, and rows the legacy tables never gave content are reported as
+    that documented state, not as damage."""
+    assert _pmail(legacy.dsn)[0] == 0
+    for deep in ([], ["--deep"]):
+        result = runner.invoke(app, ["--dsn", legacy.dsn, "validate", *deep])
+        assert result.exit_code == 0, result.output
+        assert (
+            f"not damage: {legacy.built.dirt['ref_without_content']:,} messages whose "
+            "legacy row never had content, "
+            f"{legacy.built.dirt['orphan_attachment']:,} legacy files without a message"
+            in result.stderr
+        )
+    with psycopg.connect(legacy.dsn) as c:
+        row = c.execute(
+            "SELECT count(*) FILTER (WHERE m.raw_size_bytes = ct.raw_size_bytes), "
+            "count(ct.storage_key), count(*) FILTER (WHERE ct.storage_key IS NULL "
+            "AND m.raw_size_bytes IS NULL), count(*) FROM email_messages m "
+            "LEFT JOIN email_content ct USING (tenant_id, storage_key)"
+        ).fetchone()
+    assert row is not None
+    same, with_content, without_and_unsized, total = row
+    assert same == with_content and with_content + without_and_unsized == total
+
+
+def test_a_lost_content_row_of_a_migrated_message_is_still_damage(
+    legacy: Legacy,
+) -> None:
+    """Only the rows the migration recorded as never having content are exempt: a
+    migrated message whose content row is deleted afterwards is reported."""
+    assert _pmail(legacy.dsn)[0] == 0
+    with psycopg.connect(legacy.dsn) as c:
+        c.execute(
+            "DELETE FROM email_content WHERE storage_key = (SELECT storage_key FROM "
+            "email_content c WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE "
+            "a.parent_storage_key = c.storage_key) ORDER BY storage_key LIMIT 1)"
+        )
+    result = runner.invoke(app, ["--dsn", legacy.dsn, "validate", "--format", "json"])
+    assert result.exit_code == 3, result.output
+    found = {c["name"]: c["count"] for c in json.loads(result.stdout)}
+    assert found["messages_without_content"] == 1
+
+
+def test_repair_fills_raw_sizes_an_earlier_migration_left_out(legacy: Legacy) -> None:
+    """Messages migrated without their raw size (as pmail did before it copied the
+    content's) fail validate; --repair fills them from the content rows, exit 0."""
+    assert _pmail(legacy.dsn)[0] == 0
+    with psycopg.connect(legacy.dsn) as c:
+        c.execute("UPDATE email_messages SET raw_size_bytes = NULL")
+    result = runner.invoke(app, ["--dsn", legacy.dsn, "validate"])
+    assert result.exit_code == 3 and "size_mismatches" in result.stdout
+    result = runner.invoke(app, ["--dsn", legacy.dsn, "validate", "--repair"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["--dsn", legacy.dsn, "validate"]).exit_code == 0
+
+
+def test_status_and_verify_after_archive(legacy: Legacy) -> None:
+    """--status and --verify after --archive read the archived tables and exit 0;
+    a run still says there is nothing to migrate."""
+    assert _pmail(legacy.dsn)[0] == 0
+    code, _, err = _pmail(legacy.dsn, "--archive")
+    assert code == 0, err
+    code, table, err = _pmail(legacy.dsn, "--status", "--format", "json")
+    assert code == 0, err
+    assert {s["step"] for s in json.loads(table)} == {
+        "messages", "orphan_content", "orphan_attachments", "checks",
+    }  # fmt: skip
+    rows = legacy.built.refs + legacy.built.dirt["content_without_ref"]
+    assert f"{rows:,} of {rows:,} legacy messages migrated" in err
+    assert "archived on " in err and "public.content_objects_archived" in err
+    code, _, err = _pmail(legacy.dsn, "--verify")
+    assert code == 0, err
+    code, _, err = _pmail(legacy.dsn)
+    assert code == 1 and "archived already" in err
 
 
 def test_second_run_is_a_no_op(legacy: Legacy) -> None:

@@ -103,6 +103,13 @@ def validate_cmd(
             f" ({t.purged:,} purged), {t.attachments:,} attachments,"
             f" {t.files:,} stored files"
         )
+        if t.legacy_without_content or t.legacy_files_aside:
+            say(
+                "as the legacy migration recorded them (docs/migrate-legacy.md), not "
+                f"damage: {t.legacy_without_content:,} messages whose legacy row never "
+                f"had content, {t.legacy_files_aside:,} legacy files without a message "
+                "kept in migration_anomalies"
+            )
         if report.deep:
             d = report.deep
             rate = d.messages / d.seconds if d.seconds else 0.0

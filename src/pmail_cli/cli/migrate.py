@@ -23,7 +23,8 @@ from pmail_cli.output import OutputFormat
 if TYPE_CHECKING:
     from pmail_cli.config import Settings
     from pmail_cli.db import Connection
-    from pmail_cli.services.migrate import DryRun, MigrationResult
+    from pmail_cli.services.migrate import MigrationResult, Status
+    from pmail_cli.services.migrate_plan import DryRun
 
 
 @app.command("migrate-legacy")
@@ -72,19 +73,14 @@ def migrate_legacy(
             raise UsageError(
                 "give at most one of --dry-run, --status, --verify, --archive"
             )
-    from pmail_cli.services import migrate, migrate_verify
+    from pmail_cli.services import migrate, migrate_plan, migrate_verify
 
     with connected(settings, migrate=False) as conn:
         if dry_run:
-            _show_dry_run(migrate.dry_run(conn, legacy_schema=legacy_schema), fmt)
+            _show_dry_run(migrate_plan.dry_run(conn, legacy_schema=legacy_schema), fmt)
             return
         if status:
-            progress = migrate.status(conn, legacy_schema=legacy_schema)
-            output.render(progress.steps, fmt)
-            say(
-                f"{progress.migrated_rows:,} of {progress.legacy_rows:,} legacy messages "
-                "migrated; anomalies: " + _kinds(progress.anomalies)
-            )
+            _show_status(migrate.status(conn, legacy_schema=legacy_schema), fmt)
             return
         if verify:
             checks = migrate_verify.verify(conn, legacy_schema=legacy_schema)
@@ -158,6 +154,21 @@ def _summary(r: MigrationResult) -> None:
     say(f"anomalies: {_kinds(r.anomalies)}; next: pmail migrate-legacy --verify")
 
 
+def _show_status(progress: Status, fmt: OutputFormat) -> None:
+    output.render(progress.steps, fmt)
+    say(
+        f"{progress.migrated_rows:,} of {progress.legacy_rows:,} legacy messages "
+        "migrated; anomalies: " + _kinds(progress.anomalies)
+    )
+    if progress.archived_at is not None:
+        t = progress.tables
+        names = ", ".join(f"{t.schema}.{n}" for n in (t.refs, t.content, t.attachments))
+        say(
+            f"archived on {progress.archived_at:%Y-%m-%d %H:%M:%S %Z}: the legacy "
+            f"tables are now {escape(names)}; nothing left to migrate"
+        )
+
+
 def _show_dry_run(plan: DryRun, fmt: OutputFormat) -> None:
     t = plan.totals
     rows: list[dict[str, object]] = [
@@ -166,20 +177,13 @@ def _show_dry_run(plan: DryRun, fmt: OutputFormat) -> None:
         {"what": "legacy attachment rows", "count": t.attachments},
         {"what": "legacy attachment bytes", "count": t.attachment_bytes},
         {"what": "tenants", "count": t.tenants},
-        {"what": "dirt: message rows without content", "count": t.refs_without_content},
-        {
-            "what": "dirt: content rows without a message row",
-            "count": t.content_without_refs,
-        },
-        {
-            "what": "dirt: attachments whose message has no content",
-            "count": t.attachments_without_content,
-        },
-        {
-            "what": "dirt: attachment size_bytes that disagree with the bytes",
-            "count": t.attachment_size_mismatches,
-        },
+        *({"what": f"anomaly: {kind}", "count": n} for kind, n in plan.anomalies),
     ]
+    if plan.estimate_seconds is not None:
+        # whole seconds: a float would turn every count of the table into one
+        rows.append(
+            {"what": "estimate: seconds", "count": round(plan.estimate_seconds)}
+        )
     for column, counts in (
         ("direction", plan.directions),
         ("status", plan.statuses),
@@ -197,15 +201,23 @@ def _show_dry_run(plan: DryRun, fmt: OutputFormat) -> None:
     done = sum(s.rows_done for s in plan.steps)
     if done:
         say(f"a migration is under way: {done:,} legacy rows done")
-    if plan.estimate_seconds is not None and plan.sample_rate:
-        minutes = plan.estimate_seconds / 60
-        took = (
-            f"{minutes:,.1f} min" if minutes >= 1 else f"{plan.estimate_seconds:,.0f} s"
-        )
+    if plan.index_to_build:
         say(
-            f"rough estimate: {took} on one core ({plan.sample_rate:,.0f} rows/s mapped "
-            "here in a sample; writes and parallel workers not counted); nothing was "
-            "changed"
+            f"would index {escape(plan.index_to_build)} (CREATE INDEX CONCURRENTLY: "
+            "writers of the legacy table are not blocked)"
+        )
+    if plan.estimate_seconds is not None:
+        say(
+            f"estimate: {_duration(plan.estimate_seconds)} (a sample of "
+            f"{plan.sample_rows:,} rows read and mapped in "
+            f"{plan.sample_seconds:,.2f} s, scaled as measured against real runs); "
+            "nothing was changed"
         )
     else:
         say("nothing to migrate; nothing was changed")
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 90:
+        return f"{seconds / 60:,.1f} min"
+    return f"{seconds:,.0f} s"

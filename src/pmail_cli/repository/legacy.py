@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -394,3 +394,64 @@ def verify_tenants(
 def read_only(conn: Connection) -> None:
     """Make the current transaction read-only."""
     conn.execute(load_sql("legacy/read_only"))
+
+
+def _stream(
+    conn: Connection, query: sql.Composed, *, chunk: int = 5000
+) -> Iterator[dict[str, object]]:
+    """The rows of a query through a server-side cursor (caller's transaction)."""
+    with conn.cursor(name="pmail_legacy_survey", row_factory=dict_row) as cur:
+        cur.itersize = chunk
+        cur.execute(query)
+        yield from cur
+
+
+def survey_refs(
+    conn: Connection, *, tables: LegacyTables
+) -> Iterator[dict[str, object]]:
+    """Every legacy message row as refs_page reads it, without the bodies."""
+    return _stream(conn, compose_sql("legacy/survey_refs", **tables.identifiers()))
+
+
+def survey_orphan_content(
+    conn: Connection, *, tables: LegacyTables
+) -> Iterator[dict[str, object]]:
+    """Every content row without a message row, as orphan_content_page reads it,
+    without the bodies."""
+    return _stream(
+        conn, compose_sql("legacy/survey_orphan_content", **tables.identifiers())
+    )
+
+
+def survey_files(
+    conn: Connection, *, tables: LegacyTables
+) -> list[tuple[int, object, object]]:
+    """(id, size_bytes, true size) of the legacy files the run maps."""
+    rows = conn.execute(
+        compose_sql("legacy/survey_files", **tables.identifiers())
+    ).fetchall()
+    return [(int(str(i)), size, true) for i, size, true in rows]
+
+
+def named_accounts(
+    conn: Connection, *, tables: LegacyTables
+) -> list[tuple[uuid.UUID, uuid.UUID, str | None]]:
+    """(tenant, account id, None) of every account the legacy rows name."""
+    rows = conn.execute(
+        compose_sql("legacy/named_accounts", **tables.identifiers())
+    ).fetchall()
+    return [(uuid.UUID(str(t)), uuid.UUID(str(a)), None) for t, a, _ in rows]
+
+
+def stored_message_ids(
+    conn: Connection, *, ids: Sequence[str]
+) -> list[tuple[str, str, int]]:
+    """(tenant, Message-ID, messages) stored other than by the migration, among ids."""
+    rows = conn.execute(load_sql("legacy/stored_message_ids"), {"ids": list(ids)})
+    return [(str(t), str(m), int(str(n))) for t, m, n in rows.fetchall()]
+
+
+def anomaly_keys(conn: Connection, *, kind: str) -> set[tuple[str, str]]:
+    """(legacy table, legacy key) of the anomalies of one kind recorded so far."""
+    rows = conn.execute(load_sql("legacy/anomaly_keys"), {"kind": kind}).fetchall()
+    return {(str(t), str(k)) for t, k in rows}

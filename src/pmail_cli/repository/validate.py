@@ -35,6 +35,8 @@ class Totals:
     purged: int
     attachments: int
     files: int
+    legacy_without_content: int  # migrated as the legacy row was: without content
+    legacy_files_aside: int  # legacy files without a message, in migration_anomalies
 
 
 def run_check(

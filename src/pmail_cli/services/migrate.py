@@ -23,29 +23,31 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pmail_cli import migrations
 from pmail_cli.db import Connection, as_bytes
 from pmail_cli.errors import NotFound, PmailError
 from pmail_cli.mail.compress import compress
-from pmail_cli.mail.legacy import bundle_json, file_sha256, prepare_legacy_batch
-from pmail_cli.mail.prepare import PrepareContext
+from pmail_cli.mail.legacy import (
+    ATTACHMENTS,
+    bundle_json,
+    file_sha256,
+    prepare_legacy_batch,
+)
 from pmail_cli.repository import legacy as repo
 from pmail_cli.repository import linking
 from pmail_cli.repository import tenants as tenants_repo
-from pmail_cli.repository.legacy import AnomalyRow, LegacyTables, Totals
+from pmail_cli.repository.legacy import AnomalyRow, LegacyTables
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import dicts, schema, tenants
 from pmail_cli.services.pipeline import Pipeline, PipelineOptions
-from pmail_cli.sources import WorkItem
 from pmail_cli.sources.legacy import (
-    ATTACHMENTS,
     STEP_MESSAGES,
     STEP_ORPHAN_ATTACHMENTS,
     STEP_ORPHAN_CONTENT,
     LegacyCheckpoint,
     LegacySource,
-    ref_row,
 )
 
 STEP_CHECKS = "checks"
@@ -101,6 +103,48 @@ def find_legacy(conn: Connection, legacy_schema: str | None) -> LegacyTables:
             hint="the legacy layout has an `attachments` table with a `content` column",
         )
     return LegacyTables(name)
+
+
+ARCHIVED = "archived after verify passed"  # the reason --archive records
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """The legacy tables, where they are now (renamed, once --archive has run)."""
+
+    tables: LegacyTables
+    archived_at: datetime | None = None
+
+
+def locate_legacy(conn: Connection, legacy_schema: str | None) -> Located:
+    """The legacy tables as they are, or as `--archive` left them (for --status and
+    --verify, which still have something to say after the archive)."""
+    try:
+        return Located(find_legacy(conn, legacy_schema))
+    except PmailError:
+        found = _archived(conn, legacy_schema)
+        if found is None:
+            raise
+        return found
+
+
+def _archived(conn: Connection, legacy_schema: str | None) -> Located | None:
+    if migrations.pending(conn):
+        return None
+    with tenants.every_tenant(conn):
+        name = legacy_schema or repo.current_schema(conn)
+        shapes = repo.table_shapes(conn, schema=name)
+        renames = [
+            r
+            for r in repo.list_renames(conn)
+            if r.schema_name == name and r.reason == ARCHIVED and r.to_name in shapes
+        ]
+    now = {r.from_name: r.to_name for r in renames}
+    files = now.get(schema.ASIDE) or now.get("attachments")
+    if REFS not in now or CONTENT not in now or files is None:
+        return None
+    tables = LegacyTables(name, refs=now[REFS], content=now[CONTENT], attachments=files)
+    return Located(tables, max(r.renamed_at for r in renames))
 
 
 def _setup(conn: Connection, tables: LegacyTables, result: MigrationResult) -> None:
@@ -329,68 +373,6 @@ def rows_to_do(conn: Connection, *, legacy_schema: str | None) -> tuple[int, int
 
 
 @dataclass(frozen=True, slots=True)
-class DryRun:
-    """What a run would do; nothing was changed to find out."""
-
-    tables: LegacyTables
-    totals: Totals
-    pending_migrations: list[str]
-    move_aside: str | None
-    directions: list[tuple[str | None, int]]
-    statuses: list[tuple[str | None, int]]
-    message_types: list[tuple[str | None, int]]
-    steps: list[repo.Step]
-    estimate_seconds: float | None
-    sample_rate: float | None  # legacy rows prepared per second here, in one process
-
-
-def dry_run(conn: Connection, *, legacy_schema: str | None) -> DryRun:
-    """Counts, dirt and a time estimate, read in one read-only transaction."""
-    with conn.transaction():
-        repo.read_only(conn)
-        plan = schema.plan(conn)
-        tables = find_legacy(conn, legacy_schema)
-        totals = repo.totals(conn, tables=tables)
-        counts = {
-            column: repo.value_counts(conn, tables=tables, column=column)
-            for column in ("direction", "status", "message_type")
-        }
-        steps = repo.get_steps(conn) if not plan.pending else []
-        rate = _sample_rate(conn, tables)
-    rows = totals.refs + totals.content_without_refs
-    return DryRun(
-        tables=tables,
-        totals=totals,
-        pending_migrations=[m.path.name for m in plan.pending],
-        move_aside=plan.move_aside,
-        directions=counts["direction"],
-        statuses=counts["status"],
-        message_types=counts["message_type"],
-        steps=steps,
-        estimate_seconds=rows / rate if rate else None,
-        sample_rate=rate,
-    )
-
-
-def _sample_rate(
-    conn: Connection, tables: LegacyTables, sample: int = 300
-) -> float | None:
-    """Legacy rows per second this machine maps (one process; writes not included)."""
-    rows = [
-        ref_row(r) for r in repo.refs_page(conn, tables=tables, after="", limit=sample)
-    ]
-    if not rows:
-        return None
-    items = [WorkItem(r.storage_key, key=r.storage_key, record=r) for r in rows]
-    started = time.perf_counter()
-    prepare_legacy_batch(
-        items, PrepareContext(tenant_id=rows[0].tenant_id, direction="auto")
-    )
-    elapsed = time.perf_counter() - started
-    return len(items) / elapsed if elapsed > 0 else None
-
-
-@dataclass(frozen=True, slots=True)
 class Status:
     """Where a migration stands."""
 
@@ -398,11 +380,15 @@ class Status:
     anomalies: list[tuple[str, int]]
     legacy_rows: int
     migrated_rows: int
+    tables: LegacyTables
+    archived_at: datetime | None = None  # when --archive renamed the legacy tables
 
 
 def status(conn: Connection, *, legacy_schema: str | None) -> Status:
-    """Progress per step, anomalies by kind, rows done and left."""
-    tables = find_legacy(conn, legacy_schema)
+    """Progress per step, anomalies by kind, rows done and left; after --archive, the
+    same read from the archived tables."""
+    located = locate_legacy(conn, legacy_schema)
+    tables = located.tables
     if migrations.pending(conn):
         raise PmailError(
             "the migration has not started (pmail's schema is not up to date)",
@@ -415,4 +401,6 @@ def status(conn: Connection, *, legacy_schema: str | None) -> Status:
             anomalies=repo.anomaly_counts(conn),
             legacy_rows=counts.legacy_refs + counts.legacy_content_without_refs,
             migrated_rows=counts.migrated_messages,
+            tables=tables,
+            archived_at=located.archived_at,
         )

@@ -18,7 +18,7 @@ from pmail_cli.errors import IntegrityProblems
 from pmail_cli.repository import legacy as repo
 from pmail_cli.repository.legacy import LegacyTables
 from pmail_cli.services import audit, tenants
-from pmail_cli.services.migrate import STEPS, find_legacy
+from pmail_cli.services.migrate import ARCHIVED, STEPS, find_legacy, locate_legacy
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +37,9 @@ def _check(name: str, legacy: int, migrated: int, note: str = "") -> Check:
 
 
 def verify(conn: Connection, *, legacy_schema: str | None) -> list[Check]:
-    """Every check, legacy side against migrated side; reads only."""
-    tables = find_legacy(conn, legacy_schema)
+    """Every check, legacy side against migrated side (the archived tables after
+    --archive); reads only."""
+    tables = locate_legacy(conn, legacy_schema).tables
     with tenants.every_tenant(conn):
         c = repo.verify_counts(conn, tables=tables)
         per_tenant = repo.verify_tenants(conn, tables=tables)
@@ -132,7 +133,7 @@ def archive(conn: Connection, *, legacy_schema: str | None) -> Archived:
                 schema=tables.schema,
                 from_name=old,
                 to_name=new,
-                reason="archived after verify passed",
+                reason=ARCHIVED,
             )
         moved = [
             r for r in repo.list_renames(conn) if r.reason.startswith("moved aside")

@@ -18,7 +18,14 @@ from datetime import datetime
 
 from pmail_cli.batch import BatchHook, Written
 from pmail_cli.db import Connection, as_bytes
-from pmail_cli.mail.legacy import CONTENT, NO_CONTENT, REFS, LegacyFile, LegacyRow
+from pmail_cli.mail.legacy import (
+    CONTENT,
+    NO_CONTENT,
+    REFS,
+    LegacyFile,
+    LegacyRow,
+    file_size_note,
+)
 from pmail_cli.repository import legacy as repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository import writer as writer_repo
@@ -29,7 +36,6 @@ from pmail_cli.sources import WorkItem
 STEP_MESSAGES = "messages"
 STEP_ORPHAN_CONTENT = "orphan_content"
 STEP_ORPHAN_ATTACHMENTS = "orphan_attachments"
-ATTACHMENTS = "attachments"
 
 
 @dataclass(slots=True)
@@ -50,7 +56,7 @@ class LegacySource:
 
     def orphan_content(self, after: str) -> Iterator[WorkItem]:
         """Every content row without a message row after `after`, in pages."""
-        return self._pages(after, repo.orphan_content_page, _content_row)
+        return self._pages(after, repo.orphan_content_page, content_row)
 
     def _pages(
         self,
@@ -109,16 +115,9 @@ class LegacySource:
             for f in files:
                 legacy_id, true_size = int(str(f["id"])), int(str(f["true_size"] or 0))
                 sha = as_bytes(f["sha256"])
-                if f["size_bytes"] is None or int(str(f["size_bytes"])) != true_size:
-                    detail = f"legacy size_bytes {f['size_bytes']}, bytes {true_size}"
-                    notes.append(
-                        (
-                            "attachment_size_mismatch",
-                            ATTACHMENTS,
-                            str(legacy_id),
-                            detail,
-                        )
-                    )
+                note = file_size_note(legacy_id, f["size_bytes"], true_size)
+                if note is not None:
+                    notes.append(note)
                 sends = wanted.get((row.tenant_id, sha)) == legacy_id
                 made.append(
                     LegacyFile(
@@ -229,7 +228,7 @@ def ref_row(r: dict[str, object]) -> LegacyRow:
     )
 
 
-def _content_row(r: dict[str, object]) -> LegacyRow:
+def content_row(r: dict[str, object]) -> LegacyRow:
     return LegacyRow(
         table=CONTENT,
         storage_key=str(r["storage_key"]),
