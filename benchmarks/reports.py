@@ -5,12 +5,17 @@ tenants, 90 days, 200 campaigns and 100 mailboxes — outbound mail with its sta
 replies, auto-replies, bounces with hard/soft and reasons, complaints, attachments —
 written with `generate_series` in SQL (minutes, not hours), then `pmail analytics
 rebuild`. For each report: the median wall time of 5 runs of the real command
-(process start included) for one tenant's last 30 days, beside the original design's
-plain SQL for the same numbers on the same data, run through psql (also a process).
-`--ingest` also times `pmail ingest` of a generated corpus with the rollup triggers
-enabled and disabled, alternated.
+(process start included) for one tenant's last `--days` days (default 30), beside the
+original design's plain SQL for the same numbers on the same data, run through psql
+(also a process). Each window is also counted: `report volume`'s total against the
+seed's `count(*) … created >= now() - interval 'N days'` for the tenant, one tenant and
+every tenant. `--baseline PMAIL` builds a second database with another pmail (an older
+checkout's) and times and counts it the same way, in the same run. `--ingest` also
+times `pmail ingest` of a generated corpus with the rollup triggers enabled and
+disabled, alternated.
 
     python benchmarks/reports.py --messages 1000000
+    python benchmarks/reports.py --messages 1000000 --days 30 90 --baseline ../old/.venv/bin/pmail
     python benchmarks/reports.py --messages 5000000 --runs 3
     python benchmarks/reports.py --messages 10000 --ingest 5000
 """
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -95,19 +101,19 @@ PLAIN = {  # the original design's plain queries for the same numbers
                count(*) FILTER (WHERE direction = 'outbound') AS outbound_emails,
                count(*) FILTER (WHERE direction = 'outbound' AND status NOT IN ('bounced', 'failed'))
                    AS delivered_emails
-        FROM email_messages WHERE tenant_id = '{t}' AND created >= now() - interval '30 days'
+        FROM email_messages WHERE tenant_id = '{t}' AND created >= now() - interval '{days} days'
         GROUP BY 1 ORDER BY 1""",
     "storage": """
         SELECT date(created), sum(raw_size_bytes) / 1e6 AS raw_mb,
                sum(compressed_size_bytes) / 1e6 AS stored_mb
-        FROM email_content WHERE tenant_id = '{t}' AND created >= now() - interval '30 days'
+        FROM email_content WHERE tenant_id = '{t}' AND created >= now() - interval '{days} days'
         GROUP BY 1 ORDER BY 1""",
     "status": """
         SELECT m.direction, m.status, COUNT(*) AS email_count, AVG(c.raw_size_bytes) AS avg_size,
                COUNT(a.*) AS total_attachments
         FROM email_messages m JOIN email_content c ON m.storage_key = c.storage_key
         LEFT JOIN attachments a ON c.storage_key = a.parent_storage_key
-        WHERE m.tenant_id = '{t}' AND m.created >= now() - interval '30 days'
+        WHERE m.tenant_id = '{t}' AND m.created >= now() - interval '{days} days'
         GROUP BY m.direction, m.status""",
     "campaigns": """
         SELECT campaign_id, count(*) FILTER (WHERE direction = 'outbound') AS sent,
@@ -115,17 +121,17 @@ PLAIN = {  # the original design's plain queries for the same numbers
                count(*) FILTER (WHERE message_type = 'bounce' AND bounce_class = 'hard') AS hard,
                count(*) FILTER (WHERE message_type = 'bounce' AND bounce_class = 'soft') AS soft,
                count(*) FILTER (WHERE message_type = 'complaint') AS complained
-        FROM email_messages WHERE tenant_id = '{t}' AND created >= now() - interval '30 days'
+        FROM email_messages WHERE tenant_id = '{t}' AND created >= now() - interval '{days} days'
           AND campaign_id IS NOT NULL GROUP BY 1""",
     "mailboxes": """
         SELECT email_account_id, count(*) FILTER (WHERE direction = 'outbound') AS sent,
                count(*) FILTER (WHERE message_type = 'bounce') AS bounced,
                count(*) FILTER (WHERE message_type = 'complaint') AS complained
-        FROM email_messages WHERE tenant_id = '{t}' AND created >= now() - interval '30 days'
+        FROM email_messages WHERE tenant_id = '{t}' AND created >= now() - interval '{days} days'
           AND email_account_id IS NOT NULL GROUP BY 1""",
     "bounces": """
         SELECT bounce_reason, count(*) FROM email_messages
-        WHERE tenant_id = '{t}' AND created >= now() - interval '30 days'
+        WHERE tenant_id = '{t}' AND created >= now() - interval '{days} days'
           AND message_type = 'bounce' GROUP BY 1""",
 }
 TENANT = "bench7"
@@ -200,23 +206,168 @@ def build(admin: str, name: str, messages: int, pmail: str | None = None) -> str
     return dsn
 
 
-def time_reports(dsn: str, runs: int) -> list[dict[str, object]]:
-    """Each report (pmail) beside its plain query (psql), medians of `runs`."""
-    rows: list[dict[str, object]] = []
+Target = tuple[str, str, str | None]  # label, database, pmail program (None: this one)
+
+
+def time_reports(
+    targets: list[Target], runs: int, days: int = 30
+) -> dict[str, list[dict[str, object]]]:
+    """Each report (pmail) beside its plain query (psql), medians of `runs`, for each
+    target; the targets' runs alternate, so a busy machine slows them alike."""
+    rows: dict[str, list[dict[str, object]]] = {label: [] for label, _, _ in targets}
     for report, plain in PLAIN.items():
-        pmail = _median(
-            [pmail_path(), "--dsn", dsn, "-q", "report", report, "--tenant", TENANT,
-             "--days", "30", "--format", "csv"],
-            runs,
-        )  # fmt: skip
-        base = _median([*psql_command(dsn), plain.format(t=TENANT_ID)], runs)
-        rows.append({"report": report, "pmail_s": round(pmail, 3), "plain_query_s": round(base, 3),
-                     "pass": pmail < TARGET_SECONDS and pmail < base})  # fmt: skip
-        print(f"{report:10s} pmail {pmail:.3f} s  plain {base:.3f} s", file=sys.stderr)
-    startup = _median([pmail_path(), "--help"], runs)
-    rows.append({"report": "(pmail --help)", "pmail_s": round(startup, 3),
-                 "plain_query_s": None, "pass": None})  # fmt: skip
+        times: dict[str, dict[str, list[float]]] = {
+            label: {"pmail": [], "plain": []} for label, _, _ in targets
+        }
+        for _ in range(runs):
+            for label, dsn, program in targets:
+                times[label]["pmail"].append(
+                    timed_run(
+                        [
+                            program or pmail_path(),
+                            "--dsn",
+                            dsn,
+                            "-q",
+                            "report",
+                            report,
+                            "--tenant",
+                            TENANT,
+                            "--days",
+                            str(days),
+                            "--format",
+                            "csv",
+                        ]
+                    )
+                )
+                times[label]["plain"].append(timed_run(
+                    [*psql_command(dsn), plain.format(t=TENANT_ID, days=days)]))  # fmt: skip
+        for label, _, _ in targets:
+            seconds = statistics.median(times[label]["pmail"])
+            base = statistics.median(times[label]["plain"])
+            rows[label].append({"report": report, "days": days,
+                                "pmail_s": round(seconds, 3), "plain_query_s": round(base, 3),
+                                "pass": seconds < TARGET_SECONDS and seconds < base})  # fmt: skip
+            print(f"{label:8s} {report:10s} --days {days} pmail {seconds:.3f} s  "
+                  f"plain {base:.3f} s", file=sys.stderr)  # fmt: skip
+    for label, _, program in targets:
+        startup = _median([program or pmail_path(), "--help"], runs)
+        rows[label].append({"report": "(pmail --help)", "days": days,
+                            "pmail_s": round(startup, 3), "plain_query_s": None,
+                            "pass": None})  # fmt: skip
     return rows
+
+
+QUERY_TIMER = """
+import json, sys, time
+from pmail_cli.config import Settings
+from pmail_cli.db import connect
+from pmail_cli.services import reports as r
+dsn, tenant, days, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+out = {}
+with connect(Settings(dsn=dsn, dsn_source="benchmark")) as conn:
+    for name in ("volume", "storage", "status", "campaigns", "mailboxes", "bounces"):
+        out[name] = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            w = r.window(conn, tenant=tenant, all_tenants=False, days=days, since=None,
+                         until=None, tz=None)
+            if name in ("campaigns", "mailboxes"):
+                getattr(r, name)(conn, w, r.local_names(conn, w))
+            elif name == "bounces":
+                r.bounces(conn, w, by="reason")
+            else:
+                getattr(r, name)(conn, w)
+            conn.commit()
+            out[name].append(time.perf_counter() - started)
+print(json.dumps(out))
+"""
+
+
+def time_queries(
+    targets: list[Target], runs: int, days: int, rounds: int = 5
+) -> dict[str, dict[str, float]]:
+    """Each report's work inside one process (window, queries, commit; no start-up),
+    median ms of rounds x runs per target, the targets' rounds alternating."""
+    times: dict[str, dict[str, list[float]]] = {label: {} for label, _, _ in targets}
+    for _ in range(rounds):
+        for label, dsn, program in targets:
+            python = str(Path(program or pmail_path()).with_name("python"))
+            done = subprocess.run(
+                [python, "-c", QUERY_TIMER, dsn, TENANT, str(days), str(runs)],
+                capture_output=True, check=True,
+            )  # fmt: skip
+            for name, seconds in json.loads(done.stdout).items():
+                times[label].setdefault(name, []).extend(seconds)
+    found = {
+        label: {n: round(1000 * statistics.median(t), 2) for n, t in per.items()}
+        for label, per in times.items()
+    }
+    print(f"--days {days} in-process ms: {found}", file=sys.stderr)
+    return found
+
+
+SEED_COUNT = """
+    SELECT count(*) FROM email_messages
+    WHERE (%(t)s::uuid IS NULL OR tenant_id = %(t)s::uuid)
+      AND created >= now() - make_interval(days => %(days)s)"""
+
+
+def count_window(dsn: str, days: int, pmail: str | None = None) -> dict[str, object]:
+    """`report volume --days N`'s total against the seed's count of the same window,
+    for one tenant and for every tenant. The seed's query runs just before and just
+    after pmail (its window moves with the clock): pmail's total must lie between."""
+    found: dict[str, object] = {"days": days}
+    for scope, args, tenant in (
+        ("tenant", ["--tenant", TENANT], TENANT_ID),
+        ("all", ["--all-tenants"], None),
+    ):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            query = {"t": tenant, "days": days}
+            before = conn.execute(SEED_COUNT, query).fetchone()
+            done = subprocess.run(
+                [pmail or pmail_path(), "--dsn", dsn, "-q", "report", "volume", *args,
+                 "--days", str(days), "--format", "json"],
+                capture_output=True, check=True,
+            )  # fmt: skip
+            after = conn.execute(SEED_COUNT, query).fetchone()
+        assert before is not None and after is not None
+        total = sum(int(r["total_emails"]) for r in json.loads(done.stdout))
+        low, high = sorted((int(before[0]), int(after[0])))
+        found[scope] = {"pmail": total, "seed": [low, high] if low != high else low,
+                        "equal": low <= total <= high}  # fmt: skip
+        print(f"--days {days} {scope}: pmail {total:,}, seed {low:,}"
+              + (f"..{high:,}" if high != low else ""), file=sys.stderr)  # fmt: skip
+    return found
+
+
+def index_sizes(dsn: str) -> dict[str, int]:
+    """Bytes of the (tenant_id, created) indexes the windows read."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) "
+            "FROM pg_index WHERE indexrelid::regclass::text LIKE 'idx_%created'"
+        ).fetchall()
+    return {str(name): int(size) for name, size in rows}
+
+
+def measure(
+    targets: list[Target], runs: int, days: list[int]
+) -> dict[str, dict[str, object]]:
+    """Times, window counts and index sizes of each target."""
+    found: dict[str, dict[str, object]] = {
+        label: {"reports": [], "windows": [], "created_indexes_bytes": index_sizes(dsn)}
+        for label, dsn, _ in targets
+    }
+    for d in days:
+        for label, rows in time_reports(targets, runs, d).items():
+            cast(list[object], found[label]["reports"]).extend(rows)
+    for d in days:
+        for label, per in time_queries(targets, runs, d).items():
+            found[label].setdefault("query_ms", {})
+            cast(dict[str, object], found[label]["query_ms"])[str(d)] = per
+    for label, dsn, program in targets:
+        found[label]["windows"] = [count_window(dsn, d, program) for d in days]
+    return found
 
 
 def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
@@ -278,15 +429,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dsn", default=os.environ.get("PMAIL_BENCH_DSN") or DEFAULT_DSN
     )
+    parser.add_argument("--days", type=int, nargs="+", default=[30])
+    parser.add_argument(
+        "--baseline", help="another pmail program, measured the same way"
+    )
     args = parser.parse_args(argv)
-    name = f"pmail_bench_reports_{os.getpid()}"
     report: dict[str, object] = {"messages": args.messages, "runs": args.runs}
+    programs = [("pmail", None)] + (
+        [("baseline", args.baseline)] if args.baseline else []
+    )
+    names = [f"pmail_bench_reports_{os.getpid()}_{label}" for label, _ in programs]
     try:
-        dsn = build(args.dsn, name, args.messages)
-        report["reports"] = time_reports(dsn, args.runs)
+        targets = [
+            (label, build(args.dsn, name, args.messages, program), program)
+            for (label, program), name in zip(programs, names, strict=True)
+        ]
+        report |= measure(targets, args.runs, args.days)
     finally:
         with psycopg.connect(args.dsn, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            for name in names:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     if args.ingest:
         report["ingest"] = time_ingest(
             args.dsn, args.ingest, max(1, args.runs // 2 + 1)

@@ -6,7 +6,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -22,7 +22,6 @@ runner = CliRunner()
 Conn = psycopg.Connection[tuple[object, ...]]
 C1 = "11111111-1111-4111-8111-111111111111"
 C2 = "22222222-2222-4222-8222-222222222222"
-TODAY = datetime.now(UTC).date()
 
 
 def _out(n: int, campaign: str, tenant: str = "acme") -> bytes:
@@ -89,18 +88,32 @@ def _json(dsn: str, *args: str) -> list[dict[str, object]]:
     return rows
 
 
-def test_reports_give_the_known_answers(dsn: str, tmp_path: Path) -> None:
+def _arrivals(conn: Conn) -> dict[str, int]:
+    """Messages per UTC arrival day, as the database stored them."""
+    rows = conn.execute(
+        "SELECT (created AT TIME ZONE 'UTC')::date, count(*) FROM email_messages "
+        "GROUP BY 1"
+    ).fetchall()
+    return {str(day): int(str(n)) for day, n in rows}
+
+
+def test_reports_give_the_known_answers(dsn: str, conn: Conn, tmp_path: Path) -> None:
     """Volume, status, campaigns, mailboxes and bounces after late links and late
     bounces moved the outbound statuses."""
     _scenario(dsn, tmp_path)
     volume = _json(dsn, "volume", "--tenant", "acme", "--days", "3")
+    # the dates are the report's own (its clock may have passed midnight since the
+    # ingest): four days, the first one partial, ending today
+    today = datetime.fromisoformat(str(volume[-1]["date"])).date()
     assert [r["date"] for r in volume] == [
-        (TODAY - timedelta(days=d)).isoformat() for d in (2, 1, 0)
+        (today - timedelta(days=d)).isoformat() for d in (3, 2, 1, 0)
     ]
-    assert (
-        volume[0]["total_emails"] == volume[1]["total_emails"] == 0
-    )  # no mail: zero rows
-    assert {k: v for k, v in volume[2].items() if k != "date"} == {
+    arrivals = _arrivals(conn)  # one day, or two if the ingest crossed midnight
+    assert {r["date"]: r["total_emails"] for r in volume} == {
+        r["date"]: arrivals.get(str(r["date"]), 0) for r in volume
+    }  # days without mail are zero rows
+    columns = [k for k in volume[0] if k != "date"]
+    assert {k: sum(int(str(r[k])) for r in volume) for k in columns} == {
         "total_emails": 13, "inbound_emails": 6, "outbound_emails": 7,
         "delivered_emails": 4, "bounced_emails": 3, "replied_emails": 2,
         "complained_emails": 0,
@@ -207,6 +220,162 @@ def test_days_in_the_tenants_time_zone(dsn: str, conn: Conn, tmp_path: Path) -> 
     code, _, err = _pmail(dsn, "report", "status", *window, "--tz", "UTC")
     assert code == 2 and "counts days in the tenant's time zone" in err
     assert _pmail(dsn, "tenant", "set", "acme", "--time-zone", "Mars/Base")[0] == 2
+
+
+# Where the scenario's messages are put, from the seed's boundary now() - 3 days: just
+# outside it, on it (>= counts it), just inside, later on the partial first day, and
+# on the whole days after.
+OFFSETS = ["-2 days", "-1 hour", "-1 second", "-1 microsecond", "0", "1 microsecond",
+           "1 second", "1 minute", "2 hours", "1 day", "2 days", "2 days 1 hour",
+           "-3 hours", "3 days", "30 minutes"]  # fmt: skip
+INSIDE = sum(1 for o in OFFSETS if not o.startswith("-"))
+SEED_WINDOW = "created >= now() - interval '3 days'"  # the seed's volume query's
+
+
+def _place_around_the_boundary(conn: Conn) -> None:
+    """Move every message (and its content and attachment rows) to one of OFFSETS."""
+    conn.execute(
+        "UPDATE email_messages AS m SET created = now() - interval '3 days' "
+        "+ (%s::text[])[o.n]::interval "
+        "FROM (SELECT storage_key, row_number() OVER (ORDER BY storage_key) AS n "
+        "      FROM email_messages) AS o WHERE o.storage_key = m.storage_key",
+        (OFFSETS,),
+    )
+    for table, key in (
+        ("email_content", "storage_key"),
+        ("attachments", "parent_storage_key"),
+    ):
+        conn.execute(
+            f"UPDATE {table} AS x SET created = m.created FROM email_messages AS m "
+            f"WHERE m.tenant_id = x.tenant_id AND m.storage_key = x.{key}"
+        )  # fmt: skip
+    conn.execute(
+        "UPDATE attachment_blobs AS b SET created = (SELECT min(a.created) "
+        "FROM attachments AS a WHERE a.tenant_id = b.tenant_id AND a.sha256 = b.sha256)"
+    )
+
+
+def _seed_count(conn: Conn, query: str) -> int:
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def test_days_is_the_seeds_rolling_window(dsn: str, conn: Conn, tmp_path: Path) -> None:
+    """`--days 3` counts what the seed's `created >= now() - interval '3 days'` counts,
+    message for message around the boundary, in every report: the first day is
+    partial. Window and seed query share one transaction, so one now()."""
+    from pmail_cli.services import reports
+
+    _scenario(dsn, tmp_path)
+    deck = mailgen.pdf_bytes(4)
+    _ingest(
+        dsn, tmp_path / "files", [mailgen.with_attachment(i, deck) for i in range(2)]
+    )
+    assert len(OFFSETS) == _seed_count(conn, "SELECT count(*) FROM email_messages")
+    code, _, err = _pmail(
+        dsn, "tenant", "set", "acme", "--time-zone", "America/New_York"
+    )
+    assert code == 0, err
+    conn.commit()
+    conn.execute("SET LOCAL TimeZone = 'America/New_York'")  # the seed in acme's zone
+    _place_around_the_boundary(conn)
+    assert (
+        _seed_count(conn, f"SELECT count(*) FROM email_messages WHERE {SEED_WINDOW}")
+        == INSIDE
+    )
+
+    w = reports.window(conn, tenant="acme", all_tenants=False, days=3, since=None,
+                       until=None, tz=None)  # fmt: skip
+    volume = reports.volume(conn, w)
+    assert sum(d.total_emails for d in volume) == INSIDE
+    first = conn.execute(
+        "SELECT now() - interval '3 days', (now() - interval '3 days')::date, "
+        f"count(*) FILTER (WHERE {SEED_WINDOW} AND created::date "
+        "                  = (now() - interval '3 days')::date) FROM email_messages"
+    ).fetchone()
+    assert first is not None and (w.start, w.since) == first[:2]
+    assert len(volume) == 4 and volume[0].date == w.since
+    assert volume[0].total_emails == first[2]  # the partial first day
+    seed_status = conn.execute(
+        "SELECT m.direction, m.status, COUNT(*) FROM email_messages m "
+        "JOIN email_content c ON m.storage_key = c.storage_key "
+        f"WHERE m.{SEED_WINDOW} GROUP BY m.direction, m.status"
+    ).fetchall()
+    status: dict[tuple[str, str], int] = {}
+    for g in reports.status(conn, w):
+        status[(g.direction, g.status)] = (
+            status.get((g.direction, g.status), 0) + g.email_count
+        )
+    assert status == {(str(d), str(s)): int(str(n)) for d, s, n in seed_status}
+    seed_sent = conn.execute(
+        "SELECT campaign_id, count(*) FROM email_messages WHERE direction = 'outbound' "
+        f"AND campaign_id IS NOT NULL AND {SEED_WINDOW} GROUP BY 1"
+    ).fetchall()
+    names = reports.local_names(conn, w)
+    assert {
+        c.campaign_id: c.sent for c in reports.campaigns(conn, w, names) if c.sent
+    } == {uuid.UUID(str(c)): int(str(n)) for c, n in seed_sent}
+    assert sum(m.sent for m in reports.mailboxes(conn, w, names)) == _seed_count(
+        conn, "SELECT count(*) FROM email_messages WHERE direction = 'outbound' "
+        f"AND email_account_id IS NOT NULL AND {SEED_WINDOW}"
+    )  # fmt: skip
+    assert sum(b.bounces for b in reports.bounces(conn, w, by="reason")) == _seed_count(
+        conn, f"SELECT count(*) FROM email_messages WHERE message_type = 'bounce' AND {SEED_WINDOW}"
+    )  # fmt: skip
+    storage = reports.storage(conn, w)
+    seed_storage = conn.execute(
+        f"SELECT count(*), sum(raw_size_bytes) FROM email_content WHERE {SEED_WINDOW}"
+    ).fetchone()
+    assert seed_storage is not None
+    assert (sum(d.messages for d in storage), sum(d.raw_bytes for d in storage)) == (
+        seed_storage[0], seed_storage[1])  # fmt: skip
+    assert sum(a.attachments for a in reports.attachments(conn, w)) == _seed_count(
+        conn, f"SELECT count(*) FROM attachments WHERE {SEED_WINDOW}"
+    )  # fmt: skip
+
+    # counted from the messages in another zone, and for every tenant: the same rule
+    conn.execute("SET LOCAL TimeZone = 'UTC'")
+    seed_utc = _seed_count(
+        conn, f"SELECT count(*) FROM email_messages WHERE {SEED_WINDOW}"
+    )
+    for other in (
+        reports.window(conn, tenant="acme", all_tenants=False, days=3, since=None,
+                       until=None, tz="UTC"),
+        reports.window(conn, tenant=None, all_tenants=True, days=3, since=None,
+                       until=None, tz=None),
+    ):  # fmt: skip
+        assert sum(d.total_emails for d in reports.volume(conn, other)) == seed_utc
+
+    # --until (and --since) keep whole days: three of them, ending today
+    conn.execute("SET LOCAL TimeZone = 'America/New_York'")
+    whole = reports.window(conn, tenant="acme", all_tenants=False, days=3, since=None,
+                           until=w.until, tz=None)  # fmt: skip
+    assert whole.start is None and whole.since == w.until - timedelta(days=2)
+    assert sum(d.total_emails for d in reports.volume(conn, whole)) == _seed_count(
+        conn, "SELECT count(*) FROM email_messages "
+        "WHERE created >= date_trunc('day', now()) - interval '2 days'"
+    )  # fmt: skip
+    conn.rollback()
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu"],
+)
+def test_days_before_is_the_seeds_interval_arithmetic(conn: Conn, zone: str) -> None:
+    """pmail_days_before(at, N, zone) is `at - interval 'N days'` in a session whose
+    TimeZone is the zone, at every instant of a year (summer time changes included)."""
+    conn.execute("SELECT set_config('TimeZone', %s, true)", (zone,))
+    differ = conn.execute(
+        "SELECT count(*) FROM generate_series(timestamptz '2026-01-01 00:07+00', "
+        "timestamptz '2027-01-01', interval '17 minutes') AS at, "
+        "unnest(ARRAY[1, 2, 30, 90]) AS d "
+        "WHERE pmail_days_before(at, d, %s) IS DISTINCT FROM at - make_interval(days => d)",
+        (zone,),
+    ).fetchone()
+    assert differ == (0,)
+    conn.rollback()
 
 
 def test_formats_empty_results_and_usage(dsn: str, tmp_path: Path) -> None:
@@ -362,7 +531,7 @@ def test_tenants_do_not_leak_into_each_others_reports(
         both = _json(probe, "campaigns", "--all-tenants")
         assert [r["sent"] for r in both] == [8, 6]
         volume = _json(probe, "volume", "--tenant", "acme", "--days", "1")
-        assert volume[0]["total_emails"] == 13
+        assert sum(int(str(r["total_emails"])) for r in volume) == 13
     finally:
         conn.rollback()
         conn.execute(f"DROP OWNED BY {role}")

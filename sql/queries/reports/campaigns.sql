@@ -1,6 +1,8 @@
 -- Per campaign: outbound messages sent and inbound mail that answered them, by arrival
 -- day, from the rollups. `block_reasons`: the bounce reasons counted as blocks.
--- params: tenant_id uuid (NULL: every tenant), since date, until date, block_reasons text[]
+-- params: tenant_id uuid (NULL: every tenant), since date, until date,
+--   start timestamptz (a rolling window's first instant; NULL: whole days),
+--   block_reasons text[]
 SELECT campaign_id,
        sum(messages) FILTER (WHERE direction = 'outbound')::bigint AS sent,
        coalesce(sum(replies) FILTER (WHERE direction = 'inbound'
@@ -17,9 +19,8 @@ SELECT campaign_id,
            AS blocked,
        coalesce(sum(messages) FILTER (WHERE message_type = 'complaint'), 0)::bigint
            AS complained
-FROM message_rollups
-WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
-  AND day BETWEEN %(since)s::date AND %(until)s::date
-  AND campaign_id IS NOT NULL
+FROM pmail_message_rollups_window(%(tenant_id)s::uuid, %(since)s::date, %(until)s::date,
+                                   %(start)s::timestamptz)
+WHERE campaign_id IS NOT NULL
 GROUP BY campaign_id
 ORDER BY sent DESC NULLS LAST, campaign_id;

@@ -1,19 +1,22 @@
 -- Bytes per day from the rollups: as the messages arrived against what is stored
 -- (compressed raw forms plus attachment files first stored that day), and what
--- storing each file once saved. Days without mail are zero rows.
--- params: tenant_id uuid (NULL: every tenant), since date, until date
-WITH days AS (
-    SELECT d::date AS day
-    FROM generate_series(%(since)s::date, %(until)s::date, interval '1 day') AS d
-),
-counted AS (
+-- storing each file once saved. Days without mail are zero rows. With `start` (a
+-- rolling window) the first day is partial: counted from `start` on.
+-- params: tenant_id uuid (NULL: every tenant), since date, until date,
+--   start timestamptz (a rolling window's first instant; NULL: whole days)
+WITH counted AS (
     SELECT day, sum(messages) AS messages, sum(raw_bytes) AS raw_bytes,
            sum(stored_bytes + blob_stored_bytes) AS stored_bytes,
            sum(attachment_bytes) AS attachment_bytes, sum(blob_bytes) AS blob_bytes
-    FROM storage_rollups
-    WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
-      AND day BETWEEN %(since)s::date AND %(until)s::date
+    FROM pmail_storage_rollups_window(%(tenant_id)s::uuid, %(since)s::date,
+                                       %(until)s::date, %(start)s::timestamptz)
     GROUP BY day
+),
+days AS (  -- every day of the window; with --all-tenants, a tenant's own first day too
+    SELECT d::date AS day
+    FROM generate_series(%(since)s::date, %(until)s::date, interval '1 day') AS d
+    UNION
+    SELECT day FROM counted
 )
 SELECT d.day AS date,
        coalesce(c.messages, 0)::bigint AS messages,

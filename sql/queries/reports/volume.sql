@@ -1,11 +1,9 @@
 -- Messages per arrival day (the tenant's time zone) from the rollups; days without
--- mail are zero rows. The original design's columns first.
--- params: tenant_id uuid (NULL: every tenant), since date, until date
-WITH days AS (
-    SELECT d::date AS day
-    FROM generate_series(%(since)s::date, %(until)s::date, interval '1 day') AS d
-),
-counted AS (
+-- mail are zero rows. The original design's columns first. With `start` (a rolling
+-- window) the first day is partial: counted from `start` on (docs/reports.md).
+-- params: tenant_id uuid (NULL: every tenant), since date, until date,
+--   start timestamptz (a rolling window's first instant; NULL: whole days)
+WITH counted AS (
     SELECT day,
            sum(messages) AS total,
            sum(messages) FILTER (WHERE direction = 'inbound') AS inbound,
@@ -18,10 +16,15 @@ counted AS (
                                   AND message_type = 'email') AS replied,
            sum(messages) FILTER (WHERE direction = 'inbound'
                                    AND message_type = 'complaint') AS complained
-    FROM message_rollups
-    WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
-      AND day BETWEEN %(since)s::date AND %(until)s::date
+    FROM pmail_message_rollups_window(%(tenant_id)s::uuid, %(since)s::date,
+                                       %(until)s::date, %(start)s::timestamptz)
     GROUP BY day
+),
+days AS (  -- every day of the window; with --all-tenants, a tenant's own first day too
+    SELECT d::date AS day
+    FROM generate_series(%(since)s::date, %(until)s::date, interval '1 day') AS d
+    UNION
+    SELECT day FROM counted
 )
 SELECT d.day AS date,
        coalesce(c.total, 0)::bigint AS total_emails,

@@ -1,6 +1,8 @@
 -- The volume report computed from email_messages, for a time zone other than the
 -- tenant's own or for the messages' own dates (`--by sent`): slower than the rollups.
--- params: tenant_id uuid (NULL: every tenant), since date, until date, tz text, by_sent bool
+-- With `start` (a rolling window) the first day counts from that instant on.
+-- params: tenant_id uuid (NULL: every tenant), since date, until date, tz text, by_sent bool,
+--   start timestamptz (a rolling window's first instant; NULL: whole days)
 WITH days AS (
     SELECT d::date AS day
     FROM generate_series(%(since)s::date, %(until)s::date, interval '1 day') AS d
@@ -15,6 +17,9 @@ dated AS (
           >= (%(since)s::date - 1)::timestamp AT TIME ZONE %(tz)s
       AND CASE WHEN %(by_sent)s THEN coalesce(sent_at, created) ELSE created END
           < (%(until)s::date + 2)::timestamp AT TIME ZONE %(tz)s
+      AND (%(start)s::timestamptz IS NULL
+           OR CASE WHEN %(by_sent)s THEN coalesce(sent_at, created) ELSE created END
+              >= %(start)s::timestamptz)
 ),
 counted AS (
     SELECT day,

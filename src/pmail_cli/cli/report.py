@@ -44,10 +44,16 @@ AllTenants = Annotated[
     bool,
     typer.Option("--all-tenants", help="Every tenant together (each in its own days)."),
 ]
-Days = Annotated[int, typer.Option(help="Days up to --until (default today).")]
+Days = Annotated[
+    int,
+    typer.Option(
+        help="From now minus N days, as the seed's `created >= now() - N days` (the "
+        "first day is partial); with --until, the N whole days up to it."
+    ),
+]
 Since = Annotated[
     datetime | None,
-    typer.Option(formats=["%Y-%m-%d"], help="First day (instead of --days)."),
+    typer.Option(formats=["%Y-%m-%d"], help="First day, whole (instead of --days)."),
 ]
 Until = Annotated[
     datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (inclusive).")

@@ -113,18 +113,45 @@ class RollupTotals:
     base_raw_bytes: int
 
 
+@dataclass(frozen=True, slots=True)
+class WindowDays:
+    """Today in a zone, and where a rolling window of N days that ends now starts."""
+
+    today: date
+    first_day: date
+    start: datetime
+
+
+def window_days(conn: Connection, *, days: int, tz: str) -> WindowDays:
+    """Today and the first day and instant of `days` days back from now, on the
+    server's clock and the zone's calendar (the seed's `now() - interval 'N days'`)."""
+    with conn.cursor(row_factory=class_row(WindowDays)) as cur:
+        cur.execute(load_sql("reports/window_days"), {"days": days, "tz": tz})
+        found = cur.fetchone()
+    assert found is not None  # one row, always
+    return found
+
+
 def _window(
-    tenant_id: uuid.UUID | None, since: object, until: object
+    tenant_id: uuid.UUID | None,
+    since: object,
+    until: object,
+    start: datetime | None = None,
 ) -> dict[str, object]:
-    return {"tenant_id": tenant_id, "since": since, "until": until}
+    return {"tenant_id": tenant_id, "since": since, "until": until, "start": start}
 
 
 def volume(
-    conn: Connection, *, tenant_id: uuid.UUID | None, since: date, until: date
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID | None,
+    since: date,
+    until: date,
+    start: datetime | None = None,
 ) -> list[VolumeDay]:
     """Messages per day from the rollups."""
     with conn.cursor(row_factory=class_row(VolumeDay)) as cur:
-        cur.execute(load_sql("reports/volume"), _window(tenant_id, since, until))
+        cur.execute(load_sql("reports/volume"), _window(tenant_id, since, until, start))
         return cur.fetchall()
 
 
@@ -136,29 +163,42 @@ def volume_from_messages(
     until: date,
     tz: str,
     by_sent: bool,
+    start: datetime | None = None,
 ) -> list[VolumeDay]:
     """Messages per day counted from email_messages, in any time zone."""
-    params = _window(tenant_id, since, until) | {"tz": tz, "by_sent": by_sent}
+    params = _window(tenant_id, since, until, start) | {"tz": tz, "by_sent": by_sent}
     with conn.cursor(row_factory=class_row(VolumeDay)) as cur:
         cur.execute(load_sql("reports/volume_from_messages"), params)
         return cur.fetchall()
 
 
 def storage(
-    conn: Connection, *, tenant_id: uuid.UUID | None, since: date, until: date
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID | None,
+    since: date,
+    until: date,
+    start: datetime | None = None,
 ) -> list[StorageDay]:
     """Bytes per day from the rollups."""
     with conn.cursor(row_factory=class_row(StorageDay)) as cur:
-        cur.execute(load_sql("reports/storage"), _window(tenant_id, since, until))
+        cur.execute(
+            load_sql("reports/storage"), _window(tenant_id, since, until, start)
+        )
         return cur.fetchall()
 
 
 def status(
-    conn: Connection, *, tenant_id: uuid.UUID | None, since: date, until: date
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID | None,
+    since: date,
+    until: date,
+    start: datetime | None = None,
 ) -> list[StatusGroup]:
     """Direction x type x status from the rollups."""
     with conn.cursor(row_factory=class_row(StatusGroup)) as cur:
-        cur.execute(load_sql("reports/status"), _window(tenant_id, since, until))
+        cur.execute(load_sql("reports/status"), _window(tenant_id, since, until, start))
         return cur.fetchall()
 
 
@@ -168,10 +208,11 @@ def campaigns(
     tenant_id: uuid.UUID | None,
     since: date,
     until: date,
+    start: datetime | None = None,
     block_reasons: list[str],
 ) -> list[CampaignCounts]:
     """Per campaign counts from the rollups."""
-    params = _window(tenant_id, since, until) | {"block_reasons": block_reasons}
+    params = _window(tenant_id, since, until, start) | {"block_reasons": block_reasons}
     with conn.cursor(row_factory=class_row(CampaignCounts)) as cur:
         cur.execute(load_sql("reports/campaigns"), params)
         return cur.fetchall()
@@ -183,21 +224,27 @@ def mailboxes(
     tenant_id: uuid.UUID | None,
     since: date,
     until: date,
+    start: datetime | None = None,
     block_reasons: list[str],
 ) -> list[MailboxCounts]:
     """Per sending account counts from the rollups."""
-    params = _window(tenant_id, since, until) | {"block_reasons": block_reasons}
+    params = _window(tenant_id, since, until, start) | {"block_reasons": block_reasons}
     with conn.cursor(row_factory=class_row(MailboxCounts)) as cur:
         cur.execute(load_sql("reports/mailboxes"), params)
         return cur.fetchall()
 
 
 def bounces_by_reason(
-    conn: Connection, *, tenant_id: uuid.UUID | None, since: date, until: date
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID | None,
+    since: date,
+    until: date,
+    start: datetime | None = None,
 ) -> list[BounceGroup]:
     """Bounces by reason from the rollups."""
     rows = conn.execute(
-        load_sql("reports/bounces_by_reason"), _window(tenant_id, since, until)
+        load_sql("reports/bounces_by_reason"), _window(tenant_id, since, until, start)
     ).fetchall()
     return [
         BounceGroup(str(k), int(str(n)), int(str(h)), int(str(s)))

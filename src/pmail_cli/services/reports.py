@@ -39,12 +39,17 @@ NameLookup = Callable[[str, list[uuid.UUID]], dict[uuid.UUID, str]]
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Which tenant(s) and which days (inclusive) a report covers."""
+    """Which tenant(s) and which days (inclusive) a report covers.
+
+    `start` is set for a rolling window (`--days N` alone): the instant N days before
+    now, within `since`, which is then a partial day counted from that instant on.
+    """
 
     tenant: Tenant | None  # None: every tenant
     since: date
     until: date
     tz: str
+    start: datetime | None = None
 
     @property
     def tenant_id(self) -> uuid.UUID | None:
@@ -54,7 +59,7 @@ class Window:
     def instants(self) -> tuple[datetime, datetime]:
         """The window as [start, end) instants in its time zone."""
         zone = zoneinfo.ZoneInfo(self.tz)
-        start = datetime.combine(self.since, time(), zone)
+        start = self.start or datetime.combine(self.since, time(), zone)
         end = datetime.combine(self.until + timedelta(days=1), time(), zone)
         return start.astimezone(UTC), end.astimezone(UTC)
 
@@ -68,15 +73,19 @@ def window(
     since: date | None,
     until: date | None,
     tz: str | None,
-    today: date | None = None,
 ) -> Window:
-    """Resolve --tenant/--all-tenants and --days/--since/--until/--tz, or refuse."""
+    """Resolve --tenant/--all-tenants and --days/--since/--until/--tz, or refuse.
+
+    `--days N` alone is the seed's window, `created >= now() - interval 'N days'`
+    counted on the zone's clock: its first day is partial. With `--until` it is the N
+    whole days that end that day; `--since` is whole days.
+    """
     if all_tenants == (tenant is not None):
         raise UsageError("give --tenant NAME or --all-tenants")
     chosen = tenants.find_tenant(conn, tenant) if tenant is not None else None
     zone = tz or (chosen.time_zone if chosen else "UTC")
     try:
-        local = zoneinfo.ZoneInfo(zone)
+        zoneinfo.ZoneInfo(zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise UsageError(
             f"unknown time zone {zone!r}", hint="use an IANA name such as Europe/Berlin"
@@ -86,7 +95,10 @@ def window(
             f"--days must be between 1 and {MAX_DAYS}",
             hint="a report covers at most that many days; --since/--until pick any",
         )
-    end = until or today or datetime.now(local).date()
+    rolling = repo.window_days(conn, days=days, tz=zone)
+    if since is None and until is None:
+        return Window(chosen, rolling.first_day, rolling.today, zone, rolling.start)
+    end = until or rolling.today
     if end >= date.max or (since or end) <= date.min + timedelta(days=MAX_DAYS):
         raise UsageError(
             "the report window must end after year 1 and before 9999-12-31",
@@ -130,22 +142,29 @@ def volume(
                 until=w.until,
                 tz=w.tz,
                 by_sent=by_sent,
+                start=w.start,
             )
-        return repo.volume(conn, tenant_id=w.tenant_id, since=w.since, until=w.until)
+        return repo.volume(
+            conn, tenant_id=w.tenant_id, since=w.since, until=w.until, start=w.start
+        )
 
 
 def storage(conn: Connection, w: Window) -> list[repo.StorageDay]:
     """Bytes per day: raw, stored, compression, what deduplication saved."""
     _rollup_zone(w, "storage")
     with _scope(conn, w):
-        return repo.storage(conn, tenant_id=w.tenant_id, since=w.since, until=w.until)
+        return repo.storage(
+            conn, tenant_id=w.tenant_id, since=w.since, until=w.until, start=w.start
+        )
 
 
 def status(conn: Connection, w: Window) -> list[repo.StatusGroup]:
     """Direction x type x status: count, average size, attachments."""
     _rollup_zone(w, "status")
     with _scope(conn, w):
-        return repo.status(conn, tenant_id=w.tenant_id, since=w.since, until=w.until)
+        return repo.status(
+            conn, tenant_id=w.tenant_id, since=w.since, until=w.until, start=w.start
+        )
 
 
 def attachments(conn: Connection, w: Window) -> list[repo.AttachmentType]:
@@ -161,7 +180,11 @@ def bounces(conn: Connection, w: Window, *, by: str) -> list[repo.BounceGroup]:
         if by == "reason":
             _rollup_zone(w, "bounces")
             return repo.bounces_by_reason(
-                conn, tenant_id=w.tenant_id, since=w.since, until=w.until
+                conn,
+                tenant_id=w.tenant_id,
+                since=w.since,
+                until=w.until,
+                start=w.start,
             )
         start, end = w.instants()
         if by == "domain":
@@ -236,6 +259,7 @@ def campaigns(conn: Connection, w: Window, names: Names) -> list[CampaignRow]:
             tenant_id=w.tenant_id,
             since=w.since,
             until=w.until,
+            start=w.start,
             block_reasons=BLOCK_REASONS,
         )
     named = names.lookup("campaigns", [c.campaign_id for c in found])
@@ -272,6 +296,7 @@ def mailboxes(conn: Connection, w: Window, names: Names) -> list[MailboxRow]:
             tenant_id=w.tenant_id,
             since=w.since,
             until=w.until,
+            start=w.start,
             block_reasons=BLOCK_REASONS,
         )
     named = names.lookup("accounts", [m.email_account_id for m in found])
