@@ -158,11 +158,19 @@ def sweep_env(
         "<message>": str(inbox / "0.eml"),
         "dsn": dsn,
     }
+    # Roles are server-wide and other test runs create theirs meanwhile: drop only the
+    # new roles this database bound to a tenant (the sweep's own), and leave one that
+    # another database still uses (the same hostile name in a concurrent sweep).
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for (role,) in conn.execute("SELECT rolname FROM pg_roles").fetchall():
-            if role not in roles:
+        made = conn.execute("SELECT role_name FROM pmail_tenant_roles").fetchall()
+        for (role,) in made:
+            if role in roles:
+                continue
+            try:
                 conn.execute(f'DROP OWNED BY "{role}"')
                 conn.execute(f'DROP ROLE "{role}"')
+            except psycopg.errors.DependentObjectsStillExist:
+                pass
 
 
 @pytest.mark.db
