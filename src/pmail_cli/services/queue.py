@@ -287,7 +287,7 @@ def run_worker(
             burst=options.burst,
         )
         with Pipeline(conn, jobs=options.jobs) as pipeline:
-            pipeline.warm()  # the fork server starts while the first jobs are read
+            pipeline.warm()  # the workers start while the first jobs are read
             while not stop.is_set():
                 try:
                     pipeline.run(
