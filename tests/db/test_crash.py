@@ -124,3 +124,42 @@ def test_killed_ingest_then_rerun_stores_exactly_everything(
         "SELECT count(*), count(DISTINCT raw_sha256) FROM email_content"
     ).fetchone()
     assert final == (total, total)
+
+
+def test_killed_ingest_leaves_no_files_processes_or_warnings(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """SIGKILL of `pmail ingest --jobs 2` mid-run: its helper processes end, no
+    temporary directory is left in its TMPDIR, and nothing (the multiprocessing
+    resource tracker's "leaked semaphore" warning) is written after it died."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(1500):
+        (folder / f"{i:05d}.eml").write_bytes(mailgen.simple(i, body="y" * 3000))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    log = tmp_path / "stderr.txt"
+    env = {**os.environ, "PMAIL_DATA_DIR": str(tmp_path / "data"), "TMPDIR": str(temp)}
+    cmd = [sys.executable, "-m", "pmail_cli", "--dsn", dsn, "-q", "ingest"]
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [*cmd, str(folder), "--batch-size", "25", "--jobs", "2"],
+            env=env,
+            stderr=err,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        row = conn.execute("SELECT count(*) FROM email_messages").fetchone()
+        conn.commit()
+        if row is not None and int(str(row[0])) >= 50:
+            break
+        time.sleep(0.02)
+    helpers = psutil.Process(proc.pid).children(recursive=True)
+    assert proc.poll() is None, "the ingest ended before it was killed"
+    assert helpers, "the ingest ran without worker processes"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    _, alive = psutil.wait_procs(helpers, timeout=30)
+    assert alive == [], [p.cmdline() for p in alive]
+    assert list(temp.iterdir()) == []  # e.g. a multiprocessing pymp-* directory
+    assert log.read_text() == ""  # e.g. "There appear to be 5 leaked semaphore ..."

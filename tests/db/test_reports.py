@@ -436,6 +436,37 @@ def test_plot_writes_png_and_svg(dsn: str, tmp_path: Path) -> None:
     assert b"<svg" in svg.read_bytes()[:500]
 
 
+def test_plot_of_a_long_window_is_readable(dsn: str, tmp_path: Path) -> None:
+    """A 366-day volume chart is drawn by week, at most 1,400 px wide, with the
+    main series in a legend, labelled axes and whole-number message ticks; the
+    campaigns chart shows sent, replied and bounced."""
+    import re
+    import struct
+
+    _scenario(dsn, tmp_path)
+    png, svg = tmp_path / "year.png", tmp_path / "year.svg"
+    for path in (png, svg):
+        code, _, err = _pmail(
+            dsn, "report", "volume", "-t", "acme", "--days", "366", "--plot", str(path)
+        )
+        assert code == 0, err
+    width = struct.unpack(">I", png.read_bytes()[16:20])[0]
+    assert width <= 1400, width  # main drew 9,350 px
+    text = svg.read_text()
+    texts = {t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", text)}
+    assert {"inbound", "outbound", "bounced", "messages", "week (starting)"} <= texts
+    assert "messages per week" in texts
+    ticks = re.findall(r'<g id="ytick_\d+">.*?<text[^>]*>([^<]*)</text>', text, re.S)
+    assert ticks and all(re.fullmatch(r"\d+", t.strip()) for t in ticks), ticks
+    campaigns = tmp_path / "campaigns.svg"
+    code, _, err = _pmail(
+        dsn, "report", "campaigns", "-t", "acme", "--plot", str(campaigns)
+    )
+    assert code == 0, err
+    shown = re.findall(r"<text[^>]*>([^<]*)</text>", campaigns.read_text())
+    assert {"sent", "replied", "bounced", "campaign"} <= {t.strip() for t in shown}
+
+
 def test_terminal_chart() -> None:
     """The terminal chart draws a bar per label, scaled to the largest value."""
     import io

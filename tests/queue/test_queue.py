@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil  # type: ignore[import-untyped]
 import psycopg
 import pytest
 from typer.testing import CliRunner
@@ -243,6 +244,52 @@ def test_kill_9_mid_batch_then_another_worker_stores_each_once(
         k for k in queue_env.client.scan_iter(match=f"{queue_env.prefix}:jobs:*")
     ]
     assert all(queue_env.client.xlen(k) == 0 for k in streams_left)
+
+
+def test_kill_9_of_a_worker_with_concurrency_leaves_nothing_running(
+    queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """`pmail worker --concurrency 2` killed with SIGKILL: its worker processes
+    finish the batch in hand and end (none keeps consuming the queue), and nothing is
+    written after it died (no "leaked semaphore" warning, no traceback)."""
+    _tenants(dsn, "acme")
+    raws = [mailgen.simple(n, body="x" * 2000 + str(n)) for n in range(1500)]
+    assert (
+        _pmail(dsn, "enqueue", str(_write(tmp_path / "in", raws)), "-t", "acme")[0] == 0
+    )
+    log = tmp_path / "stderr.txt"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pmail_cli",
+                "--dsn",
+                dsn,
+                "-q",
+                "worker",
+                "--concurrency",
+                "2",
+                "--jobs",
+                "1",
+            ],
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while _count(conn, "SELECT count(*) FROM email_messages") == 0:
+            assert time.monotonic() < deadline, "the workers stored nothing"
+            time.sleep(0.05)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert proc.poll() is None and children
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    _, alive = psutil.wait_procs(children, timeout=60)
+    assert alive == [], [p.cmdline() for p in alive]
+    assert log.read_text() == ""
 
 
 def test_sigterm_finishes_the_batch_in_hand(

@@ -270,6 +270,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "queue": ("queue",),
     "report": ("report", "queue"),  # `report queue` lives with the queue commands
     "analytics": ("report",),
+    "server": ("server",),
 }
 ALL_MODULES = (
     "admin",
@@ -280,6 +281,7 @@ ALL_MODULES = (
     "migrate",
     "queue",
     "report",
+    "server",
 )
 
 

@@ -173,6 +173,15 @@ def volume(
         "messages per day",
         [r.date.isoformat() for r in rows],
         [r.total_emails for r in rows],
+        parts={
+            "inbound": [r.inbound_emails for r in rows],
+            "outbound": [r.outbound_emails for r in rows],
+            "bounced": [r.bounced_emails for r in rows],
+        },
+        x_label="day",
+        y_label="messages",
+        whole=True,
+        dated=True,
     )
     _show(list(rows), VolumeDay, fmt, chart=chart, no_chart=no_chart, plot=plot)
 
@@ -214,6 +223,13 @@ def storage(
         [r.date.isoformat() for r in rows],
         [r.stored_bytes / 1e6 for r in rows],
         " MB",
+        parts={
+            "as received": [r.raw_bytes / 1e6 for r in rows],
+            "as stored": [r.stored_bytes / 1e6 for r in rows],
+        },
+        x_label="day",
+        y_label="MB",
+        dated=True,
     )
     _show(list(rows), StorageDay, fmt, chart=chart, no_chart=no_chart, plot=plot)
 
@@ -326,6 +342,14 @@ def campaigns(
         "sent per campaign",
         [r.campaign or str(r.campaign_id)[:8] for r in rows[:30]],
         [r.sent for r in rows[:30]],
+        parts={
+            "sent": [r.sent for r in rows[:30]],
+            "replied": [r.replied for r in rows[:30]],
+            "bounced": [r.hard_bounced + r.soft_bounced for r in rows[:30]],
+        },
+        x_label="campaign",
+        y_label="messages",
+        whole=True,
     )
     _show(
         list(rows),
@@ -369,11 +393,19 @@ def mailboxes(
     with connected(settings) as conn:
         w = _window(conn, _Args(tenant, all_tenants, days, since, until, tz))
         rows = reports.mailboxes(conn, w, _names(settings, conn, w, oltp_dsn))
+    top = rows[:30]
     chart = Series(
         "bounce rate per mailbox (%)",
-        [r.mailbox or str(r.email_account_id)[:8] for r in rows[:30]],
-        [100 * (r.bounce_rate or 0) for r in rows[:30]],
+        [r.mailbox or str(r.email_account_id)[:8] for r in top],
+        [100 * (r.bounce_rate or 0) for r in top],
         "%",
+        parts={
+            "bounce rate": [100 * (r.bounce_rate or 0) for r in top],
+            "block rate": [100 * (r.block_rate or 0) for r in top],
+            "complaint rate": [100 * (r.complaint_rate or 0) for r in top],
+        },
+        x_label="sending account",
+        y_label="% of sent",
     )
     _show(
         list(rows),

@@ -7,6 +7,7 @@ their own services. See docs/queue.md.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection as PipeEnd
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,6 +48,7 @@ from pmail_cli.streams import (
     Streams,
     StreamStatus,
 )
+from pmail_cli.workerproc import watch_owner
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +287,7 @@ def run_worker(
             burst=options.burst,
         )
         with Pipeline(conn, jobs=options.jobs) as pipeline:
-            pipeline.warm()  # the fork server starts while the first jobs are read
+            pipeline.warm()  # the workers start while the first jobs are read
             while not stop.is_set():
                 try:
                     pipeline.run(
@@ -329,22 +332,28 @@ def run_workers(
 ) -> WorkerResult:
     """`count` workers in processes of their own; `stop` stops them all (each
     finishing its batch in hand). Returns their results added up."""
+    # Each worker sends its result over a pipe of its own: no multiprocessing
+    # Queue, whose named semaphores outlive a `kill -9` of this process (and make
+    # the resource tracker warn about them).
     context = multiprocessing.get_context("spawn")
-    results = context.Queue()
+    pipes = [context.Pipe(duplex=False) for _ in range(count)]
     procs = [
         context.Process(
             target=_worker_process,
             args=(
                 settings,
                 dataclasses.replace(options, consumer=new_consumer_name()),
-                results,
+                sender,
+                os.getpid(),
             ),
             name=f"pmail-worker-{n}",
         )
-        for n in range(count)
+        for n, (_, sender) in enumerate(pipes)
     ]
     for proc in procs:
         proc.start()
+    for _, sender in pipes:
+        sender.close()  # the child has its copy
     total = WorkerResult()
     try:
         while any(p.is_alive() for p in procs) and not stop.is_set():
@@ -353,27 +362,40 @@ def run_workers(
         for proc in procs:
             if proc.is_alive() and proc.pid is not None:
                 os.kill(proc.pid, signal.SIGTERM)
+        results = [_result_of(receiver) for receiver, _ in pipes]
         for proc in procs:
             proc.join()
-    while not results.empty():
-        one = results.get()
+    for one in results:
         for f in dataclasses.fields(WorkerResult):
             setattr(total, f.name, getattr(total, f.name) + getattr(one, f.name))
     return total
 
 
+def _result_of(receiver: PipeEnd[WorkerResult, WorkerResult]) -> WorkerResult:
+    """What one worker process sent before it ended (nothing if it died)."""
+    with receiver:
+        try:
+            return receiver.recv()
+        except (EOFError, OSError):
+            return WorkerResult()
+
+
 def _worker_process(
     settings: Settings,
     options: WorkerOptions,
-    results: multiprocessing.Queue[WorkerResult],
+    results: PipeEnd[WorkerResult, WorkerResult],
+    owner: int,
 ) -> None:
     stop = threading.Event()
+    watch_owner(owner, stop.set)  # `kill -9` of `pmail worker`: finish and go
     with stopped_by_signals(stop):
         try:
-            results.put(run_worker(settings, options, stop))
+            result = run_worker(settings, options, stop)
         except PmailError as exc:
             logger.error("worker %s: %s", options.consumer, exc)
-            results.put(WorkerResult())
+            result = WorkerResult()
+    with contextlib.suppress(OSError):  # no one to tell when `pmail worker` died
+        results.send(result)
 
 
 def _rolled_back(conn: Connection) -> None:

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
@@ -34,7 +34,7 @@ from pmail_cli.repository import validate as repo
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit, reports, sqlbodies
 from pmail_cli.services.tenants import every_tenant, scoped
-from pmail_cli.workerproc import worker_count, worker_pool
+from pmail_cli.workerproc import WorkerPool, worker_count, worker_pool
 
 SAMPLE_CAP = 10  # rows named per problem
 DEEP_CHUNK = 500  # rows per worker task
@@ -379,7 +379,7 @@ class _Fanout:
     ) -> None:
         self.workers = workers
         self.on_progress = on_progress
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: WorkerPool | None = None
         self.flight: deque[tuple[str, Future[Checked]]] = deque()
         self.rows = {"messages": 0, "files": 0}
         self.nbytes = 0
