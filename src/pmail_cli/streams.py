@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -341,12 +341,15 @@ class Streams:
         *,
         claim_after: float,
         max_deliveries: int,
+        holding: Collection[str] = (),
         count: int = 100,
     ) -> tuple[list[Delivery], list[Delivery]]:
         """Pending entries that may be delivered again: failed ones whose backoff is
-        over, and silent workers' ones older than claim_after. Returns (claimed,
-        exhausted): the exhausted ones were delivered max_deliveries times already
-        and are the caller's to bury, with their last error."""
+        over, and silent workers' ones older than claim_after. `holding`: refs the
+        caller has in hand (read, or in a batch being written), never claimed back
+        however long they take. Returns (claimed, exhausted): the exhausted ones were
+        delivered max_deliveries times already and are the caller's to bury, with
+        their last error."""
         claimed: list[Delivery] = []
         exhausted: list[Delivery] = []
         with self.errors():
@@ -360,7 +363,10 @@ class Streams:
                     entry_id = _text(p["message_id"])
                     idle = p["time_since_delivered"] / 1000
                     times = int(p["times_delivered"])
-                    failed = f"{priority}/{entry_id}" in errors
+                    ref = f"{priority}/{entry_id}"
+                    if ref in holding:
+                        continue
+                    failed = ref in errors
                     wait = backoff(entry_id, times) if failed else claim_after
                     if idle < wait:
                         continue

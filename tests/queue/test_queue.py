@@ -186,6 +186,38 @@ def test_a_failing_batch_is_retried_and_stored_once(
     assert _count(conn, "SELECT count(*) FROM job_log") == 21
 
 
+def test_a_slow_batch_is_not_taken_back_by_its_own_worker(
+    queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """Jobs in the worker's hand (read, or in a batch being written) for longer than
+    claim_after are not claimed again by the same worker: each is delivered once."""
+    queue_env.configure(claim_after=1, linger_ms=20)
+    _tenants(dsn, "acme")
+    conn.execute(
+        """CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.subject = 'slow one' THEN PERFORM pg_sleep(3); END IF;
+            RETURN NEW;
+        END $$"""
+    )
+    conn.execute(
+        "CREATE TRIGGER slow BEFORE INSERT ON email_messages "
+        "FOR EACH ROW EXECUTE FUNCTION slow()"
+    )
+    conn.commit()
+    raws = [mailgen.simple(99, subject="slow one")] + [
+        mailgen.simple(n) for n in range(30)
+    ]
+    assert (
+        _pmail(dsn, "enqueue", str(_write(tmp_path / "in", raws)), "-t", "acme")[0] == 0
+    )
+    code, _, err = _pmail(dsn, "worker", "--burst")
+    assert code == 0, err
+    assert "stored 31 messages" in err and "0 duplicates" in err, err
+    assert _count(conn, "SELECT count(*) FROM job_log") == 31
+    assert _count(conn, "SELECT count(*) FROM job_log WHERE attempts <> 1") == 0
+
+
 def test_a_poison_job_goes_to_the_dead_letters_and_is_redriven(
     queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
 ) -> None:

@@ -131,10 +131,15 @@ class QueueSource:
         now = time.monotonic()
         if now - self._claimed_at >= CLAIM_EVERY:
             self._claimed_at = now
+            with self.lock:  # ours in hand: never claimed back from ourselves
+                holding = {d.ref for d in self.backlog} | set(self.unacked)
+                if self.control is not None:
+                    holding.add(self.control.ref)
             claimed, exhausted = self.streams.claim_due(
                 self.consumer,
                 claim_after=self.claim_after,
                 max_deliveries=self.max_deliveries,
+                holding=holding,
             )
             for d in exhausted:
                 error = d.problem or (
