@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from pmail_cli import vocab
 from pmail_cli.db import Connection
 from pmail_cli.errors import NotFound, PermissionDenied, UsageError
 from pmail_cli.repository import tenants as repo
@@ -248,12 +249,9 @@ def list_logins(conn: Connection) -> list[repo.TenantRole]:
 def set_search(conn: Connection, tenant: Tenant, value: str) -> Tenant:
     """Turn the tenant's full-text index on ('on': every stored message's document is
     built, in one transaction) or off ('off': the documents are dropped)."""
-    if value.strip().lower() not in ("on", "off"):
-        raise UsageError(f"--search {value!r} is not on or off", hint="--search off")
+    word = vocab.one_of("--search", value, vocab.ON_OFF)
     with scoped(conn, tenant):
-        repo.set_search_index(
-            conn, tenant_id=tenant.tenant_id, on=value.strip().lower() == "on"
-        )
+        repo.set_search_index(conn, tenant_id=tenant.tenant_id, on=word == "on")
         changed = repo.sync_search_documents(conn, tenant_id=tenant.tenant_id)
-        audit_set(conn, tenant, search=value.strip().lower(), documents=changed)
+        audit_set(conn, tenant, search=word, documents=changed)
     return find_tenant(conn, tenant.name)
