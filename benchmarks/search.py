@@ -335,7 +335,7 @@ def in_process(dsn: str, args: list[str], runs: int) -> float:
         "--direction": "direction",
         "--since": "after",
     }
-    filters = q.from_fields([(names[k], v) for k, v in options.items()]).merged(
+    filters = q.from_fields([(names[k], v, k) for k, v in options.items()]).merged(
         q.parse_query(" ".join(words))
     )
     times = []

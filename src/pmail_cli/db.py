@@ -77,11 +77,68 @@ def create_database(settings: Settings) -> tuple[str, bool]:
                 hint="ask for CREATEDB, or have an administrator run `createdb "
                 f"{name}`, then `pmail init-db`",
             ) from None
+    reason = _reason(str(last))
     raise DatabaseUnavailable(
-        f"cannot connect to PostgreSQL ({_where(dsn)}) to create {name!r}: "
-        f"{_reason(str(last))}",
-        hint="is the server running? Set --dsn or PMAIL_DSN.",
+        f"cannot connect to PostgreSQL ({_where(dsn)}) to create {name!r}: {reason}",
+        hint=connect_hint(reason),
     )
+
+
+_MISSING_ROLE = re.compile(r'role "([^"]+)" does not exist')
+_SERVER_DOWN = (
+    "connection refused",
+    "could not connect",
+    "no such file or directory",  # a Unix socket that is not there
+    "timeout expired",
+    "could not translate host name",
+    "name or service not known",
+    "network is unreachable",
+    "no route to host",
+    "server closed the connection",
+)
+
+
+def connect_hint(reason: str) -> str:
+    """What to do about a failed connection, by what libpq said went wrong: a
+    missing database, an unknown role, a wrong or missing password, a server that
+    refuses this client, or no server there at all."""
+    text = reason.lower()
+    if missing := _MISSING_DATABASE.search(reason):
+        name = missing.group(1)
+        return (
+            f"the server is up but has no database {name!r}: `pmail init-db "
+            f"--create` creates it and its schema (or `createdb {name}`, then "
+            "`pmail init-db`)"
+        )
+    if role := _MISSING_ROLE.search(reason):
+        return (
+            f"the server is up but has no role {role.group(1)!r}: check user= in "
+            f"the DSN, or have an administrator run CREATE ROLE {role.group(1)} "
+            "LOGIN"
+        )
+    if "password authentication failed" in text:
+        return (
+            "the server is up and the role exists, but the password is wrong: "
+            "check password= in the DSN, PGPASSWORD or ~/.pgpass"
+        )
+    if "no password supplied" in text or "password is required" in text:
+        return (
+            "the server wants a password for this role: give password= in the DSN, "
+            "PGPASSWORD or ~/.pgpass"
+        )
+    if "no pg_hba.conf entry" in text:
+        return (
+            "the server is up but its pg_hba.conf lets this user, database or host "
+            "not in: ask its administrator, or connect as another user"
+        )
+    if "permission denied for database" in text:
+        return "the role may not connect to this database: GRANT CONNECT on it"
+    if any(down in text for down in _SERVER_DOWN):
+        return (
+            "is the server running? Nothing answers on that host and port; set "
+            "--dsn or PMAIL_DSN."
+        )
+    return "check the DSN (--dsn, PMAIL_DSN or the config file) and the server's log"
 
 
 def _reason(message: str) -> str:
@@ -115,21 +172,9 @@ def connect(settings: Settings, *, migrate: bool = True) -> Iterator[Connection]
         ) from None
     except psycopg.OperationalError as exc:
         reason = _reason(str(exc))
-        hint = "is the server running? Set --dsn or PMAIL_DSN."
-        missing = _MISSING_DATABASE.search(reason)
-        if missing:
-            hint = (
-                f"the server is up but has no database {missing.group(1)!r}: "
-                "`pmail init-db --create` creates it and its schema (or `createdb "
-                f"{missing.group(1)}`, then `pmail init-db`)"
-            )
-        elif (
-            "password authentication failed" in reason
-            or "no password supplied" in reason
-        ):
-            hint = "check the user and password in the DSN (or ~/.pgpass)"
         raise DatabaseUnavailable(
-            f"cannot connect to PostgreSQL ({_where(dsn)}): {reason}", hint=hint
+            f"cannot connect to PostgreSQL ({_where(dsn)}): {reason}",
+            hint=connect_hint(reason),
         ) from None
     logger.debug("connected to %s", redact_dsn(dsn))
     try:

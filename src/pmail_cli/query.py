@@ -15,10 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from pmail_cli import vocab
 from pmail_cli.errors import UsageError
-
-DIRECTIONS = ("inbound", "outbound")
-BOUNCE_CLASSES = ("hard", "soft")
 
 # Characters written without spaces between words (CJK ideographs, kana, hangul, and
 # their punctuation and full-width forms). The database makes each one a word of its
@@ -79,7 +77,9 @@ class Filters:
         return out
 
 
-_Setter = Callable[[Filters, str, "datetime | None"], None]
+# A field's setter: the filters, the value, now, and how the user wrote the field
+# (`--type` or `type:`, for its errors).
+_Setter = Callable[[Filters, str, "datetime | None", str], None]
 _Convert = Callable[[str], object]
 
 
@@ -98,19 +98,20 @@ def parse_query(query: str, *, now: datetime | None = None) -> Filters:
                 f"{token!r}: a field cannot be negated",
                 hint="negate words instead: pricing -discount",
             )
-        _apply(filters, name, match.group(3).strip().strip('"'), now, shown=repr(token))
+        _apply(filters, name, match.group(3).strip().strip('"'), now, shown=f"{name}:")
     filters.text = " ".join(words).strip() or None
     return filters
 
 
 def from_fields(
-    pairs: list[tuple[str, str]], *, now: datetime | None = None
+    pairs: list[tuple[str, str, str]], *, now: datetime | None = None
 ) -> Filters:
-    """Filters from (field, value) pairs, read as the query's `field:value` would be
-    (the command-line options of `pmail list` are the query's fields)."""
+    """Filters from (field, value, option) triples, read as the query's
+    `field:value` would be (the command-line options of `pmail list` are the query's
+    fields; errors name the option as the user wrote it)."""
     filters = Filters()
-    for name, value in pairs:
-        _apply(filters, name, value, now, shown=name)
+    for name, value, option in pairs:
+        _apply(filters, name, value, now, shown=option)
     return filters
 
 
@@ -121,7 +122,7 @@ def _apply(
     setter, example = _FIELDS[name]
     if not value.strip():
         raise UsageError(f"{shown} has no value", hint=f"e.g. {example}")
-    setter(filters, value.strip(), now)
+    setter(filters, value.strip(), now, shown)
 
 
 def _cjk_phrases(token: str) -> str:
@@ -190,16 +191,6 @@ def parse_uuid(what: str, value: str) -> uuid.UUID:
         ) from None
 
 
-def one_of(what: str, value: str, allowed: tuple[str, ...]) -> str:
-    value = value.strip().lower()
-    if value not in allowed:
-        raise UsageError(
-            f"{what} {value!r} is not one of {', '.join(allowed)}",
-            hint=f"e.g. {what} {allowed[0]}",
-        )
-    return value
-
-
 def mime_pattern(value: str) -> str:
     """`pdf` → '%/pdf', `image/*` → 'image/%', `application/pdf` as it is."""
     value = value.strip().lower().replace("%", "").replace("_", "\\_")
@@ -208,39 +199,55 @@ def mime_pattern(value: str) -> str:
     return value.replace("*", "%")
 
 
-def _set_since(f: Filters, v: str, now: datetime | None) -> None:
+def _set_since(f: Filters, v: str, now: datetime | None, _shown: str) -> None:
     f.since = parse_when(v, now=now)
 
 
-def _set_until(f: Filters, v: str, now: datetime | None) -> None:
+def _set_until(f: Filters, v: str, now: datetime | None, _shown: str) -> None:
     f.until = until_of(v, now=now)
 
 
-def _has(f: Filters, v: str, _now: datetime | None) -> None:
-    if v.lower() not in ("attachment", "attachments"):
-        raise UsageError(f"has:{v} is not known", hint="has:attachment")
+def _has(f: Filters, v: str, _now: datetime | None, shown: str) -> None:
+    vocab.one_of(shown, "attachment" if v.lower() == "attachments" else v, HAS)
     f.has_attachment = True
 
 
 def _address(kind: str) -> _Setter:
-    def add(f: Filters, v: str, _now: datetime | None) -> None:
+    def add(f: Filters, v: str, _now: datetime | None, _shown: str) -> None:
         f.addresses.append(address_token(kind, v))
 
     return add
 
 
 def _scalar(name: str, convert: _Convert) -> _Setter:
-    def put(f: Filters, v: str, _now: datetime | None) -> None:
+    def put(f: Filters, v: str, _now: datetime | None, _shown: str) -> None:
         setattr(f, name, convert(v))
 
     return put
 
 
 def _listed(name: str, convert: _Convert) -> _Setter:
-    def add(f: Filters, v: str, _now: datetime | None) -> None:
+    def add(f: Filters, v: str, _now: datetime | None, _shown: str) -> None:
         getattr(f, name).append(convert(v))
 
     return add
+
+
+def _word(name: str, allowed: tuple[str, ...], *, many: bool = False) -> _Setter:
+    """A field whose values form a closed vocabulary: anything else is an error that
+    lists them (vocab.one_of), never a filter that matches nothing."""
+
+    def put(f: Filters, v: str, _now: datetime | None, shown: str) -> None:
+        word = vocab.one_of(shown, v, allowed)
+        if many:
+            getattr(f, name).append(word)
+        else:
+            setattr(f, name, word)
+
+    return put
+
+
+HAS = ("attachment",)
 
 
 # Each field: how it sets the filters, and the example its error hints show.
@@ -254,18 +261,12 @@ _FIELDS: dict[str, tuple[_Setter, str]] = {
     ),
     "filename": (_listed("filenames", str.strip), "filename:invoice"),
     "has": (_has, "has:attachment"),
-    "type": (
-        _listed("types", lambda v: v.strip().lower().replace("-", "_")),
-        "type:bounce",
-    ),
+    "type": (_word("types", vocab.MESSAGE_TYPES, many=True), "type:bounce"),
     "direction": (
-        _listed("directions", lambda v: one_of("direction", v, DIRECTIONS)),
+        _word("directions", vocab.DIRECTIONS, many=True),
         "direction:inbound",
     ),
-    "status": (
-        _listed("statuses", lambda v: v.strip().lower().replace("-", "_")),
-        "status:replied",
-    ),
+    "status": (_word("statuses", vocab.STATUSES, many=True), "status:replied"),
     "after": (_set_since, "after:2026-11-01 or after:30d"),
     "since": (_set_since, "since:30d"),
     "before": (_set_until, "before:2026-12-01"),
@@ -277,11 +278,8 @@ _FIELDS: dict[str, tuple[_Setter, str]] = {
     "lead": (_scalar("lead", lambda v: parse_uuid("lead", v)), "lead:<uuid>"),
     "account": (_scalar("account", str.strip), "account:sdr1@acme.com"),
     "mime": (_scalar("mime_type", mime_pattern), "mime:pdf or mime:image/*"),
-    "reason": (_scalar("reason", lambda v: v.strip().lower()), "reason:mailboxfull"),
-    "class": (
-        _scalar("bounce_class", lambda v: one_of("class", v, BOUNCE_CLASSES)),
-        "class:hard",
-    ),
+    "reason": (_word("reason", vocab.REASONS), "reason:mailboxfull"),
+    "class": (_word("bounce_class", vocab.BOUNCE_CLASSES), "class:hard"),
     "rcpt": (
         _scalar("recipient", lambda v: v.strip().strip("<>").lower()),
         "rcpt:bob@example.com",

@@ -18,9 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-PRIORITIES = ("high", "normal", "bulk")  # read in this order
+from pmail_cli import vocab
+
+PRIORITIES = vocab.PRIORITIES  # read in this order
 JOB_TYPES = ("store", "import-imap", "analytics")
-DIRECTIONS = ("auto", "inbound", "outbound")  # as mail.prepare.DIRECTIONS
+DIRECTIONS = vocab.INGEST_DIRECTIONS  # as mail.prepare.DIRECTIONS
 
 MAX_TENANT = 200  # characters, as `pmail tenant add` allows
 MAX_ORIGIN = 4096  # bytes

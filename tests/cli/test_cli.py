@@ -111,7 +111,8 @@ def test_bad_flag_value_is_usage_error() -> None:
         app, ["--dsn", "host=127.0.0.1 port=1", "ingest", "-", "--as", "zip"]
     )
     assert result.exit_code == 2
-    assert "error: --as must be 'mbox' or 'eml'" in result.stderr
+    assert "error: --as 'zip' is not one of the allowed values" in result.stderr
+    assert "hint: --as takes: mbox, eml" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -146,7 +147,7 @@ def test_bad_flag_value_is_usage_error() -> None:
             ["report", "volume", "--format", "xml"],
             "error: Invalid value for '--format' / '-f': 'xml' is not one of 'table', "
             "'csv', 'json', 'markdown'.",
-            "hint: `pmail report volume --help` lists what it takes",
+            "hint: --format takes: table, csv, json, markdown",
         ),
     ],
 )

@@ -51,6 +51,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
     # no legacy tables in a pmail database
     ("README.md", "pmail migrate-legacy"): (1, "legacy"),
     ("commands.md", "pmail migrate-legacy"): (1, "legacy"),
+    # the example of a value outside a closed vocabulary
+    ("commands.md", "pmail list --type nonsense"): (2, "nonsense"),
     # an id from the documentation's own output
     ("commands.md", "pmail queue dead retry 1795873165687-0"): (2, "1795873165687-0"),
 }

@@ -412,7 +412,7 @@ def test_formats_empty_results_and_usage(dsn: str, tmp_path: Path) -> None:
         (["volume", "--tenant", "acme", "--since", "2026-02-01", "--until", "2026-01-01"],
          "is after --until"),
         (["volume", "--tenant", "acme", "--tz", "Nowhere/City"], "unknown time zone"),
-        (["bounces", "--tenant", "acme", "--by", "colour"], "--by must be"),
+        (["bounces", "--tenant", "acme", "--by", "colour"], "--by takes: reason, domain, remote-mta"),
         (["volume", "--tenant", "acme", "--plot", "chart.gif"], "--plot writes .png or .svg"),
     ]:  # fmt: skip
         code, _, err = _pmail(dsn, "report", *args)

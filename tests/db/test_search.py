@@ -277,7 +277,12 @@ def test_options_and_query_fields_are_the_same_filters() -> None:
     """--from/--type/--since as options equal from:/type:/after: in the query."""
     now = datetime(2026, 11, 28, tzinfo=UTC)
     options = from_fields(
-        [("from", "Bob@Example.com"), ("type", "bounce"), ("after", "30d")], now=now
+        [
+            ("from", "Bob@Example.com", "--from"),
+            ("type", "bounce", "--type"),
+            ("after", "30d", "--since"),
+        ],
+        now=now,
     )
     fields = parse_query("from:bob@example.com type:bounce after:30d", now=now)
     assert options == fields

@@ -76,8 +76,9 @@ def test_as_flag_overrides_names(tmp_path: Path) -> None:
     assert _raws(list(read_paths([str(box)], as_mbox=False))) == [MBOX]
     assert reading_mode("mbox") is True and reading_mode("eml") is False
     assert reading_mode(None) is None
-    with pytest.raises(UsageError, match="--as must be"):
+    with pytest.raises(UsageError, match="--as 'zip' is not one of") as refused:
         reading_mode("zip")
+    assert refused.value.hint == "--as takes: mbox, eml"
 
 
 def test_stdin_splits_only_when_it_starts_with_an_envelope() -> None:

@@ -71,7 +71,7 @@ def test_good_file_is_read(tmp_path: Path) -> None:
         ('[[account]]\nhost = "h"', "needs 'user'"),
         (
             '[[account]]\nhost = "h"\nuser = "u"\nsecurity = "ssl3"',
-            "--security must be",
+            "--security 'ssl3' is not one of the allowed values",
         ),
         ('[[account]]\nhost = "h"\nuser = "u"\nport = 70000', "out of range"),
         ("[[account]\n", "is not valid TOML"),

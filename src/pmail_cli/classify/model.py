@@ -5,59 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-KINDS: frozenset[str] = frozenset(
-    {
-        "bounce",
-        "delay",
-        "auto_reply",
-        "complaint",
-        "delivery_report",
-        "read_receipt",
-        "email",
-    }
-)
+from pmail_cli import vocab
+
+KINDS: frozenset[str] = frozenset(vocab.MESSAGE_TYPES)
 
 # The `reason` vocabulary (sisimai-like). Documented in docs/classification.md.
-REASONS: frozenset[str] = frozenset(
-    {
-        "authfailure",
-        "badreputation",
-        "blocked",
-        "contenterror",
-        "delivered",
-        "exceedlimit",
-        "expired",
-        "failedstarttls",
-        "feedback",
-        "filtered",
-        "hasmoved",
-        "hostunknown",
-        "mailboxfull",
-        "mailererror",
-        "mesgtoobig",
-        "networkerror",
-        "norelaying",
-        "notaccept",
-        "notcompliantrfc",
-        "onhold",
-        "policyviolation",
-        "ratelimited",
-        "rejected",
-        "requireptr",
-        "securityerror",
-        "spamdetected",
-        "speeding",
-        "suspend",
-        "syntaxerror",
-        "systemerror",
-        "systemfull",
-        "toomanyconn",
-        "undefined",
-        "userunknown",
-        "vacation",
-        "virusdetected",
-    }
-)
+REASONS: frozenset[str] = frozenset(vocab.REASONS)
 
 # Reasons that say the address itself is bad (see is_hard()).
 _ADDRESS_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})

@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer._click.exceptions import (
+    BadParameter,
+    ClickException,
+    NoArgsIsHelpError,
+    UsageError,
+)
 from typer.core import TyperGroup
 
 from pmail_cli import interrupt
@@ -86,6 +91,17 @@ class _Said(ClickException):
         say(f"hint: {escape(self.hint)}")
 
 
+def _hint_for(exc: UsageError, command: str) -> str:
+    """A value outside an option's choices (`--format`): the hint lists them, as
+    vocab.refused does for every other closed vocabulary."""
+    param = exc.param if isinstance(exc, BadParameter) else None
+    choices = getattr(getattr(param, "type", None), "choices", None)
+    if param is not None and choices:
+        name = max(getattr(param, "opts", None) or [str(param.name)], key=len)
+        return f"{name} takes: {', '.join(str(c) for c in choices)}"
+    return f"`{command} --help` lists what it takes"
+
+
 @contextmanager
 def _said_the_pmail_way() -> Iterator[None]:
     """Turn click's usage errors and prompt aborts into pmail's error/hint pair;
@@ -96,9 +112,7 @@ def _said_the_pmail_way() -> Iterator[None]:
         raise
     except UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "pmail"
-        raise _Said(
-            exc.format_message(), f"`{command} --help` lists what it takes", 2
-        ) from None
+        raise _Said(exc.format_message(), _hint_for(exc, command), 2) from None
     except typer.Abort:  # a prompt ended (Ctrl-D) before the command ran
         raise _Said(
             "aborted at a prompt", "run the command again to answer it", 1
@@ -122,6 +136,16 @@ FormatOption = Annotated[
 TenantOption = Annotated[
     str | None, typer.Option("--tenant", "-t", help="Tenant name (default: 'default').")
 ]
+# For the commands that, without --tenant, act on every tenant (validate, purge,
+# hold list, hold release, report queue): their help says so.
+EveryTenantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant",
+        "-t",
+        help="Only this tenant (default: every tenant; an administrator's connection).",
+    ),
+]
 MAX_PROCESSES = 256  # --jobs, --concurrency: more is a typo, not a machine
 JobsOption = Annotated[
     int,
@@ -130,7 +154,16 @@ JobsOption = Annotated[
         "-j",
         min=0,
         max=MAX_PROCESSES,
-        help=f"Worker processes (0: one per CPU; at most {MAX_PROCESSES}).",
+        help="Processes that parse, verify and compress mail (0: one per CPU; at "
+        f"most {MAX_PROCESSES}).",
+    ),
+]
+# How files are read: one name for ingest, classify and enqueue.
+ReadAsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Read every input as 'mbox' or 'eml' (default: by name and content).",
     ),
 ]
 

@@ -96,6 +96,8 @@ def tenant_add(
 ) -> None:
     """Create a tenant (nothing happens if it exists).
 
+    A name is 1 to 200 characters, without control or invisible format characters.
+
     Example: pmail tenant add acme
     """
     from pmail_cli.services import tenants
@@ -108,7 +110,11 @@ def tenant_add(
 @tenant_app.command("set")
 def tenant_set(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Tenant name.")],
+    name: Annotated[str, typer.Argument(help="Tenant name, or its id.")],
+    rename: Annotated[
+        str | None,
+        typer.Option("--rename", help="Give the tenant this name (done first)."),
+    ] = None,
     time_zone: Annotated[
         str | None,
         typer.Option("--time-zone", help="IANA zone its report days are counted in."),
@@ -139,13 +145,21 @@ def tenant_set(
 ) -> None:
     """Change a tenant's settings (its time zone rebuilds its rollups).
 
+    NAME may also be the tenant's id (as `pmail validate` shows it): a name with
+    control characters, from before they were refused, is fixed with --rename.
+
     Example: pmail tenant set acme --time-zone Europe/Berlin --retention-days 365
     """
     from pmail_cli.services import sqlbodies, tenants
 
     filled = None
+    changes = (time_zone, retention_days, search, sql_bodies)
     with connected(get_settings(ctx)) as conn:
-        tenant = tenants.find_tenant(conn, name)
+        tenant = tenants.find_tenant_to_change(conn, name)
+        if rename is not None:
+            tenant = tenants.rename_tenant(conn, tenant, rename)
+        elif any(c is not None for c in changes):
+            tenants.require_plain_name(tenant)
         if time_zone is not None:
             tenant = tenants.set_time_zone(conn, tenant, time_zone)
         if retention_days is not None:
@@ -175,7 +189,9 @@ def tenant_login(
     role: Annotated[
         str | None,
         typer.Option(
-            "--role", help="Login role to create or bind (default: pmail_<name>)."
+            "--role",
+            help="Login role to create or bind (default: pmail_<name> for a plain "
+            "lower-case ASCII name, else pmail_<ascii part>_<8 hex of its sha256>).",
         ),
     ] = None,
     read_only: Annotated[

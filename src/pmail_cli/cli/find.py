@@ -7,8 +7,9 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperCommand
 
-from pmail_cli import output
+from pmail_cli import output, vocab
 from pmail_cli.cli import (
     FormatOption,
     TenantOption,
@@ -39,6 +40,8 @@ QUERY: words, "a phrase", OR, -word (websearch syntax), and fields: from: to: cc
 subject: filename: has:attachment type: direction: status: after: before: campaign:
 lead: account: mime: reason: class: rcpt: thread:  (docs/search.md). Ranked by
 relevance (subject words weigh most), ties newest first; --sort newest for date order.
+QUERY may be several arguments; a word starting with '-' is a negation, not an option
+(`pmail search pricing -discount`; short options take their value apart: -n 20).
 
 Example: pmail search 'pricing OR "rate card"' --tenant acme --direction inbound --since 30d
 """
@@ -47,8 +50,12 @@ Example: pmail search 'pricing OR "rate card"' --tenant acme --direction inbound
 def find_cmd(
     ctx: typer.Context,
     query: Annotated[
-        str | None,
-        typer.Argument(help="Words and fields; see the command's help."),
+        list[str] | None,
+        typer.Argument(
+            help="Words and fields, one argument or several (joined by spaces); "
+            "a word may start with '-'.",
+            show_default=False,
+        ),
     ] = None,
     tenant: TenantOption = None,
     since: Annotated[
@@ -57,16 +64,16 @@ def find_cmd(
     until: Annotated[
         str | None, typer.Option(help="Up to this date (a date includes that day).")
     ] = None,
-    direction: Annotated[str | None, typer.Option(help="inbound or outbound.")] = None,
+    direction: Annotated[
+        str | None, typer.Option(help=f"{' or '.join(vocab.DIRECTIONS)}.")
+    ] = None,
     msg_type: Annotated[
         list[str] | None,
-        typer.Option(
-            "--type", help="bounce, auto_reply, complaint, email, … (repeat)."
-        ),
+        typer.Option("--type", help=f"{', '.join(vocab.MESSAGE_TYPES)} (repeatable)."),
     ] = None,
     status: Annotated[
         list[str] | None,
-        typer.Option(help="sent, replied, bounced, received, … (repeat)."),
+        typer.Option(help=f"{', '.join(vocab.STATUSES)} (repeatable)."),
     ] = None,
     sender: Annotated[
         str | None, typer.Option("--from", help="Sender address or domain.")
@@ -89,7 +96,11 @@ def find_cmd(
         str | None, typer.Option(help="A word of an attachment's file name.")
     ] = None,
     reason: Annotated[
-        str | None, typer.Option(help="Bounce reason of a recipient: mailboxfull, …")
+        str | None,
+        typer.Option(
+            help="Bounce reason of a recipient: mailboxfull, userunknown, … "
+            "(docs/classification.md has the list)."
+        ),
     ] = None,
     bounce_class: Annotated[
         str | None, typer.Option("--class", help="Bounces: hard or soft.")
@@ -121,33 +132,33 @@ def find_cmd(
 
     settings = get_settings(ctx)
     fields = [
-        (name, value)
-        for name, value in (
-            ("after", since),
-            ("before", until),
-            ("direction", direction),
-            ("from", sender),
-            ("to", to),
-            ("cc", cc),
-            ("campaign", campaign),
-            ("lead", lead),
-            ("account", account),
-            ("mime", attachment_type),
-            ("filename", filename),
-            ("reason", reason),
-            ("class", bounce_class),
-            ("rcpt", recipient),
-            ("thread", thread),
-            *(("type", t) for t in msg_type or []),
-            *(("status", s) for s in status or []),
+        (name, value, option)
+        for name, value, option in (
+            ("after", since, "--since"),
+            ("before", until, "--until"),
+            ("direction", direction, "--direction"),
+            ("from", sender, "--from"),
+            ("to", to, "--to"),
+            ("cc", cc, "--cc"),
+            ("campaign", campaign, "--campaign"),
+            ("lead", lead, "--lead"),
+            ("account", account, "--account"),
+            ("mime", attachment_type, "--attachment-type"),
+            ("filename", filename, "--filename"),
+            ("reason", reason, "--reason"),
+            ("class", bounce_class, "--class"),
+            ("rcpt", recipient, "--recipient"),
+            ("thread", thread, "--thread"),
+            *(("type", t, "--type") for t in msg_type or []),
+            *(("status", s, "--status") for s in status or []),
         )
         if value is not None
     ]
     with reported_errors(settings):
-        filters = q.from_fields(fields).merged(q.parse_query(query or ""))
+        filters = q.from_fields(fields).merged(q.parse_query(" ".join(query or [])))
         filters.has_attachment = filters.has_attachment or has_attachment
         order = search.Sort(
-            q.one_of("--sort", sort, tuple(search.Sort))
+            vocab.one_of("--sort", sort, vocab.SORT_KEYS)
             if sort
             else ("newest" if ctx.info_name == "list" else "relevance")
         )
@@ -228,5 +239,46 @@ def _clip(value: object, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-app.command("list", help=LIST_HELP)(find_cmd)
-app.command("search", help=SEARCH_HELP)(find_cmd)
+class _QueryCommand(TyperCommand):
+    """`pmail search -discount`: a word of the query may start with '-' (a negation)."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        takes_value = {
+            name: not getattr(p, "is_flag", False) and not getattr(p, "count", False)
+            for p in self.get_params(ctx)
+            if p.param_type_name == "option"
+            for name in (*p.opts, *p.secondary_opts)
+        }
+        return super().parse_args(ctx, query_words_last(args, takes_value))
+
+
+def query_words_last(args: list[str], takes_value: dict[str, bool]) -> list[str]:
+    """The arguments with the query's words moved after `--`, in their order.
+
+    An argument is an option only when it is one of the command's options exactly
+    (`-n 50`, `--limit=50`; `--` ends them); any other argument starting with a
+    single '-' (`-discount`, `-"rate card"`) is a word of the query, as after `--`.
+    An unknown `--name` stays an option, so a mistyped option is still an error.
+    """
+    options: list[str] = []
+    words: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            words += args[i + 1 :]
+            break
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if name in takes_value or arg.startswith("--"):
+            options.append(arg)
+            if takes_value.get(name) and "=" not in arg and i + 1 < len(args):
+                options.append(args[i + 1])
+                i += 1
+        else:
+            words.append(arg)
+        i += 1
+    return [*options, "--", *words] if words else options
+
+
+app.command("list", help=LIST_HELP, cls=_QueryCommand)(find_cmd)
+app.command("search", help=SEARCH_HELP, cls=_QueryCommand)(find_cmd)

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from pmail_cli import output
 from pmail_cli.cli import (
+    EveryTenantOption,
     FormatOption,
     JobsOption,
     TenantOption,
@@ -38,7 +39,7 @@ def _mb(nbytes: int) -> str:
 @app.command("validate")
 def validate_cmd(
     ctx: typer.Context,
-    tenant: TenantOption = None,
+    tenant: EveryTenantOption = None,
     deep: Annotated[
         bool,
         typer.Option(
@@ -151,7 +152,7 @@ def _row(o: Outcome) -> dict[str, object]:
 @app.command("purge")
 def purge_cmd(
     ctx: typer.Context,
-    tenant: TenantOption = None,
+    tenant: EveryTenantOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only count what would be deleted.")
     ] = False,
@@ -269,7 +270,7 @@ def hold_add(
 @hold_app.command("list")
 def hold_list(
     ctx: typer.Context,
-    tenant: TenantOption = None,
+    tenant: EveryTenantOption = None,
     include_released: Annotated[
         bool, typer.Option("--all", help="Released holds too.")
     ] = False,
@@ -295,7 +296,7 @@ def hold_release(
     hold_id: Annotated[
         int, typer.Argument(help="The hold's id (see `pmail hold list`).")
     ],
-    tenant: TenantOption = None,
+    tenant: EveryTenantOption = None,
     by: Annotated[
         str | None, typer.Option("--by", help="Who releases it (default: the OS user).")
     ] = None,
@@ -347,13 +348,16 @@ def audit_cmd(
     from pmail_cli.query import parse_when
     from pmail_cli.services import audit, tenants
 
-    with connected(get_settings(ctx)) as conn:
+    settings = get_settings(ctx)
+    with reported_errors(settings):
+        action = audit.check_action(action) if action else None
+    with connected(settings) as conn:
         scope = tenants.find_tenant(conn, tenant) if tenant else None
         rows = audit.entries(
             conn,
             scope,
             since=parse_when(since) if since else None,
-            action=action.strip().lower() if action else None,
+            action=action,
             limit=limit,
         )
     if fmt is OutputFormat.table:  # a purge's result names every key: json has it

@@ -15,6 +15,7 @@ from rich.markup import escape
 from pmail_cli import output
 from pmail_cli.cli import (
     JobsOption,
+    ReadAsOption,
     TenantOption,
     app,
     connected,
@@ -49,9 +50,7 @@ def ingest_cmd(
             help="inbound, outbound, or auto (From is one of the tenant's accounts)."
         ),
     ] = "auto",
-    as_format: Annotated[
-        str | None, typer.Option("--as", help="Force 'mbox' or 'eml' reading.")
-    ] = None,
+    as_format: ReadAsOption = None,
     jobs: JobsOption = 0,
     batch_size: Annotated[
         int, typer.Option(min=1, max=10000, help="Messages per committed batch.")
@@ -250,9 +249,7 @@ def classify_cmd(
         ClassifyFormat,
         typer.Option("--format", "-f", help="table, csv, json or jsonl."),
     ] = ClassifyFormat.table,
-    as_format: Annotated[
-        str | None, typer.Option("--as", help="Force 'mbox' or 'eml' reading.")
-    ] = None,
+    as_format: ReadAsOption = None,
     explain: Annotated[
         bool,
         typer.Option(

@@ -13,8 +13,9 @@ from rich.markup import escape
 from pmail_cli import output
 from pmail_cli.cli import (
     MAX_PROCESSES,
+    EveryTenantOption,
     FormatOption,
-    JobsOption,
+    ReadAsOption,
     TenantOption,
     app,
     connected,
@@ -24,6 +25,7 @@ from pmail_cli.cli import (
     skipped_summary,
 )
 from pmail_cli.cli.report import report_app
+from pmail_cli.errors import UsageError
 from pmail_cli.output import OutputFormat
 
 queue_app = typer.Typer(
@@ -50,8 +52,10 @@ def enqueue_cmd(
     direction: Annotated[
         str, typer.Option(help="auto, inbound or outbound (as for ingest).")
     ] = "auto",
-    as_format: Annotated[
-        str | None, typer.Option("--format-in", help="Read stdin/files as eml or mbox.")
+    as_format: ReadAsOption = None,
+    format_in: Annotated[
+        str | None,
+        typer.Option("--format-in", hidden=True, help="The old name of --as."),
     ] = None,
     imap_account: Annotated[
         list[str] | None,
@@ -85,6 +89,7 @@ def enqueue_cmd(
     settings = get_settings(ctx)
     name = tenant or "default"
     with reported_errors(settings):
+        as_format = _one_read_format(as_format, format_in)
         if imap_account:
             n = queue.enqueue_imap(
                 settings,
@@ -126,6 +131,16 @@ def enqueue_cmd(
         raise typer.Exit(1)
 
 
+def _one_read_format(as_format: str | None, format_in: str | None) -> str | None:
+    """--as, or --format-in (its old name, still accepted so scripts keep working)."""
+    if as_format is not None and format_in is not None and as_format != format_in:
+        raise UsageError(
+            "--as and --format-in name the same thing and disagree",
+            hint="give --as only (--format-in is its old name)",
+        )
+    return as_format if as_format is not None else format_in
+
+
 @app.command("worker")
 def worker_cmd(
     ctx: typer.Context,
@@ -135,10 +150,25 @@ def worker_cmd(
     concurrency: Annotated[
         int,
         typer.Option(
-            "--concurrency", "-c", min=1, max=MAX_PROCESSES, help="Worker processes."
+            "--concurrency",
+            "-c",
+            min=1,
+            max=MAX_PROCESSES,
+            help="Queue consumers: worker processes that each read jobs and commit "
+            "their own batches.",
         ),
     ] = 1,
-    jobs: JobsOption = 0,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            max=MAX_PROCESSES,
+            help="Prepare processes of each consumer: they parse, verify and "
+            "compress its batches (0: one per CPU with one consumer, 1 with more).",
+        ),
+    ] = 0,
     claim_after: Annotated[
         float | None,
         typer.Option(
@@ -264,7 +294,7 @@ def dead_retry(
 @report_app.command("queue")
 def report_queue(
     ctx: typer.Context,
-    tenant: TenantOption = None,
+    tenant: EveryTenantOption = None,
     days: Annotated[
         int, typer.Option(min=1, max=3660, help="Days up to now (at most 3660).")
     ] = 7,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pmail_cli import output
+from pmail_cli import output, vocab
 from pmail_cli.cli import (
     FormatOption,
     app,
@@ -157,15 +157,13 @@ def volume(
     Example: pmail report volume --tenant acme --days 30
     """
     from pmail_cli.charts import Series
-    from pmail_cli.errors import UsageError
     from pmail_cli.repository.reports import VolumeDay
     from pmail_cli.services import reports
 
     settings = get_settings(ctx)
-    _check_plot(settings, plot)
     with reported_errors(settings):
-        if by not in ("arrival", "sent"):
-            raise UsageError("--by must be arrival or sent")
+        by = vocab.one_of("--by", by, vocab.VOLUME_BY)
+    _check_plot(settings, plot)
     with connected(settings) as conn:
         w = _window(conn, _Args(tenant, all_tenants, days, since, until, tz))
         rows = reports.volume(conn, w, by_sent=by == "sent")
@@ -427,7 +425,7 @@ def bounces(
     since: Since = None,
     until: Until = None,
     tz: Tz = None,
-    by: Annotated[str, typer.Option(help="reason, domain or remote-mta.")] = "reason",
+    by: Annotated[str, typer.Option(help=f"{', '.join(vocab.BOUNCES_BY)}.")] = "reason",
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Show what is bouncing: by reason, recipient domain or reporting MTA.
@@ -441,6 +439,8 @@ def bounces(
     from pmail_cli.services import reports
 
     settings = get_settings(ctx)
+    with reported_errors(settings):
+        by = vocab.one_of("--by", by, vocab.BOUNCES_BY)
     with connected(settings) as conn:
         w = _window(conn, _Args(tenant, all_tenants, days, since, until, tz))
         rows = reports.bounces(conn, w, by=by)

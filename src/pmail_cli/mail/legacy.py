@@ -27,6 +27,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from typing import TYPE_CHECKING
 
+from pmail_cli import vocab
 from pmail_cli.batch import WorkItem
 from pmail_cli.mail.compress import compress
 from pmail_cli.mail.parse import (
@@ -52,34 +53,10 @@ if TYPE_CHECKING:
 
 BUNDLE_VERSION = 1
 REBUILT_HEADER = "X-Pmail-Rebuilt"
-MESSAGE_TYPES = (
-    "email",
-    "bounce",
-    "delay",
-    "auto_reply",
-    "complaint",
-    "delivery_report",
-    "read_receipt",
-)
+MESSAGE_TYPES = vocab.MESSAGE_TYPES
 _INBOUND = {"inbound", "in", "incoming", "received"}
 _OUTBOUND = {"outbound", "out", "outgoing", "sent"}
-KNOWN_STATUSES = frozenset(
-    {
-        "received",
-        "delivered",
-        "sent",
-        "queued",
-        "deferred",
-        "failed",
-        "bounced",
-        "opened",
-        "clicked",
-        "replied",
-        "auto_replied",
-        "complained",
-        "unsubscribed",
-    }
-)
+KNOWN_STATUSES = frozenset(vocab.STATUSES)
 _KEY_ID = re.compile(r"^email_(.+)_\d+$", re.S)
 _STRUCTURAL = {"content-type", "content-transfer-encoding", "mime-version"}
 _CLASSIFIED = {None, "bounce", "delay", "complaint", "auto_reply"}

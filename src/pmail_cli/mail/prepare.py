@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pmail_cli import vocab
 from pmail_cli.batch import WorkItem
 from pmail_cli.mail.compress import Compressed, Dictionary, compress, compress_blob
 from pmail_cli.mail.parse import (
@@ -39,7 +40,7 @@ from pmail_cli.rows import (
 if TYPE_CHECKING:  # imported where used: the writer process never classifies
     from pmail_cli.classify import Classification
 
-DIRECTIONS = ("auto", "inbound", "outbound")
+DIRECTIONS = vocab.INGEST_DIRECTIONS
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,20 @@ def find_tenant(conn: Connection, *, name: str) -> Tenant | None:
         return cur.fetchone()
 
 
+def find_tenant_by_id(conn: Connection, *, tenant_id: uuid.UUID) -> Tenant | None:
+    """Return the tenant with this id, or None."""
+    with conn.cursor(row_factory=class_row(Tenant)) as cur:
+        cur.execute(load_sql("tenants/find_tenant_by_id"), {"tenant_id": tenant_id})
+        return cur.fetchone()
+
+
+def rename_tenant(conn: Connection, *, tenant_id: uuid.UUID, name: str) -> None:
+    """Give the tenant another name."""
+    conn.execute(
+        load_sql("tenants/rename_tenant"), {"tenant_id": tenant_id, "name": name}
+    )
+
+
 def insert_tenant(conn: Connection, *, name: str) -> Tenant:
     """Create the tenant unless it exists; return it."""
     with conn.cursor(row_factory=class_row(Tenant)) as cur:

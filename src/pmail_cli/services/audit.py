@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pmail_cli import vocab
 from pmail_cli.db import Connection
-from pmail_cli.errors import UsageError
 from pmail_cli.repository import audit as repo
 from pmail_cli.repository.audit import AuditEntry
 from pmail_cli.repository.tenants import Tenant
@@ -32,6 +32,13 @@ ACTIONS = (
     "analytics rebuild",
     "dict train",
 )
+
+
+def check_action(action: str) -> str:
+    """An audited action, or the first word of some (`hold`: every hold act); any
+    other value is refused with the list (vocab.one_of)."""
+    firsts = dict.fromkeys(a.split(" ", 1)[0] for a in ACTIONS if " " in a)
+    return vocab.one_of("--action", " ".join(action.split()), (*ACTIONS, *firsts))
 
 
 def who() -> str:
@@ -83,13 +90,8 @@ def entries(
     included), oldest first."""
     from pmail_cli.services.tenants import every_tenant, scoped
 
-    if action is not None and not any(
-        a == action or a.startswith(action + " ") for a in ACTIONS
-    ):
-        raise UsageError(
-            f"--action {action!r} is not an audited action",
-            hint="one of: " + ", ".join(ACTIONS) + " (or the first word of one)",
-        )
+    if action is not None:
+        action = check_action(action)
     with scoped(conn, tenant) if tenant else every_tenant(conn):
         return repo.list_entries(
             conn,

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from pmail_cli import vocab
 from pmail_cli.db import Connection
 from pmail_cli.errors import UsageError
 from pmail_cli.mail.prepare import DIRECTIONS
@@ -52,7 +53,7 @@ def check_inputs(
             "no input given", hint="pass files, directories, mbox files or -"
         )
     if direction not in DIRECTIONS:
-        raise UsageError(f"--direction must be one of {', '.join(DIRECTIONS)}")
+        raise vocab.refused("--direction", direction, DIRECTIONS)
     missing = missing_paths(paths)
     if missing:
         raise UsageError(

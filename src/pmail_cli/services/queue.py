@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection as PipeEnd
 from pathlib import Path
 from typing import BinaryIO
 
+from pmail_cli import vocab
 from pmail_cli.config import Settings
 from pmail_cli.db import Connection, connect
 from pmail_cli.errors import NotFound, PmailError, UsageError
@@ -96,9 +97,7 @@ class EnqueueResult:
 
 def _check(priority: str, tenant: str) -> None:
     if priority not in PRIORITIES:
-        raise UsageError(
-            f"unknown priority {priority!r}", hint="use " + ", ".join(PRIORITIES)
-        )
+        raise vocab.refused("--priority", priority, PRIORITIES)
     if not tenant.strip():
         raise UsageError("give --tenant")
 

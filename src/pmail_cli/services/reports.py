@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from pmail_cli import vocab
 from pmail_cli.db import Connection
 from pmail_cli.errors import UsageError
 from pmail_cli.repository import reports as repo
@@ -195,7 +196,7 @@ def bounces(conn: Connection, w: Window, *, by: str) -> list[repo.BounceGroup]:
             return repo.bounces_by_remote_mta(
                 conn, tenant_id=w.tenant_id, since=start, until=end
             )
-    raise UsageError("--by must be reason, domain or remote-mta")
+    raise vocab.refused("--by", by, vocab.BOUNCES_BY)
 
 
 @dataclass(slots=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pmail_cli import vocab
 from pmail_cli.db import Connection
-from pmail_cli.errors import UsageError
 from pmail_cli.mail.legacy import legacy_sql_columns
 from pmail_cli.mail.prepare import raw_sql_columns
 from pmail_cli.repository import sqlbodies as repo
@@ -111,11 +111,7 @@ def set_sql_bodies(
     """Turn the tenant's SQL columns on (every stored message's are filled) or off
     (they are cleared; held mail keeps them), then bring stored mail in line, one
     committed batch at a time."""
-    word = value.strip().lower()
-    if word not in ("on", "off"):
-        raise UsageError(
-            f"--sql-bodies {value!r} is not on or off", hint="--sql-bodies off"
-        )
+    word = vocab.one_of("--sql-bodies", value, vocab.ON_OFF)
     with scoped(conn, tenant):
         # no batch of this tenant is half-written while the setting changes
         writer_repo.lock_tenant_writes(conn, tenant_id=tenant.tenant_id)

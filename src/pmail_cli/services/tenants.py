@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from pmail_cli import vocab
 from pmail_cli.db import Connection
 from pmail_cli.errors import NotFound, PermissionDenied, UsageError
 from pmail_cli.repository import tenants as repo
@@ -101,10 +102,35 @@ def set_time_zone(conn: Connection, tenant: Tenant, time_zone: str) -> Tenant:
     return find_tenant(conn, tenant.name)
 
 
+# Characters a tenant name may not hold: control (Cc), format (Cf: zero-width and
+# bidi controls, the soft hyphen), line and paragraph separators (Zl, Zp), and the
+# lone surrogates a non-UTF-8 command line leaves. The database's CHECK
+# (pmail_plain_name, sql/migrations) refuses the same, for writers other than pmail.
+_NOT_IN_NAMES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+MAX_NAME = 200
+
+
+def check_tenant_name(name: str) -> str:
+    """The name, without surrounding spaces, if a tenant may be called that."""
+    import unicodedata
+
+    bad = [c for c in name if unicodedata.category(c) in _NOT_IN_NAMES]
+    if bad:
+        shown = ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in bad))
+        raise UsageError(
+            f"a tenant name may not hold control or invisible format characters "
+            f"(this one has {shown})",
+            hint="use letters, digits, spaces and punctuation; every table that "
+            "lists tenants prints the name",
+        )
+    if not name.strip() or len(name.strip()) > MAX_NAME:
+        raise UsageError(f"a tenant name must be 1 to {MAX_NAME} characters")
+    return name.strip()
+
+
 def add_tenant(conn: Connection, name: str) -> Tenant:
     """Create a tenant (idempotent) and return it."""
-    if not name.strip() or len(name) > 200:
-        raise UsageError("a tenant name must be 1 to 200 characters")
+    name = check_tenant_name(name)
     with conn.transaction():
         known = repo.find_tenant(conn, name=name.strip())
         tenant = repo.insert_tenant(conn, name=name.strip())
@@ -118,6 +144,52 @@ def add_tenant(conn: Connection, name: str) -> Tenant:
                 result={"tenant_id": tenant.tenant_id},
             )
         return tenant
+
+
+def find_tenant_to_change(conn: Connection, name: str) -> Tenant:
+    """The tenant called name, or whose id it is (`pmail validate` names a tenant
+    whose name cannot be typed by its id)."""
+    with conn.transaction():
+        tenant = repo.find_tenant(conn, name=name)
+        if tenant is None and _is_uuid(name):
+            tenant = repo.find_tenant_by_id(conn, tenant_id=uuid.UUID(name.strip()))
+    return tenant if tenant is not None else find_tenant(conn, name)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def require_plain_name(tenant: Tenant) -> None:
+    """Refuse to change a tenant whose name an older pmail let in (control or
+    format characters: the database checks every changed row) until it is renamed."""
+    try:
+        check_tenant_name(tenant.name)
+    except UsageError:
+        raise UsageError(
+            f"tenant {tenant.tenant_id} has a name with control or format characters "
+            f"({tenant.name!r}); it must be renamed before anything else changes",
+            hint=f"pmail tenant set {tenant.tenant_id} --rename NEW-NAME",
+        ) from None
+
+
+def rename_tenant(conn: Connection, tenant: Tenant, new_name: str) -> Tenant:
+    """Give the tenant another name (its id, mail and logins stay)."""
+    new_name = check_tenant_name(new_name)
+    with scoped(conn, tenant):
+        other = repo.find_tenant(conn, name=new_name)
+        if other is not None and other.tenant_id != tenant.tenant_id:
+            raise UsageError(
+                f"a tenant called {new_name!r} exists already",
+                hint="pick another name (`pmail tenant list`)",
+            )
+        repo.rename_tenant(conn, tenant_id=tenant.tenant_id, name=new_name)
+        audit_set(conn, tenant, name=new_name)
+    return find_tenant(conn, new_name)
 
 
 def list_tenants(conn: Connection) -> list[TenantSummary]:
@@ -172,10 +244,31 @@ def audit_set(conn: Connection, tenant: Tenant, **changed: object) -> None:
     )
 
 
+_PLAIN_ROLE = re.compile(r"[a-z0-9_]{1,57}")
+_HASHED = re.compile(r"_[0-9a-f]{8}$")
+
+
 def login_role_name(tenant: Tenant) -> str:
-    """The default name of a tenant's login role: pmail_<name> in [a-z0-9_]."""
-    cleaned = re.sub(r"[^a-z0-9_]+", "_", tenant.name.lower()).strip("_")
-    return f"pmail_{cleaned or tenant.tenant_id.hex[:12]}"[:63]
+    """The default name of a tenant's login role, unique per name and stable.
+
+    A name that is already a plain role name (lower-case ASCII letters, digits and
+    underscores, at most 57) is kept: `acme` → `pmail_acme`. Any other name gets a
+    readable ASCII part (accents dropped) and the first 8 hex digits of the sha256 of
+    the whole name: `ténant-ü` → `pmail_tenant_u_` + 8 hex digits, so names that read
+    alike in ASCII (`ténant-ü`, `tenant-u`, `Tenant U`) get different roles. A plain name that itself ends like
+    a hash (`_` and 8 hex digits) is hashed too, so the two kinds never meet.
+    """
+    import hashlib
+    import unicodedata
+
+    name = tenant.name
+    if _PLAIN_ROLE.fullmatch(name) and not _HASHED.search(name):
+        return f"pmail_{name}"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore")
+    cleaned = re.sub(r"[^a-z0-9]+", "_", ascii_name.decode().lower()).strip("_")
+    cleaned = cleaned[:40].rstrip("_") or "tenant"
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"pmail_{cleaned}_{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,12 +341,9 @@ def list_logins(conn: Connection) -> list[repo.TenantRole]:
 def set_search(conn: Connection, tenant: Tenant, value: str) -> Tenant:
     """Turn the tenant's full-text index on ('on': every stored message's document is
     built, in one transaction) or off ('off': the documents are dropped)."""
-    if value.strip().lower() not in ("on", "off"):
-        raise UsageError(f"--search {value!r} is not on or off", hint="--search off")
+    word = vocab.one_of("--search", value, vocab.ON_OFF)
     with scoped(conn, tenant):
-        repo.set_search_index(
-            conn, tenant_id=tenant.tenant_id, on=value.strip().lower() == "on"
-        )
+        repo.set_search_index(conn, tenant_id=tenant.tenant_id, on=word == "on")
         changed = repo.sync_search_documents(conn, tenant_id=tenant.tenant_id)
-        audit_set(conn, tenant, search=value.strip().lower(), documents=changed)
+        audit_set(conn, tenant, search=word, documents=changed)
     return find_tenant(conn, tenant.name)

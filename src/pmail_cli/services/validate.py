@@ -79,6 +79,11 @@ CHECKS: tuple[Check, ...] = (
     _ROLLUPS,
     Check("imap_checkpoints_ahead", "no IMAP checkpoint is past the mail stored"),
     Check(
+        "tenant_names",
+        "no tenant name holds control or format characters (rename them: `pmail "
+        "tenant set ID --rename NEW`)",
+    ),
+    Check(
         "search_documents",
         "every message has a full-text document exactly when its tenant's search is on",
         "build the missing documents, drop those of tenants with search off",

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from pmail_cli.errors import UsageError
+from pmail_cli import vocab
 from pmail_cli.sources import (
     DOVECOT_FILE,
     LINKED_DIR,
@@ -261,6 +261,4 @@ def reading_mode(value: str | None) -> bool | None:
     """The --as flag: None (decide by name), True (split as mbox), False (one message)."""
     if value is None:
         return None
-    if value not in ("mbox", "eml"):
-        raise UsageError("--as must be 'mbox' or 'eml'")
-    return value == "mbox"
+    return vocab.one_of("--as", value, vocab.READ_FORMATS) == "mbox"

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from imap_tools import MailBox, MailboxLoginError, MailBoxStartTls, MailBoxUnencrypted
 
+from pmail_cli import vocab
 from pmail_cli.errors import ImapError, UsageError
 
-SECURITY = ("tls", "starttls", "none")
+SECURITY = vocab.IMAP_SECURITY
 DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 PASSWORD_ENV = "PMAIL_IMAP_PASSWORD"
 TIMEOUT = 30.0
@@ -49,7 +50,7 @@ class AccountConfig:
 def validate(account: AccountConfig) -> None:
     """Refuse impossible settings before anything connects."""
     if account.security not in SECURITY:
-        raise UsageError(f"--security must be one of {', '.join(SECURITY)}")
+        raise vocab.refused("--security", account.security, SECURITY)
     if not account.host or not account.user:
         raise UsageError("an IMAP account needs a host and a user")
     if account.port is not None and not 0 < account.port < 65536:
