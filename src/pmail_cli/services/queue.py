@@ -32,7 +32,7 @@ from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit, imap_accounts, tenants
 from pmail_cli.services.ingest import check_inputs
 from pmail_cli.services.pipeline import Pipeline, PipelineOptions
-from pmail_cli.sources import EmptyInput, ReadFailure, Skipped
+from pmail_cli.sources import EmptyInput, ReadFailure, Skipped, TooLarge
 from pmail_cli.sources.files import read_paths, reading_mode
 from pmail_cli.sources.imap_session import AccountConfig
 from pmail_cli.sources.queue import QueueSource, log_jobs, loggable
@@ -121,7 +121,13 @@ def enqueue_paths(
     result = EnqueueResult()
     chunk: list[Job] = []
     chunk_bytes = 0
-    for event in read_paths(paths, as_mbox=reading_mode(as_format), stdin=stdin):
+    events = read_paths(
+        paths,
+        as_mbox=reading_mode(as_format),
+        stdin=stdin,
+        max_bytes=limits.max_message_bytes,
+    )
+    for event in events:
         if isinstance(event, ReadFailure):
             result.failures.append(event)
             continue
@@ -131,16 +137,17 @@ def enqueue_paths(
         if isinstance(event, Skipped):
             result.skipped.append(event)
             continue
-        raw = event.raw or b""
-        if len(raw) > limits.max_message_bytes:
+        if isinstance(event, TooLarge):  # never read whole (sources/reading.py)
+            cut = "input cut after " if event.cut else ""
             result.failures.append(
                 ReadFailure(
                     event.origin,
-                    f"{len(raw):,} bytes, over max_message_bytes "
+                    f"{cut}{event.size:,} bytes, over max_message_bytes "
                     f"({limits.max_message_bytes:,}): not enqueued",
                 )
             )
             continue
+        raw = event.raw or b""
         job = Job(
             "store", tenant, priority, origin=event.origin, direction=direction, raw=raw
         )
