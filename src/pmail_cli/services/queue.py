@@ -506,8 +506,14 @@ def _import_imap(settings: Settings, account: AccountConfig) -> None:
 
     password = imap_accounts.resolve_password(account, prompt=None)
     report = imap_import.import_accounts(
-        lambda: connect(settings), [(account, password)], parallel=1
+        lambda: connect(settings),
+        [(account, password)],
+        parallel=1,
+        max_bytes=settings.queue.max_message_bytes,
     )
+    for folder in report.folders:
+        for why in folder.refused:
+            logger.warning("%s: %s", why.origin, why.describe())
     failed = imap_import.failure(report, accounts=1)
     if failed is not None:
         raise failed
