@@ -108,3 +108,21 @@ def test_an_endless_input_is_cut_at_the_limit() -> None:
     assert [type(e).__name__ for e in events] == ["WorkItem", "TooLarge"]
     cut = events[1]
     assert isinstance(cut, TooLarge) and cut.cut and cut.origin == "-#2"
+
+
+def test_a_regular_file_read_short_or_changed_is_read_to_its_end() -> None:
+    """One pread is the usual case; a short one (over 2 GB at once) or a file that
+    grew since it was opened is read on to its end, and refused past the limit."""
+    data = b"Subject: x\n\n" + b"y" * 500
+
+    def source(size: int, step: int, content: bytes = data) -> reading.Input:
+        def pread(n: int, offset: int) -> bytes:
+            return content[offset : offset + min(n, step)]
+
+        return reading.Input(lambda n: b"", True, size, pread)
+
+    assert reading.whole(source(len(data), 1000), b"", "f", 1000) == data
+    assert reading.whole(source(len(data), 7), b"", "f", 1000) == data
+    assert reading.whole(source(100, 1000), b"", "f", 1000) == data  # it grew
+    grown = reading.whole(source(100, 1000), b"", "f", 300)
+    assert isinstance(grown, TooLarge) and not grown.cut and grown.size == 301

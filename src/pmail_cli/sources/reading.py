@@ -32,6 +32,7 @@ class Input:
     read: Callable[[int], bytes]
     regular: bool
     size: int | None  # a regular file's size when opened
+    pread: Callable[[int, int], bytes] | None = None  # (n, offset): regular files
 
     @classmethod
     def of(cls, stream: BinaryIO) -> Input:
@@ -43,8 +44,14 @@ class Input:
         except (OSError, AttributeError, io.UnsupportedOperation):
             return cls(stream.read, False, None)
         info = os.fstat(fd)
-        regular = stat.S_ISREG(info.st_mode)
-        return cls(lambda n: os.read(fd, n), regular, info.st_size if regular else None)
+        if not stat.S_ISREG(info.st_mode):
+            return cls(lambda n: os.read(fd, n), False, None)
+        return cls(
+            lambda n: os.read(fd, n),
+            True,
+            info.st_size,
+            lambda n, offset: os.pread(fd, n, offset),
+        )
 
     def head(self) -> bytes:
         """The first HEAD bytes (fewer only at the end of the input)."""
@@ -60,16 +67,20 @@ class Input:
 def whole(source: Input, head: bytes, origin: str, limit: int) -> bytes | TooLarge:
     """The input as one message, or TooLarge: a regular file over the limit is
     not read at all, a pipe or device is read to the limit and cut."""
-    if source.regular and source.size is not None:
+    if source.size is not None and source.pread is not None:
         if source.size > limit:
             return TooLarge(origin, source.size, limit)
-        if len(head) >= source.size:
-            return head if len(head) <= limit else TooLarge(origin, len(head), limit)
-        rest = source.read(source.size - len(head) + 1)  # one allocation, no join
-        data = head + rest
-        if len(rest) <= source.size - len(head):
+        data = source.pread(source.size + 1, 0)  # one allocation, the head included
+        if len(data) == source.size:
             return data
-        return _until_end(source, bytearray(data), origin, limit)  # it grew
+        # a short read (over 2 GB at once), or the file changed since it was opened
+        got = bytearray(data)
+        while len(got) <= limit:
+            chunk = source.pread(min(CHUNK, limit + 1 - len(got)), len(got))
+            if not chunk:
+                return bytes(got)
+            got += chunk
+        return TooLarge(origin, len(got), limit)
     return _until_end(source, bytearray(head), origin, limit)
 
 
