@@ -13,6 +13,9 @@ import platformdirs
 from pmail_cli.errors import UsageError
 
 EMBEDDED_SOURCE = "embedded PostgreSQL"
+# the largest message pmail reads and stores (docs/config.md): larger is refused
+MAX_MESSAGE_BYTES = 100 * 1024 * 1024
+MAX_JOB_BYTES = 10 * 1024 * 1024  # the queue's default max_job_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +26,7 @@ class QueueSettings:
     spool_dir: Path | None = (
         None  # messages over max_job_bytes (default: data_dir/spool)
     )
-    max_job_bytes: int = 10 * 1024 * 1024  # larger raw messages go through the spool
+    max_job_bytes: int = MAX_JOB_BYTES  # larger raw messages go through the spool
     max_queue_bytes: int = (
         512 * 1024 * 1024
     )  # enqueue waits while the streams hold more
@@ -31,7 +34,8 @@ class QueueSettings:
     max_deliveries: int = 5  # then the job goes to the dead letters
     claim_after: float = 60.0  # seconds before another worker takes a silent one's jobs
     # the largest message the queue takes (spooled ones included); larger is refused
-    max_message_bytes: int = 100 * 1024 * 1024
+    # (default: the top-level max_message_bytes)
+    max_message_bytes: int = MAX_MESSAGE_BYTES
     accounts: Path | None = None  # the worker's IMAP accounts file (jobs name accounts)
     password: str | None = field(default=None, repr=False)  # Redis AUTH password
     tls_ca_file: Path | None = None  # CA certificates for a rediss:// queue
@@ -62,6 +66,8 @@ class Settings:
     oltp_tables: Mapping[str, str] = field(default_factory=dict)  # [oltp] of the file
     queue_url: str | None = None  # redis://...; PMAIL_QUEUE_URL > queue_url in the file
     queue: QueueSettings = field(default_factory=QueueSettings)
+    # PMAIL_MAX_MESSAGE_BYTES > max_message_bytes in the file > MAX_MESSAGE_BYTES
+    max_message_bytes: int = MAX_MESSAGE_BYTES
 
     def with_flags(self, *, verbose: bool, quiet: bool, debug: bool) -> Settings:
         """Return a copy carrying the global output flags."""
@@ -110,6 +116,7 @@ def resolve_settings(
         )
     file_oltp = file.get("oltp_dsn")
     file_queue = file.get("queue_url")
+    max_bytes = _max_message_bytes(env, file, config_path)
     base = Settings(
         dsn=None,
         dsn_source=EMBEDDED_SOURCE,
@@ -120,7 +127,8 @@ def resolve_settings(
         oltp_tables={str(k): str(v) for k, v in oltp.items()},
         queue_url=env.get("PMAIL_QUEUE_URL")
         or (file_queue if isinstance(file_queue, str) else None),
-        queue=_queue_settings(file.get("queue", {}), config_path),
+        queue=_queue_settings(file.get("queue", {}), config_path, max_bytes),
+        max_message_bytes=max_bytes,
     )
     if env.get("PMAIL_QUEUE_PASSWORD"):  # the environment wins over the file
         base = replace(
@@ -136,8 +144,29 @@ def resolve_settings(
     return base
 
 
-def _queue_settings(table: object, config_path: Path) -> QueueSettings:
-    """The [queue] table of the config file, checked."""
+def _max_message_bytes(
+    env: Mapping[str, str], file: Mapping[str, object], config_path: Path
+) -> int:
+    """The maximum message size: PMAIL_MAX_MESSAGE_BYTES, else the file's
+    `max_message_bytes`, else MAX_MESSAGE_BYTES; a whole number of bytes above 0."""
+    value: object = file.get("max_message_bytes", MAX_MESSAGE_BYTES)
+    where = f"{config_path}: max_message_bytes"
+    if env.get("PMAIL_MAX_MESSAGE_BYTES"):
+        value, where = env["PMAIL_MAX_MESSAGE_BYTES"].strip(), "PMAIL_MAX_MESSAGE_BYTES"
+        value = int(value) if value.isdigit() and value.isascii() else value
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise UsageError(
+            f"{where} = {value!r} is not a number of bytes above 0",
+            hint="give a whole number of bytes, e.g. 104857600 for 100 MiB",
+        )
+    return value
+
+
+def _queue_settings(
+    table: object, config_path: Path, max_message_bytes: int = MAX_MESSAGE_BYTES
+) -> QueueSettings:
+    """The [queue] table of the config file, checked; its max_message_bytes is the
+    top-level one unless the table sets its own."""
     if not isinstance(table, dict):
         raise UsageError(
             f"{config_path}: [queue] must be a table", hint="see docs/config.md"
@@ -164,6 +193,10 @@ def _queue_settings(table: object, config_path: Path) -> QueueSettings:
                 hint="see docs/queue.md for each key's type",
             )
         values[key] = Path(value) if key in QUEUE_PATHS else value
+    if "max_message_bytes" not in values:
+        values["max_message_bytes"] = max_message_bytes
+        if "max_job_bytes" not in values:  # a small top-level limit: spool less
+            values["max_job_bytes"] = min(MAX_JOB_BYTES, max_message_bytes)
     queue = QueueSettings(**values)  # type: ignore[arg-type]
     if queue.max_job_bytes > queue.max_message_bytes:
         raise UsageError(

@@ -314,3 +314,33 @@ def _wait_rows(conn: Conn, query: str, at_least: int) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {query}")
+
+
+def test_a_message_over_the_limit_is_refused_unfetched_and_met_again(
+    dsn: str,
+    conn: Conn,
+    dovecot: DovecotServer,
+    imap_user: ImapAccount,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A message the server announces over max_message_bytes is not downloaded: an
+    error names it (URL and UID), the others are stored, exit 1; the checkpoint stays
+    below it, so the next run meets it again, and stores it once the limit allows."""
+    big = mailgen.simple(2, body="x" * 20_000)
+    uids = dovecot.append_many(
+        imap_user.login, "INBOX", [mailgen.simple(1), big, mailgen.simple(3)]
+    )
+    monkeypatch.setenv("PMAIL_MAX_MESSAGE_BYTES", "10000")
+    first = _run(dsn, imap_user, monkeypatch)
+    assert first.exit_code == 1, first.output
+    assert f"INBOX;UID={uids[1]}: message of " in first.stderr
+    assert "over the maximum message size (10,000 bytes)" in first.stderr
+    assert "fetched 2 messages" in first.stderr and "2 stored" in first.stderr
+    assert "1 over the size limit" in first.stderr
+    again = _run(dsn, imap_user, monkeypatch)
+    assert again.exit_code == 1 and f"UID={uids[1]}: message of " in again.stderr
+    monkeypatch.setenv("PMAIL_MAX_MESSAGE_BYTES", "1000000")
+    raised = _run(dsn, imap_user, monkeypatch)
+    assert raised.exit_code == 0, raised.output
+    assert "1 stored" in raised.stderr and "1 duplicates" in raised.stderr
+    assert len(_stored(conn)) == 3

@@ -121,3 +121,38 @@ def test_queue_password_paths_and_message_limit(tmp_path: Path) -> None:
     bad = _config(tmp_path, "[queue]\nmax_job_bytes = 5000\nmax_message_bytes = 4000\n")
     with pytest.raises(UsageError, match="max_job_bytes is over max_message_bytes"):
         resolve_settings(dsn_flag=None, env={}, config_path=bad)
+
+
+def test_maximum_message_size_from_environment_file_or_default(
+    tmp_path: Path,
+) -> None:
+    """PMAIL_MAX_MESSAGE_BYTES > max_message_bytes in the file > 100 MiB; the queue
+    takes it unless [queue] sets its own; a value that is not a positive number of
+    bytes is a usage error naming where it came from."""
+    plain = _config(tmp_path, "")
+    assert resolve_settings(
+        dsn_flag=None, env={}, config_path=plain
+    ).max_message_bytes == (100 * 1024 * 1024)
+    path = _config(tmp_path, "max_message_bytes = 5000000\n")
+    settings = resolve_settings(dsn_flag=None, env={}, config_path=path)
+    assert settings.max_message_bytes == 5_000_000
+    assert settings.queue.max_message_bytes == 5_000_000
+    assert settings.queue.max_job_bytes == 5_000_000  # not over the limit
+    env = {"PMAIL_MAX_MESSAGE_BYTES": "7000"}
+    assert resolve_settings(
+        dsn_flag=None, env=env, config_path=path
+    ).max_message_bytes == (7000)
+    own = _config(
+        tmp_path, "max_message_bytes = 5000000\n[queue]\nmax_message_bytes = 20000000\n"
+    )
+    assert resolve_settings(
+        dsn_flag=None, env={}, config_path=own
+    ).queue.max_message_bytes == (20_000_000)
+    for bad in ("0", "-5", "1e6", "ten", "١٢"):
+        with pytest.raises(UsageError, match="PMAIL_MAX_MESSAGE_BYTES"):
+            resolve_settings(
+                dsn_flag=None, env={"PMAIL_MAX_MESSAGE_BYTES": bad}, config_path=plain
+            )
+    wrong = _config(tmp_path, 'max_message_bytes = "big"\n')
+    with pytest.raises(UsageError, match="max_message_bytes"):
+        resolve_settings(dsn_flag=None, env={}, config_path=wrong)

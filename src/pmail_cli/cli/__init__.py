@@ -34,7 +34,7 @@ from pmail_cli.output import OutputFormat, err_console, for_terminal
 
 if TYPE_CHECKING:
     from pmail_cli.db import Connection
-    from pmail_cli.sources import Skipped
+    from pmail_cli.sources import Skipped, TooLarge
 
 # The global options, accepted before or after the command name (`pmail init-db
 # --dsn …` as well as `pmail --dsn … init-db`): the root group moves them to the front.
@@ -275,6 +275,19 @@ def skipped_summary(skipped: list[Skipped], *, verbose: bool) -> str:
         counts[event.reason] = counts.get(event.reason, 0) + 1
     parts = ", ".join(f"{n:,} {escape(reason)}" for reason, n in counts.items())
     return f"; {len(skipped):,} file(s) skipped: {parts} (-v lists them)"
+
+
+def too_large_errors(refused: list[TooLarge], *, done: str = "stored") -> None:
+    """One error line per message refused for its size, then one hint (the other
+    messages were `done`)."""
+    for event in refused:
+        say(f"error: {escape(event.origin)}: {escape(event.describe())}")
+    if refused:
+        say(
+            "hint: to store larger messages, raise max_message_bytes "
+            "(PMAIL_MAX_MESSAGE_BYTES or the config file: docs/config.md); "
+            f"the other messages were {done}"
+        )
 
 
 # The commands register themselves on `app` when their module is imported. typer

@@ -18,6 +18,7 @@ from pmail_cli.cli import (
     get_settings,
     reported_errors,
     say,
+    too_large_errors,
 )
 
 if TYPE_CHECKING:
@@ -106,17 +107,25 @@ def import_imap(
         ]
         if watch:
             options = imap_watch.WatchOptions(
-                watch_for=watch_for, poll_interval=poll_interval
+                watch_for=watch_for,
+                poll_interval=poll_interval,
+                max_bytes=settings.max_message_bytes,
             )
             report = imap_watch.watch_accounts(connect, pairs, options=options)
         else:
             with task("Importing", total=None, enabled=not settings.quiet) as advance:
                 report = imap_import.import_accounts(
-                    connect, pairs, parallel=jobs, on_progress=advance
+                    connect,
+                    pairs,
+                    parallel=jobs,
+                    on_progress=advance,
+                    max_bytes=settings.max_message_bytes,
                 )
     single = len(pairs) == 1
     if report.folders or not single or not report.failed:
         _summary(report, watch=watch, single=single)
+    refused = [why for f in report.folders for why in f.refused]
+    too_large_errors(refused, done="imported")
     with reported_errors(settings):
         failed = (
             imap_watch.never_synced(report, accounts=len(pairs))
@@ -125,6 +134,8 @@ def import_imap(
         )
         if failed is not None:
             raise failed
+    if refused:
+        raise typer.Exit(1)
 
 
 def _password_prompt() -> Callable[[str], str] | None:
@@ -150,8 +161,10 @@ def _summary(report: ImportReport, *, watch: bool, single: bool) -> None:
     dups = sum(f.duplicates for f in report.folders)
     flagged = sum(f.flagged for f in report.folders)
     folders = len({(f.account, f.folder) for f in report.folders})
+    refused = sum(len(f.refused) for f in report.folders)
     say(
         f"fetched {fetched:,} messages from {folders:,} folder(s): {stored:,} stored, "
         f"{dups:,} duplicates, {flagged:,} with parse problems, "
         f"{len(report.failed):,} account failure(s)"
+        + (f", {refused:,} over the size limit" if refused else "")
     )

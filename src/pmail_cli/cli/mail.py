@@ -23,6 +23,7 @@ from pmail_cli.cli import (
     reported_errors,
     say,
     skipped_summary,
+    too_large_errors,
 )
 from pmail_cli.config import Settings
 from pmail_cli.output import OutputFormat
@@ -88,6 +89,7 @@ def ingest_cmd(
                 ),
                 jobs=jobs,
                 as_format=as_format,
+                max_bytes=settings.max_message_bytes,
                 on_progress=advance,
             )
     _ingest_summary(result, settings)
@@ -99,6 +101,7 @@ def _ingest_summary(result: IngestResult, settings: Settings) -> None:
     p = result.pipeline
     for failure in result.failures:
         say(f"warning: cannot read {escape(failure.origin)}: {escape(failure.reason)}")
+    too_large_errors(result.too_large)
     if settings.verbose:
         for origin in p.flagged_origins:
             say(f"flagged: {escape(origin)}")
@@ -121,7 +124,13 @@ def _ingest_summary(result: IngestResult, settings: Settings) -> None:
     say(
         f"ingested {p.added:,} messages, {p.duplicates:,} duplicates skipped, "
         f"{problems}, {len(result.empty):,} empty inputs, "
-        f"{len(result.failures):,} unreadable{ratio}"
+        f"{len(result.failures):,} unreadable"
+        + (
+            f", {len(result.too_large):,} over the size limit"
+            if result.too_large
+            else ""
+        )
+        + ratio
         + (f", {p.linked:,} linked to their parents" if p.linked else "")
         + skipped
         + (f"; trained dictionary {p.dict_trained}" if p.dict_trained else "")
@@ -272,7 +281,11 @@ def classify_cmd(
     skipped: list[Skipped] = []
     with reported_errors(None):
         records = classify_service.classify_paths(
-            paths, as_format=as_format, explain=explain, skipped=skipped
+            paths,
+            as_format=as_format,
+            explain=explain,
+            skipped=skipped,
+            max_bytes=settings.max_message_bytes,
         )
         _print_classified(records, fmt, explain=explain)
     if summary := skipped_summary(skipped, verbose=settings.verbose):

@@ -111,9 +111,25 @@ def fast_tree(raw: bytes) -> Message | None:
         return None
     text = raw.decode("ascii", "surrogateescape")
     try:
-        return _part(text, 0, len(text))[0]
+        tree = _part(text, 0, len(text))[0]
     except (_Unsupported, RecursionError):  # deep nesting: let the stdlib decide
         return None
+    _fill_payloads(tree, text)
+    return tree
+
+
+def _fill_payloads(tree: Message, text: str) -> None:
+    """Give each leaf its body text, cut once from where it was found (its final
+    newline already taken off where a boundary owns it): never a second copy."""
+    parts = [tree]
+    while parts:
+        part = parts.pop()
+        span = vars(part).pop("_span", None)
+        if span is not None:
+            part.set_payload(text[span[0] : span[1]])
+        payload = vars(part).get("_payload")
+        if isinstance(payload, list):
+            parts.extend(payload)
 
 
 def stored_payload(part: Message) -> str:
@@ -167,7 +183,8 @@ def _part(
     if maintype == "multipart":
         _multipart(msg, text, body, end, depth)
         return msg, msg
-    msg.set_payload(text[body:end])
+    msg.set_payload("")
+    vars(msg)["_span"] = (body, end)  # the body text is cut once the tree is done
     return msg, msg
 
 
@@ -199,11 +216,19 @@ def _blank_line(text: str, start: int, end: int) -> int:
     return min(found) if found else end
 
 
-def _strip_last(last: Message) -> None:
+def _strip_last(last: Message, text: str) -> None:
     # RFC 2046: the newline before a boundary belongs to the boundary
+    span = vars(last).get("_span")
     if last.get_content_maintype() == "multipart":
         epilogue = last.epilogue
         last.epilogue = _strip_eol(epilogue) if epilogue else None
+    elif span is not None:
+        start, end = span
+        if text.endswith("\r\n", start, end):
+            end -= 2
+        elif text.endswith("\n", start, end):
+            end -= 1
+        vars(last)["_span"] = (start, end)
     elif isinstance(vars(last)["_payload"], str):
         last.set_payload(_strip_eol(stored_payload(last)))
 
@@ -247,5 +272,5 @@ def _multipart(msg: Message, text: str, start: int, end: int, depth: int) -> Non
             raise _Unsupported  # two boundary lines in a row
         child, last = _part(text, after, before, in_digest=digest, depth=depth + 1)
         msg.attach(child)
-        _strip_last(last)
+        _strip_last(last, text)
     msg.epilogue = text[lines[-1][1] : end]

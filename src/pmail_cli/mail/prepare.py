@@ -19,6 +19,7 @@ from pmail_cli import vocab
 from pmail_cli.batch import WorkItem
 from pmail_cli.mail.compress import Compressed, Dictionary, compress, compress_blob
 from pmail_cli.mail.parse import (
+    Message,
     ParsedMessage,
     clean_text,
     header_fields,
@@ -165,6 +166,28 @@ def _attachments(
     return rows, blobs
 
 
+def _let_go_of_large_payloads(parsed: ParsedMessage) -> None:
+    """Drop the encoded text of large leaf parts once split and classified: only
+    headers and the bodies already read are used after that, and a big attachment
+    would otherwise be held twice more (its text, beside its bytes and the raw)
+    while its file is compressed."""
+    parts = [parsed.msg] if parsed.msg is not None else []
+    while parts:  # not Message.walk: that recurses, and mail can nest deep
+        part = parts.pop()
+        payload = vars(part).get("_payload")
+        if isinstance(payload, list):
+            parts.extend(p for p in payload if isinstance(p, Message))
+        elif isinstance(payload, str) and len(payload) > LARGE_PAYLOAD:
+            part.set_payload("")
+    parsed.attachments = [
+        dataclasses.replace(a, encoded="") if len(a.encoded) > LARGE_PAYLOAD else a
+        for a in parsed.attachments
+    ]
+
+
+LARGE_PAYLOAD = 1 << 20
+
+
 def blob_row(sha256: bytes, data: bytes) -> BlobRow:
     """The attachment_blobs row of one file (compressed when that helps)."""
     packed = compress_blob(data)
@@ -277,6 +300,7 @@ def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
     split = verified_split(raw, parsed.attachments)
     found = _classify(parsed, direction)
     outbound = direction == "outbound"
+    _let_go_of_large_payloads(parsed)
     attachments, blobs = _attachments(key, parsed)
     splices = (
         json.dumps([s.to_json() for s in split.splices]) if split.splices else None

@@ -118,15 +118,45 @@ def _layout(encoded: bytes) -> tuple[int, bytes, bool] | None:
 
 @remember_small()  # repeated attachments are checked once per process
 def _canonical_layout(encoded: str, data: bytes) -> tuple[int, bytes, bool] | None:
-    """The layout `encoded` has if it is exactly encode_base64(data, layout), else None."""
-    raw = encoded.encode("ascii", "surrogateescape")
-    layout = _layout(raw)
-    if layout is None:
+    """The layout `encoded` has if it is exactly encode_base64(data, layout), else None.
+
+    Checked block by block (a few thousand lines at a time), so a 70 MB attachment
+    costs no copy of itself."""
+    if len(encoded) <= BLOCK or encoded.find("\n", 0, BLOCK) == -1:
+        whole = encoded.encode("ascii", "surrogateescape")
+        layout = _layout(whole)
+        if layout is None:
+            return None
+        line_length, eol, final = layout
+        ok = is_layout_of(
+            whole, data, line_length=line_length, eol=eol, final_eol=final
+        )
+        return (line_length, eol, final) if ok else None
+    first = _layout(encoded[:BLOCK].encode("ascii", "surrogateescape"))
+    if first is None or first[0] <= 0:
         return None
-    line_length, eol, final = layout
-    if not is_layout_of(raw, data, line_length=line_length, eol=eol, final_eol=final):
-        return None
-    return layout
+    line_length, eol, _ = first
+    final = encoded.endswith(eol.decode())
+    lines = 4 * max(1, BLOCK // (4 * line_length))  # whole lines, whole quanta
+    chars, size = lines * (line_length + len(eol)), lines * line_length * 3 // 4
+    at = 0
+    for start in range(0, len(data), size):
+        piece = data[start : start + size]
+        last = start + size >= len(data)
+        text = encoded[at:] if last else encoded[at : at + chars]
+        if not is_layout_of(
+            text.encode("ascii", "surrogateescape"),
+            piece,
+            line_length=line_length,
+            eol=eol,
+            final_eol=final if last else True,
+        ):
+            return None
+        at += len(text)
+    return (line_length, eol, final) if at == len(encoded) else None
+
+
+BLOCK = 1 << 20  # characters compared at a time
 
 
 def split_raw(raw: bytes, attachments: Sequence[AttachmentPart]) -> SplitRaw:
@@ -134,12 +164,29 @@ def split_raw(raw: bytes, attachments: Sequence[AttachmentPart]) -> SplitRaw:
     return _split(raw, attachments)[0]
 
 
+def _find(raw: bytes, encoded: str, cursor: int) -> int:
+    """Where `encoded` (as bytes) occurs in raw from cursor, or -1; found by its
+    first block and compared block by block, never encoded whole."""
+    size = len(encoded)
+    head = encoded[:BLOCK].encode("ascii", "surrogateescape")
+    at = raw.find(head, cursor)
+    while at != -1 and at + size <= len(raw):
+        if all(
+            raw[at + i : at + min(i + BLOCK, size)]
+            == encoded[i : i + BLOCK].encode("ascii", "surrogateescape")
+            for i in range(BLOCK, size, BLOCK)
+        ):
+            return at
+        at = raw.find(head, at + 1)
+    return -1
+
+
 def _split(
     raw: bytes, attachments: Sequence[AttachmentPart]
-) -> tuple[SplitRaw, list[bytes]]:
-    """The split and the exact bytes cut out for each splice."""
+) -> tuple[SplitRaw, list[tuple[int, int]]]:
+    """The split and where (offset, length) in raw each cut piece was."""
     pieces: list[bytes] = []
-    cut: list[bytes] = []
+    cut: list[tuple[int, int]] = []
     splices: list[Splice] = []
     cursor = 0
     skeleton_len = 0
@@ -150,15 +197,14 @@ def _split(
         if layout is None:
             continue  # not the canonical encoding of its bytes: keep it in the raw
         line_length, eol, final = layout
-        encoded = part.encoded.encode("ascii", "surrogateescape")
-        at = raw.find(encoded, cursor)
+        at = _find(raw, part.encoded, cursor)
         if at == -1:
             continue
         pieces.append(raw[cursor:at])
         skeleton_len += at - cursor
         splices.append(Splice(skeleton_len, part.sha256, line_length, eol, final))
-        cut.append(encoded)
-        cursor = at + len(encoded)
+        cut.append((at, len(part.encoded)))
+        cursor = at + len(part.encoded)
     if not splices:
         return SplitRaw(raw, ()), []
     pieces.append(raw[cursor:])
@@ -178,6 +224,43 @@ def _join(
     return b"".join(out)
 
 
+def _joins_to(
+    raw: bytes,
+    skeleton: bytes,
+    splices: Sequence[Splice],
+    cut: Sequence[tuple[int, int]],
+) -> bool:
+    """Whether `_join(skeleton, splices, the cut pieces of raw) == raw`, compared
+    piece by piece instead of built."""
+    at = 0  # how far into raw the join has been compared
+    cursor = 0
+    for splice, (start, length) in zip(splices, cut, strict=True):
+        kept = splice.offset - cursor
+        if not _same(skeleton, cursor, raw, at, kept):
+            return False
+        at += kept
+        if not _same(raw, start, raw, at, length):
+            return False
+        at += length
+        cursor = splice.offset
+    rest = len(skeleton) - cursor
+    return at + rest == len(raw) and _same(skeleton, cursor, raw, at, rest)
+
+
+def _same(a: bytes, a_at: int, b: bytes, b_at: int, length: int) -> bool:
+    """a[a_at:a_at+length] == b[b_at:b_at+length], a block at a time."""
+    if a is b and a_at == b_at:
+        return b_at + length <= len(b)
+    if a_at + length > len(a) or b_at + length > len(b):
+        return False
+    with memoryview(a) as left, memoryview(b) as right:
+        for i in range(0, length, BLOCK):
+            n = min(BLOCK, length - i)
+            if left[a_at + i : a_at + i + n] != right[b_at + i : b_at + i + n]:
+                return False
+    return True
+
+
 def reassemble(
     skeleton: bytes, splices: Sequence[Splice], fetch: Callable[[bytes], bytes]
 ) -> bytes:
@@ -195,11 +278,12 @@ def verified_split(raw: bytes, attachments: Sequence[AttachmentPart]) -> SplitRa
     """split_raw, checked: reassembly must give back raw exactly, else keep raw whole.
 
     Each cut part is checked to be exactly `encode_base64` of its decoded bytes with
-    the recorded layout (`is_layout_of`), so here the skeleton is joined with the cut
-    bytes themselves, through the same offset logic `reassemble` uses, and compared
-    with raw. Re-encoding every attachment a second time would prove no more.
+    the recorded layout (`is_layout_of`), so here the skeleton joined with the cut
+    bytes themselves, through the same offsets `reassemble` uses, is compared with
+    raw (piece by piece: nothing is built). Re-encoding every attachment a second
+    time would prove no more.
     """
     split, cut = _split(raw, attachments)
-    if split.splices and _join(split.skeleton, split.splices, cut) != raw:
+    if split.splices and not _joins_to(raw, split.skeleton, split.splices, cut):
         return SplitRaw(raw, ())
     return split

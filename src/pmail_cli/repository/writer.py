@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from operator import attrgetter
 
 from psycopg import sql
+from psycopg.adapt import PyFormat
 
 from pmail_cli import rows as spec
 from pmail_cli.db import Connection, as_bytes
@@ -47,15 +48,48 @@ def copy_rows(
         or any(getattr(r, name) is not None for r in rows)
     ]
     values = attrgetter(*names)
-    statement = compose_sql(
-        "writer/copy_stage",
-        stage=sql.Identifier(row_type.STAGE),
-        columns=_identifiers(["tenant_id", *names]),
+    stage, columns = sql.Identifier(row_type.STAGE), _identifiers(["tenant_id", *names])
+    large = [row for row in rows if _large(row, names)]
+    with conn.cursor() as cur:
+        if len(large) < len(rows):
+            statement = compose_sql("writer/copy_stage", stage=stage, columns=columns)
+            with cur.copy(statement) as copy:
+                for row in rows:
+                    if not _large(row, names):
+                        got = values(row)
+                        copy.write_row(
+                            (tenant_id, *got) if len(names) > 1 else (tenant_id, got)
+                        )
+        for row in large:
+            got = tuple(getattr(row, name) for name in names)
+            placeholders = [
+                sql.Placeholder(
+                    format=PyFormat.BINARY if isinstance(v, bytes) else PyFormat.AUTO
+                )
+                for v in (tenant_id, *got)
+            ]
+            cur.execute(
+                compose_sql(
+                    "writer/insert_stage_row",
+                    stage=stage,
+                    columns=columns,
+                    values=sql.SQL(", ").join(placeholders),
+                ),
+                (tenant_id, *got),
+            )
+
+
+LARGE_VALUE = 1 << 20  # a row holding bytes this long is not COPYed (see below)
+
+
+def _large(row: spec.Row, names: Sequence[str]) -> bool:
+    """Whether the row holds bytes over LARGE_VALUE: COPY's text form would hex-
+    encode them (twice their size) and buffer that again; a binary parameter
+    reaches the server as it is."""
+    return any(
+        isinstance(value := getattr(row, name), bytes) and len(value) > LARGE_VALUE
+        for name in names
     )
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for row in rows:
-            got = values(row)
-            copy.write_row((tenant_id, *got) if len(names) > 1 else (tenant_id, got))
 
 
 def _insert(conn: Connection, name: str, row_type: type) -> list[tuple[object, ...]]:

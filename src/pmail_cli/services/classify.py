@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from pmail_cli.classify import classify_bytes
+from pmail_cli.config import MAX_MESSAGE_BYTES
 from pmail_cli.errors import UsageError
-from pmail_cli.sources import EmptyInput, ReadFailure, Skipped, WorkItem
+from pmail_cli.sources import EmptyInput, ReadFailure, Skipped, TooLarge, WorkItem
 from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
 
 
@@ -19,11 +20,13 @@ def classify_paths(
     stdin: BinaryIO | None = None,
     explain: bool = False,
     skipped: list[Skipped] | None = None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> Iterator[dict[str, object]]:
     """Yield one record per message found under paths (unreadable inputs get an error).
 
     `explain` adds, per message and per recipient, the rule behind each answer; what
-    a directory walk leaves out is appended to `skipped`.
+    a directory walk leaves out is appended to `skipped`. A message over max_bytes
+    gets an error and is not read whole.
     """
     as_mbox = reading_mode(as_format)
     if not paths:
@@ -33,15 +36,17 @@ def classify_paths(
     missing = missing_paths(paths)
     if missing:
         raise UsageError(f"no such file or directory: {missing[0]}")
-    for event in read_paths(paths, as_mbox=as_mbox, stdin=stdin):
+    for event in read_paths(paths, as_mbox=as_mbox, stdin=stdin, max_bytes=max_bytes):
         if isinstance(event, Skipped):
             if skipped is not None:
                 skipped.append(event)
             continue
         if isinstance(event, EmptyInput):
             continue  # nothing to classify
-        if isinstance(event, ReadFailure):
-            yield {"path": event.origin, "index": None, "error": event.reason}
+        if isinstance(event, ReadFailure | TooLarge):
+            reason = event.reason if isinstance(event, ReadFailure) else None
+            error = reason or (event.describe() if isinstance(event, TooLarge) else "")
+            yield {"path": event.origin, "index": None, "error": error}
             continue
         assert isinstance(event, WorkItem) and event.raw is not None
         index = event.position

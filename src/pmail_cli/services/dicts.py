@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import chain, islice
 
 import zstandard
 
@@ -29,6 +29,8 @@ MIN_SAMPLES = 50
 AUTO_TRAIN_AT = 300
 RECOMPRESS_BATCH = 500
 SAMPLE_PREFIX = 16 * 1024  # headers and bodies; attachments come later in a message
+# the most a run holds back to train on (large messages: train after the first batches)
+TRAIN_AHEAD_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,13 @@ def list_dictionaries(conn: Connection, tenant: Tenant) -> list[DictInfo]:
         return repo.list_dicts(conn, tenant_id=tenant.tenant_id)
 
 
+def _replay(head: deque[WorkItem], rest: Iterator[WorkItem]) -> Iterator[WorkItem]:
+    """The held-back head, then the rest; an item handed on is no longer held."""
+    while head:
+        yield head.popleft()
+    yield from rest
+
+
 @dataclass(slots=True)
 class DictionaryPolicy:
     """Which dictionary a run compresses with, and when the tenant's first is trained.
@@ -222,12 +231,18 @@ class DictionaryPolicy:
         """Train on the head of a large input before anything is written."""
         if self.dictionary is not None or self.train_at <= 0:
             return items
-        head = list(islice(items, self.train_at))
+        head: deque[WorkItem] = deque()
+        held = 0
+        for item in items:  # at most train_at messages and TRAIN_AHEAD_BYTES
+            head.append(item)
+            held += item.nbytes
+            if len(head) >= self.train_at or held >= TRAIN_AHEAD_BYTES:
+                break
         samples = [i.raw for i in head if i.raw is not None]
         if len(samples) >= self.train_at:
             on_training()  # e.g. start worker processes meanwhile
             self._use(train_from_samples(self.conn, self.tenant, samples))
-        return chain(head, items)
+        return _replay(head, items)
 
     def after_batch(self) -> bool:
         """Train once the tenant has enough stored mail; True when it did."""

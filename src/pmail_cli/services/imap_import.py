@@ -18,11 +18,13 @@ from threading import Lock
 
 from imap_tools.errors import MailboxFolderSelectError
 
+from pmail_cli.config import MAX_MESSAGE_BYTES
 from pmail_cli.db import Connection
 from pmail_cli.errors import ImapError, PmailError
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import tenants
 from pmail_cli.services.pipeline import Pipeline, PipelineOptions
+from pmail_cli.sources import TooLarge
 from pmail_cli.sources.imap import LostConnection, choose_folders, open_folder
 from pmail_cli.sources.imap_session import AccountConfig, Mailbox, session
 
@@ -45,6 +47,7 @@ class FolderResult:
     uidvalidity_changed: bool = False
     error: str | None = None
     uidnext: int = 0  # the folder's UIDNEXT when this import looked
+    refused: list[TooLarge] = field(default_factory=list)  # over the size limit
 
 
 @dataclass(slots=True)
@@ -76,8 +79,11 @@ def import_folder(
     name: str,
     direction: str,
     on_progress: Callable[[int], None] | None = None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> FolderResult:
-    """Fetch what is new in one folder and store it; the checkpoint moves with each batch."""
+    """Fetch what is new in one folder and store it; the checkpoint moves with each
+    batch. A message over max_bytes is refused unfetched (result.refused), and the
+    checkpoint stays below it."""
     conn = pipeline.conn
     result = FolderResult(account.name, name, direction)
     try:
@@ -98,6 +104,7 @@ def import_folder(
         folder.uidnext,
         folder.uidvalidity_changed,
     )
+    folder.max_bytes = max_bytes
     piped = pipeline.run(
         folder.items(),
         tenant=tenant,
@@ -106,6 +113,7 @@ def import_folder(
         on_progress=on_progress,
     )
     result.fetched = folder.fetched
+    result.refused = [why for _, why in folder.refused]
     result.stored, result.duplicates, result.flagged = (
         piped.added,
         piped.duplicates,
@@ -129,6 +137,7 @@ def sync_account(
     account: AccountConfig,
     *,
     on_progress: Callable[[int], None] | None = None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> list[FolderResult]:
     """Import every chosen folder of a logged-in account once."""
     tenant, account_id = account_scope(pipeline.conn, account)
@@ -145,6 +154,7 @@ def sync_account(
                     name=name,
                     direction=direction,
                     on_progress=on_progress,
+                    max_bytes=max_bytes,
                 )
             )
         except LostConnection as exc:
@@ -162,6 +172,7 @@ def _one(
     password: str,
     report: ImportReport,
     on_progress: Callable[[int], None] | None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> None:
     try:
         with (
@@ -169,7 +180,11 @@ def _one(
             Pipeline(conn) as pipeline,
             session(account, password) as box,
         ):
-            report.add(sync_account(pipeline, box, account, on_progress=on_progress))
+            report.add(
+                sync_account(
+                    pipeline, box, account, on_progress=on_progress, max_bytes=max_bytes
+                )
+            )
     except PmailError as exc:
         report.fail(account, exc)
 
@@ -180,16 +195,19 @@ def import_accounts(
     *,
     parallel: int,
     on_progress: Callable[[int], None] | None = None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> ImportReport:
     """Import each account once, `parallel` at a time; one failure does not stop the rest."""
     report = ImportReport()
     if parallel <= 1 or len(accounts) == 1:
         for account, password in accounts:
-            _one(connect, account, password, report, on_progress)
+            _one(connect, account, password, report, on_progress, max_bytes)
         return report
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         for account, password in accounts:
-            pool.submit(_one, connect, account, password, report, on_progress)
+            pool.submit(
+                _one, connect, account, password, report, on_progress, max_bytes
+            )
     return report
 
 

@@ -7,6 +7,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from pmail_cli.config import MAX_MESSAGE_BYTES
 from pmail_cli.errors import PmailError
 from pmail_cli.services.imap_import import (
     ConnectFn,
@@ -29,6 +30,7 @@ class WatchOptions:
 
     watch_for: float | None = None  # seconds; None = until stopped
     poll_interval: float = 30.0
+    max_bytes: int = MAX_MESSAGE_BYTES  # larger messages are refused, not fetched
 
 
 def _watch_one(
@@ -49,7 +51,9 @@ def _watch_one(
             ):
                 backoff = 1.0
                 while not stop.is_set():
-                    results = sync_account(pipeline, box, account)
+                    results = sync_account(
+                        pipeline, box, account, max_bytes=options.max_bytes
+                    )
                     report.add(results)
                     seen = {r.folder: r.uidnext for r in results}
                     wait_for_mail(

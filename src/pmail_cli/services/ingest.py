@@ -7,12 +7,20 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from pmail_cli import vocab
+from pmail_cli.config import MAX_MESSAGE_BYTES
 from pmail_cli.db import Connection
 from pmail_cli.errors import UsageError
 from pmail_cli.mail.prepare import DIRECTIONS
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services.pipeline import PipelineOptions, PipelineResult, run_pipeline
-from pmail_cli.sources import EmptyInput, ReadEvent, ReadFailure, Skipped, WorkItem
+from pmail_cli.sources import (
+    EmptyInput,
+    ReadEvent,
+    ReadFailure,
+    Skipped,
+    TooLarge,
+    WorkItem,
+)
 from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
 
 
@@ -24,11 +32,12 @@ class IngestResult:
     failures: list[ReadFailure] = field(default_factory=list)
     empty: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)  # left out by a directory walk
+    too_large: list[TooLarge] = field(default_factory=list)  # refused for their size
 
     @property
     def ok(self) -> bool:
-        """True when every input was read."""
-        return not self.failures
+        """True when every input was read and no message refused."""
+        return not self.failures and not self.too_large
 
 
 def _items(events: Iterator[ReadEvent], result: IngestResult) -> Iterator[WorkItem]:
@@ -39,6 +48,8 @@ def _items(events: Iterator[ReadEvent], result: IngestResult) -> Iterator[WorkIt
             result.empty.append(event.origin)
         elif isinstance(event, Skipped):
             result.skipped.append(event)
+        elif isinstance(event, TooLarge):
+            result.too_large.append(event)
         else:
             yield event
 
@@ -74,12 +85,16 @@ def ingest_paths(
     jobs: int = 0,
     as_format: str | None = None,
     stdin: BinaryIO | None = None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
-    """Store every message found under paths; unreadable inputs are reported, not fatal."""
+    """Store every message found under paths; unreadable inputs and messages over
+    max_bytes are reported, not fatal."""
     check_inputs(paths, direction=options.direction, as_format=as_format)
     result = IngestResult(pipeline=PipelineResult())
-    events = read_paths(paths, as_mbox=reading_mode(as_format), stdin=stdin)
+    events = read_paths(
+        paths, as_mbox=reading_mode(as_format), stdin=stdin, max_bytes=max_bytes
+    )
     result.pipeline = run_pipeline(
         conn,
         _items(events, result),

@@ -38,6 +38,9 @@ from pmail_cli.workerproc import WorkerPool, worker_count, worker_pool
 
 BATCH_MESSAGES = 200
 BATCH_BYTES = 16 * 1024 * 1024
+# A message this large is a batch of its own, prepared in this process: sent to a
+# worker it would be held twice (here and there) and pickled both ways.
+LARGE_MESSAGE = 8 * 1024 * 1024
 PrepareFn = Callable[[Sequence[WorkItem], PrepareContext], list[PreparedMessage]]
 
 
@@ -118,13 +121,20 @@ def _batches(
         whose = tenant or item.tenant
         if whose is None:
             raise ValueError(f"work item {item.origin!r} names no tenant")
-        if batch and owner is not None and whose.tenant_id != owner.tenant_id:
+        if (
+            batch
+            and owner is not None
+            and (whose.tenant_id != owner.tenant_id or item.nbytes >= LARGE_MESSAGE)
+        ):
             yield owner, batch, False
             batch, total = [], 0
         owner = whose
         batch.append(item)
         total += item.nbytes
-        if len(batch) >= size or total >= BATCH_BYTES:
+        full = len(batch) >= size or total >= BATCH_BYTES
+        full = full or item.nbytes >= LARGE_MESSAGE
+        del item  # a batch handed on is the only holder of its items' bytes
+        if full:
             yield owner, batch, False
             batch, total = [], 0
     if batch and owner is not None:
@@ -252,6 +262,11 @@ def run_pipeline(
         )
 
 
+def _without_raw(item: WorkItem) -> WorkItem:
+    """The item as hooks see it after the write: everything but its bytes."""
+    return replace(item, raw=None, size=0) if item.raw is not None else item
+
+
 @dataclass(slots=True)
 class _TenantState:
     """What one run knows about one tenant: its prepare context and dictionary."""
@@ -333,12 +348,18 @@ class _Run:
         state = self._state(tenant)
         batch, todo = self._plan(tenant, state, items)
         work: Future[list[PreparedMessage]] | list[PreparedMessage]
+        large = sum(item.nbytes for item in todo) >= LARGE_MESSAGE
         if not todo:
             work = []
-        elif parallel:
+        elif parallel and not large:
             work = self.pipeline.submit(self.prepare, todo, state.ctx)
         else:
             work = self.prepare(todo, state.ctx)
+        # the raw bytes now live only where they are prepared: not in the batch
+        # the hooks see, nor in the list handed in (which callers may still hold)
+        batch = replace(batch, items=[_without_raw(item) for item in batch.items])
+        del todo
+        items.clear()
         self.pending.append(_Pending(tenant, batch, work))
         while len(self.pending) > (self.pipeline.workers * 2 if parallel else 0):
             self._drain_one()

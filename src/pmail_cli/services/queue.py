@@ -35,7 +35,7 @@ from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit, imap_accounts, tenants
 from pmail_cli.services.ingest import check_inputs
 from pmail_cli.services.pipeline import Pipeline, PipelineOptions
-from pmail_cli.sources import EmptyInput, ReadFailure, Skipped
+from pmail_cli.sources import EmptyInput, ReadFailure, Skipped, TooLarge
 from pmail_cli.sources.files import read_paths, reading_mode
 from pmail_cli.sources.imap_session import AccountConfig
 from pmail_cli.sources.queue import QueueSource, log_jobs, loggable
@@ -123,7 +123,13 @@ def enqueue_paths(
     result = EnqueueResult()
     chunk: list[Job] = []
     chunk_bytes = 0
-    for event in read_paths(paths, as_mbox=reading_mode(as_format), stdin=stdin):
+    events = read_paths(
+        paths,
+        as_mbox=reading_mode(as_format),
+        stdin=stdin,
+        max_bytes=limits.max_message_bytes,
+    )
+    for event in events:
         if isinstance(event, ReadFailure):
             result.failures.append(event)
             continue
@@ -133,16 +139,17 @@ def enqueue_paths(
         if isinstance(event, Skipped):
             result.skipped.append(event)
             continue
-        raw = event.raw or b""
-        if len(raw) > limits.max_message_bytes:
+        if isinstance(event, TooLarge):  # never read whole (sources/reading.py)
+            cut = "input cut after " if event.cut else ""
             result.failures.append(
                 ReadFailure(
                     event.origin,
-                    f"{len(raw):,} bytes, over max_message_bytes "
+                    f"{cut}{event.size:,} bytes, over max_message_bytes "
                     f"({limits.max_message_bytes:,}): not enqueued",
                 )
             )
             continue
+        raw = event.raw or b""
         job = Job(
             "store", tenant, priority, origin=event.origin, direction=direction, raw=raw
         )
@@ -520,8 +527,14 @@ def _import_imap(settings: Settings, account: AccountConfig) -> None:
 
     password = imap_accounts.resolve_password(account, prompt=None)
     report = imap_import.import_accounts(
-        lambda: connect(settings), [(account, password)], parallel=1
+        lambda: connect(settings),
+        [(account, password)],
+        parallel=1,
+        max_bytes=settings.queue.max_message_bytes,
     )
+    for folder in report.folders:
+        for why in folder.refused:
+            logger.warning("%s: %s", why.origin, why.describe())
     failed = imap_import.failure(report, accounts=1)
     if failed is not None:
         raise failed

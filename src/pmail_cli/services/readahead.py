@@ -66,18 +66,24 @@ class ReadAhead:
             self._cond.notify_all()
 
     def __iter__(self) -> Iterator[WorkItem]:
-        while True:
-            with self._cond:
-                while not self._ready and not self._finished:
-                    self._cond.wait()
-                if not self._ready:
-                    if self._error is not None:
-                        raise self._error
-                    return
-                item = self._ready.popleft()
-                self._bytes -= item.nbytes
-                self._cond.notify_all()
-            yield item
+        while (taken := self._take()) is not None:
+            # yielded straight from the list: this frame keeps no reference to an
+            # item (and its bytes) once the reader has moved on
+            yield taken.pop()
+
+    def _take(self) -> list[WorkItem] | None:
+        """The next item (in a list of one), or None at the end."""
+        with self._cond:
+            while not self._ready and not self._finished:
+                self._cond.wait()
+            if not self._ready:
+                if self._error is not None:
+                    raise self._error
+                return None
+            item = self._ready.popleft()
+            self._bytes -= item.nbytes
+            self._cond.notify_all()
+            return [item]
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the thread; wait for it unless told not to."""

@@ -1,6 +1,8 @@
 """Files, directories, mbox files, Maildirs and stdin as work items.
 
-Reading is lazy: one file at a time, so memory stays flat however large the input.
+Reading is lazy and bounded: one file at a time, an mbox entry by entry, and no
+message over the maximum message size is read whole (sources/reading.py), so memory
+stays flat however large the input.
 Which files are split as mbox and which are one message is decided by name first
 (docs/ingest.md, "Files and mbox"):
 
@@ -13,7 +15,7 @@ Which files are split as mbox and which are one message is decided by name first
 
 from __future__ import annotations
 
-import io
+import itertools
 import os
 import re
 import sys
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pmail_cli import vocab
+from pmail_cli.config import MAX_MESSAGE_BYTES
 from pmail_cli.sources import (
     DOVECOT_FILE,
     LINKED_DIR,
@@ -32,8 +35,10 @@ from pmail_cli.sources import (
     ReadEvent,
     ReadFailure,
     Skipped,
+    TooLarge,
     WorkItem,
 )
+from pmail_cli.sources.reading import Entry, Input, mbox_entries, whole
 
 _SKIP_NAMES = {"maildirfolder", "dovecot-uidlist", "dovecot-keywords", "dovecot.index"}
 MBOX_SUFFIXES = (".mbox", ".mbx")
@@ -85,22 +90,6 @@ def _kind(path: str) -> str:
     return "sniff" if not suffix or not stem else "single"
 
 
-def _events_of(data: bytes, origin: str, *, split: bool) -> Iterator[ReadEvent]:
-    """One input's messages: whole, or the entries of an mbox."""
-    if not data or data.isspace():
-        yield EmptyInput(origin)
-        return
-    messages = split_mbox(data) if split else []
-    if not messages:
-        yield WorkItem(origin, data)
-        return
-    for n, message in enumerate(messages, start=1):
-        if message and not message.isspace():
-            yield WorkItem(f"{origin}#{n}", message, position=n)
-        else:
-            yield EmptyInput(f"{origin}#{n}")
-
-
 def _should_split(kind: str, data: bytes, as_mbox: bool | None) -> bool:
     if as_mbox is not None:
         return as_mbox
@@ -142,24 +131,68 @@ def not_mail(path: str, data: bytes) -> bool:
 
 
 def _file_events(
-    path: str, *, as_mbox: bool | None, walked: bool = False
+    path: str, *, as_mbox: bool | None, limit: int, walked: bool = False
 ) -> Iterator[ReadEvent]:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        with open(path, "rb", buffering=0) as handle:
+            source = Input.of(handle)
+            head = source.head()
+            if (
+                walked
+                and head
+                and not head.isspace()
+                and not_mail(os.path.basename(path), head)
+            ):
+                yield Skipped(path, NOT_MAIL)
+                return
+            split = _should_split(_kind(path), head, as_mbox)
+            yield from _input_events(source, head, path, split=split, limit=limit)
     except OSError as exc:
         yield ReadFailure(path, exc.strerror or str(exc))
+
+
+def _input_events(
+    source: Input, head: bytes, origin: str, *, split: bool, limit: int
+) -> Iterator[ReadEvent]:
+    """One input's messages: whole, or the entries of an mbox, read as they come."""
+    if not split:
+        data = whole(source, head, origin, limit)
+        if isinstance(data, TooLarge):
+            yield data
+        elif not data or data.isspace():
+            yield EmptyInput(origin)
+        else:
+            yield WorkItem(origin, data)
         return
-    if (
-        walked
-        and data
-        and not data.isspace()
-        and not_mail(os.path.basename(path), data)
-    ):
-        yield Skipped(path, NOT_MAIL)
+    entries = mbox_entries(source, head, limit)
+    first = next(entries, None)
+    if first is None:
+        yield EmptyInput(origin)
         return
-    split = _should_split(_kind(path), data, as_mbox)
-    yield from _events_of(data, path, split=split)
+    second = next(entries, None) if not first.cut else None
+    if second is None and not first.envelope:  # no From_ line at all: one message
+        yield from _entry_events(first, origin, origin, limit)
+        return
+    for entry in itertools.chain([first], [second] if second else [], entries):
+        yield from _entry_events(entry, f"{origin}#{entry.number}", origin, limit)
+
+
+def _entry_events(
+    entry: Entry, name: str, origin: str, limit: int
+) -> Iterator[ReadEvent]:
+    if entry.raw is None:
+        yield TooLarge(
+            name if entry.envelope or entry.number > 1 else origin,
+            entry.size,
+            limit,
+            cut=entry.cut,
+            offset=entry.offset,
+        )
+    elif entry.raw and not entry.raw.isspace():
+        number = entry.number if name != origin else None
+        yield WorkItem(name, entry.raw, position=number)
+    else:
+        yield EmptyInput(name)
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -205,7 +238,7 @@ def _walk_dir(root: str) -> Iterator[os.DirEntry[str] | ReadFailure | Skipped]:
         pending.extend(reversed(below))
 
 
-def _dir_events(root: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
+def _dir_events(root: Path, *, as_mbox: bool | None, limit: int) -> Iterator[ReadEvent]:
     # DirEntry answers is_symlink/is_file from the directory listing: no stat per file
     for entry in _walk_dir(str(root)):
         if not isinstance(entry, os.DirEntry):
@@ -215,41 +248,39 @@ def _dir_events(root: Path, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
         elif not entry.is_file():
             yield Skipped(entry.path, NOT_A_FILE)
         else:
-            yield from _file_events(entry.path, as_mbox=as_mbox, walked=True)
+            yield from _file_events(
+                entry.path, as_mbox=as_mbox, limit=limit, walked=True
+            )
 
 
-def _read_all(stream: BinaryIO) -> bytes:
-    """Read a stream to its end; a real file descriptor is read without Python's
-    buffer lock, so a read blocked on a terminal or pipe never holds up the exit
-    after Ctrl-C (the reading thread is a daemon)."""
-    try:
-        fd = stream.fileno()
-    except (OSError, AttributeError, io.UnsupportedOperation):
-        return stream.read()
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _stdin_events(stream: BinaryIO, *, as_mbox: bool | None) -> Iterator[ReadEvent]:
-    data = _read_all(stream)
-    yield from _events_of(data, "-", split=_should_split("sniff", data, as_mbox))
+def _stdin_events(
+    stream: BinaryIO, *, as_mbox: bool | None, limit: int
+) -> Iterator[ReadEvent]:
+    source = Input.of(stream)
+    head = source.head()
+    split = _should_split("sniff", head, as_mbox)
+    yield from _input_events(source, head, "-", split=split, limit=limit)
 
 
 def read_paths(
-    paths: list[str], *, as_mbox: bool | None = None, stdin: BinaryIO | None = None
+    paths: list[str],
+    *,
+    as_mbox: bool | None = None,
+    stdin: BinaryIO | None = None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> Iterator[ReadEvent]:
-    """Yield the messages (and unreadable or empty inputs) found under paths, in order."""
+    """Yield the messages (and unreadable, empty or oversized inputs) found under
+    paths, in order; no message over max_bytes is read whole (sources/reading.py)."""
     for name in paths:
         if name == "-":
-            yield from _stdin_events(stdin or sys.stdin.buffer, as_mbox=as_mbox)
+            stream = stdin or sys.stdin.buffer
+            yield from _stdin_events(stream, as_mbox=as_mbox, limit=max_bytes)
             continue
         path = Path(name)
         if path.is_dir():
-            yield from _dir_events(path, as_mbox=as_mbox)
+            yield from _dir_events(path, as_mbox=as_mbox, limit=max_bytes)
         else:
-            yield from _file_events(str(path), as_mbox=as_mbox)
+            yield from _file_events(str(path), as_mbox=as_mbox, limit=max_bytes)
 
 
 def missing_paths(paths: list[str]) -> list[str]:

@@ -15,17 +15,18 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from imap_tools.errors import MailboxFolderSelectError
 from imap_tools.imap_utf7 import utf7_encode
 
 from pmail_cli.batch import BatchHook, Written
+from pmail_cli.config import MAX_MESSAGE_BYTES
 from pmail_cli.db import Connection
 from pmail_cli.errors import ImapError
 from pmail_cli.repository import imap as repo
 from pmail_cli.repository.tenants import Tenant
-from pmail_cli.sources import WorkItem
+from pmail_cli.sources import TooLarge, WorkItem
 from pmail_cli.sources.imap_session import AccountConfig, Mailbox
 
 FETCH_MESSAGES = 50
@@ -153,13 +154,30 @@ class FolderSource:
     uidnext: int = 0  # the folder's UIDNEXT when it was opened
     uidvalidity_changed: bool = False
     fetched: int = 0
+    max_bytes: int = MAX_MESSAGE_BYTES  # larger messages are refused, not fetched
+    refused: list[tuple[int, TooLarge]] = field(default_factory=list)  # (UID, why)
 
     def items(self) -> Iterator[WorkItem]:
-        """The messages above the checkpoint, in UID order (UID as position)."""
-        for chunk in _chunks(_uids_after(self.box, self.last_uid)):
+        """The messages above the checkpoint, in UID order (UID as position). One
+        the server announces (RFC822.SIZE) over max_bytes is refused without being
+        downloaded; the checkpoint then stays below it (FolderCheckpoint)."""
+        for chunk in _chunks(self._fetchable(_uids_after(self.box, self.last_uid))):
             for uid, raw in _fetch(self.box, chunk):
                 self.fetched += 1
+                if len(raw) > self.max_bytes:  # the server announced less
+                    self._refuse(uid, len(raw))
+                    continue
                 yield WorkItem(f"{self.origin};UID={uid}", raw, position=uid)
+
+    def _fetchable(self, uids: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        for uid, size in uids:
+            if size > self.max_bytes:
+                self._refuse(uid, size)
+        return [(uid, size) for uid, size in uids if size <= self.max_bytes]
+
+    def _refuse(self, uid: int, size: int) -> None:
+        origin = f"{self.origin};UID={uid}"
+        self.refused.append((uid, TooLarge(origin, size, self.max_bytes)))
 
     def checkpoint(self) -> FolderCheckpoint:
         """The hook that moves this folder's checkpoint with each batch."""
@@ -189,7 +207,10 @@ class FolderCheckpoint(BatchHook):
         """Move the checkpoint to the batch's last UID; record where each message sits."""
         folder = self.folder
         uids = [int(i.position or 0) for i in written.batch.items]
-        folder.save_state(conn, last_uid=max(uids, default=folder.last_uid), done=False)
+        last = max(uids, default=folder.last_uid)
+        if folder.refused:  # stay below a refused message: the next run meets it again
+            last = min(last, min(uid for uid, _ in folder.refused) - 1)
+        folder.save_state(conn, last_uid=last, done=False)
         repo.insert_memberships(
             conn,
             tenant_id=folder.tenant.tenant_id,
