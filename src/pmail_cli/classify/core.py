@@ -10,7 +10,15 @@ from email.message import Message
 from email.utils import getaddresses
 from typing import Any
 
-from pmail_cli.classify import autoreply, dsn, feedback, freetext, parts, products
+from pmail_cli.classify import (
+    autoreply,
+    dsn,
+    feedback,
+    freetext,
+    parts,
+    products,
+    unsubscribe,
+)
 from pmail_cli.classify.model import (
     Classification,
     RecipientFact,
@@ -560,7 +568,20 @@ def classify(msg: Message) -> Classification:
     marker = autoreply.auto_reply_marker(ctx.heads, subject=ctx.subject)
     if marker is not None:
         return _auto_reply(ctx, body or parts.first_text(ctx.parts), marker)
-    return _result(ctx, "email", "no report, notice or auto-reply marker")
+    return _email(ctx, body)
+
+
+def _email(ctx: _Context, body: str) -> Classification:
+    """Ordinary mail, and whether it asks to be unsubscribed."""
+    asked = unsubscribe.request(
+        subject=ctx.subject,
+        recipients=_addresses(ctx.msg, "To", "Cc", "Delivered-To", "X-Original-To"),
+        body=body or parts.first_text(ctx.parts),
+    )
+    basis = "no report, notice or auto-reply marker"
+    if asked:
+        basis = f"{basis}; an unsubscribe request ({asked})"
+    return _result(ctx, "email", basis, unsubscribe=asked)
 
 
 def fallback(msg: Message) -> Classification:

@@ -270,6 +270,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "queue": ("queue",),
     "report": ("report", "queue"),  # `report queue` lives with the queue commands
     "analytics": ("report",),
+    "suppressions": ("report",),
 }
 ALL_MODULES = (
     "admin",

@@ -306,6 +306,7 @@ def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         if direction == "inbound"
         else None,
         raw_size_bytes=len(raw),
+        unsubscribe=found.unsubscribe if found else None,
     )
     facts = fact_rows(key, found)
     message.bounce_class, message.bounce_reason = bounce_summary(
