@@ -1,7 +1,7 @@
 -- Suppressions: per tenant, the addresses a sender must not mail again, with the
 -- evidence (docs/classification.md, "Suppressions"). Like the rollups, the table is
 -- kept current by statement-level triggers in the transaction that changes what it
--- is computed from (an ingest batch, a late link, a purge, a tenant's limits), and
+-- is computed from (an ingest batch, a late link, a deletion, a tenant's limits), and
 -- `pmail analytics rebuild` recomputes it from suppressions_expected; `validate`
 -- compares the two.
 

@@ -24,7 +24,7 @@ def _asked(
     to: str = "sdr1@acme.test",
     body: str | None = None,
 ) -> str | None:
-    return request(subject=subject, recipients=[to], body=body)
+    return request(subject=subject, recipients=[to], body=lambda: body or "")
 
 
 @pytest.mark.parametrize(

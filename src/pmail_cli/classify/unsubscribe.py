@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+import ahocorasick
 
 # Local parts of the mailboxes List-Unsubscribe mailto URIs point at; an optional
 # token follows (unsub-1a2b@, unsubscribe+c3d4@, leave-e5f6@).
 _MAILBOX_RE = re.compile(
-    r"^(?:unsubscribe|unsub|optout|opt-out|opt_out|leave|removeme|remove-me"
-    r"|abmelden|desabonner|desinscription|baja)(?:[-+._=][^@]*)?@",
+    r"(?<![\w.+=-])(?:unsubscribe|unsub|optout|opt-out|opt_out|leave|removeme"
+    r"|remove-me|abmelden|desabonner|desinscription|baja)(?:[-+._=][^@\s<>,;:\"]*)?@",
     re.IGNORECASE,
 )
 
@@ -165,29 +167,41 @@ _REPLY_PREFIX_RE = re.compile(
     r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]))+",
     re.IGNORECASE,
 )
-_PUNCT_RE = re.compile(r"[^\w\s'-]+")
-_SPACE_RE = re.compile(r"\s+")
-# Where the quoted message starts: a quoted line, a separator, a forwarded or
-# quoted header block, or an attribution line ("On … wrote:" and its kin).
-_QUOTE_START_RE = re.compile(
-    r"^(?:>"
-    r"|-{2,}\s*(?:original|ursprüngliche|message d'origine|mensaje original"
+# Punctuation that separates words (apostrophes and hyphens stay: "don't", "-moi").
+_PUNCTUATION = str.maketrans(
+    {
+        c: " "
+        for c in ',.;:!?()[]{}<>"*/|\\~=+#&%$^`“”„«»‹›¡¿…、。，；：！？（）「」『』'
+    }
+    | {"’": "'"}
+)
+# Where the quoted message starts, line by line: a quoted line, a separator, a
+# quoted header line, or an attribution line ("On … wrote:" and its kin).
+_SEPARATOR_RE = re.compile(
+    r"-{2,}\s*(?:original|ursprüngliche|message d'origine|mensaje original"
     r"|messaggio originale|oorspronkelijk|mensagem original|forwarded)"
-    r"|_{10,}"
-    r"|(?:from|von|de|da|van|od|från|fra|lähettäjä|от|від|发件人|寄件者|差出人"
-    r"|보낸 사람)\s*:\s.*@"
-    r"|.{0,200}(?:wrote|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev"
+    r"|_{10,}",
+    re.IGNORECASE,
+)
+_HEADER_LINE_RE = re.compile(
+    r"(?:from|von|de|da|van|od|från|fra|lähettäjä|от|від|发件人|寄件者|差出人"
+    r"|보낸 사람)\s*:\s.*@",
+    re.IGNORECASE,
+)
+_ATTRIBUTION_RE = re.compile(
+    r"(?:wrote|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev"
     r"|kirjoitti|napisał|napsal|írta|a scris|yazdı|menulis|đã viết|kirjutas|rakstīja"
     r"|rašė|je napisal|je napisao|написал|написав|написала|έγραψε|작성|写道|寫道"
-    r"|のメッセージ|書きました)\s*[:：]\s*$)",
-    re.IGNORECASE | re.MULTILINE,
+    r"|のメッセージ|書きました)\s*[:：]$",
+    re.IGNORECASE,
 )
 
 
 def _normal(text: str) -> str:
     """Lower case, NFC, punctuation gone, one space between words."""
-    text = unicodedata.normalize("NFC", text).lower().replace("’", "'")
-    return _SPACE_RE.sub(" ", _PUNCT_RE.sub(" ", text)).strip()
+    return " ".join(
+        unicodedata.normalize("NFC", text).lower().translate(_PUNCTUATION).split()
+    )
 
 
 _NO_SPACE_SCRIPTS_RE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
@@ -210,22 +224,68 @@ def _compile(groups: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
     )
 
 
+class _Phrases:
+    """Every request phrase in one Aho-Corasick automaton: one pass over a text
+    (a regex alternation of ~200 phrases cost ~1.5 ms a reply; this a few µs)."""
+
+    def __init__(self, groups: dict[str, tuple[str, ...]]) -> None:
+        self.automaton = ahocorasick.Automaton()
+        for phrases in groups.values():
+            for phrase in map(_normal, phrases):
+                whole_words = not _NO_SPACE_SCRIPTS_RE.search(phrase)
+                self.automaton.add_word(phrase, (phrase, whole_words))
+        self.automaton.make_automaton()
+
+    def first(self, text: str) -> str | None:
+        """The first phrase in `text` (the longest where several start there) that
+        stands as whole words and follows no negation."""
+        hits: list[tuple[int, int, str]] = []
+        for end, (phrase, whole_words) in self.automaton.iter(text):
+            start = end - len(phrase) + 1
+            if whole_words and (
+                (start > 0 and _is_word(text[start - 1]))
+                or (end + 1 < len(text) and _is_word(text[end + 1]))
+            ):
+                continue
+            hits.append((start, -len(phrase), phrase))
+        for start, _, phrase in sorted(hits):
+            if not _NEGATED_RE.search(text[max(0, start - 12) : start]):
+                return phrase
+        return None
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
 _WORDS = frozenset(_normal(w) for words in REQUEST_WORDS.values() for w in words)
-_PHRASE_RE = _compile(REQUEST_PHRASES)
+_PHRASES = _Phrases(REQUEST_PHRASES)
 _WORD_RE = _compile(REQUEST_WORDS)
 
 
 def fresh_text(body: str) -> str:
     """The part of a reply's body its sender wrote: up to the first quoted line or
     the header of the message it quotes."""
-    head = body[: FRESH_LIMIT * 2]
-    m = _QUOTE_START_RE.search(head)
-    return (head[: m.start()] if m else head)[:FRESH_LIMIT]
+    kept = 0
+    for line in body[: FRESH_LIMIT * 2].splitlines(keepends=True):
+        bare = line.strip()
+        if bare and (
+            bare[0] == ">"
+            or _SEPARATOR_RE.match(bare)
+            or (bare[-1] in ":：" and _ATTRIBUTION_RE.search(bare))
+            or (":" in bare and "@" in bare and _HEADER_LINE_RE.match(bare))
+        ):
+            break
+        kept += len(line)
+        if kept >= FRESH_LIMIT:
+            break
+    return body[: min(kept, FRESH_LIMIT)]
 
 
-def is_unsubscribe_mailbox(address: str) -> bool:
-    """True for an address whose mailbox takes unsubscribe requests."""
-    return bool(_MAILBOX_RE.match(address.strip()))
+def is_unsubscribe_mailbox(addresses: str) -> bool:
+    """True when an address (or a header value listing some) is a mailbox that takes
+    unsubscribe requests."""
+    return bool(_MAILBOX_RE.search(addresses))
 
 
 def _is_request_line(line: str) -> bool:
@@ -247,21 +307,23 @@ def body_request(body: str) -> str | None:
     request word only as one of the first two lines the sender wrote.
     """
     fresh = fresh_text(body)
-    text = _normal(fresh)
-    for m in _PHRASE_RE.finditer(text):
-        if not _NEGATED_RE.search(text[max(0, m.start() - 12) : m.start()]):
-            return m.group(0)
-    lines = [ln for ln in map(_normal, fresh.splitlines()) if ln][:2]
-    return next((ln for ln in lines if _is_request_line(ln)), None)
+    found = _PHRASES.first(_normal(fresh))
+    if found is not None:
+        return found
+    lines = [ln for ln in fresh[:400].splitlines() if ln.strip()][:2]
+    return next((ln for ln in map(_normal, lines) if _is_request_line(ln)), None)
 
 
-def request(*, subject: str, recipients: Iterable[str], body: str | None) -> str | None:
+def request(
+    *, subject: str, recipients: Iterable[str], body: Callable[[], str]
+) -> str | None:
     """Why a message is an unsubscribe request ("mailbox", "subject" or
-    "body: <phrase>"), or None when it is not one. `body` is read only when the
-    address and the subject do not decide."""
-    if any(is_unsubscribe_mailbox(r) for r in recipients):
+    "body: <phrase>"), or None when it is not one. `recipients` are addresses or
+    header values listing them; `body()` is called only when the addresses and the
+    subject do not decide."""
+    if any(is_unsubscribe_mailbox(r) for r in recipients if r):
         return "mailbox"
     if subject_request(subject):
         return "subject"
-    found = body_request(body) if body else None
+    found = body_request(body())
     return f"body: {found}" if found else None

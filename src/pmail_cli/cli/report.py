@@ -13,6 +13,7 @@ import typer
 from pmail_cli import output
 from pmail_cli.cli import (
     FormatOption,
+    TenantOption,
     app,
     connected,
     get_settings,
@@ -436,10 +437,7 @@ def rebuild(
 @app.command("suppressions")
 def suppressions_cmd(
     ctx: typer.Context,
-    tenant: Annotated[
-        str | None,
-        typer.Option("--tenant", "-t", help="Tenant name (default: 'default')."),
-    ] = None,
+    tenant: TenantOption = None,
     since: Annotated[
         datetime | None,
         typer.Option(

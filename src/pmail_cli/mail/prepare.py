@@ -206,7 +206,7 @@ def _classify(parsed: ParsedMessage, direction: str) -> Classification | None:
         return None
     from pmail_cli.classify import classify_message  # workers only
 
-    return classify_message(parsed.msg)
+    return classify_message(parsed.msg, text=parsed.text)
 
 
 def link_keys(parsed: ParsedMessage, found: Classification | None) -> list[str]:
