@@ -16,6 +16,7 @@ def simple(
     eol: bytes = b"\r\n",
     message_id: str | None = None,
     extra: str = "",
+    date: str = "Tue, 05 Mar 2024 10:00:00 +0000",
 ) -> bytes:
     """A plain text message; n makes it unique."""
     mid = message_id if message_id is not None else f"<msg-{n}@example.org>"
@@ -23,7 +24,7 @@ def simple(
         f"From: Ann Example <{sender}>",
         f"To: {to}",
         f"Subject: {subject or f'hello {n}'}",
-        "Date: Tue, 05 Mar 2024 10:00:00 +0000",
+        f"Date: {date}",
         *([f"Message-ID: {mid}"] if mid else []),
         *([extra] if extra else []),
         "MIME-Version: 1.0",
@@ -120,13 +121,14 @@ def dsn(
     code: int = 550,
     recipient: str = "lead@example.com",
     text: str = "user unknown",
+    date: str = "Tue, 05 Mar 2024 10:05:00 +0000",
 ) -> bytes:
     """An RFC 3464 bounce returning `original`."""
     lines = [
         "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>",
         "To: sdr1@acme.test",
         "Subject: Undelivered Mail Returned to Sender",
-        "Date: Tue, 05 Mar 2024 10:05:00 +0000",
+        f"Date: {date}",
         f"Message-ID: <dsn-{n}@mx.example.com>",
         "Auto-Submitted: auto-replied",
         "MIME-Version: 1.0",

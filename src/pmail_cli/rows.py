@@ -60,6 +60,7 @@ class MessageRow:
     raw_size_bytes: int | None = None  # a copy of the content row's, for analytics
     bounce_class: str | None = None  # hard | soft, for bounces
     bounce_reason: str | None = None  # the deciding recipient's reason, for bounces
+    unsubscribe: str | None = None  # why inbound mail asks to be unsubscribed
     created: datetime | None = None
     updated: datetime | None = None
     processed: datetime | None = None

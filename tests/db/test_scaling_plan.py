@@ -248,21 +248,21 @@ def test_a_new_object_is_named_in_the_failure(conn: Conn) -> None:
         "LANGUAGE sql IMMUTABLE RETURN d"
     )
     conn.execute(
-        "CREATE TABLE suppressions (tenant_id uuid NOT NULL, address text NOT NULL, "
+        "CREATE TABLE probe_lists (tenant_id uuid NOT NULL, address text NOT NULL, "
         "PRIMARY KEY (tenant_id, address))"
     )
     conn.execute(
-        "CREATE TRIGGER pmail_keep_holds BEFORE DELETE ON suppressions "
+        "CREATE TRIGGER pmail_keep_holds BEFORE DELETE ON probe_lists "
         "FOR EACH STATEMENT EXECUTE FUNCTION pmail_keep_holds()"
     )
-    conn.execute("CREATE TYPE suppression_reason AS ENUM ('bounce', 'complaint')")
+    conn.execute("CREATE TYPE probe_reason AS ENUM ('bounce', 'complaint')")
     conn.execute("DROP VIEW storage_rollups_expected")
     problems = coverage_problems(conn, text)
     assert [p.split(":")[0] for p in problems] == [
         "function pmail_report_window",
-        "table suppressions",
-        "trigger suppressions.pmail_keep_holds",
-        "type suppression_reason",
+        "table probe_lists",
+        "trigger probe_lists.pmail_keep_holds",
+        "type probe_reason",
         "view storage_rollups_expected",
     ]
     assert (
@@ -275,22 +275,22 @@ def test_a_new_object_is_named_in_the_failure(conn: Conn) -> None:
 def test_a_wrong_placement_is_named(conn: Conn) -> None:
     """A table planned as distributed whose key lacks tenant_id, and a coordinator
     table that refers to a reference table, are each reported by name."""
-    conn.execute("CREATE TABLE suppressions (address text PRIMARY KEY, tenant_id uuid)")
+    conn.execute("CREATE TABLE probe_lists (address text PRIMARY KEY, tenant_id uuid)")
     conn.execute(
-        "CREATE TABLE suppression_log (tenant_id uuid REFERENCES tenants (tenant_id))"
+        "CREATE TABLE probe_log (tenant_id uuid REFERENCES tenants (tenant_id))"
     )
     text = PLAN.read_text(encoding="utf-8").replace(
         END,
-        "| `suppressions` | table | distributed | x |\n"
-        "| `suppression_log` | table | coordinator | x |\n" + END,
+        "| `probe_lists` | table | distributed | x |\n"
+        "| `probe_log` | table | coordinator | x |\n" + END,
     )
     problems = placement_problems(conn, text)
     assert problems == [
-        "table suppressions is planned distributed but its unique index "
-        "suppressions_pkey lacks tenant_id (Citus needs the distribution column in "
+        "table probe_lists is planned distributed but its unique index "
+        "probe_lists_pkey lacks tenant_id (Citus needs the distribution column in "
         "every key)",
-        "table suppressions is planned distributed but has no NOT NULL tenant_id",
-        "table suppression_log (coordinator) has foreign key "
-        "suppression_log_tenant_id_fkey to tenants (reference), which Citus does not "
+        "table probe_lists is planned distributed but has no NOT NULL tenant_id",
+        "table probe_log (coordinator) has foreign key "
+        "probe_log_tenant_id_fkey to tenants (reference), which Citus does not "
         "allow",
     ]

@@ -27,12 +27,14 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def classify_message(msg: Message) -> Classification:
-    """Classify a message parsed with the compat32 policy; never raises."""
+def classify_message(msg: Message, *, text: str | None = None) -> Classification:
+    """Classify a message parsed with the compat32 policy; never raises. `text`: its
+    decoded text body, when the caller has it (ingest does), not decoded again."""
     try:
         if not msg.keys():
             msg = _without_leading_blank_lines(msg)
-        return classify(msg)
+            text = None
+        return classify(msg, text=text)
     except Exception:  # includes RecursionError: a bad message is still a message
         logger.debug("classification failed, treating as email", exc_info=True)
         return fallback(msg)

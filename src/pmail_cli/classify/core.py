@@ -10,7 +10,15 @@ from email.message import Message
 from email.utils import getaddresses
 from typing import Any
 
-from pmail_cli.classify import autoreply, dsn, feedback, freetext, parts, products
+from pmail_cli.classify import (
+    autoreply,
+    dsn,
+    feedback,
+    freetext,
+    parts,
+    products,
+    unsubscribe,
+)
 from pmail_cli.classify.model import (
     Classification,
     RecipientFact,
@@ -506,8 +514,9 @@ def _believed(claim: products.Claim, *, basis: str, evidence: bool | None) -> bo
     return claim.marker is not None or bool(basis)
 
 
-def classify(msg: Message) -> Classification:
-    """Classify a parsed message; may raise on pathological input."""
+def classify(msg: Message, *, text: str | None = None) -> Classification:
+    """Classify a parsed message; may raise on pathological input. `text` is its
+    decoded text body if the caller has one (read for unsubscribe requests)."""
     ctx = _context(msg)
     if ctx.report_type == "feedback-report" or "message/feedback-report" in ctx.types:
         return _complaint_arf(ctx)
@@ -560,7 +569,24 @@ def classify(msg: Message) -> Classification:
     marker = autoreply.auto_reply_marker(ctx.heads, subject=ctx.subject)
     if marker is not None:
         return _auto_reply(ctx, body or parts.first_text(ctx.parts), marker)
-    return _result(ctx, "email", "no report, notice or auto-reply marker")
+    return _email(ctx, body, text)
+
+
+def _email(ctx: _Context, body: str, text: str | None) -> Classification:
+    """Ordinary mail, and whether it asks to be unsubscribed (`text`: the decoded
+    text body when the caller has it, so it is not decoded twice)."""
+    asked = unsubscribe.request(
+        subject=ctx.subject,
+        recipients=[
+            parts.indexed(ctx.heads, name)
+            for name in ("To", "Cc", "Delivered-To", "X-Original-To")
+        ],
+        body=lambda: body or text or parts.first_text(ctx.parts),
+    )
+    basis = "no report, notice or auto-reply marker"
+    if asked:
+        basis = f"{basis}; an unsubscribe request ({asked})"
+    return _result(ctx, "email", basis, unsubscribe=asked)
 
 
 def fallback(msg: Message) -> Classification:

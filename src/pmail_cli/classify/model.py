@@ -99,6 +99,8 @@ class Classification:
     feedback_type: str | None = None
     auto_reply_until: date | None = None
     basis: str = field(default="", compare=False)  # why this kind, in words
+    # for ordinary mail: why it asks to be unsubscribed (classify/unsubscribe.py)
+    unsubscribe: str | None = None
 
     def to_dict(self, *, explain: bool = False) -> dict[str, object]:
         """Return a JSON-ready mapping: dates in ISO 8601, recipients as dicts.
@@ -113,6 +115,7 @@ class Classification:
             "original_message_id": self.original_message_id,
             "feedback_type": self.feedback_type,
             "auto_reply_until": until.isoformat() if until is not None else None,
+            "unsubscribe": self.unsubscribe,
         }
         if explain:
             found["explain"] = self.basis

@@ -317,6 +317,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "report": ("report", "queue"),  # `report queue` lives with the queue commands
     "analytics": ("report",),
     "server": ("server",),
+    "suppressions": ("report",),
 }
 ALL_MODULES = (
     "admin",

@@ -142,18 +142,41 @@ def tenant_set(
             " fills them for stored mail, off clears them (held mail keeps them).",
         ),
     ] = None,
+    soft_bounce_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--soft-bounce-limit",
+            help="Soft bounces within --soft-bounce-days that suppress an address"
+            " (default 5).",
+        ),
+    ] = None,
+    soft_bounce_days: Annotated[
+        int | None,
+        typer.Option(
+            "--soft-bounce-days",
+            help="Days the soft bounces must fall within (default 30).",
+        ),
+    ] = None,
 ) -> None:
     """Change a tenant's settings (its time zone rebuilds its rollups).
 
     NAME may also be the tenant's id (as `pmail validate` shows it): a name with
-    control characters, from before they were refused, is fixed with --rename.
+    control characters, from before they were refused, is fixed with --rename. New
+    soft-bounce limits recompute its suppression list.
 
     Example: pmail tenant set acme --time-zone Europe/Berlin --retention-days 365
     """
-    from pmail_cli.services import sqlbodies, tenants
+    from pmail_cli.services import sqlbodies, suppressions, tenants
 
     filled = None
-    changes = (time_zone, retention_days, search, sql_bodies)
+    changes = (
+        time_zone,
+        retention_days,
+        search,
+        sql_bodies,
+        soft_bounce_limit,
+        soft_bounce_days,
+    )
     with connected(get_settings(ctx)) as conn:
         tenant = tenants.find_tenant_to_change(conn, name)
         if rename is not None:
@@ -168,12 +191,18 @@ def tenant_set(
             tenant = tenants.set_search(conn, tenant, search)
         if sql_bodies is not None:
             tenant, filled = sqlbodies.set_sql_bodies(conn, tenant, sql_bodies)
+        if soft_bounce_limit is not None or soft_bounce_days is not None:
+            tenant = suppressions.set_soft_bounces(
+                conn, tenant, limit=soft_bounce_limit, days=soft_bounce_days
+            )
     days = tenant.retention_days
     say(
         f"tenant {escape(tenant.name)}: time zone {escape(tenant.time_zone)}, "
         f"retention {days if days else '2555 (default)'} days, "
         f"full-text search {'on' if tenant.search_index else 'off'}, "
-        f"sql bodies {'on' if tenant.sql_bodies else 'off'}"
+        f"sql bodies {'on' if tenant.sql_bodies else 'off'}, "
+        f"suppressed after {tenant.soft_bounce_limit} soft bounces within "
+        f"{tenant.soft_bounce_days} days"
     )
     if filled is not None:
         say(

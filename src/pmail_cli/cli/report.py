@@ -13,6 +13,7 @@ import typer
 from pmail_cli import output, vocab
 from pmail_cli.cli import (
     FormatOption,
+    TenantOption,
     app,
     connected,
     get_settings,
@@ -466,5 +467,37 @@ def rebuild(
         done = reports.rebuild(conn, scope)
     say(
         f"rebuilt the rollups of {'tenant ' + tenant if tenant else 'every tenant'}: "
-        f"{done.message_rows:,} message rows, {done.storage_rows:,} storage rows"
+        f"{done.message_rows:,} message rows, {done.storage_rows:,} storage rows, "
+        f"{done.suppression_rows:,} suppressions"
     )
+
+
+@app.command("suppressions")
+def suppressions_cmd(
+    ctx: typer.Context,
+    tenant: TenantOption = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Only addresses whose latest evidence is on or after this day (UTC).",
+        ),
+    ] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """List the addresses not to mail again: bounces, complaints, unsubscribes.
+
+    One row per address and reason (hard_bounce, complaint, unsubscribe,
+    soft_bounce), with the first and latest evidence (storage keys) and the
+    campaign; for the sending system to import (docs/classification.md).
+
+    Example: pmail suppressions --tenant acme --since 2024-03-01 --format csv
+    """
+    from pmail_cli.services import suppressions, tenants
+
+    with connected(get_settings(ctx)) as conn:
+        scope = tenants.find_tenant(conn, tenant or tenants.DEFAULT_TENANT)
+        rows = suppressions.list_suppressions(
+            conn, scope, since=since.date() if since else None
+        )
+    output.render(rows, fmt)

@@ -230,7 +230,7 @@ def _classify(parsed: ParsedMessage, direction: str) -> Classification | None:
         return None
     from pmail_cli.classify import classify_message  # workers only
 
-    return classify_message(parsed.msg)
+    return classify_message(parsed.msg, text=parsed.text)
 
 
 def link_keys(parsed: ParsedMessage, found: Classification | None) -> list[str]:
@@ -340,6 +340,7 @@ def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         if direction == "inbound"
         else None,
         raw_size_bytes=len(raw),
+        unsubscribe=found.unsubscribe if found else None,
     )
     facts = fact_rows(key, found)
     message.bounce_class, message.bounce_reason = bounce_summary(

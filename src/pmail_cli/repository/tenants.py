@@ -24,6 +24,8 @@ class Tenant:
     retention_days: int | None = None  # None: 2555
     search_index: bool = True  # its mail has a full-text document (docs/search.md)
     sql_bodies: bool = True  # content_html and headers are filled (docs/sql.md)
+    soft_bounce_limit: int = 5  # soft bounces within soft_bounce_days that suppress
+    soft_bounce_days: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,3 +220,13 @@ def sync_search_documents(conn: Connection, *, tenant_id: uuid.UUID | None) -> i
         load_sql("tenants/sync_search_documents"), {"tenant_id": tenant_id}
     ).fetchone()
     return int(str(row[0])) if row else 0
+
+
+def set_soft_bounces(
+    conn: Connection, *, tenant_id: uuid.UUID, limit: int, days: int
+) -> None:
+    """Set how many soft bounces within how many days suppress an address."""
+    conn.execute(
+        load_sql("tenants/set_soft_bounces"),
+        {"tenant_id": tenant_id, "soft_bounce_limit": limit, "soft_bounce_days": days},
+    )

@@ -18,6 +18,7 @@ from pmail_cli import vocab
 from pmail_cli.db import Connection
 from pmail_cli.errors import UsageError
 from pmail_cli.repository import reports as repo
+from pmail_cli.repository import suppressions as suppressions_repo
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit, tenants
 
@@ -345,16 +346,20 @@ class Rebuilt:
 
     message_rows: int
     storage_rows: int
+    suppression_rows: int = 0
 
 
 def rebuild(conn: Connection, tenant: Tenant | None) -> Rebuilt:
-    """Recompute the rollups of a tenant (or of every tenant) in one transaction."""
+    """Recompute the rollups and the suppression list of a tenant (or of every
+    tenant) in one transaction."""
     tenant_id = tenant.tenant_id if tenant else None
     with tenants.scoped(conn, tenant) if tenant else tenants.every_tenant(conn):
         repo.clear_rollups(conn, tenant_id=tenant_id)
+        suppressions_repo.clear_suppressions(conn, tenant_id=tenant_id)
         rebuilt = Rebuilt(
             repo.rebuild_message_rollups(conn, tenant_id=tenant_id),
             repo.rebuild_storage_rollups(conn, tenant_id=tenant_id),
+            suppressions_repo.rebuild_suppressions(conn, tenant_id=tenant_id),
         )
         audit.record(
             conn,
@@ -364,6 +369,7 @@ def rebuild(conn: Connection, tenant: Tenant | None) -> Rebuilt:
             result={
                 "message_rows": rebuilt.message_rows,
                 "storage_rows": rebuilt.storage_rows,
+                "suppression_rows": rebuilt.suppression_rows,
             },
         )
         return rebuilt

@@ -54,6 +54,11 @@ _ROLLUPS = Check(
     "the report rollups equal the base tables",
     "rebuild the rollups (`pmail analytics rebuild`)",
 )
+_SUPPRESSIONS = Check(
+    "suppressions_disagree",
+    "the suppression list equals what the stored evidence says",
+    "rebuild the rollups and the suppression list (`pmail analytics rebuild`)",
+)
 CHECKS: tuple[Check, ...] = (
     Check("messages_without_content", "every message not purged has its content"),
     Check("content_without_message", "every content row has its message"),
@@ -77,6 +82,7 @@ CHECKS: tuple[Check, ...] = (
     Check("broken_parent_links", "every parent link points at a stored message"),
     Check("cross_tenant_links", "no parent link crosses tenants"),
     _ROLLUPS,
+    _SUPPRESSIONS,
     Check("imap_checkpoints_ahead", "no IMAP checkpoint is past the mail stored"),
     Check(
         "tenant_names",
@@ -233,6 +239,8 @@ def _repair(
     if sizes_moved and _run(conn, tenant, _ROLLUPS).count:
         reports.rebuild(conn, tenant)
         repaired.append(_ROLLUPS)
+    elif "suppressions_disagree" in found:
+        reports.rebuild(conn, tenant)
     for check in dict.fromkeys(repaired):
         before = found.get(check.name)
         after = _run(conn, tenant, check)

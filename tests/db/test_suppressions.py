@@ -1,0 +1,403 @@
+"""The suppression list: known answers for each kind of evidence, repeated soft
+bounces, a later normal reply, and another tenant that is never seen
+(docs/classification.md, "Suppressions")."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pmail_cli.config import Settings
+from pmail_cli.db import connect
+from pmail_cli.services import ingest, tenants
+from pmail_cli.services.pipeline import PipelineOptions
+from tests import mailgen
+from tests.support.tenancy import Conn, pmail, tenant_ids
+
+pytestmark = pytest.mark.db
+
+LEAD = "lead@example.com"
+SOFT_TEXT = "mailbox full"
+
+
+def _ingest(dsn: str, folder: Path, raws: list[bytes], tenant: str = "default") -> None:
+    """Store raws for the tenant (created on first use), one file each."""
+    folder.mkdir(parents=True)
+    for i, raw in enumerate(raws):
+        (folder / f"{i}.eml").write_bytes(raw)
+    with connect(Settings(dsn=dsn, dsn_source="test")) as conn:
+        if tenant != "default":
+            tenants.add_tenant(conn, tenant)
+        scope = tenants.use_tenant(conn, tenant)
+        tenants.add_account(conn, scope, email="sdr1@acme.test")
+        ingest.ingest_paths(
+            conn, [str(folder)], tenant=scope, options=PipelineOptions(), jobs=1
+        )
+
+
+def _rows(dsn: str, *args: str) -> list[dict[str, object]]:
+    code, out, err = pmail(dsn, "suppressions", "-f", "json", *args)
+    assert code == 0, err
+    rows = json.loads(out)
+    assert isinstance(rows, list)
+    return rows
+
+
+def _brief(dsn: str, *args: str) -> set[tuple[object, ...]]:
+    """(address, reason, detail, evidence) of every suppression."""
+    return {
+        (r["address"], r["reason"], r["detail"], r["evidence"])
+        for r in _rows(dsn, *args)
+    }
+
+
+def _limit(dsn: str, limit: str) -> None:
+    """Create the default tenant and set its soft-bounce limit."""
+    assert pmail(dsn, "tenant", "add", "default")[0] == 0
+    code, _, err = pmail(dsn, "tenant", "set", "default", "--soft-bounce-limit", limit)
+    assert code == 0, err
+
+
+def _key(conn: Conn, message_id: str) -> str:
+    row = conn.execute(
+        "SELECT storage_key FROM email_messages WHERE message_id = %s", (message_id,)
+    ).fetchone()
+    conn.commit()
+    assert row is not None
+    return str(row[0])
+
+
+def _agrees(dsn: str) -> None:
+    """What the triggers kept equals a rebuild (validate's check is clean)."""
+    code, out, err = pmail(dsn, "validate", "-f", "json")
+    assert code == 0, err
+    found = {o["name"]: o["count"] for o in json.loads(out)}
+    assert found["suppressions_disagree"] == 0
+
+
+def _soft(n: int, day: int, *, recipient: str = LEAD, text: str = SOFT_TEXT) -> bytes:
+    """A soft bounce (4.2.2, mailbox full) of outbound n, dated March `day` 2024."""
+    return mailgen.dsn(
+        n,
+        mailgen.outbound(n, to=recipient),
+        status="4.2.2",
+        code=452,
+        recipient=recipient,
+        text=text,
+        date=f"{day:02d} Mar 2024 10:05:00 +0000",
+    )
+
+
+def _reply(n: int, day: int, body: str = "Sounds good, let's talk.") -> bytes:
+    """A plain answer from the lead, dated March `day` 2024."""
+    return mailgen.simple(
+        n,
+        sender=LEAD,
+        to="sdr1@acme.test",
+        subject="Re: Quick question",
+        message_id=f"<reply-{n}@example.com>",
+        extra=f"In-Reply-To: <out-{n}@acme.test>",
+        body=body,
+        date=f"{day:02d} Mar 2024 12:00:00 +0000",
+    )
+
+
+def test_each_kind_of_evidence(
+    dsn: str, conn: Conn, tmp_path: Path, corpus: Path
+) -> None:
+    """Real hard bounces and complaints, an opt-out report, and replies asking to be
+    removed (by mailbox, subject and words) each give their row; a blocked sender,
+    a delay and an ordinary reply give none."""
+    cws = corpus / "cws-mail-bounce-handler"
+    real = [
+        (cws / "bounce_511_002.eml").read_bytes(),  # userunknown, hard
+        (cws / "fbl_004.eml").read_bytes(),  # ARF abuse complaint
+        (cws / "fbl_002.eml").read_bytes(),  # ARF opt-out report
+        (corpus / "flufl-bounce" / "dsn_05.txt").read_bytes(),  # a delay
+    ]
+    out = [mailgen.outbound(n, to=f"lead{n}@example.com") for n in (1, 2, 3)]
+    asked = [
+        mailgen.simple(
+            11,
+            sender="lead1@example.com",
+            to="unsub-4f2a@acme.test",
+            subject="unsubscribe",
+            body="",
+        ),
+        mailgen.simple(
+            12, sender="lead2@example.com", subject="AW: Abmelden", body="Danke."
+        ),
+        mailgen.simple(
+            13,
+            sender="lead3@example.com",
+            to="sdr1@acme.test",
+            subject="Re: Quick question 3",
+            extra="In-Reply-To: <out-3@acme.test>",
+            body="Please take me off your list.\n\n> Would a call make sense?",
+        ),
+        mailgen.reply(4, "<out-1@acme.test>"),
+        mailgen.dsn(
+            5,
+            out[1],
+            status="5.7.1",
+            recipient="lead2@example.com",
+            text="Client host rejected: blocked using zen.spamhaus.org",
+        ),
+    ]
+    _ingest(dsn, tmp_path / "a", [*real, *out, *asked])
+    assert _brief(dsn) == {
+        ("anitaculiyas@hotmail.com", "hard_bounce", "userunknown", 1),
+        ("giribhantana@yahoo.com", "complaint", "abuse", 1),
+        ("user@example.com", "unsubscribe", "opt-out", 1),
+        ("lead1@example.com", "unsubscribe", "mailbox", 1),
+        ("lead2@example.com", "unsubscribe", "subject", 1),
+        ("lead3@example.com", "unsubscribe", "body: take me off", 1),
+    }
+    rows = {r["address"]: r for r in _rows(dsn)}
+    key = _key(conn, "<msg-13@example.org>")
+    assert (
+        rows["lead3@example.com"]["first_key"],
+        rows["lead3@example.com"]["last_key"],
+    ) == (key, key)
+    # the reply linked to its outbound parent: the campaign and lead come with it
+    assert rows["lead3@example.com"]["campaign_id"] == mailgen.CAMPAIGN
+    assert rows["lead3@example.com"]["lead_id"] == mailgen.LEAD
+    assert rows["lead1@example.com"]["campaign_id"] is None  # no parent named
+    _agrees(dsn)
+
+
+def test_repeated_real_soft_bounces(dsn: str, tmp_path: Path, corpus: Path) -> None:
+    """Two real Yahoo mailbox-full bounces to one address, the same day: not enough
+    for the default (5 in 30 days), enough once the tenant's limit is 2 in 1 day."""
+    flufl = corpus / "flufl-bounce"
+    raws = [(flufl / f"yahoo_0{n}.txt").read_bytes() for n in (2, 4)]
+    _ingest(dsn, tmp_path / "a", raws)
+    assert _brief(dsn) == set()
+    code, _, err = pmail(
+        dsn,
+        "tenant",
+        "set",
+        "default",
+        "--soft-bounce-limit",
+        "2",
+        "--soft-bounce-days",
+        "1",
+    )
+    assert code == 0 and "after 2 soft bounces within 1 days" in err, err
+    assert _brief(dsn) == {
+        ("agarciamartiartu@yahoo.es", "soft_bounce", "mailboxfull", 2)
+    }
+    _agrees(dsn)
+
+
+@pytest.mark.parametrize(
+    ("limit", "days", "suppressed"),
+    [
+        (4, 30, False),  # below the limit: three bounces
+        (3, 30, True),  # at the limit: three within 20 days
+        (3, 15, False),  # outside the window: the three span 20 days
+        (2, 10, True),  # two of them within 10 days
+        (1, 1, True),  # one is enough
+    ],
+)
+def test_soft_bounces_below_at_and_outside_the_limit(
+    dsn: str, conn: Conn, tmp_path: Path, limit: int, days: int, suppressed: bool
+) -> None:
+    """Soft bounces on March 1, 11 and 21 suppress exactly when `limit` of them fall
+    within `days` days; the row names the first and the latest bounce."""
+    code, _, err = pmail(dsn, "tenant", "add", "acme")
+    assert code == 0, err
+    code, _, err = pmail(
+        dsn,
+        "tenant",
+        "set",
+        "acme",
+        "--soft-bounce-limit",
+        str(limit),
+        "--soft-bounce-days",
+        str(days),
+    )
+    assert code == 0, err
+    sent = [mailgen.outbound(n) for n in (1, 2, 3)]
+    bounces = [_soft(1, 1), _soft(2, 11), _soft(3, 21)]
+    _ingest(dsn, tmp_path / "a", [*sent, *bounces], "acme")
+    rows = _rows(dsn, "-t", "acme")
+    if not suppressed:
+        assert rows == []
+        return
+    assert [(r["address"], r["reason"], r["detail"], r["evidence"]) for r in rows] == [
+        (LEAD, "soft_bounce", "mailboxfull", 3)
+    ]
+    assert rows[0]["first_key"] == _key(conn, "<dsn-1@mx.example.com>")
+    assert rows[0]["last_key"] == _key(conn, "<dsn-3@mx.example.com>")
+    assert rows[0]["first_at"] == "2024-03-01T10:05:00+00:00"
+    assert rows[0]["campaign_id"] == mailgen.CAMPAIGN
+    _agrees(dsn)
+
+
+def test_sender_side_soft_bounces_never_suppress(dsn: str, tmp_path: Path) -> None:
+    """Bounces that blame the sender (blocklisted IP) say nothing about the lead."""
+    _limit(dsn, "1")
+    blocked = "Client host rejected: blocked using zen.spamhaus.org"
+    _ingest(dsn, tmp_path / "a", [_soft(n, n, text=blocked) for n in (1, 2, 3)])
+    assert _brief(dsn) == set()
+
+
+def test_a_later_normal_reply_clears_soft_suppression(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """A normal reply after soft bounces lifts the soft suppression (hard bounces and
+    unsubscribes of the same tenant stay); soft bounces after the reply count anew."""
+    _limit(dsn, "2")
+    other = "gone@example.com"
+    hard = mailgen.dsn(9, mailgen.outbound(9, to=other), recipient=other)
+    _ingest(dsn, tmp_path / "a", [_soft(1, 1), _soft(2, 2), hard])
+    assert _brief(dsn) == {
+        (LEAD, "soft_bounce", "mailboxfull", 2),
+        (other, "hard_bounce", "userunknown", 1),
+    }
+    _ingest(dsn, tmp_path / "b", [mailgen.outbound(3), _reply(3, 3)])
+    assert _brief(dsn) == {(other, "hard_bounce", "userunknown", 1)}
+    _agrees(dsn)
+    # a reply dated before the bounces clears nothing (here: the earlier one counts)
+    _ingest(dsn, tmp_path / "c", [_soft(4, 4), _soft(5, 5), _reply(6, 1)])
+    rows = {(r["address"], r["reason"]): r for r in _rows(dsn)}
+    assert rows[(LEAD, "soft_bounce")]["evidence"] == 2
+    assert rows[(LEAD, "soft_bounce")]["first_key"] == _key(
+        conn, "<dsn-4@mx.example.com>"
+    )
+    # an unsubscribe is never cleared by a later reply; the soft bounces are
+    _ingest(
+        dsn,
+        tmp_path / "d",
+        [_reply(7, 6, "Please remove me from your list."), _reply(8, 7)],
+    )
+    assert _brief(dsn) == {
+        (other, "hard_bounce", "userunknown", 1),
+        (LEAD, "unsubscribe", "body: remove me from", 1),
+    }
+    _agrees(dsn)
+
+
+def test_a_late_parent_brings_its_campaign(dsn: str, tmp_path: Path) -> None:
+    """A bounce stored before its outbound message gets the campaign when the
+    outbound message arrives (the link updates the row in that batch)."""
+    out = mailgen.outbound(1)
+    _ingest(dsn, tmp_path / "a", [mailgen.dsn(1, out)])
+    assert [r["campaign_id"] for r in _rows(dsn)] == [None]
+    _ingest(dsn, tmp_path / "b", [out])
+    assert [r["campaign_id"] for r in _rows(dsn)] == [mailgen.CAMPAIGN]
+    _agrees(dsn)
+
+
+def test_since_and_formats(dsn: str, tmp_path: Path) -> None:
+    """--since keeps rows whose latest evidence is on or after the day; csv has the
+    same columns as json, header first."""
+    _limit(dsn, "1")
+    _ingest(
+        dsn,
+        tmp_path / "a",
+        [
+            _soft(1, 1, recipient="a@example.com"),
+            _soft(2, 20, recipient="b@example.com"),
+        ],
+    )
+    assert [r["address"] for r in _rows(dsn)] == ["b@example.com", "a@example.com"]
+    assert [r["address"] for r in _rows(dsn, "--since", "2024-03-10")] == [
+        "b@example.com"
+    ]
+    code, out, err = pmail(dsn, "suppressions", "--format", "csv")
+    assert code == 0, err
+    assert out.splitlines()[0] == (
+        "address,reason,detail,evidence,first_at,first_key,last_at,last_key,"
+        "campaign_id,lead_id"
+    )
+    code, _, err = pmail(dsn, "tenant", "set", "default", "--soft-bounce-days", "0")
+    assert code == 2 and err.startswith("error: --soft-bounce-days 0 is out of range")
+    assert "Traceback" not in err
+
+
+def test_damage_is_found_and_rebuilt(dsn: str, conn: Conn, tmp_path: Path) -> None:
+    """validate finds a suppression list that drifted from its evidence; analytics
+    rebuild puts it back to what the triggers kept."""
+    _ingest(dsn, tmp_path / "a", [mailgen.dsn(1, mailgen.outbound(1))])
+    before = _rows(dsn)
+    assert len(before) == 1
+    conn.execute("SELECT pmail_scope_all_tenants()")
+    conn.execute("UPDATE suppressions SET evidence = 7")
+    conn.execute(
+        "INSERT INTO suppressions SELECT tenant_id, 'x@y.test', reason, "
+        "detail, evidence, first_key, first_at, last_key, last_at, "
+        "campaign_id, lead_id FROM suppressions"
+    )
+    conn.commit()
+    code, out, _ = pmail(dsn, "validate", "-f", "json")
+    assert code == 3
+    found = {o["name"]: o["count"] for o in json.loads(out)}
+    assert found["suppressions_disagree"] == 2
+    code, _, err = pmail(dsn, "analytics", "rebuild")
+    assert code == 0 and "1 suppressions" in err, err
+    assert _rows(dsn) == before
+    _agrees(dsn)
+
+
+def test_another_tenant_is_never_seen(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """Tenants a and b both have a hard bounce for the same lead: each list holds its
+    own; a's login sees a's rows only, whatever it sets, and stores a's evidence."""
+    a, b = tenant_ids(conn)
+    mine = _rows(two_tenants, "-t", "a")
+    theirs = _rows(two_tenants, "-t", "b")
+    assert [(r["address"], r["reason"]) for r in mine] == [(LEAD, "hard_bounce")]
+    assert [(r["address"], r["reason"]) for r in theirs] == [(LEAD, "hard_bounce")]
+    assert {r["first_key"] for r in mine}.isdisjoint({r["first_key"] for r in theirs})
+
+    assert _rows(login_a, "-t", "a") == mine
+    code, _, err = pmail(login_a, "suppressions", "-t", "b")
+    assert code == 1 and "tenant 'b' does not exist" in err
+    with psycopg.connect(login_a) as session:
+        for widen in (
+            "SELECT set_config('pmail.all_tenants', 'on', false)",
+            f"SELECT set_config('pmail.tenant_id', '{b}', false)",
+        ):
+            session.execute(widen)
+            for view in (
+                "suppressions",
+                "suppressions_expected",
+                "suppression_evidence",
+            ):
+                seen = session.execute(
+                    f"SELECT DISTINCT tenant_id::text FROM {view}"
+                ).fetchall()
+                assert seen == [(a,)], (widen, view)
+        session.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            session.execute(
+                "INSERT INTO suppressions VALUES (%s, 'x@y', 'complaint', NULL, 1, "
+                "'k', now(), 'k', now(), NULL, NULL)",
+                (b,),
+            )
+    # a's login ingests an unsubscribe request: its trigger writes a's row only
+    folder = tmp_path / "by-login"
+    folder.mkdir()
+    (folder / "0.eml").write_bytes(
+        mailgen.simple(
+            21,
+            sender="new@example.com",
+            to="sdr1@acme.test",
+            subject="unsubscribe",
+            message_id=f"<{uuid.uuid4()}@example.com>",
+        )
+    )
+    code, _, err = pmail(login_a, "ingest", str(folder), "-t", "a")
+    assert code == 0, err
+    assert ("new@example.com", "unsubscribe") in {
+        (r["address"], r["reason"]) for r in _rows(two_tenants, "-t", "a")
+    }
+    assert _rows(two_tenants, "-t", "b") == theirs
+    _agrees(two_tenants)
