@@ -5,7 +5,9 @@ Each command is run as a user runs it (a new process, wall clock, output discard
 installations (say, two venvs with different dependency versions) are compared under
 the same load. Reported: the median and the fastest run per command and pmail, and the
 ratio of each pmail's median to the first one's. A `python -c pass` row gives the
-interpreter's own start for scale.
+interpreter's own start for scale, and a `psycopg+typer+SELECT 1` row (import
+both, connect, one query: what a database command pays before pmail's own code)
+gives the floor under the database commands.
 
 The commands: `pmail --help`; `pmail classify FILE` (no database); `pmail tenant
 list` and a re-ingest of one stored message (`pmail ingest FILE`, a duplicate); and
@@ -45,6 +47,14 @@ TARGET_SECONDS = 0.3  # issue 16: `pmail --help` and `pmail classify one.eml`
 READ_TARGET_SECONDS = 0.15  # issue 27: list, search, show, reports (whole process)
 READS = ("list", "search WORD", "show KEY", "report volume")
 TENANT = "bench"
+# What every database command pays before pmail's own code: the interpreter, its two
+# big dependencies' imports, a connection and one query (this python's versions).
+FLOOR = "psycopg+typer+SELECT 1"
+FLOOR_CODE = (
+    "import sys, psycopg, typer\n"
+    "with psycopg.connect(sys.argv[1]) as conn:\n"
+    "    conn.execute('SELECT 1').fetchone()\n"
+)
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "sample"
 
@@ -146,7 +156,8 @@ def measure(
     timed_run([first, "--dsn", dsn, "-q", "ingest", *inputs, "--tenant", TENANT])
     key = stored_key(first, dsn)
     cases: list[tuple[str, str | None, list[str]]] = [
-        ("python -c pass", None, [sys.executable, "-c", "pass"])
+        ("python -c pass", None, [sys.executable, "-c", "pass"]),
+        (FLOOR, None, [sys.executable, "-c", FLOOR_CODE, dsn]),
     ]
     for name, args in commands(dsn, message, key, word).items():
         cases += [(name, pmail, [pmail, *args]) for pmail in pmails]

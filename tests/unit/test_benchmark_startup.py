@@ -18,6 +18,7 @@ def test_measure_runs_every_command_with_every_pmail(
     names = [row["command"] for row in rows]
     assert names == [
         "python -c pass",
+        startup.FLOOR,
         *[
             name
             for name in startup.commands(dsn, startup.sample_message())
@@ -27,7 +28,7 @@ def test_measure_runs_every_command_with_every_pmail(
     assert {"list", "search WORD", "show KEY", "report volume"} <= set(names)
     assert all(row["median_s"] > 0 and row["min_s"] <= row["median_s"] for row in rows)
     assert all(row["cpu_median_s"] > 0 for row in rows)
-    firsts = rows[1::2]  # each command's first pmail
+    firsts = rows[2::2]  # each command's first pmail
     assert all(row["vs_first"] == 1.0 for row in firsts)
     targets = {row["command"]: row["target_s"] for row in rows}
     assert {c for c, t in targets.items() if t == 0.3} == {"--help", "classify FILE"}
