@@ -5,14 +5,21 @@ Each command is run as a user runs it (a new process, wall clock, output discard
 installations (say, two venvs with different dependency versions) are compared under
 the same load. Reported: the median and the fastest run per command and pmail, and the
 ratio of each pmail's median to the first one's. A `python -c pass` row gives the
-interpreter's own start for scale.
+interpreter's own start for scale, and a `psycopg+typer+SELECT 1` row (import
+both, connect, one query: what a database command pays before pmail's own code)
+gives the floor under the database commands.
 
 The commands: `pmail --help`; `pmail classify FILE` (no database); `pmail tenant
-list` and a re-ingest of one stored message (`pmail ingest FILE`, a duplicate), both on
-a scratch database created on the server `--dsn` names.
+list` and a re-ingest of one stored message (`pmail ingest FILE`, a duplicate); and
+the everyday reads of issue 27 — `pmail list`, `pmail search WORD`, `pmail show KEY`
+and `pmail report volume` — on a scratch database created on the server `--dsn`
+names, holding the sample message and `--messages` generated ones (benchmarks/
+gen_corpus.py, ingested by the first pmail). Each run's CPU time (user + system, of
+the child) is reported beside the wall time: it moves less when other work shares
+the machine.
 
     python benchmarks/startup.py --runs 15
-    python benchmarks/startup.py --pmail .venv/bin/pmail --pmail /tmp/other/bin/pmail
+    python benchmarks/startup.py --messages 10000 --pmail /tmp/main/.venv/bin/pmail --pmail .venv/bin/pmail
 """
 
 from __future__ import annotations
@@ -21,7 +28,10 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +40,21 @@ import psycopg
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import gen_corpus
 from benchmarks.reports import DEFAULT_DSN, fresh_database, pmail_path, timed_run
 
 TARGET_SECONDS = 0.3  # issue 16: `pmail --help` and `pmail classify one.eml`
+READ_TARGET_SECONDS = 0.15  # issue 27: list, search, show, reports (whole process)
+READS = ("list", "search WORD", "show KEY", "report volume")
+TENANT = "bench"
+# What every database command pays before pmail's own code: the interpreter, its two
+# big dependencies' imports, a connection and one query (this python's versions).
+FLOOR = "psycopg+typer+SELECT 1"
+FLOOR_CODE = (
+    "import sys, psycopg, typer\n"
+    "with psycopg.connect(sys.argv[1]) as conn:\n"
+    "    conn.execute('SELECT 1').fetchone()\n"
+)
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "sample"
 
@@ -45,15 +67,70 @@ def sample_message() -> Path:
     return message
 
 
-def commands(dsn: str, message: Path) -> dict[str, list[str]]:
-    """Command name -> arguments after the executable."""
+def commands(
+    dsn: str, message: Path, key: str = "", word: str = "pricing"
+) -> dict[str, list[str]]:
+    """Command name -> arguments after the executable (`key`: a stored message's)."""
     db = ["--dsn", dsn, "-q"]
+    tenant = ["--tenant", TENANT]
     return {
         "--help": ["--help"],
         "classify FILE": ["classify", str(message)],
         "tenant list": [*db, "tenant", "list"],
-        "ingest FILE (duplicate)": [*db, "ingest", str(message), "--tenant", "bench"],
+        "ingest FILE (duplicate)": [*db, "ingest", str(message), *tenant],
+        "list": [*db, "list", *tenant],
+        "search WORD": [*db, "search", word, *tenant],
+        "show KEY": [*db, "show", key, *tenant],
+        "report volume": [*db, "report", "volume", *tenant],
     }
+
+
+def target_of(command: str) -> float | None:
+    """The issue's whole-process target for a command, if it sets one."""
+    if command in ("--help", "classify FILE"):
+        return TARGET_SECONDS
+    return READ_TARGET_SECONDS if command in READS else None
+
+
+def timed_cpu(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one run, output discarded; it must
+    succeed (as timed_run)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    error = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.stderr.close()
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(command[:8])} failed (exit {child.returncode}): "
+            f"{error.decode(errors='replace')[-500:]}"
+        )
+    return seconds, usage.ru_utime + usage.ru_stime
+
+
+def stored_key(pmail: str, dsn: str) -> str:
+    """The key of the newest stored message (what `pmail show` is given)."""
+    done = subprocess.run(
+        [
+            pmail,
+            "--dsn",
+            dsn,
+            "-q",
+            "list",
+            "--tenant",
+            TENANT,
+            "-n",
+            "1",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    return str(json.loads(done.stdout)[0]["key"])[:12]
 
 
 def drop_database(admin: str, name: str) -> None:
@@ -63,24 +140,36 @@ def drop_database(admin: str, name: str) -> None:
 
 
 def measure(
-    pmails: list[str], dsn: str, message: Path, runs: int
+    pmails: list[str],
+    dsn: str,
+    message: Path,
+    runs: int,
+    corpus: Path | None = None,
+    word: str = "pricing",
 ) -> list[dict[str, Any]]:
     """Every command with every pmail, interleaved round by round (`dsn`: a
-    database holding pmail's schema)."""
+    database holding pmail's schema; `corpus`: a directory of messages to store
+    too)."""
     first = pmails[0]
-    timed_run([first, "--dsn", dsn, "-q", "tenant", "add", "bench"])
-    timed_run([first, "--dsn", dsn, "-q", "ingest", str(message), "--tenant", "bench"])
+    timed_run([first, "--dsn", dsn, "-q", "tenant", "add", TENANT])
+    inputs = [str(message), *([str(corpus)] if corpus else [])]
+    timed_run([first, "--dsn", dsn, "-q", "ingest", *inputs, "--tenant", TENANT])
+    key = stored_key(first, dsn)
     cases: list[tuple[str, str | None, list[str]]] = [
-        ("python -c pass", None, [sys.executable, "-c", "pass"])
+        ("python -c pass", None, [sys.executable, "-c", "pass"]),
+        (FLOOR, None, [sys.executable, "-c", FLOOR_CODE, dsn]),
     ]
-    for name, args in commands(dsn, message).items():
+    for name, args in commands(dsn, message, key, word).items():
         cases += [(name, pmail, [pmail, *args]) for pmail in pmails]
     times: dict[int, list[float]] = {i: [] for i in range(len(cases))}
+    cpu: dict[int, list[float]] = {i: [] for i in range(len(cases))}
     for _, _, argv in cases:
         timed_run(argv)  # warm the page cache and .pyc files
     for round_ in range(runs):
         for i, (_, _, argv) in enumerate(cases):
-            times[i].append(timed_run(argv))
+            wall, used = timed_cpu(argv)
+            times[i].append(wall)
+            cpu[i].append(used)
         print(f"round {round_ + 1}/{runs}", file=sys.stderr)
     rows: list[dict[str, Any]] = []
     base: dict[str, float] = {}
@@ -94,10 +183,9 @@ def measure(
                 "pmail": pmail,
                 "median_s": round(median, 3),
                 "min_s": round(min(times[i]), 3),
+                "cpu_median_s": round(statistics.median(cpu[i]), 3),
                 "vs_first": round(median / base[name], 2) if name in base else None,
-                "target_s": TARGET_SECONDS
-                if name in ("--help", "classify FILE")
-                else None,
+                "target_s": target_of(name),
             }
         )
     return rows
@@ -105,7 +193,10 @@ def measure(
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     """The rows as a plain table."""
-    print(f"{'command':26s} {'median s':>9s} {'min s':>7s} {'vs 1st':>7s}  pmail")
+    print(
+        f"{'command':26s} {'median s':>9s} {'min s':>7s} {'cpu s':>7s} "
+        f"{'vs 1st':>7s}  pmail"
+    )
     for row in rows:
         ratio = f"{row['vs_first']:.2f}x" if row["vs_first"] is not None else ""
         verdict = ""
@@ -114,7 +205,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             verdict = f"  (< {row['target_s']} s: {verdict})"
         print(
             f"{row['command']:26s} {row['median_s']:9.3f} {row['min_s']:7.3f} "
-            f"{ratio:>7s}  {row['pmail'] or ''}{verdict}"
+            f"{row['cpu_median_s']:7.3f} {ratio:>7s}  {row['pmail'] or ''}{verdict}"
         )
 
 
@@ -132,17 +223,33 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("PMAIL_BENCH_DSN", DEFAULT_DSN),
         help="server to create the scratch database on (PMAIL_BENCH_DSN)",
     )
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=2000,
+        help="generated messages stored besides the sample one (0: none)",
+    )
+    parser.add_argument(
+        "--word", default="pricing", help="what `search WORD` looks for"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.messages < 0:
+        parser.error("--messages must be 0 or more")
     pmails = args.pmail or [pmail_path()]
     message = sample_message()
     print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
     name = f"pmail_startup_{os.getpid()}"
     dsn = fresh_database(args.dsn, name)  # with the first pmail beside this python
     try:
-        rows = measure(pmails, dsn, message, args.runs)
+        with tempfile.TemporaryDirectory(prefix="pmail-startup-") as scratch:
+            corpus = None
+            if args.messages:
+                corpus = Path(scratch)
+                gen_corpus.generate(corpus, messages=args.messages)
+            rows = measure(pmails, dsn, message, args.runs, corpus, args.word)
     finally:
         drop_database(args.dsn, name)
     print(f"load average at end: {os.getloadavg()}", file=sys.stderr)

@@ -13,13 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from pmail_cli import targets
 from pmail_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 BAR = "█"
 WIDTH = 40
@@ -69,6 +69,9 @@ def terminal(series: Series, console: Console) -> None:
     """Horizontal bars, one line per label, scaled to the largest value."""
     if not series.values:
         return
+    from rich.markup import escape  # the reports import this module; only the
+    from rich.table import Table  # terminal chart needs rich
+
     top = max(series.values) or 1
     table = Table(
         title=escape(series.title), show_header=False, box=None, pad_edge=False

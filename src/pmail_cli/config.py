@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -91,6 +90,8 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
 def _read_toml(path: Path) -> dict[str, object]:
     if not path.exists():
         return {}
+    import tomllib  # only when there is a config file
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

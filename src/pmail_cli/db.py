@@ -12,9 +12,7 @@ from psycopg import errors as pgerrors
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from pmail_cli import migrations
 from pmail_cli.config import EMBEDDED_SOURCE, Settings, redact_dsn
-from pmail_cli.embedded import embedded_dsn
 from pmail_cli.errors import DatabaseUnavailable, PmailError, SchemaMissing, UsageError
 from pmail_cli.sqlfiles import compose_sql, load_sql
 
@@ -31,6 +29,8 @@ def resolve_dsn(settings: Settings) -> str:
     if settings.dsn is not None:
         return settings.dsn
     assert settings.data_dir is not None
+    from pmail_cli.embedded import embedded_dsn  # only without a DSN
+
     return embedded_dsn(settings.data_dir)
 
 
@@ -180,7 +180,9 @@ def connect(settings: Settings, *, migrate: bool = True) -> Iterator[Connection]
     try:
         if migrate and settings.dsn_source == EMBEDDED_SOURCE:
             # the embedded server upgrades itself as `pmail init-db` would, the
-            # Python backfills included (imported here: they sit above this module)
+            # Python backfills included (imported here: they sit above this module;
+            # a server named by a DSN needs neither)
+            from pmail_cli import migrations
             from pmail_cli.services.schema import BACKFILLS
 
             migrations.apply_pending(conn, handlers=BACKFILLS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import enum
 import io
@@ -13,11 +12,45 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
-err_console = Console(stderr=True, soft_wrap=True)
+_err_console: Console | None = None
+
+
+def stderr_console() -> Console:
+    """The rich console on stderr (messages, progress bars), made on first use:
+    rich is imported only by a command that prints something through it."""
+    global _err_console
+    if _err_console is None:
+        from rich.console import Console
+
+        _err_console = Console(stderr=True, soft_wrap=True)
+    return _err_console
+
+
+def __getattr__(name: str) -> Console:
+    """`output.err_console`: the console of stderr_console(), made when first named."""
+    if name == "err_console":
+        return stderr_console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# Text that console markup and emoji codes leave as it is: no '[' (markup) and no
+# ':' directly followed by a non-space (an emoji code such as ':smile:').
+_MARKUP_FREE = re.compile(r"[^\[:]*(?::(?=\s|$)[^\[:]*)*")
+
+
+def say_plain(text: str) -> None:
+    """One line on stderr, as stderr_console().print(text, highlight=False) prints
+    it; text without markup or emoji codes is written without importing rich."""
+    if _MARKUP_FREE.fullmatch(text):
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    else:
+        stderr_console().print(text, highlight=False)
 
 
 class OutputFormat(enum.StrEnum):
@@ -114,13 +147,15 @@ def render(
         return
     if fmt is OutputFormat.csv:
         if names:
+            import csv  # only for csv output
+
             writer = csv.DictWriter(stream, fieldnames=names, lineterminator="\n")
             writer.writeheader()
             writer.writerows(
                 {k: _cell(v, csv_cell=True) for k, v in d.items()} for d in dicts
             )
         if not dicts:
-            err_console.print("(no rows)")
+            stderr_console().print("(no rows)")
         return
     table = [
         {k: _percent(v) if k in percent else _cell(v) for k, v in d.items()}
@@ -134,7 +169,7 @@ def render(
     else:
         if names:
             stream.write(tabulate([], headers=names, tablefmt=tablefmt) + "\n")
-        err_console.print("(no rows)")
+        stderr_console().print("(no rows)")
 
 
 def rendered(

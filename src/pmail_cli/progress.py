@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from pmail_cli.output import err_console
+from pmail_cli.output import stderr_console
 
 
 class _Rate(ProgressColumn):
@@ -40,9 +40,9 @@ def _bar(*extra: ProgressColumn, enabled: bool) -> Progress:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         *extra,
-        console=err_console,
+        console=stderr_console(),
         transient=True,
-        disable=not (enabled and err_console.is_terminal),
+        disable=not (enabled and stderr_console().is_terminal),
     )
 
 

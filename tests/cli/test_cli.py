@@ -450,6 +450,9 @@ def test_the_pmail_program_loads_each_command_it_runs() -> None:
     assert cli.modules_for(["pmail", "--dsn", "x", "list"]) == ("find",)
     assert cli.modules_for(["pmail", "--help"]) == cli.ALL_MODULES
     assert cli.modules_for(["pytest", "-k", "list"]) == cli.ALL_MODULES
+    assert cli.command_of(["pmail", "-q", "search", "list"]) == "search"
+    assert cli.command_of(["pmail", "lst"]) is None  # all registered: suggestions
+    assert cli.command_of(["pytest", "search"]) is None
     program = Path(sys.executable).parent / "pmail"
     for name in sorted(names):
         done = subprocess.run(

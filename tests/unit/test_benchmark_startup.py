@@ -11,26 +11,32 @@ def test_measure_runs_every_command_with_every_pmail(
     dsn: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """One round over a real database: a row per command and pmail, ratios to the
-    first pmail, verdicts only for the two commands the issue sets a target for."""
+    first pmail, verdicts only for the commands the issues set a target for (16:
+    --help and classify; 27: list, search, show, report volume)."""
     pmail = pmail_path()
     rows = startup.measure([pmail, pmail], dsn, startup.sample_message(), runs=1)
     names = [row["command"] for row in rows]
     assert names == [
         "python -c pass",
+        startup.FLOOR,
         *[
             name
             for name in startup.commands(dsn, startup.sample_message())
             for _ in (1, 2)
         ],
     ]
+    assert {"list", "search WORD", "show KEY", "report volume"} <= set(names)
     assert all(row["median_s"] > 0 and row["min_s"] <= row["median_s"] for row in rows)
-    firsts = rows[1::2]  # each command's first pmail
+    assert all(row["cpu_median_s"] > 0 for row in rows)
+    firsts = rows[2::2]  # each command's first pmail
     assert all(row["vs_first"] == 1.0 for row in firsts)
-    targets = {row["command"] for row in rows if row["target_s"] is not None}
-    assert targets == {"--help", "classify FILE"}
+    targets = {row["command"]: row["target_s"] for row in rows}
+    assert {c for c, t in targets.items() if t == 0.3} == {"--help", "classify FILE"}
+    assert {c for c, t in targets.items() if t == 0.15} == set(startup.READS)
     startup.print_table(rows)
     table = capsys.readouterr().out
     assert table.count("(< 0.3 s: ") == 4  # two commands, two pmails
+    assert table.count("(< 0.15 s: ") == 8  # four commands, two pmails
 
 
 def test_a_failing_command_stops_the_benchmark() -> None:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from typer._click.exceptions import (
     BadParameter,
     ClickException,
@@ -30,7 +29,7 @@ from typer.core import TyperGroup
 from pmail_cli import interrupt
 from pmail_cli.config import Settings, redact_dsn, settings_from_environment
 from pmail_cli.errors import PmailError
-from pmail_cli.output import OutputFormat, err_console, for_terminal
+from pmail_cli.output import OutputFormat, for_terminal, say_plain, stderr_console
 
 if TYPE_CHECKING:
     from pmail_cli.db import Connection
@@ -40,6 +39,16 @@ if TYPE_CHECKING:
 # --dsn …` as well as `pmail --dsn … init-db`): the root group moves them to the front.
 GLOBAL_FLAGS = frozenset({"-v", "--verbose", "-q", "--quiet", "--debug", "--no-debug"})
 GLOBAL_WITH_VALUE = frozenset({"--dsn", "--config"})
+
+
+def escape(text: str) -> str:
+    """rich.markup.escape: text shown as it is in console markup (rich is imported
+    only when there is something to escape: a '[' or a trailing backslash)."""
+    if "[" not in text and not text.endswith("\\"):
+        return text
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
@@ -203,7 +212,7 @@ def main(
         where = (
             redact_dsn(settings.dsn) if settings.dsn else f"data in {settings.data_dir}"
         )
-        err_console.print(
+        stderr_console().print(
             f"using DSN from {escape(settings.dsn_source)}: {escape(where)}"
         )
     ctx.obj = settings
@@ -234,11 +243,9 @@ def reported_errors(
     except PmailError as exc:
         if debug:
             raise
-        err_console.print(f"error: {escape(for_terminal(str(exc)))}", highlight=False)
+        say_plain(f"error: {escape(for_terminal(str(exc)))}")
         if exc.hint:
-            err_console.print(
-                f"hint: {escape(for_terminal(exc.hint))}", highlight=False
-            )
+            say_plain(f"hint: {escape(for_terminal(exc.hint))}")
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         if debug:
@@ -259,7 +266,7 @@ def connected(settings: Settings, *, migrate: bool = True) -> Iterator[Connectio
 def say(text: str) -> None:
     """One line for the user on stderr (markup in `text` is the caller's; control
     characters from mail are shown escaped, never sent to the terminal)."""
-    err_console.print(for_terminal(text), highlight=False)
+    say_plain(for_terminal(text))
 
 
 def skipped_summary(skipped: list[Skipped], *, verbose: bool) -> str:
@@ -332,11 +339,12 @@ ALL_MODULES = (
 )
 
 
-def modules_for(argv: list[str]) -> tuple[str, ...]:
-    """The command modules a `pmail` command line needs (argv[0] the program)."""
+def command_of(argv: list[str]) -> str | None:
+    """The known command a `pmail` command line runs (argv[0] the program); None
+    for any other program, `pmail --help`, or a name pmail has no command for."""
     program = Path(argv[0]).name if argv else ""
     if program != "pmail" and not argv[0].endswith("pmail_cli/__main__.py"):
-        return ALL_MODULES
+        return None
     args = hoist_global_options(argv[1:])
     i = 0
     while i < len(args):
@@ -345,8 +353,22 @@ def modules_for(argv: list[str]) -> tuple[str, ...]:
         elif args[i].startswith("-"):
             i += 1
         else:
-            return COMMAND_MODULES.get(args[i], ALL_MODULES)
-    return ALL_MODULES
+            return args[i] if args[i] in COMMAND_MODULES else None
+    return None
+
+
+def modules_for(argv: list[str]) -> tuple[str, ...]:
+    """The command modules a `pmail` command line needs (argv[0] the program)."""
+    command = command_of(argv)
+    return ALL_MODULES if command is None else COMMAND_MODULES[command]
+
+
+def registers(name: str) -> bool:
+    """Whether a module registers command `name` in this process: all of them but
+    in the `pmail` program running another command of the same module (typer builds
+    every registered command when it runs one)."""
+    command = command_of(sys.argv)
+    return command is None or command == name
 
 
 for _module in modules_for(sys.argv):

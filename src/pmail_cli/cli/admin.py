@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from pmail_cli import output
 from pmail_cli.cli import (
@@ -13,6 +12,7 @@ from pmail_cli.cli import (
     TenantOption,
     app,
     connected,
+    escape,
     get_settings,
     reported_errors,
     say,

@@ -16,6 +16,7 @@ from pmail_cli.cli import (
     app,
     connected,
     get_settings,
+    registers,
     reported_errors,
     say,
 )
@@ -280,5 +281,6 @@ def query_words_last(args: list[str], takes_value: dict[str, bool]) -> list[str]
     return [*options, "--", *words] if words else options
 
 
-app.command("list", help=LIST_HELP, cls=_QueryCommand)(find_cmd)
-app.command("search", help=SEARCH_HELP, cls=_QueryCommand)(find_cmd)
+for _name, _help in (("list", LIST_HELP), ("search", SEARCH_HELP)):
+    if registers(_name):
+        app.command(_name, help=_help, cls=_QueryCommand)(find_cmd)

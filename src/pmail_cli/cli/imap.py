@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from pmail_cli.cli import (
     MAX_PROCESSES,
     TenantOption,
     app,
+    escape,
     get_settings,
     reported_errors,
     say,

@@ -6,7 +6,6 @@ import dataclasses
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from pmail_cli import output
 from pmail_cli.cli import (
@@ -16,6 +15,7 @@ from pmail_cli.cli import (
     TenantOption,
     app,
     connected,
+    escape,
     get_settings,
     reported_errors,
     say,

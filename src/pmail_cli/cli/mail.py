@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from pmail_cli import output
 from pmail_cli.cli import (
@@ -19,6 +18,7 @@ from pmail_cli.cli import (
     TenantOption,
     app,
     connected,
+    escape,
     get_settings,
     reported_errors,
     say,

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from pmail_cli import output
 from pmail_cli.cli import (
@@ -19,6 +18,7 @@ from pmail_cli.cli import (
     TenantOption,
     app,
     connected,
+    escape,
     get_settings,
     reported_errors,
     say,

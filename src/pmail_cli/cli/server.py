@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
-from pmail_cli.cli import app, get_settings, reported_errors, say
+from pmail_cli.cli import app, escape, get_settings, reported_errors, say
 
 server_app = typer.Typer(
     help="See, start and stop the embedded PostgreSQL (used when no DSN is set).",

@@ -13,7 +13,6 @@ from pmail_cli.query import Filters
 from pmail_cli.repository import search as repo
 from pmail_cli.repository.search import Found
 from pmail_cli.repository.tenants import Tenant
-from pmail_cli.services.show import find_one
 from pmail_cli.services.tenants import scoped
 
 RANK_WINDOW = 1000  # relevance ranks this many of the newest matches (docs/search.md)
@@ -73,6 +72,8 @@ def find_messages(
             "after_key": None,
         }
         if after is not None:
+            from pmail_cli.services.show import find_one  # a next page only
+
             anchor = find_one(conn, tenant, after)
             params["after_key"] = anchor["storage_key"]
             if not ranked:
@@ -128,6 +129,8 @@ def _prepare(
         "thread": None,
     }
     if filters.thread is not None:
+        from pmail_cli.services.show import find_one  # a thread: filter only
+
         params["thread"] = find_one(conn, tenant, filters.thread)["storage_key"]
     names = [
         name
