@@ -337,7 +337,7 @@ class PmailRun:
         return parse_summary(self.stderr)
 
 
-def _tree_rss(proc: Any) -> int:
+def tree_rss(proc: Any) -> int:
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:
@@ -377,7 +377,7 @@ class Pmail:
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], _tree_rss(watched))
+                peak[0] = max(peak[0], tree_rss(watched))
                 done.wait(POLL_SECONDS)
 
         sampler = threading.Thread(target=sample, daemon=True)

@@ -54,6 +54,11 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from tabulate import tabulate
 
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.ingest import tree_rss
+
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 CASES = ("eml-1", "eml-50", "eml-72", "mbox-1g", "eml-1g", "zero")
 MB = 1024 * 1024
@@ -166,18 +171,6 @@ HEADERS = [
     "main/msg",
     "last line of stderr",
 ]
-
-
-def tree_rss(proc: Any) -> int:
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for item in procs:
-        with contextlib.suppress(psutil.Error):
-            total += int(item.memory_info().rss)
-    return total
 
 
 def run_pmail(
