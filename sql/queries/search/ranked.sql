@@ -3,7 +3,8 @@
 -- more says so (docs/search.md), and --sort newest pages through all of them.
 -- The matching placeholder: sql/queries/search/matching.sql with its filters
 -- (full_text among them).
--- params: tenant_id uuid, scan int (the window), limit int, after_key text (NULL: the first
+-- params: tenant_id uuid, language text (the tenant's search language),
+--   scan int (the window), limit int, after_key text (NULL: the first
 --   page), words text, subjects text[], filenames text[], mark_start text,
 --   mark_stop text, and the filters' own
 WITH matches AS (
@@ -11,7 +12,8 @@ WITH matches AS (
 ), ranked AS (
     SELECT mt.storage_key, mt.date,
            ts_rank(c.search_vector,
-                   pmail_search_query(%(words)s, %(subjects)s, %(filenames)s)) AS rank
+                   pmail_search_query(%(language)s::regconfig, %(words)s,
+                                      %(subjects)s, %(filenames)s)) AS rank
     FROM matches AS mt
     JOIN email_content AS c ON c.tenant_id = %(tenant_id)s AND c.storage_key = mt.storage_key
 ), page AS (
@@ -27,7 +29,9 @@ WITH matches AS (
 SELECT p.storage_key, p.date, m.direction, m.message_type, m.status, m.from_email,
        m.to_email, m.subject, m.bounce_reason, p.rank,
        pmail_search_snippet(
-           c.content_text, pmail_search_query(%(words)s, %(subjects)s, %(filenames)s),
+           %(language)s::regconfig, c.content_text,
+           pmail_search_query(%(language)s::regconfig, %(words)s, %(subjects)s,
+                              %(filenames)s),
            %(mark_start)s, %(mark_stop)s) AS snippet,
        (SELECT count(*) FROM matches) AS matched
 FROM page AS p

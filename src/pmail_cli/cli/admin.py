@@ -134,6 +134,15 @@ def tenant_set(
             help="on or off: its full-text index (on builds it for stored mail).",
         ),
     ] = None,
+    search_language: Annotated[
+        str | None,
+        typer.Option(
+            "--search-language",
+            help="The text search configuration of its documents and queries:"
+            " simple (the default: no stemming, any language) or a language such as"
+            " english (stems words); rebuilds its stored documents.",
+        ),
+    ] = None,
     sql_bodies: Annotated[
         str | None,
         typer.Option(
@@ -169,10 +178,12 @@ def tenant_set(
     from pmail_cli.services import sqlbodies, suppressions, tenants
 
     filled = None
+    rebuilt = None
     changes = (
         time_zone,
         retention_days,
         search,
+        search_language,
         sql_bodies,
         soft_bounce_limit,
         soft_bounce_days,
@@ -189,6 +200,8 @@ def tenant_set(
             tenant = tenants.set_retention(conn, tenant, retention_days or None)
         if search is not None:
             tenant = tenants.set_search(conn, tenant, search)
+        if search_language is not None:
+            tenant, rebuilt = tenants.set_search_language(conn, tenant, search_language)
         if sql_bodies is not None:
             tenant, filled = sqlbodies.set_sql_bodies(conn, tenant, sql_bodies)
         if soft_bounce_limit is not None or soft_bounce_days is not None:
@@ -199,11 +212,14 @@ def tenant_set(
     say(
         f"tenant {escape(tenant.name)}: time zone {escape(tenant.time_zone)}, "
         f"retention {days if days else '2555 (default)'} days, "
-        f"full-text search {'on' if tenant.search_index else 'off'}, "
+        f"full-text search {'on' if tenant.search_index else 'off'} "
+        f"({escape(tenant.search_language)}), "
         f"sql bodies {'on' if tenant.sql_bodies else 'off'}, "
         f"suppressed after {tenant.soft_bounce_limit} soft bounces within "
         f"{tenant.soft_bounce_days} days"
     )
+    if rebuilt is not None:
+        say(f"search documents rebuilt: {rebuilt:,} messages looked at")
     if filled is not None:
         say(
             f"stored mail: {filled.filled:,} filled, {filled.cleared:,} cleared "

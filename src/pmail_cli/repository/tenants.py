@@ -26,6 +26,7 @@ class Tenant:
     sql_bodies: bool = True  # content_html and headers are filled (docs/sql.md)
     soft_bounce_limit: int = 5  # soft bounces within soft_bounce_days that suppress
     soft_bounce_days: int = 30
+    search_language: str = "simple"  # its text search configuration (docs/search.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +212,36 @@ def set_search_index(conn: Connection, *, tenant_id: uuid.UUID, on: bool) -> Non
     conn.execute(
         load_sql("tenants/set_search_index"), {"tenant_id": tenant_id, "on": on}
     )
+
+
+def set_search_language(
+    conn: Connection, *, tenant_id: uuid.UUID, language: str
+) -> None:
+    """Set the tenant's text search configuration (the setting only)."""
+    conn.execute(
+        load_sql("tenants/set_search_language"),
+        {"tenant_id": tenant_id, "language": language},
+    )
+
+
+def search_languages(conn: Connection) -> list[str]:
+    """The text search configurations a tenant may choose."""
+    return [str(r[0]) for r in conn.execute(load_sql("tenants/search_languages"))]
+
+
+def start_search_rebuild(conn: Connection, *, name: str, tenant_id: uuid.UUID) -> None:
+    """List (or restart from the first key) the rebuild of the tenant's documents."""
+    conn.execute(
+        load_sql("tenants/start_search_rebuild"), {"name": name, "tenant_id": tenant_id}
+    )
+
+
+def search_rebuild_batch(conn: Connection, *, name: str, batch: int) -> int:
+    """One batch of search-document rebuild `name`: the content rows looked at."""
+    row = conn.execute(
+        load_sql("tenants/search_rebuild_batch"), {"name": name, "batch": batch}
+    ).fetchone()
+    return int(str(row[0])) if row else 0
 
 
 def sync_search_documents(conn: Connection, *, tenant_id: uuid.UUID | None) -> int:

@@ -19,7 +19,7 @@ from pmail_cli.db import Connection
 from pmail_cli.errors import MigrationError
 from pmail_cli.migrations import Migration
 from pmail_cli.repository import legacy as repo
-from pmail_cli.services import sqlbodies
+from pmail_cli.services import sqlbodies, tenants
 
 ASIDE = "legacy_attachments"
 
@@ -55,7 +55,8 @@ def plan(conn: Connection) -> Plan:
 # The backfills that run in Python (migrations.run_backfills): what they read only pmail
 # can decode.
 BACKFILLS: dict[str, migrations.BackfillBatch] = {
-    sqlbodies.PREFIX: sqlbodies.backfill_batch
+    sqlbodies.PREFIX: sqlbodies.backfill_batch,
+    tenants.SEARCH_REBUILD: tenants.search_rebuild_batch,
 }
 
 

@@ -110,6 +110,7 @@ def _prepare(
         )
     params: dict[str, object] = {
         "tenant_id": tenant.tenant_id,
+        "language": tenant.search_language,
         "words": filters.text,
         "subjects": filters.subjects,
         "filenames": filters.filenames,

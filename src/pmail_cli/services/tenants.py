@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -347,3 +347,52 @@ def set_search(conn: Connection, tenant: Tenant, value: str) -> Tenant:
         changed = repo.sync_search_documents(conn, tenant_id=tenant.tenant_id)
         audit_set(conn, tenant, search=word, documents=changed)
     return find_tenant(conn, tenant.name)
+
+
+SEARCH_REBUILD = "search_rebuild"
+SEARCH_REBUILD_BATCH = 2000
+
+
+def search_rebuild_batch(conn: Connection, name: str, batch: int) -> int:
+    """One batch of a search-document rebuild, in the caller's transaction
+    (migrations.run_backfills calls it for `search_rebuild:<tenant_id>`)."""
+    return repo.search_rebuild_batch(conn, name=name, batch=batch)
+
+
+def set_search_language(
+    conn: Connection,
+    tenant: Tenant,
+    value: str,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[Tenant, int]:
+    """Use another text search configuration for the tenant's documents and queries
+    (one of the server's built-in ones), then rebuild its stored documents in committed
+    batches (pmail_backfills: a killed run goes on at the next `pmail init-db` or
+    `tenant set`). Returns the tenant and the messages looked at."""
+    with conn.transaction():
+        allowed = repo.search_languages(conn)
+    language = vocab.one_of("--search-language", value, allowed)
+    name = f"{SEARCH_REBUILD}:{tenant.tenant_id}"
+    if language != tenant.search_language:
+        from pmail_cli.repository import writer as writer_repo
+
+        with scoped(conn, tenant):
+            # no batch of this tenant is half-written while the setting changes
+            writer_repo.lock_tenant_writes(conn, tenant_id=tenant.tenant_id)
+            repo.set_search_language(
+                conn, tenant_id=tenant.tenant_id, language=language
+            )
+            repo.start_search_rebuild(conn, name=name, tenant_id=tenant.tenant_id)
+            audit_set(conn, tenant, search_language=language)
+    looked_at = 0
+    while True:
+        with every_tenant(conn):
+            seen = repo.search_rebuild_batch(
+                conn, name=name, batch=SEARCH_REBUILD_BATCH
+            )
+        looked_at += seen
+        if on_progress is not None and seen:
+            on_progress(seen)
+        if seen < SEARCH_REBUILD_BATCH:
+            return find_tenant(conn, tenant.name), looked_at
