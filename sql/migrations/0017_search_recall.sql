@@ -155,10 +155,14 @@ BEGIN
 END
 $$;
 
--- Stored mail gets documents with its names and addresses (`pmail init-db` runs it).
+-- Stored mail gets documents with its names and addresses (`pmail init-db` runs it),
+-- unless the search-document backfill of 0009 is listed and not started: that one
+-- builds every document with the definition above already.
 INSERT INTO pmail_backfills (name)
 SELECT 'search_rebuild'
-WHERE EXISTS (SELECT 1 FROM email_content);
+WHERE EXISTS (SELECT 1 FROM email_content)
+  AND NOT EXISTS (SELECT 1 FROM pmail_backfills
+                  WHERE name = 'search_documents' AND after_key IS NULL);
 
 SELECT pmail_grant_app_role();
 SELECT pmail_pin_search_paths();
