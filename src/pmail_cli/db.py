@@ -198,7 +198,11 @@ def translated_errors() -> Iterator[None]:
     """Turn the psycopg errors a user can act on into pmail errors."""
     try:
         yield
-    except (pgerrors.UndefinedTable, pgerrors.UndefinedFunction) as exc:
+    except (
+        pgerrors.UndefinedTable,
+        pgerrors.UndefinedFunction,
+        pgerrors.UndefinedColumn,  # a newer pmail on a database not yet upgraded
+    ) as exc:
         raise SchemaMissing(
             "the database has no pmail schema (or an older one): "
             f"{exc.diag.message_primary}",

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -509,3 +510,20 @@ def test_classify_explain_says_what_decided(tmp_path: Path) -> None:
         runner.invoke(app, ["classify", str(dsn), "--format", "json"]).stdout
     )
     assert "explain" not in plain[0] and "explain" not in plain[0]["recipients"][0]
+
+
+@pytest.mark.db
+def test_database_missing_a_newer_column_says_run_init_db(
+    dsn: str, conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """New code on a database without a later migration's column (as when pmail was
+    upgraded and `init-db` not run yet): an error whose hint is `pmail init-db`, never
+    a traceback."""
+    assert runner.invoke(app, ["--dsn", dsn, "tenant", "add", "acme"]).exit_code == 0
+    conn.execute("ALTER TABLE tenants RENAME COLUMN search_language TO not_yet")
+    conn.commit()
+    for argv in (["search", "x", "-t", "acme"], ["list", "-t", "acme"]):
+        result = runner.invoke(app, ["--dsn", dsn, *argv])
+        assert result.exit_code == 1, (argv, result.output, result.exception)
+        assert result.stderr.startswith("error: the database has no pmail schema")
+        assert "hint: run `pmail init-db`" in result.stderr
