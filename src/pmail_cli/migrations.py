@@ -163,19 +163,20 @@ def run_backfills(
         if kind != name and (handlers is None or kind not in handlers):
             logger.warning("backfill %s needs `pmail init-db` to run", name)
             continue
-        done += _backfill(conn, name, batch, on_progress, (handlers or {}).get(kind))
+        done += run_backfill(conn, name, batch, on_progress, (handlers or {}).get(kind))
     return done
 
 
-def _backfill(
+def run_backfill(
     conn: psycopg.Connection,
     name: str,
     batch: int,
     on_progress: Callable[[int], None] | None,
     handler: BackfillBatch | None = None,
 ) -> int:
-    """Run backfill `name` (sql/queries/migrations/backfill_<name>.sql, one batch a
-    call) until a batch comes back short."""
+    """Run backfill `name` (`handler`, else sql/queries/migrations/backfill_<name>.sql;
+    one committed batch a call, every tenant in scope) until a batch comes back short.
+    Returns the rows looked at."""
     done = 0
     while True:
         with conn.transaction():

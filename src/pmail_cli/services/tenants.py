@@ -385,14 +385,9 @@ def set_search_language(
             )
             repo.start_search_rebuild(conn, name=name, tenant_id=tenant.tenant_id)
             audit_set(conn, tenant, search_language=language)
-    looked_at = 0
-    while True:
-        with every_tenant(conn):
-            seen = repo.search_rebuild_batch(
-                conn, name=name, batch=SEARCH_REBUILD_BATCH
-            )
-        looked_at += seen
-        if on_progress is not None and seen:
-            on_progress(seen)
-        if seen < SEARCH_REBUILD_BATCH:
-            return find_tenant(conn, tenant.name), looked_at
+    from pmail_cli import migrations  # the runner: only when a rebuild runs
+
+    looked_at = migrations.run_backfill(
+        conn, name, SEARCH_REBUILD_BATCH, on_progress, search_rebuild_batch
+    )
+    return find_tenant(conn, tenant.name), looked_at
