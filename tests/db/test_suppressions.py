@@ -382,6 +382,20 @@ def test_another_tenant_is_never_seen(
                 "'k', now(), 'k', now(), NULL, NULL)",
                 (b,),
             )
+        session.rollback()
+        # nor can it clear or rewrite b's list: by the refresh function named with
+        # b's id (it may run, but sees and writes a's rows only), DELETE or UPDATE
+        for attack in (
+            ("SELECT pmail_refresh_suppressions(%s::uuid, ARRAY[%s])", (b, LEAD)),
+            ("DELETE FROM suppressions WHERE tenant_id = %s::uuid", (b,)),
+            ("UPDATE suppressions SET evidence = 99 WHERE tenant_id = %s::uuid", (b,)),
+        ):
+            try:
+                session.execute(*attack)
+                session.commit()
+            except psycopg.errors.InsufficientPrivilege:
+                session.rollback()
+    assert _rows(two_tenants, "-t", "b") == theirs
     # a's login ingests an unsubscribe request: its trigger writes a's row only
     folder = tmp_path / "by-login"
     folder.mkdir()
