@@ -188,3 +188,45 @@ def test_tenant_login_refuses_trusted_and_taken_roles(
     assert code == 2 and "not a plain role name" in err
     code, out, _ = _pmail(two_tenants, "tenant", "logins", "--format", "json")
     assert json.loads(out) and json.loads(out)[0]["tenant"] == "a"
+
+
+def test_default_login_name_taken_on_another_database_is_not_reused(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """Two pmail databases on one server, each with a tenant of the same name: the
+    second `tenant login NAME` (no --role) refuses the default role that the first
+    database made, because roles are server-wide and its password would read both
+    tenants. Naming it with --role binds it on purpose."""
+    run = f"x{uuid.uuid4().hex[:10]}"
+    other_db = f"pmail_test_other_{run}"
+    admin = psycopg.connect(dsn, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{other_db}"')
+    other = psycopg.conninfo.make_conninfo(dsn, dbname=other_db)
+    role = f"pmail_{run}"
+    try:
+        for target in (dsn, other):
+            assert _pmail(target, "init-db")[0] == 0
+            assert _pmail(target, "tenant", "add", run)[0] == 0
+        code, _, err = _pmail(other, "tenant", "login", run)
+        assert code == 0 and f"created login role {role}" in err, err
+        code, _, err = _pmail(dsn, "tenant", "login", run)
+        assert code == 2, err
+        assert f"role {role} already exists on this server" in err
+        assert f"--role {role}" in err
+        bound = conn.execute("SELECT count(*) FROM pmail_tenant_roles").fetchone()
+        assert bound == (0,)
+        # the same call again in the first database is harmless (already bound there)
+        assert _pmail(other, "tenant", "login", run)[0] == 0
+        # named on purpose, it is bound
+        code, _, err = _pmail(dsn, "tenant", "login", run, "--role", role)
+        assert code == 0, err
+        bound = conn.execute("SELECT role_name FROM pmail_tenant_roles").fetchall()
+        assert bound == [(role,)]
+    finally:
+        conn.rollback()
+        admin.execute(f'DROP DATABASE IF EXISTS "{other_db}" WITH (FORCE)')
+        conn.execute(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"')
+        conn.execute(f'DROP OWNED BY "{role}"')
+        conn.commit()
+        admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        admin.close()

@@ -288,7 +288,8 @@ def bind_login(
     The role is created (LOGIN, in pmail_app — pmail_reader with read_only — no
     password) unless it exists; an
     existing role is bound only if it is not trusted beyond a tenant (superuser,
-    BYPASSRLS, owner of the tables) and not bound to another tenant.
+    BYPASSRLS, owner of the tables) and not bound to another tenant, and only when
+    named with --role: the default name may already belong to another database.
     """
     role = role_name or login_role_name(tenant)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", role):
@@ -309,6 +310,19 @@ def bind_login(
             raise UsageError(
                 f"role {role} is bound to another tenant",
                 hint="a login serves one tenant: pick another --role",
+            )
+        if role_name is None and status.found and status.tenant_id is None:
+            # Roles belong to the whole server, bindings to this database: a role of
+            # the default name that is not bound here was made elsewhere (another
+            # pmail database's login for its own tenant of this name, or a role made
+            # for something else). Binding it silently would let whoever holds its
+            # password read this tenant too.
+            raise UsageError(
+                f"role {role} already exists on this server and is not a login of "
+                f"this database's tenant {tenant.name!r} (another pmail database's "
+                "login, or a role made for something else)",
+                hint=f"its sessions would see this tenant's mail too: name a new role "
+                f"with --role NAME, or pass --role {role} to bind that role on purpose",
             )
         if status.trusted:
             raise UsageError(
