@@ -381,12 +381,18 @@ def test_show_says_why_a_key_prefix_finds_nothing(dsn: str, tmp_path: Path) -> N
 
     from tests import mailgen
 
-    result = runner.invoke(app, ["--dsn", dsn, "show", "0000000000"])
-    assert result.exit_code == 1 and "tenant 'default' does not exist" in result.stderr
-    result = runner.invoke(app, ["--dsn", dsn, "export", "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1 and "tenant 'default' does not exist" in result.stderr
-    result = runner.invoke(app, ["--dsn", dsn, "dict", "list"])
-    assert result.exit_code == 1 and "tenant 'default' does not exist" in result.stderr
+    missing = "error: no --tenant given, and this database has no tenant 'default'"
+    empty = "hint: this database holds no mail yet"
+    for args in (
+        ["show", "0000000000"],
+        ["export", "--out", str(tmp_path / "o")],
+        ["dict", "list"],
+        ["search", "invoice"],
+        ["list"],
+    ):
+        result = runner.invoke(app, ["--dsn", dsn, *args])
+        assert result.exit_code == 1, args
+        assert missing in result.stderr and empty in result.stderr, args
     result = runner.invoke(app, ["--dsn", dsn, "tenant", "list", "--format", "json"])
     assert result.stdout.strip() == "[]"  # nothing was created by the reads above
 
@@ -527,3 +533,20 @@ def test_database_missing_a_newer_column_says_run_init_db(
         assert result.exit_code == 1, (argv, result.output, result.exception)
         assert result.stderr.startswith("error: the database has no pmail schema")
         assert "hint: run `pmail init-db`" in result.stderr
+
+
+@pytest.mark.db
+def test_read_without_tenant_names_the_tenants_there_are(dsn: str) -> None:
+    """Where there are tenants but none called 'default', a read command run without
+    --tenant says so and names them; a named tenant that is missing says that."""
+    missing = "error: no --tenant given, and this database has no tenant 'default'"
+    for name in ("acme", "beta"):
+        assert runner.invoke(app, ["--dsn", dsn, "tenant", "add", name]).exit_code == 0
+    for args in (["search", "invoice"], ["list"], ["show", "0000000000"]):
+        result = runner.invoke(app, ["--dsn", dsn, *args])
+        assert result.exit_code == 1 and missing in result.stderr, args
+        assert "hint: name one with --tenant NAME (this database has acme, beta)" in (
+            result.stderr
+        ), args
+    result = runner.invoke(app, ["--dsn", dsn, "search", "invoice", "-t", "nope"])
+    assert result.exit_code == 1 and "tenant 'nope' does not exist" in result.stderr

@@ -365,6 +365,6 @@ def dict_list(
     from pmail_cli.services import dicts, tenants
 
     with connected(get_settings(ctx)) as conn:
-        scope = tenants.find_tenant(conn, tenant or tenants.DEFAULT_TENANT)
+        scope = tenants.find_tenant(conn, tenant)
         rows = dicts.list_dictionaries(conn, scope)
     output.render(rows, fmt)

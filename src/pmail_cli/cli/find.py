@@ -166,7 +166,7 @@ def find_cmd(
     table = fmt is OutputFormat.table and sys.stdout.isatty()
     marks = search.Marks("\ue000", "\ue001") if table else search.Marks()
     with connected(settings) as conn:
-        scope = tenants.find_tenant(conn, tenant or tenants.DEFAULT_TENANT)
+        scope = tenants.find_tenant(conn, tenant)
         if count:
             print(search.count_messages(conn, scope, filters))
             return

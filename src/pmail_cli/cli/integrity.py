@@ -257,7 +257,7 @@ def hold_add(
                 hint="add one hold for each (without any, the whole tenant is held)",
             )
         scope_name, value = next(iter(given.items()), ("tenant", None))
-        scope = tenants.find_tenant(conn, tenant or tenants.DEFAULT_TENANT)
+        scope = tenants.find_tenant(conn, tenant)
         hold = holds.add_hold(
             conn, scope, scope=scope_name, value=value, reason=reason, by=by
         )

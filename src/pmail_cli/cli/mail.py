@@ -170,7 +170,7 @@ def export_cmd(
     with reported_errors(settings):
         export.check_target(out, mbox)
     with connected(settings) as conn:
-        scope = tenants.find_tenant(conn, tenant or tenants.DEFAULT_TENANT)
+        scope = tenants.find_tenant(conn, tenant)
         with task("Exporting", total=None, enabled=not settings.quiet) as advance:
             result = export.export_messages(
                 conn,
@@ -227,7 +227,7 @@ def show_cmd(
     from pmail_cli.services import show, tenants
 
     with connected(get_settings(ctx)) as conn:
-        scope = tenants.find_tenant(conn, tenant or tenants.DEFAULT_TENANT)
+        scope = tenants.find_tenant(conn, tenant)
         detail = show.show_message(conn, scope, key, with_raw=raw or headers)
     if raw and detail.raw is not None:
         sys.stdout.buffer.write(detail.raw)

@@ -496,7 +496,7 @@ def suppressions_cmd(
     from pmail_cli.services import suppressions, tenants
 
     with connected(get_settings(ctx)) as conn:
-        scope = tenants.find_tenant(conn, tenant or tenants.DEFAULT_TENANT)
+        scope = tenants.find_tenant(conn, tenant)
         rows = suppressions.list_suppressions(
             conn, scope, since=since.date() if since else None
         )

@@ -67,17 +67,35 @@ def _refuse_untrusted(conn: Connection) -> None:
         )
 
 
-def find_tenant(conn: Connection, name: str) -> Tenant:
-    """Return the tenant called name; never creates one (read commands use this)."""
+def find_tenant(conn: Connection, name: str | None) -> Tenant:
+    """Return the tenant called name (None: the default tenant, not named by the user);
+    never creates one (read commands use this)."""
     with conn.transaction():
-        tenant = repo.find_tenant(conn, name=name)
+        tenant = repo.find_tenant(conn, name=name or DEFAULT_TENANT)
     if tenant is None:
         _refuse_untrusted(conn)
+        if name is None:
+            raise NotFound(
+                f"no --tenant given, and this database has no tenant {DEFAULT_TENANT!r}",
+                hint=_name_one(conn),
+            )
         raise NotFound(
             f"tenant {name!r} does not exist",
             hint="see `pmail tenant list` for the tenants there are",
         )
     return tenant
+
+
+def _name_one(conn: Connection) -> str:
+    """The hint for a read command run without --tenant where 'default' is missing."""
+    with every_tenant(conn):
+        names = sorted(t.name for t in repo.all_tenants(conn))
+    if not names:
+        return "this database holds no mail yet: store some with `pmail ingest PATH`"
+    shown = ", ".join(names[:5]) + (
+        f" and {len(names) - 5} more" if len(names) > 5 else ""
+    )
+    return f"name one with --tenant NAME (this database has {shown})"
 
 
 def set_time_zone(conn: Connection, tenant: Tenant, time_zone: str) -> Tenant:
