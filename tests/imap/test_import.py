@@ -324,8 +324,10 @@ def test_a_message_over_the_limit_is_refused_unfetched_and_met_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A message the server announces over max_message_bytes is not downloaded: an
-    error names it (URL and UID), the others are stored, exit 1; the checkpoint stays
-    below it, so the next run meets it again, and stores it once the limit allows."""
+    error names it (URL and UID), the others are stored, exit 1. It is remembered
+    (imap_refused), so the checkpoint moves past it and the next run fetches nothing
+    again but still names it (exit 1); once the limit allows, it alone is fetched and
+    stored, and forgotten."""
     big = mailgen.simple(2, body="x" * 20_000)
     uids = dovecot.append_many(
         imap_user.login, "INBOX", [mailgen.simple(1), big, mailgen.simple(3)]
@@ -337,10 +339,55 @@ def test_a_message_over_the_limit_is_refused_unfetched_and_met_again(
     assert "over the maximum message size (10,000 bytes)" in first.stderr
     assert "fetched 2 messages" in first.stderr and "2 stored" in first.stderr
     assert "1 over the size limit" in first.stderr
+    remembered = conn.execute("SELECT uid, max_bytes FROM imap_refused").fetchall()
+    assert remembered == [(uids[1], 10_000)]
+    checkpoint = conn.execute("SELECT last_uid FROM imap_folders").fetchone()
+    assert checkpoint == (uids[2],)
+    conn.commit()
+
+    # a message that arrives later is fetched alone: nothing above the refused one is
+    # fetched again, and the refused one is named again
+    later = dovecot.append_many(imap_user.login, "INBOX", [mailgen.simple(4)])
     again = _run(dsn, imap_user, monkeypatch)
     assert again.exit_code == 1 and f"UID={uids[1]}: message of " in again.stderr
+    assert "fetched 1 message" in again.stderr and "1 stored" in again.stderr
+    assert "0 duplicates" in again.stderr
+
     monkeypatch.setenv("PMAIL_MAX_MESSAGE_BYTES", "1000000")
     raised = _run(dsn, imap_user, monkeypatch)
     assert raised.exit_code == 0, raised.output
-    assert "1 stored" in raised.stderr and "1 duplicates" in raised.stderr
-    assert len(_stored(conn)) == 3
+    assert "fetched 1 message" in raised.stderr and "1 stored" in raised.stderr
+    assert "0 duplicates" in raised.stderr
+    assert len(_stored(conn)) == 4
+    assert conn.execute("SELECT count(*) FROM imap_refused").fetchone() == (0,)
+    member = conn.execute(
+        "SELECT count(*) FROM imap_messages WHERE uid = ANY(%s)", ([uids[1], later[0]],)
+    ).fetchone()
+    assert member == (2,)
+    conn.commit()
+    quiet = _run(dsn, imap_user, monkeypatch)
+    assert quiet.exit_code == 0 and "fetched 0 messages" in quiet.stderr, quiet.stderr
+
+
+def test_a_refused_message_deleted_from_the_server_is_forgotten(
+    dsn: str,
+    conn: Conn,
+    dovecot: DovecotServer,
+    imap_user: ImapAccount,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A remembered refusal whose message was expunged meanwhile is dropped by the next
+    run, which then exits 0 (nothing is over the limit any more)."""
+    uids = dovecot.append_many(
+        imap_user.login,
+        "INBOX",
+        [mailgen.simple(1), mailgen.simple(2, body="x" * 20_000)],
+    )
+    monkeypatch.setenv("PMAIL_MAX_MESSAGE_BYTES", "10000")
+    assert _run(dsn, imap_user, monkeypatch).exit_code == 1
+    assert conn.execute("SELECT uid FROM imap_refused").fetchall() == [(uids[1],)]
+    conn.commit()
+    dovecot.expunge(imap_user.login, "INBOX", [uids[1]])
+    after = _run(dsn, imap_user, monkeypatch)
+    assert after.exit_code == 0, after.output
+    assert conn.execute("SELECT count(*) FROM imap_refused").fetchone() == (0,)

@@ -104,3 +104,80 @@ def insert_memberships(
             "keys": keys,
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedMessage:
+    """A message of a folder refused for its size, remembered for the next runs."""
+
+    uid: int
+    size_bytes: int
+
+
+def list_refused(
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID,
+    email_account_id: uuid.UUID,
+    folder: str,
+    uidvalidity: int,
+) -> list[RefusedMessage]:
+    """The folder's messages refused for their size under this UIDVALIDITY."""
+    with conn.cursor(row_factory=class_row(RefusedMessage)) as cur:
+        cur.execute(
+            load_sql("imap/list_refused"),
+            {
+                "tenant_id": tenant_id,
+                "email_account_id": email_account_id,
+                "folder": folder,
+                "uidvalidity": uidvalidity,
+            },
+        )
+        return cur.fetchall()
+
+
+def save_refused(
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID,
+    email_account_id: uuid.UUID,
+    folder: str,
+    uidvalidity: int,
+    refused: list[tuple[int, int]],
+    max_bytes: int,
+) -> None:
+    """Remember messages (uid, size) refused for being over max_bytes."""
+    conn.execute(
+        load_sql("imap/save_refused"),
+        {
+            "tenant_id": tenant_id,
+            "email_account_id": email_account_id,
+            "folder": folder,
+            "uidvalidity": uidvalidity,
+            "uids": [uid for uid, _ in refused],
+            "sizes": [size for _, size in refused],
+            "max_bytes": max_bytes,
+        },
+    )
+
+
+def forget_refused(
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID,
+    email_account_id: uuid.UUID,
+    folder: str,
+    uidvalidity: int,
+    uids: list[int],
+) -> None:
+    """Forget refused messages stored since or gone, and any of another UIDVALIDITY."""
+    conn.execute(
+        load_sql("imap/forget_refused"),
+        {
+            "tenant_id": tenant_id,
+            "email_account_id": email_account_id,
+            "folder": folder,
+            "uidvalidity": uidvalidity,
+            "uids": uids,
+        },
+    )

@@ -82,8 +82,9 @@ def import_folder(
     max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> FolderResult:
     """Fetch what is new in one folder and store it; the checkpoint moves with each
-    batch. A message over max_bytes is refused unfetched (result.refused), and the
-    checkpoint stays below it."""
+    batch. A message over max_bytes is refused unfetched (result.refused) and
+    remembered (imap_refused), so the checkpoint moves past it; every run tries the
+    remembered ones again and reports those still over the limit."""
     conn = pipeline.conn
     result = FolderResult(account.name, name, direction)
     try:
@@ -120,7 +121,7 @@ def import_folder(
         piped.flagged,
     )
     with tenants.scoped(conn, tenant):
-        folder.save_state(conn, last_uid=folder.last_uid, done=True)
+        folder.finish(conn)
     return result
 
 

@@ -98,7 +98,13 @@ def choose_folders(box: Mailbox, account: AccountConfig) -> list[tuple[str, str]
 
 def _uids_after(box: Mailbox, after: int) -> list[tuple[int, int]]:
     """Return (uid, size) of the folder's messages with a UID above `after`, ascending."""
-    typ, data = box.client.uid("FETCH", f"{after + 1}:*", "(UID RFC822.SIZE)")
+    # n:* always includes the highest UID, even when it is not above n
+    return [(u, n) for u, n in _uid_sizes(box, f"{after + 1}:*") if u > after]
+
+
+def _uid_sizes(box: Mailbox, uid_set: str) -> list[tuple[int, int]]:
+    """Return (uid, size) of the folder's messages in an IMAP UID set, ascending."""
+    typ, data = box.client.uid("FETCH", uid_set, "(UID RFC822.SIZE)")
     if typ != "OK":
         raise ImapError(f"UID FETCH failed: {data!r}")
     found: dict[int, int] = {}
@@ -107,7 +113,7 @@ def _uids_after(box: Mailbox, after: int) -> list[tuple[int, int]]:
         if not isinstance(text, bytes):
             continue
         uid, size = _UID.search(text), _SIZE.search(text)
-        if uid and int(uid.group(1)) > after:  # n:* always includes the highest UID
+        if uid:
             found[int(uid.group(1))] = int(size.group(1)) if size else 0
     return sorted(found.items())
 
@@ -156,12 +162,22 @@ class FolderSource:
     fetched: int = 0
     max_bytes: int = MAX_MESSAGE_BYTES  # larger messages are refused, not fetched
     refused: list[tuple[int, TooLarge]] = field(default_factory=list)  # (UID, why)
+    waiting: list[int] = field(default_factory=list)  # refused by earlier runs
+    gone: list[int] = field(default_factory=list)  # of those, no longer in the folder
+    recorded: set[int] = field(default_factory=set)  # refusals saved this run
 
     def items(self) -> Iterator[WorkItem]:
-        """The messages above the checkpoint, in UID order (UID as position). One
-        the server announces (RFC822.SIZE) over max_bytes is refused without being
-        downloaded; the checkpoint then stays below it (FolderCheckpoint)."""
-        for chunk in _chunks(self._fetchable(_uids_after(self.box, self.last_uid))):
+        """The messages refused by earlier runs, then those above the checkpoint, in
+        UID order (UID as position). One the server announces (RFC822.SIZE) over
+        max_bytes is refused without being downloaded and remembered in imap_refused
+        in the same transaction as the checkpoint that passes it; every run tries the
+        remembered ones again."""
+        again: list[tuple[int, int]] = []
+        if self.waiting:
+            again = _uid_sizes(self.box, ",".join(map(str, self.waiting)))
+            self.gone = sorted(set(self.waiting) - {uid for uid, _ in again})
+        todo = again + _uids_after(self.box, self.last_uid)
+        for chunk in _chunks(self._fetchable(todo)):
             for uid, raw in _fetch(self.box, chunk):
                 self.fetched += 1
                 if len(raw) > self.max_bytes:  # the server announced less
@@ -182,6 +198,42 @@ class FolderSource:
     def checkpoint(self) -> FolderCheckpoint:
         """The hook that moves this folder's checkpoint with each batch."""
         return FolderCheckpoint(self)
+
+    def record_refused(self, conn: Connection) -> None:
+        """Remember the refusals not yet saved (inside the caller's transaction)."""
+        new = [(uid, why.size) for uid, why in self.refused if uid not in self.recorded]
+        if not new:
+            return
+        repo.save_refused(
+            conn,
+            tenant_id=self.tenant.tenant_id,
+            email_account_id=self.account_id,
+            folder=self.name,
+            uidvalidity=self.uidvalidity,
+            refused=new,
+            max_bytes=self.max_bytes,
+        )
+        self.recorded.update(uid for uid, _ in new)
+
+    def forget_refused(self, conn: Connection, uids: list[int]) -> None:
+        """Forget remembered refusals of these UIDs (stored now, or gone)."""
+        repo.forget_refused(
+            conn,
+            tenant_id=self.tenant.tenant_id,
+            email_account_id=self.account_id,
+            folder=self.name,
+            uidvalidity=self.uidvalidity,
+            uids=uids,
+        )
+
+    def finish(self, conn: Connection) -> None:
+        """After the last batch: remember what is still refused, forget what is gone,
+        and move the checkpoint past the last refusal (every message below it is
+        stored or remembered now)."""
+        self.record_refused(conn)
+        self.forget_refused(conn, self.gone)
+        top = max((uid for uid, _ in self.refused), default=self.last_uid)
+        self.save_state(conn, last_uid=max(self.last_uid, top), done=True)
 
     def save_state(self, conn: Connection, *, last_uid: int, done: bool) -> None:
         """Record the folder's checkpoint (HIGHESTMODSEQ once the folder is done)."""
@@ -204,13 +256,13 @@ class FolderCheckpoint(BatchHook):
         self.folder = folder
 
     def in_transaction(self, conn: Connection, written: Written) -> None:
-        """Move the checkpoint to the batch's last UID; record where each message sits."""
+        """Move the checkpoint to the batch's last UID, remembering the refusals it
+        passes; record where each message sits."""
         folder = self.folder
         uids = [int(i.position or 0) for i in written.batch.items]
-        last = max(uids, default=folder.last_uid)
-        if folder.refused:  # stay below a refused message: the next run meets it again
-            last = min(last, min(uid for uid, _ in folder.refused) - 1)
-        folder.save_state(conn, last_uid=last, done=False)
+        folder.record_refused(conn)
+        folder.save_state(conn, last_uid=max(uids, default=folder.last_uid), done=False)
+        folder.forget_refused(conn, uids)  # refused by an earlier run, stored now
         repo.insert_memberships(
             conn,
             tenant_id=folder.tenant.tenant_id,
@@ -265,6 +317,16 @@ def open_folder(
         uidvalidity_changed=changed,
     )
     source.save_state(conn, last_uid=source.last_uid, done=False)
+    source.waiting = [
+        r.uid
+        for r in repo.list_refused(
+            conn,
+            tenant_id=tenant.tenant_id,
+            email_account_id=account_id,
+            folder=name,
+            uidvalidity=uidvalidity,
+        )
+    ]
     return source
 
 
