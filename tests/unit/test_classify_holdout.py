@@ -31,12 +31,16 @@ FAILURES = frozenset({"bounce", "delay"})
 # set's figures, measured once, after its labels were committed. The fall in kind
 # (97.2 -> 90.1 %) is mostly notifications marked Auto-Submitted: auto-generated
 # that pmail calls auto-replies; see docs/classification.md for every miss.
+# 2026-12-06, second round: 129 files (28 more, 7 new sources), measured once after
+# their labels were committed. recipient (98.6 -> 98.0 %), status (98.4 -> 95.2 %) and
+# hard/soft (90.7 -> 90.4 %) fell because of the new files alone (the 101 old ones
+# score as before; docs/classification.md gives the causes); kind and reason rose.
 THRESHOLDS = {
-    "kind": 0.900,
-    "recipient": 0.986,
-    "status": 0.984,
-    "hard_soft": 0.907,
-    "reason": 0.813,
+    "kind": 0.922,
+    "recipient": 0.980,
+    "status": 0.952,
+    "hard_soft": 0.903,
+    "reason": 0.815,
 }
 
 
@@ -107,7 +111,7 @@ def test_holdout_files_match_their_manifest() -> None:
         if p.is_file() and p.parent != HOLDOUT
     }
     assert labelled <= listed == on_disk
-    assert len(labelled) >= 100
+    assert len(labelled) >= 129
 
 
 @pytest.mark.parametrize("measure", sorted(THRESHOLDS))
