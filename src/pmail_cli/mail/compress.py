@@ -132,9 +132,18 @@ def _bounded(
         raise CorruptData(f"zstd data is damaged: {exc}") from None
 
 
+# fastCover's segment and d-mer sizes, fixed: without them zstd searches for the best
+# pair, which costs 4-5x the CPU and on mail picks this pair anyway (or does worse on
+# small sample sets; docs/performance.md, "The first dictionary").
+TRAIN_K = 1024
+TRAIN_D = 8
+
+
 def train(samples: Sequence[bytes], *, size: int = DICT_SIZE) -> bytes:
     """Train a zstd dictionary on samples of a tenant's mail."""
-    return zstandard.train_dictionary(size, list(samples), level=LEVEL).as_bytes()
+    return zstandard.train_dictionary(
+        size, list(samples), level=LEVEL, k=TRAIN_K, d=TRAIN_D
+    ).as_bytes()
 
 
 def zstd_dict_id(dict_data: bytes) -> int:
