@@ -415,3 +415,75 @@ def test_another_tenant_is_never_seen(
     }
     assert _rows(two_tenants, "-t", "b") == theirs
     _agrees(two_tenants)
+
+
+def test_mail_stored_before_unsubscribes_were_read_gets_them_through_the_backfill(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """As after migration 0019 on a database whose replies were stored before 0016:
+    their `unsubscribe` is NULL and the list lacks them. One batch runs (an upgrade
+    killed after it), `pmail init-db` finishes from the cursor, and the list is what
+    ingesting them now gives; an ordinary reply and another tenant's request stored
+    after the backfill began are left as the writer made them."""
+    asking = [
+        mailgen.simple(
+            20 + n,
+            sender=f"lead{n}@example.com",
+            to="sdr1@acme.test",
+            subject=f"Re: Quick question {n}",
+            body="Please remove me from your list.\n\n> Would a call make sense?",
+        )
+        for n in range(5)
+    ]
+    _ingest(dsn, tmp_path / "a", [*asking, _reply(1, 3)])
+    expected = _brief(dsn)
+    assert len(expected) == 5
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute("UPDATE email_messages SET unsubscribe = NULL")
+    assert _brief(dsn) == set()
+    # the migration's statement, on this database as it now is
+    migration = Path("sql/migrations/0019_unsubscribe_backfill.sql").read_text()
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute(migration.replace("%", "%%"))
+    # another tenant's request stored after the backfill began: read by the writer
+    _ingest(dsn, tmp_path / "b", [asking[0]], tenant="beta")
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute(
+            "UPDATE email_messages SET unsubscribe = NULL WHERE tenant_id = "
+            "(SELECT tenant_id FROM tenants WHERE name = 'beta')"
+        )
+    from pmail_cli.services import suppressions
+
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        first = suppressions.unsubscribe_backfill_batch(conn, "unsubscribe:stored", 2)
+        cursor = conn.execute(
+            "SELECT after_key FROM pmail_backfills WHERE name = 'unsubscribe:stored'"
+        ).fetchone()
+    assert first == 2 and cursor is not None and cursor[0] is not None
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        read = conn.execute(
+            "SELECT m.message_id FROM email_messages m JOIN tenants t USING (tenant_id) "
+            "WHERE t.name = 'default' AND m.direction = 'inbound' "
+            "ORDER BY m.tenant_id, m.storage_key LIMIT 2"
+        ).fetchall()
+    # the two read so far, less the ordinary reply if it was one of them
+    assert len(_brief(dsn)) == sum(r[0] != "<reply-1@example.com>" for r in read)
+    code, _, err = pmail(dsn, "init-db")
+    assert code == 0, err
+    with conn.transaction():
+        left = conn.execute("SELECT count(*) FROM pmail_backfills").fetchone()
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        beta = conn.execute(
+            "SELECT count(*) FROM email_messages m "
+            "JOIN tenants t USING (tenant_id) WHERE t.name = 'beta' "
+            "AND m.unsubscribe IS NOT NULL"
+        ).fetchone()
+    assert left == (0,)
+    assert beta == (0,)  # stored after the backfill began: not its to read
+    assert _brief(dsn) == expected
+    _agrees(dsn)

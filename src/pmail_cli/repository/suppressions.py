@@ -52,3 +52,35 @@ def rebuild_suppressions(conn: Connection, *, tenant_id: uuid.UUID | None) -> in
         load_sql("suppressions/rebuild_suppressions"), {"tenant_id": tenant_id}
     )
     return cur.rowcount
+
+
+def next_unread_replies(
+    conn: Connection, *, name: str, batch: int
+) -> list[tuple[uuid.UUID, str]]:
+    """(tenant_id, storage_key) of the next ordinary inbound messages the unsubscribe
+    backfill `name` has to read, in order."""
+    rows = conn.execute(
+        load_sql("suppressions/next_unread_replies"), {"name": name, "batch": batch}
+    ).fetchall()
+    return [(uuid.UUID(str(tenant)), str(key)) for tenant, key in rows]
+
+
+def set_unsubscribe(
+    conn: Connection, *, tenant_id: uuid.UUID, keys: list[str], reasons: list[str]
+) -> int:
+    """Record why these stored messages ask to be unsubscribed; return the rows."""
+    cur = conn.execute(
+        load_sql("suppressions/set_unsubscribe"),
+        {"tenant_id": tenant_id, "keys": keys, "reasons": reasons},
+    )
+    return cur.rowcount
+
+
+def move_backfill(
+    conn: Connection, *, name: str, tenant_id: uuid.UUID | None, storage_key: str | None
+) -> None:
+    """Move the backfill's cursor past (tenant_id, storage_key); None ends it."""
+    conn.execute(
+        load_sql("suppressions/move_backfill"),
+        {"name": name, "tenant_id": tenant_id, "storage_key": storage_key},
+    )

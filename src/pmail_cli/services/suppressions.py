@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time
 
 from pmail_cli.db import Connection
@@ -14,6 +15,9 @@ from pmail_cli.services import tenants
 
 MAX_SOFT_BOUNCE_LIMIT = 1000
 MAX_SOFT_BOUNCE_DAYS = 36600
+# the backfill that reads mail stored before unsubscribe requests were recognised
+# (migration 0019; services/schema.BACKFILLS runs it)
+UNSUBSCRIBE_BACKFILL = "unsubscribe"
 
 
 def list_suppressions(
@@ -51,3 +55,46 @@ def set_soft_bounces(
             conn, tenant, soft_bounce_limit=new_limit, soft_bounce_days=new_days
         )
     return tenants.find_tenant(conn, tenant.name)
+
+
+def unsubscribe_backfill_batch(conn: Connection, name: str, batch: int) -> int:
+    """One batch of the unsubscribe backfill, in the caller's transaction (every tenant
+    in scope): the next ordinary inbound messages stored before the backfill began are
+    rebuilt from storage and classified as the writer would now; those that ask to be
+    unsubscribed get `unsubscribe` set, and the suppression triggers follow. A message
+    that cannot be rebuilt is left as it is (validate reports it). Returns the rows
+    looked at."""
+    from pmail_cli.classify import classify_message  # only when a backfill runs
+    from pmail_cli.mail.parse import parse_message
+    from pmail_cli.services.rawstore import rebuild_messages
+
+    rows = repo.next_unread_replies(conn, name=name, batch=batch)
+    by_tenant: dict[uuid.UUID, list[str]] = {}
+    for tenant_id, key in rows:
+        by_tenant.setdefault(tenant_id, []).append(key)
+    known = {t.tenant_id: t for t in tenants_repo.all_tenants(conn)}
+    for tenant_id, keys in by_tenant.items():
+        tenant = known.get(tenant_id)
+        if tenant is None:
+            continue
+        asked: dict[str, str] = {}
+        for message in rebuild_messages(conn, tenant, keys):
+            if message.raw is None or not message.verified:
+                continue
+            parsed = parse_message(message.raw)
+            if parsed.msg is None:
+                continue
+            found = classify_message(parsed.msg, text=parsed.text)
+            if found.kind == "email" and found.unsubscribe:
+                asked[message.parts.storage_key] = found.unsubscribe
+        if asked:
+            with tenants.scoped(conn, tenant):
+                repo.set_unsubscribe(
+                    conn,
+                    tenant_id=tenant.tenant_id,
+                    keys=list(asked),
+                    reasons=list(asked.values()),
+                )
+    last = rows[-1] if len(rows) == batch else (None, None)
+    repo.move_backfill(conn, name=name, tenant_id=last[0], storage_key=last[1])
+    return len(rows)
