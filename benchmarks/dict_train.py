@@ -49,7 +49,12 @@ def _measure(
     cpu = []
     for _ in range(rounds):
         start = time.process_time()
-        trained = zstandard.train_dictionary(DICT_SIZE, train, level=LEVEL, **params)
+        trained = zstandard.train_dictionary(
+            DICT_SIZE,
+            list[bytes | bytearray | memoryview](train),
+            level=LEVEL,
+            **params,
+        )
         cpu.append(time.process_time() - start)
     usable = zstandard.ZstdCompressionDict(trained.as_bytes())
     compressor = zstandard.ZstdCompressor(level=LEVEL, dict_data=usable)

@@ -220,8 +220,8 @@ def test_default_login_name_taken_on_another_database_is_not_reused(
         # named on purpose, it is bound
         code, _, err = _pmail(dsn, "tenant", "login", run, "--role", role)
         assert code == 0, err
-        bound = conn.execute("SELECT role_name FROM pmail_tenant_roles").fetchall()
-        assert bound == [(role,)]
+        names = conn.execute("SELECT role_name FROM pmail_tenant_roles").fetchall()
+        assert names == [(role,)]
     finally:
         conn.rollback()
         admin.execute(f'DROP DATABASE IF EXISTS "{other_db}" WITH (FORCE)')
