@@ -195,22 +195,3 @@ def test_items_may_name_their_own_tenants(
         "GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert rows == [("a", 3), ("b", 4)]
-
-
-def test_each_batch_merges_the_gin_pending_lists(dsn: str, probe_conn: Conn) -> None:
-    """The writer, as a role that owns no index, leaves nothing in the GIN indexes'
-    pending lists: each batch merged its entries before committing (migration 0018),
-    so a merge afterwards finds no page to merge."""
-    a, _ = _tenants(dsn)
-    with Pipeline(probe_conn, jobs=1) as pipeline:
-        options = PipelineOptions(batch_messages=4, auto_train_at=0)
-        pipeline.run(_items(0, 6), tenant=a, options=options)
-    probe_conn.execute("SELECT 1")  # a transaction of the role that wrote
-    merged = probe_conn.execute("SELECT pmail_merge_pending_lists()").fetchone()
-    probe_conn.commit()
-    assert merged == (0,)
-    with tenants.scoped(probe_conn, a):
-        found = probe_conn.execute(
-            "SELECT count(*) FROM email_content WHERE search_vector @@ 'bob'::tsquery"
-        ).fetchone()
-    assert found == (6,)
