@@ -123,11 +123,6 @@ def insert_staged(conn: Connection) -> list[str]:
     return keys
 
 
-def merge_pending_lists(conn: Connection) -> None:
-    """Merge the batch's GIN entries from the pending lists into the indexes."""
-    conn.execute(load_sql("writer/merge_pending_lists"))
-
-
 def analyze_tables(conn: Connection) -> None:
     """Refresh the planner statistics of the tables the writer looks up."""
     conn.execute(load_sql("writer/analyze_tables"))

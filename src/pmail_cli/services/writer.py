@@ -85,8 +85,6 @@ class BatchWriter:
         linked_before = linking.link_staged(conn, tenant_id=tenant_id)
         keys = repo.insert_staged(conn)
         children = self._link(tenant, keys, linked_before, parent_status, link_waiting)
-        if keys:
-            repo.merge_pending_lists(conn)
         return Written(
             tenant,
             batch,
