@@ -16,6 +16,10 @@ anything (benchmarks/README.md says how).
 
     python benchmarks/peers.py --messages 10000 --runs 3
     python benchmarks/peers.py --corpus ../shared/corpus --runs 5
+
+`--pmail LABEL=PATH` (repeatable) runs that installation's `pmail` instead of the one
+beside this Python, under that label: two installations (a branch and main) then take
+turns in the same run, for an A/B of a change. `--no-peers` leaves notmuch and mu out.
 """
 
 from __future__ import annotations
@@ -133,9 +137,11 @@ def run_mu(mail: Path, work: Path) -> Result:
     return Result(count, seconds, directory_bytes(home / "xapian"))
 
 
-def pmail_runner(dsn: str, workdir: Path) -> Callable[[Path, Path], Result]:
+def pmail_runner(
+    dsn: str, workdir: Path, executable: Path
+) -> Callable[[Path, Path], Result]:
     """`pmail ingest` of the Maildir into a fresh database on the server `dsn`."""
-    pmail = Pmail(find_pmail(), workdir)
+    pmail = Pmail(executable, workdir)
 
     def run(mail: Path, work: Path) -> Result:
         del work
@@ -166,18 +172,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pmail-bench"
     )
+    parser.add_argument(
+        "--pmail",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="a pmail executable to run under LABEL (repeatable; default: the one"
+        " beside this Python, as 'pmail')",
+    )
+    parser.add_argument(
+        "--no-peers", action="store_true", help="leave notmuch and mu out"
+    )
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    pmails: dict[str, Path] = {}
+    for given in args.pmail:
+        label, sep, path = given.partition("=")
+        if not sep or not label or not Path(path).exists():
+            parser.error(f"--pmail {given!r}: want LABEL=PATH of an existing file")
+        pmails[label] = Path(path)
     tools: dict[str, Callable[[Path, Path], Result]] = {}
     for name, command, runner in (
         ("notmuch", "notmuch", run_notmuch),
         ("mu", "mu", run_mu),
     ):
+        if args.no_peers:
+            continue
         if shutil.which(command):
             tools[name] = runner
         else:
             print(f"note: {command} is not installed; left out", file=sys.stderr)
-    tools["pmail"] = pmail_runner(args.dsn, args.workdir)
+    for label, executable in (pmails or {"pmail": find_pmail()}).items():
+        tools[label] = pmail_runner(args.dsn, args.workdir, executable)
     files = corpus_files(args)
     with tempfile.TemporaryDirectory(dir=args.workdir) as scratch:
         mail = Path(scratch) / "Maildir"
@@ -202,8 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         count = runs[-1].messages
         rate = statistics.median(r.messages / r.seconds for r in runs)
         per = statistics.median(r.stored_bytes / max(r.messages, 1) for r in runs)
+        each = " ".join(f"{r.messages / r.seconds:,.0f}" for r in runs)
         print(f"{name:8s} {count:9,d} {rate:8,.0f} {per:10,.0f} "
-              f"{per / (raw / len(files)):6.2f}x")  # fmt: skip
+              f"{per / (raw / len(files)):6.2f}x   runs: {each}")  # fmt: skip
     return 0
 
 

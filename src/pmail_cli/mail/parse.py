@@ -110,7 +110,9 @@ def headers_document(pairs: list[tuple[str, str]]) -> str:
         key = name.strip().lower()
         if not key:
             continue
-        text = decode_words(_FOLD.sub("", value).strip())
+        if "\n" in value or "\r" in value:  # most values are not folded
+            value = _FOLD.sub("", value)
+        text = decode_words(value.strip())
         had = fields.get(key)
         if had is None:
             fields[key] = text

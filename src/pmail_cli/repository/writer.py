@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import uuid
 from collections.abc import Sequence
 from operator import attrgetter
@@ -49,17 +51,19 @@ def copy_rows(
     ]
     values = attrgetter(*names)
     stage, columns = sql.Identifier(row_type.STAGE), _identifiers(["tenant_id", *names])
-    large = [row for row in rows if _large(row, names)]
+    sized = [n for n in _bytes_columns(row_type) if n in names]  # type: ignore[arg-type]
+    large = [row for row in rows if _large(row, sized)] if sized else []
     with conn.cursor() as cur:
         if len(large) < len(rows):
             statement = compose_sql("writer/copy_stage", stage=stage, columns=columns)
             with cur.copy(statement) as copy:
                 for row in rows:
-                    if not _large(row, names):
-                        got = values(row)
-                        copy.write_row(
-                            (tenant_id, *got) if len(names) > 1 else (tenant_id, got)
-                        )
+                    if large and _large(row, sized):
+                        continue
+                    got = values(row)
+                    copy.write_row(
+                        (tenant_id, *got) if len(names) > 1 else (tenant_id, got)
+                    )
         for row in large:
             got = tuple(getattr(row, name) for name in names)
             placeholders = [
@@ -80,6 +84,12 @@ def copy_rows(
 
 
 LARGE_VALUE = 1 << 20  # a row holding bytes this long is not COPYed (see below)
+
+
+@functools.cache
+def _bytes_columns(row_type: type) -> tuple[str, ...]:
+    """The fields of a row type that may hold bytes (the only ones `_large` reads)."""
+    return tuple(f.name for f in dataclasses.fields(row_type) if "bytes" in str(f.type))
 
 
 def _large(row: spec.Row, names: Sequence[str]) -> bool:
