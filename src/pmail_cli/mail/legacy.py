@@ -106,8 +106,7 @@ class LegacyRow:
     retention_days: int | None = None
     files: tuple[LegacyFile, ...] = ()
     notes: tuple[tuple[str, str, str, str], ...] = ()  # what the source found itself
-    page_end: str | None = None  # set on the last row of a page read ...
-    page_rows: int = 0  # ... with the number of rows the page held
+    page_end: str | None = None  # the page's last key, on each tenant's last row of it
 
 
 @dataclass(frozen=True, slots=True)
