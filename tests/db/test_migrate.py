@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 
 from pmail_cli.cli import app
 from pmail_cli.db import as_bytes
-from pmail_cli.mail.legacy import display_text, parent_id, unbundle
+from pmail_cli.mail.legacy import display_text, parent_id
+from pmail_cli.mail.legacy_bundle import unbundle
 
 pytestmark = pytest.mark.db
 runner = CliRunner()

@@ -35,12 +35,8 @@ from pmail_cli import migrations
 from pmail_cli.db import Connection, as_bytes
 from pmail_cli.errors import NotFound, PmailError
 from pmail_cli.mail.compress import compress
-from pmail_cli.mail.legacy import (
-    ATTACHMENTS,
-    bundle_json,
-    file_sha256,
-    prepare_legacy_batch,
-)
+from pmail_cli.mail.legacy import ATTACHMENTS, file_sha256, prepare_legacy_batch
+from pmail_cli.mail.legacy_bundle import bundle_json
 from pmail_cli.repository import legacy as repo
 from pmail_cli.repository import linking
 from pmail_cli.repository import tenants as tenants_repo
