@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 
 from pmail_cli.cli import app
 from pmail_cli.db import as_bytes
-from pmail_cli.mail.legacy import display_text, parent_id, unbundle
+from pmail_cli.mail.legacy import display_text, parent_id
+from pmail_cli.mail.legacy_bundle import unbundle
 
 pytestmark = pytest.mark.db
 runner = CliRunner()
@@ -255,16 +256,26 @@ def _check_rows(c: Conn) -> None:
     assert got == by_key
 
 
-def _run_killed(dsn: str, kill_after: list[int], tmp: Path) -> None:
-    """Run the real command, SIGKILL it when the step's rows pass each mark, rerun."""
+def _run_killed(
+    dsn: str,
+    kill_after: list[int],
+    tmp: Path,
+    writers: tuple[int, ...] = (1,),
+) -> None:
+    """Run the real command, SIGKILL it when the step's rows pass each mark, rerun;
+    the runs take their --writers from `writers` in turn (the last one: the rerun)."""
     cmd = [sys.executable, "-m", "pmail_cli", "--dsn", dsn, "-q", "migrate-legacy",
            "--batch-size", "40", "--jobs", "2"]  # fmt: skip
+    counts = itertools.cycle(writers)
     env = {**os.environ, "PMAIL_DATA_DIR": str(tmp / "data")}
     kills = 0
     with psycopg.connect(dsn, autocommit=True) as watch:
         for mark in kill_after:
             with subprocess.Popen(
-                cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                [*cmd, "--writers", str(next(counts))],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             ) as proc:
                 deadline = time.monotonic() + 120
                 while proc.poll() is None and time.monotonic() < deadline:
@@ -281,7 +292,12 @@ def _run_killed(dsn: str, kill_after: list[int], tmp: Path) -> None:
                     time.sleep(0.01)
                 proc.wait(timeout=60)
     assert kills == len(kill_after), "the run finished before every kill point"
-    done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+    done = subprocess.run(
+        [*cmd, "--writers", str(next(counts))],
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr.decode()
 
 
@@ -295,6 +311,29 @@ def test_killed_and_resumed_equals_uninterrupted(dsn: str, tmp_path: Path) -> No
         assert _content_fingerprint(killed.dsn) == _content_fingerprint(once.dsn)
         code, _, err = _pmail(killed.dsn, "--verify")
         assert code == 0, err
+    finally:
+        _drop(once.dsn)
+        _drop(killed.dsn)
+
+
+def test_killed_with_several_writers_and_resumed_equals_one_writer(
+    dsn: str, tmp_path: Path
+) -> None:
+    """Writers split by tenant, kill -9 at three points, reruns with another number
+    of writers each time: the same rows as one uninterrupted run with one writer."""
+    once, killed = _new_database(dsn, seed=9), _new_database(dsn, seed=9)
+    try:
+        code, _, err = _pmail(once.dsn, "--batch-size", "40")
+        assert code == 0, err
+        _run_killed(killed.dsn, [1, 400, 900], tmp_path, writers=(2, 3, 2, 3))
+        assert _content_fingerprint(killed.dsn) == _content_fingerprint(once.dsn)
+        code, _, err = _pmail(killed.dsn, "--verify")
+        assert code == 0, err
+        with psycopg.connect(killed.dsn) as c:
+            row = c.execute(
+                "SELECT rows_done FROM legacy_migration_steps WHERE step = 'messages'"
+            ).fetchone()
+        assert row is not None and int(str(row[0])) >= killed.built.refs
     finally:
         _drop(once.dsn)
         _drop(killed.dsn)

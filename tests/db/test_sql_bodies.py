@@ -17,7 +17,7 @@ from psycopg.conninfo import make_conninfo
 from pmail_cli.config import Settings
 from pmail_cli.db import connect
 from pmail_cli.mail import prepare
-from pmail_cli.mail.legacy import header_pairs
+from pmail_cli.mail.legacy_bundle import header_pairs
 from pmail_cli.mail.parse import clean_text
 from pmail_cli.services import ingest, sqlbodies, tenants, validate
 from pmail_cli.services.pipeline import PipelineOptions

@@ -11,20 +11,22 @@ import pytest
 
 from pmail_cli.mail.legacy import (
     NO_CONTENT,
-    LegacyParts,
     LegacyRow,
-    RebuildFile,
-    bundle,
     display_text,
-    header_pairs,
     key_message_id,
     normalise_direction,
     normalise_status,
     normalise_type,
     parent_id,
     prepare_legacy_batch,
-    rebuild_message,
     record_of,
+)
+from pmail_cli.mail.legacy_bundle import (
+    LegacyParts,
+    RebuildFile,
+    bundle,
+    header_pairs,
+    rebuild_message,
     unbundle,
 )
 from pmail_cli.mail.prepare import PrepareContext

@@ -23,8 +23,7 @@ from pmail_cli.cli import (
 from pmail_cli.output import OutputFormat
 
 if TYPE_CHECKING:
-    from pmail_cli.repository.search import Found
-    from pmail_cli.services.search import SearchResult
+    from pmail_cli.services.search import Found, SearchResult
 
 _BOLD, _PLAIN = "\x1b[1m", "\x1b[22m"
 

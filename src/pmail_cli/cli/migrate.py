@@ -57,6 +57,15 @@ def migrate_legacy(
         typer.Option(help="Schema of the legacy tables (default: pmail's own)."),
     ] = None,
     jobs: JobsOption = 0,
+    writers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Batch writers, each on its own connection with its own tenants "
+            "(at most one per tenant).",
+        ),
+    ] = 1,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Move the legacy content tables into pmail's, resumably and verified.
@@ -97,7 +106,7 @@ def migrate_legacy(
                 + "; the SQL above undoes it"
             )
             return
-        result = _run(settings, conn, legacy_schema, batch_size, jobs)
+        result = _run(settings, conn, legacy_schema, batch_size, jobs, writers)
     output.render([{"kind": kind, "rows": n} for kind, n in result.anomalies], fmt)
     _summary(result)
 
@@ -108,6 +117,7 @@ def _run(
     legacy_schema: str | None,
     batch_size: int,
     jobs: int,
+    writers: int,
 ) -> MigrationResult:
     from pmail_cli import db
     from pmail_cli.progress import task
@@ -123,6 +133,8 @@ def _run(
                 legacy_schema=legacy_schema,
                 batch_size=batch_size,
                 jobs=jobs,
+                writers=writers,
+                connect=lambda: db.connect(settings, migrate=False),
                 on_progress=advance,
             )
 

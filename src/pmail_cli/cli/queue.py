@@ -306,12 +306,13 @@ def report_queue(
 
     Example: pmail report queue --days 7
     """
-    from pmail_cli.repository.jobs import QueueDay
     from pmail_cli.services import queue, tenants
 
     with connected(get_settings(ctx)) as conn:
         scope = tenants.find_tenant(conn, tenant) if tenant else None
         found = queue.report(conn, scope, days=days)
-    output.render(found.days, fmt, columns=[f for f in QueueDay.__dataclass_fields__])
+    output.render(
+        found.days, fmt, columns=[f for f in queue.QueueDay.__dataclass_fields__]
+    )
     for f in found.failures:
         say(f"dead: {f.jobs:,} {f.job_type} job(s): {escape(f.error)}")

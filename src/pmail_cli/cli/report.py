@@ -158,7 +158,6 @@ def volume(
     Example: pmail report volume --tenant acme --days 30
     """
     from pmail_cli.charts import Series
-    from pmail_cli.repository.reports import VolumeDay
     from pmail_cli.services import reports
 
     settings = get_settings(ctx)
@@ -182,7 +181,7 @@ def volume(
         whole=True,
         dated=True,
     )
-    _show(list(rows), VolumeDay, fmt, chart=chart, no_chart=no_chart, plot=plot)
+    _show(list(rows), reports.VolumeDay, fmt, chart=chart, no_chart=no_chart, plot=plot)
 
 
 @report_app.command("storage")
@@ -208,7 +207,6 @@ def storage(
     Example: pmail report storage --tenant acme --format json
     """
     from pmail_cli.charts import Series
-    from pmail_cli.repository.reports import StorageDay
     from pmail_cli.services import reports
 
     settings = get_settings(ctx)
@@ -230,7 +228,9 @@ def storage(
         y_label="MB",
         dated=True,
     )
-    _show(list(rows), StorageDay, fmt, chart=chart, no_chart=no_chart, plot=plot)
+    _show(
+        list(rows), reports.StorageDay, fmt, chart=chart, no_chart=no_chart, plot=plot
+    )
 
 
 @report_app.command("status")
@@ -251,7 +251,6 @@ def status(
 
     Example: pmail report status --tenant acme --since 2026-01-01
     """
-    from pmail_cli.repository.reports import StatusGroup
     from pmail_cli.services import reports
 
     settings = get_settings(ctx)
@@ -259,7 +258,7 @@ def status(
         rows = reports.status(
             conn, _window(conn, _Args(tenant, all_tenants, days, since, until, tz))
         )
-    _show(list(rows), StatusGroup, fmt)
+    _show(list(rows), reports.StatusGroup, fmt)
 
 
 @report_app.command("attachments")
@@ -281,7 +280,6 @@ def attachments(
 
     Example: pmail report attachments --tenant acme
     """
-    from pmail_cli.repository.reports import AttachmentType
     from pmail_cli.services import reports
 
     settings = get_settings(ctx)
@@ -289,7 +287,7 @@ def attachments(
         rows = reports.attachments(
             conn, _window(conn, _Args(tenant, all_tenants, days, since, until, tz))
         )
-    _show(list(rows), AttachmentType, fmt)
+    _show(list(rows), reports.AttachmentType, fmt)
 
 
 def _names(
@@ -436,7 +434,6 @@ def bounces(
 
     Example: pmail report bounces --tenant acme --by domain
     """
-    from pmail_cli.repository.reports import BounceGroup
     from pmail_cli.services import reports
 
     settings = get_settings(ctx)
@@ -445,7 +442,7 @@ def bounces(
     with connected(settings) as conn:
         w = _window(conn, _Args(tenant, all_tenants, days, since, until, tz))
         rows = reports.bounces(conn, w, by=by)
-    _show(list(rows), BounceGroup, fmt)
+    _show(list(rows), reports.BounceGroup, fmt)
 
 
 @analytics_app.command("rebuild")

@@ -7,7 +7,9 @@ Steps, each resumable from its recorded position (docs/migrate-legacy.md):
    name, an index on the legacy attachments by message when there is none, and a
    first dictionary per tenant trained on its legacy bodies;
 3. `messages`: every legacy message row, with its content and files, through the
-   one pipeline and batch writer; the position moves with each page's last batch;
+   one pipeline and batch writer (several writers on connections of their own, each
+   with its own tenants, when asked); the position moves past a page once every
+   tenant's share of it has committed;
 4. `orphan_content`: content rows no message row refers to;
 5. `orphan_attachments`: files whose message has no content row, kept in the
    anomaly table with their bytes;
@@ -18,10 +20,14 @@ The legacy rows are only ever read.
 
 from __future__ import annotations
 
+import functools
+import queue
+import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,19 +35,16 @@ from pmail_cli import migrations
 from pmail_cli.db import Connection, as_bytes
 from pmail_cli.errors import NotFound, PmailError
 from pmail_cli.mail.compress import compress
-from pmail_cli.mail.legacy import (
-    ATTACHMENTS,
-    bundle_json,
-    file_sha256,
-    prepare_legacy_batch,
-)
+from pmail_cli.mail.legacy import ATTACHMENTS, file_sha256, prepare_legacy_batch
+from pmail_cli.mail.legacy_bundle import bundle_json
 from pmail_cli.repository import legacy as repo
 from pmail_cli.repository import linking
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.legacy import AnomalyRow, LegacyTables
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import dicts, schema, tenants
-from pmail_cli.services.pipeline import Pipeline, PipelineOptions
+from pmail_cli.services.pipeline import Pipeline, PipelineOptions, PipelineResult
+from pmail_cli.sources import WorkItem
 from pmail_cli.sources.legacy import (
     STEP_MESSAGES,
     STEP_ORPHAN_ATTACHMENTS,
@@ -232,9 +235,16 @@ def migrate(
     legacy_schema: str | None,
     batch_size: int,
     jobs: int = 0,
+    writers: int = 1,
+    connect: Callable[[], AbstractContextManager[Connection]] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> MigrationResult:
-    """Run (or continue) the migration; killed at any point, a rerun finishes it."""
+    """Run (or continue) the migration; killed at any point, a rerun finishes it.
+
+    With `writers` above one (and `connect` to open their connections), the tenants
+    are split among that many batch writers, each on a connection of its own with its
+    own worker processes; one reader hands each its tenants' rows.
+    """
     started = time.monotonic()
     result = MigrationResult(moved_aside=schema.upgrade(conn).move_aside)
     tables = find_legacy(conn, legacy_schema)
@@ -243,13 +253,8 @@ def migrate(
     result.dictionaries_trained = _train(conn, reader, tables, known)
     steps = _steps(conn)
     source = LegacySource(reader, tables, known, page_size=batch_size)
-    options = PipelineOptions(
-        batch_messages=batch_size,
-        auto_train_at=0,
-        parent_status=False,
-        link_waiting=False,
-    )
-    with Pipeline(conn, jobs=jobs) as pipeline:
+    groups = _split(known, writers if connect is not None else 1)
+    with _Writers(conn, connect, groups, jobs, batch_size, on_progress) as run:
         for step, items in (
             (STEP_MESSAGES, source.messages),
             (STEP_ORPHAN_CONTENT, source.orphan_content),
@@ -257,14 +262,9 @@ def migrate(
             done = steps.get(step)
             if done is not None and done.finished is not None:
                 continue
-            piped = pipeline.run(
-                items(done.last_key or "" if done else ""),
-                tenant=None,
-                options=options,
-                hooks=[LegacyCheckpoint(step)],
-                on_progress=on_progress,
-                prepare=prepare_legacy_batch,
-            )
+            pages = _Pages(step)
+            source.on_page = pages.read
+            piped = run.run(items(done.last_key or "" if done else ""), pages)
             result.stored += piped.added
             result.already_there += piped.duplicates
             _finish(conn, step)
@@ -279,6 +279,191 @@ def migrate(
         result.anomalies = repo.anomaly_counts(conn)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _split(known: dict[uuid.UUID, Tenant], writers: int) -> list[set[uuid.UUID]]:
+    """The tenants of each writer: at most one writer per tenant, in turn."""
+    count = max(1, min(writers, len(known)))
+    groups: list[set[uuid.UUID]] = [set() for _ in range(count)]
+    for i, tenant_id in enumerate(sorted(known)):
+        groups[i % count].add(tenant_id)
+    return groups
+
+
+class _Pages:
+    """The pages of one step handed on and not yet committed, in read order: the
+    step's position moves past a page once each of its tenants' last rows has
+    committed, and past no page before an earlier one (writers run at their own
+    pace). A run killed in between rereads from the position; what it had stored
+    already is skipped as already there."""
+
+    def __init__(self, step: str) -> None:
+        self.step = step
+        self._lock = threading.Lock()
+        self._open: dict[str, list[int]] = {}  # last key -> [tenants to go, rows]
+
+    def read(self, last_key: str, rows: int, tenant_count: int) -> None:
+        """A page was handed on to the writers."""
+        with self._lock:
+            self._open[last_key] = [tenant_count, rows]
+
+    def done(self, conn: Connection, last_key: str) -> None:
+        """One tenant's share of the page has committed (on this writer's `conn`)."""
+        with self._lock:
+            self._open[last_key][0] -= 1
+            ready: list[tuple[str, int]] = []
+            for key, (left, rows) in self._open.items():
+                if left > 0:
+                    break
+                ready.append((key, rows))
+            if not ready:
+                return
+            for key, _ in ready:
+                del self._open[key]
+            with tenants.every_tenant(conn):
+                repo.save_step(
+                    conn,
+                    step=self.step,
+                    last_key=ready[-1][0],
+                    rows=sum(rows for _, rows in ready),
+                    finished=False,
+                )
+
+
+_END = WorkItem(origin="(end of the step)")  # the last thing a writer's queue holds
+QUEUED = 4  # pages' worth of rows a writer may have waiting
+
+
+class _Writers:
+    """The batch writers of a run: one on the run's connection, or one per group of
+    tenants, each in a thread with its own connection and pipeline."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        connect: Callable[[], AbstractContextManager[Connection]] | None,
+        groups: list[set[uuid.UUID]],
+        jobs: int,
+        batch_size: int,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        self.conn, self.connect, self.groups = conn, connect, groups
+        self.jobs, self.batch_size = jobs, batch_size
+        self.options = PipelineOptions(
+            batch_messages=batch_size,
+            auto_train_at=0,
+            parent_status=False,
+            link_waiting=False,
+        )
+        lock = threading.Lock()
+
+        def progress(n: int) -> None:
+            if on_progress is not None:
+                with lock:
+                    on_progress(n)
+
+        self.progress = progress
+        self._pipeline = Pipeline(conn, jobs=jobs)  # the run's own connection's
+
+    def __enter__(self) -> _Writers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pipeline.close()
+
+    def _pipe(
+        self, pipeline: Pipeline, items: Iterable[WorkItem], pages: _Pages
+    ) -> PipelineResult:
+        return pipeline.run(
+            items,
+            tenant=None,
+            options=self.options,
+            hooks=[LegacyCheckpoint(functools.partial(pages.done, pipeline.conn))],
+            on_progress=self.progress,
+            prepare=prepare_legacy_batch,
+        )
+
+    def run(self, items: Iterator[WorkItem], pages: _Pages) -> PipelineResult:
+        """Store every item; each tenant's by its writer, in source order."""
+        if len(self.groups) == 1 or self.connect is None:
+            return self._pipe(self._pipeline, items, pages)
+        writer_of = {t: i for i, group in enumerate(self.groups) for t in group}
+        inboxes: list[queue.Queue[WorkItem]] = [
+            queue.Queue(maxsize=self.batch_size * QUEUED) for _ in self.groups
+        ]
+        results: list[PipelineResult | BaseException | None] = [None] * len(inboxes)
+        stop = threading.Event()
+        threads = [
+            threading.Thread(
+                target=self._writer,
+                args=(inbox, pages, results, i, stop),
+                name=f"pmail-writer-{i}",
+                daemon=True,
+            )
+            for i, inbox in enumerate(inboxes)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for item in items:
+                assert item.tenant is not None
+                if stop.is_set():  # a writer failed: read no further
+                    break
+                self._hand(inboxes[writer_of[item.tenant.tenant_id]], item, stop)
+        except BaseException:
+            stop.set()  # the writers commit what they prepared, and end
+            raise
+        finally:
+            for inbox in inboxes:
+                self._hand(inbox, _END, stop)
+            for thread in threads:
+                thread.join()
+        total = PipelineResult()
+        for got in results:
+            if isinstance(got, BaseException):
+                raise got
+            if got is not None:
+                total.added += got.added
+                total.duplicates += got.duplicates
+        return total
+
+    @staticmethod
+    def _hand(
+        inbox: queue.Queue[WorkItem], item: WorkItem, stop: threading.Event
+    ) -> None:
+        """Queue an item for a writer, unless a writer has failed (the run ends)."""
+        while not stop.is_set():
+            try:
+                inbox.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _writer(
+        self,
+        inbox: queue.Queue[WorkItem],
+        pages: _Pages,
+        results: list[PipelineResult | BaseException | None],
+        index: int,
+        stop: threading.Event,
+    ) -> None:
+        def items() -> Iterator[WorkItem]:
+            while not stop.is_set():
+                try:
+                    item = inbox.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if item is _END:
+                    return
+                yield item
+
+        assert self.connect is not None
+        try:
+            with self.connect() as conn, Pipeline(conn, jobs=self.jobs) as pipeline:
+                results[index] = self._pipe(pipeline, items(), pages)
+        except BaseException as exc:  # handed to the run's thread, which raises it
+            results[index] = exc
+            stop.set()
 
 
 def _link_waiting(conn: Connection, known: dict[uuid.UUID, Tenant]) -> int:

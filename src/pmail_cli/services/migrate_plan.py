@@ -26,11 +26,11 @@ from pmail_cli.mail.legacy import (
     LegacyRow,
     Note,
     file_size_note,
-    header_pairs,
     legacy_message_id,
     prepare_legacy_batch,
     record_of,
 )
+from pmail_cli.mail.legacy_bundle import header_pairs
 from pmail_cli.mail.prepare import PrepareContext
 from pmail_cli.repository import legacy as repo
 from pmail_cli.repository import tenants as tenants_repo

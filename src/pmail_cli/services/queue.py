@@ -52,6 +52,7 @@ from pmail_cli.streams import (
 from pmail_cli.workerproc import watch_owner
 
 logger = logging.getLogger(__name__)
+QueueDay = jobs_repo.QueueDay  # the report's row type, for cli/ to name
 
 ENQUEUE_CHUNK = 100  # jobs per round trip to Redis
 PRESSURE_POLL = 0.5  # seconds between looks while the queue is full

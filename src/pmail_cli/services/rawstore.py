@@ -9,7 +9,12 @@ from dataclasses import dataclass
 
 from pmail_cli.db import Connection
 from pmail_cli.mail.compress import decompress
-from pmail_cli.mail.legacy import LegacyParts, RebuildFile, rebuild_message, unbundle
+from pmail_cli.mail.legacy_bundle import (
+    LegacyParts,
+    RebuildFile,
+    rebuild_message,
+    unbundle,
+)
 from pmail_cli.mail.rawsplit import Splice
 from pmail_cli.mail.verify import unpack_raw
 from pmail_cli.repository import dicts as dicts_repo

@@ -22,6 +22,13 @@ from pmail_cli.repository import suppressions as suppressions_repo
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit, tenants
 
+# The row types the reports return, for cli/ to name (it never imports repository).
+VolumeDay = repo.VolumeDay
+StorageDay = repo.StorageDay
+StatusGroup = repo.StatusGroup
+AttachmentType = repo.AttachmentType
+BounceGroup = repo.BounceGroup
+
 MAX_DAYS = 3660
 # Bounce reasons that say the sender was refused for reputation, policy or content:
 # the "blocked" column of campaigns and mailboxes (docs/reports.md).

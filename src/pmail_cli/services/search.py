@@ -11,7 +11,7 @@ from pmail_cli.db import Connection
 from pmail_cli.errors import UsageError
 from pmail_cli.query import Filters
 from pmail_cli.repository import search as repo
-from pmail_cli.repository.search import Found
+from pmail_cli.repository.search import Found as Found  # for cli/ to name
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services.tenants import scoped
 

@@ -3,9 +3,11 @@
 Pages are read in key order from a connection of the source's own (the writer's
 transactions never see the source's reads) and handed over as the legacy values
 were read (`mail.legacy.LegacyRow`); the workers normalise and map them. Each page's
-items come sorted by tenant, so the writer commits one batch per tenant; the
-checkpoint (the page's last key) moves in the transaction of the page's last batch,
-together with the anomalies the mapping noted (docs/migrate-legacy.md).
+items come sorted by tenant, so a writer commits one batch per tenant, and each
+tenant's last row of the page carries the page's last key. Each batch records the
+anomalies its mapping noted in its own transaction; the service moves the step's
+position past a page once every tenant's share of it has committed (several writers
+may share a page, each with its own tenants; docs/migrate-legacy.md).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class LegacySource:
     page_size: int
     pages: int = 0
     rows: int = 0
+    # told of each page as it is handed on: (its last key, its rows, its tenants)
+    on_page: Callable[[str, int, int], None] | None = None
     _sent: set[tuple[str, bytes]] = field(default_factory=set)
 
     def messages(self, after: str) -> Iterator[WorkItem]:
@@ -78,9 +82,12 @@ class LegacySource:
     def _page(self, rows: list[LegacyRow], last_key: str) -> Iterator[WorkItem]:
         self.pages += 1
         self.rows += len(rows)
-        count = len(rows)
         rows.sort(key=lambda r: (r.tenant_id, r.storage_key))
-        rows[-1] = replace(rows[-1], page_end=last_key, page_rows=count)
+        ends = {r.tenant_id: i for i, r in enumerate(rows)}  # each tenant's last row
+        for i in ends.values():
+            rows[i] = replace(rows[i], page_end=last_key)
+        if self.on_page is not None:
+            self.on_page(last_key, len(rows), len(ends))
         for row in rows:
             size = sum(len(v) for v in (row.content_text, row.content_html) if v)
             yield WorkItem(
@@ -160,23 +167,21 @@ class LegacySource:
 
 
 class LegacyCheckpoint(BatchHook):
-    """Inside each batch's transaction: its rows' anomalies, and the step's position
-    when the batch ends a page."""
+    """Inside each batch's transaction: its rows' anomalies; after its commit, the
+    pages whose last row of a tenant it held (`page_done(last_key)`)."""
 
-    def __init__(self, step: str) -> None:
-        self.step = step
+    def __init__(self, page_done: Callable[[str], None]) -> None:
+        self.page_done = page_done
 
     def in_transaction(self, conn: Connection, written: Written) -> None:
-        """Record anomalies; move the step's last key at the end of a page."""
+        """Record the anomalies of the batch's rows."""
         tenant = str(written.tenant.tenant_id)
         anomalies: list[AnomalyRow] = []
-        end: LegacyRow | None = None
         tables: dict[str, str] = {}
         for item in written.batch.items:
             row = item.record
             assert isinstance(row, LegacyRow)
             tables[row.storage_key] = row.table
-            end = row if row.page_end is not None else end
         for m in written.batch.prepared:
             anomalies += [AnomalyRow(k, t, key, tenant, d) for k, t, key, d in m.notes]
             problems = [p for p in m.message.parse_problems or [] if p != NO_CONTENT]
@@ -187,14 +192,14 @@ class LegacyCheckpoint(BatchHook):
                     AnomalyRow("flagged", table, m.storage_key, tenant, detail)
                 )
         repo.insert_anomalies(conn, anomalies=anomalies)
-        if end is not None:
-            repo.save_step(
-                conn,
-                step=self.step,
-                last_key=end.page_end,
-                rows=end.page_rows,
-                finished=False,
-            )
+
+    def after_commit(self, written: Written) -> None:
+        """Tell the service which pages this batch finished a tenant's share of."""
+        for item in written.batch.items:
+            row = item.record
+            assert isinstance(row, LegacyRow)
+            if row.page_end is not None:
+                self.page_done(row.page_end)
 
 
 def ref_row(r: dict[str, object]) -> LegacyRow:
