@@ -7,7 +7,7 @@ drawn from a Zipf distribution over the vocabulary of real mail (the words of
 bodies, each message with an order reference of its own), addresses, types, statuses, dates over a
 year, some attachments and bounce reasons. Each body's full-text document is built
 by the same SQL function the batch writer calls (`pmail_search_vector`), then the
-GIN index — both timed, for the index build rate. Then 62 varied queries (rare word,
+GIN index — both timed, for the index build rate. Then 56 varied queries (rare word,
 common word, phrase, OR, negation, field filters, combined, deep keyset pages) are run as a user runs
 them — the real `pmail` command, process start included — beside the equivalent
 `ILIKE` query through psql (also a process) on the same data; medians and p95.
@@ -224,7 +224,7 @@ def build(
 
 
 def queries(words: list[str]) -> list[tuple[str, str, list[str], str]]:
-    """62 queries: (kind, what the user types, pmail's arguments, the ILIKE baseline)."""
+    """56 queries: (kind, what the user types, pmail's arguments, the ILIKE baseline)."""
     t = f"m.tenant_id = '{TENANT_ID}'"
     head = (
         "SELECT m.storage_key, coalesce(m.sent_at, m.created) AS d, m.subject"
