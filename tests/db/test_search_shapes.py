@@ -7,7 +7,7 @@ a prefix of one."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import psycopg
@@ -16,6 +16,7 @@ import pytest
 from pmail_cli.config import Settings
 from pmail_cli.db import connect
 from pmail_cli.query import parse_query
+from pmail_cli.repository import search as repo
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import ingest, search, tenants
 from pmail_cli.services.pipeline import PipelineOptions
@@ -127,3 +128,63 @@ def test_slow_shapes_give_known_answers_on_every_page(
     assert set(ranked) == expected and len(ranked) == len(expected)
     assert _pages(shapes, query, search.Sort.relevance, 2) == ranked
     assert search.count_messages(conn, tenant, parse_query(query)) == len(expected)
+
+
+@pytest.mark.parametrize("candidates", [0.0, 1e12])
+@pytest.mark.parametrize("walk", [0, 1, 2, 3, 5, 5000])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ('"size with"', {4, 13, 22, 31}),
+        ('"size with" direction:inbound', {4, 22}),
+        ('"size with" OR allow', {3, 4, 10, 13, 17, 22, 24, 31}),
+        ('"the notes" before:2026-09-04', {0, 1, 2, 3}),
+        ('"notes size"', set()),
+    ],
+)
+def test_a_phrase_gives_the_same_answer_walked_or_from_the_index(
+    shapes: tuple[Conn, Tenant, dict[str, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    walk: int,
+    candidates: float,
+    query: str,
+    expected: set[int],
+) -> None:
+    """A phrase is checked on the newest `walk` messages first (0: none); when those
+    do not give a page, on the index's candidates if there are few (estimated) or by
+    walking on if there are many: every page the same every way."""
+
+    def estimated(
+        conn: Conn, params: Mapping[str, object]
+    ) -> tuple[bool, float, float]:
+        del conn, params  # every query here has a phrase
+        return True, 0.0, candidates
+
+    monkeypatch.setattr(search, "_phrase_walk", lambda least, scan: walk)
+    monkeypatch.setattr(repo, "phrase_facts", estimated)
+    for size in (1, 2, 50):
+        assert _pages(shapes, query, search.Sort.newest, size) == _newest(expected)
+    conn, tenant, keys = shapes
+    whole = search.find_messages(conn, tenant, parse_query(query), limit=100)
+    assert {keys[r.storage_key] for r in whole.rows} == expected
+    assert len(whole.rows) == len(expected)
+    assert _pages(shapes, query, search.Sort.relevance, 2) == [
+        keys[r.storage_key] for r in whole.rows
+    ]
+
+
+def test_phrase_facts_read_the_planners_statistics(
+    shapes: tuple[Conn, Tenant, dict[str, int]],
+) -> None:
+    """A phrase is told from words, and its words' shares come from pg_stats once
+    the documents are analyzed (this test's role bypasses row-level security)."""
+    conn, tenant, _ = shapes
+    conn.execute("ANALYZE email_content")
+    base = {"language": "simple", "subjects": None, "filenames": None}
+    with tenants.scoped(conn, tenant):
+        phrase, least, candidates = repo.phrase_facts(
+            conn, base | {"words": '"size with"'}
+        )
+        words, _, _ = repo.phrase_facts(conn, base | {"words": "size with"})
+    assert phrase and not words
+    assert least > 0.5 and candidates > 0  # every document has both words
