@@ -7,8 +7,8 @@ drawn from a Zipf distribution over the vocabulary of real mail (the words of
 bodies, each message with an order reference of its own), addresses, types, statuses, dates over a
 year, some attachments and bounce reasons. Each body's full-text document is built
 by the same SQL function the batch writer calls (`pmail_search_vector`), then the
-GIN index — both timed, for the index build rate. Then 50 varied queries (rare word,
-common word, phrase, OR, negation, field filters, combined) are run as a user runs
+GIN index — both timed, for the index build rate. Then 56 varied queries (rare word,
+common word, phrase, OR, negation, field filters, combined, deep keyset pages) are run as a user runs
 them — the real `pmail` command, process start included — beside the equivalent
 `ILIKE` query through psql (also a process) on the same data; medians and p95.
 
@@ -224,7 +224,7 @@ def build(
 
 
 def queries(words: list[str]) -> list[tuple[str, str, list[str], str]]:
-    """50 queries: (kind, what the user types, pmail's arguments, the ILIKE baseline)."""
+    """56 queries: (kind, what the user types, pmail's arguments, the ILIKE baseline)."""
     t = f"m.tenant_id = '{TENANT_ID}'"
     head = (
         "SELECT m.storage_key, coalesce(m.sent_at, m.created) AS d, m.subject"
@@ -310,7 +310,98 @@ def queries(words: list[str]) -> list[tuple[str, str, list[str], str]]:
                 + tail,
             )
         )
+    # Deep pages (keyset: `--after` the last key of the page before): every message
+    # newest first far down, a common word newest first, a mid-frequency word by
+    # relevance deep in its ranked window. `@N` is the key of the N-th row of the same
+    # search, looked up before timing (`_anchored`).
+    keyset = (
+        " AND (coalesce(m.sent_at, m.created), m.storage_key) < (SELECT"
+        " coalesce(a.sent_at, a.created), a.storage_key FROM email_messages a"
+        f" WHERE a.tenant_id = '{TENANT_ID}' AND a.storage_key = '@KEY')"
+    )
+    for depth in (10_000, 500_000):
+        out.append(
+            (
+                "deep page",
+                f"(list) --after the {depth:,}th",
+                ["--sort", "newest", "--after", f"@{depth}"],
+                head + t + keyset + tail,
+            )
+        )
+    for n, depth in enumerate((2_000, 9_000)):
+        word = words[n * 3]
+        out.append(
+            (
+                "deep page",
+                f"{word} --sort newest --after the {depth:,}th",
+                [word, "--sort", "newest", "--after", f"@{depth}"],
+                head + f"{t} AND {like(word)}" + keyset + tail,
+            )
+        )
+    for n in range(2):
+        word = words[200 + n * 50]
+        out.append(
+            (
+                "deep page",
+                f"{word} --after the 500th (ranked)",
+                [word, "--after", "@500"],
+                head + f"{t} AND {like(word)}" + keyset + tail,
+            )
+        )
     return out
+
+
+def _split(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """A query's words (the first argument unless it is an option) and options."""
+    if args[0].startswith("--"):  # options only
+        return [], dict(zip(args[::2], args[1::2], strict=True))
+    return args[:1], dict(zip(args[1::2], args[2::2], strict=True))
+
+
+def _service_call(args: list[str]) -> dict[str, object]:
+    """The keyword arguments of `search.find_messages` for pmail's `args`."""
+    from pmail_cli import query as q
+    from pmail_cli.services import search
+
+    words, options = _split(args)
+    names = {
+        "--from": "from",
+        "--type": "type",
+        "--direction": "direction",
+        "--since": "after",
+    }
+    fields = [(names[k], v, k) for k, v in options.items() if k in names]
+    return {
+        "filters": q.from_fields(fields).merged(q.parse_query(" ".join(words))),
+        "sort": search.Sort(options.get("--sort", "relevance")),
+        "after": options.get("--after"),
+    }
+
+
+def _anchored(dsn: str, args: list[str]) -> list[str]:
+    """`args` with `--after @N` made the key of the N-th row of the same search."""
+    if "--after" not in args:
+        return args
+    from pmail_cli.config import Settings
+    from pmail_cli.db import connect
+    from pmail_cli.services import search, tenants
+
+    at = args.index("--after") + 1
+    depth = int(args[at].lstrip("@"))
+    call = _service_call(args) | {"after": None}
+    with connect(Settings(dsn=dsn, dsn_source="bench")) as conn:
+        tenant = tenants.find_tenant(conn, TENANT)
+        key, seen = None, 0
+        while seen < depth:  # keyset pages of at most 10,000 down to the N-th row
+            step = min(search.MAX_LIMIT, depth - seen)
+            page = search.find_messages(
+                conn, tenant, call["filters"], sort=call["sort"], limit=step, after=key
+            )
+            if not page.rows:
+                break
+            key, seen = page.rows[-1].storage_key, seen + len(page.rows)
+    assert key is not None, args
+    return [*args[:at], key, *args[at + 1 :]]
 
 
 def _p95(values: list[float]) -> float:
@@ -320,39 +411,39 @@ def _p95(values: list[float]) -> float:
 def in_process(dsn: str, args: list[str], runs: int) -> float:
     """The same search without the process: the service call on an open connection
     (what the database and pmail's own code take, start-up aside)."""
-    from pmail_cli import query as q
     from pmail_cli.config import Settings
     from pmail_cli.db import connect
     from pmail_cli.services import search, tenants
 
-    if args[0].startswith("--"):  # options only
-        words, options = [], dict(zip(args[::2], args[1::2], strict=True))
-    else:  # the query, then options
-        words, options = args[:1], dict(zip(args[1::2], args[2::2], strict=True))
-    names = {
-        "--from": "from",
-        "--type": "type",
-        "--direction": "direction",
-        "--since": "after",
-    }
-    filters = q.from_fields([(names[k], v, k) for k, v in options.items()]).merged(
-        q.parse_query(" ".join(words))
-    )
+    call = _service_call(args)
     times = []
     with connect(Settings(dsn=dsn, dsn_source="bench")) as conn:
         tenant = tenants.find_tenant(conn, TENANT)
         for _ in range(runs):
             started = time.perf_counter()
-            search.find_messages(conn, tenant, filters, limit=50)
+            search.find_messages(conn, tenant, limit=50, **call)  # type: ignore[arg-type]
             times.append(time.perf_counter() - started)
     return statistics.median(times)
 
 
-def time_queries(dsn: str, words: list[str], runs: int) -> list[dict[str, object]]:
+def time_queries(
+    dsn: str,
+    words: list[str],
+    runs: int,
+    *,
+    query_only: bool = False,
+    kinds: frozenset[str] = frozenset(),
+) -> list[dict[str, object]]:
     """Each query: median of `runs` for pmail and for the ILIKE query via psql, and
-    the service call alone (in this process, on an open connection)."""
+    the service call alone (in this process, on an open connection); with
+    `query_only`, the service call alone. `kinds`: only these kinds (all if empty)."""
     rows: list[dict[str, object]] = []
     for kind, typed, args, plain in queries(words):
+        if kinds and kind not in kinds:
+            continue
+        args = _anchored(dsn, args)
+        if "--after" in args:
+            plain = plain.replace("@KEY", args[args.index("--after") + 1])
         command = [
             pmail_path(),
             "--dsn",
@@ -367,10 +458,12 @@ def time_queries(dsn: str, words: list[str], runs: int) -> list[dict[str, object
             "--format",
             "csv",
         ]
-        pmail = statistics.median(timed_run(command) for _ in range(runs))
-        base = statistics.median(
-            timed_run([*psql_command(dsn), plain]) for _ in range(runs)
-        )
+        pmail = base = float("nan")
+        if not query_only:
+            pmail = statistics.median(timed_run(command) for _ in range(runs))
+            base = statistics.median(
+                timed_run([*psql_command(dsn), plain]) for _ in range(runs)
+            )
         inside = in_process(dsn, args, runs)
         rows.append(
             {
@@ -389,7 +482,9 @@ def time_queries(dsn: str, words: list[str], runs: int) -> list[dict[str, object
     return rows
 
 
-def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
+def time_ingest(
+    admin: str, messages: int, runs: int, name: str = "pmail_search_ingest"
+) -> dict[str, object]:
     """`pmail ingest` of one corpus with full-text search on and off, alternated."""
     workdir = Path(tempfile.mkdtemp(prefix="pmail-search-bench-"))
     try:
@@ -399,7 +494,7 @@ def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
         stored: dict[str, int] = {}
         for _ in range(runs):
             for mode in ("on", "off"):
-                dsn = fresh_database(admin, "pmail_search_ingest")
+                dsn = fresh_database(admin, name)
                 for step in (["add", "default"], ["set", "default", "--search", mode]):
                     subprocess.run(
                         [pmail_path(), "--dsn", dsn, "-q", "tenant", *step],
@@ -444,7 +539,7 @@ def time_ingest(admin: str, messages: int, runs: int) -> dict[str, object]:
 
 def _built(args: argparse.Namespace, words: list[str]) -> str:
     """Build the database, print what it took, return its DSN."""
-    dsn, facts = build(args.dsn, "pmail_search_bench", args.messages, words)
+    dsn, facts = build(args.dsn, args.db_name, args.messages, words)
     n = args.messages
     built = {
         "messages": n,
@@ -469,6 +564,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dsn", default=DEFAULT_DSN, help="server + maintenance database"
     )
+    parser.add_argument(
+        "--db-name",
+        default="pmail_search_bench",
+        help="the scratch database (and NAME_ingest for --ingest)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
         "--reuse", action="store_true", help="query the kept database; build nothing"
@@ -476,25 +576,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--build-only", action="store_true", help="build (and keep) the database only"
     )
+    parser.add_argument(
+        "--query-only",
+        action="store_true",
+        help="time the service call alone (no pmail process, no ILIKE)",
+    )
+    parser.add_argument(
+        "--kind", action="append", default=[], help="only queries of this kind"
+    )
     args = parser.parse_args(argv)
     report: dict[str, object] = {}
     if args.ingest:
-        report["ingest"] = time_ingest(args.dsn, args.ingest, args.runs)
+        report["ingest"] = time_ingest(
+            args.dsn, args.ingest, args.runs, args.db_name + "_ingest"
+        )
         print(json.dumps(report["ingest"]), file=sys.stderr)
     if args.messages:
         words = vocabulary(CORPUS)
         if args.reuse:
-            dsn = make_conninfo(args.dsn, dbname="pmail_search_bench")
+            dsn = make_conninfo(args.dsn, dbname=args.db_name)
         else:
             dsn = _built(args, words)
         if args.build_only:
             print(json.dumps(report, indent=2))
             return 0
-        rows = time_queries(dsn, words, args.runs)
+        rows = time_queries(
+            dsn,
+            words,
+            args.runs,
+            query_only=args.query_only,
+            kinds=frozenset(args.kind),
+        )
         pmail = [float(str(r["pmail_s"])) for r in rows]
         ilike = [float(str(r["ilike_s"])) for r in rows]
         inside = [float(str(r["query_s"])) for r in rows]
         report["queries"] = rows
+        if args.query_only:
+            report["summary"] = {
+                "query_p50_s": round(statistics.median(inside), 3),
+                "query_p95_s": round(_p95(inside), 3),
+            }
+            print(json.dumps(report, indent=2))
+            return 0
         report["summary"] = {
             "pmail_p50_s": round(statistics.median(pmail), 3),
             "pmail_p95_s": round(_p95(pmail), 3),
@@ -512,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         if not (args.keep or args.reuse):
             with psycopg.connect(args.dsn, autocommit=True) as conn:
-                conn.execute("DROP DATABASE IF EXISTS pmail_search_bench WITH (FORCE)")
+                conn.execute(f"DROP DATABASE IF EXISTS {args.db_name} WITH (FORCE)")
     print(json.dumps(report, indent=2))
     return 0
 

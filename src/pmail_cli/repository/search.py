@@ -37,20 +37,39 @@ class Found:
     matched: int | None  # ranked: matches the ranking saw (at most the window)
 
 
-def _with_filters(name: str, filters: Sequence[str]) -> sql.Composed:
+def _with_filters(
+    name: str, filters: Sequence[str], *, phrase: bool = False
+) -> sql.Composed:
     """sql/queries/search/<name>.sql with the chosen fragments of
     sql/queries/search/filters/ in its {filters}, or in the {filters} of the
-    matching.sql it holds as {matching} (trusted files, never user text)."""
+    matching.sql it holds as {matching} (trusted files, never user text); with
+    `phrase`, matching_phrase.sql, which checks the full text itself."""
     unknown = set(filters) - set(FILTERS)
     if unknown:
         raise ValueError(f"no such search filter: {sorted(unknown)}")
+    if phrase and name != "count":
+        filters = [f for f in filters if f != "full_text"]
     parts = sql.SQL("\n").join(
         sql.SQL(load_sql(f"search/filters/{f}")) for f in filters
     )
     if name == "count":
         return compose_sql("search/count", filters=parts)
-    matching = compose_sql("search/matching", filters=parts)
+    matching = compose_sql(
+        "search/matching_phrase" if phrase else "search/matching", filters=parts
+    )
     return compose_sql(f"search/{name}", matching=matching)
+
+
+def phrase_facts(
+    conn: Connection, params: Mapping[str, object]
+) -> tuple[bool, float, float]:
+    """Whether the search's words hold a phrase, the share of documents that hold its
+    least frequent word, and an estimate of the documents holding all its words
+    (search/phrase_facts.sql)."""
+    row = conn.execute(load_sql("search/phrase_facts"), params).fetchone()
+    if row is None:
+        return False, 0.0, 0.0
+    return bool(row[0]), float(str(row[1])), float(str(row[2]))
 
 
 def find_page(
@@ -59,11 +78,15 @@ def find_page(
     ranked: bool,
     filters: Sequence[str],
     params: Mapping[str, object],
+    phrase: bool = False,
 ) -> list[Found]:
     """A page of matches: by relevance among the newest `window` matches
-    (search/ranked.sql), or newest first (search/newest.sql)."""
+    (search/ranked.sql), or newest first (search/newest.sql); `phrase`: the
+    matches found by search/matching_phrase.sql (params `walk` too)."""
+    query = _with_filters("ranked" if ranked else "newest", filters, phrase=phrase)
+    conn.execute(load_sql("search/jit_off"))  # for this transaction only
     with conn.cursor(row_factory=class_row(Found)) as cur:
-        cur.execute(_with_filters("ranked" if ranked else "newest", filters), params)
+        cur.execute(query, params)
         return cur.fetchall()
 
 

@@ -4,6 +4,7 @@ ranked). The filters and the query language are in `pmail_cli.query`."""
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,6 +17,9 @@ from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services.tenants import scoped
 
 RANK_WINDOW = 1000  # relevance ranks this many of the newest matches (docs/search.md)
+# a phrase of common words is checked on this many of the newest messages before the
+# index's candidates are (sql/queries/search/matching_phrase.sql, _phrase_walk)
+PHRASE_WALK = 5000
 MAX_LIMIT = 10000
 
 
@@ -79,7 +83,14 @@ def find_messages(
             if not ranked:
                 params["after_date"] = _date_of(anchor)
                 names.append("after")
-        rows = repo.find_page(conn, ranked=ranked, filters=names, params=params)
+        phrase = False
+        if filters.full_text:
+            phrase, least, candidates = repo.phrase_facts(conn, params)
+            params["walk"] = _phrase_walk(least, int(str(params["scan"])))
+            params["candidates"] = candidates
+        rows = repo.find_page(
+            conn, ranked=ranked, filters=names, params=params, phrase=phrase
+        )
     result = SearchResult(rows=rows[:limit], more=len(rows) > limit)
     if ranked and rows and (rows[0].matched or 0) >= RANK_WINDOW:
         result.ranked_window = RANK_WINDOW
@@ -143,6 +154,16 @@ def _prepare(
     if filters.full_text:
         names.append("full_text")
     return names, params
+
+
+def _phrase_walk(least_frequency: float, scan: int) -> int:
+    """How many of the newest messages a phrase is checked on first (0: none, the
+    index's candidates are). The phrase is in at most the share of documents that
+    hold its least frequent word: the walk is twice what that share needs for `scan`
+    matches, at most PHRASE_WALK; skipped when even PHRASE_WALK could not give them."""
+    if least_frequency * PHRASE_WALK < scan:
+        return 0
+    return min(PHRASE_WALK, math.ceil(2 * scan / least_frequency))
 
 
 def _date_of(row: dict[str, object]) -> datetime:

@@ -1,0 +1,190 @@
+"""The search shapes that are slow at a million messages (docs/performance.md,
+Search), for their answers: a phrase of two common words that are rarely adjacent, an
+OR of two words, words with field filters, and deep keyset pages (newest first and
+ranked) that return every match once, in order, whether the anchor is a whole key or
+a prefix of one."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pmail_cli.config import Settings
+from pmail_cli.db import connect
+from pmail_cli.query import parse_query
+from pmail_cli.repository import search as repo
+from pmail_cli.repository.tenants import Tenant
+from pmail_cli.services import ingest, search, tenants
+from pmail_cli.services.pipeline import PipelineOptions
+
+pytestmark = pytest.mark.db
+Conn = psycopg.Connection[tuple[object, ...]]
+COUNT = 36
+
+
+def _body(n: int) -> str:
+    """Every body has 'size' and 'with', apart; a few have them adjacent."""
+    words = ["size", "of", "the", "deck", "goes", "with", "the", "notes"]
+    if n % 9 == 4:
+        words += ["and", "size", "with", "margins"]  # the phrase: n = 4, 13, 22, 31
+    if n % 5 == 0:
+        words.append("topic")  # n = 0, 5, 10, ..., 35
+    if n % 7 == 3:
+        words.append("allow")  # n = 3, 10, 17, 24, 31
+    return " ".join(words) + f" ref{n}."
+
+
+def _raw(n: int) -> bytes:
+    inbound = n % 2 == 0
+    head = [
+        f"From: {f'lead{n}@example.com' if inbound else 'sdr@acme.test'}",
+        f"To: {'sdr@acme.test' if inbound else f'lead{n}@example.com'}",
+        f"Subject: note {n}",
+        f"Date: {1 + n % 28:02d} {('Sep', 'Oct')[n // 28]} 2026 10:{n:02d}:00 +0000",
+        f"Message-ID: <shape-{n}@test>",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n" + _body(n) + "\r\n").encode()
+
+
+@pytest.fixture
+def shapes(dsn: str, tmp_path: Path) -> Iterator[tuple[Conn, Tenant, dict[str, int]]]:
+    """Tenant shapes with COUNT messages; the map from key to message number."""
+    with connect(Settings(dsn=dsn, dsn_source="test")) as conn:
+        scope = tenants.add_tenant(conn, "shapes")
+        tenants.add_account(conn, scope, email="sdr@acme.test")  # odd n: outbound
+        for n in range(COUNT):
+            (tmp_path / f"{n}.eml").write_bytes(_raw(n))
+        ingest.ingest_paths(
+            conn, [str(tmp_path)], tenant=scope, options=PipelineOptions(), jobs=1
+        )
+        tenant = tenants.find_tenant(conn, "shapes")
+        keys = {
+            hashlib.sha256(tenant.tenant_id.bytes + _raw(n)).hexdigest()[:32]: n
+            for n in range(COUNT)
+        }
+        yield conn, tenant, keys
+
+
+def _newest(numbers: set[int]) -> list[int]:
+    """Numbers in newest-first order: October after September, then day, then minute."""
+    return sorted(numbers, key=lambda n: (n // 28, n % 28, n), reverse=True)
+
+
+def _pages(
+    shapes: tuple[Conn, Tenant, dict[str, int]],
+    query: str,
+    sort: search.Sort,
+    size: int,
+    prefix: bool = False,
+) -> list[int]:
+    """Every page of `size` rows, each asked for after the last key shown."""
+    conn, tenant, keys = shapes
+    filters = parse_query(query)
+    seen: list[int] = []
+    after: str | None = None
+    while True:
+        page = search.find_messages(
+            conn, tenant, filters, sort=sort, limit=size, after=after
+        )
+        seen += [keys[r.storage_key] for r in page.rows]
+        if not page.more:
+            return seen
+        after = page.rows[-1].storage_key[: 12 if prefix else None]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ('"size with"', {4, 13, 22, 31}),
+        ("topic OR allow", {n for n in range(COUNT) if n % 5 == 0 or n % 7 == 3}),
+        ('"size with" OR allow', {3, 4, 10, 13, 17, 22, 24, 31}),
+        ("topic direction:inbound", {0, 10, 20, 30}),
+        ("topic from:lead10@example.com", {10}),
+        ("allow after:2026-10-01", {31}),
+        ("size before:2026-09-03 type:email", {0, 1, 2}),  # the bare date: its day too
+        ("", set(range(COUNT))),
+    ],
+)
+def test_slow_shapes_give_known_answers_on_every_page(
+    shapes: tuple[Conn, Tenant, dict[str, int]], query: str, expected: set[int]
+) -> None:
+    """Newest first in pages of 1, 3 and 50, and ranked in pages of 2: exactly the
+    expected messages, each once, in order; an anchor given as a key prefix pages
+    the same."""
+    for size in (1, 3, 50):
+        assert _pages(shapes, query, search.Sort.newest, size) == _newest(expected)
+    assert _pages(shapes, query, search.Sort.newest, 3, prefix=True) == _newest(
+        expected
+    )
+    conn, tenant, keys = shapes
+    whole = search.find_messages(conn, tenant, parse_query(query), limit=100)
+    ranked = [keys[r.storage_key] for r in whole.rows]
+    assert set(ranked) == expected and len(ranked) == len(expected)
+    assert _pages(shapes, query, search.Sort.relevance, 2) == ranked
+    assert search.count_messages(conn, tenant, parse_query(query)) == len(expected)
+
+
+@pytest.mark.parametrize("candidates", [0.0, 1e12])
+@pytest.mark.parametrize("walk", [0, 1, 2, 3, 5, 5000])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ('"size with"', {4, 13, 22, 31}),
+        ('"size with" direction:inbound', {4, 22}),
+        ('"size with" OR allow', {3, 4, 10, 13, 17, 22, 24, 31}),
+        ('"the notes" before:2026-09-04', {0, 1, 2, 3}),
+        ('"notes size"', set()),
+    ],
+)
+def test_a_phrase_gives_the_same_answer_walked_or_from_the_index(
+    shapes: tuple[Conn, Tenant, dict[str, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    walk: int,
+    candidates: float,
+    query: str,
+    expected: set[int],
+) -> None:
+    """A phrase is checked on the newest `walk` messages first (0: none); when those
+    do not give a page, on the index's candidates if there are few (estimated) or by
+    walking on if there are many: every page the same every way."""
+
+    def estimated(
+        conn: Conn, params: Mapping[str, object]
+    ) -> tuple[bool, float, float]:
+        del conn, params  # every query here has a phrase
+        return True, 0.0, candidates
+
+    monkeypatch.setattr(search, "_phrase_walk", lambda least, scan: walk)
+    monkeypatch.setattr(repo, "phrase_facts", estimated)
+    for size in (1, 2, 50):
+        assert _pages(shapes, query, search.Sort.newest, size) == _newest(expected)
+    conn, tenant, keys = shapes
+    whole = search.find_messages(conn, tenant, parse_query(query), limit=100)
+    assert {keys[r.storage_key] for r in whole.rows} == expected
+    assert len(whole.rows) == len(expected)
+    assert _pages(shapes, query, search.Sort.relevance, 2) == [
+        keys[r.storage_key] for r in whole.rows
+    ]
+
+
+def test_phrase_facts_read_the_planners_statistics(
+    shapes: tuple[Conn, Tenant, dict[str, int]],
+) -> None:
+    """A phrase is told from words, and its words' shares come from pg_stats once
+    the documents are analyzed (this test's role bypasses row-level security)."""
+    conn, tenant, _ = shapes
+    conn.execute("ANALYZE email_content")
+    base = {"language": "simple", "subjects": None, "filenames": None}
+    with tenants.scoped(conn, tenant):
+        phrase, least, candidates = repo.phrase_facts(
+            conn, base | {"words": '"size with"'}
+        )
+        words, _, _ = repo.phrase_facts(conn, base | {"words": "size with"})
+    assert phrase and not words
+    assert least > 0.5 and candidates > 0  # every document has both words
