@@ -150,7 +150,9 @@ def _why(found_by: str, verdict: Verdict, fact: RecipientFact) -> Why:
             fact.reason, status=fact.status, reply_code=fact.reply_code, hard=fact.hard
         )
     )
-    return Why(found_by=found_by, reason=verdict.rule, hard=hard)
+    return Why(
+        found_by=found_by, reason=verdict.rule, hard=hard, evidence=verdict.evidence
+    )
 
 
 def _complaint_arf(ctx: _Context) -> Classification:
@@ -215,8 +217,14 @@ def _block_reason(
     """
     diag = dsn.strip_type(block.get("diagnostic-code")) or ""
     final = dsn.action_of(block) != "delayed"
+    remote = dsn.strip_type(block.get("remote-mta"))
     verdict = judge_reason(
-        status=status, text=diag, final=final, context=section[:800], product=product
+        status=status,
+        text=diag,
+        final=final,
+        context=section[:800],
+        product=product,
+        remote=remote,
     )
     if reason_from_text(diag) is None:
         for where, text in (
@@ -225,13 +233,19 @@ def _block_reason(
         ):
             if reason_from_text(text) is not None:
                 found = judge_reason(
-                    status=status, text=f"{diag}\n{text}", final=final, product=product
+                    status=status,
+                    text=f"{diag}\n{text}",
+                    final=final,
+                    product=product,
+                    remote=remote,
                 )
                 verdict = replace(found, rule=f"{found.rule} (in {where})")
                 break
     comment = block.get("status", "").partition("(")[2]
     if status and not status.endswith(".0.0") and reason_from_text(comment):
-        found = judge_reason(status=status, text=comment, final=final, product=product)
+        found = judge_reason(
+            status=status, text=comment, final=final, product=product, remote=remote
+        )
         verdict = replace(found, rule=f"{found.rule} (the Status field's gloss)")
     return verdict
 

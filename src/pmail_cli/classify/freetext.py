@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pmail_cli.classify.reasons import find_reply_code, find_status
+from pmail_cli.classify.reasons import find_reply_code, find_status, remote_host
 
 _DAEMON_RE = re.compile(
     r"mailer[-_. ]?daemon|postmaster|post_master|mail[-_. ]delivery"
@@ -85,10 +85,6 @@ _RCPT_LINE_RE = re.compile(
 )
 _RCPT_TO_RE = re.compile(
     r"(?:rcpt to|recipient|to)[ \t]*:[ \t]*<?([^\s<>@]+@[^\s<>]+?)>?(?:[\s,;]|$)",
-    re.IGNORECASE,
-)
-_HOST_RE = re.compile(
-    r"\bhost[ \t]+([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})[.]?[ \t]*\[",
     re.IGNORECASE,
 )
 _TEMPORARY_RE = re.compile(
@@ -220,8 +216,7 @@ def notice_recipients(
 
 def remote_mta(text: str) -> str | None:
     """Return the remote host named in a notice ("host mx.example.org [ip]")."""
-    m = _HOST_RE.search(text)
-    return m.group(1).lower() if m else None
+    return remote_host(text)
 
 
 def diagnostic_lines(explanation: str, address: str) -> str | None:
