@@ -343,6 +343,13 @@ def _structured(
     if not blocks:
         return None
     facts = [_block_fact(b, notice, found_by, product) for b in blocks]
+    if len(facts) == 1 and facts[0].recipient is None:
+        # a report block without Final-Recipient: the returned message's
+        # only recipient, as for a free-text notice that names none
+        found, by = _fallback_recipient(ctx, body[len(notice) :], notice)
+        if found and facts[0].why is not None:
+            why = replace(facts[0].why, found_by=f"{found_by}; {by}")
+            facts = [replace(facts[0], recipient=found[0].address, why=why)]
     kind = _kind_of(facts)
     return _result(
         ctx,
@@ -410,6 +417,55 @@ def _notice_recipients(
     return found, "generic free text: addresses the notice names"
 
 
+# A list's post names the list in To:, not the member whose delivery failed.
+_LIST_LINE_RE = re.compile(r"^list-(?:id|post)[ \t]*:", re.I | re.M)
+_TO_LINE_RE = re.compile(r"^(?:to|cc)[ \t]*:[ \t]*(.*(?:\n[ \t]+.*)*)", re.I | re.M)
+
+
+def _returned_recipients(ctx: _Context, tail: str) -> list[str]:
+    """Return the To/Cc addresses of the returned original message.
+
+    Read from its message/rfc822 part, else its text/rfc822-headers part, else
+    the header block quoted after the notice; none for a mailing list's post.
+    """
+    values: list[str] = []
+    for part, ctype in zip(ctx.parts, ctx.types, strict=True):
+        if ctype == "message/rfc822":
+            inner = parts.attached_message(part)
+            if inner is not None:
+                if parts.header(inner, "List-Id") or parts.header(inner, "List-Post"):
+                    return []
+                values = [parts.header(inner, "To"), parts.header(inner, "Cc")]
+        elif ctype in _HEADER_TYPES:
+            text = parts.part_text(part)[:16384]
+            if _LIST_LINE_RE.search(text):
+                return []
+            values = _TO_LINE_RE.findall(text)[:2]
+        if values:
+            break
+    if not values and tail:
+        if _LIST_LINE_RE.search(tail[:16384]):
+            return []
+        values = _TO_LINE_RE.findall(tail[:16384])[:1]  # its first header block
+    try:
+        pairs = getaddresses([v for v in values if v])
+    except Exception:
+        return []
+    return list(dict.fromkeys(a.lower() for _, a in pairs if "@" in a))
+
+
+def _fallback_recipient(
+    ctx: _Context, tail: str, notice: str
+) -> tuple[list[freetext.NoticeRecipient], str]:
+    """A notice that names no recipient: the returned message's only recipient."""
+    excluded = _addresses(ctx.msg, "To", "From", "Return-Path", "Reply-To")
+    found = [a for a in _returned_recipients(ctx, tail) if a not in excluded]
+    if len(found) != 1:
+        return [], ""
+    item = freetext.NoticeRecipient(found[0], notice[:2000])
+    return [item], "the returned message's only recipient (the notice names none)"
+
+
 def _free_text_bounce(
     ctx: _Context, body: str, basis: str, product: products.Product | None
 ) -> Classification:
@@ -420,6 +476,9 @@ def _free_text_bounce(
             product, marker = claimed
             basis = f"{basis}; {product.title}'s layout ({marker})"
     found, found_by = _notice_recipients(ctx, notice, product)
+    if not found:
+        found, by = _fallback_recipient(ctx, body[len(notice) :], notice)
+        found_by = by or found_by
     warning = freetext.is_warning(subject=ctx.subject, notice=notice)
     temp = warning or freetext.is_temporary(ctx.subject + "\n" + notice)
 

@@ -176,7 +176,8 @@ def _candidates(notice: str, excluded: set[str]) -> list[tuple[int, str]]:
         found.append((m.start(1), m.group(1)))
     for m in _RCPT_TO_RE.finditer(notice):
         found.append((m.start(1), m.group(1)))
-    if not found:
+    if not any(_usable(addr.strip(".,;:"), excluded) for _, addr in found):
+        # nothing usable on a line of its own: any address in the prose
         found = [(m.start(), m.group(0)) for m in _ADDR_RE.finditer(notice)]
     out: list[tuple[int, str]] = []
     seen: set[str] = set()
