@@ -343,3 +343,37 @@ def test_auto_generated_mail_is_not_an_auto_reply() -> None:
     assert classify_bytes(_automatic("auto-replied")).kind == "auto_reply"
     replied = _automatic("auto-generated", subject="Automatic reply: quick question")
     assert classify_bytes(replied).kind == "auto_reply"
+
+
+def test_a_notice_naming_no_address_takes_the_one_its_subject_names() -> None:
+    """Sendmail puts the failed recipient in the subject of some notices."""
+    raw = _notice(
+        "The message could not be delivered: mailbox full.\n",
+        subject="Returned mail: mailbox full, to <lead@example.net>",
+    )
+    result = classify_bytes(raw)
+    assert _first(result) == ("lead@example.net", "mailboxfull", False)
+
+
+def test_a_refusal_naming_no_party_at_rcpt_is_the_recipient_side() -> None:
+    """A bare "rejected" answered to RCPT TO: the recipient's side refused."""
+    raw = _dsn(
+        status="5.4.1",
+        diag="541 5.4.1 Mail rejected by destination domain "
+        "(in reply to RCPT TO command)",
+    )
+    assert _first(classify_bytes(raw))[1:] == ("filtered", False)
+    sender = _dsn(
+        status="5.7.1", diag="550 5.7.1 Rejected (in reply to MAIL FROM command)"
+    )
+    assert _first(classify_bytes(sender))[1:] == ("rejected", False)
+
+
+def test_a_domain_that_does_not_exist_is_hostunknown_even_after_data() -> None:
+    """ "<domain> does not exist": what is missing is a domain, not a mailbox."""
+    raw = _dsn(
+        status="5.0.0",
+        diag="host mx.example.net [192.0.2.7] SMTP error from remote mail server "
+        "after end of data: 553 example.invalid does not exist",
+    )
+    assert _first(classify_bytes(raw))[1:] == ("hostunknown", True)

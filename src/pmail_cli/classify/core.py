@@ -457,8 +457,13 @@ def _returned_recipients(ctx: _Context, tail: str) -> list[str]:
 def _fallback_recipient(
     ctx: _Context, tail: str, notice: str
 ) -> tuple[list[freetext.NoticeRecipient], str]:
-    """A notice that names no recipient: the returned message's only recipient."""
+    """A notice that names no recipient: the only address its subject names,
+    else the returned message's only recipient."""
     excluded = _addresses(ctx.msg, "To", "From", "Return-Path", "Reply-To")
+    named = {a.lower() for a in freetext.addresses_in(ctx.subject)} - excluded
+    if len(named) == 1:
+        item = freetext.NoticeRecipient(named.pop(), notice[:2000])
+        return [item], "the only address the subject names (the notice names none)"
     found = [a for a in _returned_recipients(ctx, tail) if a not in excluded]
     if len(found) != 1:
         return [], ""

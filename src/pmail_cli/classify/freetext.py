@@ -215,6 +215,11 @@ def notice_recipients(
     return out
 
 
+def addresses_in(text: str) -> list[str]:
+    """Return every address in `text` (at most MAX_RECIPIENTS)."""
+    return [m.group(0).strip(".") for m in _ADDR_RE.finditer(text)][:MAX_RECIPIENTS]
+
+
 def remote_mta(text: str) -> str | None:
     """Return the remote host named in a notice ("host mx.example.org [ip]")."""
     return remote_host(text)

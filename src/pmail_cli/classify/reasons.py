@@ -183,6 +183,11 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
 _FILTER_STATUSES = frozenset({"1.4", "2.0", "2.1", "2.4", "3.0"})
 # Phrases too vague to name a cause by themselves, read by the step they answered.
 _VAGUE_AT_MAIL = frozenset({"access denied"})
+_VAGUE_REFUSALS = frozenset({"rejected", "refused", "denied", "not accepted"})
+_VAGUE_WHY = (
+    "a refusal that names no party, answered to RCPT TO or with a mailbox status "
+    "(X.2.x): the recipient's side refused it"
+)
 _FILTER_WHY = (
     "user-unknown wording with {status} and no answer to RCPT: a recipient's "
     "filter refused it"
@@ -204,6 +209,13 @@ _REMOTE_WORDS_RE = re.compile(
     r"(?:said|replied|responded|returned|answered|reported)"
     r"|from remote (?:mail )?server"
     r"|(?:<<<|said:)[ \t]*[245]\d\d",
+    re.IGNORECASE,
+)
+# "example.org does not exist": a bare domain name (no local part, no "@")
+# is what does not exist.
+_DOMAIN_GONE_RE = re.compile(
+    r"(?<![\w@.-])((?:[a-z0-9-]{1,63}\.){1,9}[a-z]{2,24})\.?[ \t]+"
+    r"(?:does not|doesn't) exist",
     re.IGNORECASE,
 )
 # RFC 3463: what a status's class and subject say.
@@ -412,6 +424,14 @@ def _refine(
             "a temporary failure with no stated cause that went on too long",
             False,
         )
+    if (
+        reason == "rejected"
+        and phrase in _VAGUE_REFUSALS
+        and (stage == "rcpt" or (status or "")[1:4] == ".2.")
+    ):
+        # "Rejected" says nothing of whom: answered to RCPT TO, or with a
+        # mailbox status (X.2.x), it is the recipient's side that refused.
+        return "filtered", _VAGUE_WHY, False
     if stage == "mail" and phrase in _VAGUE_AT_MAIL:
         # "Access denied" says nothing of whom: answered to MAIL FROM, the sender.
         return "rejected", _STAGE_WHY["mail"].format(reason=f'"{phrase}"'), False
@@ -520,6 +540,13 @@ def judge_reason(
         owner = f"{found[2]}'s phrase" if found[2] else "phrase"
         rule = f'{owner} "{found[1]}" ({found[0]})'
     by_text = found[0] if found else None
+    if by_text == "userunknown" and found is not None:
+        domain = _DOMAIN_GONE_RE.search(text[:REASON_TEXT_LIMIT])
+        if domain is not None:
+            # what does not exist is a domain name, not a mailbox
+            by_text = "hostunknown"
+            rule = f'a domain name "{domain.group(1)}" said not to exist (hostunknown)'
+            found = ("hostunknown", found[1], found[2])
     status_role = ""
     if status and status.endswith(_EXACT_CODES) and by_text not in _OVERRULE_EXACT:
         # These codes name the cause exactly; only a few texts overrule them.
