@@ -113,7 +113,9 @@ def test_user_unknown_after_end_of_data_is_a_filter_and_soft() -> None:
     why = result.recipients[0].why
     assert why is not None
     assert "answered to DATA" in why.reason
+    assert why.evidence[1].endswith("(the status alone would say rejected)")
     assert why.evidence[2].startswith("SMTP step: DATA")
+    assert why.evidence[4].startswith("together: userunknown -> filtered: ")
 
 
 def test_an_address_status_at_data_keeps_the_address_bad() -> None:

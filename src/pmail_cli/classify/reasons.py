@@ -558,7 +558,12 @@ def judge_reason(
         status_role = f"names the cause exactly ({exact})"
         by_text = exact
     elif status and by_text and status.endswith(_EXACT_CODES):
-        status_role = f"overruled by the words ({by_text})"
+        exact = reason_from_status(status)
+        status_role = (
+            f"agrees with the words ({by_text})"
+            if exact == by_text
+            else f"overruled by the words (alone it would say {exact})"
+        )
     reason = by_text or reason_from_status(status) or "undefined"
     if not rule:
         rule = (
@@ -573,6 +578,8 @@ def judge_reason(
         status_role = (
             f"agrees with the words ({implied})"
             if implied == reason
+            else f"the words name the cause (the status alone would say {implied})"
+            if implied
             else "the words name the cause"
         )
     refined, why, words_status = _refine(
@@ -593,18 +600,21 @@ def judge_reason(
         if found
         else "phrase: none pmail knows"
     )
+    evidence = _evidence(
+        status=status,
+        stage=stage,
+        remote=remote,
+        remote_from=remote_from,
+        phrase=phrase,
+        status_role=status_role,
+    )
+    if why:
+        evidence += (f"together: {reason} -> {refined}: {why}",)
     return Verdict(
         refined,
         f"{rule}; then {why}" if why else rule,
         stated=reason if words_status else None,
-        evidence=_evidence(
-            status=status,
-            stage=stage,
-            remote=remote,
-            remote_from=remote_from,
-            phrase=phrase,
-            status_role=status_role,
-        ),
+        evidence=evidence,
     )
 
 
