@@ -379,3 +379,36 @@ def test_a_domain_that_does_not_exist_is_hostunknown_even_after_data() -> None:
         "after end of data: 553 example.invalid does not exist",
     )
     assert _first(classify_bytes(raw))[1:] == ("hostunknown", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # Postfix applies client, HELO and sender checks at RCPT TO by default
+        # (smtpd_delay_reject = yes); its reply names the party that failed.
+        (
+            "554 5.7.1 <mail.example.com>: Helo command rejected: Host not found "
+            "(in reply to RCPT TO command)",
+            "blocked",
+        ),
+        (
+            "550 5.7.1 <sender@example.com>: Sender address rejected: undeliverable "
+            "address: unknown user (in reply to RCPT TO command)",
+            "rejected",
+        ),
+        (
+            "550 5.1.1 <lead@example.net>: Recipient address rejected: User unknown "
+            "in local recipient table (in reply to RCPT TO command)",
+            "userunknown",
+        ),
+        # "does not accept mail from your IP" refuses the sender, not all mail
+        (
+            "554 5.7.1 mx.example.net does not accept mail from your IP address",
+            "blocked",
+        ),
+        ("556 5.1.10 example.net does not accept mail (null MX)", "notaccept"),
+    ],
+)
+def test_the_party_a_reply_names_decides_whose_fault(text: str, reason: str) -> None:
+    """An address-like cause about the sending side is not the recipient's."""
+    assert judge_reason(status=find_status(text), text=text).reason == reason

@@ -183,6 +183,23 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
 _FILTER_STATUSES = frozenset({"1.4", "2.0", "2.1", "2.4", "3.0"})
 # Phrases too vague to name a cause by themselves, read by the step they answered.
 _VAGUE_AT_MAIL = frozenset({"access denied"})
+# Postfix's restriction replies name the party a check refused:
+# "Client host rejected:", "Helo command rejected:", "Sender address rejected:".
+_PARTY_RE = re.compile(
+    r"\b(client host|helo command|sender address|recipient address) rejected\b",
+    re.IGNORECASE,
+)
+_SENDING_SIDE = {
+    "client host": "blocked",
+    "helo command": "blocked",
+    "sender address": "rejected",
+}
+# Reasons that blame the recipient's address or domain.
+_ADDRESS_LIKE = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept"})
+_PARTY_WHY = (
+    '{reason} wording under "{party} rejected": the check that failed was on the '
+    "sending side, not the recipient's address ({replacement})"
+)
 _VAGUE_REFUSALS = frozenset({"rejected", "refused", "denied", "not accepted"})
 _VAGUE_WHY = (
     "a refusal that names no party, answered to RCPT TO or with a mailbox status "
@@ -393,6 +410,7 @@ def _refine(
     own: bool,
     stage: str | None,
     remote: str | None,
+    party: str | None = None,
     phrase: str | None = None,
 ) -> tuple[str, str | None, bool]:
     """Correct a reason by what the failure's circumstances show.
@@ -424,6 +442,13 @@ def _refine(
             "a temporary failure with no stated cause that went on too long",
             False,
         )
+    if party in _SENDING_SIDE and reason in _ADDRESS_LIKE:
+        # Postfix names whose check failed; with smtpd_delay_reject (its
+        # default) client, HELO and sender checks answer RCPT TO, so the step
+        # alone does not say the recipient was refused.
+        replacement = _SENDING_SIDE[party]
+        why = _PARTY_WHY.format(party=party, reason=reason, replacement=replacement)
+        return replacement, why, False
     if (
         reason == "rejected"
         and phrase in _VAGUE_REFUSALS
@@ -582,8 +607,10 @@ def judge_reason(
             if implied
             else "the words name the cause"
         )
+    party_found = _PARTY_RE.search(text[:REASON_TEXT_LIMIT])
     refined, why, words_status = _refine(
         reason,
+        party=party_found.group(1).lower() if party_found else None,
         status=status,
         text=around,
         final=final,
