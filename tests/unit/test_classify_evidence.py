@@ -412,3 +412,16 @@ def test_a_domain_that_does_not_exist_is_hostunknown_even_after_data() -> None:
 def test_the_party_a_reply_names_decides_whose_fault(text: str, reason: str) -> None:
     """An address-like cause about the sending side is not the recipient's."""
     assert judge_reason(status=find_status(text), text=text).reason == reason
+
+
+def test_a_full_address_beats_a_gateway_or_local_final_recipient() -> None:
+    """An X.400 gateway's Final-Recipient: the Original-Recipient's address counts."""
+    raw = _dsn(
+        rcpt="/s=lead/o=example/c=gb/",
+        status="5.1.1",
+        diag="550 5.1.1 unknown recipient",
+    ).replace(
+        b"Action: failed",
+        b"Original-Recipient: rfc822; lead@example.net\r\nAction: failed",
+    )
+    assert _first(classify_bytes(raw)) == ("lead@example.net", "userunknown", True)

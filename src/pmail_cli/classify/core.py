@@ -253,10 +253,13 @@ def _block_reason(
 def _block_fact(
     block: dict[str, str], notice: str, found_by: str, product: str | None
 ) -> RecipientFact:
-    rcpt = dsn.address(
-        block.get("final-recipient")
-        or block.get("original-recipient")
-        or block.get("x-actual-recipient")
+    named = [
+        dsn.address(block.get(key))
+        for key in ("final-recipient", "original-recipient", "x-actual-recipient")
+    ]
+    # the first full address; a bare local part ("LOCAL; lead") only if none is
+    rcpt = next((a for a in named if a and "@" in a), None) or next(
+        (a for a in named if a), None
     )
     action = dsn.action_of(block)
     diag = dsn.strip_type(block.get("diagnostic-code"))
