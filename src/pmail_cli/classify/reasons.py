@@ -217,17 +217,17 @@ _STAGE_WHY = {
 }
 # Where the remote server's own words start: "said: 550 ...", "550 5.1.1 ...".
 _REMOTE_RE = re.compile(r"(?<![\d.])[245]\d\d[ -]+(?:['\"]?[245]\.\d{1,3}\.\d{1,3})?")
+# Both are searched in lower-cased text (faster than IGNORECASE).
 _REMOTE_HOST_RE = re.compile(
-    r"\bhost\s+([A-Za-z0-9][A-Za-z0-9.-]{0,200}\.[A-Za-z]{2,})\.?[ \t]*\[",
-    re.IGNORECASE,
+    r"\bhost\s+([a-z0-9][a-z0-9.-]{0,200}\.[a-z]{2,})\.?[ \t]*\["
 )
 _REMOTE_WORDS_RE = re.compile(
     r"remote (?:host|server|mta|system|mail server|smtp server)\b[^\n]{0,40}?"
     r"(?:said|replied|responded|returned|answered|reported)"
     r"|from remote (?:mail )?server"
-    r"|(?:<<<|said:)[ \t]*[245]\d\d",
-    re.IGNORECASE,
+    r"|(?:<<<|said:)[ \t]*[245]\d\d"
 )
+_REMOTE_NEEDLES = ("remote", "<<<", "said:")
 # "example.org does not exist": a bare domain name (no local part, no "@")
 # is what does not exist.
 _DOMAIN_GONE_RE = re.compile(
@@ -332,10 +332,13 @@ def reason_from_status(status: str | None) -> str | None:
     return STATUS_TABLE.get(status) or STATUS_TABLE.get(subject_detail)
 
 
-def stage_of(text: str) -> tuple[str, str] | None:
-    """Return (stage, the words that show it): connect, helo, mail, rcpt or data."""
+def stage_of(text: str, low: str | None = None) -> tuple[str, str] | None:
+    """Return (stage, the words that show it): connect, helo, mail, rcpt or data.
+
+    `low` is text[:STAGE_TEXT_LIMIT].lower() when the caller has it.
+    """
     text = text[:STAGE_TEXT_LIMIT]
-    low = text.lower()
+    low = text.lower() if low is None else low
     found = (
         list(_STAGE_RE.finditer(text)) if any(n in low for n in _STAGE_NEEDLES) else []
     )
@@ -362,25 +365,36 @@ def smtp_stage(text: str) -> str | None:
     return found[0] if found else None
 
 
-def remote_server(text: str) -> str | None:
+def remote_server(text: str, low: str | None = None) -> str | None:
     """Return the remote server a notice says answered, or None when it names none.
 
     The host of "host mx.example.net[192.0.2.1] said:" (Postfix) or "host
     mx.example.net [192.0.2.1]: 550 ..." (Exim); otherwise a remote reply
     the wording reports ("remote server replied", "<<< 550", "said: 550").
     A reporting host's own "This is the mail system at host ..." is not one.
+    `low` is text[:STAGE_TEXT_LIMIT].lower() when the caller has it.
     """
-    host = remote_host(text)
+    text = text[:STAGE_TEXT_LIMIT]
+    low = text.lower() if low is None else low
+    host = remote_host(text, low)
     if host is not None:
         return host
-    m = _REMOTE_WORDS_RE.search(text[:STAGE_TEXT_LIMIT])
-    return f'"{" ".join(m.group(0).split())}"' if m else None
+    if not any(n in low for n in _REMOTE_NEEDLES):
+        return None
+    m = _REMOTE_WORDS_RE.search(low)
+    if m is None:
+        return None
+    said = text[m.start() : m.end()] if len(low) == len(text) else m.group(0)
+    return f'"{" ".join(said.split())}"'
 
 
-def remote_host(text: str) -> str | None:
+def remote_host(text: str, low: str | None = None) -> str | None:
     """Return the remote host a notice names ("host mx.example.org [ip]"), or None."""
-    m = _REMOTE_HOST_RE.search(text[:STAGE_TEXT_LIMIT])
-    return m.group(1).lower().rstrip(".") if m else None
+    low = text[:STAGE_TEXT_LIMIT].lower() if low is None else low
+    if "host" not in low or "[" not in low:
+        return None
+    m = _REMOTE_HOST_RE.search(low)
+    return m.group(1).rstrip(".") if m else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,11 +549,12 @@ def judge_reason(
     """
     if status and status[0] == "2":
         return Verdict("delivered", f"status {status} is a success")
-    around = f"{text}\n{context}"
-    stage = stage_of(around)
+    around = f"{text}\n{context}"[:STAGE_TEXT_LIMIT]
+    low = around.lower()
+    stage = stage_of(around, low)
     remote_from = "Remote-MTA"
     if remote is None:
-        remote = remote_server(around)
+        remote = remote_server(around, low)
         remote_from = "named in the diagnostic"
     coded = provider_code(text)
     if coded is not None:
@@ -565,7 +580,7 @@ def judge_reason(
         owner = f"{found[2]}'s phrase" if found[2] else "phrase"
         rule = f'{owner} "{found[1]}" ({found[0]})'
     by_text = found[0] if found else None
-    if by_text == "userunknown" and found is not None:
+    if by_text == "userunknown" and found is not None and "exist" in low:
         domain = _DOMAIN_GONE_RE.search(text[:REASON_TEXT_LIMIT])
         if domain is not None:
             # what does not exist is a domain name, not a mailbox
@@ -607,7 +622,9 @@ def judge_reason(
             if implied
             else "the words name the cause"
         )
-    party_found = _PARTY_RE.search(text[:REASON_TEXT_LIMIT])
+    party_found = (
+        _PARTY_RE.search(text[:REASON_TEXT_LIMIT]) if " rejected" in low else None
+    )
     refined, why, words_status = _refine(
         reason,
         party=party_found.group(1).lower() if party_found else None,
