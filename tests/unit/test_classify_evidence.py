@@ -425,3 +425,21 @@ def test_a_full_address_beats_a_gateway_or_local_final_recipient() -> None:
         b"Original-Recipient: rfc822; lead@example.net\r\nAction: failed",
     )
     assert _first(classify_bytes(raw)) == ("lead@example.net", "userunknown", True)
+
+
+def test_a_bare_refusal_word_gives_way_to_a_specific_status() -> None:
+    """ "550 5.7.9 Rejected": the word names no cause, the status does (RFC 3463)."""
+    verdict = judge_reason(status="5.7.9", text="550 5.7.9 Rejected")
+    assert verdict.reason == "securityerror"
+    assert verdict.evidence[0] == 'phrase: "rejected" -> rejected'
+    assert verdict.evidence[1].endswith(
+        "decided (securityerror): the words name no cause"
+    )
+    # X.0.0 names nothing either: the word stays
+    assert judge_reason(status="5.0.0", text="550 Rejected").reason == "rejected"
+    # a network status on a server's answer to RCPT TO is not about the network
+    answered = judge_reason(
+        status="5.4.1",
+        text="541 5.4.1 Mail rejected by destination domain (in reply to RCPT TO command)",
+    )
+    assert answered.reason == "filtered"

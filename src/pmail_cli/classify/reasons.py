@@ -588,6 +588,26 @@ def judge_reason(
             rule = f'a domain name "{domain.group(1)}" said not to exist (hostunknown)'
             found = ("hostunknown", found[1], found[2])
     status_role = ""
+    if (
+        found is not None
+        and found[1] in _VAGUE_REFUSALS
+        and status
+        and not status.endswith(".0.0")
+    ):
+        by_status = reason_from_status(status)
+        answered = stage is not None and stage[0] in ("rcpt", "mail", "data")
+        if answered and status[1:3] == ".4":
+            # a network status (X.4.x) on a server's answer to a command is
+            # not about the network: the server did answer
+            by_status = None
+        if by_status is not None and by_status != by_text:
+            # "Rejected" alone names no cause; a specific status does.
+            rule = (
+                f'status {status} ({by_status}), over the bare "{found[1]}" '
+                "that names no cause"
+            )
+            status_role = f"decided ({by_status}): the words name no cause"
+            by_text = by_status
     if status and status.endswith(_EXACT_CODES) and by_text not in _OVERRULE_EXACT:
         # These codes name the cause exactly; only a few texts overrule them.
         exact = reason_from_status(status)
