@@ -443,3 +443,11 @@ def test_a_bare_refusal_word_gives_way_to_a_specific_status() -> None:
         text="541 5.4.1 Mail rejected by destination domain (in reply to RCPT TO command)",
     )
     assert answered.reason == "filtered"
+
+
+def test_an_rfc_7372_status_names_the_failed_authentication_check() -> None:
+    """5.7.26 (multiple authentication checks failed) over a vague "security"."""
+    text = "550-5.7.26 This mail is unauthenticated, which poses a security risk"
+    assert judge_reason(status="5.7.26", text=text).reason == "authfailure"
+    text = "550 5.7.25 The IP address sending this message does not have a PTR record"
+    assert judge_reason(status="5.7.25", text=text).reason == "requireptr"

@@ -111,7 +111,21 @@ def paired_status(text: str) -> str | None:
     return None
 
 
-_EXACT_CODES = (".1.1", ".1.2", ".1.6", ".2.2", ".2.3")
+_EXACT_CODES = (
+    ".1.1",
+    ".1.2",
+    ".1.6",
+    ".2.2",
+    ".2.3",
+    # RFC 7372: the authentication check that failed
+    ".7.20",
+    ".7.21",
+    ".7.22",
+    ".7.23",
+    ".7.24",
+    ".7.25",
+    ".7.26",
+)
 _OVERRULE_EXACT = frozenset(
     {"mailboxfull", "suspend", "blocked", "speeding", "filtered", "mailererror"}
 )
