@@ -31,12 +31,15 @@ FAILURES = frozenset({"bounce", "delay"})
 # set's figures, measured once, after its labels were committed. The fall in kind
 # (97.2 -> 90.1 %) is mostly notifications marked Auto-Submitted: auto-generated
 # that pmail calls auto-replies; see docs/classification.md for every miss.
+# 2026-12-06, issue 28's evidence work (rules written on ../shared/corpus and
+# notices written for tests/unit/test_classify_evidence.py, this set only
+# measured before and after): kind 90.1 -> 95.0 %, reason 81.3 -> 84.0 %.
 THRESHOLDS = {
-    "kind": 0.900,
+    "kind": 0.950,
     "recipient": 0.986,
     "status": 0.984,
     "hard_soft": 0.907,
-    "reason": 0.813,
+    "reason": 0.840,
 }
 
 
