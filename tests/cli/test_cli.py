@@ -496,7 +496,19 @@ def test_classify_explain_says_what_decided(tmp_path: Path) -> None:
         '    reason:    lotus-domino\'s phrase "not listed in domino directory"'
     )
     assert lines[5] == "    hard/soft: hard: userunknown says the address itself is bad"
+    assert lines[6].startswith(
+        '    evidence:  phrase: "not listed in domino directory"'
+    )
+    assert lines[7].strip().startswith("status: none given")
+    assert lines[8].strip() == "SMTP step: not stated"
+    assert lines[9].strip().startswith("remote server: none named")
     assert f"{dsn}: bounce" in lines
+    assert any(
+        line.strip().startswith(
+            "status 5.2.2: class 5 (permanent), subject 5.2.x (mailbox)"
+        )
+        for line in lines
+    )
     assert "    found by:  rfc3464: the message/delivery-status part" in lines
     assert "    hard/soft: soft: mailboxfull does not say the address is bad" in lines
     result = runner.invoke(app, ["classify", str(dsn), "--explain", "--format", "json"])
@@ -510,7 +522,7 @@ def test_classify_explain_says_what_decided(tmp_path: Path) -> None:
     result = runner.invoke(app, ["classify", str(notice), "--explain", "-f", "csv"])
     assert result.exit_code == 0, result.output
     header, row = result.stdout.splitlines()[:2]
-    assert header.endswith("kind_rule,found_by,reason_rule,hard_rule")
+    assert header.endswith("kind_rule,found_by,reason_rule,hard_rule,evidence")
     assert "lotus-domino: Lotus Domino's recipient lines" in row
     plain = json.loads(
         runner.invoke(app, ["classify", str(dsn), "--format", "json"]).stdout

@@ -35,12 +35,15 @@ FAILURES = frozenset({"bounce", "delay"})
 # their labels were committed. recipient (98.6 -> 98.0 %), status (98.4 -> 95.2 %) and
 # hard/soft (90.7 -> 90.4 %) fell because of the new files alone (the 101 old ones
 # score as before; docs/classification.md gives the causes); kind and reason rose.
+# Then issue 28's evidence work (rules written on ../shared/corpus and notices written
+# for tests/unit/test_classify_evidence.py; this set only measured, before and after)
+# raised kind 92.2 -> 96.1 % and reason 81.6 -> 83.5 % on the 129 files.
 THRESHOLDS = {
-    "kind": 0.922,
+    "kind": 0.961,
     "recipient": 0.980,
     "status": 0.952,
     "hard_soft": 0.903,
-    "reason": 0.815,
+    "reason": 0.834,
 }
 
 

@@ -325,9 +325,17 @@ def test_explain_dict_carries_the_rules() -> None:
     recipients = explained["recipients"]
     assert isinstance(recipients, list)
     why = recipients[0]["explain"]
-    assert set(why) == {"found_by", "reason", "hard"}
+    assert set(why) == {"found_by", "reason", "hard", "evidence"}
     assert "domino directory" in why["reason"]
     assert why["hard"].startswith("hard:")
+    assert why["evidence"][0] == (
+        'phrase: "not listed in domino directory" (lotus-domino\'s own) -> userunknown'
+    )
+    assert [line.split(":")[0] for line in why["evidence"][1:]] == [
+        "status",
+        "SMTP step",
+        "remote server",
+    ]
 
 
 def test_dsn_fields_in_a_plain_body_make_a_bounce_without_failure_words() -> None:

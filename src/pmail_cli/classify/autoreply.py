@@ -97,12 +97,16 @@ _DATE_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
 def auto_reply_marker(headers: Mapping[str, str], *, subject: str) -> str | None:
     """Return what marks the message as automatic (e.g. "Auto-Submitted: auto-replied").
 
-    `headers` is a parts.header_index(). Auto-Submitted: no and
-    X-Auto-Response-Suppress do not count; Precedence: bulk/junk alone does not.
+    `headers` is a parts.header_index(). Auto-Submitted counts only as
+    auto-replied (RFC 3834); auto-generated, auto-notified and no do not, nor
+    X-Auto-Response-Suppress; Precedence: bulk/junk alone does not.
     None when nothing marks it.
     """
     submitted = indexed(headers, "Auto-Submitted").lower()
-    if submitted and not submitted.startswith("no"):
+    if submitted.startswith("auto-replied"):
+        # RFC 3834: only auto-replied marks a response; auto-generated (a
+        # reminder, a digest, a ticket update) and auto-notified (RFC 5436) are
+        # automatic mail that answers nothing, so they need another marker.
         return f"header Auto-Submitted: {submitted}"
     for name in _VENDOR_HEADERS:
         value = indexed(headers, name).lower()

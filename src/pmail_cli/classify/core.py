@@ -150,7 +150,9 @@ def _why(found_by: str, verdict: Verdict, fact: RecipientFact) -> Why:
             fact.reason, status=fact.status, reply_code=fact.reply_code, hard=fact.hard
         )
     )
-    return Why(found_by=found_by, reason=verdict.rule, hard=hard)
+    return Why(
+        found_by=found_by, reason=verdict.rule, hard=hard, evidence=verdict.evidence
+    )
 
 
 def _complaint_arf(ctx: _Context) -> Classification:
@@ -215,8 +217,14 @@ def _block_reason(
     """
     diag = dsn.strip_type(block.get("diagnostic-code")) or ""
     final = dsn.action_of(block) != "delayed"
+    remote = dsn.strip_type(block.get("remote-mta"))
     verdict = judge_reason(
-        status=status, text=diag, final=final, context=section[:800], product=product
+        status=status,
+        text=diag,
+        final=final,
+        context=section[:800],
+        product=product,
+        remote=remote,
     )
     if reason_from_text(diag) is None:
         for where, text in (
@@ -225,13 +233,19 @@ def _block_reason(
         ):
             if reason_from_text(text) is not None:
                 found = judge_reason(
-                    status=status, text=f"{diag}\n{text}", final=final, product=product
+                    status=status,
+                    text=f"{diag}\n{text}",
+                    final=final,
+                    product=product,
+                    remote=remote,
                 )
                 verdict = replace(found, rule=f"{found.rule} (in {where})")
                 break
     comment = block.get("status", "").partition("(")[2]
     if status and not status.endswith(".0.0") and reason_from_text(comment):
-        found = judge_reason(status=status, text=comment, final=final, product=product)
+        found = judge_reason(
+            status=status, text=comment, final=final, product=product, remote=remote
+        )
         verdict = replace(found, rule=f"{found.rule} (the Status field's gloss)")
     return verdict
 
@@ -239,10 +253,13 @@ def _block_reason(
 def _block_fact(
     block: dict[str, str], notice: str, found_by: str, product: str | None
 ) -> RecipientFact:
-    rcpt = dsn.address(
-        block.get("final-recipient")
-        or block.get("original-recipient")
-        or block.get("x-actual-recipient")
+    named = [
+        dsn.address(block.get(key))
+        for key in ("final-recipient", "original-recipient", "x-actual-recipient")
+    ]
+    # the first full address; a bare local part ("LOCAL; lead") only if none is
+    rcpt = next((a for a in named if a and "@" in a), None) or next(
+        (a for a in named if a), None
     )
     action = dsn.action_of(block)
     diag = dsn.strip_type(block.get("diagnostic-code"))
@@ -329,6 +346,13 @@ def _structured(
     if not blocks:
         return None
     facts = [_block_fact(b, notice, found_by, product) for b in blocks]
+    if len(facts) == 1 and facts[0].recipient is None:
+        # a report block without Final-Recipient: the returned message's
+        # only recipient, as for a free-text notice that names none
+        found, by = _fallback_recipient(ctx, body[len(notice) :], notice)
+        if found and facts[0].why is not None:
+            why = replace(facts[0].why, found_by=f"{found_by}; {by}")
+            facts = [replace(facts[0], recipient=found[0].address, why=why)]
     kind = _kind_of(facts)
     return _result(
         ctx,
@@ -396,6 +420,60 @@ def _notice_recipients(
     return found, "generic free text: addresses the notice names"
 
 
+# A list's post names the list in To:, not the member whose delivery failed.
+_LIST_LINE_RE = re.compile(r"^list-(?:id|post)[ \t]*:", re.I | re.M)
+_TO_LINE_RE = re.compile(r"^(?:to|cc)[ \t]*:[ \t]*(.*(?:\n[ \t]+.*)*)", re.I | re.M)
+
+
+def _returned_recipients(ctx: _Context, tail: str) -> list[str]:
+    """Return the To/Cc addresses of the returned original message.
+
+    Read from its message/rfc822 part, else its text/rfc822-headers part, else
+    the header block quoted after the notice; none for a mailing list's post.
+    """
+    values: list[str] = []
+    for part, ctype in zip(ctx.parts, ctx.types, strict=True):
+        if ctype == "message/rfc822":
+            inner = parts.attached_message(part)
+            if inner is not None:
+                if parts.header(inner, "List-Id") or parts.header(inner, "List-Post"):
+                    return []
+                values = [parts.header(inner, "To"), parts.header(inner, "Cc")]
+        elif ctype in _HEADER_TYPES:
+            text = parts.part_text(part)[:16384]
+            if _LIST_LINE_RE.search(text):
+                return []
+            values = _TO_LINE_RE.findall(text)[:2]
+        if values:
+            break
+    if not values and tail:
+        if _LIST_LINE_RE.search(tail[:16384]):
+            return []
+        values = _TO_LINE_RE.findall(tail[:16384])[:1]  # its first header block
+    try:
+        pairs = getaddresses([v for v in values if v])
+    except Exception:
+        return []
+    return list(dict.fromkeys(a.lower() for _, a in pairs if "@" in a))
+
+
+def _fallback_recipient(
+    ctx: _Context, tail: str, notice: str
+) -> tuple[list[freetext.NoticeRecipient], str]:
+    """A notice that names no recipient: the only address its subject names,
+    else the returned message's only recipient."""
+    excluded = _addresses(ctx.msg, "To", "From", "Return-Path", "Reply-To")
+    named = {a.lower() for a in freetext.addresses_in(ctx.subject)} - excluded
+    if len(named) == 1:
+        item = freetext.NoticeRecipient(named.pop(), notice[:2000])
+        return [item], "the only address the subject names (the notice names none)"
+    found = [a for a in _returned_recipients(ctx, tail) if a not in excluded]
+    if len(found) != 1:
+        return [], ""
+    item = freetext.NoticeRecipient(found[0], notice[:2000])
+    return [item], "the returned message's only recipient (the notice names none)"
+
+
 def _free_text_bounce(
     ctx: _Context, body: str, basis: str, product: products.Product | None
 ) -> Classification:
@@ -406,6 +484,9 @@ def _free_text_bounce(
             product, marker = claimed
             basis = f"{basis}; {product.title}'s layout ({marker})"
     found, found_by = _notice_recipients(ctx, notice, product)
+    if not found:
+        found, by = _fallback_recipient(ctx, body[len(notice) :], notice)
+        found_by = by or found_by
     warning = freetext.is_warning(subject=ctx.subject, notice=notice)
     temp = warning or freetext.is_temporary(ctx.subject + "\n" + notice)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pmail_cli.classify.reasons import find_reply_code, find_status
+from pmail_cli.classify.reasons import find_reply_code, find_status, remote_host
 
 _DAEMON_RE = re.compile(
     r"mailer[-_. ]?daemon|postmaster|post_master|mail[-_. ]delivery"
@@ -85,10 +85,6 @@ _RCPT_LINE_RE = re.compile(
 )
 _RCPT_TO_RE = re.compile(
     r"(?:rcpt to|recipient|to)[ \t]*:[ \t]*<?([^\s<>@]+@[^\s<>]+?)>?(?:[\s,;]|$)",
-    re.IGNORECASE,
-)
-_HOST_RE = re.compile(
-    r"\bhost[ \t]+([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})[.]?[ \t]*\[",
     re.IGNORECASE,
 )
 _TEMPORARY_RE = re.compile(
@@ -180,7 +176,8 @@ def _candidates(notice: str, excluded: set[str]) -> list[tuple[int, str]]:
         found.append((m.start(1), m.group(1)))
     for m in _RCPT_TO_RE.finditer(notice):
         found.append((m.start(1), m.group(1)))
-    if not found:
+    if not any(_usable(addr.strip(".,;:"), excluded) for _, addr in found):
+        # nothing usable on a line of its own: any address in the prose
         found = [(m.start(), m.group(0)) for m in _ADDR_RE.finditer(notice)]
     out: list[tuple[int, str]] = []
     seen: set[str] = set()
@@ -218,10 +215,14 @@ def notice_recipients(
     return out
 
 
+def addresses_in(text: str) -> list[str]:
+    """Return every address in `text` (at most MAX_RECIPIENTS)."""
+    return [m.group(0).strip(".") for m in _ADDR_RE.finditer(text)][:MAX_RECIPIENTS]
+
+
 def remote_mta(text: str) -> str | None:
     """Return the remote host named in a notice ("host mx.example.org [ip]")."""
-    m = _HOST_RE.search(text)
-    return m.group(1).lower() if m else None
+    return remote_host(text)
 
 
 def diagnostic_lines(explanation: str, address: str) -> str | None:

@@ -51,10 +51,18 @@ class Why:
     found_by: str  # the recogniser that found the recipient and its diagnostic
     reason: str  # the phrase or rule that decided the reason
     hard: str  # why hard or soft
+    # the evidence read, one line each: phrase, status class and subject,
+    # SMTP step, remote server, and what each contributed
+    evidence: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, str]:
-        """Return the three explanations by name."""
-        return {"found_by": self.found_by, "reason": self.reason, "hard": self.hard}
+    def to_dict(self) -> dict[str, object]:
+        """Return the explanations by name (`evidence` as a list of lines)."""
+        return {
+            "found_by": self.found_by,
+            "reason": self.reason,
+            "hard": self.hard,
+            "evidence": list(self.evidence),
+        }
 
 
 @dataclass(frozen=True, slots=True)

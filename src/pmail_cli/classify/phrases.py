@@ -248,6 +248,14 @@ PROVIDER_CODES: tuple[
         },
     ),
     (
+        # Comcast's postmaster codes: "BL" a blocklist listing of the sending
+        # IP, "RL" a rate limit, e.g. "...see ...smtp-error-codes#BL000010".
+        "Comcast",
+        ("bl0", "rl0"),
+        re.compile(r"\b(bl|rl)0\d{5}\b", re.IGNORECASE),
+        {"bl": "blocked", "rl": "speeding"},
+    ),
+    (
         "Facebook",
         ("-p", "-t"),
         re.compile(r"\b((?:rcp|int|msg|pol|dns|con)-[pt]\d)\b", re.IGNORECASE),

@@ -111,7 +111,21 @@ def paired_status(text: str) -> str | None:
     return None
 
 
-_EXACT_CODES = (".1.1", ".1.2", ".1.6", ".2.2", ".2.3")
+_EXACT_CODES = (
+    ".1.1",
+    ".1.2",
+    ".1.6",
+    ".2.2",
+    ".2.3",
+    # RFC 7372: the authentication check that failed
+    ".7.20",
+    ".7.21",
+    ".7.22",
+    ".7.23",
+    ".7.24",
+    ".7.25",
+    ".7.26",
+)
 _OVERRULE_EXACT = frozenset(
     {"mailboxfull", "suspend", "blocked", "speeding", "filtered", "mailererror"}
 )
@@ -183,6 +197,28 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
 _FILTER_STATUSES = frozenset({"1.4", "2.0", "2.1", "2.4", "3.0"})
 # Phrases too vague to name a cause by themselves, read by the step they answered.
 _VAGUE_AT_MAIL = frozenset({"access denied"})
+# Postfix's restriction replies name the party a check refused:
+# "Client host rejected:", "Helo command rejected:", "Sender address rejected:".
+_PARTY_RE = re.compile(
+    r"\b(client host|helo command|sender address|recipient address) rejected\b",
+    re.IGNORECASE,
+)
+_SENDING_SIDE = {
+    "client host": "blocked",
+    "helo command": "blocked",
+    "sender address": "rejected",
+}
+# Reasons that blame the recipient's address or domain.
+_ADDRESS_LIKE = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept"})
+_PARTY_WHY = (
+    '{reason} wording under "{party} rejected": the check that failed was on the '
+    "sending side, not the recipient's address ({replacement})"
+)
+_VAGUE_REFUSALS = frozenset({"rejected", "refused", "denied", "not accepted"})
+_VAGUE_WHY = (
+    "a refusal that names no party, answered to RCPT TO or with a mailbox status "
+    "(X.2.x): the recipient's side refused it"
+)
 _FILTER_WHY = (
     "user-unknown wording with {status} and no answer to RCPT: a recipient's "
     "filter refused it"
@@ -195,6 +231,43 @@ _STAGE_WHY = {
 }
 # Where the remote server's own words start: "said: 550 ...", "550 5.1.1 ...".
 _REMOTE_RE = re.compile(r"(?<![\d.])[245]\d\d[ -]+(?:['\"]?[245]\.\d{1,3}\.\d{1,3})?")
+# Both are searched in lower-cased text (faster than IGNORECASE).
+_REMOTE_HOST_RE = re.compile(
+    r"\bhost\s+([a-z0-9][a-z0-9.-]{0,200}\.[a-z]{2,})\.?[ \t]*\["
+)
+_REMOTE_WORDS_RE = re.compile(
+    r"remote (?:host|server|mta|system|mail server|smtp server)\b[^\n]{0,40}?"
+    r"(?:said|replied|responded|returned|answered|reported)"
+    r"|from remote (?:mail )?server"
+    r"|(?:<<<|said:)[ \t]*[245]\d\d"
+)
+_REMOTE_NEEDLES = ("remote", "<<<", "said:")
+# "example.org does not exist": a bare domain name (no local part, no "@")
+# is what does not exist.
+_DOMAIN_GONE_RE = re.compile(
+    r"(?<![\w@.-])((?:[a-z0-9-]{1,63}\.){1,9}[a-z]{2,24})\.?[ \t]+"
+    r"(?:does not|doesn't) exist",
+    re.IGNORECASE,
+)
+# RFC 3463: what a status's class and subject say.
+_CLASSES = {"4": "transient", "5": "permanent"}
+_SUBJECTS = {
+    "0": "other or undefined",
+    "1": "addressing",
+    "2": "mailbox",
+    "3": "mail system",
+    "4": "network and routing",
+    "5": "mail delivery protocol",
+    "6": "message content or media",
+    "7": "security or policy",
+}
+_STAGE_NAMES = {
+    "connect": "connection",
+    "helo": "HELO/EHLO",
+    "mail": "MAIL FROM",
+    "rcpt": "RCPT TO",
+    "data": "DATA",
+}
 _CONNECT_RE = re.compile(
     r"timed out|time-out|timeout|requests to connect", re.IGNORECASE
 )
@@ -273,27 +346,69 @@ def reason_from_status(status: str | None) -> str | None:
     return STATUS_TABLE.get(status) or STATUS_TABLE.get(subject_detail)
 
 
-def smtp_stage(text: str) -> str | None:
-    """Return the SMTP stage a rejection answered: connect, helo, mail, rcpt or data."""
+def stage_of(text: str, low: str | None = None) -> tuple[str, str] | None:
+    """Return (stage, the words that show it): connect, helo, mail, rcpt or data.
+
+    `low` is text[:STAGE_TEXT_LIMIT].lower() when the caller has it.
+    """
     text = text[:STAGE_TEXT_LIMIT]
-    low = text.lower()
+    low = text.lower() if low is None else low
     found = (
         list(_STAGE_RE.finditer(text)) if any(n in low for n in _STAGE_NEEDLES) else []
     )
     if not found:
         for phrase, stage in _QMAIL_STAGES:
             if phrase in low:
-                return stage
+                return stage, phrase
         return None
     m = found[-1] if found[-1].group(2) else found[0]  # a transcript's last step
+    quote = " ".join(m.group(0).split())
     word = next((g for g in m.groups() if g), "").lower()
     if word.startswith("mail"):
-        return "mail"
+        return "mail", quote
     if word.startswith("rcpt"):
-        return "rcpt"
+        return "rcpt", quote
     if word in ("helo", "ehlo"):
-        return "helo"
-    return "data" if word == "data" else "connect"
+        return "helo", quote
+    return ("data" if word == "data" else "connect"), quote
+
+
+def smtp_stage(text: str) -> str | None:
+    """Return the SMTP stage a rejection answered: connect, helo, mail, rcpt or data."""
+    found = stage_of(text)
+    return found[0] if found else None
+
+
+def remote_server(text: str, low: str | None = None) -> str | None:
+    """Return the remote server a notice says answered, or None when it names none.
+
+    The host of "host mx.example.net[192.0.2.1] said:" (Postfix) or "host
+    mx.example.net [192.0.2.1]: 550 ..." (Exim); otherwise a remote reply
+    the wording reports ("remote server replied", "<<< 550", "said: 550").
+    A reporting host's own "This is the mail system at host ..." is not one.
+    `low` is text[:STAGE_TEXT_LIMIT].lower() when the caller has it.
+    """
+    text = text[:STAGE_TEXT_LIMIT]
+    low = text.lower() if low is None else low
+    host = remote_host(text, low)
+    if host is not None:
+        return host
+    if not any(n in low for n in _REMOTE_NEEDLES):
+        return None
+    m = _REMOTE_WORDS_RE.search(low)
+    if m is None:
+        return None
+    said = text[m.start() : m.end()] if len(low) == len(text) else m.group(0)
+    return f'"{" ".join(said.split())}"'
+
+
+def remote_host(text: str, low: str | None = None) -> str | None:
+    """Return the remote host a notice names ("host mx.example.org [ip]"), or None."""
+    low = text[:STAGE_TEXT_LIMIT].lower() if low is None else low
+    if "host" not in low or "[" not in low:
+        return None
+    m = _REMOTE_HOST_RE.search(low)
+    return m.group(1).rstrip(".") if m else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +418,9 @@ class Verdict:
     reason: str
     rule: str
     stated: str | None = None  # what the words said, when a rule overrode them
+    # each piece of evidence read (step, status, remote server, phrase) and
+    # what it contributed, in words
+    evidence: tuple[str, ...] = ()
 
     @property
     def as_stated(self) -> str:
@@ -318,15 +436,20 @@ def _refine(
     final: bool,
     said: bool,
     own: bool,
+    stage: str | None,
+    remote: str | None,
+    party: str | None = None,
     phrase: str | None = None,
 ) -> tuple[str, str | None, bool]:
     """Correct a reason by what the failure's circumstances show.
 
     `said` tells whether the text itself stated the reason, `own` whether a
-    recognised product's own phrase did (its word is final). Returns the reason,
-    why it changed (None if it did not), and whether the words' own status
-    convention still holds (only the filter rule keeps it: 5.1.1 for
-    user-unknown wording; a stage or expiry decides the status too).
+    recognised product's own phrase did (its word is final); `stage` is the
+    SMTP step the refusal answered, `remote` the remote server that answered
+    (None when the notice names none). Returns the reason, why it changed
+    (None if it did not), and whether the words' own status convention still
+    holds (only the filter rule keeps it: 5.1.1 for user-unknown wording; a
+    stage or expiry decides the status too).
     """
     temporary = status is not None and status[:1] == "4"
     if reason == "hostunknown" and temporary:
@@ -347,7 +470,21 @@ def _refine(
             "a temporary failure with no stated cause that went on too long",
             False,
         )
-    stage = smtp_stage(text)
+    if party in _SENDING_SIDE and reason in _ADDRESS_LIKE:
+        # Postfix names whose check failed; with smtpd_delay_reject (its
+        # default) client, HELO and sender checks answer RCPT TO, so the step
+        # alone does not say the recipient was refused.
+        replacement = _SENDING_SIDE[party]
+        why = _PARTY_WHY.format(party=party, reason=reason, replacement=replacement)
+        return replacement, why, False
+    if (
+        reason == "rejected"
+        and phrase in _VAGUE_REFUSALS
+        and (stage == "rcpt" or (status or "")[1:4] == ".2.")
+    ):
+        # "Rejected" says nothing of whom: answered to RCPT TO, or with a
+        # mailbox status (X.2.x), it is the recipient's side that refused.
+        return "filtered", _VAGUE_WHY, False
     if stage == "mail" and phrase in _VAGUE_AT_MAIL:
         # "Access denied" says nothing of whom: answered to MAIL FROM, the sender.
         return "rejected", _STAGE_WHY["mail"].format(reason=f'"{phrase}"'), False
@@ -358,19 +495,52 @@ def _refine(
             return replacement, _STAGE_WHY[stage].format(reason=reason), False
     if reason == "undefined" and not final:
         return "expired", "a delay warning with no stated cause", False
-    if (
-        reason == "userunknown"
-        and said
-        and not own
-        and stage != "rcpt"
-        and (status is None or status.partition(".")[2] in _FILTER_STATUSES)
-    ):
-        # Directories answer at RCPT with an address status; unknown-user
-        # wording with no status, or with a status about the mailbox's
-        # acceptance rules, and no RCPT in sight, is a filter's refusal.
-        why = _FILTER_WHY.format(status="no status" if status is None else status)
-        return "filtered", why, True
+    if reason == "userunknown" and said and not own and stage != "rcpt":
+        # Directories answer at RCPT with an address status (X.1.x).
+        # Unknown-user wording with no status, or with a status about the
+        # mailbox's acceptance rules (X.2.0, X.2.1, X.2.4, X.1.4, X.3.0), and
+        # no RCPT in sight, is a filter's refusal, whichever server wrote it.
+        subject = status.partition(".")[2] if status else None
+        if status is None or subject in _FILTER_STATUSES:
+            why = _FILTER_WHY.format(status=status or "no status")
+            if remote is None:
+                why += " (no remote server named: the reporting server's own refusal)"
+            return "filtered", why, True
     return reason, None, False
+
+
+def _status_evidence(status: str | None, reason: str, decided_by: str) -> str:
+    """Say what a status's class and subject are and what they contributed."""
+    if not status:
+        return "status: none given (a conventional one is filled in from the reason)"
+    klass, subject = status[:1], status.split(".")[1] if "." in status else ""
+    read = (
+        f"status {status}: class {klass} ({_CLASSES.get(klass, 'success')}), "
+        f"subject {klass}.{subject}.x ({_SUBJECTS.get(subject, 'unassigned')})"
+    )
+    return f"{read}: {decided_by}" if decided_by else read
+
+
+def _evidence(
+    *,
+    status: str | None,
+    stage: tuple[str, str] | None,
+    remote: str | None,
+    remote_from: str,
+    phrase: str,
+    status_role: str,
+) -> tuple[str, ...]:
+    step = (
+        f'SMTP step: {_STAGE_NAMES[stage[0]]} ("{stage[1][:60]}")'
+        if stage
+        else "SMTP step: not stated"
+    )
+    server = (
+        f"remote server: {remote[:80]} ({remote_from})"
+        if remote
+        else "remote server: none named (the reporting server's own words)"
+    )
+    return (phrase, _status_evidence(status, "", status_role), step, server)
 
 
 def judge_reason(
@@ -380,21 +550,43 @@ def judge_reason(
     final: bool = True,
     context: str = "",
     product: str | None = None,
+    remote: str | None = None,
 ) -> Verdict:
     """Return the reason from the vocabulary and the rule that decided it.
 
     `final` is False for delay warnings: delivery is still being retried.
-    `context` (e.g. the human-readable notice) is read only for the SMTP stage.
-    `product` names the recogniser whose own phrases are read first.
+    `context` (e.g. the human-readable notice) is read only for the SMTP stage
+    and the remote server. `product` names the recogniser whose own phrases
+    are read first. `remote` is the report's Remote-MTA, if it has one.
+    The SMTP step, the status's class and subject, the remote server and the
+    phrase are decided together; the verdict names each (`evidence`).
     """
     if status and status[0] == "2":
         return Verdict("delivered", f"status {status} is a success")
+    around = f"{text}\n{context}"[:STAGE_TEXT_LIMIT]
+    low = around.lower()
+    stage = stage_of(around, low)
+    remote_from = "Remote-MTA"
+    if remote is None:
+        remote = remote_server(around, low)
+        remote_from = "named in the diagnostic"
     coded = provider_code(text)
     if coded is not None:
-        return Verdict(coded[0], f'{coded[1]}\'s code "{coded[2]}" ({coded[0]})')
-    remote = _REMOTE_RE.search(text)
+        return Verdict(
+            coded[0],
+            f'{coded[1]}\'s code "{coded[2]}" ({coded[0]})',
+            evidence=_evidence(
+                status=status,
+                stage=stage,
+                remote=remote,
+                remote_from=remote_from,
+                phrase=f'provider code: {coded[1]} "{coded[2]}" -> {coded[0]} (decided)',
+                status_role="not needed (the provider's code decided)",
+            ),
+        )
+    start = _REMOTE_RE.search(text)
     # The remote server's words beat the reporter's framing around them.
-    found = (phrase_match(text[remote.end() :], product) if remote else None) or (
+    found = (phrase_match(text[start.end() :], product) if start else None) or (
         phrase_match(text, product)
     )
     rule = ""
@@ -402,6 +594,34 @@ def judge_reason(
         owner = f"{found[2]}'s phrase" if found[2] else "phrase"
         rule = f'{owner} "{found[1]}" ({found[0]})'
     by_text = found[0] if found else None
+    if by_text == "userunknown" and found is not None and "exist" in low:
+        domain = _DOMAIN_GONE_RE.search(text[:REASON_TEXT_LIMIT])
+        if domain is not None:
+            # what does not exist is a domain name, not a mailbox
+            by_text = "hostunknown"
+            rule = f'a domain name "{domain.group(1)}" said not to exist (hostunknown)'
+            found = ("hostunknown", found[1], found[2])
+    status_role = ""
+    if (
+        found is not None
+        and found[1] in _VAGUE_REFUSALS
+        and status
+        and not status.endswith(".0.0")
+    ):
+        by_status = reason_from_status(status)
+        answered = stage is not None and stage[0] in ("rcpt", "mail", "data")
+        if answered and status[1:3] == ".4":
+            # a network status (X.4.x) on a server's answer to a command is
+            # not about the network: the server did answer
+            by_status = None
+        if by_status is not None and by_status != by_text:
+            # "Rejected" alone names no cause; a specific status does.
+            rule = (
+                f'status {status} ({by_status}), over the bare "{found[1]}" '
+                "that names no cause"
+            )
+            status_role = f"decided ({by_status}): the words name no cause"
+            by_text = by_status
     if status and status.endswith(_EXACT_CODES) and by_text not in _OVERRULE_EXACT:
         # These codes name the cause exactly; only a few texts overrule them.
         exact = reason_from_status(status)
@@ -409,7 +629,15 @@ def judge_reason(
             rule = f"status {status} names the cause exactly" + (
                 f", over {rule}" if rule else ""
             )
+        status_role = f"names the cause exactly ({exact})"
         by_text = exact
+    elif status and by_text and status.endswith(_EXACT_CODES):
+        exact = reason_from_status(status)
+        status_role = (
+            f"agrees with the words ({by_text})"
+            if exact == by_text
+            else f"overruled by the words (alone it would say {exact})"
+        )
     reason = by_text or reason_from_status(status) or "undefined"
     if not rule:
         rule = (
@@ -417,19 +645,54 @@ def judge_reason(
             if reason != "undefined"
             else "neither the text nor the status names a cause"
         )
+        if status and reason != "undefined":
+            status_role = f"decided ({reason}): the words name no cause"
+    if status and not status_role:
+        implied = reason_from_status(status)
+        status_role = (
+            f"agrees with the words ({implied})"
+            if implied == reason
+            else f"the words name the cause (the status alone would say {implied})"
+            if implied
+            else "the words name the cause"
+        )
+    party_found = (
+        _PARTY_RE.search(text[:REASON_TEXT_LIMIT]) if " rejected" in low else None
+    )
     refined, why, words_status = _refine(
         reason,
+        party=party_found.group(1).lower() if party_found else None,
         status=status,
-        text=f"{text}\n{context}",
+        text=around,
         final=final,
         said=found is not None,
         own=found is not None and found[2] is not None,
+        stage=stage[0] if stage else None,
+        remote=remote,
         phrase=found[1] if found else None,
     )
+    phrase = (
+        f'phrase: "{found[1]}"'
+        + (f" ({found[2]}'s own)" if found[2] else "")
+        + f" -> {found[0]}"
+        if found
+        else "phrase: none pmail knows"
+    )
+    evidence = _evidence(
+        status=status,
+        stage=stage,
+        remote=remote,
+        remote_from=remote_from,
+        phrase=phrase,
+        status_role=status_role,
+    )
+    if why:
+        evidence += (f"together: {reason} -> {refined}: {why}",)
     return Verdict(
         refined,
         f"{rule}; then {why}" if why else rule,
         stated=reason if words_status else None,
+        evidence=evidence,
     )
 
 

@@ -264,8 +264,9 @@ def classify_cmd(
         typer.Option(
             "--explain",
             help="Say which recogniser, phrase or rule decided the kind and, per "
-            "recipient, the reason and hard/soft (json/jsonl: an 'explain' key; "
-            "csv: four more columns).",
+            "recipient, the reason and hard/soft, and the evidence read: phrase, "
+            "status class and subject, SMTP step, remote server (json/jsonl: an "
+            "'explain' key; csv: five more columns).",
         ),
     ] = False,
 ) -> None:

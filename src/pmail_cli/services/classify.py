@@ -85,6 +85,8 @@ def flat(record: dict[str, object], *, explain: bool = False) -> dict[str, objec
         row["found_by"] = why.get("found_by")
         row["reason_rule"] = why.get("reason")
         row["hard_rule"] = why.get("hard")
+        evidence = why.get("evidence")
+        row["evidence"] = "; ".join(evidence) if isinstance(evidence, list) else None
     return row
 
 
@@ -116,4 +118,7 @@ def explanation(record: dict[str, object]) -> list[str]:
         lines.append(f"    found by:  {why.get('found_by', '-')}")
         lines.append(f"    reason:    {why.get('reason', '-')}")
         lines.append(f"    hard/soft: {why.get('hard', '-')}")
+        evidence = why.get("evidence")
+        for number, item in enumerate(evidence if isinstance(evidence, list) else []):
+            lines.append(f"    {'evidence:' if number == 0 else '':<10} {item}")
     return lines

@@ -1,0 +1,453 @@
+"""Hard/soft on evidence: the SMTP step, the status's class and subject, the remote
+server and the phrase, decided together and named by --explain (issue 28).
+
+The notices are written for these tests after the behaviour the MTAs document
+(RFC 3463/3464/5321, Postfix, Exim, qmail, sendmail, Exchange, Comcast); none is
+copied from a held-out or third-party message.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pmail_cli.classify import Classification, classify_bytes
+from pmail_cli.classify.reasons import find_status, judge_reason, remote_server
+
+
+def _dsn(
+    *,
+    rcpt: str | None = "lead@example.net",
+    status: str,
+    diag: str,
+    remote: str | None = "mx.example.net",
+    action: str = "failed",
+    original_to: str = "lead@example.net",
+) -> bytes:
+    fields = [f"Final-Recipient: rfc822; {rcpt}"] if rcpt else []
+    fields += [f"Action: {action}", f"Status: {status}"]
+    if remote:
+        fields.append(f"Remote-MTA: dns; {remote}")
+    fields.append(f"Diagnostic-Code: smtp; {diag}")
+    text = f"""\
+From: Mail Delivery System <MAILER-DAEMON@out.example.com>
+To: sender@example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+This is the mail system at host out.example.com.
+Your message could not be delivered to one or more recipients.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; out.example.com
+
+{chr(10).join(fields)}
+
+--B
+Content-Type: message/rfc822
+
+Message-ID: <orig-1@example.com>
+From: sender@example.com
+To: {original_to}
+Subject: hello
+
+hi
+--B--
+"""
+    return text.replace("\n", "\r\n").encode()
+
+
+def _notice(
+    body: str, *, subject: str = "Mail delivery failed", tail: str = ""
+) -> bytes:
+    text = (
+        "From: Mail Delivery System <MAILER-DAEMON@out.example.com>\n"
+        "To: sender@example.com\n"
+        f"Subject: {subject}\n\n{body}\n{tail}"
+    )
+    return text.encode()
+
+
+def _first(result: Classification) -> tuple[str | None, str, bool]:
+    fact = result.recipients[0]
+    return fact.recipient, fact.reason, fact.hard
+
+
+# -- the SMTP step, the status and the phrase decided together ----------------
+
+
+def test_user_unknown_at_rcpt_with_an_address_status_is_hard() -> None:
+    """Postfix: a 5.1.1 answer to RCPT TO from a named remote server."""
+    raw = _dsn(
+        status="5.1.1",
+        diag="host mx.example.net[192.0.2.7] said: 550 5.1.1 <lead@example.net>: "
+        "Recipient address rejected: User unknown in virtual mailbox table "
+        "(in reply to RCPT TO command)",
+    )
+    result = classify_bytes(raw)
+    assert _first(result) == ("lead@example.net", "userunknown", True)
+    evidence = result.recipients[0].why.evidence  # type: ignore[union-attr]
+    assert evidence[0] == 'phrase: "user unknown" -> userunknown'
+    assert evidence[1].startswith(
+        "status 5.1.1: class 5 (permanent), subject 5.1.x (addressing): "
+        "names the cause exactly"
+    )
+    assert evidence[2] == 'SMTP step: RCPT TO ("in reply to RCPT TO")'
+    assert evidence[3] == "remote server: mx.example.net (Remote-MTA)"
+
+
+def test_user_unknown_after_end_of_data_is_a_filter_and_soft() -> None:
+    """Exim: the address was accepted at RCPT; the refusal after DATA is a filter's."""
+    raw = _dsn(
+        status="5.7.1",
+        diag="host mx.example.net [192.0.2.7]: SMTP error from remote mail server "
+        "after end of data: 550 5.7.1 user unknown",
+    )
+    result = classify_bytes(raw)
+    assert _first(result) == ("lead@example.net", "filtered", False)
+    why = result.recipients[0].why
+    assert why is not None
+    assert "answered to DATA" in why.reason
+    assert why.evidence[1].endswith("(the status alone would say rejected)")
+    assert why.evidence[2].startswith("SMTP step: DATA")
+    assert why.evidence[4].startswith("together: userunknown -> filtered: ")
+
+
+def test_an_address_status_at_data_keeps_the_address_bad() -> None:
+    """X.1.1 says the address, even when a server said it after DATA (RFC 3463)."""
+    raw = _dsn(
+        status="5.1.1",
+        diag="SMTP error from remote mail server after end of data: "
+        "550 5.1.1 mailbox does not exist",
+    )
+    assert _first(classify_bytes(raw))[1:] == ("userunknown", True)
+
+
+def test_access_denied_to_mail_from_is_the_sender_refused() -> None:
+    """A bare "Access denied" answered to MAIL FROM is about the sender."""
+    raw = _dsn(
+        status="5.7.1",
+        diag="host mx.example.net[192.0.2.7] said: 554 5.7.1 Access denied "
+        "(in reply to MAIL FROM command)",
+    )
+    assert _first(classify_bytes(raw))[1:] == ("rejected", False)
+
+
+def test_a_refusal_at_connection_time_blocks_the_sending_host() -> None:
+    """Refused before any address was given: the sending host is blocked."""
+    raw = _dsn(
+        status="5.0.0",
+        diag="host mx.example.net[192.0.2.7] refused to talk to me: "
+        "554 mx.example.net access denied",
+    )
+    assert _first(classify_bytes(raw))[1:] == ("blocked", False)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "hard"),
+    [
+        # Exchange Online: RecipientNotFound rides on 5.1.10, which RFC 7505
+        # gives to null MX; the words decide
+        (
+            "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient "
+            "lead@example.net not found by SMTP address lookup",
+            "userunknown",
+            True,
+        ),
+        ("556 5.1.10 Recipient address has null MX", "notaccept", True),
+        ("550 5.1.1 RESOLVER.ADR.ExRecipNotFound; not found", "userunknown", True),
+        # Exim: the domain's MX hosts do not exist
+        ("all relevant MX records point to non-existent hosts", "hostunknown", True),
+        (
+            "550 5.4.310 DNS domain example.invalid does not exist "
+            "[Message=InfoDomainNonexistent]",
+            "hostunknown",
+            True,
+        ),
+        # Postfix: a DNS answer that may clear up is a network error
+        (
+            "450 4.1.2 Host or domain name not found. Name service error for "
+            "name=example.org type=MX: Host not found, try again",
+            "networkerror",
+            False,
+        ),
+        # blocklists: Postfix's reject_rbl_client wording names a DNS blocklist,
+        # whatever the list is called; Comcast's BL codes
+        (
+            "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+            "Barracuda Reputation, http://www.barracudanetworks.com/reputation/",
+            "blocked",
+            False,
+        ),
+        (
+            "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+            "css.spamhaus.org",
+            "blocked",
+            False,
+        ),
+        (
+            "554 resimta.example.net comcast 192.0.2.1 Comcast block for spam. "
+            "Please see http://postmaster.comcast.net/smtp-error-codes.php#BL000000",
+            "blocked",
+            False,
+        ),
+        ("550 5.7.1 Message rejected by recipient's filter", "filtered", False),
+        (
+            "550 5.7.1 Client does not have permissions to send as this sender",
+            "securityerror",
+            False,
+        ),
+    ],
+)
+def test_wording_beside_its_status(text: str, reason: str, hard: bool) -> None:
+    """What the remote server said decides, read with its status."""
+    raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
+    assert _first(classify_bytes(raw))[1:] == (reason, hard)
+
+
+# -- gave up after retries, could not connect, no such domain -----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # the MTA retried until it gave up: the last attempt's failure is a detail
+        (
+            "Unable to deliver message after multiple attempts. Connection refused",
+            "expired",
+        ),
+        (
+            "Sorry, I wasn't able to establish an SMTP connection. I'm not going to "
+            "try again; this message has been in the queue too long.",
+            "expired",
+        ),
+        ("Message could not be delivered for 5 days", "expired"),
+        ("connect to mx.example.org[192.0.2.1]:25: Connection timed out", "expired"),
+        # one attempt that could not connect
+        ("connect to mx.example.org[192.0.2.1]:25: Connection refused", "networkerror"),
+        ("connect to mx.example.org[192.0.2.1]:25: No route to host", "networkerror"),
+        # no such domain
+        (
+            "Host or domain name not found. Name service error for "
+            "name=example.invalid type=A: Host not found",
+            "hostunknown",
+        ),
+    ],
+)
+def test_expired_networkerror_and_hostunknown_apart(text: str, reason: str) -> None:
+    """Give-up wording, connection failures and DNS answers are told apart."""
+    assert judge_reason(status=find_status(text), text=text).reason == reason
+
+
+# -- the remote server --------------------------------------------------------
+
+
+def test_the_remote_server_is_read_from_each_wording() -> None:
+    """Postfix's and Exim's host lines (also folded), or words that report a reply."""
+    assert remote_server("host mx.example.net[192.0.2.7] said: 550") == "mx.example.net"
+    assert (
+        remote_server("host\n    mx.example.net[192.0.2.7] said:") == "mx.example.net"
+    )
+    assert remote_server("host mx.example.net [192.0.2.7]: 550 x") == "mx.example.net"
+    assert remote_server("Remote host said: 550 5.1.1 no") == '"Remote host said"'
+    assert remote_server("This is the mail system at host out.example.com.") is None
+
+
+def test_explain_says_when_no_remote_server_is_named() -> None:
+    """A local delivery's own notice: no remote server, no step, no status."""
+    raw = _notice(
+        "This is the mail system at host out.example.com.\n\n"
+        "<lead@example.net>: user unknown\n"
+    )
+    fact = classify_bytes(raw).recipients[0]
+    assert fact.why is not None
+    assert fact.why.evidence[1].startswith("status: none given")
+    assert fact.why.evidence[2] == "SMTP step: not stated"
+    assert fact.why.evidence[3].startswith("remote server: none named")
+    assert "no remote server named" in fact.why.reason
+
+
+# -- a recipient in every layout ----------------------------------------------
+
+
+_ORIGINAL = """\
+------ This is a copy of the message, including all the headers. ------
+
+Message-ID: <orig-7@example.com>
+From: sender@example.com
+To: Lead Person <lead@example.net>
+Subject: quick question
+
+hello
+"""
+
+
+def test_a_notice_naming_no_address_takes_the_returned_messages_recipient() -> None:
+    """ "The mailbox is full" with no address: the returned original's only To."""
+    raw = _notice(
+        "Your message could not be delivered.\n\n"
+        "The recipient's mailbox is full and cannot accept messages now.\n",
+        tail=_ORIGINAL,
+    )
+    result = classify_bytes(raw)
+    assert result.kind == "bounce"
+    assert _first(result) == ("lead@example.net", "mailboxfull", False)
+    assert result.recipients[0].why is not None
+    assert "returned message's only recipient" in result.recipients[0].why.found_by
+
+
+def test_a_list_post_does_not_name_the_failed_member() -> None:
+    """A mailing list's post is addressed to the list, not the member that failed."""
+    raw = _notice(
+        "Your message could not be delivered.\n\nThe mailbox is full.\n",
+        tail=_ORIGINAL.replace("Subject:", "List-Id: <talk.example.com>\nSubject:"),
+    )
+    assert classify_bytes(raw).recipients[0].recipient is None
+
+
+def test_an_address_in_the_prose_is_found_when_no_line_names_one() -> None:
+    """Only the sender on a line of its own: the recipient in a sentence counts."""
+    raw = _notice(
+        "sender@example.com:\n"
+        "Your message to lead@example.net was not delivered: mailbox full.\n"
+    )
+    assert _first(classify_bytes(raw)) == ("lead@example.net", "mailboxfull", False)
+
+
+def test_a_report_block_without_final_recipient_takes_the_returned_recipient() -> None:
+    """A DSN block with Action and Status but no recipient field."""
+    raw = _dsn(rcpt=None, status="5.2.2", diag="552 5.2.2 Mailbox full")
+    assert _first(classify_bytes(raw)) == ("lead@example.net", "mailboxfull", False)
+
+
+# -- RFC 3834: auto-generated is not an auto-reply ----------------------------
+
+
+def _automatic(submitted: str, subject: str = "Reminder: meeting at 10:00") -> bytes:
+    return (
+        "From: Calendar <calendar@example.com>\n"
+        "To: lead@example.net\n"
+        f"Subject: {subject}\n"
+        f"Auto-Submitted: {submitted}\n\n"
+        "Your meeting starts in 15 minutes.\n"
+    ).encode()
+
+
+def test_auto_generated_mail_is_not_an_auto_reply() -> None:
+    """RFC 3834 5.1: auto-generated mail answers nothing; auto-replied does."""
+    assert classify_bytes(_automatic("auto-generated")).kind == "email"
+    assert classify_bytes(_automatic("auto-notified")).kind == "email"
+    assert classify_bytes(_automatic("auto-replied")).kind == "auto_reply"
+    replied = _automatic("auto-generated", subject="Automatic reply: quick question")
+    assert classify_bytes(replied).kind == "auto_reply"
+
+
+def test_a_notice_naming_no_address_takes_the_one_its_subject_names() -> None:
+    """Sendmail puts the failed recipient in the subject of some notices."""
+    raw = _notice(
+        "The message could not be delivered: mailbox full.\n",
+        subject="Returned mail: mailbox full, to <lead@example.net>",
+    )
+    result = classify_bytes(raw)
+    assert _first(result) == ("lead@example.net", "mailboxfull", False)
+
+
+def test_a_refusal_naming_no_party_at_rcpt_is_the_recipient_side() -> None:
+    """A bare "rejected" answered to RCPT TO: the recipient's side refused."""
+    raw = _dsn(
+        status="5.4.1",
+        diag="541 5.4.1 Mail rejected by destination domain "
+        "(in reply to RCPT TO command)",
+    )
+    assert _first(classify_bytes(raw))[1:] == ("filtered", False)
+    sender = _dsn(
+        status="5.7.1", diag="550 5.7.1 Rejected (in reply to MAIL FROM command)"
+    )
+    assert _first(classify_bytes(sender))[1:] == ("rejected", False)
+
+
+def test_a_domain_that_does_not_exist_is_hostunknown_even_after_data() -> None:
+    """ "<domain> does not exist": what is missing is a domain, not a mailbox."""
+    raw = _dsn(
+        status="5.0.0",
+        diag="host mx.example.net [192.0.2.7] SMTP error from remote mail server "
+        "after end of data: 553 example.invalid does not exist",
+    )
+    assert _first(classify_bytes(raw))[1:] == ("hostunknown", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # Postfix applies client, HELO and sender checks at RCPT TO by default
+        # (smtpd_delay_reject = yes); its reply names the party that failed.
+        (
+            "554 5.7.1 <mail.example.com>: Helo command rejected: Host not found "
+            "(in reply to RCPT TO command)",
+            "blocked",
+        ),
+        (
+            "550 5.7.1 <sender@example.com>: Sender address rejected: undeliverable "
+            "address: unknown user (in reply to RCPT TO command)",
+            "rejected",
+        ),
+        (
+            "550 5.1.1 <lead@example.net>: Recipient address rejected: User unknown "
+            "in local recipient table (in reply to RCPT TO command)",
+            "userunknown",
+        ),
+        # "does not accept mail from your IP" refuses the sender, not all mail
+        (
+            "554 5.7.1 mx.example.net does not accept mail from your IP address",
+            "blocked",
+        ),
+        ("556 5.1.10 example.net does not accept mail (null MX)", "notaccept"),
+    ],
+)
+def test_the_party_a_reply_names_decides_whose_fault(text: str, reason: str) -> None:
+    """An address-like cause about the sending side is not the recipient's."""
+    assert judge_reason(status=find_status(text), text=text).reason == reason
+
+
+def test_a_full_address_beats_a_gateway_or_local_final_recipient() -> None:
+    """An X.400 gateway's Final-Recipient: the Original-Recipient's address counts."""
+    raw = _dsn(
+        rcpt="/s=lead/o=example/c=gb/",
+        status="5.1.1",
+        diag="550 5.1.1 unknown recipient",
+    ).replace(
+        b"Action: failed",
+        b"Original-Recipient: rfc822; lead@example.net\r\nAction: failed",
+    )
+    assert _first(classify_bytes(raw)) == ("lead@example.net", "userunknown", True)
+
+
+def test_a_bare_refusal_word_gives_way_to_a_specific_status() -> None:
+    """ "550 5.7.9 Rejected": the word names no cause, the status does (RFC 3463)."""
+    verdict = judge_reason(status="5.7.9", text="550 5.7.9 Rejected")
+    assert verdict.reason == "securityerror"
+    assert verdict.evidence[0] == 'phrase: "rejected" -> rejected'
+    assert verdict.evidence[1].endswith(
+        "decided (securityerror): the words name no cause"
+    )
+    # X.0.0 names nothing either: the word stays
+    assert judge_reason(status="5.0.0", text="550 Rejected").reason == "rejected"
+    # a network status on a server's answer to RCPT TO is not about the network
+    answered = judge_reason(
+        status="5.4.1",
+        text="541 5.4.1 Mail rejected by destination domain (in reply to RCPT TO command)",
+    )
+    assert answered.reason == "filtered"
+
+
+def test_an_rfc_7372_status_names_the_failed_authentication_check() -> None:
+    """5.7.26 (multiple authentication checks failed) over a vague "security"."""
+    text = "550-5.7.26 This mail is unauthenticated, which poses a security risk"
+    assert judge_reason(status="5.7.26", text=text).reason == "authfailure"
+    text = "550 5.7.25 The IP address sending this message does not have a PTR record"
+    assert judge_reason(status="5.7.25", text=text).reason == "requireptr"
