@@ -395,7 +395,12 @@ def _anchored(dsn: str, args: list[str]) -> list[str]:
         while seen < depth:  # keyset pages of at most 10,000 down to the N-th row
             step = min(search.MAX_LIMIT, depth - seen)
             page = search.find_messages(
-                conn, tenant, call["filters"], sort=call["sort"], limit=step, after=key
+                conn,
+                tenant,
+                call["filters"],  # type: ignore[arg-type]
+                sort=call["sort"],  # type: ignore[arg-type]
+                limit=step,
+                after=key,
             )
             if not page.rows:
                 break
