@@ -70,15 +70,3 @@ def clear(conn: Connection, *, tenant_id: uuid.UUID, keys: list[str]) -> int:
         load_sql("sqlbodies/clear"), {"tenant_id": tenant_id, "keys": keys}
     )
     return cur.rowcount
-
-
-def move_cursor(conn: Connection, *, name: str, after_key: str) -> None:
-    """Move the backfill's cursor past a batch."""
-    conn.execute(
-        load_sql("sqlbodies/move_cursor"), {"name": name, "after_key": after_key}
-    )
-
-
-def finish(conn: Connection, *, name: str) -> None:
-    """Remove a backfill that reached its end."""
-    conn.execute(load_sql("sqlbodies/finish"), {"name": name})

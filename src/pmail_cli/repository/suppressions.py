@@ -74,13 +74,3 @@ def set_unsubscribe(
         {"tenant_id": tenant_id, "keys": keys, "reasons": reasons},
     )
     return cur.rowcount
-
-
-def move_backfill(
-    conn: Connection, *, name: str, tenant_id: uuid.UUID | None, storage_key: str | None
-) -> None:
-    """Move the backfill's cursor past (tenant_id, storage_key); None ends it."""
-    conn.execute(
-        load_sql("suppressions/move_backfill"),
-        {"name": name, "tenant_id": tenant_id, "storage_key": storage_key},
-    )

@@ -12,6 +12,7 @@ from pmail_cli import vocab
 from pmail_cli.db import Connection
 from pmail_cli.mail.legacy import legacy_sql_columns
 from pmail_cli.mail.prepare import raw_sql_columns
+from pmail_cli.repository import backfills
 from pmail_cli.repository import sqlbodies as repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository import writer as writer_repo
@@ -59,7 +60,7 @@ def _batch(conn: Connection, name: str, batch: int) -> Backfilled:
             None,
         )
     if at is None or tenant is None:
-        repo.finish(conn, name=name)
+        backfills.finish(conn, name=name)
         return done
     rows = repo.next_rows(
         conn, tenant_id=tenant.tenant_id, after_key=at.after_key, batch=batch
@@ -72,9 +73,11 @@ def _batch(conn: Connection, name: str, batch: int) -> Backfilled:
     if to_fill:
         done.filled = _fill(conn, tenant, to_fill)
     if len(rows) < batch:
-        repo.finish(conn, name=name)
+        backfills.finish(conn, name=name)
     else:
-        repo.move_cursor(conn, name=name, after_key=rows[-1][0])
+        backfills.move_cursor(
+            conn, name=name, after_tenant=tenant.tenant_id, after_key=rows[-1][0]
+        )
     return done
 
 

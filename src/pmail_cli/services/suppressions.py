@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 
 from pmail_cli.db import Connection
 from pmail_cli.errors import UsageError
+from pmail_cli.repository import backfills
 from pmail_cli.repository import suppressions as repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.suppressions import Suppression
@@ -95,6 +96,10 @@ def unsubscribe_backfill_batch(conn: Connection, name: str, batch: int) -> int:
                     keys=list(asked),
                     reasons=list(asked.values()),
                 )
-    last = rows[-1] if len(rows) == batch else (None, None)
-    repo.move_backfill(conn, name=name, tenant_id=last[0], storage_key=last[1])
+    if len(rows) < batch:
+        backfills.finish(conn, name=name)
+    else:
+        backfills.move_cursor(
+            conn, name=name, after_tenant=rows[-1][0], after_key=rows[-1][1]
+        )
     return len(rows)
