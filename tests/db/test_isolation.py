@@ -230,3 +230,52 @@ def test_default_login_name_taken_on_another_database_is_not_reused(
         conn.commit()
         admin.execute(f'DROP ROLE IF EXISTS "{role}"')
         admin.close()
+
+
+def test_remembered_imap_refusals_stay_with_their_tenant(
+    login_a: str, conn: Conn
+) -> None:
+    """imap_refused (messages over the size limit, retried each run): a's login reads
+    only a's, cannot write one for b, and cannot change or delete b's, whatever it
+    sets."""
+    a, b = _ids(conn)
+    conn.execute("SELECT pmail_scope_all_tenants()")
+    for tid in (a, b):
+        conn.execute(
+            "INSERT INTO imap_folders (tenant_id, email_account_id, folder, uidvalidity,"
+            " direction) SELECT tenant_id, email_account_id, 'INBOX', 7, 'auto' "
+            "FROM email_accounts WHERE tenant_id = %s",
+            (tid,),
+        )
+        conn.execute(
+            "INSERT INTO imap_refused (tenant_id, email_account_id, folder, uidvalidity,"
+            " uid, size_bytes, max_bytes) SELECT tenant_id, email_account_id, 'INBOX', 7,"
+            " 42, 200000, 100000 FROM email_accounts WHERE tenant_id = %s",
+            (tid,),
+        )
+    conn.commit()
+    b_account = conn.execute(
+        "SELECT email_account_id FROM email_accounts WHERE tenant_id = %s", (b,)
+    ).fetchone()
+    assert b_account is not None
+    with psycopg.connect(login_a, autocommit=True) as tenant:
+        tenant.execute("SELECT set_config('pmail.all_tenants', 'on', false)")
+        tenant.execute(f"SELECT set_config('pmail.tenant_id', '{b}', false)")
+        seen = tenant.execute("SELECT tenant_id::text FROM imap_refused").fetchall()
+        assert seen == [(a,)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            tenant.execute(
+                "INSERT INTO imap_refused (tenant_id, email_account_id, folder, "
+                "uidvalidity, uid, size_bytes, max_bytes) "
+                "VALUES (%s, %s, 'INBOX', 7, 43, 1, 1)",
+                (b, b_account[0]),
+            )
+        gone = tenant.execute("DELETE FROM imap_refused WHERE tenant_id = %s", (b,))
+        moved = tenant.execute(
+            "UPDATE imap_refused SET size_bytes = 1 WHERE tenant_id = %s", (b,)
+        )
+        assert gone.rowcount == 0 and moved.rowcount == 0
+    left = conn.execute(
+        "SELECT size_bytes FROM imap_refused WHERE tenant_id = %s", (b,)
+    ).fetchall()
+    assert left == [(200000,)]
