@@ -38,12 +38,17 @@ FAILURES = frozenset({"bounce", "delay"})
 # Then issue 28's evidence work (rules written on ../shared/corpus and notices written
 # for tests/unit/test_classify_evidence.py; this set only measured, before and after)
 # raised kind 92.2 -> 96.1 % and reason 81.6 -> 83.5 % on the 129 files.
+# 2026-12-06, third round: 134 files (5 more failure notices), measured once after
+# their labels were committed. recipient (98.0 -> 97.1 %) and status (95.2 -> 94.4 %)
+# fell because of one new file each (a DSN whose Final-Recipient is masked with
+# asterisks; a generic Status 5.0.0 against the remote's 5.7.1, the convention
+# docs/classification.md notes); the 129 older files score as before.
 THRESHOLDS = {
-    "kind": 0.961,
-    "recipient": 0.980,
-    "status": 0.952,
-    "hard_soft": 0.903,
-    "reason": 0.834,
+    "kind": 0.962,
+    "recipient": 0.971,
+    "status": 0.943,
+    "hard_soft": 0.908,
+    "reason": 0.841,
 }
 
 
@@ -114,7 +119,7 @@ def test_holdout_files_match_their_manifest() -> None:
         if p.is_file() and p.parent != HOLDOUT
     }
     assert labelled <= listed == on_disk
-    assert len(labelled) >= 129
+    assert len(labelled) >= 134
 
 
 @pytest.mark.parametrize("measure", sorted(THRESHOLDS))
