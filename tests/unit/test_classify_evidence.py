@@ -451,3 +451,79 @@ def test_an_rfc_7372_status_names_the_failed_authentication_check() -> None:
     assert judge_reason(status="5.7.26", text=text).reason == "authfailure"
     text = "550 5.7.25 The IP address sending this message does not have a PTR record"
     assert judge_reason(status="5.7.25", text=text).reason == "requireptr"
+
+
+# -- onhold, a suspended destination, a domain refused with 450 ---------------
+
+
+@pytest.mark.parametrize(
+    ("status", "diag", "reason"),
+    [
+        # RFC 3463 X.0.0 / X.3.0 name no cause; a final failure whose remote reply
+        # is only "temporary" cannot be decided (sisimai's onhold: too little to judge)
+        ("4.0.0", "450 4.0.0 Temporary failure", "onhold"),
+        ("4.3.0", "451 4.3.0 Please try again later", "onhold"),
+        ("4.0.0", "450 4.0.0 Requested action aborted", "onhold"),
+        # a stated cause keeps its reason
+        (
+            "4.3.0",
+            "451 4.3.0 Temporary local problem - please try later",
+            "systemerror",
+        ),
+        ("4.2.2", "452 4.2.2 Mailbox full", "mailboxfull"),
+        # a permanent undefined status is not on hold
+        ("5.0.0", "550 5.0.0 Temporary failure", "systemerror"),
+    ],
+)
+def test_a_final_failure_with_only_a_transient_undefined_status_is_onhold(
+    status: str, diag: str, reason: str
+) -> None:
+    """Action: failed with a 4.0.0/4.3.0 reply and no cause: onhold, soft."""
+    result = classify_bytes(_dsn(status=status, diag=diag))
+    assert result.kind == "bounce"
+    assert _first(result)[1:] == (reason, False)
+
+
+def test_onhold_is_explained_and_not_given_to_a_delay() -> None:
+    """--explain says why; a delay with the same words is still being retried."""
+    fact = classify_bytes(
+        _dsn(status="4.0.0", diag="450 4.0.0 Temporary failure")
+    ).recipients[0]
+    assert fact.why is not None
+    assert any("onhold" in line for line in fact.why.evidence)
+    delayed = classify_bytes(
+        _dsn(status="4.0.0", diag="450 4.0.0 Temporary failure", action="delayed")
+    )
+    assert delayed.kind == "delay"
+    assert delayed.recipients[0].reason != "onhold"
+
+
+def test_postfix_delivery_temporarily_suspended_in_a_final_notice_is_expired() -> None:
+    """Postfix marks a destination dead after failed attempts; bounced, it gave up."""
+    text = (
+        "delivery temporarily suspended: connect to mx.example.net[192.0.2.1]:25: "
+        "Connection refused"
+    )
+    verdict = judge_reason(status="4.4.1", text=text)
+    assert verdict.reason == "expired"
+    assert any("temporarily suspended" in line for line in verdict.evidence)
+    # one attempt that could not connect, said as such, stays a network error
+    alone = "connect to mx.example.net[192.0.2.1]:25: Connection refused"
+    assert judge_reason(status="4.4.1", text=alone).reason == "networkerror"
+
+
+def test_postfix_domain_not_found_with_its_default_450_is_hostunknown() -> None:
+    """reject_unknown_recipient_domain answers 450 by default; the domain is gone."""
+    text = (
+        "450 4.1.2 <lead@example.invalid>: Recipient address rejected: Domain not found"
+    )
+    result = classify_bytes(
+        _dsn(rcpt="lead@example.invalid", status="4.1.2", diag=text)
+    )
+    assert _first(result) == ("lead@example.invalid", "hostunknown", True)
+    # a DNS lookup that failed and may clear up is still a network error
+    later = (
+        "450 4.1.2 Host or domain name not found. Name service error for "
+        "name=example.org type=MX: Host not found, try again"
+    )
+    assert judge_reason(status="4.1.2", text=later).reason == "networkerror"

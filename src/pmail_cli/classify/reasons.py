@@ -271,6 +271,24 @@ _STAGE_NAMES = {
 _CONNECT_RE = re.compile(
     r"timed out|time-out|timeout|requests to connect", re.IGNORECASE
 )
+# Postfix marks a destination dead after failed attempts and writes "delivery
+# temporarily suspended: <the last failure>"; in a final notice it gave up.
+_SUSPENDED = "delivery temporarily suspended"
+# Network failures that retrying cannot outlast: a loop or too many hops.
+_LOOP_WORDS = ("loop", "hop")
+# Postfix's reject_unknown_recipient_domain refuses a recipient whose domain has
+# no MX and no A record with "Recipient address rejected: Domain not found" and
+# unknown_address_reject_code, 450 by default: the 4.x.x does not make the domain
+# exist. (A DNS lookup that fails, "Host not found, try again", is networkerror.)
+_DOMAIN_REFUSED = "domain not found"
+# RFC 3463 X.0.0 and X.3.0: "other or undefined" status, naming no cause.
+_UNDEFINED_DETAILS = frozenset({"0.0", "3.0"})
+# Words that say only that a failure was temporary, naming no cause.
+_ONLY_TEMPORARY = frozenset({"temporary failure", "try again later"})
+_ONHOLD_WHY = (
+    "a final failure reported with only a transient, undefined status ({status}) "
+    "and no stated cause: the failure cannot be decided (onhold)"
+)
 
 
 def find_status(text: str) -> str | None:
@@ -452,7 +470,8 @@ def _refine(
     stage or expiry decides the status too).
     """
     temporary = status is not None and status[:1] == "4"
-    if reason == "hostunknown" and temporary:
+    domain_refused = party == "recipient address" and phrase == _DOMAIN_REFUSED
+    if reason == "hostunknown" and temporary and not domain_refused:
         return (
             "networkerror",
             "a host-unknown answer with a 4.x.x status is a DNS failure that may clear up",
@@ -464,6 +483,29 @@ def _refine(
             "a final failure after connection time-outs: retried until the queue lifetime ran out",
             False,
         )
+    if (
+        reason == "networkerror"
+        and final
+        and _SUSPENDED in text.lower()
+        and not any(w in (phrase or "") for w in _LOOP_WORDS)
+    ):
+        return (
+            "expired",
+            'a final failure after Postfix\'s "delivery temporarily suspended" '
+            "(the destination was marked dead after failed attempts): retried until "
+            "the queue lifetime ran out",
+            False,
+        )
+    if (
+        final
+        and temporary
+        and stage is None
+        and status is not None
+        and status.partition(".")[2] in _UNDEFINED_DETAILS
+        and (not said or phrase in _ONLY_TEMPORARY)
+        and paired_status(text) is not None
+    ):
+        return "onhold", _ONHOLD_WHY.format(status=status), False
     if not said and (not final or (temporary and reason == "networkerror")):
         return (
             "expired",
