@@ -527,3 +527,51 @@ def test_postfix_domain_not_found_with_its_default_450_is_hostunknown() -> None:
         "name=example.org type=MX: Host not found, try again"
     )
     assert judge_reason(status="4.1.2", text=later).reason == "networkerror"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "hard"),
+    [
+        # Postfix's recipient restrictions answer "<addr>: Recipient address
+        # rejected: <why>"; the why decides, the party framing does not
+        (
+            "550 5.7.1 <lead@example.net>: Recipient address rejected: Message "
+            "rejected due to user rules",
+            "filtered",
+            False,
+        ),
+        (
+            "552 5.2.2 <lead@example.net>: Recipient address rejected: Mailbox "
+            "quota exceeded",
+            "mailboxfull",
+            False,
+        ),
+        (
+            "550 5.1.1 <lead@example.net>: Recipient address rejected: User unknown "
+            "in virtual mailbox table",
+            "userunknown",
+            True,
+        ),
+        (
+            "550 5.1.2 <lead@example.invalid>: Recipient address rejected: Domain "
+            "not found",
+            "hostunknown",
+            True,
+        ),
+        # Exchange Online's directory-based edge blocking: the address is not in
+        # the domain's directory
+        (
+            "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+            "userunknown",
+            True,
+        ),
+        # the framing alone, with nothing after it, still refuses the address
+        ("550 <lead@example.net>: Recipient address rejected", "userunknown", True),
+    ],
+)
+def test_postfix_recipient_address_rejected_reads_the_words_after_it(
+    text: str, reason: str, hard: bool
+) -> None:
+    """ "Recipient address rejected:" names the party; the words after it, the cause."""
+    raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
+    assert _first(classify_bytes(raw))[1:] == (reason, hard)
