@@ -575,3 +575,69 @@ def test_postfix_recipient_address_rejected_reads_the_words_after_it(
     """ "Recipient address rejected:" names the party; the words after it, the cause."""
     raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
     assert _first(classify_bytes(raw))[1:] == (reason, hard)
+
+
+# -- a refusal written as an MDN (RFC 5429 Sieve reject) ----------------------
+
+
+def _mdn(disposition: str, words: str) -> bytes:
+    text = f"""\
+From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>
+To: sender@example.com
+Subject: Rejected: hello
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=disposition-notification; boundary="M"
+
+--M
+Content-Type: text/plain
+
+Your message to <lead@example.net> was automatically rejected:
+{words}
+
+--M
+Content-Type: message/disposition-notification
+
+Reporting-UA: mx.example.net; Dovecot Mail Delivery Agent
+Final-Recipient: rfc822; lead@example.net
+Original-Message-ID: <orig-1@example.com>
+Disposition: {disposition}
+
+--M--
+"""
+    return text.replace("\n", "\r\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        # the script's own words name no cause: the recipient's filter refused it
+        ("I do not take mail from this list.", "filtered"),
+        # a delivery agent's quota refusal, written the same way
+        ("Quota exceeded (mailbox for user is full)", "mailboxfull"),
+    ],
+)
+def test_an_automatic_deleted_mdn_is_a_refusal_not_a_read_receipt(
+    words: str, reason: str
+) -> None:
+    """RFC 5429: Sieve's reject as an MDN says "automatic-action/...; deleted"."""
+    raw = _mdn("automatic-action/MDN-sent-automatically; deleted", words)
+    result = classify_bytes(raw)
+    assert result.kind == "bounce"
+    assert result.original_message_id == "<orig-1@example.com>"
+    assert _first(result) == ("lead@example.net", reason, False)
+    fact = result.recipients[0]
+    assert fact.why is not None and "5429" in fact.why.found_by
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        "manual-action/MDN-sent-manually; displayed",
+        "automatic-action/MDN-sent-automatically; displayed",
+        # a person deleted it unread: a disposition, not a refusal
+        "manual-action/MDN-sent-manually; deleted",
+    ],
+)
+def test_other_dispositions_stay_read_receipts(disposition: str) -> None:
+    """Only an automatic deletion is a refusal."""
+    assert classify_bytes(_mdn(disposition, "")).kind == "read_receipt"
