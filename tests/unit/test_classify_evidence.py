@@ -641,3 +641,37 @@ def test_an_automatic_deleted_mdn_is_a_refusal_not_a_read_receipt(
 def test_other_dispositions_stay_read_receipts(disposition: str) -> None:
     """Only an automatic deletion is a refusal."""
     assert classify_bytes(_mdn(disposition, "")).kind == "read_receipt"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "hard"),
+    [
+        # Postfix: "refused to talk to me" is a greeting that refused the client;
+        # with a policy status (X.7.x) it is the sending host that was refused
+        (
+            "host mx.example.net[192.0.2.1] refused to talk to me: 554 5.7.1 "
+            "No SMTP service here",
+            "blocked",
+            False,
+        ),
+        (
+            "host mx.example.net[192.0.2.1] said: 550 5.7.1 Connection rejected by "
+            "policy (in reply to initial connection)",
+            "blocked",
+            False,
+        ),
+        # RFC 7504: 521 / X.3.2, the host accepts no mail at all
+        (
+            "host mx.example.net[192.0.2.1] refused to talk to me: 521 5.3.2 "
+            "mx.example.net does not accept mail",
+            "notaccept",
+            True,
+        ),
+    ],
+)
+def test_a_refused_greeting_blocks_the_host_unless_it_accepts_no_mail(
+    text: str, reason: str, hard: bool
+) -> None:
+    """At connection no address or message was seen yet."""
+    raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
+    assert _first(classify_bytes(raw))[1:] == (reason, hard)

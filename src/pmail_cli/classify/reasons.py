@@ -171,9 +171,12 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
     "data": (frozenset({"userunknown"}), "filtered"),
     # an answer to MAIL FROM is about the sender
     "mail": (frozenset({"userunknown", "hostunknown", "undefined"}), "rejected"),
-    # refused before any address was seen: the sending host is blocked
+    # refused before any address was seen: the sending host is blocked (no
+    # message yet, so a "policy" refusal is of the host too)
     "connect": (
-        frozenset({"rejected", "undefined", "securityerror", "userunknown"}),
+        frozenset(
+            {"rejected", "undefined", "securityerror", "userunknown", "policyviolation"}
+        ),
         "blocked",
     ),
     # the server refused the sending host's greeting or name
@@ -188,6 +191,7 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
                 "syntaxerror",
                 "expired",
                 "networkerror",
+                "policyviolation",
             }
         ),
         "blocked",
@@ -530,6 +534,11 @@ def _refine(
     if stage == "mail" and phrase in _VAGUE_AT_MAIL:
         # "Access denied" says nothing of whom: answered to MAIL FROM, the sender.
         return "rejected", _STAGE_WHY["mail"].format(reason=f'"{phrase}"'), False
+    if stage == "connect" and reason == "notaccept" and (status or "")[1:4] == ".7.":
+        # RFC 7504's "does not accept mail" is 521 / X.3.2; a greeting refused
+        # with a security or policy status (X.7.x) refuses the sending host
+        why = _STAGE_WHY["connect"].format(reason=f"notaccept with {status}")
+        return "blocked", why, False
     if stage in _STAGE_OVERRIDES:
         replaced, replacement = _STAGE_OVERRIDES[stage]
         explicit = stage == "data" and (status or "").endswith(".1.1")
