@@ -675,3 +675,23 @@ def test_a_refused_greeting_blocks_the_host_unless_it_accepts_no_mail(
     """At connection no address or message was seen yet."""
     raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
     assert _first(classify_bytes(raw))[1:] == (reason, hard)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "host mx.example.net[192.0.2.1] said: 550 5.7.1 Message rejected (in reply "
+        "to end of DATA command)",
+        "SMTP error from remote mail server after end of data: 554 Rejected",
+    ],
+)
+def test_a_bare_refusal_of_the_message_at_data_is_the_recipients_filter(
+    text: str,
+) -> None:
+    """At DATA the sender and the address were accepted: the content was refused."""
+    verdict = judge_reason(status=find_status(text), text=text)
+    assert verdict.reason == "filtered"
+    assert any(line.startswith("SMTP step: DATA") for line in verdict.evidence)
+    # the same words answered to MAIL FROM refuse the sender
+    mail = "host mx.example.net[192.0.2.1] said: 550 Rejected (in reply to MAIL FROM command)"
+    assert judge_reason(status=None, text=mail).reason == "rejected"

@@ -220,8 +220,9 @@ _PARTY_WHY = (
 )
 _VAGUE_REFUSALS = frozenset({"rejected", "refused", "denied", "not accepted"})
 _VAGUE_WHY = (
-    "a refusal that names no party, answered to RCPT TO or with a mailbox status "
-    "(X.2.x): the recipient's side refused it"
+    "a refusal that names no party, answered to RCPT TO or DATA or with a mailbox "
+    "status (X.2.x): the recipient's side refused it (at DATA, the message: the "
+    "sender was already accepted at MAIL FROM)"
 )
 _FILTER_WHY = (
     "user-unknown wording with {status} and no answer to RCPT: a recipient's "
@@ -526,7 +527,7 @@ def _refine(
     if (
         reason == "rejected"
         and phrase in _VAGUE_REFUSALS
-        and (stage == "rcpt" or (status or "")[1:4] == ".2.")
+        and (stage in ("rcpt", "data") or (status or "")[1:4] == ".2.")
     ):
         # "Rejected" says nothing of whom: answered to RCPT TO, or with a
         # mailbox status (X.2.x), it is the recipient's side that refused.
