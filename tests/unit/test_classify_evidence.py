@@ -695,3 +695,37 @@ def test_a_bare_refusal_of_the_message_at_data_is_the_recipients_filter(
     # the same words answered to MAIL FROM refuse the sender
     mail = "host mx.example.net[192.0.2.1] said: 550 Rejected (in reply to MAIL FROM command)"
     assert judge_reason(status=None, text=mail).reason == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "hard"),
+    [
+        # Postfix verify(8): no verdict yet ("in progress") or a deferred probe
+        (
+            "450 4.1.1 <lead@example.net>: Recipient address rejected: unverified "
+            "address: Address verification in progress",
+            "onhold",
+            False,
+        ),
+        (
+            "450 4.1.1 <lead@example.net>: Recipient address rejected: unverified "
+            "address: Recipient address lookup failed",
+            "onhold",
+            False,
+        ),
+        # its verdict: the probe was refused by the recipient's server
+        (
+            "450 4.1.1 <lead@example.net>: Recipient address rejected: undeliverable "
+            "address: host mx.example.net[192.0.2.1] said: 550 5.1.1 "
+            "<lead@example.net>: User unknown (in reply to RCPT TO command)",
+            "userunknown",
+            True,
+        ),
+    ],
+)
+def test_postfix_address_verification_without_a_verdict_is_onhold(
+    text: str, reason: str, hard: bool
+) -> None:
+    """ "unverified address" has not decided; "undeliverable address" has."""
+    raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
+    assert _first(classify_bytes(raw))[1:] == (reason, hard)

@@ -127,7 +127,15 @@ _EXACT_CODES = (
     ".7.26",
 )
 _OVERRULE_EXACT = frozenset(
-    {"mailboxfull", "suspend", "blocked", "speeding", "filtered", "mailererror"}
+    {
+        "mailboxfull",
+        "suspend",
+        "blocked",
+        "speeding",
+        "filtered",
+        "mailererror",
+        "onhold",
+    }
 )
 # "550-5.7.1 " continuation prefixes split the phrases of multi-line replies.
 _CONTINUATION_RE = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b")
