@@ -729,3 +729,21 @@ def test_postfix_address_verification_without_a_verdict_is_onhold(
     """ "unverified address" has not decided; "undeliverable address" has."""
     raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
     assert _first(classify_bytes(raw))[1:] == (reason, hard)
+
+
+def test_a_help_address_in_the_prose_is_not_the_failed_recipient() -> None:
+    """ "contact support@..." names where to get help; the returned message's
+    recipient is the one that failed."""
+    body = (
+        "The mailbox you tried to reach is over quota.\n"
+        "For assistance, contact support@example.net or see the help pages.\n\n"
+        "------ This is a copy of the message, including all the headers. ------\n\n"
+        "From: sender@example.com\nTo: lead@example.net\nSubject: hi\n\nhello\n"
+    )
+    result = classify_bytes(_notice(body))
+    assert _first(result) == ("lead@example.net", "mailboxfull", False)
+    # an address the sentence names as the one that failed is still read
+    named = _notice(
+        "Your message to lead@example.net could not be delivered: mailbox full."
+    )
+    assert _first(classify_bytes(named))[0] == "lead@example.net"

@@ -775,6 +775,8 @@ _TRANSIENT = frozenset(
         "systemerror",
         "speeding",
         "ratelimited",
+        # not decided yet (Postfix's verify probe, a 4.x.x failure with no cause)
+        "onhold",
     }
 )
 
