@@ -451,3 +451,299 @@ def test_an_rfc_7372_status_names_the_failed_authentication_check() -> None:
     assert judge_reason(status="5.7.26", text=text).reason == "authfailure"
     text = "550 5.7.25 The IP address sending this message does not have a PTR record"
     assert judge_reason(status="5.7.25", text=text).reason == "requireptr"
+
+
+# -- onhold, a suspended destination, a domain refused with 450 ---------------
+
+
+@pytest.mark.parametrize(
+    ("status", "diag", "reason"),
+    [
+        # RFC 3463 X.0.0 / X.3.0 name no cause; a final failure whose remote reply
+        # is only "temporary" cannot be decided (sisimai's onhold: too little to judge)
+        ("4.0.0", "450 4.0.0 Temporary failure", "onhold"),
+        ("4.3.0", "451 4.3.0 Please try again later", "onhold"),
+        ("4.0.0", "450 4.0.0 Requested action aborted", "onhold"),
+        # a stated cause keeps its reason
+        (
+            "4.3.0",
+            "451 4.3.0 Temporary local problem - please try later",
+            "systemerror",
+        ),
+        ("4.2.2", "452 4.2.2 Mailbox full", "mailboxfull"),
+        # a permanent undefined status is not on hold
+        ("5.0.0", "550 5.0.0 Temporary failure", "systemerror"),
+    ],
+)
+def test_a_final_failure_with_only_a_transient_undefined_status_is_onhold(
+    status: str, diag: str, reason: str
+) -> None:
+    """Action: failed with a 4.0.0/4.3.0 reply and no cause: onhold, soft."""
+    result = classify_bytes(_dsn(status=status, diag=diag))
+    assert result.kind == "bounce"
+    assert _first(result)[1:] == (reason, False)
+
+
+def test_onhold_is_explained_and_not_given_to_a_delay() -> None:
+    """--explain says why; a delay with the same words is still being retried."""
+    fact = classify_bytes(
+        _dsn(status="4.0.0", diag="450 4.0.0 Temporary failure")
+    ).recipients[0]
+    assert fact.why is not None
+    assert any("onhold" in line for line in fact.why.evidence)
+    delayed = classify_bytes(
+        _dsn(status="4.0.0", diag="450 4.0.0 Temporary failure", action="delayed")
+    )
+    assert delayed.kind == "delay"
+    assert delayed.recipients[0].reason != "onhold"
+
+
+def test_postfix_delivery_temporarily_suspended_in_a_final_notice_is_expired() -> None:
+    """Postfix marks a destination dead after failed attempts; bounced, it gave up."""
+    text = (
+        "delivery temporarily suspended: connect to mx.example.net[192.0.2.1]:25: "
+        "Connection refused"
+    )
+    verdict = judge_reason(status="4.4.1", text=text)
+    assert verdict.reason == "expired"
+    assert any("temporarily suspended" in line for line in verdict.evidence)
+    # one attempt that could not connect, said as such, stays a network error
+    alone = "connect to mx.example.net[192.0.2.1]:25: Connection refused"
+    assert judge_reason(status="4.4.1", text=alone).reason == "networkerror"
+
+
+def test_postfix_domain_not_found_with_its_default_450_is_hostunknown() -> None:
+    """reject_unknown_recipient_domain answers 450 by default; the domain is gone."""
+    text = (
+        "450 4.1.2 <lead@example.invalid>: Recipient address rejected: Domain not found"
+    )
+    result = classify_bytes(
+        _dsn(rcpt="lead@example.invalid", status="4.1.2", diag=text)
+    )
+    assert _first(result) == ("lead@example.invalid", "hostunknown", True)
+    # a DNS lookup that failed and may clear up is still a network error
+    later = (
+        "450 4.1.2 Host or domain name not found. Name service error for "
+        "name=example.org type=MX: Host not found, try again"
+    )
+    assert judge_reason(status="4.1.2", text=later).reason == "networkerror"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "hard"),
+    [
+        # Postfix's recipient restrictions answer "<addr>: Recipient address
+        # rejected: <why>"; the why decides, the party framing does not
+        (
+            "550 5.7.1 <lead@example.net>: Recipient address rejected: Message "
+            "rejected due to user rules",
+            "filtered",
+            False,
+        ),
+        (
+            "552 5.2.2 <lead@example.net>: Recipient address rejected: Mailbox "
+            "quota exceeded",
+            "mailboxfull",
+            False,
+        ),
+        (
+            "550 5.1.1 <lead@example.net>: Recipient address rejected: User unknown "
+            "in virtual mailbox table",
+            "userunknown",
+            True,
+        ),
+        (
+            "550 5.1.2 <lead@example.invalid>: Recipient address rejected: Domain "
+            "not found",
+            "hostunknown",
+            True,
+        ),
+        # Exchange Online's directory-based edge blocking: the address is not in
+        # the domain's directory
+        (
+            "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+            "userunknown",
+            True,
+        ),
+        # the framing alone, with nothing after it, still refuses the address
+        ("550 <lead@example.net>: Recipient address rejected", "userunknown", True),
+    ],
+)
+def test_postfix_recipient_address_rejected_reads_the_words_after_it(
+    text: str, reason: str, hard: bool
+) -> None:
+    """ "Recipient address rejected:" names the party; the words after it, the cause."""
+    raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
+    assert _first(classify_bytes(raw))[1:] == (reason, hard)
+
+
+# -- a refusal written as an MDN (RFC 5429 Sieve reject) ----------------------
+
+
+def _mdn(disposition: str, words: str) -> bytes:
+    text = f"""\
+From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>
+To: sender@example.com
+Subject: Rejected: hello
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=disposition-notification; boundary="M"
+
+--M
+Content-Type: text/plain
+
+Your message to <lead@example.net> was automatically rejected:
+{words}
+
+--M
+Content-Type: message/disposition-notification
+
+Reporting-UA: mx.example.net; Dovecot Mail Delivery Agent
+Final-Recipient: rfc822; lead@example.net
+Original-Message-ID: <orig-1@example.com>
+Disposition: {disposition}
+
+--M--
+"""
+    return text.replace("\n", "\r\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        # the script's own words name no cause: the recipient's filter refused it
+        ("I do not take mail from this list.", "filtered"),
+        # a delivery agent's quota refusal, written the same way
+        ("Quota exceeded (mailbox for user is full)", "mailboxfull"),
+    ],
+)
+def test_an_automatic_deleted_mdn_is_a_refusal_not_a_read_receipt(
+    words: str, reason: str
+) -> None:
+    """RFC 5429: Sieve's reject as an MDN says "automatic-action/...; deleted"."""
+    raw = _mdn("automatic-action/MDN-sent-automatically; deleted", words)
+    result = classify_bytes(raw)
+    assert result.kind == "bounce"
+    assert result.original_message_id == "<orig-1@example.com>"
+    assert _first(result) == ("lead@example.net", reason, False)
+    fact = result.recipients[0]
+    assert fact.why is not None and "5429" in fact.why.found_by
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        "manual-action/MDN-sent-manually; displayed",
+        "automatic-action/MDN-sent-automatically; displayed",
+        # a person deleted it unread: a disposition, not a refusal
+        "manual-action/MDN-sent-manually; deleted",
+    ],
+)
+def test_other_dispositions_stay_read_receipts(disposition: str) -> None:
+    """Only an automatic deletion is a refusal."""
+    assert classify_bytes(_mdn(disposition, "")).kind == "read_receipt"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "hard"),
+    [
+        # Postfix: "refused to talk to me" is a greeting that refused the client;
+        # with a policy status (X.7.x) it is the sending host that was refused
+        (
+            "host mx.example.net[192.0.2.1] refused to talk to me: 554 5.7.1 "
+            "No SMTP service here",
+            "blocked",
+            False,
+        ),
+        (
+            "host mx.example.net[192.0.2.1] said: 550 5.7.1 Connection rejected by "
+            "policy (in reply to initial connection)",
+            "blocked",
+            False,
+        ),
+        # RFC 7504: 521 / X.3.2, the host accepts no mail at all
+        (
+            "host mx.example.net[192.0.2.1] refused to talk to me: 521 5.3.2 "
+            "mx.example.net does not accept mail",
+            "notaccept",
+            True,
+        ),
+    ],
+)
+def test_a_refused_greeting_blocks_the_host_unless_it_accepts_no_mail(
+    text: str, reason: str, hard: bool
+) -> None:
+    """At connection no address or message was seen yet."""
+    raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
+    assert _first(classify_bytes(raw))[1:] == (reason, hard)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "host mx.example.net[192.0.2.1] said: 550 5.7.1 Message rejected (in reply "
+        "to end of DATA command)",
+        "SMTP error from remote mail server after end of data: 554 Rejected",
+    ],
+)
+def test_a_bare_refusal_of_the_message_at_data_is_the_recipients_filter(
+    text: str,
+) -> None:
+    """At DATA the sender and the address were accepted: the content was refused."""
+    verdict = judge_reason(status=find_status(text), text=text)
+    assert verdict.reason == "filtered"
+    assert any(line.startswith("SMTP step: DATA") for line in verdict.evidence)
+    # the same words answered to MAIL FROM refuse the sender
+    mail = "host mx.example.net[192.0.2.1] said: 550 Rejected (in reply to MAIL FROM command)"
+    assert judge_reason(status=None, text=mail).reason == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "hard"),
+    [
+        # Postfix verify(8): no verdict yet ("in progress") or a deferred probe
+        (
+            "450 4.1.1 <lead@example.net>: Recipient address rejected: unverified "
+            "address: Address verification in progress",
+            "onhold",
+            False,
+        ),
+        (
+            "450 4.1.1 <lead@example.net>: Recipient address rejected: unverified "
+            "address: Recipient address lookup failed",
+            "onhold",
+            False,
+        ),
+        # its verdict: the probe was refused by the recipient's server
+        (
+            "450 4.1.1 <lead@example.net>: Recipient address rejected: undeliverable "
+            "address: host mx.example.net[192.0.2.1] said: 550 5.1.1 "
+            "<lead@example.net>: User unknown (in reply to RCPT TO command)",
+            "userunknown",
+            True,
+        ),
+    ],
+)
+def test_postfix_address_verification_without_a_verdict_is_onhold(
+    text: str, reason: str, hard: bool
+) -> None:
+    """ "unverified address" has not decided; "undeliverable address" has."""
+    raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
+    assert _first(classify_bytes(raw))[1:] == (reason, hard)
+
+
+def test_a_help_address_in_the_prose_is_not_the_failed_recipient() -> None:
+    """ "contact support@..." names where to get help; the returned message's
+    recipient is the one that failed."""
+    body = (
+        "The mailbox you tried to reach is over quota.\n"
+        "For assistance, contact support@example.net or see the help pages.\n\n"
+        "------ This is a copy of the message, including all the headers. ------\n\n"
+        "From: sender@example.com\nTo: lead@example.net\nSubject: hi\n\nhello\n"
+    )
+    result = classify_bytes(_notice(body))
+    assert _first(result) == ("lead@example.net", "mailboxfull", False)
+    # an address the sentence names as the one that failed is still read
+    named = _notice(
+        "Your message to lead@example.net could not be delivered: mailbox full."
+    )
+    assert _first(classify_bytes(named))[0] == "lead@example.net"

@@ -173,6 +173,12 @@ def _complaint_arf(ctx: _Context) -> Classification:
     )
 
 
+# RFC 5429 (Sieve reject) and RFC 8098: a refusal sent as an MDN says
+# "Disposition: automatic-action/MDN-sent-automatically; deleted": the message
+# was removed by an automatic action before anyone saw it, not read.
+_REFUSED_MDN_RE = re.compile(r"^\s*automatic-action\s*/[^;]*;\s*deleted\b", re.I)
+
+
 def _read_receipt(ctx: _Context) -> Classification:
     text = ""
     for part, ctype in zip(ctx.parts, ctx.types, strict=True):
@@ -181,6 +187,8 @@ def _read_receipt(ctx: _Context) -> Classification:
             break
     found = dict(feedback.fields(text))
     rcpt = dsn.address(found.get("final-recipient") or found.get("original-recipient"))
+    if _REFUSED_MDN_RE.match(found.get("disposition", "")):
+        return _refused_mdn(ctx, found, rcpt)
     fact = RecipientFact(
         recipient=rcpt,
         action=None,
@@ -196,6 +204,54 @@ def _read_receipt(ctx: _Context) -> Classification:
         ctx,
         "read_receipt",
         "a disposition notification (RFC 8098 MDN)",
+        recipients=(fact,),
+        original_message_id=original or _original_id(ctx, ""),
+    )
+
+
+# What "Your message to <...> was automatically rejected: <the script's words>"
+# reads as when the words name no cause: the recipient's own filter refused it.
+_NAMES_NO_PARTY = frozenset({"undefined", "rejected"})
+_SIEVE_REJECT_WHY = (
+    "an MDN with disposition automatic-action/...; deleted (RFC 5429's Sieve "
+    "reject): the recipient's filter refused the message"
+)
+
+
+def _refused_mdn(
+    ctx: _Context, found: dict[str, str], rcpt: str | None
+) -> Classification:
+    """A refusal written as an MDN (Sieve reject, RFC 5429): a bounce whose reason
+    is what its human-readable part says, else the recipient's filter."""
+    notice = parts.first_text(ctx.parts)
+    verdict = judge_reason(status=None, text=notice)
+    if verdict.reason in _NAMES_NO_PARTY:
+        verdict = Verdict(
+            "filtered",
+            _SIEVE_REJECT_WHY,
+            evidence=(
+                *verdict.evidence,
+                f"together: {verdict.reason} -> filtered: {_SIEVE_REJECT_WHY}",
+            ),
+        )
+    status = default_status(verdict.as_stated, permanent=True, reply_code=None)
+    fact = RecipientFact(
+        recipient=rcpt,
+        action="failed",
+        status=status,
+        reply_code=None,
+        diagnostic_code=" ".join(notice.split())[:500] or found.get("disposition"),
+        remote_mta=None,
+        reason=verdict.reason,
+        hard=is_hard(verdict.reason, status=status, reply_code=None),
+    )
+    fact = replace(fact, why=_why("rfc5429: the MDN's Final-Recipient", verdict, fact))
+    original = parts.message_id_in(found.get("original-message-id", ""))
+    return _result(
+        ctx,
+        "bounce",
+        "a refusal sent as an MDN (Disposition: automatic-action/...; deleted, "
+        "RFC 5429 Sieve reject)",
         recipients=(fact,),
         original_message_id=original or _original_id(ctx, ""),
     )

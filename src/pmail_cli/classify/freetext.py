@@ -106,6 +106,17 @@ _FINAL_RE = re.compile(
     r"permanent|fatal|given up|giving up|gave up|failed permanently", re.IGNORECASE
 )
 _SKIP_LOCALS = frozenset({"postmaster", "mailer-daemon", "mailer_daemon", "abuse"})
+# Notices end by naming where to get help: Postfix's "please send mail to
+# postmaster", Exim's "contact the postmaster", a provider's "contact
+# support@...". An address right after such words is the reporter's help
+# address, never the failed recipient (read only when the notice names no
+# address on a line of its own).
+_HELP_CUE_RE = re.compile(
+    r"(?:contact(?:ing)?|write to|send (?:e-?)?mail to|e-?mail(?: us)?(?: at)?"
+    r"|reach us at|questions[^\n.]{0,30}?|assistance[^\n.]{0,30}?)"
+    r"[ \t:]*(?:us[ \t]+at[ \t]+|the[ \t]+\w+[ \t]+at[ \t]+)?<?$",
+    re.IGNORECASE,
+)
 MAX_RECIPIENTS = 50
 
 
@@ -178,7 +189,11 @@ def _candidates(notice: str, excluded: set[str]) -> list[tuple[int, str]]:
         found.append((m.start(1), m.group(1)))
     if not any(_usable(addr.strip(".,;:"), excluded) for _, addr in found):
         # nothing usable on a line of its own: any address in the prose
-        found = [(m.start(), m.group(0)) for m in _ADDR_RE.finditer(notice)]
+        found = [
+            (m.start(), m.group(0))
+            for m in _ADDR_RE.finditer(notice)
+            if not _HELP_CUE_RE.search(notice[max(0, m.start() - 60) : m.start()])
+        ]
     out: list[tuple[int, str]] = []
     seen: set[str] = set()
     for pos, addr in sorted(found):

@@ -127,7 +127,15 @@ _EXACT_CODES = (
     ".7.26",
 )
 _OVERRULE_EXACT = frozenset(
-    {"mailboxfull", "suspend", "blocked", "speeding", "filtered", "mailererror"}
+    {
+        "mailboxfull",
+        "suspend",
+        "blocked",
+        "speeding",
+        "filtered",
+        "mailererror",
+        "onhold",
+    }
 )
 # "550-5.7.1 " continuation prefixes split the phrases of multi-line replies.
 _CONTINUATION_RE = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b")
@@ -171,9 +179,12 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
     "data": (frozenset({"userunknown"}), "filtered"),
     # an answer to MAIL FROM is about the sender
     "mail": (frozenset({"userunknown", "hostunknown", "undefined"}), "rejected"),
-    # refused before any address was seen: the sending host is blocked
+    # refused before any address was seen: the sending host is blocked (no
+    # message yet, so a "policy" refusal is of the host too)
     "connect": (
-        frozenset({"rejected", "undefined", "securityerror", "userunknown"}),
+        frozenset(
+            {"rejected", "undefined", "securityerror", "userunknown", "policyviolation"}
+        ),
         "blocked",
     ),
     # the server refused the sending host's greeting or name
@@ -188,6 +199,7 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
                 "syntaxerror",
                 "expired",
                 "networkerror",
+                "policyviolation",
             }
         ),
         "blocked",
@@ -216,8 +228,9 @@ _PARTY_WHY = (
 )
 _VAGUE_REFUSALS = frozenset({"rejected", "refused", "denied", "not accepted"})
 _VAGUE_WHY = (
-    "a refusal that names no party, answered to RCPT TO or with a mailbox status "
-    "(X.2.x): the recipient's side refused it"
+    "a refusal that names no party, answered to RCPT TO or DATA or with a mailbox "
+    "status (X.2.x): the recipient's side refused it (at DATA, the message: the "
+    "sender was already accepted at MAIL FROM)"
 )
 _FILTER_WHY = (
     "user-unknown wording with {status} and no answer to RCPT: a recipient's "
@@ -270,6 +283,24 @@ _STAGE_NAMES = {
 }
 _CONNECT_RE = re.compile(
     r"timed out|time-out|timeout|requests to connect", re.IGNORECASE
+)
+# Postfix marks a destination dead after failed attempts and writes "delivery
+# temporarily suspended: <the last failure>"; in a final notice it gave up.
+_SUSPENDED = "delivery temporarily suspended"
+# Network failures that retrying cannot outlast: a loop or too many hops.
+_LOOP_WORDS = ("loop", "hop")
+# Postfix's reject_unknown_recipient_domain refuses a recipient whose domain has
+# no MX and no A record with "Recipient address rejected: Domain not found" and
+# unknown_address_reject_code, 450 by default: the 4.x.x does not make the domain
+# exist. (A DNS lookup that fails, "Host not found, try again", is networkerror.)
+_DOMAIN_REFUSED = "domain not found"
+# RFC 3463 X.0.0 and X.3.0: "other or undefined" status, naming no cause.
+_UNDEFINED_DETAILS = frozenset({"0.0", "3.0"})
+# Words that say only that a failure was temporary, naming no cause.
+_ONLY_TEMPORARY = frozenset({"temporary failure", "try again later"})
+_ONHOLD_WHY = (
+    "a final failure reported with only a transient, undefined status ({status}) "
+    "and no stated cause: the failure cannot be decided (onhold)"
 )
 
 
@@ -452,7 +483,8 @@ def _refine(
     stage or expiry decides the status too).
     """
     temporary = status is not None and status[:1] == "4"
-    if reason == "hostunknown" and temporary:
+    domain_refused = party == "recipient address" and phrase == _DOMAIN_REFUSED
+    if reason == "hostunknown" and temporary and not domain_refused:
         return (
             "networkerror",
             "a host-unknown answer with a 4.x.x status is a DNS failure that may clear up",
@@ -464,6 +496,29 @@ def _refine(
             "a final failure after connection time-outs: retried until the queue lifetime ran out",
             False,
         )
+    if (
+        reason == "networkerror"
+        and final
+        and _SUSPENDED in text.lower()
+        and not any(w in (phrase or "") for w in _LOOP_WORDS)
+    ):
+        return (
+            "expired",
+            'a final failure after Postfix\'s "delivery temporarily suspended" '
+            "(the destination was marked dead after failed attempts): retried until "
+            "the queue lifetime ran out",
+            False,
+        )
+    if (
+        final
+        and temporary
+        and stage is None
+        and status is not None
+        and status.partition(".")[2] in _UNDEFINED_DETAILS
+        and (not said or phrase in _ONLY_TEMPORARY)
+        and paired_status(text) is not None
+    ):
+        return "onhold", _ONHOLD_WHY.format(status=status), False
     if not said and (not final or (temporary and reason == "networkerror")):
         return (
             "expired",
@@ -480,7 +535,7 @@ def _refine(
     if (
         reason == "rejected"
         and phrase in _VAGUE_REFUSALS
-        and (stage == "rcpt" or (status or "")[1:4] == ".2.")
+        and (stage in ("rcpt", "data") or (status or "")[1:4] == ".2.")
     ):
         # "Rejected" says nothing of whom: answered to RCPT TO, or with a
         # mailbox status (X.2.x), it is the recipient's side that refused.
@@ -488,6 +543,11 @@ def _refine(
     if stage == "mail" and phrase in _VAGUE_AT_MAIL:
         # "Access denied" says nothing of whom: answered to MAIL FROM, the sender.
         return "rejected", _STAGE_WHY["mail"].format(reason=f'"{phrase}"'), False
+    if stage == "connect" and reason == "notaccept" and (status or "")[1:4] == ".7.":
+        # RFC 7504's "does not accept mail" is 521 / X.3.2; a greeting refused
+        # with a security or policy status (X.7.x) refuses the sending host
+        why = _STAGE_WHY["connect"].format(reason=f"notaccept with {status}")
+        return "blocked", why, False
     if stage in _STAGE_OVERRIDES:
         replaced, replacement = _STAGE_OVERRIDES[stage]
         explicit = stage == "data" and (status or "").endswith(".1.1")
@@ -715,6 +775,8 @@ _TRANSIENT = frozenset(
         "systemerror",
         "speeding",
         "ratelimited",
+        # not decided yet (Postfix's verify probe, a 4.x.x failure with no cause)
+        "onhold",
     }
 )
 
