@@ -491,9 +491,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     files = corpus_files(args)
     scratch = Path(tempfile.mkdtemp(dir=args.workdir)) if not args.keep else args.keep
-    if args.keep:
-        shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True)
+    if args.keep:  # only what this script puts there is replaced
+        scratch.mkdir(parents=True, exist_ok=True)
+        for name in ("Maildir", *tools):
+            shutil.rmtree(scratch / name, ignore_errors=True)
     stores = {}
     try:
         mail = scratch / "Maildir"
