@@ -70,9 +70,24 @@ def find_message(
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             load_sql("messages/find_message"),
-            {"tenant_id": tenant_id, "key": key, "prefix": prefix},
+            {
+                "tenant_id": tenant_id,
+                "key": key,
+                "prefix": prefix,
+                "low": key,
+                "high": prefix_upper_bound(key),
+            },
         )
         return cur.fetchall()
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The least string above every string that starts with `prefix`, in code point
+    order: the prefix with its last character's code point plus one. None (no range)
+    unless the prefix is printable ASCII, where that is a plain character."""
+    if not prefix or not all(" " <= ch <= "~" for ch in prefix):
+        return None
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def list_attachments(
