@@ -16,7 +16,9 @@ dov = work / "dovecot"
 for d in (dov, work / "exim", work / "postfix", work / "smtpd"):
     d.mkdir(parents=True, exist_ok=True)
 lda = f"/usr/lib/dovecot/dovecot-lda -c {dov}/dovecot.conf -e"
-smtp_routes = {d: r.split(":", 1)[1] for d, r in ROUTES.items() if r.startswith("smtp:")}
+smtp_routes = {
+    d: r.split(":", 1)[1] for d, r in ROUTES.items() if r.startswith("smtp:")
+}
 lmtp_domains = [d for d, r in ROUTES.items() if r == "lmtp"]
 
 (dov / "dovecot.conf").write_text(f"""\
@@ -68,10 +70,14 @@ users = [
     f"{a}::@UID@:@GID@::{dov}/mail/{a.split('@')[0]}::userdb_quota_rule=*:storage={'100B' if q == '1K' else q}"
     for a, q in LMTP_USERS.items()
 ]
-users.append(f"{LDA_USER}::@UID@:@GID@::{home}/{LDA_USER}::userdb_quota_rule=*:storage=100B")
+users.append(
+    f"{LDA_USER}::@UID@:@GID@::{home}/{LDA_USER}::userdb_quota_rule=*:storage=100B"
+)
 (dov / "users.in").write_text("\n".join(users) + "\n")
 
-(work / "exim" / "routes").write_text("".join(f"{d}: {ip}\n" for d, ip in smtp_routes.items()))
+(work / "exim" / "routes").write_text(
+    "".join(f"{d}: {ip}\n" for d, ip in smtp_routes.items())
+)
 (work / "exim" / "exim4.conf").write_text(f"""\
 # holdout_mta: a private Exim configuration for provoking delivery failures
 primary_hostname = {HOSTNAME}
@@ -99,7 +105,7 @@ manual_routes:
 
 lmtp_route:
   driver = accept
-  domains = {' : '.join(lmtp_domains)}
+  domains = {" : ".join(lmtp_domains)}
   transport = dovecot_lmtp
   no_more
 
@@ -185,7 +191,10 @@ lines = [
     f'match from local for rcpt-to "{LDA_USER}@{LOCAL_DOMAIN}" action "lda"',
     f'match from local for domain "{LOCAL_DOMAIN}" action "maildir"',
     *[f'match from local for domain "{d}" action "lmtp"' for d in lmtp_domains],
-    *[f'match from local for domain "{d}" action "{actions[ip]}"' for d, ip in smtp_routes.items()],
+    *[
+        f'match from local for domain "{d}" action "{actions[ip]}"'
+        for d, ip in smtp_routes.items()
+    ],
     'match from local for any action "dns"',
 ]
 (work / "smtpd" / "smtpd.conf").write_text("\n".join(lines) + "\n")

@@ -17,7 +17,9 @@ import asyncio
 from cases import PORT, REPLIES, SERVERS
 
 
-async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mode: str, host: str) -> None:
+async def serve(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mode: str, host: str
+) -> None:
     def send(line: str) -> None:
         writer.write((line + "\r\n").encode())
 
@@ -26,12 +28,16 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mode
         writer.close()
         return
     if mode == "block":
-        send("554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.example.org")
+        send(
+            "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.example.org"
+        )
         await writer.drain()
         writer.close()
         return
     if mode == "busy":
-        send(f"421 4.7.0 {host} Too many concurrent SMTP connections; please try again later")
+        send(
+            f"421 4.7.0 {host} Too many concurrent SMTP connections; please try again later"
+        )
         await writer.drain()
         writer.close()
         return
@@ -54,14 +60,22 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mode
             rcpts = []
             if mode == "sender":
                 addr = cmd.split(":", 1)[1].split()[0].strip("<>")
-                send(f"553 5.7.1 <{addr}>: Sender address rejected: not owned by authenticated user")
-            elif mode == "size" and "SIZE=" in up and int(up.split("SIZE=")[1].split()[0]) > 20000:
+                send(
+                    f"553 5.7.1 <{addr}>: Sender address rejected: not owned by authenticated user"
+                )
+            elif (
+                mode == "size"
+                and "SIZE=" in up
+                and int(up.split("SIZE=")[1].split()[0]) > 20000
+            ):
                 send("552 5.3.4 Message size exceeds fixed limit")
             else:
                 send("250 2.1.0 Ok")
         elif up.startswith("RCPT"):
             addr = cmd.split(":", 1)[1].split()[0].strip("<>")
-            step, reply = REPLIES.get(addr.lower(), ("", "")) if mode == "main" else ("", "")
+            step, reply = (
+                REPLIES.get(addr.lower(), ("", "")) if mode == "main" else ("", "")
+            )
             if step == "rcpt":
                 send(reply.format(a=addr))
             else:

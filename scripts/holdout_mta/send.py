@@ -29,6 +29,10 @@ for name, rcpts, subject, body in CASES:
         f"Date: {formatdate(localtime=False)}\nMessage-ID: {make_msgid(domain=HOSTNAME)}\n"
         f"MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n{text}"
     )
-    r = subprocess.run([*sendmail, "-f", SENDER, *rcpts], input=msg.encode(), capture_output=True)
-    print(name, r.returncode, r.stdout.decode()[:200], r.stderr.decode()[:200], flush=True)
+    r = subprocess.run(
+        [*sendmail, "-f", SENDER, *rcpts], input=msg.encode(), capture_output=True
+    )
+    print(
+        name, r.returncode, r.stdout.decode()[:200], r.stderr.decode()[:200], flush=True
+    )
     time.sleep(0.2)
