@@ -50,12 +50,21 @@ FAILURES = frozenset({"bounce", "delay"})
 # quotes its own code, which pmail reports (the convention docs/classification.md
 # notes; 58 of the 60 new status misses). reason fell 84.1 -> 84.0 %; kind, recipient and
 # hard/soft rose. The 134 older files score as before.
+# 2026-12-06, the MTA notices regenerated: the first generation's addresses, domains
+# and subjects named each provoked failure (full@remote.test, ghost@quota.test), words
+# the classifier could read, so all 126 were discarded and 131 were written again with
+# neutral names (scripts/holdout_mta/), labelled and committed before this test ran on
+# them. 265 files: kind 98.1 %, recipient 98.7 %, status 69.1 %, hard/soft 93.3 %,
+# reason 85.6 %. status fell (69.8 -> 69.1 %): 66 of its 68 misses are a generic DSN
+# Status 5.0.0 / 4.0.0 against the remote's quoted code (61 of them Exim's and
+# OpenSMTPD's), the other 2 Postfix's 4.7.1 for a deferred 5xx greeting; hard/soft and
+# reason rose. The 134 older files score as before.
 THRESHOLDS = {
-    "kind": 0.980,
+    "kind": 0.981,
     "recipient": 0.987,
-    "status": 0.697,
-    "hard_soft": 0.914,
-    "reason": 0.839,
+    "status": 0.690,
+    "hard_soft": 0.933,
+    "reason": 0.855,
 }
 
 
@@ -126,7 +135,7 @@ def test_holdout_files_match_their_manifest() -> None:
         if p.is_file() and p.parent != HOLDOUT
     }
     assert labelled <= listed == on_disk
-    assert len(labelled) >= 260
+    assert len(labelled) >= 265
 
 
 @pytest.mark.parametrize("measure", sorted(THRESHOLDS))
