@@ -43,12 +43,28 @@ FAILURES = frozenset({"bounce", "delay"})
 # fell because of one new file each (a DSN whose Final-Recipient is masked with
 # asterisks; a generic Status 5.0.0 against the remote's 5.7.1, the convention
 # docs/classification.md notes); the 129 older files score as before.
+# 2026-12-06, fourth round: 260 files (126 failure notices that Postfix 3.7.11, Exim
+# 4.96 and OpenSMTPD 6.8.0p2 wrote on this machine, tests/data/holdout-dev/mta/),
+# measured once after their labels were committed. status fell 94.4 -> 69.8 %: Exim and
+# OpenSMTPD write a generic Status 5.0.0 / 4.0.0 in every DSN while the remote's reply
+# quotes its own code, which pmail reports (the convention docs/classification.md
+# notes; 58 of the 60 new status misses). reason fell 84.1 -> 84.0 %; kind, recipient and
+# hard/soft rose. The 134 older files score as before.
+# 2026-12-06, the MTA notices regenerated: the first generation's addresses, domains
+# and subjects named each provoked failure (full@remote.test, ghost@quota.test), words
+# the classifier could read, so all 126 were discarded and 131 were written again with
+# neutral names (scripts/holdout_mta/), labelled and committed before this test ran on
+# them. 265 files: kind 98.1 %, recipient 98.7 %, status 69.1 %, hard/soft 93.3 %,
+# reason 85.6 %. status fell (69.8 -> 69.1 %): 66 of its 68 misses are a generic DSN
+# Status 5.0.0 / 4.0.0 against the remote's quoted code (61 of them Exim's and
+# OpenSMTPD's), the other 2 Postfix's 4.7.1 for a deferred 5xx greeting; hard/soft and
+# reason rose. The 134 older files score as before.
 THRESHOLDS = {
-    "kind": 0.962,
-    "recipient": 0.971,
-    "status": 0.943,
-    "hard_soft": 0.908,
-    "reason": 0.841,
+    "kind": 0.981,
+    "recipient": 0.987,
+    "status": 0.690,
+    "hard_soft": 0.933,
+    "reason": 0.855,
 }
 
 
@@ -119,7 +135,7 @@ def test_holdout_files_match_their_manifest() -> None:
         if p.is_file() and p.parent != HOLDOUT
     }
     assert labelled <= listed == on_disk
-    assert len(labelled) >= 134
+    assert len(labelled) >= 265
 
 
 @pytest.mark.parametrize("measure", sorted(THRESHOLDS))

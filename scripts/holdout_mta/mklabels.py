@@ -1,0 +1,100 @@
+"""Draft labels.tsv and MANIFEST.tsv rows for the notices in OUT/ of one MTA.
+
+Run: python3 mklabels.py MTA PACKAGE=VERSION OUT [OVERRIDES.tsv]
+Writes OUT/labels.tsv and OUT/manifest.tsv.  Kind, status and recipients come from
+each notice's own DSN fields; reason and hard/soft from cases.LABELS, unless the
+overrides file (file name, reason, hard_soft, deciding words) says otherwise after the
+notice was read.  Every row is a draft until a person has read the notice it labels.
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import re
+import sys
+from email import policy
+from pathlib import Path
+
+from cases import LABELS, REPLIES
+
+mta, package, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+overrides: dict[str, list[str]] = {}
+if len(sys.argv) > 4:
+    for line in Path(sys.argv[4]).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, *rest = line.split("\t")
+            overrides[key] = rest
+version = package.split("=", 1)[1]
+labels, manifest = [], []
+for f in sorted(out.glob("*.eml")):
+    raw = f.read_bytes()
+    msg = email.message_from_bytes(raw, policy=policy.compat32)
+    case = re.sub(r"(-delay|-expired)?(-\d+)?$", "", f.stem)
+    kind = "delay" if re.search(r"-(delay|expired)(-\d+)?$", f.stem) else "bounce"
+    blocks = []
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            for sub in part.get_payload()[1:]:
+                rcpt = re.sub(
+                    r"^rfc822;\s*",
+                    "",
+                    (sub.get("Final-Recipient") or "").strip(),
+                    flags=re.I,
+                )
+                status = (sub.get("Status") or "").strip().split()
+                blocks.append(
+                    (
+                        rcpt,
+                        (sub.get("Action") or "").strip(),
+                        status[0] if status else "",
+                    )
+                )
+    failed = [b for b in blocks if b[1] in ("failed", "delayed")]
+    reason, hard_soft, provocation, words = LABELS[case]
+    if (
+        case == "multi-rcpt" and failed
+    ):  # the first failed recipient in report order decides
+        first = failed[0][0].lower()
+        reason, hard_soft = (
+            ("mailboxfull", "soft")
+            if first.startswith("c.obi@")
+            else ("userunknown", "hard")
+        )
+        words = f"first failed recipient {first}: " + REPLIES[first][1].split(">: ")[-1]
+    if f.name in overrides:
+        reason, hard_soft, words = overrides[f.name][:3]
+    what = "delay warning" if kind == "delay" else "bounce"
+    basis = f"manual: {mta} {version} notice ({what}) for: {provocation}; decided by: {words}"
+    rel = f"mta/{mta}/{f.name}"
+    labels.append(
+        "\t".join(
+            [
+                rel,
+                kind,
+                failed[0][2] if failed else "",
+                reason,
+                hard_soft,
+                str(len(blocks)),
+                ",".join(b[0] for b in failed),
+                basis,
+            ]
+        )
+    )
+    manifest.append(
+        "\t".join(
+            [
+                rel,
+                f"debian:{package}",
+                "-",
+                f"{provocation} ({kind})",
+                "generated here (MTA output, no third-party text)",
+                str(len(raw)),
+                hashlib.sha256(raw).hexdigest(),
+                "delivered by the MTA to a local Maildir",
+            ]
+        )
+    )
+(out / "labels.tsv").write_text("\n".join(labels) + "\n")
+(out / "manifest.tsv").write_text("\n".join(manifest) + "\n")
+print("\n".join(labels))
