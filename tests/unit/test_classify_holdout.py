@@ -59,13 +59,33 @@ FAILURES = frozenset({"bounce", "delay"})
 # Status 5.0.0 / 4.0.0 against the remote's quoted code (61 of them Exim's and
 # OpenSMTPD's), the other 2 Postfix's 4.7.1 for a deferred 5xx greeting; hard/soft and
 # reason rose. The 134 older files score as before.
+# The two kinds of file are floored apart, so that neither hides the other: `public`
+# is the notices from other projects' test suites (the floors above, unchanged since the
+# third round), `mta` the notices written here by real MTAs (`mta/`, scripts/holdout_mta/),
+# whose status figure is low for a labelling convention, not a classifier change (the
+# generic Status 5.0.0 / 4.0.0 that Exim and OpenSMTPD write against the remote's own
+# quoted code: docs/classification.md). The whole set is printed too.
 THRESHOLDS = {
-    "kind": 0.981,
-    "recipient": 0.987,
-    "status": 0.690,
-    "hard_soft": 0.933,
-    "reason": 0.855,
+    "public": {
+        "kind": 0.962,
+        "recipient": 0.971,
+        "status": 0.943,
+        "hard_soft": 0.908,
+        "reason": 0.841,
+    },
+    "mta": {
+        "kind": 1.0,
+        "recipient": 1.0,
+        "status": 0.519,
+        "hard_soft": 0.954,
+        "reason": 0.868,
+    },
 }
+MEASURES = tuple(THRESHOLDS["public"])
+
+
+def _group(path: str) -> str:
+    return "mta" if path.startswith("mta/") else "public"
 
 
 def _rows() -> Iterator[dict[str, str]]:
@@ -105,22 +125,29 @@ def _score(row: dict[str, str], got: Classification, scores: dict[str, Score]) -
 
 
 @pytest.fixture(scope="module")
-def scores() -> dict[str, Score]:
-    """Classify every held-out file once and print the accuracy table."""
-    result = {name: Score() for name in THRESHOLDS}
+def scores() -> dict[str, dict[str, Score]]:
+    """Classify every held-out file once and print the accuracy table per group."""
+    result = {
+        group: {name: Score() for name in MEASURES} for group in (*THRESHOLDS, "all")
+    }
     for row in _rows():
-        _score(row, classify_bytes((HOLDOUT / row["path"]).read_bytes()), result)
-    print("\nheld-out accuracy (tests/data/holdout-dev)")
-    print(
-        f"{'measure':<10} {'right':>6} {'total':>6} {'share':>7}"
-        f" {'95 % interval':>15} {'threshold':>9}"
-    )
-    for name, score in result.items():
-        low, high = score.interval
+        got = classify_bytes((HOLDOUT / row["path"]).read_bytes())
+        _score(row, got, result[_group(row["path"])])
+        _score(row, got, result["all"])
+    for group, measures in result.items():
+        print(f"\nheld-out accuracy (tests/data/holdout-dev), {group}")
         print(
-            f"{name:<10} {score.right:>6} {score.total:>6} {score.rate:>7.1%}"
-            f" {low:>7.1%}-{high:<7.1%} {THRESHOLDS[name]:>9.1%}"
+            f"{'measure':<10} {'right':>6} {'total':>6} {'share':>7}"
+            f" {'95 % interval':>15} {'threshold':>9}"
         )
+        for name, score in measures.items():
+            low, high = score.interval
+            floor = THRESHOLDS.get(group, {}).get(name)
+            shown = f"{floor:>9.1%}" if floor is not None else f"{'-':>9}"
+            print(
+                f"{name:<10} {score.right:>6} {score.total:>6} {score.rate:>7.1%}"
+                f" {low:>7.1%}-{high:<7.1%} {shown}"
+            )
     return result
 
 
@@ -138,9 +165,14 @@ def test_holdout_files_match_their_manifest() -> None:
     assert len(labelled) >= 265
 
 
-@pytest.mark.parametrize("measure", sorted(THRESHOLDS))
-def test_holdout_accuracy(scores: dict[str, Score], measure: str) -> None:
-    """Each measure on unseen mail stays at or above the recorded figure."""
-    score = scores[measure]
-    assert score.total > 0, f"no held-out rows for {measure}"
-    assert score.rate >= THRESHOLDS[measure], score.report(measure)
+@pytest.mark.parametrize(
+    ("group", "measure"),
+    [(group, measure) for group in THRESHOLDS for measure in MEASURES],
+)
+def test_holdout_accuracy(
+    scores: dict[str, dict[str, Score]], group: str, measure: str
+) -> None:
+    """Each measure on unseen mail stays at or above the recorded figure, per group."""
+    score = scores[group][measure]
+    assert score.total > 0, f"no held-out rows for {group} {measure}"
+    assert score.rate >= THRESHOLDS[group][measure], score.report(measure)
