@@ -215,9 +215,7 @@ def _checkpoint_ahead(conn: Conn) -> str:
 
 def _drop_search_document(conn: Conn) -> str:
     key = _key(conn, "m.direction = 'inbound'")
-    conn.execute(
-        "UPDATE email_content SET search_vector = NULL WHERE storage_key = %s", (key,)
-    )
+    conn.execute("DELETE FROM search_documents WHERE storage_key = %s", (key,))
     return key
 
 
