@@ -121,7 +121,7 @@ def find_page(
     query = _with_filters(
         "ranked" if ranked else "newest", filters, phrase=phrase, documents=documents
     )
-    conn.execute(load_sql("search/settings"))  # for this transaction only
+    conn.execute(load_sql("search/jit_off"))  # for this transaction only
     with conn.cursor(row_factory=class_row(Found)) as cur:
         cur.execute(query, params)
         return cur.fetchall()
