@@ -162,16 +162,17 @@ BEGIN
     IF seen < batch AND backfill = 'search_move' THEN
         -- every document is in search_documents: email_content's index holds none.
         -- Dropping it waits for every transaction that read email_content, and new
-        -- ones queue behind it: at most 2 s, else the move stays listed (search
-        -- reads both places, still right) and the next `pmail init-db` tries again.
+        -- ones queue behind it: at most 2 s, else (or when this role does not own the
+        -- table) the move stays listed (search reads both places, still right) and
+        -- the next `pmail init-db` tries again.
         waited := current_setting('lock_timeout');
         BEGIN
             PERFORM set_config('lock_timeout', '2s', true);
             DROP INDEX IF EXISTS idx_email_content_search;
             DELETE FROM pmail_backfills WHERE name = backfill;
-        EXCEPTION WHEN lock_not_available THEN
-            RAISE NOTICE 'search_move: email_content is busy; its search index stays '
-                         'until the next pmail init-db';
+        EXCEPTION WHEN lock_not_available OR insufficient_privilege THEN
+            RAISE NOTICE 'search_move: email_content''s search index stays (busy, or % '
+                         'does not own it) until the next pmail init-db', current_user;
         END;
         PERFORM set_config('lock_timeout', waited, true);
     ELSIF seen < batch THEN
