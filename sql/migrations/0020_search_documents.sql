@@ -33,8 +33,9 @@ CREATE POLICY tenant_isolation ON search_documents
 
 -- Whether stored documents are still being moved (search then reads those left in
 -- email_content too). SECURITY DEFINER: tenant logins do not read pmail_backfills.
+-- It says yes or no, nothing of any tenant's (reviewed: tests/db/test_trust.py).
 CREATE FUNCTION pmail_search_moving() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN EXISTS (SELECT 1 FROM pmail_backfills WHERE name = 'search_move');
 
 -- The document of a stored message's search_documents row, with its facts; NULL
