@@ -57,6 +57,7 @@ BASELINE_TENANT = uuid.UUID("0b3f3c1e-9d5e-4c51-8a8e-6b0e4f1d2a77")
 PMAIL_TABLES = (
     "email_messages",
     "email_content",
+    "search_documents",  # the full-text documents (migration 0020)
     "attachments",
     "attachment_blobs",
     "compression_dicts",

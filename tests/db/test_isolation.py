@@ -279,3 +279,55 @@ def test_remembered_imap_refusals_stay_with_their_tenant(
         "SELECT size_bytes FROM imap_refused WHERE tenant_id = %s", (b,)
     ).fetchall()
     assert left == [(200000,)]
+
+
+def test_search_documents_stay_with_their_tenant(login_a: str, conn: Conn) -> None:
+    """search_documents (the full-text documents, migration 0020): a's login, its
+    settings widened, reads and searches only a's, cannot write one for b, and cannot
+    change or delete b's."""
+    a, b = _ids(conn)
+    conn.execute("SELECT pmail_scope_all_tenants()")
+    counts: dict[object, object] = {
+        tid: n
+        for tid, n in conn.execute(
+            "SELECT tenant_id::text, count(*) FROM search_documents GROUP BY 1"
+        ).fetchall()
+    }
+    assert counts.get(a) and counts.get(b), counts
+    b_key = conn.execute(
+        "SELECT storage_key FROM search_documents WHERE tenant_id = %s LIMIT 1", (b,)
+    ).fetchone()
+    assert b_key is not None
+    conn.commit()
+    with psycopg.connect(login_a, autocommit=True) as tenant:
+        tenant.execute("SELECT set_config('pmail.all_tenants', 'on', false)")
+        tenant.execute(f"SELECT set_config('pmail.tenant_id', '{b}', false)")
+        seen = tenant.execute(
+            "SELECT DISTINCT tenant_id::text FROM search_documents"
+        ).fetchall()
+        assert seen == [(a,)]
+        found = tenant.execute(
+            "SELECT count(*) FROM search_documents WHERE tenant_id = %s"
+            " AND document @@ to_tsquery('simple', 'pricing | invoice | hello')",
+            (b,),
+        ).fetchone()
+        assert found == (0,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            tenant.execute(
+                "INSERT INTO search_documents (tenant_id, storage_key, date,"
+                " message_type, direction, document)"
+                " VALUES (%s, %s, now(), 'email', 'inbound', 'x'::tsvector)",
+                (b, f"{b_key[0]}-new"),
+            )
+        moved = tenant.execute(
+            "UPDATE search_documents SET document = 'x'::tsvector WHERE tenant_id = %s",
+            (b,),
+        )
+        gone = tenant.execute("DELETE FROM search_documents WHERE tenant_id = %s", (b,))
+        assert gone.rowcount == 0 and moved.rowcount == 0
+    left = conn.execute(
+        "SELECT count(*) FROM search_documents WHERE tenant_id = %s"
+        " AND document <> 'x'::tsvector",
+        (b,),
+    ).fetchone()
+    assert left == (counts[b],)

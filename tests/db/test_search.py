@@ -168,24 +168,26 @@ def test_thread_is_the_message_and_everything_linked(
         assert _found(acme, f"thread:{key}") == {"outbound", "bounce", "reply"}
 
 
+FULL_TEXT_FORMS = {
+    "pricing": {"pricing", "subject-pricing", "invoice", "deck"},
+    '"rate card"': {"pricing"},
+    "rate card": {"pricing", "ratecard"},
+    'invoice OR "rate card"': {"pricing", "invoice"},
+    "pricing -invoice": {"pricing", "subject-pricing", "deck"},
+    "subject:pricing": {"subject-pricing"},
+    "filename:pricing": {"deck"},
+    "pricing from:bob@example.com": {"invoice"},
+    "pricing has:attachment": {"deck"},
+    "請求書": {"japanese"},
+    "送付": {"japanese"},
+    "счёт": {"russian"},
+    "mailbox full type:bounce": {"full"},
+}
+
+
 def test_full_text_query_forms(acme: tuple[psycopg.Connection, Tenant]) -> None:
     """Words, phrases, OR, negation, subject:, filename:, fields combined."""
-    expect = {
-        "pricing": {"pricing", "subject-pricing", "invoice", "deck"},
-        '"rate card"': {"pricing"},
-        "rate card": {"pricing", "ratecard"},
-        'invoice OR "rate card"': {"pricing", "invoice"},
-        "pricing -invoice": {"pricing", "subject-pricing", "deck"},
-        "subject:pricing": {"subject-pricing"},
-        "filename:pricing": {"deck"},
-        "pricing from:bob@example.com": {"invoice"},
-        "pricing has:attachment": {"deck"},
-        "請求書": {"japanese"},
-        "送付": {"japanese"},
-        "счёт": {"russian"},
-        "mailbox full type:bounce": {"full"},
-    }
-    for query, names in expect.items():
+    for query, names in FULL_TEXT_FORMS.items():
         assert _found(acme, query) == names, query
 
 
@@ -327,7 +329,7 @@ def test_stored_mail_gets_documents_in_resumable_batches(
     """As after migration 0009 on a database with mail: documents missing and the
     backfill listed. One batch runs (as if the upgrade were killed after it), then
     `pmail init-db` finishes the job from the cursor; search finds old mail again."""
-    conn.execute("UPDATE email_content SET search_vector = NULL")
+    conn.execute("DELETE FROM search_documents")
     conn.execute("INSERT INTO pmail_backfills (name) VALUES ('search_documents')")
     conn.commit()
     with conn.transaction():
@@ -336,7 +338,7 @@ def test_stored_mail_gets_documents_in_resumable_batches(
     assert first == (3,)
     cursor = conn.execute("SELECT after_key FROM pmail_backfills").fetchone()
     assert cursor is not None and cursor[0] is not None
-    built = conn.execute("SELECT count(search_vector) FROM email_content").fetchone()
+    built = conn.execute("SELECT count(*) FROM search_documents").fetchone()
     assert built == (3,)
     out = runner.invoke(app, ["--dsn", dsn, "init-db"])
     assert out.exit_code == 0, out.stderr
@@ -344,8 +346,69 @@ def test_stored_mail_gets_documents_in_resumable_batches(
         out.stderr
     )
     left = conn.execute(
-        "SELECT count(*) FILTER (WHERE search_vector IS NULL), count(*) FROM email_content"
+        "SELECT count(*) FILTER (WHERE d.storage_key IS NULL), count(*)"
+        " FROM email_content AS c LEFT JOIN search_documents AS d"
+        " ON d.tenant_id = c.tenant_id AND d.storage_key = c.storage_key"
     ).fetchone()
     assert left is not None and left[0] == 0 and left[1] == 2 * len(MAIL)
     assert conn.execute("SELECT count(*) FROM pmail_backfills").fetchone() == (0,)
     assert _found(acme, "pricing") == {"pricing", "subject-pricing", "invoice", "deck"}
+
+
+def test_documents_moved_out_of_email_content_in_resumable_batches(
+    acme: tuple[psycopg.Connection, Tenant], dsn: str, conn: Conn
+) -> None:
+    """As before migration 0020 on a database with mail: the documents in
+    email_content.search_vector (with its GIN index), search_documents empty, the move
+    listed. Search finds the same, ranked the same, before the move, after one batch
+    (a killed upgrade: half moved), and after `pmail init-db` finished it; then every
+    document is in search_documents with its message's facts, none is left in
+    email_content, and email_content's index is gone."""
+    ranked = _names(acme, parse_query("pricing"))
+    conn.execute(
+        "UPDATE email_content AS c SET search_vector = d.document"
+        " FROM search_documents AS d"
+        " WHERE d.tenant_id = c.tenant_id AND d.storage_key = c.storage_key"
+    )
+    conn.execute("DELETE FROM search_documents")
+    conn.execute(
+        "CREATE INDEX idx_email_content_search ON email_content USING gin (search_vector)"
+    )
+    conn.execute("INSERT INTO pmail_backfills (name) VALUES ('search_move')")
+    conn.commit()
+
+    def same_answers() -> None:
+        for query, names in FULL_TEXT_FORMS.items():
+            assert _found(acme, query) == names, query
+        assert _names(acme, parse_query("pricing")) == ranked
+
+    same_answers()
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        first = conn.execute("SELECT pmail_backfill_search_move(3)").fetchone()
+    assert first == (3,)
+    half = conn.execute(
+        "SELECT count(*), (SELECT count(search_vector) FROM email_content)"
+        " FROM search_documents"
+    ).fetchone()
+    assert half == (3, 2 * len(MAIL) - 3)
+    same_answers()
+    conn.commit()  # no transaction of the test's holds email_content while it ends
+    out = runner.invoke(app, ["--dsn", dsn, "init-db"])
+    assert out.exit_code == 0, out.stderr
+    left = conn.execute(
+        "SELECT count(*) FILTER (WHERE d.storage_key IS NULL"
+        "   OR d.date <> coalesce(m.sent_at, m.created)"
+        "   OR d.message_type <> m.message_type OR d.direction <> m.direction),"
+        " count(c.search_vector), count(*)"
+        " FROM email_content AS c"
+        " JOIN email_messages AS m"
+        "   ON m.tenant_id = c.tenant_id AND m.storage_key = c.storage_key"
+        " LEFT JOIN search_documents AS d"
+        "   ON d.tenant_id = c.tenant_id AND d.storage_key = c.storage_key"
+    ).fetchone()
+    assert left == (0, 0, 2 * len(MAIL))
+    assert conn.execute("SELECT count(*) FROM pmail_backfills").fetchone() == (0,)
+    index = conn.execute("SELECT to_regclass('idx_email_content_search')").fetchone()
+    assert index == (None,)
+    same_answers()

@@ -130,9 +130,11 @@ def test_stored_mail_gets_names_through_the_backfill(
     with conn.transaction():
         conn.execute("SELECT pmail_scope_all_tenants()")
         conn.execute(
-            "UPDATE email_content AS c SET search_vector = pmail_search_vector("
+            "UPDATE search_documents AS d SET document = pmail_search_vector("
             "m.subject, NULL, NULL, c.content_text) FROM email_messages AS m "
-            "WHERE m.tenant_id = c.tenant_id AND m.storage_key = c.storage_key"
+            "JOIN email_content AS c ON c.tenant_id = m.tenant_id "
+            "AND c.storage_key = m.storage_key "
+            "WHERE m.tenant_id = d.tenant_id AND m.storage_key = d.storage_key"
         )
         conn.execute("INSERT INTO pmail_backfills (name) VALUES ('search_rebuild')")
     assert _found(conn, acme, "globex") == set()
@@ -173,8 +175,8 @@ def test_english_stems_and_simple_does_not(two: tuple[Conn, Tenant, Tenant]) -> 
     with conn.transaction():
         conn.execute("SELECT pmail_scope_all_tenants()")
         lexemes = conn.execute(
-            "SELECT c.search_vector::text FROM email_content AS c "
-            "WHERE c.tenant_id = %s AND c.storage_key = %s",
+            "SELECT d.document::text FROM search_documents AS d "
+            "WHERE d.tenant_id = %s AND d.storage_key = %s",
             (other.tenant_id, _key(other, "mailboxes")),
         ).fetchone()
     assert lexemes is not None and "'mailboxes'" in str(lexemes[0])

@@ -179,7 +179,7 @@ def test_phrase_facts_read_the_planners_statistics(
     """A phrase is told from words, and its words' shares come from pg_stats once
     the documents are analyzed (this test's role bypasses row-level security)."""
     conn, tenant, _ = shapes
-    conn.execute("ANALYZE email_content")
+    conn.execute("ANALYZE search_documents")
     base = {"language": "simple", "subjects": None, "filenames": None}
     with tenants.scoped(conn, tenant):
         phrase, least, candidates = repo.phrase_facts(

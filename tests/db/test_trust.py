@@ -33,6 +33,7 @@ REVIEWED_DEFINERS = {
     "pmail_refuse_held_deletes",  # hold guards: see every tenant's holds, say yes/no
     "pmail_refuse_held_updates",
     "pmail_refuse_held_truncate",
+    "pmail_search_moving",  # whether the search_move backfill is listed: yes/no only
 }
 TYPE_SHADOWS = ("uuid", "text", "name", "boolean", "tsquery", "regclass", "date")
 

@@ -215,8 +215,15 @@ def _checkpoint_ahead(conn: Conn) -> str:
 
 def _drop_search_document(conn: Conn) -> str:
     key = _key(conn, "m.direction = 'inbound'")
+    conn.execute("DELETE FROM search_documents WHERE storage_key = %s", (key,))
+    return key
+
+
+def _skew_search_document(conn: Conn) -> str:
+    key = _key(conn, "m.direction = 'inbound'")
     conn.execute(
-        "UPDATE email_content SET search_vector = NULL WHERE storage_key = %s", (key,)
+        "UPDATE search_documents SET direction = 'outbound' WHERE storage_key = %s",
+        (key,),
     )
     return key
 
@@ -235,11 +242,14 @@ DAMAGES: list[tuple[str, Damage, str]] = [
     ("rollups_disagree", _skew_rollup, ""),
     ("imap_checkpoints_ahead", _checkpoint_ahead, ""),
     ("search_documents", _drop_search_document, " has no full-text document"),
+    ("search_documents", _skew_search_document, " whose date, type or direction"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("check", "damage", "detail"), DAMAGES, ids=[d[0] for d in DAMAGES]
+    ("check", "damage", "detail"),
+    DAMAGES,
+    ids=[d[1].__name__.lstrip("_") for d in DAMAGES],
 )
 def test_each_damage_is_found_and_named(
     stored: str, conn: Conn, check: str, damage: Damage, detail: str
@@ -374,3 +384,25 @@ def test_sample_needs_deep(stored: str) -> None:
     """--sample alone is a usage error before anything runs."""
     code, _, err = _pmail(stored, "validate", "--sample", "10")
     assert code == 2 and "--sample goes with --deep" in err
+
+
+def test_repair_rebuilds_a_search_document_whose_facts_differ(
+    stored: str, conn: Conn
+) -> None:
+    """A search_documents row whose direction is not its message's (search would
+    filter it wrongly) is rebuilt by --repair from the message."""
+    conn.execute("SET session_replication_role = replica")
+    key = _skew_search_document(conn)
+    conn.commit()
+    code, out, err = _pmail(stored, "validate", "--repair")
+    assert code == 0, out + err
+    assert any(
+        "search_documents" in line and ": 1 -> 0" in line for line in out.splitlines()
+    )
+    row = conn.execute(
+        "SELECT d.direction = m.direction FROM search_documents AS d"
+        " JOIN email_messages AS m USING (tenant_id, storage_key)"
+        " WHERE d.storage_key = %s",
+        (key,),
+    ).fetchone()
+    assert row == (True,)

@@ -5,17 +5,21 @@
 -- (full_text among them).
 -- params: tenant_id uuid, language text (the tenant's search language),
 --   scan int (the window), limit int, after_key text (NULL: the first
---   page), words text, subjects text[], filenames text[], mark_start text,
+--   page), moving bool, words text, subjects text[], filenames text[], mark_start text,
 --   mark_stop text, and the filters' own
 WITH matches AS (
 {matching}
 ), ranked AS (
     SELECT mt.storage_key, mt.date,
-           ts_rank(c.search_vector,
+           ts_rank(coalesce(d.document,
+                            (SELECT c.search_vector FROM email_content AS c
+                             WHERE %(moving)s AND c.tenant_id = %(tenant_id)s
+                               AND c.storage_key = mt.storage_key)),
                    pmail_search_query(%(language)s::regconfig, %(words)s,
                                       %(subjects)s, %(filenames)s)) AS rank
     FROM matches AS mt
-    JOIN email_content AS c ON c.tenant_id = %(tenant_id)s AND c.storage_key = mt.storage_key
+    LEFT JOIN search_documents AS d
+        ON d.tenant_id = %(tenant_id)s AND d.storage_key = mt.storage_key
 ), page AS (
     SELECT r.storage_key, r.date, r.rank
     FROM ranked AS r

@@ -37,27 +37,60 @@ class Found:
     matched: int | None  # ranked: matches the ranking saw (at most the window)
 
 
+# the filters search_documents answers from its own columns (sql/queries/search/documents/)
+DOCUMENT_FILTERS = ("since", "until", "directions", "types", "after")
+
+
 def _with_filters(
-    name: str, filters: Sequence[str], *, phrase: bool = False
+    name: str, filters: Sequence[str], *, phrase: bool = False, documents: bool = False
 ) -> sql.Composed:
     """sql/queries/search/<name>.sql with the chosen fragments of
     sql/queries/search/filters/ in its {filters}, or in the {filters} of the
-    matching.sql it holds as {matching} (trusted files, never user text); with
-    `phrase`, matching_phrase.sql, which checks the full text itself."""
+    matching.sql it holds as {matching} (trusted files, never user text). With
+    `documents` (full text, every document in search_documents), the matching is
+    matching_documents.sql, or with `phrase` matching_phrase.sql, which checks the
+    full text itself: the filters search_documents has columns for from
+    sql/queries/search/documents/, the others on the message row
+    (documents/messages.sql)."""
     unknown = set(filters) - set(FILTERS)
     if unknown:
         raise ValueError(f"no such search filter: {sorted(unknown)}")
-    if phrase and name != "count":
-        filters = [f for f in filters if f != "full_text"]
-    parts = sql.SQL("\n").join(
-        sql.SQL(load_sql(f"search/filters/{f}")) for f in filters
-    )
-    if name == "count":
-        return compose_sql("search/count", filters=parts)
+    if name == "count" or not documents:
+        parts = sql.SQL("\n").join(
+            sql.SQL(load_sql(f"search/filters/{f}")) for f in filters
+        )
+        if name == "count":
+            return compose_sql("search/count", filters=parts)
+        return compose_sql(
+            f"search/{name}", matching=compose_sql("search/matching", filters=parts)
+        )
+    own: list[sql.Composable] = [
+        sql.SQL(load_sql(f"search/documents/{f}"))
+        for f in filters
+        if f in DOCUMENT_FILTERS
+    ]
+    rest = [f for f in filters if f not in DOCUMENT_FILTERS and f != "full_text"]
+    if rest:
+        own.append(
+            compose_sql(
+                "search/documents/messages",
+                filters=sql.SQL("\n").join(
+                    sql.SQL(load_sql(f"search/filters/{f}")) for f in rest
+                ),
+            )
+        )
     matching = compose_sql(
-        "search/matching_phrase" if phrase else "search/matching", filters=parts
+        "search/matching_phrase" if phrase else "search/matching_documents",
+        documents=sql.SQL("\n").join(own),
     )
     return compose_sql(f"search/{name}", matching=matching)
+
+
+def documents_moving(conn: Connection) -> bool:
+    """Whether stored documents are still being moved into search_documents
+    (search/moving.sql): the search then reads email_content's too."""
+    row = conn.execute(load_sql("search/moving")).fetchone()
+    return bool(row and row[0])
 
 
 def phrase_facts(
@@ -79,11 +112,15 @@ def find_page(
     filters: Sequence[str],
     params: Mapping[str, object],
     phrase: bool = False,
+    documents: bool = False,
 ) -> list[Found]:
     """A page of matches: by relevance among the newest `window` matches
-    (search/ranked.sql), or newest first (search/newest.sql); `phrase`: the
-    matches found by search/matching_phrase.sql (params `walk` too)."""
-    query = _with_filters("ranked" if ranked else "newest", filters, phrase=phrase)
+    (search/ranked.sql), or newest first (search/newest.sql); `documents`: the
+    matches found in search_documents alone (search/matching_documents.sql, or with
+    `phrase` search/matching_phrase.sql: params `walk` too)."""
+    query = _with_filters(
+        "ranked" if ranked else "newest", filters, phrase=phrase, documents=documents
+    )
     conn.execute(load_sql("search/jit_off"))  # for this transaction only
     with conn.cursor(row_factory=class_row(Found)) as cur:
         cur.execute(query, params)

@@ -84,12 +84,19 @@ def find_messages(
                 params["after_date"] = _date_of(anchor)
                 names.append("after")
         phrase = False
-        if filters.full_text:
+        # every document in search_documents: read there alone (else both places)
+        documents = filters.full_text and not params["moving"]
+        if documents:
             phrase, least, candidates = repo.phrase_facts(conn, params)
             params["walk"] = _phrase_walk(least, int(str(params["scan"])))
             params["candidates"] = candidates
         rows = repo.find_page(
-            conn, ranked=ranked, filters=names, params=params, phrase=phrase
+            conn,
+            ranked=ranked,
+            filters=names,
+            params=params,
+            phrase=phrase,
+            documents=documents,
         )
     result = SearchResult(rows=rows[:limit], more=len(rows) > limit)
     if ranked and rows and (rows[0].matched or 0) >= RANK_WINDOW:
@@ -139,6 +146,8 @@ def _prepare(
         "bounce_class": filters.bounce_class,
         "recipient": filters.recipient,
         "thread": None,
+        # stored documents still being moved into search_documents (docs/search.md)
+        "moving": filters.full_text and repo.documents_moving(conn),
     }
     if filters.thread is not None:
         from pmail_cli.services.show import find_one  # a thread: filter only

@@ -1,0 +1,1 @@
+AND d.direction = ANY(%(directions)s::text[])

@@ -1,0 +1,1 @@
+AND d.date >= %(since)s

@@ -1,0 +1,1 @@
+AND d.message_type = ANY(%(types)s::text[])
