@@ -121,15 +121,19 @@ def danish_dsn(dsn: str) -> Iterator[str]:
     pmail's schema (its own migrations), dropped afterwards."""
     name = f"pmail_test_da_{os.getpid()}"
     with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
-        )
-        admin.execute(
-            sql.SQL(
-                "CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'"
-                " LOCALE_PROVIDER icu ICU_LOCALE 'da' LOCALE 'C.UTF-8'"
-            ).format(sql.Identifier(name))
-        )
+        try:
+            admin.execute(
+                sql.SQL(
+                    "CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'"
+                    " LOCALE_PROVIDER icu ICU_LOCALE 'da' LOCALE 'C.UTF-8'"
+                ).format(sql.Identifier(name))
+            )
+        except psycopg.errors.FeatureNotSupported:
+            # pmail's embedded PostgreSQL is built without ICU, and this machine has
+            # no linguistic libc locale either: no database here compares keys other
+            # than by code point. .ci/run runs this test on the machine's PostgreSQL
+            # 15 (with ICU) before the embedded stage.
+            pytest.skip("this server is built without ICU: no linguistic collation")
     danish = make_conninfo(dsn, dbname=name)
     try:
         with psycopg.connect(danish, autocommit=True) as conn:
