@@ -747,3 +747,110 @@ def test_a_help_address_in_the_prose_is_not_the_failed_recipient() -> None:
         "Your message to lead@example.net could not be delivered: mailbox full."
     )
     assert _first(classify_bytes(named))[0] == "lead@example.net"
+
+
+# -- greylisting, bad address syntax, Exchange's not-found wording (issue 28) --
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Postgrey answering through Postfix's check_policy_service: the
+        # "Recipient address rejected:" framing does not make it an address fault
+        "host mx.example.net[192.0.2.7] said: 450 4.2.0 <lead@example.net>: "
+        "Recipient address rejected: Greylisted, see "
+        "http://greylist.example.net/help/example.net.html (in reply to RCPT TO "
+        "command)",
+        # milter-greylist's default reply
+        "451 4.7.1 Greylisting in action, please come back later",
+        # greylistd behind Exim: a bare 451 and "try again later"
+        "SMTP error from remote mail server after RCPT TO:<lead@example.net>: "
+        "451 Temporarily greylisted, please try again later",
+    ],
+)
+def test_greylisting_defers_the_sending_host_not_the_address(text: str) -> None:
+    """RFC 6647: greylisting defers an unseen (client IP, sender, recipient)
+    triplet until the sending host retries; it says nothing about the address."""
+    for action in ("failed", "delayed"):
+        raw = _dsn(status=find_status(text) or "4.0.0", diag=text, action=action)
+        result = classify_bytes(raw)
+        assert _first(result) == ("lead@example.net", "blocked", False)
+        why = result.recipients[0].why
+        assert why is not None
+        assert why.evidence[0].startswith('phrase: "greylist')
+        assert why.evidence[0].endswith("-> blocked")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "hard"),
+    [
+        # RFC 3463 X.1.3 "Bad destination mailbox address syntax" names the
+        # address; the "syntax" in the words does not make it a protocol error
+        (
+            "host mx.example.net[192.0.2.7] said: 553 5.1.3 <lead@@example.net>: "
+            "bad address syntax (in reply to RCPT TO command)",
+            "userunknown",
+            True,
+        ),
+        ("501 5.1.3 Bad recipient address syntax", "userunknown", True),
+        # RFC 5321's own 553 text, answered to RCPT TO
+        (
+            "host mx.example.net[192.0.2.7] said: 553 Requested action not taken: "
+            "mailbox name not allowed (in reply to RCPT TO command)",
+            "userunknown",
+            True,
+        ),
+        # answered to MAIL FROM it is the sender's address that was refused
+        (
+            "host mx.example.net[192.0.2.7] said: 553 5.1.3 Requested action not "
+            "taken: mailbox name not allowed (in reply to MAIL FROM command)",
+            "rejected",
+            False,
+        ),
+        # a protocol syntax error (X.5.x) stays one
+        ("501 5.5.2 Syntax error in parameters or arguments", "syntaxerror", False),
+    ],
+)
+def test_a_bad_destination_address_syntax_is_a_bad_address(
+    text: str, reason: str, hard: bool
+) -> None:
+    """X.1.3 and RFC 5321's 553 say the recipient address itself is unusable."""
+    raw = _dsn(status=find_status(text) or "5.0.0", diag=text)
+    result = classify_bytes(raw)
+    assert _first(result)[1:] == (reason, hard)
+
+
+def test_x13_is_explained_as_naming_the_cause() -> None:
+    """--explain says the X.1.3 status decided over the "syntax" words."""
+    verdict = judge_reason(status="5.1.3", text="553 5.1.3 bad address syntax")
+    assert verdict.reason == "userunknown"
+    assert verdict.evidence[0].endswith("-> syntaxerror")  # what the words alone say
+    assert verdict.evidence[1].endswith("names the cause exactly (userunknown)")
+    assert verdict.rule.startswith("status 5.1.3 names the cause exactly")
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        # Exchange Online's report for 5.1.10: "<name> wasn't found at <domain>."
+        (
+            "Your message to lead@example.net couldn't be delivered.\n"
+            "lead wasn't found at example.net.",
+            "5.1.10",
+        ),
+        # Exchange 2007's report text
+        (
+            "The recipient's e-mail address was not found in the recipient's "
+            "e-mail system. Microsoft Exchange will not try to redeliver this "
+            "message for you.",
+            "5.0.0",
+        ),
+    ],
+)
+def test_exchange_not_found_reports_are_an_unknown_address(
+    text: str, status: str
+) -> None:
+    """Exchange's non-delivery report sentences for a recipient not in the directory."""
+    verdict = judge_reason(status=status, text=text)
+    assert verdict.reason == "userunknown"
+    assert verdict.evidence[0].endswith("-> userunknown")

@@ -65,6 +65,14 @@ FAILURES = frozenset({"bounce", "delay"})
 # whose status figure is low for a labelling convention, not a classifier change (the
 # generic Status 5.0.0 / 4.0.0 that Exim and OpenSMTPD write against the remote's own
 # quoted code: docs/classification.md). The whole set is printed too.
+# 2026-12-06, rules from documentation (greylisting is blocked, RFC 6647; X.1.3 names
+# a bad address, RFC 3463; RFC 5321's 553 text and Exchange's not-found report
+# sentences are userunknown), each written with a notice of its own in
+# tests/unit/test_classify_evidence.py and measured here after: the MTA files' hard/soft
+# 125 -> 128 / 131 and reason 112 -> 120 / 129 (the stand-in server's greylisting and
+# 5.1.3 replies were written after the same documented texts, so this gain says the
+# rules read those texts, not that unseen wordings are covered); the public files and
+# the corpus score as before.
 THRESHOLDS = {
     "public": {
         "kind": 0.962,
@@ -77,8 +85,8 @@ THRESHOLDS = {
         "kind": 1.0,
         "recipient": 1.0,
         "status": 0.519,
-        "hard_soft": 0.954,
-        "reason": 0.868,
+        "hard_soft": 0.977,
+        "reason": 0.930,
     },
 }
 MEASURES = tuple(THRESHOLDS["public"])

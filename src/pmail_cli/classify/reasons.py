@@ -114,6 +114,10 @@ def paired_status(text: str) -> str | None:
 _EXACT_CODES = (
     ".1.1",
     ".1.2",
+    # RFC 3463 "Bad destination mailbox address syntax": the address itself is
+    # malformed, so no retry can deliver it (Postfix's "501 5.1.3 Bad recipient
+    # address syntax"), whatever "syntax" wording comes with it
+    ".1.3",
     ".1.6",
     ".2.2",
     ".2.3",
