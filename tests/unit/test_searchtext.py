@@ -8,6 +8,7 @@ from pmail_cli.mail.searchtext import (
     MAX_CHARS,
     address_parts,
     calendar_words,
+    visible_text,
 )
 from tests.searchmail import CALENDAR, alternative, bounce, invitation, plain
 
@@ -103,3 +104,13 @@ def test_many_enclosed_parts_are_not_all_read() -> None:
 def test_broken_input_gives_no_text() -> None:
     assert stored_search_text(b"") == stored_search_text(b"\x00\xff")
     assert stored_search_text(b"").extra is None
+
+
+def test_visible_text_of_hostile_markup() -> None:
+    """Unclosed scripts, comments and tags: what follows an unclosed hidden block is
+    dropped, a `<` without `>` is kept as text; linear in the input."""
+    assert visible_text("a <script>x</script> b <!-- c --> d <style>e") == "a   b   d "
+    assert visible_text("<p>Caf&eacute; &amp; co</p>") == " Café & co "
+    many = "<script " * 50_000 + "<" * 100_000
+    assert visible_text("word " + many) == "word "
+    assert visible_text("x" + "<" * 100_000).startswith("x<<")
