@@ -70,6 +70,16 @@ BEGIN ATOMIC
     WHERE m.tenant_id = tenant AND m.storage_key = key;
 END;
 
+-- Like the document (search_vector), the two texts are a search cache rebuilt from the
+-- raw message: held mail may have them written (the backfill below), its raw message
+-- and every other column stay as the hold keeps them (0010's update guard).
+DROP TRIGGER pmail_refuse_held_updates ON email_content;
+CREATE TRIGGER pmail_refuse_held_updates AFTER UPDATE ON email_content
+    REFERENCING OLD TABLE AS pmail_old_rows NEW TABLE AS pmail_new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pmail_refuse_held_updates(
+        'search_vector', 'raw_size_bytes', 'compressed_size_bytes', 'search_extra',
+        'search_enclosed');
+
 -- Stored mail: its extra texts and documents (`pmail init-db` runs it; the messages
 -- stored before it started, in key order, committed batches).
 INSERT INTO pmail_backfills (name)

@@ -181,6 +181,8 @@ def test_stored_mail_gets_the_extra_text_through_the_backfill(
             "UPDATE email_content SET search_extra = NULL, search_enclosed = NULL"
         )
         conn.execute("UPDATE search_documents SET document = to_tsvector('old')")
+        # held mail gets its texts too (a search cache, as its document)
+        conn.execute("UPDATE email_content SET legal_hold = true")
         conn.execute(
             "INSERT INTO pmail_backfills (name) VALUES ('search_extra:stored')"
         )
@@ -202,3 +204,7 @@ def test_stored_mail_gets_the_extra_text_through_the_backfill(
     for query, names in QUERIES.items():
         assert _found(conn, tenant, query) == names, query
     _validate_clean(dsn)
+    # the hold still guards the rest of the row
+    with pytest.raises(psycopg.Error, match="under legal hold"), conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute("UPDATE email_content SET content_text = 'changed'")
