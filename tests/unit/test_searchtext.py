@@ -3,9 +3,22 @@
 
 from __future__ import annotations
 
-from pmail_cli.mail.prepare import stored_search_text
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from pmail_cli.batch import WorkItem
+from pmail_cli.mail import searchtext
+from pmail_cli.mail.prepare import (
+    LARGE_PAYLOAD,
+    PrepareContext,
+    prepare_message,
+    stored_search_text,
+)
 from pmail_cli.mail.searchtext import (
     MAX_CHARS,
+    MAX_PART_ENCODED,
     address_parts,
     calendar_words,
     visible_text,
@@ -114,3 +127,41 @@ def test_visible_text_of_hostile_markup() -> None:
     many = "<script " * 50_000 + "<" * 100_000
     assert visible_text("word " + many) == "word "
     assert visible_text("x" + "<" * 100_000).startswith("x<<")
+
+
+def test_a_broken_part_keeps_what_was_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part that breaks the reading ends it; what came before stays, nothing raises
+    (the message is stored and searched as before)."""
+
+    def broken(text: str) -> Iterator[str]:
+        raise ValueError("bad calendar")
+        yield text
+
+    monkeypatch.setattr(searchtext, "calendar_words", broken)
+    raw = invitation("i").replace(b"You are invited.", b"Mail ann@zeta.test now.")
+    found = stored_search_text(raw)
+    assert (found.extra, found.enclosed) == ("ann zeta test", None)
+
+
+def test_text_words_past_the_documents_head_do_not_count() -> None:
+    """The document reads a body's first 100,000 characters: an HTML word the text part
+    has only after them is added."""
+    text = "x " * 50_000 + "zanzibar"
+    found = stored_search_text(alternative("a", text=text, html="<p>x zanzibar</p>"))
+    assert found.extra == "zanzibar"
+
+
+def test_a_part_over_a_megabyte_is_not_read_on_either_path() -> None:
+    """prepare lets go of leaf payloads over 1 MB before it reads the search text; the
+    backfill reads the raw message whole: both give the same answer (the part is not
+    read), so a rebuilt document is the writer's."""
+    filler = "DESCRIPTION:" + "y" * (1 << 20)
+    raw = invitation("big").replace(b"LOCATION:Room Ocelot", filler.encode())
+    assert MAX_PART_ENCODED == LARGE_PAYLOAD
+    prepared = prepare_message(
+        WorkItem(origin="t", raw=raw),
+        PrepareContext(tenant_id=str(uuid.uuid4()), direction="auto"),
+    )
+    assert prepared.content is not None
+    assert prepared.content.search_extra is None
+    assert stored_search_text(raw).extra is None

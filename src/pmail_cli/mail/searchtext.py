@@ -37,7 +37,10 @@ from pmail_cli.mail.parse import (
 MAX_CHARS = 8_000  # of each text
 MAX_PARTS = 4  # enclosed messages, returned headers, calendar parts read
 MAX_PART_BYTES = 256 * 1024  # of a part decoded for them
-MAX_SCAN_CHARS = 100_000  # of a body searched for addresses (what the document reads)
+MAX_PART_ENCODED = (
+    1 << 20
+)  # a part longer than this is not read (prepare.LARGE_PAYLOAD)
+MAX_SCAN_CHARS = 100_000  # of a body read here (what pmail_search_text reads of it)
 MAX_HTML_CHARS = 400_000  # of an HTML alternative read for its words
 _MAX_DEPTH = 32
 
@@ -59,21 +62,25 @@ class SearchText:
 
 def search_text(parsed: ParsedMessage, body: str | None) -> SearchText:
     """The extra and enclosed search text of a parsed message whose document body
-    (content_text) is `body`."""
+    (content_text) is `body`. Broken parts give what was read before them: the
+    message itself is stored and searched as before whatever these parts hold."""
     if parsed.msg is None:
         return SearchText()
     extra = _Bounded()
-    if parsed.text is not None and parsed.html is not None:
-        extra.add(_missing_words(parsed.html, parsed.text))
-    extra.add(address_parts(body or ""))
     enclosed = _Bounded()
-    for ctype, part in _parts(parsed.msg):
-        if ctype in _CALENDAR:
-            extra.add(calendar_words(_decoded_text(part)))
-        elif ctype in _HEADERS:
-            enclosed.add(_header_words(_returned_headers(_decoded_text(part))))
-        else:
-            enclosed.add(_enclosed_words(part))
+    try:
+        if parsed.text is not None and parsed.html is not None:
+            extra.add(_missing_words(parsed.html, parsed.text))
+        extra.add(address_parts(body or ""))
+        for ctype, part in _parts(parsed.msg):
+            if ctype in _CALENDAR:
+                extra.add(calendar_words(_decoded_text(part)))
+            elif ctype in _HEADERS:
+                enclosed.add(_header_words(_returned_headers(_decoded_text(part))))
+            else:
+                enclosed.add(_enclosed_words(part))
+    except (LookupError, ValueError, TypeError, AttributeError, RecursionError):
+        pass  # the same answer on every path: ingest and the backfill call this
     return SearchText(extra.text(), enclosed.text())
 
 
@@ -101,7 +108,7 @@ class _Bounded:
 def _missing_words(html: str, text: str) -> list[str]:
     """The words of the HTML part's visible text that the text part does not have,
     each once, in order (compared case-folded)."""
-    known = {w.casefold() for w in _WORD.findall(text)}
+    known = {w.casefold() for w in _WORD.findall(text[:MAX_SCAN_CHARS])}
     missing: dict[str, str] = {}
     for word in _WORD.findall(visible_text(html)):
         folded = word.casefold()
@@ -168,7 +175,12 @@ def _parts(msg: Message) -> Iterator[tuple[str, Message]]:
 
 
 def _decoded_text(part: Message) -> str:
-    """A leaf part's text, decoded (its first MAX_PART_BYTES)."""
+    """A leaf part's text, decoded (its first MAX_PART_BYTES); nothing of a part whose
+    encoded text is over MAX_PART_ENCODED (prepare lets go of those before this runs,
+    and the backfill, which reads the raw message whole, must give the same answer)."""
+    stored = vars(part).get("_payload")
+    if not isinstance(stored, str) or len(stored) > MAX_PART_ENCODED:
+        return ""
     try:
         data = part.get_payload(decode=True)
     except (LookupError, ValueError, TypeError, AssertionError):
