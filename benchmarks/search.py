@@ -104,8 +104,9 @@ INSERT INTO search_documents (tenant_id, storage_key, date, message_type, direct
                               document)
 SELECT m.tenant_id, m.storage_key, coalesce(m.sent_at, m.created), m.message_type,
        m.direction,
-       pmail_search_vector(m.subject,
-           CASE WHEN m.attachment_count > 0 THEN 'deck.pdf' END, NULL, c.content_text)
+       pmail_search_vector('simple', m.subject,
+           CASE WHEN m.attachment_count > 0 THEN 'deck.pdf' END, NULL, c.content_text,
+           NULL, NULL, NULL)
 FROM email_messages AS m
 JOIN email_content AS c ON c.tenant_id = m.tenant_id AND c.storage_key = m.storage_key
 """

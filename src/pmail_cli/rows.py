@@ -89,6 +89,8 @@ class ContentRow:
     expires: datetime | None = None
     retention_days: int | None = None
     created: datetime | None = None
+    search_extra: str | None = None  # words the body lacks (mail/searchtext.py)
+    search_enclosed: str | None = None  # an enclosed message's words
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

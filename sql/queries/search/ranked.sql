@@ -1,5 +1,5 @@
 -- One page of matching messages ranked by relevance (ts_rank: subject words weigh
--- most), ties newest first. Ranks the newest `scan` matches: a query matching
+-- most, an enclosed message's least: pmail_search_weights), ties newest first. Ranks the newest `scan` matches: a query matching
 -- more says so (docs/search.md), and --sort newest pages through all of them.
 -- The matching placeholder: sql/queries/search/matching.sql with its filters
 -- (full_text among them).
@@ -11,7 +11,8 @@ WITH matches AS (
 {matching}
 ), ranked AS (
     SELECT mt.storage_key, mt.date,
-           ts_rank(coalesce(d.document,
+           ts_rank(pmail_search_weights(),
+                   coalesce(d.document,
                             (SELECT c.search_vector FROM email_content AS c
                              WHERE %(moving)s AND c.tenant_id = %(tenant_id)s
                                AND c.storage_key = mt.storage_key)),

@@ -29,6 +29,7 @@ from pmail_cli.mail.parse import (
     parse_message,
 )
 from pmail_cli.mail.rawsplit import verified_split
+from pmail_cli.mail.searchtext import SearchText, search_text
 from pmail_cli.rows import (
     AttachmentRow,
     BlobRow,
@@ -277,6 +278,18 @@ def content_row(
     )
 
 
+def body_text(parsed: ParsedMessage) -> str | None:
+    """content_text: the text part, else the HTML part's visible text."""
+    return parsed.text if parsed.text is not None else html_text(parsed.html)
+
+
+def stored_search_text(raw: bytes) -> SearchText:
+    """The extra search text of a stored message's raw bytes, as prepare_message
+    finds it (the search_extra backfill)."""
+    parsed = parse_message(raw)
+    return search_text(parsed, body_text(parsed))
+
+
 def sql_columns(parsed: ParsedMessage) -> tuple[str | None, str]:
     """email_content's content_html and headers (JSON text) of a parsed message."""
     return parsed.html, headers_document(header_fields(parsed.msg))
@@ -306,11 +319,14 @@ def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         json.dumps([s.to_json() for s in split.splices]) if split.splices else None
     )
     content = content_row(key, raw, split.skeleton, ctx, splices=splices)
-    content.content_text = (
-        parsed.text if parsed.text is not None else html_text(parsed.html)
-    )
+    content.content_text = body_text(parsed)
     if ctx.sql_bodies:
         content.content_html, content.headers = sql_columns(parsed)
+    found_text = search_text(parsed, content.content_text)
+    content.search_extra, content.search_enclosed = (
+        found_text.extra,
+        found_text.enclosed,
+    )
     message = MessageRow(
         storage_key=key,
         direction=direction,
