@@ -22,3 +22,13 @@ def move_cursor(
 def finish(conn: Connection, *, name: str) -> None:
     """Remove a backfill that reached its end."""
     conn.execute(load_sql("backfills/finish"), {"name": name})
+
+
+def advance(conn: Connection, *, name: str, last: tuple[uuid.UUID, str] | None) -> None:
+    """After a batch: move the backfill's cursor past its last row `last` (tenant,
+    key), or finish the backfill when `last` is None (the batch came back short: the
+    end was reached)."""
+    if last is None:
+        finish(conn, name=name)
+    else:
+        move_cursor(conn, name=name, after_tenant=last[0], after_key=last[1])

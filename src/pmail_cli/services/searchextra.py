@@ -7,14 +7,11 @@ next `pmail init-db`)."""
 
 from __future__ import annotations
 
-import uuid
-
 from pmail_cli.db import Connection
 from pmail_cli.repository import backfills
 from pmail_cli.repository import searchextra as repo
-from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.tenants import Tenant
-from pmail_cli.services.tenants import scoped
+from pmail_cli.services.tenants import keys_by_tenant, scoped
 
 PREFIX = "search_extra"
 
@@ -24,20 +21,9 @@ def backfill_batch(conn: Connection, name: str, batch: int) -> int:
     scope): returns the rows looked at (fewer than batch: it is done). A message that
     cannot be rebuilt from storage keeps no extra text (validate reports it)."""
     rows = repo.next_rows(conn, name=name, batch=batch)
-    by_tenant: dict[uuid.UUID, list[str]] = {}
-    for tenant_id, key in rows:
-        by_tenant.setdefault(tenant_id, []).append(key)
-    known = {t.tenant_id: t for t in tenants_repo.all_tenants(conn)}
-    for tenant_id, keys in by_tenant.items():
-        tenant = known.get(tenant_id)
-        if tenant is not None:
-            _fill(conn, tenant, keys)
-    if len(rows) < batch:
-        backfills.finish(conn, name=name)
-    else:
-        backfills.move_cursor(
-            conn, name=name, after_tenant=rows[-1][0], after_key=rows[-1][1]
-        )
+    for tenant, keys in keys_by_tenant(conn, rows):
+        _fill(conn, tenant, keys)
+    backfills.advance(conn, name=name, last=rows[-1] if len(rows) == batch else None)
     return len(rows)
 
 

@@ -72,12 +72,11 @@ def _batch(conn: Connection, name: str, batch: int) -> Backfilled:
         done.cleared = repo.clear(conn, tenant_id=tenant.tenant_id, keys=to_clear)
     if to_fill:
         done.filled = _fill(conn, tenant, to_fill)
-    if len(rows) < batch:
-        backfills.finish(conn, name=name)
-    else:
-        backfills.move_cursor(
-            conn, name=name, after_tenant=tenant.tenant_id, after_key=rows[-1][0]
-        )
+    backfills.advance(
+        conn,
+        name=name,
+        last=(tenant.tenant_id, rows[-1][0]) if len(rows) == batch else None,
+    )
     return done
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, time
 
 from pmail_cli.db import Connection
@@ -70,14 +69,7 @@ def unsubscribe_backfill_batch(conn: Connection, name: str, batch: int) -> int:
     from pmail_cli.services.rawstore import rebuild_messages
 
     rows = repo.next_unread_replies(conn, name=name, batch=batch)
-    by_tenant: dict[uuid.UUID, list[str]] = {}
-    for tenant_id, key in rows:
-        by_tenant.setdefault(tenant_id, []).append(key)
-    known = {t.tenant_id: t for t in tenants_repo.all_tenants(conn)}
-    for tenant_id, keys in by_tenant.items():
-        tenant = known.get(tenant_id)
-        if tenant is None:
-            continue
+    for tenant, keys in tenants.keys_by_tenant(conn, rows):
         asked: dict[str, str] = {}
         for message in rebuild_messages(conn, tenant, keys):
             if message.raw is None or not message.verified:
@@ -96,10 +88,5 @@ def unsubscribe_backfill_batch(conn: Connection, name: str, batch: int) -> int:
                     keys=list(asked),
                     reasons=list(asked.values()),
                 )
-    if len(rows) < batch:
-        backfills.finish(conn, name=name)
-    else:
-        backfills.move_cursor(
-            conn, name=name, after_tenant=rows[-1][0], after_key=rows[-1][1]
-        )
+    backfills.advance(conn, name=name, last=rows[-1] if len(rows) == batch else None)
     return len(rows)

@@ -67,6 +67,18 @@ def _refuse_untrusted(conn: Connection) -> None:
         )
 
 
+def keys_by_tenant(
+    conn: Connection, rows: list[tuple[uuid.UUID, str]]
+) -> list[tuple[Tenant, list[str]]]:
+    """(tenant, key) rows grouped by tenant, in their order; the keys of a tenant
+    that no longer exists are left out (a backfill batch read across tenants)."""
+    grouped: dict[uuid.UUID, list[str]] = {}
+    for tenant_id, key in rows:
+        grouped.setdefault(tenant_id, []).append(key)
+    known = {t.tenant_id: t for t in repo.all_tenants(conn)}
+    return [(known[t], keys) for t, keys in grouped.items() if t in known]
+
+
 def find_tenant(conn: Connection, name: str | None) -> Tenant:
     """Return the tenant called name (None: the default tenant, not named by the user);
     never creates one (read commands use this)."""
