@@ -97,10 +97,15 @@ def _package() -> str:
     return os.path.dirname(os.path.abspath(__file__))
 
 
+def _interpreter() -> str:
+    """This python and its environment (`python` and `python3` of one venv alike)."""
+    return f"{os.path.realpath(sys.executable)} {sys.prefix}"
+
+
 def socket_path(where: str) -> str:
     """The socket of this installation (this python, this pmail) in `where`: two
     installations of one user have two servers."""
-    key = f"{sys.executable}\0{_package()}".encode("utf-8", "surrogateescape")
+    key = f"{_interpreter()}\0{_package()}".encode("utf-8", "surrogateescape")
     value = 0xCBF29CE484222325  # FNV-1a, 64 bits: stable across processes
     for byte in key:
         value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
@@ -112,7 +117,7 @@ def fingerprint() -> bytes:
     the modification time of every import directory, and the name, size and
     modification time of every file of the pmail package. A server whose code
     differs from the code installed now is not used."""
-    parts = [sys.executable, sys.version, repr(sys.flags)]
+    parts = [_interpreter(), sys.version, repr(sys.flags)]
     for place in sys.path[1:]:  # [0] is the script's directory: not the code
         try:
             parts.append(f"{place} {os.stat(place).st_mtime_ns}")
