@@ -443,6 +443,10 @@ def _run_main() -> int:
     except BaseException:
         sys.excepthook(*sys.exc_info())
         status = 1
+    threading = sys.modules.get("threading")
+    if threading is not None:  # as the interpreter does at exit: wait for threads
+        with contextlib.suppress(Exception):
+            getattr(threading, "_shutdown")()  # noqa: B009 (private, not typed)
     with contextlib.suppress(Exception):
         atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
