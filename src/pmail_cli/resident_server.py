@@ -468,8 +468,9 @@ def _exit_status(code: object) -> int:
     return 1
 
 
-LAUNCH = (
-    "import sys\n"
+LAUNCH = (  # in the socket directory: `python -c` imports from where it runs
+    "import os, sys\n"
+    "os.chdir(sys.argv[1])\n"
     "from pmail_cli.resident_server import main\n"
     "sys.exit(main(sys.argv[1]))\n"
 )
@@ -507,7 +508,6 @@ def state(where: str) -> State:
 def start_background(where: str) -> State:
     """Start a server in a new session, logging to <socket>.log, and return once
     it answers (a running one is left as it is)."""
-    import subprocess
     import time
 
     prepare_directory(where)
@@ -516,13 +516,16 @@ def start_background(where: str) -> State:
         return before
     log = os.open(before.socket + ".log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        process = subprocess.Popen(
+        pid = os.posix_spawn(
+            sys.executable,
             [sys.executable, "-c", LAUNCH, where],
-            cwd=where,  # python -c puts its directory first on the import path
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            start_new_session=True,
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, log, 2),
+            ],
+            setsid=True,
         )
     finally:
         os.close(log)
@@ -531,7 +534,7 @@ def start_background(where: str) -> State:
         now = state(where)
         if now.pid is not None:
             return now
-        if process.poll() is not None:
+        if os.waitpid(pid, os.WNOHANG)[0]:
             break
         time.sleep(0.02)
     raise ResidentError(
