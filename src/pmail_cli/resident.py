@@ -32,6 +32,7 @@ ASK = b"PMRQ"  # status: the server's pid and whether it runs this code
 HEADER = struct.Struct("!4sI")  # magic, length of the fields that follow
 FRAME = struct.Struct("!ci")  # the server's answers: tag, value
 PID, EXITED, SIGNALLED, OTHER_CODE = b"P", b"X", b"S", b"V"
+GO = b"G"  # the client's answer to PID: it relays from now on
 MAX_REQUEST = 4 << 20  # argv + environment; larger requests are refused unread
 MAX_FIELDS = 65_536
 FDS = 4  # stdin, stdout, stderr, the working directory
@@ -289,6 +290,11 @@ def _served(sock: _socket.socket, argv: list[str], verbose: bool) -> int | None:
     if answer is None or answer[0] != PID or answer[1] <= 1:
         other = answer is not None and answer[0] == OTHER_CODE
         _note(verbose, "it runs another version of pmail" if other else "no answer")
+        return None
+    try:
+        sock.sendall(GO)
+    except OSError as exc:  # the command waits for this: it has not run
+        _note(verbose, f"no answer ({exc.strerror or exc})")
         return None
     return _relay(sock, answer[1])
 

@@ -260,10 +260,29 @@ def _session(conn: socket.socket, code: bytes, server_pid: int) -> int:
         _close(fds)
         os.kill(server_pid, signal.SIGTERM)
         return 0
+    go_read, go_write = os.pipe()
     child = os.fork()
     if child == 0:
-        os._exit(_command(conn, req))
+        os.close(go_write)
+        conn.close()
+        os._exit(_command(req, go_read))
+    os.close(go_read)
     _close(fds)
+    with contextlib.suppress(OSError):
+        os.setpgid(child, child)  # before the client can signal the group
+    # The command starts only once the client has the pid and says go: a client
+    # that gave up waiting (and runs the command itself) never gets it run twice.
+    _send(conn, resident.PID, child)
+    try:
+        go = conn.recv(1)
+    except OSError:
+        go = b""
+    if go != resident.GO:
+        os.close(go_write)
+        _kill(child)
+        return 0
+    os.write(go_write, resident.GO)
+    os.close(go_write)
     return _watch(conn, child)
 
 
@@ -386,10 +405,12 @@ def _kill(child: int) -> None:
     os.waitpid(child, 0)
 
 
-def _command(conn: socket.socket, req: Request) -> int:
-    """In the command's process: become the client's command and run it."""
+def _command(req: Request, go: int) -> int:
+    """In the command's process: become the client's command and, once the
+    session says go, run it."""
     try:
-        os.setpgid(0, 0)
+        with contextlib.suppress(OSError):  # the session may have done it first
+            os.setpgid(0, 0)
         for target, fd in enumerate(req.fds[:3]):
             os.dup2(fd, target)
         os.fchdir(req.fds[3])
@@ -402,8 +423,9 @@ def _command(conn: socket.socket, req: Request) -> int:
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as the interpreter sets it
         for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(signum, signal.SIG_DFL)
-        conn.sendall(resident.FRAME.pack(resident.PID, os.getpid()))
-        conn.close()
+        if os.read(go, 1) != resident.GO:
+            return 1
+        os.close(go)
     except (OSError, LookupError, ValueError):  # LookupError: an unknown encoding
         return 1
     return _run_main()

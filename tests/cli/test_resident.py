@@ -456,6 +456,42 @@ def test_hostile_requests_are_closed_and_the_server_stays_up(
     assert listed.way == "served" and b"evil" not in listed.out
 
 
+@pytest.mark.db
+def test_a_client_that_gives_up_before_go_never_has_its_command_run(
+    env: dict[str, str], stored: str
+) -> None:
+    """The command waits for the client's go after the pid: a client that gave up
+    (and runs the command itself) never has it run by the server as well."""
+    started(env)
+    path = resident.socket_path(env[resident.DIR_VARIABLE])
+    body = _request(env, ["pmail", "--dsn", stored, "-q", "tenant", "add", "twice"])
+    fd = os.open(".", os.O_RDONLY)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(path)
+            rights = struct.pack("4i", fd, fd, fd, fd)
+            header = resident.HEADER.pack(resident.RUN, len(body))
+            sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+            sock.sendall(body)
+            tag, pid = resident.FRAME.unpack(sock.recv(resident.FRAME.size))
+            assert tag == resident.PID and pid > 1
+        while _alive_anywhere(pid):  # the session ends the waiting command
+            time.sleep(0.02)
+    finally:
+        os.close(fd)
+    listed = pmail(env, "--dsn", stored, "tenant", "list")
+    assert listed.way == "served" and b"twice" not in listed.out
+
+
+def _alive_anywhere(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _as_nobody(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run a self-contained python script as user nobody."""
     return subprocess.run(
