@@ -314,11 +314,46 @@ def _no_pycache(directory: str, names: list[str]) -> list[str]:
 
 
 @pytest.mark.db
+def test_the_umask_reaches_the_command(
+    stored: str, env: dict[str, str], direct: dict[str, str], tmp_path: Path
+) -> None:
+    """Files the command creates get the client's umask (077 here), not the
+    server's."""
+    started(env)
+    modes = []
+    for name, environ in (("here", direct), ("served", env)):
+        out = tmp_path / name
+        args = ["--dsn", stored, "-q", "export", "-t", "acme", "--out", str(out)]
+        run = subprocess.run(
+            [sys.executable, "-c", UMASK_LAUNCH, *args],
+            capture_output=True,
+            env=environ,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
+        files = sorted(out.iterdir())
+        assert len(files) == 2
+        modes.append({f.stat().st_mode & 0o777 for f in files})
+    assert modes == [{0o600}, {0o600}]
+
+
+UMASK_LAUNCH = (
+    "import os, sys\n"
+    "os.umask(0o077)\n"
+    "sys.argv = ['pmail', *sys.argv[1:]]\n"
+    "from pmail_cli.__main__ import main\n"
+    "main()\n"
+)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_exit_status_and_interrupt_are_relayed(
-    env: dict[str, str], direct: dict[str, str], dsn: str
+    signum: int, env: dict[str, str], direct: dict[str, str], dsn: str
 ) -> None:
     """Ctrl-C (SIGINT to the client) reaches the command: the interrupted
-    error/hint pair and exit 130, as in-process."""
+    error/hint pair and exit 130, as in-process; SIGTERM ends it by that signal,
+    and the client ends by it too."""
     started(env)
     results = []
     for environ in (direct, env):
@@ -330,12 +365,15 @@ def test_exit_status_and_interrupt_are_relayed(
             env=environ,
         )
         time.sleep(1.5)  # started and reading stdin (nothing is written to it)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
         results.append((proc.returncode, out, err))
     assert results[0] == results[1]
-    assert results[1][0] == 130
-    assert results[1][2].startswith(b"error: interrupted")
+    if signum == signal.SIGINT:
+        assert results[1][0] == 130
+        assert results[1][2].startswith(b"error: interrupted")
+    else:
+        assert results[1][0] == -signal.SIGTERM
 
 
 @pytest.mark.db
