@@ -11,13 +11,13 @@ in this process as it always did; `-v` says why when a server was there but not 
 
 This module is imported before anything else of pmail, on every run, so it imports
 only what the interpreter has already loaded or costs nothing: os, sys, _socket,
-array, struct (and signal once the server has taken the command). The server reads its requests with the same functions.
+struct (and signal once the server has taken the command; not array either, which
+imports collections). The server reads its requests with the same functions.
 """
 
 from __future__ import annotations
 
 import _socket
-import array
 import os
 import struct
 import sys
@@ -277,8 +277,8 @@ def _served(sock: _socket.socket, argv: list[str], verbose: bool) -> int | None:
         flags = os.O_RDONLY | getattr(os, "O_PATH", 0) | os.O_DIRECTORY
         cwd = os.open(".", flags | os.O_CLOEXEC)
         try:
-            fds = array.array("i", [0, 1, 2, cwd])
-            rights = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds.tobytes())]
+            fds = struct.pack("4i", 0, 1, 2, cwd)  # array would import collections
+            rights = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)]
             sock.sendmsg([HEADER.pack(RUN, len(payload))], rights)
             sock.sendall(payload)
         finally:
