@@ -9,6 +9,14 @@ interpreter's own start for scale, and a `psycopg+typer+SELECT 1` row (import
 both, connect, one query: what a database command pays before pmail's own code)
 gives the floor under the database commands.
 
+The everyday reads run a second way too, through the resident server (`pmail
+resident start`, issue 27): rows `list [resident]` and so on, the first pmail's
+server started in a scratch socket directory before the rounds and stopped after,
+interleaved with the direct runs (which are given an empty socket directory, so
+they never find a server); their ratio is to the direct run of the same command.
+Their CPU column is the client's only (the command runs in the server's child).
+`--no-resident` leaves them out.
+
 The commands: `pmail --help`; `pmail classify FILE` (no database); `pmail tenant
 list` and a re-ingest of one stored message (`pmail ingest FILE`, a duplicate); and
 the everyday reads of issue 27 — `pmail list`, `pmail search WORD`, `pmail show KEY`
@@ -23,6 +31,7 @@ under PYTHONDONTWRITEBYTECODE=1 would compile pmail's ~20 modules in every run
 (0.04 s of CPU a run on the test machine) and time that instead.
 
     python benchmarks/startup.py --runs 15
+    python benchmarks/startup.py --runs 15 --messages 10000 --pmail .venv/bin/pmail
     python benchmarks/startup.py --messages 10000 --pmail /tmp/main/.venv/bin/pmail --pmail .venv/bin/pmail
 """
 
@@ -126,6 +135,13 @@ def timed_cpu(
     return seconds, usage.ru_utime + usage.ru_stime
 
 
+def timed_run_env(command: list[str], env: dict[str, str]) -> None:
+    """Run a command with `env`; it must succeed."""
+    done = subprocess.run(command, capture_output=True, env=env, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.decode()[-500:]}")
+
+
 def stored_key(pmail: str, dsn: str) -> str:
     """The key of the newest stored message (what `pmail show` is given)."""
     done = subprocess.run(
@@ -154,6 +170,18 @@ def drop_database(admin: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+RESIDENT = " [resident]"  # the row of a command run through the resident server
+
+
+def with_socket_dir(env: dict[str, str] | None, where: Path) -> dict[str, str]:
+    """`env` (default: this one) with the resident server's directory `where`."""
+    where.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return {
+        **(env if env is not None else os.environ),
+        "PMAIL_RESIDENT_DIR": str(where),
+    }
+
+
 def measure(
     pmails: list[str],
     dsn: str,
@@ -162,37 +190,42 @@ def measure(
     corpus: Path | None = None,
     word: str = "pricing",
     env: dict[str, str] | None = None,
+    resident: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Every command with every pmail, interleaved round by round (`dsn`: a
     database holding pmail's schema; `corpus`: a directory of messages to store
-    too)."""
+    too; `resident`: the environment of the first pmail's running resident server,
+    whose reads get rows of their own)."""
     first = pmails[0]
     timed_run([first, "--dsn", dsn, "-q", "tenant", "add", TENANT])
     inputs = [str(message), *([str(corpus)] if corpus else [])]
     timed_run([first, "--dsn", dsn, "-q", "ingest", *inputs, "--tenant", TENANT])
     key = stored_key(first, dsn)
-    cases: list[tuple[str, str | None, list[str]]] = [
-        ("python -c pass", None, [sys.executable, "-c", "pass"]),
-        (FLOOR, None, [sys.executable, "-c", FLOOR_CODE, dsn]),
+    cases: list[tuple[str, str | None, list[str], dict[str, str] | None]] = [
+        ("python -c pass", None, [sys.executable, "-c", "pass"], env),
+        (FLOOR, None, [sys.executable, "-c", FLOOR_CODE, dsn], env),
     ]
     for name, args in commands(dsn, message, key, word).items():
-        cases += [(name, pmail, [pmail, *args]) for pmail in pmails]
+        cases += [(name, pmail, [pmail, *args], env) for pmail in pmails]
+        if resident is not None and name in READS:
+            cases.append((name + RESIDENT, first, [first, *args], resident))
     times: dict[int, list[float]] = {i: [] for i in range(len(cases))}
     cpu: dict[int, list[float]] = {i: [] for i in range(len(cases))}
-    for _, _, argv in cases:
-        timed_cpu(argv, env)  # warm the page cache and write the .pyc files
+    for _, _, argv, case_env in cases:
+        timed_cpu(argv, case_env)  # warm the page cache and write the .pyc files
     for round_ in range(runs):
-        for i, (_, _, argv) in enumerate(cases):
-            wall, used = timed_cpu(argv, env)
+        for i, (_, _, argv, case_env) in enumerate(cases):
+            wall, used = timed_cpu(argv, case_env)
             times[i].append(wall)
             cpu[i].append(used)
         print(f"round {round_ + 1}/{runs}", file=sys.stderr)
     rows: list[dict[str, Any]] = []
     base: dict[str, float] = {}
-    for i, (name, pmail, _) in enumerate(cases):
+    for i, (name, pmail, _, _) in enumerate(cases):
         median = statistics.median(times[i])
-        if pmail == first:
+        if pmail == first and not name.endswith(RESIDENT):
             base[name] = median
+        direct = name.removesuffix(RESIDENT)
         rows.append(
             {
                 "command": name,
@@ -200,8 +233,8 @@ def measure(
                 "median_s": round(median, 3),
                 "min_s": round(min(times[i]), 3),
                 "cpu_median_s": round(statistics.median(cpu[i]), 3),
-                "vs_first": round(median / base[name], 2) if name in base else None,
-                "target_s": target_of(name),
+                "vs_first": round(median / base[direct], 2) if direct in base else None,
+                "target_s": target_of(direct),
             }
         )
     return rows
@@ -248,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--word", default="pricing", help="what `search WORD` looks for"
     )
+    parser.add_argument(
+        "--no-resident",
+        dest="resident",
+        action="store_false",
+        help="leave out the runs through the resident server",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -265,8 +304,20 @@ def main(argv: list[str] | None = None) -> int:
             if args.messages:
                 corpus = Path(scratch) / "corpus"
                 gen_corpus.generate(corpus, messages=args.messages)
-            env = child_env(Path(scratch) / "pycache")
-            rows = measure(pmails, dsn, message, args.runs, corpus, args.word, env)
+            env = with_socket_dir(
+                child_env(Path(scratch) / "pycache"), Path(scratch) / "none"
+            )
+            served = None
+            if args.resident:
+                served = with_socket_dir(env, Path(scratch) / "resident")
+                timed_run_env([pmails[0], "resident", "start"], served)
+            try:
+                rows = measure(
+                    pmails, dsn, message, args.runs, corpus, args.word, env, served
+                )
+            finally:
+                if served is not None:
+                    timed_run_env([pmails[0], "resident", "stop"], served)
     finally:
         drop_database(args.dsn, name)
     print(f"load average at end: {os.getloadavg()}", file=sys.stderr)

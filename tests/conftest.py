@@ -86,6 +86,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     for name in ("PMAIL_DSN", "PMAIL_DEBUG", "PMAIL_IMAP_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PMAIL_CONFIG", str(tmp_path / "config.toml"))
+    # never the developer's resident server: a directory that does not exist
+    monkeypatch.setenv("PMAIL_RESIDENT_DIR", str(tmp_path / "resident"))
     # outside pytest's temp root: pytest makes that root private again when another
     # run starts, and the embedded server (a system user of its own under root)
     # could then no longer reach its data

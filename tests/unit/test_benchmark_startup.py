@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from benchmarks import startup
 from benchmarks.reports import pmail_path, timed_run
@@ -43,3 +45,27 @@ def test_a_failing_command_stops_the_benchmark() -> None:
     """A command that fails is an error, not a fast time."""
     with pytest.raises(SystemExit, match="exit 2"):
         timed_run([pmail_path(), "no-such-command"])
+
+
+def test_the_reads_run_through_the_resident_server_too(
+    dsn: str, tmp_path: Path
+) -> None:
+    """With a resident server, each everyday read gets a second row, run through
+    it, with its ratio to the direct run of the same command and the same target."""
+    pmail = pmail_path()
+    served = startup.with_socket_dir(None, tmp_path / "r")
+    startup.timed_run_env([pmail, "resident", "start"], served)
+    try:
+        rows = startup.measure(
+            [pmail], dsn, startup.sample_message(), runs=1, resident=served
+        )
+    finally:
+        startup.timed_run_env([pmail, "resident", "stop"], served)
+    by_name = {row["command"]: row for row in rows}
+    for read in startup.READS:
+        row = by_name[read + startup.RESIDENT]
+        direct = by_name[read]["median_s"]
+        # (the ratio of the unrounded medians; these are rounded to 1 ms)
+        assert row["vs_first"] == pytest.approx(row["median_s"] / direct, abs=0.01)
+        assert row["target_s"] == startup.READ_TARGET_SECONDS
+    assert "tenant list" + startup.RESIDENT not in by_name

@@ -324,6 +324,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "report": ("report", "queue"),  # `report queue` lives with the queue commands
     "analytics": ("report",),
     "server": ("server",),
+    "resident": ("resident",),
     "suppressions": ("report",),
 }
 ALL_MODULES = (
@@ -335,6 +336,7 @@ ALL_MODULES = (
     "migrate",
     "queue",
     "report",
+    "resident",
     "server",
 )
 
