@@ -5,9 +5,10 @@
 -- A few weeks at a time, newest first: the GIN holds each document's week beside it
 -- (migration 0022), so the candidates of a span of weeks come from the index alone;
 -- they are filtered, sorted, and the spans stop once `scan` matches are found. The
--- spans double: the newest week, the one before, the two before that, four, eight...
--- so a word found in many documents reads the newest week's candidates only, and a
--- rare one a dozen short index look-ups over years. At a million messages an OR of
+-- newest four weeks one at a time, then spans of 2, 4, 8 ... weeks: a word found in
+-- many documents reads the newest week's candidates only (or the few weeks its page
+-- needs, not twice as many), and a rare one a few dozen short index look-ups over
+-- years. At a million messages an OR of
 -- two mid-frequency words, or a word with a date range and fields, reads a few
 -- hundred heap pages instead of every candidate's or every newer document's
 -- (docs/performance.md, Search). The weeks run from the newest date the filters
@@ -27,11 +28,12 @@ WITH weeks AS (
     FROM search_documents AS d
     WHERE d.tenant_id = %(tenant_id)s
 ), spans AS (
+    -- offsets from the newest week: 0, 1, 2, 3 alone, then 4-5, 6-9, 10-17, ...
     SELECT s.step,
-           greatest(w.oldest, CASE WHEN s.step = 0 THEN w.newest
-                                   ELSE w.newest - (1 << s.step) + 1 END) AS first,
-           CASE WHEN s.step = 0 THEN w.newest
-                ELSE w.newest - (1 << (s.step - 1)) END AS last
+           greatest(w.oldest, w.newest - CASE WHEN s.step < 4 THEN s.step
+                                              ELSE (1 << (s.step - 2)) + 1 END) AS first,
+           w.newest - CASE WHEN s.step < 4 THEN s.step
+                           ELSE (1 << (s.step - 3)) + 2 END AS last
     FROM weeks AS w, generate_series(0, 30) AS s (step)
 )
 SELECT found.storage_key, found.date, found.document
