@@ -186,7 +186,7 @@ def build(
     facts: dict[str, float] = {}
     with psycopg.connect(dsn) as conn:
         conn.execute("SET session_replication_role = replica")  # no rollup triggers
-        conn.execute("DROP INDEX idx_search_documents_document")
+        conn.execute("DROP INDEX idx_search_documents_weeks")
         started = time.perf_counter()
         _pool(conn, words)
         for statement in FILL.split(";\n"):
@@ -202,8 +202,9 @@ def build(
         started = time.perf_counter()
         conn.execute("SET maintenance_work_mem = '512MB'")
         conn.execute(
-            "CREATE INDEX idx_search_documents_document ON search_documents"
-            " USING gin (document) WITH (gin_pending_list_limit = 64)"
+            "CREATE INDEX idx_search_documents_weeks ON search_documents"
+            " USING gin (document, pmail_search_week_vector(date))"
+            " WITH (gin_pending_list_limit = 64)"  # as migration 0022
         )
         conn.commit()
         facts["gin_s"] = time.perf_counter() - started
@@ -211,7 +212,7 @@ def build(
         conn.execute("VACUUM ANALYZE")
         row = conn.execute(
             "SELECT sum(pg_column_size(document)),"
-            " pg_relation_size('idx_search_documents_document'),"
+            " pg_relation_size('idx_search_documents_weeks'),"
             " pg_relation_size('idx_email_messages_addresses')"
             " + pg_relation_size('idx_email_messages_date')"
             " + pg_relation_size('idx_email_messages_type')"

@@ -188,3 +188,74 @@ def test_phrase_facts_read_the_planners_statistics(
         words, _, _ = repo.phrase_facts(conn, base | {"words": "size with"})
     assert phrase and not words
     assert least > 0.5 and candidates > 0  # every document has both words
+
+
+@pytest.mark.parametrize("weeks", [True, False])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("topic OR allow", {n for n in range(COUNT) if n % 5 == 0 or n % 7 == 3}),
+        ("size -topic", {n for n in range(COUNT) if n % 5 != 0}),
+        ('"size with"', {4, 13, 22, 31}),
+        ("topic direction:inbound", {0, 10, 20, 30}),
+        ("topic from:lead10@example.com", {10}),
+        ("allow after:2026-10-01", {31}),
+        ("size before:2026-09-03 type:email", {0, 1, 2}),
+        ("notes after:2026-09-20 before:2026-10-03", set(range(19, 31))),
+        ("pmail OR week", set()),  # the index's week entries match no query word
+    ],
+)
+def test_a_search_gives_the_same_answer_a_few_weeks_at_a_time(
+    shapes: tuple[Conn, Tenant, dict[str, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    weeks: bool,
+    query: str,
+    expected: set[int],
+) -> None:
+    """The newest matches found a few weeks at a time (the newest week, then spans
+    of 1, 2, 4 ... weeks before it) or as the planner chooses: the same messages in
+    the same order on every page, newest first and ranked, a negation too."""
+
+    def estimated(
+        conn: Conn, params: Mapping[str, object]
+    ) -> tuple[float, float, bool]:
+        del conn, params
+        return 1e6, 1e6, False  # never a negation: every query may go by weeks
+
+    monkeypatch.setattr(repo, "estimate_matches", estimated)
+    monkeypatch.setattr(search, "_by_weeks", lambda matches, documents, scan: weeks)
+    for size in (1, 2, 50):
+        assert _pages(shapes, query, search.Sort.newest, size) == _newest(expected)
+    conn, tenant, keys = shapes
+    whole = search.find_messages(conn, tenant, parse_query(query), limit=100)
+    assert {keys[r.storage_key] for r in whole.rows} == expected
+    assert len(whole.rows) == len(expected)
+    assert _pages(shapes, query, search.Sort.relevance, 2) == [
+        keys[r.storage_key] for r in whole.rows
+    ]
+
+
+def test_ranks_are_the_documents_whichever_way_they_are_found(
+    shapes: tuple[Conn, Tenant, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rank the page shows is ts_rank of the message's stored document (the
+    matching step carries it), found by weeks or not."""
+    conn, tenant, _ = shapes
+    filters = parse_query("topic OR allow")
+    monkeypatch.setattr(search, "_by_weeks", lambda matches, documents, scan: True)
+    by_weeks = search.find_messages(conn, tenant, filters, limit=100).rows
+    monkeypatch.setattr(search, "_by_weeks", lambda matches, documents, scan: False)
+    planned = search.find_messages(conn, tenant, filters, limit=100).rows
+    assert [(r.storage_key, r.rank) for r in by_weeks] == [
+        (r.storage_key, r.rank) for r in planned
+    ]
+    with tenants.scoped(conn, tenant):
+        rows = conn.execute(
+            "SELECT storage_key, ts_rank(pmail_search_weights(), document,"
+            " to_tsquery('simple', 'topic | allow')) FROM search_documents"
+            " WHERE tenant_id = %s",
+            (tenant.tenant_id,),
+        ).fetchall()
+    stored = {str(key): float(str(rank)) for key, rank in rows}
+    assert len(by_weeks) == 12
+    assert all(r.rank == pytest.approx(stored[r.storage_key]) for r in by_weeks)

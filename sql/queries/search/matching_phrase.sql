@@ -10,20 +10,23 @@
 -- else the share found there says how far the walk would go, and the cheaper of going
 -- on (as matching_documents.sql) and checking the index's `candidates` (an estimate)
 -- gives the answer (docs/performance.md, Search). Every way gives the same rows.
+-- Each match carries its document (for ranked.sql's rank; the walk keeps only the
+-- matches' documents).
 -- The documents placeholder: AND-conditions from sql/queries/search/documents/ (on d).
 -- params: tenant_id uuid, language text, words text, subjects text[],
 --   filenames text[], walk int, scan int, candidates float8, and the filters' own
 WITH walked AS MATERIALIZED (
-    SELECT d.storage_key, d.date,
-           d.document @@ pmail_search_query(%(language)s::regconfig, %(words)s,
-                                            %(subjects)s, %(filenames)s) AS hit
-    FROM search_documents AS d
-    WHERE d.tenant_id = %(tenant_id)s
-    {documents}
-    ORDER BY d.date DESC, d.storage_key DESC
-    LIMIT %(walk)s
+    SELECT w.storage_key, w.date, w.hit, CASE WHEN w.hit THEN w.document END AS document
+    FROM (SELECT d.storage_key, d.date, d.document,
+                 d.document @@ pmail_search_query(%(language)s::regconfig, %(words)s,
+                                                  %(subjects)s, %(filenames)s) AS hit
+          FROM search_documents AS d
+          WHERE d.tenant_id = %(tenant_id)s
+          {documents}
+          ORDER BY d.date DESC, d.storage_key DESC
+          LIMIT %(walk)s) AS w
 ), hits AS MATERIALIZED (
-    SELECT w.storage_key, w.date
+    SELECT w.storage_key, w.date, w.document
     FROM walked AS w
     WHERE w.hit
     ORDER BY w.date DESC, w.storage_key DESC
@@ -38,10 +41,10 @@ WITH walked AS MATERIALIZED (
         ELSE 'walk'
     END AS way
 )
-SELECT h.storage_key, h.date FROM hits AS h
+SELECT h.storage_key, h.date, h.document FROM hits AS h
 WHERE (SELECT way FROM way) = 'walked'
 UNION ALL
-(SELECT d.storage_key, d.date
+(SELECT d.storage_key, d.date, d.document
  FROM search_documents AS d
  WHERE d.tenant_id = %(tenant_id)s
    AND (SELECT way FROM way) = 'walk'
@@ -51,8 +54,8 @@ UNION ALL
  ORDER BY d.date DESC, d.storage_key DESC
  LIMIT %(scan)s)
 UNION ALL
-(SELECT candidates.storage_key, candidates.date
- FROM (SELECT d.storage_key, d.date FROM search_documents AS d
+(SELECT candidates.storage_key, candidates.date, candidates.document
+ FROM (SELECT d.storage_key, d.date, d.document FROM search_documents AS d
        WHERE d.tenant_id = %(tenant_id)s
          AND (SELECT way FROM way) = 'index'
          AND d.document @@ pmail_search_query(%(language)s::regconfig, %(words)s,

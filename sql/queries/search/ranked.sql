@@ -10,17 +10,21 @@
 WITH matches AS (
 {matching}
 ), ranked AS (
+    -- the document the matching read (matching_documents.sql, matching_phrase.sql);
+    -- from matching.sql none: looked up on the primary key, or while documents are
+    -- being moved, in email_content
     SELECT mt.storage_key, mt.date,
            ts_rank(pmail_search_weights(),
-                   coalesce(d.document,
+                   coalesce(mt.document,
+                            (SELECT d.document FROM search_documents AS d
+                             WHERE d.tenant_id = %(tenant_id)s
+                               AND d.storage_key = mt.storage_key),
                             (SELECT c.search_vector FROM email_content AS c
                              WHERE %(moving)s AND c.tenant_id = %(tenant_id)s
                                AND c.storage_key = mt.storage_key)),
                    pmail_search_query(%(language)s::regconfig, %(words)s,
                                       %(subjects)s, %(filenames)s)) AS rank
     FROM matches AS mt
-    LEFT JOIN search_documents AS d
-        ON d.tenant_id = %(tenant_id)s AND d.storage_key = mt.storage_key
 ), page AS (
     SELECT r.storage_key, r.date, r.rank
     FROM ranked AS r

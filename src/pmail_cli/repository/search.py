@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,14 +43,19 @@ DOCUMENT_FILTERS = ("since", "until", "directions", "types", "after")
 
 
 def _with_filters(
-    name: str, filters: Sequence[str], *, phrase: bool = False, documents: bool = False
+    name: str,
+    filters: Sequence[str],
+    *,
+    phrase: bool = False,
+    documents: bool = False,
+    weeks: bool = False,
 ) -> sql.Composed:
     """sql/queries/search/<name>.sql with the chosen fragments of
     sql/queries/search/filters/ in its {filters}, or in the {filters} of the
     matching.sql it holds as {matching} (trusted files, never user text). With
     `documents` (full text, every document in search_documents), the matching is
-    matching_documents.sql, or with `phrase` matching_phrase.sql, which checks the
-    full text itself: the filters search_documents has columns for from
+    matching_documents.sql, with `weeks` matching_weeks.sql (a few weeks at a time),
+    or with `phrase` matching_phrase.sql, which checks the full text itself: the filters search_documents has columns for from
     sql/queries/search/documents/, the others on the message row
     (documents/messages.sql)."""
     unknown = set(filters) - set(FILTERS)
@@ -79,10 +85,13 @@ def _with_filters(
                 ),
             )
         )
-    matching = compose_sql(
-        "search/matching_phrase" if phrase else "search/matching_documents",
-        documents=sql.SQL("\n").join(own),
-    )
+    if phrase:
+        matching_name = "search/matching_phrase"
+    elif weeks:
+        matching_name = "search/matching_weeks"
+    else:
+        matching_name = "search/matching_documents"
+    matching = compose_sql(matching_name, documents=sql.SQL("\n").join(own))
     return compose_sql(f"search/{name}", matching=matching)
 
 
@@ -105,6 +114,23 @@ def phrase_facts(
     return bool(row[0]), float(str(row[1])), float(str(row[2]))
 
 
+def estimate_matches(
+    conn: Connection, params: Mapping[str, object]
+) -> tuple[float, float, bool]:
+    """The planner's estimate of the documents matching the search's words, of all
+    documents, and whether the words hold a negation (search/estimate.sql,
+    search/estimate_facts.sql): nothing is searched."""
+    row = conn.execute(load_sql("search/estimate"), params).fetchone()
+    plan = row[0] if row else None
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    matches = float(plan[0]["Plan"]["Plan Rows"]) if isinstance(plan, list) else 0.0
+    facts = conn.execute(load_sql("search/estimate_facts"), params).fetchone()
+    if facts is None:
+        return matches, 0.0, False
+    return matches, float(str(facts[0])), bool(facts[1])
+
+
 def find_page(
     conn: Connection,
     *,
@@ -113,13 +139,19 @@ def find_page(
     params: Mapping[str, object],
     phrase: bool = False,
     documents: bool = False,
+    weeks: bool = False,
 ) -> list[Found]:
     """A page of matches: by relevance among the newest `window` matches
     (search/ranked.sql), or newest first (search/newest.sql); `documents`: the
-    matches found in search_documents alone (search/matching_documents.sql, or with
-    `phrase` search/matching_phrase.sql: params `walk` too)."""
+    matches found in search_documents alone (search/matching_documents.sql, with
+    `weeks` search/matching_weeks.sql, or with `phrase` search/matching_phrase.sql:
+    params `walk` too)."""
     query = _with_filters(
-        "ranked" if ranked else "newest", filters, phrase=phrase, documents=documents
+        "ranked" if ranked else "newest",
+        filters,
+        phrase=phrase,
+        documents=documents,
+        weeks=weeks,
     )
     conn.execute(load_sql("search/jit_off"))  # for this transaction only
     with conn.cursor(row_factory=class_row(Found)) as cur:

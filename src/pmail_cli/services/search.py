@@ -20,6 +20,13 @@ RANK_WINDOW = 1000  # relevance ranks this many of the newest matches (docs/sear
 # a phrase of common words is checked on this many of the newest messages before the
 # index's candidates are (sql/queries/search/matching_phrase.sql, _phrase_walk)
 PHRASE_WALK = 5000
+# the newest matches are found a few weeks at a time (sql/queries/search/
+# matching_weeks.sql) when the index has more candidates than this and a walk by
+# date would check more than WALK_ROWS documents for them (_by_weeks). The planner
+# estimates a word outside its statistics' most common ones at 0.5 % of the
+# documents: such a word alone stays below WEEKS_MIN at any size.
+WEEKS_MIN = 0.005
+WALK_ROWS = 5000
 MAX_LIMIT = 10000
 
 
@@ -74,6 +81,7 @@ def find_messages(
             "mark_start": marks.start,
             "mark_stop": marks.stop,
             "after_key": None,
+            "after_date": None,
         }
         if after is not None:
             from pmail_cli.services.show import find_one  # a next page only
@@ -83,13 +91,18 @@ def find_messages(
             if not ranked:
                 params["after_date"] = _date_of(anchor)
                 names.append("after")
-        phrase = False
+        phrase = weeks = False
         # every document in search_documents: read there alone (else both places)
         documents = filters.full_text and not params["moving"]
         if documents:
             phrase, least, candidates = repo.phrase_facts(conn, params)
             params["walk"] = _phrase_walk(least, int(str(params["scan"])))
             params["candidates"] = candidates
+            if not phrase:
+                matches, total, negated = repo.estimate_matches(conn, params)
+                weeks = not negated and _by_weeks(
+                    matches, total, int(str(params["scan"]))
+                )
         rows = repo.find_page(
             conn,
             ranked=ranked,
@@ -97,6 +110,7 @@ def find_messages(
             params=params,
             phrase=phrase,
             documents=documents,
+            weeks=weeks,
         )
     result = SearchResult(rows=rows[:limit], more=len(rows) > limit)
     if ranked and rows and (rows[0].matched or 0) >= RANK_WINDOW:
@@ -173,6 +187,19 @@ def _phrase_walk(least_frequency: float, scan: int) -> int:
     if least_frequency * PHRASE_WALK < scan:
         return 0
     return min(PHRASE_WALK, math.ceil(2 * scan / least_frequency))
+
+
+def _by_weeks(matches: float, documents: float, scan: int) -> bool:
+    """Whether the newest `scan` matches are found a few weeks at a time: when the
+    index's candidates (`matches` of `documents`, the planner's estimates) are more
+    than the share WEEKS_MIN and at least 5,000 (too many to read them all), and too
+    rare for a walk by date to find `scan` of them within WALK_ROWS documents. Else
+    the planner's own plan (the walk for a common word, the candidates for a rare
+    one) is cheaper."""
+    return (
+        matches > max(WEEKS_MIN * documents, 5000)
+        and matches * WALK_ROWS < scan * documents
+    )
 
 
 def _date_of(row: dict[str, object]) -> datetime:
