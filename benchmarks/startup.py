@@ -31,6 +31,7 @@ under PYTHONDONTWRITEBYTECODE=1 would compile pmail's ~20 modules in every run
 (0.04 s of CPU a run on the test machine) and time that instead.
 
     python benchmarks/startup.py --runs 15
+    python benchmarks/startup.py --database pmail_search_bench --tenant bench  # 1M, reused
     python benchmarks/startup.py --runs 15 --messages 10000 --pmail .venv/bin/pmail
     python benchmarks/startup.py --messages 10000 --pmail /tmp/main/.venv/bin/pmail --pmail .venv/bin/pmail
 """
@@ -55,6 +56,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 from benchmarks import gen_corpus
 from benchmarks.reports import DEFAULT_DSN, fresh_database, pmail_path, timed_run
+from psycopg.conninfo import make_conninfo
 
 TARGET_SECONDS = 0.3  # issue 16: `pmail --help` and `pmail classify one.eml`
 READ_TARGET_SECONDS = 0.15  # issue 27: list, search, show, reports (whole process)
@@ -81,12 +83,18 @@ def sample_message() -> Path:
 
 
 def commands(
-    dsn: str, message: Path, key: str = "", word: str = "pricing"
+    dsn: str,
+    message: Path,
+    key: str = "",
+    word: str = "pricing",
+    tenant_name: str = TENANT,
+    writes: bool = True,
 ) -> dict[str, list[str]]:
-    """Command name -> arguments after the executable (`key`: a stored message's)."""
+    """Command name -> arguments after the executable (`key`: a stored message's;
+    `writes` False leaves out the one command that stores something)."""
     db = ["--dsn", dsn, "-q"]
-    tenant = ["--tenant", TENANT]
-    return {
+    tenant = ["--tenant", tenant_name]
+    found = {
         "--help": ["--help"],
         "classify FILE": ["classify", str(message)],
         "tenant list": [*db, "tenant", "list"],
@@ -96,6 +104,9 @@ def commands(
         "show KEY": [*db, "show", key, *tenant],
         "report volume": [*db, "report", "volume", *tenant],
     }
+    if not writes:
+        del found["ingest FILE (duplicate)"]
+    return found
 
 
 def target_of(command: str) -> float | None:
@@ -142,7 +153,7 @@ def timed_run_env(command: list[str], env: dict[str, str]) -> None:
         raise SystemExit(f"{' '.join(command)} failed: {done.stderr.decode()[-500:]}")
 
 
-def stored_key(pmail: str, dsn: str) -> str:
+def stored_key(pmail: str, dsn: str, tenant: str = TENANT) -> str:
     """The key of the newest stored message (what `pmail show` is given)."""
     done = subprocess.run(
         [
@@ -152,7 +163,7 @@ def stored_key(pmail: str, dsn: str) -> str:
             "-q",
             "list",
             "--tenant",
-            TENANT,
+            tenant,
             "-n",
             "1",
             "-f",
@@ -191,21 +202,26 @@ def measure(
     word: str = "pricing",
     env: dict[str, str] | None = None,
     resident: dict[str, str] | None = None,
+    reuse_tenant: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every command with every pmail, interleaved round by round (`dsn`: a
     database holding pmail's schema; `corpus`: a directory of messages to store
     too; `resident`: the environment of the first pmail's running resident server,
-    whose reads get rows of their own)."""
+    whose reads get rows of their own; `reuse_tenant`: a tenant of `dsn` that holds
+    mail already: nothing is stored and the writing command is left out)."""
     first = pmails[0]
-    timed_run([first, "--dsn", dsn, "-q", "tenant", "add", TENANT])
-    inputs = [str(message), *([str(corpus)] if corpus else [])]
-    timed_run([first, "--dsn", dsn, "-q", "ingest", *inputs, "--tenant", TENANT])
-    key = stored_key(first, dsn)
+    tenant = reuse_tenant or TENANT
+    if reuse_tenant is None:
+        timed_run([first, "--dsn", dsn, "-q", "tenant", "add", TENANT])
+        inputs = [str(message), *([str(corpus)] if corpus else [])]
+        timed_run([first, "--dsn", dsn, "-q", "ingest", *inputs, "--tenant", TENANT])
+    key = stored_key(first, dsn, tenant)
     cases: list[tuple[str, str | None, list[str], dict[str, str] | None]] = [
         ("python -c pass", None, [sys.executable, "-c", "pass"], env),
         (FLOOR, None, [sys.executable, "-c", FLOOR_CODE, dsn], env),
     ]
-    for name, args in commands(dsn, message, key, word).items():
+    listed = commands(dsn, message, key, word, tenant, writes=reuse_tenant is None)
+    for name, args in listed.items():
         cases += [(name, pmail, [pmail, *args], env) for pmail in pmails]
         if resident is not None and name in READS:
             cases.append((name + RESIDENT, first, [first, *args], resident))
@@ -287,6 +303,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="leave out the runs through the resident server",
     )
+    parser.add_argument(
+        "--database",
+        help="time the reads on this existing database of the --dsn server instead "
+        "of a scratch one (e.g. benchmarks/search.py's million messages); nothing "
+        "is stored, --messages is ignored",
+    )
+    parser.add_argument(
+        "--tenant", default=TENANT, help="with --database: the tenant to read"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -297,11 +322,14 @@ def main(argv: list[str] | None = None) -> int:
     message = sample_message()
     print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
     name = f"pmail_startup_{os.getpid()}"
-    dsn = fresh_database(args.dsn, name)  # with the first pmail beside this python
+    if args.database:
+        dsn = make_conninfo(args.dsn, dbname=args.database)
+    else:  # a scratch database, with the first pmail beside this python
+        dsn = fresh_database(args.dsn, name)
     try:
         with tempfile.TemporaryDirectory(prefix="pmail-startup-") as scratch:
             corpus = None
-            if args.messages:
+            if args.messages and not args.database:
                 corpus = Path(scratch) / "corpus"
                 gen_corpus.generate(corpus, messages=args.messages)
             env = with_socket_dir(
@@ -313,13 +341,22 @@ def main(argv: list[str] | None = None) -> int:
                 timed_run_env([pmails[0], "resident", "start"], served)
             try:
                 rows = measure(
-                    pmails, dsn, message, args.runs, corpus, args.word, env, served
+                    pmails,
+                    dsn,
+                    message,
+                    args.runs,
+                    corpus,
+                    args.word,
+                    env,
+                    served,
+                    reuse_tenant=args.tenant if args.database else None,
                 )
             finally:
                 if served is not None:
                     timed_run_env([pmails[0], "resident", "stop"], served)
     finally:
-        drop_database(args.dsn, name)
+        if not args.database:
+            drop_database(args.dsn, name)
     print(f"load average at end: {os.getloadavg()}", file=sys.stderr)
     if args.json:
         print(json.dumps(rows, indent=2))
