@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import datetime
 import grp
 import imaplib
@@ -22,6 +23,7 @@ import signal
 import socket
 import string
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -36,6 +38,7 @@ DEFAULT_USERS: Mapping[str, str] = {
     "sdr2@acme.test": "sdr2-secret",
 }
 START_TIMEOUT = 10.0
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 IMAP_TIMEOUT = 10.0
 
 _CONFIG = string.Template(
@@ -194,6 +197,15 @@ def _identity() -> _Identity:
     return _Identity(
         "dovenull", "dovecot", "dovecot", nobody.pw_uid, nobody.pw_gid, True
     )
+
+
+def _end_with_parent() -> None:
+    """In the server's process before exec: the kernel sends it SIGTERM when the
+    test process that started it dies, however it dies (SIGKILL, a CI timeout),
+    where the atexit hook never runs. Linux only; elsewhere nothing is done."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_ports(host: str, count: int) -> list[int]:
@@ -382,6 +394,7 @@ class DovecotServer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches pytest, which stops us
+                preexec_fn=_end_with_parent,  # and a killed pytest too
             )
         self._proc = proc
         deadline = time.monotonic() + START_TIMEOUT
