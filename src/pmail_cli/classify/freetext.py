@@ -105,6 +105,7 @@ _DELAY_SUBJECT_RE = re.compile(
 _FINAL_RE = re.compile(
     r"permanent|fatal|given up|giving up|gave up|failed permanently", re.IGNORECASE
 )
+_TRANSIENT_REPLY_LINE_RE = re.compile(r"^[ \t]*4\d\d[ -][^\n]*", re.MULTILINE)
 _SKIP_LOCALS = frozenset({"postmaster", "mailer-daemon", "mailer_daemon", "abuse"})
 # Notices end by naming where to get help: Postfix's "please send mail to
 # postmaster", Exim's "contact the postmaster", a provider's "contact
@@ -170,7 +171,10 @@ def is_temporary(text: str) -> bool:
 def is_warning(*, subject: str, notice: str) -> bool:
     """Return True for a delay warning: delivery is still being retried."""
     head = notice[:4096]
-    if _FINAL_RE.search(head):
+    # A remote's transient (4xx) reply quoted on its own lines is not the
+    # reporter giving up, whatever it says (Yahoo's "421 4.7.0 [TS03] ...
+    # permanently deferred" in an Exim warning).
+    if _FINAL_RE.search(_TRANSIENT_REPLY_LINE_RE.sub("", head)):
         return False
     return bool(_WARNING_RE.search(head) or _DELAY_SUBJECT_RE.search(subject))
 

@@ -247,6 +247,7 @@ _STAGE_WHY = {
     "helo": "{reason} answered to HELO/EHLO: the sending host's name was refused",
 }
 # Where the remote server's own words start: "said: 550 ...", "550 5.1.1 ...".
+_PARAGRAPH_END_RE = re.compile(r"\n[ \t]*\n")
 _REMOTE_RE = re.compile(r"(?<![\d.])[245]\d\d[ -]+(?:['\"]?[245]\.\d{1,3}\.\d{1,3})?")
 # Both are searched in lower-cased text (faster than IGNORECASE).
 _REMOTE_HOST_RE = re.compile(
@@ -649,10 +650,25 @@ def judge_reason(
             ),
         )
     start = _REMOTE_RE.search(text)
-    # The remote server's words beat the reporter's framing around them.
-    found = (phrase_match(text[start.end() :], product) if start else None) or (
-        phrase_match(text, product)
-    )
+    # The remote server's words beat the reporter's framing around them. Its
+    # reply ends at the first blank line: what follows (Exim's "Delivery attempts
+    # will continue ...") is the reporter's own again.
+    reply = text[start.end() :] if start else ""
+    blank = _PARAGRAPH_END_RE.search(reply)
+    in_reply = phrase_match(reply[: blank.start()] if blank else reply, product)
+    found = in_reply or phrase_match(text, product)
+    if (
+        not final
+        and in_reply is None
+        and found is not None
+        and found[0] == "expired"
+        and status
+        and status[0] == "4"
+        and reason_from_status(status) not in (None, "expired")
+    ):
+        # A warning's framing says only that delivery is still retried; the
+        # remote's specific transient status names the cause.
+        found = None
     rule = ""
     if found:
         owner = f"{found[2]}'s phrase" if found[2] else "phrase"
