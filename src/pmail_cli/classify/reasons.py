@@ -129,6 +129,9 @@ _EXACT_CODES = (
     ".7.24",
     ".7.25",
     ".7.26",
+    # RFC 7505: the sender's domain has a null MX (the sender refused, over
+    # "null mx" wording that alone reads as the recipient's domain)
+    ".7.27",
 )
 _OVERRULE_EXACT = frozenset(
     {
@@ -224,11 +227,20 @@ _SENDING_SIDE = {
     "helo command": "blocked",
     "sender address": "rejected",
 }
+# Under "Client host rejected:" (Postfix's client restrictions, answered before
+# any message was sent) spam wording is about the sending host's record, not
+# this message's content: Rackspace's "Client host rejected: Throttled - Too much
+# spam from your mail server".
+_HOST_NOT_CONTENT = frozenset({"spamdetected"})
 # Reasons that blame the recipient's address or domain.
 _ADDRESS_LIKE = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept"})
 _PARTY_WHY = (
     '{reason} wording under "{party} rejected": the check that failed was on the '
     "sending side, not the recipient's address ({replacement})"
+)
+_AUTH_NOT_CHECKED_WHY = (
+    "authentication wording with a temporary network status ({status}): the "
+    "SPF / DKIM / DMARC lookup failed and may clear up; nothing failed the check"
 )
 _VAGUE_REFUSALS = frozenset({"rejected", "refused", "denied", "not accepted"})
 _VAGUE_WHY = (
@@ -487,6 +499,11 @@ def _refine(
     stage or expiry decides the status too).
     """
     temporary = status is not None and status[:1] == "4"
+    if reason == "authfailure" and temporary and (status or "")[1:4] == ".4.":
+        # RFC 7208 section 8.6 (SPF temperror: 451 4.4.3) and Cisco's "451
+        # #4.4.3 Temporary error occurred during SPF verification": the check
+        # could not be made (a DNS failure), it did not fail
+        return "networkerror", _AUTH_NOT_CHECKED_WHY.format(status=status), False
     domain_refused = party == "recipient address" and phrase == _DOMAIN_REFUSED
     if reason == "hostunknown" and temporary and not domain_refused:
         return (
@@ -529,6 +546,9 @@ def _refine(
             "a temporary failure with no stated cause that went on too long",
             False,
         )
+    if party == "client host" and reason in _HOST_NOT_CONTENT:
+        why = _PARTY_WHY.format(party=party, reason=reason, replacement="blocked")
+        return "blocked", why, False
     if party in _SENDING_SIDE and reason in _ADDRESS_LIKE:
         # Postfix names whose check failed; with smtpd_delay_reject (its
         # default) client, HELO and sender checks answer RCPT TO, so the step
