@@ -870,6 +870,159 @@ CASES: tuple[Case, ...] = (
         False,
         "5.2.2",
     ),
+    # -- IONOS (help centre "SMTP error messages of the IONOS mail servers",
+    # replies its inbound servers give, and "Error messages caused by
+    # undeliverable email").
+    Case(
+        "ionos-421-policy",
+        "421 Reject due to policy violations",
+        CONNECT,
+        "4.0.0",
+        "blocked",
+        False,
+        "4.0.0",
+    ),
+    Case(
+        "ionos-421-rate",
+        "421 Rate limit reached. Please try again later",
+        MAIL,
+        "4.0.0",
+        "speeding",
+        False,
+        "4.0.0",
+    ),
+    Case(
+        "ionos-450-policy",
+        "450 Reject due to policy violations.",
+        RCPT,
+        "4.0.0",
+        "blocked",
+        False,
+        "4.0.0",
+    ),
+    Case(
+        "ionos-451-local-error",
+        "451 Requested action aborted: local error in processing",
+        DATA,
+        "4.0.0",
+        "systemerror",
+        False,
+        "4.0.0",
+    ),
+    Case(
+        "ionos-mailbox-unavailable",
+        "550 Requested action not taken: mailbox unavailable",
+        RCPT,
+        "5.0.0",
+        "userunknown",
+        True,
+        "5.0.0",
+        "exim",
+    ),
+    Case(
+        "ionos-unknown-user",
+        "550 Unknown User",
+        RCPT,
+        "5.0.0",
+        "userunknown",
+        True,
+        "5.0.0",
+    ),
+    Case(
+        "ionos-quota",
+        "550 Quota Exceeded",
+        RCPT,
+        "5.0.0",
+        "mailboxfull",
+        False,
+        "5.0.0",
+    ),
+    # -- GoDaddy (help "Fix rejected email with a bounce error"): its own IBnnn
+    # codes and the replies around them.
+    Case(
+        "godaddy-recipient-not-found",
+        "550 Recipient not found",
+        RCPT,
+        "5.0.0",
+        "userunknown",
+        True,
+        "5.0.0",
+        "exim",
+    ),
+    Case(
+        "godaddy-ib212",
+        "552 5.2.0 This message has been rejected due to content judged to be spam by the internet community IB212",
+        DATA,
+        "5.2.0",
+        "spamdetected",
+        False,
+        "5.2.0",
+    ),
+    Case(
+        "godaddy-spam-or-virus",
+        "552 Message rejected for spam or virus content",
+        DATA,
+        "5.0.0",
+        "spamdetected",
+        False,
+        "5.0.0",
+    ),
+    Case(
+        "godaddy-looping",
+        "This message is looping: it already has my Delivered-To line. (#5.4.6)",
+        DATA,
+        "5.4.6",
+        "networkerror",
+        False,
+        "5.4.6",
+    ),
+    # -- ASSP, the spam filter some cPanel hosts put in front of Exim (a host's
+    # knowledge base "ASSP bounced back messages and errors").
+    Case(
+        "assp-service-denied",
+        "554 5.7.2 Service denied, closing transmission channel",
+        CONNECT,
+        "5.7.2",
+        "blocked",
+        False,
+        "5.7.2",
+    ),
+    Case(
+        "assp-unsolicited",
+        "554 5.7.1 Mail appears to be unsolicited - resend with the code 12345 appended to subject",
+        DATA,
+        "5.7.1",
+        "spamdetected",
+        False,
+        "5.7.1",
+    ),
+    Case(
+        "assp-delaying",
+        "451 4.7.1 Please try again later",
+        RCPT,
+        "4.7.1",
+        "blocked",
+        False,
+        "4.7.1",
+    ),
+    Case(
+        "assp-attachments",
+        "500 These attachments are not allowed -- Please compress (zip,tar..) them before mailing.",
+        DATA,
+        "5.0.0",
+        "policyviolation",
+        False,
+        "5.0.0",
+    ),
+    Case(
+        "assp-infected",
+        "554 5.7.1 Mail appears infected with Eicar-Test-Signature -- disinfect and resend.",
+        DATA,
+        "5.7.1",
+        "virusdetected",
+        False,
+        "5.7.1",
+    ),
     # -- RFC 7372 (email authentication status codes), RFC 7208 section 8 (SPF
     # results in SMTP), RFC 7489 (DMARC), RFC 7504 (521), RFC 7505 (null MX).
     Case(
@@ -1011,3 +1164,27 @@ def test_every_case_is_named_once() -> None:
     """A renamed or pasted case must not silently shadow another."""
     names = [c.name for c in CASES]
     assert len(names) == len(set(names))
+
+
+def test_explain_names_the_rule_that_read_a_documented_reply() -> None:
+    """--explain says why: the sender's null MX code, a failed SPF lookup."""
+    null_mx = classify_bytes(
+        _notice("550 5.7.27 Sender address has null MX", stage=MAIL, status="5.7.27")
+    ).recipients[0]
+    assert null_mx.why is not None
+    assert null_mx.why.evidence[1].startswith(
+        "status 5.7.27: class 5 (permanent), subject 5.7.x (security or policy): "
+        "names the cause exactly (rejected)"
+    )
+    temperror = classify_bytes(
+        _notice(
+            "451 #4.4.3 Temporary error occurred during SPF verification.",
+            stage=MAIL,
+            status="4.4.3",
+        )
+    ).recipients[0]
+    assert temperror.why is not None
+    assert temperror.why.evidence[-1].startswith(
+        "together: authfailure -> networkerror: authentication wording with a "
+        "temporary network status (4.4.3)"
+    )

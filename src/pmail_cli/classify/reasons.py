@@ -242,6 +242,10 @@ _AUTH_NOT_CHECKED_WHY = (
     "authentication wording with a temporary network status ({status}): the "
     "SPF / DKIM / DMARC lookup failed and may clear up; nothing failed the check"
 )
+_POLICY_EARLY_WHY = (
+    "a temporary ({status}) policy refusal answered to {stage}, before any "
+    "content was sent: the sending host was deferred"
+)
 _VAGUE_REFUSALS = frozenset({"rejected", "refused", "denied", "not accepted"})
 _VAGUE_WHY = (
     "a refusal that names no party, answered to RCPT TO or DATA or with a mailbox "
@@ -546,6 +550,11 @@ def _refine(
             "a temporary failure with no stated cause that went on too long",
             False,
         )
+    if reason == "policyviolation" and temporary and stage in ("rcpt", "mail"):
+        # a temporary policy refusal before any content was sent defers the
+        # sending host (IONOS: "450 Reject due to policy violations" for a
+        # changing HELO name or an IP sending to many unknown addresses)
+        return "blocked", _POLICY_EARLY_WHY.format(status=status, stage=stage), False
     if party == "client host" and reason in _HOST_NOT_CONTENT:
         why = _PARTY_WHY.format(party=party, reason=reason, replacement="blocked")
         return "blocked", why, False
@@ -688,7 +697,7 @@ def judge_reason(
     status_role = ""
     if (
         found is not None
-        and found[1] in _VAGUE_REFUSALS
+        and (found[1] in _VAGUE_REFUSALS or found[1] in _ONLY_TEMPORARY)
         and status
         and not status.endswith(".0.0")
     ):
@@ -699,7 +708,9 @@ def judge_reason(
             # not about the network: the server did answer
             by_status = None
         if by_status is not None and by_status != by_text:
-            # "Rejected" alone names no cause; a specific status does.
+            # "Rejected" or "try again later" alone names no cause; a
+            # specific status does (ASSP's greylisting "451 4.7.1 Please try
+            # again later").
             rule = (
                 f'status {status} ({by_status}), over the bare "{found[1]}" '
                 "that names no cause"
