@@ -559,6 +559,49 @@ CASES: tuple[Case, ...] = (
         False,
         "5.0.0",
     ),
+    # Email Security.cloud KB 169925 (replies of recipients' own filtering
+    # gateways): a 550 "Connection refused" is a gateway refusing the sender
+    # in its reply, not a TCP connection that failed.
+    Case(
+        "symantec-mail-relay-denied",
+        '550 "5.7.0" Mail relay denied',
+        RCPT,
+        "5.7.0",
+        "norelaying",
+        False,
+        "5.7.0",
+    ),
+    Case(
+        "symantec-550-connection-refused",
+        "550 Connection refused",
+        RCPT,
+        "5.0.0",
+        "blocked",
+        False,
+        "5.0.0",
+    ),
+    # -- SocketLabs (help "421 4.5.1 Too many errors, you have been temporarily
+    # blacklisted"): the sending IP made too many errors in a few minutes.
+    Case(
+        "socketlabs-temporarily-blacklisted",
+        "421 4.5.1 Too many errors, you have been temporarily blacklisted",
+        MAIL,
+        "4.5.1",
+        "blocked",
+        False,
+        "4.5.1",
+    ),
+    # -- Prolateral outMail (a smarthost): "554 5.7.1 ... You have exceeded your
+    # Outmail quota": the sender's sending quota, not a full mailbox.
+    Case(
+        "prolateral-sending-quota",
+        "554 5.7.1 <lead@example.net>: Recipient address rejected: You have exceeded your Outmail quota.",
+        RCPT,
+        "5.7.1",
+        "speeding",
+        False,
+        "5.7.1",
+    ),
     # -- Proofpoint: "550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/..."
     # (the Proofpoint Dynamic Reputation block, postmaster page).
     Case(
@@ -1188,3 +1231,28 @@ def test_explain_names_the_rule_that_read_a_documented_reply() -> None:
         "together: authfailure -> networkerror: authentication wording with a "
         "temporary network status (4.4.3)"
     )
+
+
+def test_the_new_readings_stay_inside_their_evidence() -> None:
+    """Controls: the same words without the evidence keep their old reading.
+
+    A TCP "Connection refused" (no server answered) is a network error; SPF
+    wording with a permanent status is an authentication failure; a recipient's
+    own "quota exceeded" is a full mailbox.
+    """
+    tcp = (
+        b"From: MAILER-DAEMON@out.example.com\r\nTo: sender@example.com\r\n"
+        b"Subject: Delayed Mail (still being retried)\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="C"'
+        b"\r\n\r\n--C\r\nContent-Type: text/plain\r\n\r\nStill trying.\r\n"
+        b"--C\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; out.example.com\r\n\r\n"
+        b"Final-Recipient: rfc822; lead@example.net\r\nAction: delayed\r\n"
+        b"Status: 4.4.1\r\nDiagnostic-Code: X-Postfix; connect to "
+        b"mx1.gateway.example[192.0.2.25]:25: Connection refused\r\n--C--\r\n"
+    )
+    assert classify_bytes(tcp).recipients[0].reason == "networkerror"
+    spf = _notice("550 5.7.1 SPF check failed", stage=MAIL, status="5.7.1")
+    assert classify_bytes(spf).recipients[0].reason == "authfailure"
+    full = _notice("552 5.2.2 Quota exceeded", stage=RCPT, status="5.2.2")
+    assert classify_bytes(full).recipients[0].reason == "mailboxfull"

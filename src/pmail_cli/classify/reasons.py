@@ -242,6 +242,13 @@ _AUTH_NOT_CHECKED_WHY = (
     "authentication wording with a temporary network status ({status}): the "
     "SPF / DKIM / DMARC lookup failed and may clear up; nothing failed the check"
 )
+# Network wording that a server can only mean as a refusal when it is the text
+# of its own 5xx reply to a command.
+_REFUSAL_WORDS = frozenset({"connection refused"})
+_REFUSAL_WORDS_WHY = (
+    '"connection refused" as the text of a 5xx answer to {stage}: the server '
+    "did answer, so it refused the sender rather than the network failing"
+)
 _POLICY_EARLY_WHY = (
     "a temporary ({status}) policy refusal answered to {stage}, before any "
     "content was sent: the sending host was deferred"
@@ -508,6 +515,17 @@ def _refine(
         # #4.4.3 Temporary error occurred during SPF verification": the check
         # could not be made (a DNS failure), it did not fail
         return "networkerror", _AUTH_NOT_CHECKED_WHY.format(status=status), False
+    if (
+        reason == "networkerror"
+        and phrase in _REFUSAL_WORDS
+        and status is not None
+        and status[:1] == "5"
+        and stage in ("mail", "rcpt", "data")
+    ):
+        # a server that answered a command with "550 Connection refused" did
+        # connect: its filter refused the sender (Email Security.cloud KB
+        # 169925 lists it among recipients' filtering gateways' replies)
+        return "blocked", _REFUSAL_WORDS_WHY.format(stage=stage), False
     domain_refused = party == "recipient address" and phrase == _DOMAIN_REFUSED
     if reason == "hostunknown" and temporary and not domain_refused:
         return (
