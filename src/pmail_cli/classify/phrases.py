@@ -123,7 +123,8 @@ STATUS_TABLE: dict[str, str] = {
     "7.24": "authfailure",
     "7.25": "requireptr",
     "7.26": "authfailure",
-    "7.27": "notaccept",
+    # RFC 7505: "Sender address has null MX" (the recipient's is X.1.10)
+    "7.27": "rejected",
     "7.28": "spamdetected",
     "7.29": "authfailure",
     "7.30": "failedstarttls",
@@ -254,6 +255,29 @@ PROVIDER_CODES: tuple[
         ("bl0", "rl0"),
         re.compile(r"\b(bl|rl)0\d{5}\b", re.IGNORECASE),
         {"bl": "blocked", "rl": "speeding"},
+    ),
+    (
+        # Sophos Email (Sophos Central help, "SMTP error codes"): XGEMAIL_00nn
+        # names the check that refused the message.
+        "Sophos Email",
+        ("xgemail_",),
+        re.compile(r"\bxgemail_(\d{4})\b", re.IGNORECASE),
+        {
+            # DKIM, SPF, DMARC
+            **dict.fromkeys(("0001", "0002", "0003"), "authfailure"),
+            # the sending IP on an RBL, the sender domain on a DBL
+            **dict.fromkeys(("0004", "0005"), "blocked"),
+            "0006": "failedstarttls",  # TLS version against the policy
+            "0007": "systemerror",  # the recipient's licence has expired
+            "0008": "rejected",  # domain, IP or address in the admin block list
+            "0009": "filtered",  # ... in the recipient's own block list
+            "0010": "norelaying",  # the recipient's domain is not protected here
+            "0011": "userunknown",  # no such address in the protected domain
+            "0012": "mesgtoobig",
+            "0013": "toomanyconn",  # too many recipients for a large message
+            # the recipient's inbound rate limit, one sender or all senders
+            **dict.fromkeys(("0014", "0015"), "speeding"),
+        },
     ),
     (
         "Facebook",

@@ -129,6 +129,9 @@ _EXACT_CODES = (
     ".7.24",
     ".7.25",
     ".7.26",
+    # RFC 7505: the sender's domain has a null MX (the sender refused, over
+    # "null mx" wording that alone reads as the recipient's domain)
+    ".7.27",
 )
 _OVERRULE_EXACT = frozenset(
     {
@@ -141,6 +144,10 @@ _OVERRULE_EXACT = frozenset(
         "onhold",
     }
 )
+# Codes that one large provider uses for something else too: Google answers
+# SPF failures with 4.7.27 / 5.7.27 (its "Gmail SMTP errors and codes"), so
+# authentication words overrule RFC 7505's null-MX meaning there.
+_OVERRULE_EXACT_BY_CODE = {".7.27": frozenset({"authfailure"})}
 # "550-5.7.1 " continuation prefixes split the phrases of multi-line replies.
 _CONTINUATION_RE = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b")
 _STAGE_RE = re.compile(
@@ -224,11 +231,31 @@ _SENDING_SIDE = {
     "helo command": "blocked",
     "sender address": "rejected",
 }
+# Under "Client host rejected:" (Postfix's client restrictions, answered before
+# any message was sent) spam wording is about the sending host's record, not
+# this message's content: Rackspace's "Client host rejected: Throttled - Too much
+# spam from your mail server".
+_HOST_NOT_CONTENT = frozenset({"spamdetected"})
 # Reasons that blame the recipient's address or domain.
 _ADDRESS_LIKE = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept"})
 _PARTY_WHY = (
     '{reason} wording under "{party} rejected": the check that failed was on the '
     "sending side, not the recipient's address ({replacement})"
+)
+_AUTH_NOT_CHECKED_WHY = (
+    "authentication wording with a temporary network status ({status}): the "
+    "SPF / DKIM / DMARC lookup failed and may clear up; nothing failed the check"
+)
+# Network wording that a server can only mean as a refusal when it is the text
+# of its own 5xx reply to a command.
+_REFUSAL_WORDS = frozenset({"connection refused"})
+_REFUSAL_WORDS_WHY = (
+    '"connection refused" as the text of a 5xx answer to {stage}: the server '
+    "did answer, so it refused the sender rather than the network failing"
+)
+_POLICY_EARLY_WHY = (
+    "a temporary ({status}) policy refusal answered to {stage}, before any "
+    "content was sent: the sending host was deferred"
 )
 _VAGUE_REFUSALS = frozenset({"rejected", "refused", "denied", "not accepted"})
 _VAGUE_WHY = (
@@ -488,6 +515,22 @@ def _refine(
     stage or expiry decides the status too).
     """
     temporary = status is not None and status[:1] == "4"
+    if reason == "authfailure" and temporary and (status or "")[1:4] == ".4.":
+        # RFC 7208 section 8.6 (SPF temperror: 451 4.4.3) and Cisco's "451
+        # #4.4.3 Temporary error occurred during SPF verification": the check
+        # could not be made (a DNS failure), it did not fail
+        return "networkerror", _AUTH_NOT_CHECKED_WHY.format(status=status), False
+    if (
+        reason == "networkerror"
+        and phrase in _REFUSAL_WORDS
+        and status is not None
+        and status[:1] == "5"
+        and stage in ("mail", "rcpt", "data")
+    ):
+        # a server that answered a command with "550 Connection refused" did
+        # connect: its filter refused the sender (Email Security.cloud KB
+        # 169925 lists it among recipients' filtering gateways' replies)
+        return "blocked", _REFUSAL_WORDS_WHY.format(stage=stage), False
     domain_refused = party == "recipient address" and phrase == _DOMAIN_REFUSED
     if reason == "hostunknown" and temporary and not domain_refused:
         return (
@@ -530,6 +573,14 @@ def _refine(
             "a temporary failure with no stated cause that went on too long",
             False,
         )
+    if reason == "policyviolation" and temporary and stage in ("rcpt", "mail"):
+        # a temporary policy refusal before any content was sent defers the
+        # sending host (IONOS: "450 Reject due to policy violations" for a
+        # changing HELO name or an IP sending to many unknown addresses)
+        return "blocked", _POLICY_EARLY_WHY.format(status=status, stage=stage), False
+    if party == "client host" and reason in _HOST_NOT_CONTENT:
+        why = _PARTY_WHY.format(party=party, reason=reason, replacement="blocked")
+        return "blocked", why, False
     if party in _SENDING_SIDE and reason in _ADDRESS_LIKE:
         # Postfix names whose check failed; with smtpd_delay_reject (its
         # default) client, HELO and sender checks answer RCPT TO, so the step
@@ -684,7 +735,7 @@ def judge_reason(
     status_role = ""
     if (
         found is not None
-        and found[1] in _VAGUE_REFUSALS
+        and (found[1] in _VAGUE_REFUSALS or found[1] in _ONLY_TEMPORARY)
         and status
         and not status.endswith(".0.0")
     ):
@@ -695,14 +746,21 @@ def judge_reason(
             # not about the network: the server did answer
             by_status = None
         if by_status is not None and by_status != by_text:
-            # "Rejected" alone names no cause; a specific status does.
+            # "Rejected" or "try again later" alone names no cause; a
+            # specific status does (ASSP's greylisting "451 4.7.1 Please try
+            # again later").
             rule = (
                 f'status {status} ({by_status}), over the bare "{found[1]}" '
                 "that names no cause"
             )
             status_role = f"decided ({by_status}): the words name no cause"
             by_text = by_status
-    if status and status.endswith(_EXACT_CODES) and by_text not in _OVERRULE_EXACT:
+    if (
+        status
+        and status.endswith(_EXACT_CODES)
+        and by_text not in _OVERRULE_EXACT
+        and by_text not in _OVERRULE_EXACT_BY_CODE.get(status[-5:], ())
+    ):
         # These codes name the cause exactly; only a few texts overrule them.
         exact = reason_from_status(status)
         if exact != by_text:
