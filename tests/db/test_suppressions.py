@@ -487,3 +487,64 @@ def test_mail_stored_before_unsubscribes_were_read_gets_them_through_the_backfil
     assert beta == (0,)  # stored after the backfill began: not its to read
     assert _brief(dsn) == expected
     _agrees(dsn)
+
+
+def _arf(n: int, *, rcpt: str, feedback_type: str = "abuse") -> bytes:
+    """An ARF report (RFC 5965), from whoever sent it, naming `rcpt`."""
+    lines = [
+        "From: Feedback Loop <fbl@isp.example.net>",
+        "To: sdr1@acme.test",
+        "Subject: FW: Quick question",
+        "Date: Tue, 05 Mar 2024 11:00:00 +0000",
+        f"Message-ID: <arf-{n}@isp.example.net>",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="ARF"',
+        "",
+        "--ARF",
+        "Content-Type: text/plain",
+        "",
+        "This is an email abuse report.",
+        "",
+        "--ARF",
+        "Content-Type: message/feedback-report",
+        "",
+        f"Feedback-Type: {feedback_type}",
+        "User-Agent: isp-fbl/1.0",
+        "Version: 1",
+        f"Original-Rcpt-To: {rcpt}",
+        "",
+        "--ARF",
+        "Content-Type: message/rfc822",
+        "",
+    ]
+    original = mailgen.outbound(n, to=rcpt)
+    return "\r\n".join(lines).encode() + b"\r\n" + original + b"\r\n--ARF--\r\n"
+
+
+def test_csv_for_a_spreadsheet_never_holds_a_formula_from_mail(
+    dsn: str, tmp_path: Path
+) -> None:
+    """Addresses and details that a bounce, a feedback report or a reply makes begin
+    like a formula: csv gives each with a leading apostrophe (a spreadsheet shows it
+    as text), JSON gives them as they came."""
+    hostile = [
+        mailgen.dsn(1, mailgen.outbound(1), recipient="=cmd|calc!a0@evil.test"),
+        _arf(2, rcpt="+1+1@evil.test", feedback_type="=HYPERLINK(x)"),
+        mailgen.simple(3, sender="-2+3@evil.test", to="sdr1@acme.test", subject="stop"),
+        mailgen.simple(4, sender="@x@evil.test", to="sdr1@acme.test", subject="stop"),
+    ]
+    _ingest(dsn, tmp_path / "a", hostile)
+    assert _brief(dsn) == {
+        ("=cmd|calc!a0@evil.test", "hard_bounce", "userunknown", 1),
+        ("+1+1@evil.test", "complaint", "=hyperlink(x)", 1),
+        ("-2+3@evil.test", "unsubscribe", "subject", 1),
+    }
+    code, out, err = pmail(dsn, "suppressions", "--format", "csv")
+    assert code == 0, err
+    cells = {(line.split(",")[0], line.split(",")[2]) for line in out.splitlines()[1:]}
+    assert cells == {
+        ("'=cmd|calc!a0@evil.test", "userunknown"),
+        ("'+1+1@evil.test", "'=hyperlink(x)"),
+        ("'-2+3@evil.test", "subject"),
+    }
+    _agrees(dsn)
