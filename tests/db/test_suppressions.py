@@ -548,3 +548,61 @@ def test_csv_for_a_spreadsheet_never_holds_a_formula_from_mail(
         ("'-2+3@evil.test", "subject"),
     }
     _agrees(dsn)
+
+
+def test_hostile_evidence_is_stored_bounded_and_flagged(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """A bounce naming 10,000 recipients, addresses with control characters, a
+    1 MB unsubscribing From: and a 3,000-character failed recipient are stored (one
+    batch, nothing refused); the list holds at most the first 100 recipients of a
+    notice, the over-long addresses are left out and said in the parse problems, and
+    the controls of an address reach csv as control pictures."""
+    many = mailgen.dsn(1, mailgen.outbound(1))
+    blocks = "".join(
+        f"Final-Recipient: rfc822; r{i}@example.com\r\nAction: failed\r\n"
+        "Status: 5.1.1\r\n\r\n"
+        for i in range(10_000)
+    )
+    many = many.replace(b"Final-Recipient:", blocks.encode() + b"Final-Recipient:", 1)
+    huge = "a" * 1_000_000 + "@example.com"
+    long_rcpt = "b" * 3_000 + "@example.com"
+    hostile = [
+        many,
+        mailgen.simple(2, sender=huge, to="sdr1@acme.test", subject="unsubscribe"),
+        mailgen.dsn(3, mailgen.outbound(3), recipient=long_rcpt),
+        mailgen.dsn(4, mailgen.outbound(4), recipient="ctl\x00\x1b[31m@evil.test"),
+        mailgen.simple(
+            5, sender="nul\x00\x07me@evil.test", to="sdr1@acme.test", subject="stop"
+        ),
+    ]
+    _ingest(dsn, tmp_path / "a", hostile)
+    rows = _rows(dsn)
+    by_key: dict[object, int] = {}
+    for r in rows:
+        by_key[r["last_key"]] = by_key.get(r["last_key"], 0) + 1
+    # the first 100 of the 10,000, and one row each for the two with controls
+    assert sorted(by_key.values()) == [1, 1, 100]
+    assert all(len(str(r["address"])) <= 254 for r in rows)
+    assert not any("\x00" in str(r["address"]) for r in rows)
+    code, out, err = pmail(dsn, "suppressions", "--format", "csv")
+    assert code == 0, err
+    assert not set(out) & {chr(c) for c in range(32) if c != 10}
+    assert "nul\u2407me@evil.test" in out  # BEL as its control picture
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        stored = {
+            str(mid): problems
+            for mid, problems in conn.execute(
+                "SELECT message_id, parse_problems FROM email_messages "
+                "WHERE direction = 'inbound'"
+            ).fetchall()
+        }
+    assert len(stored) == 5
+    assert stored["<msg-2@example.org>"] == [
+        "address longer than 254 characters left out: 1 of From"
+    ]
+    assert stored["<dsn-3@mx.example.com>"] == [
+        "address longer than 254 characters left out: 1 failed recipient(s)"
+    ]
+    _agrees(dsn)
