@@ -606,3 +606,126 @@ def test_hostile_evidence_is_stored_bounded_and_flagged(
         "address longer than 254 characters left out: 1 failed recipient(s)"
     ]
     _agrees(dsn)
+
+
+def test_a_tenant_login_cannot_plant_evidence_or_set_limits_elsewhere(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """a's login cannot change any tenant's soft-bounce limits, nor move or write
+    evidence (a message, a failed recipient) into b to suppress b's lead; what it
+    does to its own list is found by validate and undone by analytics rebuild."""
+    a, b = tenant_ids(conn)
+    theirs = _rows(two_tenants, "-t", "b")
+    mine = _rows(two_tenants, "-t", "a")
+    limits = conn.execute(
+        "SELECT tenant_id::text, soft_bounce_limit, soft_bounce_days FROM tenants "
+        "ORDER BY 1"
+    ).fetchall()
+    conn.commit()
+    code, _, err = pmail(login_a, "tenant", "set", "b", "--soft-bounce-limit", "1")
+    assert code == 1 and err.startswith("error: tenant 'b' does not exist"), err
+    code, _, err = pmail(login_a, "tenant", "set", "a", "--soft-bounce-days", "1")
+    assert code == 1 and err.startswith("error: permission denied"), err
+    assert "Traceback" not in err
+    with psycopg.connect(login_a, autocommit=True) as session:
+        for attack in (
+            "UPDATE tenants SET soft_bounce_limit = 1 WHERE tenant_id = %(b)s",
+            "UPDATE tenants SET soft_bounce_days = 36600 WHERE tenant_id = %(a)s",
+            "UPDATE email_messages SET tenant_id = %(b)s",
+            "UPDATE delivery_facts SET tenant_id = %(b)s",
+            "INSERT INTO delivery_facts (tenant_id, storage_key, recipient_index, "
+            "reason, hard, recipient) SELECT %(b)s, storage_key, 99, 'userunknown', "
+            "true, 'victim@example.com' FROM email_messages LIMIT 1",
+            "INSERT INTO email_messages (tenant_id, storage_key, direction, status, "
+            "message_type, from_email, unsubscribe) VALUES (%(b)s, 'planted', "
+            "'inbound', 'received', 'email', 'victim@example.com', 'subject')",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                session.execute(attack, {"a": a, "b": b})
+        # its own list: a's login may write it (as it may the rollups) ...
+        session.execute("DELETE FROM suppressions")
+    assert _rows(two_tenants, "-t", "b") == theirs
+    assert (
+        conn.execute(
+            "SELECT tenant_id::text, soft_bounce_limit, soft_bounce_days FROM tenants "
+            "ORDER BY 1"
+        ).fetchall()
+        == limits
+    )
+    conn.commit()
+    # ... but validate finds the damage and a rebuild undoes it
+    code, out, _ = pmail(two_tenants, "validate", "-f", "json")
+    found = {o["name"]: o["sample"] for o in json.loads(out)}
+    assert code == 3 and found["suppressions_disagree"] == [
+        f"a: suppressions {r['address']} {r['reason']}" for r in mine
+    ]
+    assert pmail(two_tenants, "analytics", "rebuild", "-t", "a")[0] == 0
+    assert _rows(two_tenants, "-t", "a") == mine
+    _agrees(two_tenants)
+
+
+def test_purged_mail_stays_evidence_and_holds_change_nothing(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """Purge deletes the content of expired mail and keeps its message row and
+    facts: the hard bounce and the unsubscribe request it held stay on the list, as
+    does the held one, and the list still agrees with its evidence."""
+    _ingest(
+        dsn,
+        tmp_path / "a",
+        [
+            mailgen.dsn(1, mailgen.outbound(1)),
+            _reply(2, 2, "Please remove me from your list."),
+            mailgen.dsn(
+                3,
+                mailgen.outbound(3, to="kept@example.com"),
+                recipient="kept@example.com",
+            ),
+        ],
+    )
+    before = _rows(dsn)
+    assert {(r["address"], r["reason"]) for r in before} == {
+        (LEAD, "hard_bounce"),
+        (LEAD, "unsubscribe"),
+        ("kept@example.com", "hard_bounce"),
+    }
+    assert pmail(dsn, "tenant", "set", "default", "--retention-days", "1")[0] == 0
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute("UPDATE email_messages SET created = created - interval '9 days'")
+    held = _key(conn, "<dsn-3@mx.example.com>")
+    code, _, err = pmail(
+        dsn, "hold", "add", "-t", "default", "--storage-key", held, "--reason", "case"
+    )
+    assert code == 0, err
+    code, _, err = pmail(dsn, "purge", "-t", "default")
+    assert code == 0 and "1 kept by legal holds" in err, err
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        purged = conn.execute(
+            "SELECT count(*) FROM email_messages WHERE purged_at IS NOT NULL"
+        ).fetchone()
+    assert purged == (2,)  # the bounce and the request; the held bounce is kept
+    assert _rows(dsn) == before
+    _agrees(dsn)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--since", "2024-13-01"), "error: Invalid value for '--since'"),
+        (("--since", "yesterday"), "error: Invalid value for '--since'"),
+        (("--since", "2024-03-01'; DROP TABLE x;--"), "error: Invalid value"),
+        (("--format", "xml"), "error: Invalid value for '--format'"),
+        (("--format", "csv;"), "error: Invalid value for '--format'"),
+    ],
+)
+def test_bad_since_and_format_are_one_error_and_hint(
+    dsn: str, args: tuple[str, ...], says: str
+) -> None:
+    """A bad --since or --format: one error: line and one hint: line, exit 2."""
+    code, out, err = pmail(dsn, "suppressions", *args)
+    lines = err.splitlines()
+    assert (code, out) == (2, "")
+    assert len(lines) == 2 and lines[0].startswith(says), err
+    assert lines[1].startswith("hint: ")
