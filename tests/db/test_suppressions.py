@@ -729,3 +729,53 @@ def test_bad_since_and_format_are_one_error_and_hint(
     assert (code, out) == (2, "")
     assert len(lines) == 2 and lines[0].startswith(says), err
     assert lines[1].startswith("hint: ")
+
+
+def test_a_complaint_stays_and_an_auto_reply_lifts_nothing(
+    dsn: str, tmp_path: Path
+) -> None:
+    """After soft bounces and a complaint from one lead: an out-of-office answer is
+    no normal reply (the soft row stays), a normal reply lifts the soft row only
+    (the complaint stays); not-spam and auth-failure reports are no evidence."""
+    _limit(dsn, "2")
+    _ingest(
+        dsn,
+        tmp_path / "a",
+        [
+            _soft(1, 1),
+            _soft(2, 2),
+            _arf(3, rcpt=LEAD),
+            _arf(4, rcpt="fine@example.com", feedback_type="not-spam"),
+            _arf(5, rcpt="dmarc@example.com", feedback_type="auth-failure"),
+        ],
+    )
+    soft = (LEAD, "soft_bounce", "mailboxfull", 2)
+    complaint = (LEAD, "complaint", "abuse", 1)
+    assert _brief(dsn) == {soft, complaint}
+    ooo = mailgen.auto_reply(6, "<out-2@acme.test>").replace(
+        b"Tue, 05 Mar 2024 10:00:00", b"Sun, 10 Mar 2024 10:00:00"
+    )
+    _ingest(dsn, tmp_path / "b", [ooo])
+    assert _brief(dsn) == {soft, complaint}
+    _ingest(dsn, tmp_path / "c", [_reply(7, 11)])
+    assert _brief(dsn) == {complaint}
+    _agrees(dsn)
+
+
+def test_the_list_changes_in_the_writing_transaction(dsn: str, conn: Conn) -> None:
+    """A row of evidence written in a transaction puts its suppression there,
+    seen before the commit; a rollback takes both away."""
+    assert pmail(dsn, "tenant", "add", "default")[0] == 0
+    conn.execute("SELECT pmail_scope_all_tenants()")
+    conn.execute(
+        "INSERT INTO email_messages (tenant_id, storage_key, direction, status, "
+        "message_type, from_email, unsubscribe) SELECT tenant_id, 'k1', 'inbound', "
+        "'received', 'email', 'Asker@Example.com', 'subject' FROM tenants"
+    )
+    assert conn.execute("SELECT address, reason FROM suppressions").fetchall() == [
+        ("asker@example.com", "unsubscribe")
+    ]
+    conn.rollback()
+    conn.execute("SELECT pmail_scope_all_tenants()")
+    assert conn.execute("SELECT count(*) FROM suppressions").fetchone() == (0,)
+    conn.rollback()
