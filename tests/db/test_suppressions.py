@@ -779,3 +779,26 @@ def test_the_list_changes_in_the_writing_transaction(dsn: str, conn: Conn) -> No
     conn.execute("SELECT pmail_scope_all_tenants()")
     assert conn.execute("SELECT count(*) FROM suppressions").fetchone() == (0,)
     conn.rollback()
+
+
+def test_the_unsubscribe_backfill_reads_held_mail(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """A stored reply asking to be removed, under a legal hold when the backfill of
+    migration 0019 runs: `pmail init-db` fills in its reason (the hold lets it be
+    filled, never changed) and the request reaches the list."""
+    _ingest(dsn, tmp_path / "a", [_reply(1, 3, "Please remove me from your list.")])
+    expected = _brief(dsn)
+    assert expected == {(LEAD, "unsubscribe", "body: remove me from", 1)}
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute("UPDATE email_messages SET unsubscribe = NULL")
+        migration = Path("sql/migrations/0019_unsubscribe_backfill.sql").read_text()
+        conn.execute(migration.replace("%", "%%"))
+    code, _, err = pmail(dsn, "hold", "add", "-t", "default", "--reason", "case 9")
+    assert code == 0, err
+    assert _brief(dsn) == set()
+    code, _, err = pmail(dsn, "init-db")
+    assert code == 0, err
+    assert _brief(dsn) == expected
+    _agrees(dsn)
