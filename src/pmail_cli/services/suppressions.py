@@ -48,6 +48,11 @@ def set_soft_bounces(
             hint=f"give a number of days from 1 to {MAX_SOFT_BOUNCE_DAYS}",
         )
     with tenants.scoped(conn, tenant):
+        # no batch of this tenant is half-written while its whole list is recomputed:
+        # both would write the same rows (a duplicate key for the one that commits last)
+        from pmail_cli.repository import writer as writer_repo
+
+        writer_repo.lock_tenant_writes(conn, tenant_id=tenant.tenant_id)
         tenants_repo.set_soft_bounces(
             conn, tenant_id=tenant.tenant_id, limit=new_limit, days=new_days
         )
