@@ -814,17 +814,25 @@ def test_the_unsubscribe_backfill_reads_held_mail(
     [
         ("tenant", "set", "default", "--soft-bounce-limit", "4"),
         ("analytics", "rebuild", "-t", "default"),
+        ("init-db",),  # the unsubscribe backfill of a stored request
     ],
 )
 def test_recomputing_the_whole_list_waits_for_a_batch_in_flight(
     dsn: str, conn: Conn, tmp_path: Path, command: tuple[str, ...]
 ) -> None:
     """A batch of the tenant is being written (it holds the tenant's write lock and
-    has refreshed a suppressed address) when new limits or a rebuild recompute the
-    whole list: they wait for it, then write the list as the evidence says (before,
-    the one that committed last hit a duplicate key)."""
-    _ingest(dsn, tmp_path / "a", [mailgen.dsn(1, mailgen.outbound(1))])
+    has refreshed a suppressed address) when new limits, a rebuild or the unsubscribe
+    backfill rewrite that address's rows: they wait for it, then write the list as
+    the evidence says (before, the one that committed last hit a duplicate key)."""
+    backfill = command == ("init-db",)
+    asked = [_reply(2, 3, "Please remove me from your list.")] if backfill else []
+    _ingest(dsn, tmp_path / "a", [mailgen.dsn(1, mailgen.outbound(1)), *asked])
     row = conn.execute("SELECT tenant_id FROM tenants").fetchone()
+    if backfill:
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute("UPDATE email_messages SET unsubscribe = NULL")
+        migration = Path("sql/migrations/0019_unsubscribe_backfill.sql").read_text()
+        conn.execute(migration.replace("%", "%%"))
     conn.commit()
     assert row is not None
     batch = psycopg.connect(dsn)
@@ -865,7 +873,7 @@ def test_recomputing_the_whole_list_waits_for_a_batch_in_flight(
     assert proc.returncode == 0, err
     assert _brief(dsn) == {
         (LEAD, "hard_bounce", "userunknown", 1),
-        (LEAD, "unsubscribe", "subject", 1),
+        (LEAD, "unsubscribe", "subject", 2 if backfill else 1),
     }
     # (validate also names the in-flight row's missing content: not this test's)
     _, out, _ = pmail(dsn, "validate", "-f", "json")

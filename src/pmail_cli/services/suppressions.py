@@ -87,6 +87,11 @@ def unsubscribe_backfill_batch(conn: Connection, name: str, batch: int) -> int:
                 asked[message.parts.storage_key] = found.unsubscribe
         if asked:
             with tenants.scoped(conn, tenant):
+                from pmail_cli.repository import writer as writer_repo
+
+                # the triggers rewrite these senders' rows: not beside a batch of the
+                # tenant that is writing them too
+                writer_repo.lock_tenant_writes(conn, tenant_id=tenant.tenant_id)
                 repo.set_unsubscribe(
                     conn,
                     tenant_id=tenant.tenant_id,
