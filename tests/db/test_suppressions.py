@@ -879,3 +879,24 @@ def test_recomputing_the_whole_list_waits_for_a_batch_in_flight(
     _, out, _ = pmail(dsn, "validate", "-f", "json")
     found = {o["name"]: o["count"] for o in json.loads(out)}
     assert found["suppressions_disagree"] == 0
+
+
+def test_each_tenant_counts_soft_bounces_by_its_own_limits(
+    dsn: str, tmp_path: Path
+) -> None:
+    """Tenants a and b hold the same two soft bounces; a's limit is 2, b keeps the
+    default 5: only a's list has the lead. Changing a's limits recomputes a's list
+    and leaves b's alone."""
+    for name in ("a", "b"):
+        assert pmail(dsn, "tenant", "add", name)[0] == 0
+    assert pmail(dsn, "tenant", "set", "a", "--soft-bounce-limit", "2")[0] == 0
+    for name in ("a", "b"):
+        _ingest(dsn, tmp_path / name, [_soft(1, 1), _soft(2, 2)], tenant=name)
+    assert _brief(dsn, "-t", "a") == {(LEAD, "soft_bounce", "mailboxfull", 2)}
+    assert _brief(dsn, "-t", "b") == set()
+    assert pmail(dsn, "tenant", "set", "b", "--soft-bounce-limit", "2")[0] == 0
+    assert _brief(dsn, "-t", "b") == {(LEAD, "soft_bounce", "mailboxfull", 2)}
+    assert pmail(dsn, "tenant", "set", "a", "--soft-bounce-limit", "3")[0] == 0
+    assert _brief(dsn, "-t", "a") == set()
+    assert _brief(dsn, "-t", "b") == {(LEAD, "soft_bounce", "mailboxfull", 2)}
+    _agrees(dsn)
