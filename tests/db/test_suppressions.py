@@ -315,6 +315,11 @@ def test_since_and_formats(dsn: str, tmp_path: Path) -> None:
     assert [r["address"] for r in _rows(dsn, "--since", "2024-03-10")] == [
         "b@example.com"
     ]
+    # the day itself counts (b's evidence is at 10:05 that day); the next does not
+    assert [r["address"] for r in _rows(dsn, "--since", "2024-03-20")] == [
+        "b@example.com"
+    ]
+    assert _rows(dsn, "--since", "2024-03-21") == []
     code, out, err = pmail(dsn, "suppressions", "--format", "csv")
     assert code == 0, err
     assert out.splitlines()[0] == (
