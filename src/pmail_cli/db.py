@@ -214,6 +214,14 @@ def translated_errors() -> Iterator[None]:
             hint=exc.diag.message_hint
             or "connect as a role that owns the pmail tables",
         ) from None
+    except pgerrors.ProgramLimitExceeded as exc:
+        # an OperationalError to psycopg, but no lost connection: a value too large
+        # for PostgreSQL (an index entry over 2,704 bytes, ...); rerunning meets it again
+        raise PmailError(
+            f"PostgreSQL refused a value: {exc.diag.message_primary}",
+            hint="rerunning will not get past it: run again with --debug and report "
+            "the value it names",
+        ) from None
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
             f"lost the connection to PostgreSQL: {str(exc).strip()}",

@@ -111,6 +111,18 @@ def _for_csv(text: str) -> str:
     return _CSV_UNSAFE.sub(picture, text)
 
 
+# A spreadsheet opening csv reads a cell that begins with one of these as a formula
+# (=HYPERLINK(...) fetching a URL, DDE starting a program), even quoted: text from
+# mail that begins so (after any spaces) gets a leading apostrophe, the mark that
+# tells a spreadsheet "text". JSON keeps every value as it is.
+_FORMULA_START = re.compile("[ \t]*[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+
+
+def _inert(text: str) -> str:
+    """A csv cell a spreadsheet will not evaluate: `'` before one that would be."""
+    return "'" + text if _FORMULA_START.match(text) else text
+
+
 def _json(value: object) -> str:
     text = json.dumps(value, indent=2, ensure_ascii=False)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
@@ -121,7 +133,7 @@ def _cell(value: object, *, csv_cell: bool = False) -> object:
     if isinstance(value, list | dict):
         value = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str):
-        return _for_csv(value) if csv_cell else for_terminal(value)
+        return _inert(_for_csv(value)) if csv_cell else for_terminal(value)
     return value
 
 

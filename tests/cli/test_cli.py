@@ -562,3 +562,22 @@ def test_read_without_tenant_names_the_tenants_there_are(dsn: str) -> None:
         ), args
     result = runner.invoke(app, ["--dsn", dsn, "search", "invoice", "-t", "nope"])
     assert result.exit_code == 1 and "tenant 'nope' does not exist" in result.stderr
+
+
+@pytest.mark.db
+def test_a_value_too_large_for_postgresql_is_not_a_lost_connection(
+    dsn: str, conn: psycopg.Connection[tuple[object, ...]], tmp_path: Path
+) -> None:
+    """PostgreSQL refusing a value (an index entry over its limit: SQLSTATE 54000,
+    an OperationalError to psycopg) says so; it is no lost connection that a rerun
+    would get past."""
+    conn.execute("CREATE INDEX test_subject ON email_messages (subject)")
+    conn.commit()
+    subject = "".join(f"{n:x}" for n in range(2_000))  # does not compress away
+    (tmp_path / "m.eml").write_bytes(mailgen.simple(1, subject=subject))
+    assert runner.invoke(app, ["--dsn", dsn, "tenant", "add", "acme"]).exit_code == 0
+    result = runner.invoke(app, ["--dsn", dsn, "ingest", str(tmp_path), "-t", "acme"])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: PostgreSQL refused a value: index row"), lines
+    assert lines[1].startswith("hint: rerunning will not get past it")

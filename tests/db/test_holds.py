@@ -70,9 +70,10 @@ def _changes(column: str, typ: str) -> list[str]:
 
 
 def _movable(conn: Conn, table: str) -> set[str]:
-    """The columns the guard on `table` lets move (its arguments), the ids that may
-    only be filled in and the flag that may only be set (their own tests below), and
-    the SQL columns that may only be filled in (tests/db/test_sql_bodies.py)."""
+    """The columns the guard on `table` lets move (its arguments), the ids and the
+    unsubscribe reason that may only be filled in and the flag that may only be set
+    (their own tests below), and the SQL columns that may only be filled in
+    (tests/db/test_sql_bodies.py)."""
     row = conn.execute(
         "SELECT encode(tgargs, 'escape') FROM pg_trigger "
         "WHERE tgrelid = %s::regclass AND tgname = 'pmail_refuse_held_updates'",
@@ -86,6 +87,7 @@ def _movable(conn: Conn, table: str) -> set[str]:
         "email_account_id",
         "content_html",
         "headers",
+        "unsubscribe",
     }
     return args | fill_only | {"legal_hold"}
 
@@ -228,6 +230,25 @@ def test_hold_ids_are_filled_never_changed(held: str, conn: Conn) -> None:
     )
     assert filled.rowcount == 1
     conn.rollback()
+
+
+def test_a_held_unsubscribe_is_filled_never_changed(held: str, conn: Conn) -> None:
+    """email_messages.unsubscribe of held mail may be filled in (the unsubscribe
+    backfill reads a stored reply) but never changed or cleared, so held evidence of
+    a removal request stays on the suppression list."""
+    a, _ = tenant_ids(conn)
+    where = "tenant_id = %s AND direction = 'inbound' AND message_type = 'email'"
+    filled = conn.execute(
+        f"UPDATE email_messages SET unsubscribe = 'subject' WHERE {where}", (a,)
+    )
+    assert filled.rowcount == 1
+    conn.commit()
+    for change in ("unsubscribe = NULL", "unsubscribe = 'mailbox'"):
+        with (
+            pytest.raises(psycopg.Error, match="under legal hold"),
+            conn.transaction(),
+        ):
+            conn.execute(f"UPDATE email_messages SET {change} WHERE {where}", (a,))
 
 
 @pytest.mark.parametrize("who", ["owner", "tenant login"])

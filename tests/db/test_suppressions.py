@@ -5,6 +5,10 @@ bounces, a later normal reply, and another tenant that is never seen
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -13,6 +17,7 @@ import pytest
 
 from pmail_cli.config import Settings
 from pmail_cli.db import connect
+from pmail_cli.repository import writer as writer_repo
 from pmail_cli.services import ingest, tenants
 from pmail_cli.services.pipeline import PipelineOptions
 from tests import mailgen
@@ -310,6 +315,11 @@ def test_since_and_formats(dsn: str, tmp_path: Path) -> None:
     assert [r["address"] for r in _rows(dsn, "--since", "2024-03-10")] == [
         "b@example.com"
     ]
+    # the day itself counts (b's evidence is at 10:05 that day); the next does not
+    assert [r["address"] for r in _rows(dsn, "--since", "2024-03-20")] == [
+        "b@example.com"
+    ]
+    assert _rows(dsn, "--since", "2024-03-21") == []
     code, out, err = pmail(dsn, "suppressions", "--format", "csv")
     assert code == 0, err
     assert out.splitlines()[0] == (
@@ -486,4 +496,412 @@ def test_mail_stored_before_unsubscribes_were_read_gets_them_through_the_backfil
     assert left == (0,)
     assert beta == (0,)  # stored after the backfill began: not its to read
     assert _brief(dsn) == expected
+    _agrees(dsn)
+
+
+def _arf(n: int, *, rcpt: str, feedback_type: str = "abuse") -> bytes:
+    """An ARF report (RFC 5965), from whoever sent it, naming `rcpt`."""
+    lines = [
+        "From: Feedback Loop <fbl@isp.example.net>",
+        "To: sdr1@acme.test",
+        "Subject: FW: Quick question",
+        "Date: Tue, 05 Mar 2024 11:00:00 +0000",
+        f"Message-ID: <arf-{n}@isp.example.net>",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="ARF"',
+        "",
+        "--ARF",
+        "Content-Type: text/plain",
+        "",
+        "This is an email abuse report.",
+        "",
+        "--ARF",
+        "Content-Type: message/feedback-report",
+        "",
+        f"Feedback-Type: {feedback_type}",
+        "User-Agent: isp-fbl/1.0",
+        "Version: 1",
+        f"Original-Rcpt-To: {rcpt}",
+        "",
+        "--ARF",
+        "Content-Type: message/rfc822",
+        "",
+    ]
+    original = mailgen.outbound(n, to=rcpt)
+    return "\r\n".join(lines).encode() + b"\r\n" + original + b"\r\n--ARF--\r\n"
+
+
+def test_csv_for_a_spreadsheet_never_holds_a_formula_from_mail(
+    dsn: str, tmp_path: Path
+) -> None:
+    """Addresses and details that a bounce, a feedback report or a reply makes begin
+    like a formula: csv gives each with a leading apostrophe (a spreadsheet shows it
+    as text), JSON gives them as they came."""
+    hostile = [
+        mailgen.dsn(1, mailgen.outbound(1), recipient="=cmd|calc!a0@evil.test"),
+        _arf(2, rcpt="+1+1@evil.test", feedback_type="=HYPERLINK(x)"),
+        mailgen.simple(3, sender="-2+3@evil.test", to="sdr1@acme.test", subject="stop"),
+        mailgen.simple(4, sender="@x@evil.test", to="sdr1@acme.test", subject="stop"),
+    ]
+    _ingest(dsn, tmp_path / "a", hostile)
+    assert _brief(dsn) == {
+        ("=cmd|calc!a0@evil.test", "hard_bounce", "userunknown", 1),
+        ("+1+1@evil.test", "complaint", "=hyperlink(x)", 1),
+        ("-2+3@evil.test", "unsubscribe", "subject", 1),
+    }
+    code, out, err = pmail(dsn, "suppressions", "--format", "csv")
+    assert code == 0, err
+    cells = {(line.split(",")[0], line.split(",")[2]) for line in out.splitlines()[1:]}
+    assert cells == {
+        ("'=cmd|calc!a0@evil.test", "userunknown"),
+        ("'+1+1@evil.test", "'=hyperlink(x)"),
+        ("'-2+3@evil.test", "subject"),
+    }
+    _agrees(dsn)
+
+
+def test_hostile_evidence_is_stored_bounded_and_flagged(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """A bounce naming 10,000 recipients, addresses with control characters, a
+    1 MB unsubscribing From: and a 3,000-character failed recipient are stored (one
+    batch, nothing refused); the list holds at most the first 100 recipients of a
+    notice, the over-long addresses are left out and said in the parse problems, and
+    the controls of an address reach csv as control pictures."""
+    many = mailgen.dsn(1, mailgen.outbound(1))
+    blocks = "".join(
+        f"Final-Recipient: rfc822; r{i}@example.com\r\nAction: failed\r\n"
+        "Status: 5.1.1\r\n\r\n"
+        for i in range(10_000)
+    )
+    many = many.replace(b"Final-Recipient:", blocks.encode() + b"Final-Recipient:", 1)
+    huge = "a" * 1_000_000 + "@example.com"
+    long_rcpt = "b" * 3_000 + "@example.com"
+    hostile = [
+        many,
+        mailgen.simple(2, sender=huge, to="sdr1@acme.test", subject="unsubscribe"),
+        mailgen.dsn(3, mailgen.outbound(3), recipient=long_rcpt),
+        mailgen.dsn(4, mailgen.outbound(4), recipient="ctl\x00\x1b[31m@evil.test"),
+        mailgen.simple(
+            5, sender="nul\x00\x07me@evil.test", to="sdr1@acme.test", subject="stop"
+        ),
+    ]
+    _ingest(dsn, tmp_path / "a", hostile)
+    rows = _rows(dsn)
+    by_key: dict[object, int] = {}
+    for r in rows:
+        by_key[r["last_key"]] = by_key.get(r["last_key"], 0) + 1
+    # the first 100 of the 10,000, and one row each for the two with controls
+    assert sorted(by_key.values()) == [1, 1, 100]
+    assert all(len(str(r["address"])) <= 254 for r in rows)
+    assert not any("\x00" in str(r["address"]) for r in rows)
+    code, out, err = pmail(dsn, "suppressions", "--format", "csv")
+    assert code == 0, err
+    assert not set(out) & {chr(c) for c in range(32) if c != 10}
+    assert "nul\u2407me@evil.test" in out  # BEL as its control picture
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        stored = {
+            str(mid): problems
+            for mid, problems in conn.execute(
+                "SELECT message_id, parse_problems FROM email_messages "
+                "WHERE direction = 'inbound'"
+            ).fetchall()
+        }
+    assert len(stored) == 5
+    assert stored["<msg-2@example.org>"] == [
+        "address longer than 254 characters left out: 1 of From"
+    ]
+    assert stored["<dsn-3@mx.example.com>"] == [
+        "address longer than 254 characters left out: 1 failed recipient(s)"
+    ]
+    _agrees(dsn)
+
+
+def test_a_tenant_login_cannot_plant_evidence_or_set_limits_elsewhere(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """a's login cannot change any tenant's soft-bounce limits, nor move or write
+    evidence (a message, a failed recipient) into b to suppress b's lead; what it
+    does to its own list is found by validate and undone by analytics rebuild."""
+    a, b = tenant_ids(conn)
+    theirs = _rows(two_tenants, "-t", "b")
+    mine = _rows(two_tenants, "-t", "a")
+    limits = conn.execute(
+        "SELECT tenant_id::text, soft_bounce_limit, soft_bounce_days FROM tenants "
+        "ORDER BY 1"
+    ).fetchall()
+    conn.commit()
+    code, _, err = pmail(login_a, "tenant", "set", "b", "--soft-bounce-limit", "1")
+    assert code == 1 and err.startswith("error: tenant 'b' does not exist"), err
+    code, _, err = pmail(login_a, "tenant", "set", "a", "--soft-bounce-days", "1")
+    assert code == 1 and err.startswith("error: permission denied"), err
+    assert "Traceback" not in err
+    with psycopg.connect(login_a, autocommit=True) as session:
+        for attack in (
+            "UPDATE tenants SET soft_bounce_limit = 1 WHERE tenant_id = %(b)s",
+            "UPDATE tenants SET soft_bounce_days = 36600 WHERE tenant_id = %(a)s",
+            "UPDATE email_messages SET tenant_id = %(b)s",
+            "UPDATE delivery_facts SET tenant_id = %(b)s",
+            "INSERT INTO delivery_facts (tenant_id, storage_key, recipient_index, "
+            "reason, hard, recipient) SELECT %(b)s, storage_key, 99, 'userunknown', "
+            "true, 'victim@example.com' FROM email_messages LIMIT 1",
+            "INSERT INTO email_messages (tenant_id, storage_key, direction, status, "
+            "message_type, from_email, unsubscribe) VALUES (%(b)s, 'planted', "
+            "'inbound', 'received', 'email', 'victim@example.com', 'subject')",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                session.execute(attack, {"a": a, "b": b})
+        # its own list: a's login may write it (as it may the rollups) ...
+        session.execute("DELETE FROM suppressions")
+    assert _rows(two_tenants, "-t", "b") == theirs
+    assert (
+        conn.execute(
+            "SELECT tenant_id::text, soft_bounce_limit, soft_bounce_days FROM tenants "
+            "ORDER BY 1"
+        ).fetchall()
+        == limits
+    )
+    conn.commit()
+    # ... but validate finds the damage and a rebuild undoes it
+    code, out, _ = pmail(two_tenants, "validate", "-f", "json")
+    found = {o["name"]: o["sample"] for o in json.loads(out)}
+    assert code == 3 and found["suppressions_disagree"] == [
+        f"a: suppressions {r['address']} {r['reason']}" for r in mine
+    ]
+    assert pmail(two_tenants, "analytics", "rebuild", "-t", "a")[0] == 0
+    assert _rows(two_tenants, "-t", "a") == mine
+    _agrees(two_tenants)
+
+
+def test_purged_mail_stays_evidence_and_holds_change_nothing(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """Purge deletes the content of expired mail and keeps its message row and
+    facts: the hard bounce and the unsubscribe request it held stay on the list, as
+    does the held one, and the list still agrees with its evidence."""
+    _ingest(
+        dsn,
+        tmp_path / "a",
+        [
+            mailgen.dsn(1, mailgen.outbound(1)),
+            _reply(2, 2, "Please remove me from your list."),
+            mailgen.dsn(
+                3,
+                mailgen.outbound(3, to="kept@example.com"),
+                recipient="kept@example.com",
+            ),
+        ],
+    )
+    before = _rows(dsn)
+    assert {(r["address"], r["reason"]) for r in before} == {
+        (LEAD, "hard_bounce"),
+        (LEAD, "unsubscribe"),
+        ("kept@example.com", "hard_bounce"),
+    }
+    assert pmail(dsn, "tenant", "set", "default", "--retention-days", "1")[0] == 0
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute("UPDATE email_messages SET created = created - interval '9 days'")
+    held = _key(conn, "<dsn-3@mx.example.com>")
+    code, _, err = pmail(
+        dsn, "hold", "add", "-t", "default", "--storage-key", held, "--reason", "case"
+    )
+    assert code == 0, err
+    code, _, err = pmail(dsn, "purge", "-t", "default")
+    assert code == 0 and "1 kept by legal holds" in err, err
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        purged = conn.execute(
+            "SELECT count(*) FROM email_messages WHERE purged_at IS NOT NULL"
+        ).fetchone()
+    assert purged == (2,)  # the bounce and the request; the held bounce is kept
+    assert _rows(dsn) == before
+    _agrees(dsn)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--since", "2024-13-01"), "error: Invalid value for '--since'"),
+        (("--since", "yesterday"), "error: Invalid value for '--since'"),
+        (("--since", "2024-03-01'; DROP TABLE x;--"), "error: Invalid value"),
+        (("--format", "xml"), "error: Invalid value for '--format'"),
+        (("--format", "csv;"), "error: Invalid value for '--format'"),
+    ],
+)
+def test_bad_since_and_format_are_one_error_and_hint(
+    dsn: str, args: tuple[str, ...], says: str
+) -> None:
+    """A bad --since or --format: one error: line and one hint: line, exit 2."""
+    code, out, err = pmail(dsn, "suppressions", *args)
+    lines = err.splitlines()
+    assert (code, out) == (2, "")
+    assert len(lines) == 2 and lines[0].startswith(says), err
+    assert lines[1].startswith("hint: ")
+
+
+def test_a_complaint_stays_and_an_auto_reply_lifts_nothing(
+    dsn: str, tmp_path: Path
+) -> None:
+    """After soft bounces and a complaint from one lead: an out-of-office answer is
+    no normal reply (the soft row stays), a normal reply lifts the soft row only
+    (the complaint stays); not-spam and auth-failure reports are no evidence."""
+    _limit(dsn, "2")
+    _ingest(
+        dsn,
+        tmp_path / "a",
+        [
+            _soft(1, 1),
+            _soft(2, 2),
+            _arf(3, rcpt=LEAD),
+            _arf(4, rcpt="fine@example.com", feedback_type="not-spam"),
+            _arf(5, rcpt="dmarc@example.com", feedback_type="auth-failure"),
+        ],
+    )
+    soft = (LEAD, "soft_bounce", "mailboxfull", 2)
+    complaint = (LEAD, "complaint", "abuse", 1)
+    assert _brief(dsn) == {soft, complaint}
+    ooo = mailgen.auto_reply(6, "<out-2@acme.test>").replace(
+        b"Tue, 05 Mar 2024 10:00:00", b"Sun, 10 Mar 2024 10:00:00"
+    )
+    _ingest(dsn, tmp_path / "b", [ooo])
+    assert _brief(dsn) == {soft, complaint}
+    _ingest(dsn, tmp_path / "c", [_reply(7, 11)])
+    assert _brief(dsn) == {complaint}
+    _agrees(dsn)
+
+
+def test_the_list_changes_in_the_writing_transaction(dsn: str, conn: Conn) -> None:
+    """A row of evidence written in a transaction puts its suppression there,
+    seen before the commit; a rollback takes both away."""
+    assert pmail(dsn, "tenant", "add", "default")[0] == 0
+    conn.execute("SELECT pmail_scope_all_tenants()")
+    conn.execute(
+        "INSERT INTO email_messages (tenant_id, storage_key, direction, status, "
+        "message_type, from_email, unsubscribe) SELECT tenant_id, 'k1', 'inbound', "
+        "'received', 'email', 'Asker@Example.com', 'subject' FROM tenants"
+    )
+    assert conn.execute("SELECT address, reason FROM suppressions").fetchall() == [
+        ("asker@example.com", "unsubscribe")
+    ]
+    conn.rollback()
+    conn.execute("SELECT pmail_scope_all_tenants()")
+    assert conn.execute("SELECT count(*) FROM suppressions").fetchone() == (0,)
+    conn.rollback()
+
+
+def test_the_unsubscribe_backfill_reads_held_mail(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """A stored reply asking to be removed, under a legal hold when the backfill of
+    migration 0019 runs: `pmail init-db` fills in its reason (the hold lets it be
+    filled, never changed) and the request reaches the list."""
+    _ingest(dsn, tmp_path / "a", [_reply(1, 3, "Please remove me from your list.")])
+    expected = _brief(dsn)
+    assert expected == {(LEAD, "unsubscribe", "body: remove me from", 1)}
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute("UPDATE email_messages SET unsubscribe = NULL")
+        migration = Path("sql/migrations/0019_unsubscribe_backfill.sql").read_text()
+        conn.execute(migration.replace("%", "%%"))
+    code, _, err = pmail(dsn, "hold", "add", "-t", "default", "--reason", "case 9")
+    assert code == 0, err
+    assert _brief(dsn) == set()
+    code, _, err = pmail(dsn, "init-db")
+    assert code == 0, err
+    assert _brief(dsn) == expected
+    _agrees(dsn)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("tenant", "set", "default", "--soft-bounce-limit", "4"),
+        ("analytics", "rebuild", "-t", "default"),
+        ("init-db",),  # the unsubscribe backfill of a stored request
+    ],
+)
+def test_recomputing_the_whole_list_waits_for_a_batch_in_flight(
+    dsn: str, conn: Conn, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """A batch of the tenant is being written (it holds the tenant's write lock and
+    has refreshed a suppressed address) when new limits, a rebuild or the unsubscribe
+    backfill rewrite that address's rows: they wait for it, then write the list as
+    the evidence says (before, the one that committed last hit a duplicate key)."""
+    backfill = command == ("init-db",)
+    asked = [_reply(2, 3, "Please remove me from your list.")] if backfill else []
+    _ingest(dsn, tmp_path / "a", [mailgen.dsn(1, mailgen.outbound(1)), *asked])
+    row = conn.execute("SELECT tenant_id FROM tenants").fetchone()
+    if backfill:
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute("UPDATE email_messages SET unsubscribe = NULL")
+        migration = Path("sql/migrations/0019_unsubscribe_backfill.sql").read_text()
+        conn.execute(migration.replace("%", "%%"))
+    conn.commit()
+    assert row is not None
+    batch = psycopg.connect(dsn)
+    batch.execute("SELECT pmail_scope_all_tenants()")
+    writer_repo.lock_tenant_writes(batch, tenant_id=uuid.UUID(str(row[0])))
+    batch.execute(
+        "INSERT INTO email_messages (tenant_id, storage_key, direction, status, "
+        "message_type, from_email, unsubscribe) VALUES (%s, 'in-flight', "
+        "'inbound', 'received', 'email', %s, 'subject')",
+        (row[0], LEAD),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pmail_cli", *command],
+        env={**os.environ, "PMAIL_DSN": dsn},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            waiting = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone()
+            conn.commit()
+            if waiting and waiting[0]:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"{command} never waited for the batch")
+        batch.commit()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        batch.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert _brief(dsn) == {
+        (LEAD, "hard_bounce", "userunknown", 1),
+        (LEAD, "unsubscribe", "subject", 2 if backfill else 1),
+    }
+    # (validate also names the in-flight row's missing content: not this test's)
+    _, out, _ = pmail(dsn, "validate", "-f", "json")
+    found = {o["name"]: o["count"] for o in json.loads(out)}
+    assert found["suppressions_disagree"] == 0
+
+
+def test_each_tenant_counts_soft_bounces_by_its_own_limits(
+    dsn: str, tmp_path: Path
+) -> None:
+    """Tenants a and b hold the same two soft bounces; a's limit is 2, b keeps the
+    default 5: only a's list has the lead. Changing a's limits recomputes a's list
+    and leaves b's alone."""
+    for name in ("a", "b"):
+        assert pmail(dsn, "tenant", "add", name)[0] == 0
+    assert pmail(dsn, "tenant", "set", "a", "--soft-bounce-limit", "2")[0] == 0
+    for name in ("a", "b"):
+        _ingest(dsn, tmp_path / name, [_soft(1, 1), _soft(2, 2)], tenant=name)
+    assert _brief(dsn, "-t", "a") == {(LEAD, "soft_bounce", "mailboxfull", 2)}
+    assert _brief(dsn, "-t", "b") == set()
+    assert pmail(dsn, "tenant", "set", "b", "--soft-bounce-limit", "2")[0] == 0
+    assert _brief(dsn, "-t", "b") == {(LEAD, "soft_bounce", "mailboxfull", 2)}
+    assert pmail(dsn, "tenant", "set", "a", "--soft-bounce-limit", "3")[0] == 0
+    assert _brief(dsn, "-t", "a") == set()
+    assert _brief(dsn, "-t", "b") == {(LEAD, "soft_bounce", "mailboxfull", 2)}
     _agrees(dsn)

@@ -13,6 +13,7 @@ from benchmarks import gen_corpus
 from pmail_cli.mail.parse import (
     _PLAIN_ADDRESS,
     _header_str,
+    addresses,
     decode_words,
     getaddresses,
 )
@@ -86,3 +87,18 @@ def test_real_and_generated_headers(corpus: Path, tmp_path: Path) -> None:
                 )
     assert checked > 2000
     assert direct > checked * 0.6  # most real headers take the direct path
+
+
+def test_an_address_longer_than_a_path_may_be_is_left_out_and_said() -> None:
+    """RFC 5321 caps a path at 256 octets: a longer "address" (a hostile 1 MB From:)
+    is left out of the column, its neighbours kept, and the problem noted."""
+    longest = "a" * 242 + "@example.com"  # 254 characters: kept
+    problems: list[str] = []
+    found = addresses(
+        [f"Ann <{'x' * 300}@example.com>, {longest}, Bob <bob@example.com>"],
+        problems,
+        header="To",
+    )
+    assert found == (f"{longest}, bob@example.com", None)
+    assert problems == ["address longer than 254 characters left out: 1 of To"]
+    assert addresses([f"{'x' * 1_000_000}@example.com"], problems) == (None, None)

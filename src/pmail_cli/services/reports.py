@@ -361,6 +361,12 @@ def rebuild(conn: Connection, tenant: Tenant | None) -> Rebuilt:
     tenant) in one transaction."""
     tenant_id = tenant.tenant_id if tenant else None
     with tenants.scoped(conn, tenant) if tenant else tenants.every_tenant(conn):
+        if tenant_id is not None:
+            from pmail_cli.repository import writer as writer_repo
+
+            # no batch of the tenant is half-written while its list is rewritten
+            # (both would insert the same suppression rows)
+            writer_repo.lock_tenant_writes(conn, tenant_id=tenant_id)
         repo.clear_rollups(conn, tenant_id=tenant_id)
         suppressions_repo.clear_suppressions(conn, tenant_id=tenant_id)
         rebuilt = Rebuilt(

@@ -48,6 +48,11 @@ def set_soft_bounces(
             hint=f"give a number of days from 1 to {MAX_SOFT_BOUNCE_DAYS}",
         )
     with tenants.scoped(conn, tenant):
+        # no batch of this tenant is half-written while its whole list is recomputed:
+        # both would write the same rows (a duplicate key for the one that commits last)
+        from pmail_cli.repository import writer as writer_repo
+
+        writer_repo.lock_tenant_writes(conn, tenant_id=tenant.tenant_id)
         tenants_repo.set_soft_bounces(
             conn, tenant_id=tenant.tenant_id, limit=new_limit, days=new_days
         )
@@ -82,6 +87,11 @@ def unsubscribe_backfill_batch(conn: Connection, name: str, batch: int) -> int:
                 asked[message.parts.storage_key] = found.unsubscribe
         if asked:
             with tenants.scoped(conn, tenant):
+                from pmail_cli.repository import writer as writer_repo
+
+                # the triggers rewrite these senders' rows: not beside a batch of the
+                # tenant that is writing them too
+                writer_repo.lock_tenant_writes(conn, tenant_id=tenant.tenant_id)
                 repo.set_unsubscribe(
                     conn,
                     tenant_id=tenant.tenant_id,
