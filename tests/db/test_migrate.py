@@ -642,3 +642,51 @@ def test_export_of_migrated_mail_is_rfc5322_that_classify_reads(
     kinds = {r["kind"] for r in json.loads(result.stdout)}
     assert result.exit_code == 0 and kinds <= {"email", "bounce", "auto_reply", "delay"}
     assert "bounce" in kinds and "auto_reply" in kinds
+
+
+def test_an_overlong_legacy_address_is_left_out_and_the_run_finishes(
+    legacy: Legacy,
+) -> None:
+    """A legacy row whose from_email is one 3,000-character "address", and one whose
+    to_email lists a good address beside such a one, would not fit the address
+    indexes: without a bound every run failed at that batch. The run finishes, the
+    good address stays, and what was left out is recorded as the row's anomaly."""
+    # random, so that the index cannot compress it below its entry limit
+    huge = os.urandom(1500).hex() + "@example.com"
+    with psycopg.connect(legacy.dsn) as c:
+        keys = [
+            str(k)
+            for (k,) in c.execute(
+                "SELECT storage_key FROM content_inbox_message_refs "
+                "WHERE from_email IS NOT NULL ORDER BY storage_key LIMIT 2"
+            ).fetchall()
+        ]
+        c.execute(
+            "UPDATE content_inbox_message_refs SET from_email = %s WHERE storage_key = %s",
+            (huge, keys[0]),
+        )
+        c.execute(
+            "UPDATE content_inbox_message_refs SET to_email = %s WHERE storage_key = %s",
+            (f"good@example.com, {huge}", keys[1]),
+        )
+    code, _, err = _pmail(legacy.dsn, "--batch-size", "300")
+    assert code == 0, err
+    with psycopg.connect(legacy.dsn) as c:
+        rows = {
+            str(key): (sender, to, " ".join(problems or []))
+            for key, sender, to, problems in c.execute(
+                "SELECT storage_key, from_email, to_email, parse_problems "
+                "FROM email_messages WHERE storage_key = ANY(%s)",
+                (keys,),
+            ).fetchall()
+        }
+        first, second = rows[keys[0]], rows[keys[1]]
+        assert first[0] is None or len(str(first[0])) <= 254
+        assert "left out: 1 of legacy from_email" in first[2]
+        assert second[1] == "good@example.com"
+        assert "left out: 1 of legacy to_email" in second[2]
+        flagged = c.execute(
+            "SELECT legacy_key FROM migration_anomalies WHERE kind = 'flagged' "
+            "AND detail LIKE '%%longer than 254%%' ORDER BY 1"
+        ).fetchall()
+        assert [k for (k,) in flagged] == sorted(keys)

@@ -26,6 +26,7 @@ from pmail_cli.batch import WorkItem
 from pmail_cli.mail.compress import compress
 from pmail_cli.mail.legacy_bundle import STRUCTURAL, bundle_json, header_pairs
 from pmail_cli.mail.parse import (
+    MAX_ADDRESS,
     addresses,
     clean_text,
     first_id,
@@ -370,6 +371,7 @@ def prepare_legacy(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         body = record.content_text or html_text(record.content_html) or ""
         found = _classify(pairs, body)
     kind = record.message_type or (found.kind if found else "email")
+    problems = list(record.problems)
     message = MessageRow(
         storage_key=key,
         direction=record.direction,
@@ -382,14 +384,19 @@ def prepare_legacy(item: WorkItem, ctx: PrepareContext) -> PreparedMessage:
         email_account_id=record.email_account_id,
         campaign_id=record.campaign_id,
         lead_id=record.lead_id,
-        from_email=_lower(record.from_email) or header_from,
+        from_email=_bounded(_lower(record.from_email), problems, "from_email")
+        or header_from,
         from_name=from_name,
-        to_email=clean_text(record.to_email) if record.to_email else None,
+        to_email=_bounded(
+            clean_text(record.to_email) if record.to_email else None,
+            problems,
+            "to_email",
+        ),
         cc_email=cc,
         subject=clean_text(record.subject) if record.subject is not None else None,
         sent_at=parse_date(_first(pairs, "date"), []),
         attachment_count=len(record.files) if record.has_content else 0,
-        parse_problems=list(record.problems) or None,
+        parse_problems=problems or None,
         source=f"legacy:{record.table}",
         is_reply=found.is_reply if found else bool(in_reply_to or parent),
         original_message_id=found.original_message_id if found else None,
@@ -444,6 +451,23 @@ def _cleaned(record: LegacyRecord) -> str | None:
     if any(v is not None and clean_text(v) != v for v in fields):
         return "legacy text held NUL or invalid UTF-8; cleaned in the columns"
     return None
+
+
+def _bounded(value: str | None, problems: list[str], column: str) -> str | None:
+    """A legacy address column without the items longer than MAX_ADDRESS: no mailbox
+    is that long, and the address indexes cannot hold one (a batch with such a row
+    would fail on every run). What is left out is said in `problems`; the exact
+    legacy value stays in raw_data."""
+    if value is None or len(value) <= MAX_ADDRESS:
+        return value
+    items = [item.strip() for item in value.split(",")]
+    kept = [item for item in items if item and len(item) <= MAX_ADDRESS]
+    overlong = sum(len(item) > MAX_ADDRESS for item in items)
+    problems.append(
+        f"address longer than {MAX_ADDRESS} characters left out: "
+        f"{overlong} of legacy {column}"
+    )
+    return ", ".join(kept) or None
 
 
 def _lower(value: str | None) -> str | None:
