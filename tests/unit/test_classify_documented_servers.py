@@ -36,6 +36,8 @@ Sources, as named in the `doc` column:
   the quota-status policy service, LMTP; Pigeonhole's Sieve `reject` (RFC 5429)
 * cyrus: Cyrus IMAP lmtpd (`lmtp_over_quota_perm_failure`, its error table:
   "Over quota", "Mailbox does not exist", "System I/O error")
+* icewarp: IceWarp Server documentation, "Interpretation of 5xx Errors in IceWarp
+  SMTP"
 * zimbra: Zimbra's `zimbraLmtpPermanentFailureWhenOverQuota` (452 by default, 552
   when set)
 """
@@ -126,6 +128,9 @@ REPLIES: dict[str, Reply] = {
     "cyrus-550-mailbox-unknown": Reply("cyrus", RCPT, "550-Mailbox unknown. Either there is no mailbox associated with this 550-name or you do not have authorization to see it. 550 5.1.1 User unknown", "userunknown", True),
     "cyrus-550-mailbox-does-not-exist": Reply("cyrus", RCPT, "550 5.1.1 Mailbox does not exist", "userunknown", True),
     "cyrus-451-io-error": Reply("cyrus", DATA, "451 4.3.0 System I/O error", "systemerror", False),
+    # IceWarp, "Interpretation of 5xx Errors in IceWarp SMTP"
+    "icewarp-501-message-too-long": Reply("icewarp", MAIL, "501 5.7.1 Message is too long", "mesgtoobig", False),
+    "icewarp-501-domain-required": Reply("icewarp", MAIL, "501 5.5.2 Domain name required", "syntaxerror", False, kept="rejected"),
     # Zimbra LMTP
     "zimbra-452-over-quota": Reply("zimbra", DATA, "452 4.2.2 Over quota", "mailboxfull", False),
 }
@@ -523,6 +528,7 @@ def test_every_documented_server_is_covered() -> None:
         "messaging-server",
         "dovecot",
         "cyrus",
+        "icewarp",
         "zimbra",
     }
 
