@@ -282,12 +282,12 @@ def _block_reason(
         product=product,
         remote=remote,
     )
-    if reason_from_text(diag) is None:
+    if reason_from_text(diag, product) is None:
         for where, text in (
             ("the notice's lines about the recipient", section),
             ("the notice", notice),
         ):
-            if reason_from_text(text) is not None:
+            if reason_from_text(text, product) is not None:
                 found = judge_reason(
                     status=status,
                     text=f"{diag}\n{text}",

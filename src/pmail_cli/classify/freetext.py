@@ -24,7 +24,7 @@ _SUBJECT_RE = re.compile(
     r"|delivery (?:status )?notification|mail delivery|delivery fail"
     r"|failure notice|failure delivery|returned mail|returning message"
     r"|non[- ]?deliver|could not be delivered|not (?:be )?delivered"
-    r"|delivery problem|delayed mail|message delayed|warning: message"
+    r"|delivery problem|delayed mail|message delayed|delivery delayed|warning: message"
     r"|delivery warning|mail (?:error|failure|failed)|failed mail"
     r"|nameserver error|delivery error|error during delivery"
     r"|permanent delivery|processing error|delivery report"
@@ -41,6 +41,7 @@ _BODY_RE = re.compile(
     r"|permanent error|permanent fatal error|unable to deliver"
     r"|delivery failed|wasn't able to deliver|not able to deliver"
     r"|did not reach the following|following recipients? (?:failed|could not)"
+    r"|delivery is delayed to"
     r"|message could not be|returned to (?:the )?sender|delivery attempts"
     r"|has not yet been delivered|transcript of session follows"
     r"|while attempting to deliver|error occurred while trying to deliver"
@@ -96,6 +97,7 @@ _WARNING_RE = re.compile(
     r"warning only|only a (?:temporary failure report|notification about a delay)"
     r"|not yet been delivered|delivery attempts will continue|still being retried"
     r"|will (?:continue|keep) (?:trying|to try)|will retry|will be retried"
+    r"|will continue to be attempted"
     r"|no need to resend|do not need to re-?send|delivery incomplete",
     re.IGNORECASE,
 )

@@ -134,11 +134,28 @@ PRODUCTS: tuple[Product, ...] = (
         title="Microsoft Exchange 2007 and later",
         markers=(
             Layout(
-                r"^Delivery has failed to these recipients or (?:groups|distribution)"
+                r"^Delivery (?:has failed|is delayed) to these recipients or "
+                r"(?:groups|distribution)"
             ),
         ),
         recipients=(Layout(r"^[ \t]*(?P<rcpt>ADDR)[ \t]*(?:\([^)\n]*\))?[ \t]*$"),),
-        diagnostic=Layout(r"Remote Server returned '(?P<diag>[^'\n]+)'"),
+        # "Remote Server returned '...'" in a failure; a delay notice names the
+        # server: "Remote Server at mx.example.net (192.0.2.1) returned '...'"
+        # and 2010 writes the code between "#" and "##"
+        diagnostic=Layout(
+            r"(?:Server (?:at [^'\n]{1,200} )?returned '|^#)(?P<diag>[245]\d\d[^'\n#]*)"
+        ),
+    ),
+    Product(
+        name="groupwise",
+        title="Novell/Micro Focus GroupWise (GWIA)",
+        headers=(("Subject", _re(r"^Message status - undeliverable$")),),
+        markers=(
+            Layout(r"^The message that you sent was undeliverable to the following:"),
+        ),
+        recipients=(
+            Layout(r"^[ \t]*<?(?P<rcpt>ADDR)>?[ \t]+\((?P<diag>[^)\n]+)\)[ \t]*$"),
+        ),
     ),
     Product(
         name="imail",

@@ -257,6 +257,12 @@ _POLICY_EARLY_WHY = (
     "a temporary ({status}) policy refusal answered to {stage}, before any "
     "content was sent: the sending host was deferred"
 )
+_TRANSIENT_REPLY_RE = re.compile(r"(?:^|\s)4\d\d[ -]")
+_DEFERRED_AT_RCPT_WHY = (
+    'a bare "try again later" ({status}) answered to RCPT TO, with no cause and no '
+    "specific status: the server deferred this sender, recipient and host (greylisting), "
+    "it did not fail"
+)
 _VAGUE_REFUSALS = frozenset({"rejected", "refused", "denied", "not accepted"})
 _VAGUE_WHY = (
     "a refusal that names no party, answered to RCPT TO or DATA or with a mailbox "
@@ -393,9 +399,10 @@ def provider_code(text: str) -> tuple[str, str, str] | None:
     return None
 
 
-def reason_from_text(text: str) -> str | None:
-    """Return the reason that `text` (any case) states, or None if it says none."""
-    found = phrase_match(text)
+def reason_from_text(text: str, product: str | None = None) -> str | None:
+    """Return the reason that `text` (any case) states, or None if it says none;
+    a recognised `product`'s own phrases count too."""
+    found = phrase_match(text, product)
     return found[0] if found else None
 
 
@@ -578,6 +585,17 @@ def _refine(
         # sending host (IONOS: "450 Reject due to policy violations" for a
         # changing HELO name or an IP sending to many unknown addresses)
         return "blocked", _POLICY_EARLY_WHY.format(status=status, stage=stage), False
+    if (
+        phrase == "try again later"
+        and stage == "rcpt"
+        and (status is None or status.endswith(".0.0"))
+        and (temporary or (status is None and _TRANSIENT_REPLY_RE.search(text)))
+    ):
+        # hMailServer answers RCPT TO with a bare "451 Please try again later."
+        # for an unseen greylisting triplet (its "SMTP error messages" page);
+        # a system failure would not wait for the recipient to be named
+        why = _DEFERRED_AT_RCPT_WHY.format(status=status or "a 4xx reply")
+        return "blocked", why, False
     if party == "client host" and reason in _HOST_NOT_CONTENT:
         why = _PARTY_WHY.format(party=party, reason=reason, replacement="blocked")
         return "blocked", why, False
