@@ -128,12 +128,26 @@ def _json(value: object) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _cell(value: object, *, csv_cell: bool = False) -> object:
+# A markdown table cell ends at a "|" and its row at a line break: text from mail
+# holding either (an address, a subject) would shift or split the columns.
+_MARKDOWN_BREAKS = re.compile(r"\||\r\n|\n|\r")
+
+
+def _markdown(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    return _MARKDOWN_BREAKS.sub(lambda m: "\\|" if m.group() == "|" else "<br>", value)
+
+
+def _cell(value: object, *, csv_cell: bool = False, markdown: bool = False) -> object:
     value = plain(value)
     if isinstance(value, list | dict):
         value = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str):
-        return _inert(_for_csv(value)) if csv_cell else for_terminal(value)
+        if csv_cell:
+            return _inert(_for_csv(value))
+        text = for_terminal(value)
+        return _markdown(text) if markdown else text
     return value
 
 
@@ -169,8 +183,12 @@ def render(
         if not dicts:
             stderr_console().print("(no rows)")
         return
+    md = fmt is OutputFormat.markdown
     table = [
-        {k: _percent(v) if k in percent else _cell(v) for k, v in d.items()}
+        {
+            k: _percent(v) if k in percent else _cell(v, markdown=md)
+            for k, v in d.items()
+        }
         for d in dicts
     ]
     from tabulate import tabulate  # 30 ms to import: only for tables

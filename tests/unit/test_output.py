@@ -109,6 +109,20 @@ def test_markdown() -> None:
     assert lines[2].startswith("| acme")
 
 
+def test_markdown_cells_cannot_shift_or_split_the_columns() -> None:
+    """A "|" or a line break in text from mail stays inside its cell."""
+    hostile = Row(
+        "a|b@example.com", 1, datetime(2026, 1, 2, tzinfo=UTC), [], uuid.UUID(int=3)
+    )
+    other = Row("two\nlines", 2, datetime(2026, 1, 2, tzinfo=UTC), [], uuid.UUID(int=4))
+    lines = _render(OutputFormat.markdown, [hostile, other]).splitlines()
+    assert len(lines) == 4
+    for line in lines:
+        assert line.replace("\\|", "").count("|") == 6
+    assert "a\\|b@example.com" in lines[2]
+    assert "two<br>lines" in lines[3]
+
+
 @pytest.mark.parametrize("fmt", list(OutputFormat))
 def test_no_rows(fmt: OutputFormat, capsys: pytest.CaptureFixture[str]) -> None:
     """No rows: json prints [], csv nothing, tables say so on stderr only."""
