@@ -905,3 +905,49 @@ def test_each_tenant_counts_soft_bounces_by_its_own_limits(
     assert _brief(dsn, "-t", "a") == set()
     assert _brief(dsn, "-t", "b") == {(LEAD, "soft_bounce", "mailboxfull", 2)}
     _agrees(dsn)
+
+
+def test_linking_after_a_legacy_migration_waits_for_a_batch_in_flight(
+    dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """migrate-legacy links the children stored before their parents once, at the
+    end; a link rewrites the suppression rows of its address, as an ingest batch of
+    the same tenant may be doing at that moment. The linking waits for the tenant's
+    write lock (without it, the later commit hit a duplicate key)."""
+    import threading
+
+    from pmail_cli.services import migrate
+
+    _ingest(dsn, tmp_path / "a", [mailgen.dsn(1, mailgen.outbound(1))])
+    with connect(Settings(dsn=dsn, dsn_source="test")) as c:
+        tenant = tenants.find_tenant(c, "default")
+    batch = psycopg.connect(dsn)
+    batch.execute("SELECT pmail_scope_all_tenants()")
+    writer_repo.lock_tenant_writes(batch, tenant_id=tenant.tenant_id)
+    linked: list[int] = []
+
+    def link() -> None:
+        with connect(Settings(dsn=dsn, dsn_source="test")) as c:
+            linked.append(migrate._link_waiting(c, {tenant.tenant_id: tenant}))
+
+    thread = threading.Thread(target=link)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            waiting = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND wait_event = 'advisory' AND datname = current_database()"
+            ).fetchone()
+            conn.commit()
+            if waiting and waiting[0]:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the linking never waited for the batch")
+        assert thread.is_alive()
+    finally:
+        batch.commit()
+        batch.close()
+        thread.join(timeout=60)
+    assert linked == [0]

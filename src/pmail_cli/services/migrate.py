@@ -40,6 +40,7 @@ from pmail_cli.mail.legacy_bundle import bundle_json
 from pmail_cli.repository import legacy as repo
 from pmail_cli.repository import linking
 from pmail_cli.repository import tenants as tenants_repo
+from pmail_cli.repository import writer as writer_repo
 from pmail_cli.repository.legacy import AnomalyRow, LegacyTables
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import dicts, schema, tenants
@@ -472,6 +473,10 @@ def _link_waiting(conn: Connection, known: dict[uuid.UUID, Tenant]) -> int:
     linked = 0
     for tenant in known.values():
         with tenants.scoped(conn, tenant):
+            # a link moves a campaign onto a reply or bounce, and the suppression
+            # triggers rewrite its address's rows: an ingest batch of the tenant
+            # doing the same at once would leave the later commit a duplicate key
+            writer_repo.lock_tenant_writes(conn, tenant_id=tenant.tenant_id)
             linked += len(linking.link_all_waiting(conn, tenant_id=tenant.tenant_id))
     return linked
 
