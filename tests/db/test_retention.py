@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 
 from pmail_cli.cli import app
 from tests import mailgen
+from tests.support.locks import wait_for_a_waiter
 
 pytestmark = pytest.mark.db
 runner = CliRunner()
@@ -271,18 +271,7 @@ def test_a_killed_purge_resumes_consistent(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            waiting = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"
-            ).fetchone()
-            conn.commit()
-            if waiting and waiting[0]:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the purge never reached the held row")
+        wait_for_a_waiter(conn, "the purge")
         mid = _counts(conn)
         assert mid["purged"] == 2000, mid  # two whole batches, nothing of the third
     finally:

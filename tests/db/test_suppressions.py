@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from pmail_cli.repository import writer as writer_repo
 from pmail_cli.services import ingest, tenants
 from pmail_cli.services.pipeline import PipelineOptions
 from tests import mailgen
+from tests.support.locks import wait_for_a_waiter
 from tests.support.tenancy import Conn, pmail, tenant_ids
 
 pytestmark = pytest.mark.db
@@ -857,18 +857,7 @@ def test_recomputing_the_whole_list_waits_for_a_batch_in_flight(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            waiting = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"
-            ).fetchone()
-            conn.commit()
-            if waiting and waiting[0]:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail(f"{command} never waited for the batch")
+        wait_for_a_waiter(conn, f"{command}")
         batch.commit()
         _, err = proc.communicate(timeout=120)
     finally:
@@ -933,18 +922,7 @@ def test_linking_after_a_legacy_migration_waits_for_a_batch_in_flight(
     thread = threading.Thread(target=link)
     thread.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            waiting = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND wait_event = 'advisory' AND datname = current_database()"
-            ).fetchone()
-            conn.commit()
-            if waiting and waiting[0]:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the linking never waited for the batch")
+        wait_for_a_waiter(conn, "the linking")
         assert thread.is_alive()
     finally:
         batch.commit()
