@@ -281,6 +281,15 @@ _STAGE_WHY = {
 }
 # Where the remote server's own words start: "said: 550 ...", "550 5.1.1 ...".
 _PARAGRAPH_END_RE = re.compile(r"\n[ \t]*\n")
+# Exim's delay warning names the cause of a delay on a line of its own
+# ("Delay reason: <its own words or the remote's reply>"); read first, as a
+# remote's reply is, before the warning's framing ("Delivery attempts will
+# continue ...").
+_CAUSE_LABEL_RE = re.compile(r"delay reason:[ \t]*", re.IGNORECASE)
+# Postfix's address verification quotes the failure it found after its verdict
+# ("undeliverable address: <why>") under the 5.1.1 it gives every failed probe:
+# the quoted failure decides, not the code.
+_VERIFY_VERDICT = "undeliverable address:"
 _REMOTE_RE = re.compile(r"(?<![\d.])[245]\d\d[ -]+(?:['\"]?[245]\.\d{1,3}\.\d{1,3})?")
 # Both are searched in lower-cased text (faster than IGNORECASE).
 _REMOTE_HOST_RE = re.compile(
@@ -538,6 +547,16 @@ def _refine(
         # connect: its filter refused the sender (Email Security.cloud KB
         # 169925 lists it among recipients' filtering gateways' replies)
         return "blocked", _REFUSAL_WORDS_WHY.format(stage=stage), False
+    if party in _SENDING_SIDE and reason in _ADDRESS_LIKE:
+        # Postfix names whose check failed; with smtpd_delay_reject (its
+        # default) client, HELO and sender checks answer RCPT TO, so the step
+        # alone does not say the recipient was refused. Decided before a
+        # temporary status is read: "450 4.7.1 <host>: Helo command rejected:
+        # Host not found" (reject_unknown_helo_hostname, 450 by default) is the
+        # sending host's name, not a DNS failure on the way to the recipient.
+        replacement = _SENDING_SIDE[party]
+        why = _PARTY_WHY.format(party=party, reason=reason, replacement=replacement)
+        return replacement, why, False
     domain_refused = party == "recipient address" and phrase == _DOMAIN_REFUSED
     if reason == "hostunknown" and temporary and not domain_refused:
         return (
@@ -599,13 +618,6 @@ def _refine(
     if party == "client host" and reason in _HOST_NOT_CONTENT:
         why = _PARTY_WHY.format(party=party, reason=reason, replacement="blocked")
         return "blocked", why, False
-    if party in _SENDING_SIDE and reason in _ADDRESS_LIKE:
-        # Postfix names whose check failed; with smtpd_delay_reject (its
-        # default) client, HELO and sender checks answer RCPT TO, so the step
-        # alone does not say the recipient was refused.
-        replacement = _SENDING_SIDE[party]
-        why = _PARTY_WHY.format(party=party, reason=reason, replacement=replacement)
-        return replacement, why, False
     if (
         reason == "rejected"
         and phrase in _VAGUE_REFUSALS
@@ -718,7 +730,7 @@ def judge_reason(
                 status_role="not needed (the provider's code decided)",
             ),
         )
-    start = _REMOTE_RE.search(text)
+    start = _REMOTE_RE.search(text) or _CAUSE_LABEL_RE.search(text)
     # The remote server's words beat the reporter's framing around them. Its
     # reply ends at the first blank line: what follows (Exim's "Delivery attempts
     # will continue ...") is the reporter's own again.
@@ -773,9 +785,13 @@ def judge_reason(
             )
             status_role = f"decided ({by_status}): the words name no cause"
             by_text = by_status
+    verdict_quoted = (
+        by_text is not None and by_text != "userunknown" and _VERIFY_VERDICT in low
+    )
     if (
         status
         and status.endswith(_EXACT_CODES)
+        and not verdict_quoted
         and by_text not in _OVERRULE_EXACT
         and by_text not in _OVERRULE_EXACT_BY_CODE.get(status[-5:], ())
     ):
