@@ -294,6 +294,31 @@ def test_usage_errors_come_before_connecting(args: list[str], message: str) -> N
     assert result.stderr.startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("command", "undone"),
+    [("ingest", "ingested"), ("enqueue", "enqueued"), ("classify", "classified")],
+)
+def test_missing_path_says_what_was_not_done(command: str, undone: str) -> None:
+    """A missing input is one error naming it (and how many more) and one hint that
+    says what did not happen, for every command that reads mail from paths."""
+    result = runner.invoke(
+        app,
+        [
+            "--dsn",
+            "host=127.0.0.1 port=1 connect_timeout=1",
+            command,
+            "/no/such.eml",
+            "/no/other.mbox",
+        ],
+        env={"PMAIL_QUEUE_URL": "redis://127.0.0.1:1/0"},
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: no such file or directory: /no/such.eml (and 1 more)\n"
+        f"hint: check the path; nothing was {undone}\n"
+    )
+
+
 @pytest.mark.db
 def test_export_since_and_storage_key(dsn: str, tmp_path: Path) -> None:
     """--since keeps mail dated on or after the day; --storage-key picks messages;

@@ -10,7 +10,7 @@ from pmail_cli.classify import classify_bytes
 from pmail_cli.config import MAX_MESSAGE_BYTES
 from pmail_cli.errors import UsageError
 from pmail_cli.sources import EmptyInput, ReadFailure, Skipped, TooLarge, WorkItem
-from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
+from pmail_cli.sources.files import read_paths, reading_mode, refuse_missing
 
 
 def classify_paths(
@@ -33,9 +33,7 @@ def classify_paths(
         raise UsageError(
             "no input given", hint="pass files, directories, mbox files or -"
         )
-    missing = missing_paths(paths)
-    if missing:
-        raise UsageError(f"no such file or directory: {missing[0]}")
+    refuse_missing(paths, undone="classified")
     for event in read_paths(paths, as_mbox=as_mbox, stdin=stdin, max_bytes=max_bytes):
         if isinstance(event, Skipped):
             if skipped is not None:
