@@ -56,6 +56,31 @@ def test_unreachable_database_is_one_line_error() -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://pmail:pw-s3cret@[::1/pmail",  # libpq quotes a bad URI whole
+        "host=127.0.0.1 password=pw-s3cret tail-0f-it dbname=pmail",  # a piece of it
+        "host=127.0.0.1 port=1 dbname=pmail password='pw-s3cret",
+    ],
+)
+@pytest.mark.parametrize("command", [["tenant", "list"], ["init-db", "--create"]])
+def test_unreadable_dsn_is_one_error_without_its_password(
+    dsn: str, command: list[str]
+) -> None:
+    """A DSN libpq cannot read is an error/hint pair on two lines (exit 1) that
+    shows no part of the password, for `init-db --create` (it was a traceback) as
+    for any command."""
+    result = runner.invoke(app, ["--dsn", dsn, *command])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("error: invalid DSN (--dsn): ")
+    assert lines[1].startswith("hint: use a libpq DSN")
+    for piece in ("s3cret", "tail-0f-it"):
+        assert piece not in result.output
+
+
 @pytest.mark.db
 def test_database_without_schema_says_run_init_db(dsn: str, conn: object) -> None:
     """A database without pmail's tables gives an error whose hint is `pmail init-db`."""
