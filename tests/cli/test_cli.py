@@ -251,6 +251,8 @@ def test_ingest_stdin_mbox_export_show(dsn: str, tmp_path: Path) -> None:
         missing.exit_code == 1
         and "error: no message with storage key" in missing.stderr
     )
+    # the hint names the commands that list keys (it named `export --out DIR`)
+    assert "hint: `pmail list` and `pmail search` show keys" in missing.stderr
 
 
 @pytest.mark.db
