@@ -347,6 +347,42 @@ def test_missing_path_says_what_was_not_done(command: str, undone: str) -> None:
 
 
 @pytest.mark.db
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["export"], "pmail export"),
+        (["show", " ", "-t", "acme"], "pmail show"),
+        (
+            [
+                "report",
+                "volume",
+                "-t",
+                "acme",
+                "--since",
+                "2026-12-05",
+                "--until",
+                "2026-12-01",
+            ],
+            None,
+        ),
+        (["account", "add", "not-an-address", "-t", "acme"], "pmail account add"),
+    ],
+)
+def test_every_usage_error_has_a_hint(
+    dsn: str, args: list[str], command: str | None
+) -> None:
+    """Exit 2 is always an error/hint pair: a usage error of pmail's own that brings
+    no hint of its own gets the command's --help, as the parser's complaints do."""
+    runner.invoke(app, ["--dsn", dsn, "tenant", "add", "acme"])
+    result = runner.invoke(app, ["--dsn", dsn, *args], prog_name="pmail")
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("error: "), result.stderr
+    command = command or f"pmail {args[0]} {args[1]}"
+    assert lines[1] == f"hint: `{command} --help` lists what it takes"
+
+
+@pytest.mark.db
 def test_export_since_and_storage_key(dsn: str, tmp_path: Path) -> None:
     """--since keeps mail dated on or after the day; --storage-key picks messages;
     an unknown key is a usage error."""
