@@ -43,6 +43,21 @@ def test_every_command_has_help_and_docs(command: str) -> None:
     assert re.search(rf"^## `pmail {re.escape(command)}`", docs, re.M), command
 
 
+def test_version() -> None:
+    """`pmail --version` prints the installed version on stdout and exits 0, without
+    a database (it was an unknown option)."""
+    from importlib.metadata import version
+
+    from pmail_cli import __version__
+
+    assert __version__ == version("pmail")  # the package's and pyproject's agree
+    result = runner.invoke(
+        app, ["--dsn", "host=127.0.0.1 port=1 connect_timeout=1", "--version"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"pmail {__version__}\n" and not result.stderr
+
+
 def test_unreachable_database_is_one_line_error() -> None:
     """A dead server gives exit 1 and an error/hint pair, never a traceback."""
     result = runner.invoke(

@@ -182,6 +182,15 @@ ReadAsOption = Annotated[
 ]
 
 
+def _show_version(value: bool) -> None:
+    """--version: the installed pmail's version on stdout, and nothing else runs."""
+    if value:
+        from pmail_cli import __version__
+
+        print(f"pmail {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -200,6 +209,15 @@ def main(
     ] = False,
     debug: Annotated[
         bool, typer.Option(help="Show tracebacks (also PMAIL_DEBUG=1).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print pmail's version and exit.",
+            is_eager=True,
+            callback=_show_version,
+        ),
     ] = False,
 ) -> None:
     """Keep a cold-email platform's mail in PostgreSQL."""
