@@ -58,6 +58,20 @@ def test_version() -> None:
     assert result.stdout == f"pmail {__version__}\n" and not result.stderr
 
 
+def test_classify_counts_empty_inputs(tmp_path: Path) -> None:
+    """An empty file named to classify is said on stderr (it vanished without a word),
+    and -v names it; the message beside it is classified as before."""
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    (tmp_path / "a.eml").write_bytes(mailgen.simple(1))
+    result = runner.invoke(app, ["classify", str(empty), str(tmp_path / "a.eml")])
+    assert result.exit_code == 0, result.output
+    assert "a.eml" in result.stdout and "empty.eml" not in result.stdout
+    assert "1 empty input(s): no message in them" in result.stderr
+    named = runner.invoke(app, ["-v", "classify", str(empty)])
+    assert f"empty, nothing to classify: {empty}" in named.stderr
+
+
 def test_unreachable_database_is_one_line_error() -> None:
     """A dead server gives exit 1 and an error/hint pair, never a traceback."""
     result = runner.invoke(

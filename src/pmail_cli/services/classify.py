@@ -20,13 +20,15 @@ def classify_paths(
     stdin: BinaryIO | None = None,
     explain: bool = False,
     skipped: list[Skipped] | None = None,
+    empty: list[str] | None = None,
     max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> Iterator[dict[str, object]]:
     """Yield one record per message found under paths (unreadable inputs get an error).
 
     `explain` adds, per message and per recipient, the rule behind each answer; what
-    a directory walk leaves out is appended to `skipped`. A message over max_bytes
-    gets an error and is not read whole.
+    a directory walk leaves out is appended to `skipped`, inputs that hold no message
+    (0 bytes, blank) to `empty`. A message over max_bytes gets an error and is not
+    read whole.
     """
     as_mbox = reading_mode(as_format)
     if not paths:
@@ -40,6 +42,8 @@ def classify_paths(
                 skipped.append(event)
             continue
         if isinstance(event, EmptyInput):
+            if empty is not None:
+                empty.append(event.origin)
             continue  # nothing to classify
         if isinstance(event, ReadFailure | TooLarge):
             reason = event.reason if isinstance(event, ReadFailure) else None
