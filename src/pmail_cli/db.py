@@ -56,7 +56,10 @@ def create_database(settings: Settings) -> tuple[str, bool]:
     """Create the database the DSN names, through the server's maintenance database
     (`postgres`, else `template1`); return its name and whether it was created."""
     dsn = resolve_dsn(settings)
-    name = conninfo_to_dict(dsn).get("dbname")
+    try:
+        name = conninfo_to_dict(dsn).get("dbname")
+    except psycopg.ProgrammingError as exc:
+        raise invalid_dsn(exc, dsn, settings.dsn_source) from None
     if not name:
         raise UsageError(
             "the DSN names no database to create", hint="add dbname=… to the DSN"
@@ -150,6 +153,38 @@ def _reason(message: str) -> str:
     return lines[-1] if lines else "unknown error"
 
 
+def invalid_dsn(exc: Exception, dsn: str, source: str) -> DatabaseUnavailable:
+    """The error for a DSN libpq cannot read: its complaint on one line, without the
+    DSN's password (libpq quotes a bad URI whole, or the word it stumbled on, which
+    may be a piece of a password with a space in it)."""
+    text = _reason(str(exc))
+    for secret in _passwords(dsn):
+        text = text.replace(secret, "***")
+        pieces = {p for p in re.findall(r'"([^"]*)"', text) if len(p) > 1}
+        for piece in pieces:
+            if piece in secret:
+                text = text.replace(f'"{piece}"', '"***"')
+    return DatabaseUnavailable(
+        f"invalid DSN ({source}): {text}",
+        hint="use a libpq DSN such as 'host=localhost dbname=pmail' or a URI",
+    )
+
+
+_URI_PASSWORD = re.compile(r"^\s*postgres(?:ql)?://[^:@/]*:(.*)@", re.I)
+_QUERY_PASSWORD = re.compile(r"[?&]password=([^&#]*)", re.I)
+# key=value: the value runs to the next `word=` (an unquoted password with a space
+# in it is what makes such a DSN unreadable in the first place).
+_KEYWORD_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*(.*?)(?=\s+\w+\s*=|\s*$)")
+
+
+def _passwords(dsn: str) -> list[str]:
+    """What may be a password in a DSN that could not be parsed, longest first."""
+    found = [m.group(1) for m in _URI_PASSWORD.finditer(dsn)]
+    found += _QUERY_PASSWORD.findall(dsn) + _KEYWORD_PASSWORD.findall(dsn)
+    found += [f.strip("'") for f in found]
+    return sorted({f for f in found if f}, key=len, reverse=True)
+
+
 def _where(dsn: str) -> str:
     try:
         params = conninfo_to_dict(dsn)
@@ -166,10 +201,7 @@ def connect(settings: Settings, *, migrate: bool = True) -> Iterator[Connection]
     try:
         conn = psycopg.connect(dsn, autocommit=False, connect_timeout=10)
     except psycopg.ProgrammingError as exc:
-        raise DatabaseUnavailable(
-            f"invalid DSN ({settings.dsn_source}): {exc}",
-            hint="use a libpq DSN such as 'host=localhost dbname=pmail' or a URI",
-        ) from None
+        raise invalid_dsn(exc, dsn, settings.dsn_source) from None
     except psycopg.OperationalError as exc:
         reason = _reason(str(exc))
         raise DatabaseUnavailable(

@@ -43,6 +43,35 @@ def test_every_command_has_help_and_docs(command: str) -> None:
     assert re.search(rf"^## `pmail {re.escape(command)}`", docs, re.M), command
 
 
+def test_version() -> None:
+    """`pmail --version` prints the installed version on stdout and exits 0, without
+    a database (it was an unknown option)."""
+    from importlib.metadata import version
+
+    from pmail_cli import __version__
+
+    assert __version__ == version("pmail")  # the package's and pyproject's agree
+    result = runner.invoke(
+        app, ["--dsn", "host=127.0.0.1 port=1 connect_timeout=1", "--version"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"pmail {__version__}\n" and not result.stderr
+
+
+def test_classify_counts_empty_inputs(tmp_path: Path) -> None:
+    """An empty file named to classify is said on stderr (it vanished without a word),
+    and -v names it; the message beside it is classified as before."""
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    (tmp_path / "a.eml").write_bytes(mailgen.simple(1))
+    result = runner.invoke(app, ["classify", str(empty), str(tmp_path / "a.eml")])
+    assert result.exit_code == 0, result.output
+    assert "a.eml" in result.stdout and "empty.eml" not in result.stdout
+    assert "1 empty input(s): no message in them" in result.stderr
+    named = runner.invoke(app, ["-v", "classify", str(empty)])
+    assert f"empty, nothing to classify: {empty}" in named.stderr
+
+
 def test_unreachable_database_is_one_line_error() -> None:
     """A dead server gives exit 1 and an error/hint pair, never a traceback."""
     result = runner.invoke(
@@ -54,6 +83,31 @@ def test_unreachable_database_is_one_line_error() -> None:
     )
     assert "hint: is the server running?" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://pmail:pw-s3cret@[::1/pmail",  # libpq quotes a bad URI whole
+        "host=127.0.0.1 password=pw-s3cret tail-0f-it dbname=pmail",  # a piece of it
+        "host=127.0.0.1 port=1 dbname=pmail password='pw-s3cret",
+    ],
+)
+@pytest.mark.parametrize("command", [["tenant", "list"], ["init-db", "--create"]])
+def test_unreadable_dsn_is_one_error_without_its_password(
+    dsn: str, command: list[str]
+) -> None:
+    """A DSN libpq cannot read is an error/hint pair on two lines (exit 1) that
+    shows no part of the password, for `init-db --create` (it was a traceback) as
+    for any command."""
+    result = runner.invoke(app, ["--dsn", dsn, *command])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("error: invalid DSN (--dsn): ")
+    assert lines[1].startswith("hint: use a libpq DSN")
+    for piece in ("s3cret", "tail-0f-it"):
+        assert piece not in result.output
 
 
 @pytest.mark.db
@@ -226,6 +280,8 @@ def test_ingest_stdin_mbox_export_show(dsn: str, tmp_path: Path) -> None:
         missing.exit_code == 1
         and "error: no message with storage key" in missing.stderr
     )
+    # the hint names the commands that list keys (it named `export --out DIR`)
+    assert "hint: `pmail list` and `pmail search` show keys" in missing.stderr
 
 
 @pytest.mark.db
@@ -292,6 +348,67 @@ def test_usage_errors_come_before_connecting(args: list[str], message: str) -> N
     )
     assert result.exit_code == 2
     assert result.stderr.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("command", "undone"),
+    [("ingest", "ingested"), ("enqueue", "enqueued"), ("classify", "classified")],
+)
+def test_missing_path_says_what_was_not_done(command: str, undone: str) -> None:
+    """A missing input is one error naming it (and how many more) and one hint that
+    says what did not happen, for every command that reads mail from paths."""
+    result = runner.invoke(
+        app,
+        [
+            "--dsn",
+            "host=127.0.0.1 port=1 connect_timeout=1",
+            command,
+            "/no/such.eml",
+            "/no/other.mbox",
+        ],
+        env={"PMAIL_QUEUE_URL": "redis://127.0.0.1:1/0"},
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: no such file or directory: /no/such.eml (and 1 more)\n"
+        f"hint: check the path; nothing was {undone}\n"
+    )
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["export"], "pmail export"),
+        (["show", " ", "-t", "acme"], "pmail show"),
+        (
+            [
+                "report",
+                "volume",
+                "-t",
+                "acme",
+                "--since",
+                "2026-12-05",
+                "--until",
+                "2026-12-01",
+            ],
+            None,
+        ),
+        (["account", "add", "not-an-address", "-t", "acme"], "pmail account add"),
+    ],
+)
+def test_every_usage_error_has_a_hint(
+    dsn: str, args: list[str], command: str | None
+) -> None:
+    """Exit 2 is always an error/hint pair: a usage error of pmail's own that brings
+    no hint of its own gets the command's --help, as the parser's complaints do."""
+    runner.invoke(app, ["--dsn", dsn, "tenant", "add", "acme"])
+    result = runner.invoke(app, ["--dsn", dsn, *args], prog_name="pmail")
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("error: "), result.stderr
+    command = command or f"pmail {args[0]} {args[1]}"
+    assert lines[1] == f"hint: `{command} --help` lists what it takes"
 
 
 @pytest.mark.db

@@ -24,6 +24,7 @@ from typer._click.exceptions import (
     NoArgsIsHelpError,
     UsageError,
 )
+from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
 from pmail_cli import interrupt
@@ -108,6 +109,10 @@ def _hint_for(exc: UsageError, command: str) -> str:
     if param is not None and choices:
         name = max(getattr(param, "opts", None) or [str(param.name)], key=len)
         return f"{name} takes: {', '.join(str(c) for c in choices)}"
+    return _hint_for_command(command)
+
+
+def _hint_for_command(command: str) -> str:
     return f"`{command} --help` lists what it takes"
 
 
@@ -177,6 +182,15 @@ ReadAsOption = Annotated[
 ]
 
 
+def _show_version(value: bool) -> None:
+    """--version: the installed pmail's version on stdout, and nothing else runs."""
+    if value:
+        from pmail_cli import __version__
+
+        print(f"pmail {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -195,6 +209,15 @@ def main(
     ] = False,
     debug: Annotated[
         bool, typer.Option(help="Show tracebacks (also PMAIL_DEBUG=1).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print pmail's version and exit.",
+            is_eager=True,
+            callback=_show_version,
+        ),
     ] = False,
 ) -> None:
     """Keep a cold-email platform's mail in PostgreSQL."""
@@ -244,14 +267,24 @@ def reported_errors(
         if debug:
             raise
         say_plain(f"error: {escape(for_terminal(str(exc)))}")
-        if exc.hint:
-            say_plain(f"hint: {escape(for_terminal(exc.hint))}")
+        hint = exc.hint or _usage_hint(exc)
+        if hint:
+            say_plain(f"hint: {escape(for_terminal(hint))}")
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         if debug:
             raise
         interrupt.report_once()
         raise typer.Exit(130) from None
+
+
+def _usage_hint(exc: PmailError) -> str:
+    """The hint of a usage error that brought none: the command's --help, as for
+    the parser's own complaints (docs/commands.md: exit 2 is an error/hint pair)."""
+    if exc.exit_code != 2:
+        return ""
+    ctx = get_current_context(silent=True)
+    return _hint_for_command(ctx.command_path if ctx is not None else "pmail")
 
 
 @contextmanager

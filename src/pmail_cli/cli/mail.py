@@ -272,7 +272,8 @@ def classify_cmd(
 ) -> None:
     """Classify messages (bounce, auto-reply, …) without storing them.
 
-    Files a directory walk leaves out are counted on stderr (-v names them).
+    Files a directory walk leaves out, and inputs that hold no message, are counted
+    on stderr (-v names them).
 
     Example: pmail classify bounce.eml reply.eml Maildir/ --format json
     """
@@ -280,17 +281,24 @@ def classify_cmd(
 
     settings = get_settings(ctx)
     skipped: list[Skipped] = []
+    empty: list[str] = []
     with reported_errors(None):
         records = classify_service.classify_paths(
             paths,
             as_format=as_format,
             explain=explain,
             skipped=skipped,
+            empty=empty,
             max_bytes=settings.max_message_bytes,
         )
         _print_classified(records, fmt, explain=explain)
     if summary := skipped_summary(skipped, verbose=settings.verbose):
         say(summary.removeprefix("; "))
+    if empty:
+        if settings.verbose:
+            for origin in empty:
+                say(f"empty, nothing to classify: {escape(origin)}")
+        say(f"{len(empty):,} empty input(s): no message in them (-v names them)")
 
 
 def _print_classified(

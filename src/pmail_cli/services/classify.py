@@ -10,7 +10,7 @@ from pmail_cli.classify import classify_bytes
 from pmail_cli.config import MAX_MESSAGE_BYTES
 from pmail_cli.errors import UsageError
 from pmail_cli.sources import EmptyInput, ReadFailure, Skipped, TooLarge, WorkItem
-from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
+from pmail_cli.sources.files import read_paths, reading_mode, refuse_missing
 
 
 def classify_paths(
@@ -20,28 +20,30 @@ def classify_paths(
     stdin: BinaryIO | None = None,
     explain: bool = False,
     skipped: list[Skipped] | None = None,
+    empty: list[str] | None = None,
     max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> Iterator[dict[str, object]]:
     """Yield one record per message found under paths (unreadable inputs get an error).
 
     `explain` adds, per message and per recipient, the rule behind each answer; what
-    a directory walk leaves out is appended to `skipped`. A message over max_bytes
-    gets an error and is not read whole.
+    a directory walk leaves out is appended to `skipped`, inputs that hold no message
+    (0 bytes, blank) to `empty`. A message over max_bytes gets an error and is not
+    read whole.
     """
     as_mbox = reading_mode(as_format)
     if not paths:
         raise UsageError(
             "no input given", hint="pass files, directories, mbox files or -"
         )
-    missing = missing_paths(paths)
-    if missing:
-        raise UsageError(f"no such file or directory: {missing[0]}")
+    refuse_missing(paths, undone="classified")
     for event in read_paths(paths, as_mbox=as_mbox, stdin=stdin, max_bytes=max_bytes):
         if isinstance(event, Skipped):
             if skipped is not None:
                 skipped.append(event)
             continue
         if isinstance(event, EmptyInput):
+            if empty is not None:
+                empty.append(event.origin)
             continue  # nothing to classify
         if isinstance(event, ReadFailure | TooLarge):
             reason = event.reason if isinstance(event, ReadFailure) else None

@@ -21,7 +21,7 @@ from pmail_cli.sources import (
     TooLarge,
     WorkItem,
 )
-from pmail_cli.sources.files import missing_paths, read_paths, reading_mode
+from pmail_cli.sources.files import read_paths, reading_mode, refuse_missing
 
 
 @dataclass(slots=True)
@@ -55,9 +55,14 @@ def _items(events: Iterator[ReadEvent], result: IngestResult) -> Iterator[WorkIt
 
 
 def check_inputs(
-    paths: list[str], *, direction: str, as_format: str | None = None
+    paths: list[str],
+    *,
+    direction: str,
+    as_format: str | None = None,
+    undone: str = "ingested",
 ) -> None:
-    """Refuse a missing path or a bad flag before anything connects or is stored."""
+    """Refuse a missing path or a bad flag before anything connects or is stored
+    (`undone` says what did not happen: 'ingested', 'enqueued')."""
     reading_mode(as_format)
     if not paths:
         raise UsageError(
@@ -65,13 +70,7 @@ def check_inputs(
         )
     if direction not in DIRECTIONS:
         raise vocab.refused("--direction", direction, DIRECTIONS)
-    missing = missing_paths(paths)
-    if missing:
-        raise UsageError(
-            f"no such file or directory: {missing[0]}"
-            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
-            hint="check the path; nothing was ingested",
-        )
+    refuse_missing(paths, undone=undone)
     if paths.count("-") > 1:
         raise UsageError("'-' (stdin) can be given only once")
 

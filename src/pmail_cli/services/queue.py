@@ -118,7 +118,7 @@ def enqueue_paths(
     Redis holds them. Over max_job_bytes a message goes to the spool directory and
     the job names the file. Waits while the queue holds more than max_queue_bytes."""
     _check(priority, tenant)
-    check_inputs(paths, direction=direction, as_format=as_format)
+    check_inputs(paths, direction=direction, as_format=as_format, undone="enqueued")
     streams = open_streams(settings)
     limits = settings.queue
     result = EnqueueResult()

@@ -68,7 +68,7 @@ def find_one(conn: Connection, tenant: Tenant, key: str) -> dict[str, object]:
     if not rows:
         raise NotFound(
             f"no message with storage key {key!r} in tenant {tenant.name!r}",
-            hint="find keys with `pmail export --out DIR`, or check --tenant",
+            hint="`pmail list` and `pmail search` show keys; or check --tenant",
         )
     if len(rows) > 1:
         shown = ", ".join(str(r["storage_key"]) for r in rows[:CANDIDATES])

@@ -25,6 +25,7 @@ from typing import BinaryIO
 
 from pmail_cli import vocab
 from pmail_cli.config import MAX_MESSAGE_BYTES
+from pmail_cli.errors import UsageError
 from pmail_cli.sources import (
     DOVECOT_FILE,
     LINKED_DIR,
@@ -286,6 +287,18 @@ def read_paths(
 def missing_paths(paths: list[str]) -> list[str]:
     """Return the paths (other than '-') that do not exist."""
     return [p for p in paths if p != "-" and not os.path.lexists(p)]
+
+
+def refuse_missing(paths: list[str], *, undone: str) -> None:
+    """Refuse the inputs when one does not exist, before anything is read: the first
+    missing path (and how many more), and a hint that nothing was `undone`."""
+    missing = missing_paths(paths)
+    if missing:
+        raise UsageError(
+            f"no such file or directory: {missing[0]}"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            hint=f"check the path; nothing was {undone}",
+        )
 
 
 def reading_mode(value: str | None) -> bool | None:
