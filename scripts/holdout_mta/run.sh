@@ -60,8 +60,11 @@ allow_start() { [ -e "$WORK/policy-rc.d.ours" ] && rm -f /usr/sbin/policy-rc.d "
 case "${1:-}" in
 setup)
   mkdir -p "$WORK/home" && chmod 755 "$WORK" "$WORK/home"
-  # dovecot-core is expected installed; its LMTP server comes and goes with this run
-  install lmtp dovecot-lmtpd
+  # the LMTP server (and dovecot-core, when the machine has none) come and go with this run;
+  # system users the packages add are remembered and removed by teardown
+  getent passwd | cut -d: -f1 | sort >"$WORK/users-before"
+  getent group | cut -d: -f1 | sort >"$WORK/groups-before"
+  install lmtp dovecot-core dovecot-lmtpd
   PY configure.py "$WORK"
   for u in $SENDER_USER $LDA_USER; do
     id "$u" >/dev/null 2>&1 || useradd -M -d "$WORK/home/$u" -s /usr/sbin/nologin "$u"
@@ -148,12 +151,66 @@ opensmtpd)
   ! getent group opensmtpd >/dev/null || groupdel opensmtpd
   allow_start
   ;;
+sendmail)
+  no_start
+  install sendmail sendmail-bin
+  SM=$WORK/sendmail
+  mkdir -p /etc/mail/holdout
+  cp "$SM/aliases" "$SM/mailertable" "$SM/deliver" /etc/mail/holdout/
+  m4 "$SM/holdout.mc" >/etc/mail/sendmail.cf
+  makemap hash /etc/mail/holdout/mailertable </etc/mail/holdout/mailertable
+  newaliases
+  # a queue runner only (no -bd: nothing listens); mail goes in with -Am (no MSP)
+  "$SM/sm" -L sm-holdout -O PidFile="$SM/pid" -q20s
+  sleep 1
+  PY send.py "$SM/sm" -Am -odb -oem
+  queue_wait "find /var/spool/mqueue -name 'qf*' | wc -l"
+  collect sendmail
+  kill "$(head -1 "$SM/pid")" || true  # the queue runner started above
+  purge sendmail
+  rm -rf /etc/mail /var/spool/mqueue /var/spool/mqueue-client /var/lib/sendmail
+  for u in smmta smmsp; do ! id $u >/dev/null 2>&1 || userdel $u; done
+  for g in smmta smmsp; do ! getent group $g >/dev/null || groupdel $g; done
+  allow_start
+  ;;
+courier)
+  no_start
+  install courier courier-mta
+  C=$WORK/courier
+  for f in me defaultdomain locals esmtproutes queuetime warntime retryalpha retrybeta retrygamma \
+      retrymaxdelta esmtpdelay esmtptimeoutconnect esmtptimeouthelo sizelimit; do
+    cp "$C/$f" /etc/courier/
+  done
+  for u in $SENDER_USER $LDA_USER; do  # Courier delivers to ./Maildir only when it exists
+    mkdir -p "$WORK/home/$u/Maildir/"{new,cur,tmp} && chown -R "$u:$u" "$WORK/home/$u/Maildir"
+  done
+  install -o $LDA_USER -g $LDA_USER -m 600 "$C/dot-courier-lda" "$WORK/home/$LDA_USER/.courier"
+  /usr/sbin/authdaemond start
+  /usr/sbin/courier start
+  sleep 2
+  # Courier has no LMTP client
+  SKIP=lmtp-quota,lmtp-quota-2rcpt,lmtp-unknown PY send.py /usr/sbin/sendmail
+  queue_wait "find /var/lib/courier/msgs -type f -name 'C*' | wc -l"
+  collect courier
+  /usr/sbin/courier stop || true
+  /usr/sbin/authdaemond stop || true
+  rm -f "$WORK/home/$LDA_USER/.courier"
+  purge courier
+  rm -rf /etc/courier /var/lib/courier /var/spool/courier /run/courier /etc/courier-authlib
+  for u in courier daemon-courier; do ! id $u >/dev/null 2>&1 || userdel $u; done
+  ! getent group courier >/dev/null || groupdel courier
+  allow_start
+  ;;
 teardown)
   [ -f "$WORK/remote.pid" ] && kill "$(cat "$WORK/remote.pid")" || true
   doveadm -c "$WORK/dovecot/dovecot.conf" stop || true
   for u in $SENDER_USER $LDA_USER; do id "$u" >/dev/null 2>&1 && userdel "$u"; done
   rm -f /etc/mailname
   purge lmtp
+  if [ -f "$WORK/users-before" ]; then  # users/groups the purged packages left behind
+    getent passwd | cut -d: -f1 | sort | comm -13 "$WORK/users-before" - | xargs -r -n1 userdel
+    getent group | cut -d: -f1 | sort | comm -13 "$WORK/groups-before" - | xargs -r -n1 groupdel
+  fi
   allow_start
   ;;
 *)
