@@ -300,4 +300,16 @@ for name, text in control.items():
     (cour / name).write_text(text + "\n")
 (cour / "dot-courier-lda").write_text(f"| {lda} -d {LDA_USER}\n")
 
+# dma: dma.conf.in, whose @SMARTHOST@ line run.sh fills in before each message
+(work / "dma").mkdir(exist_ok=True)
+(work / "dma" / "dma.conf.in").write_text(f"""\
+# holdout_mta: a private dma configuration for provoking delivery failures
+@SMARTHOST@
+PORT {PORT}
+ALIASES /etc/dma/holdout-aliases
+SPOOLDIR /var/spool/dma
+MAILNAME {LOCAL_DOMAIN}
+""")
+(work / "dma" / "aliases").write_text("postmaster: root\n")
+
 print("configured", work)
