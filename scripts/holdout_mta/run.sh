@@ -6,6 +6,9 @@
 #   bash scripts/holdout_mta/run.sh postfix      # install, send, wait for the queue to empty,
 #   bash scripts/holdout_mta/run.sh exim4        #   copy the notices to $WORK/out/<mta>/, purge
 #   bash scripts/holdout_mta/run.sh opensmtpd
+#   bash scripts/holdout_mta/run.sh sendmail
+#   bash scripts/holdout_mta/run.sh courier
+#   bash scripts/holdout_mta/run.sh dma          # permanent failures only (cases.DMA_SKIP)
 #   bash scripts/holdout_mta/run.sh teardown     # stop what setup started, remove the users
 #
 # Nothing listens on port 25 or 587: a policy-rc.d keeps the packages' services from
@@ -77,7 +80,8 @@ setup)
   /usr/sbin/dovecot -c "$WORK/dovecot/dovecot.conf"
   chmod 755 "$WORK/dovecot/run"
   chmod 666 "$WORK/dovecot/dovecot.log"  # dovecot-lda runs as the recipient and logs there
-  (cd "$HERE" && nohup python3 remote.py >"$WORK/remote.log" 2>&1 & echo $! >"$WORK/remote.pid")
+  # $! must be the server's own pid (nohup execs python), not a subshell's
+  (cd "$HERE" && { nohup python3 remote.py >"$WORK/remote.log" 2>&1 & echo $! >"$WORK/remote.pid"; })
   sleep 1; cat "$WORK/remote.log"
   ;;
 postfix)
@@ -239,6 +243,6 @@ teardown)
   allow_start
   ;;
 *)
-  sed -n '2,14p' "$0"; exit 2
+  sed -n '2,17p' "$0"; exit 2
   ;;
 esac
