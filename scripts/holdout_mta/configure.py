@@ -1,4 +1,5 @@
-"""Write the private configurations (Dovecot, Exim, Postfix maps, OpenSMTPD) under WORK.
+"""Write the private configurations (Dovecot, Exim, Postfix maps, OpenSMTPD, sendmail, Courier)
+under WORK.
 
 Run: python3 configure.py WORK   (WORK e.g. /tmp/holdout_mta; run.sh does this)
 """
@@ -13,7 +14,14 @@ from cases import HOSTNAME, LDA_USER, LMTP_PORT, LMTP_USERS, LOCAL_DOMAIN, PORT,
 work = Path(sys.argv[1])
 home = work / "home"
 dov = work / "dovecot"
-for d in (dov, work / "exim", work / "postfix", work / "smtpd"):
+for d in (
+    dov,
+    work / "exim",
+    work / "postfix",
+    work / "smtpd",
+    work / "sendmail",
+    work / "courier",
+):
     d.mkdir(parents=True, exist_ok=True)
 lda = f"/usr/lib/dovecot/dovecot-lda -c {dov}/dovecot.conf -e"
 smtp_routes = {
@@ -198,4 +206,110 @@ lines = [
     'match from local for any action "dns"',
 ]
 (work / "smtpd" / "smtpd.conf").write_text("\n".join(lines) + "\n")
+
+# sendmail: a .mc built into sendmail.cf by run.sh (m4 with sendmail-cf's macros).  No
+# daemon listens (sendmail is run as a queue runner only, -q20s); mail is submitted with
+# -Am (straight to the MTA, no submission agent); run.sh copies aliases, mailertable and
+# deliver to /etc/mail/holdout/.  Local mail goes to a small Maildir
+# writer, smoreau's through dovecot-lda -e; LMTP domains through a TCP LMTP mailer.
+sm = work / "sendmail"
+etc = "/etc/mail/holdout"  # run.sh copies the files there: sendmail refuses maps under /tmp
+(sm / "deliver").write_text(f"""\
+#!/bin/sh
+# holdout_mta: sendmail's local mailer: the user's ~/Maildir/new, {LDA_USER} via dovecot-lda
+u="$1"
+[ "$u" = {LDA_USER} ] && exec {lda} -d {LDA_USER}
+h=$(getent passwd "$u") || exit 67
+h=$(echo "$h" | cut -d: -f6)
+f="$(date +%s).$$.{HOSTNAME}"
+umask 077
+mkdir -p "$h/Maildir/tmp" "$h/Maildir/new" "$h/Maildir/cur"
+cat >"$h/Maildir/tmp/$f" && mv "$h/Maildir/tmp/$f" "$h/Maildir/new/$f" || exit 75
+chown -R "$u" "$h/Maildir"
+""")
+(sm / "deliver").chmod(0o755)
+# sendmail sleeps 60 s on every start when the machine's host name has no dot and does not
+# resolve to one ("My unqualified host name ... unknown; sleeping for retry"): run it in a
+# UTS namespace of its own whose host name is the MTA's
+(sm / "sm").write_text(f"""\
+#!/bin/sh
+exec unshare -u sh -c 'hostname {HOSTNAME} && exec /usr/sbin/sendmail "$@"' sendmail "$@"
+""")
+(sm / "sm").chmod(0o755)
+(sm / "mailertable").write_text(
+    "".join(f"{d}\tesmtp:[{ip}]\n" for d, ip in smtp_routes.items())
+    + "".join(f"{d}\tlmtp{LMTP_PORT}:[127.0.0.1]\n" for d in lmtp_domains)
+)
+(sm / "aliases").write_text(
+    "postmaster: /dev/null\nMAILER-DAEMON: postmaster\nroot: postmaster\n"
+)
+(sm / "holdout.mc").write_text(f"""\
+divert(-1)
+# holdout_mta: a private sendmail configuration for provoking delivery failures
+divert(0)dnl
+include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+VERSIONID(`holdout_mta')dnl
+OSTYPE(`debian')dnl
+DOMAIN(`debian-mta')dnl
+define(`confDOMAIN_NAME', `{HOSTNAME}')dnl
+define(`ALIAS_FILE', `{etc}/aliases')dnl
+undefine(`confHOST_STATUS_DIRECTORY')dnl
+define(`confTO_QUEUEWARN', `1m')dnl
+define(`confTO_QUEUERETURN', `4m')dnl
+define(`confTO_CONNECT', `10s')dnl
+define(`confTO_ICONNECT', `10s')dnl
+define(`confTO_INITIAL', `15s')dnl
+define(`confMIN_QUEUE_AGE', `0')dnl
+define(`confMAX_MESSAGE_SIZE', `61440')dnl
+define(`SMTP_MAILER_ARGS', `TCP $h {PORT}')dnl
+define(`ESMTP_MAILER_ARGS', `TCP $h {PORT}')dnl
+define(`LOCAL_MAILER_PATH', `{etc}/deliver')dnl
+define(`LOCAL_MAILER_ARGS', `deliver $u')dnl
+FEATURE(`nocanonify')dnl
+FEATURE(`no_default_msa')dnl
+FEATURE(`mailertable', `hash {etc}/mailertable')dnl
+LOCAL_DOMAIN(`{LOCAL_DOMAIN}')dnl
+MAILER(`local')dnl
+MAILER(`smtp')dnl
+MAILER_DEFINITIONS
+Mlmtp{LMTP_PORT}, P=[IPC], F=mDFMuXz, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n, L=990,
+\tT=DNS/RFC822/SMTP, A=TCP $h {LMTP_PORT}
+""")
+
+# Courier: control files that run.sh copies into /etc/courier (the package's own directory,
+# purged afterwards).  Courier has no LMTP client: the LMTP cases are left out for it.
+# smoreau's local delivery is dovecot-lda, through the .courier file of its home.
+cour = work / "courier"
+control = {
+    "me": HOSTNAME,
+    "defaultdomain": LOCAL_DOMAIN,
+    "locals": f"localhost\n{LOCAL_DOMAIN}\n{HOSTNAME}",
+    "esmtproutes": "\n".join(f"{d}: [{ip}],{PORT}" for d, ip in smtp_routes.items()),
+    "queuetime": "4m",
+    "warntime": "1m",
+    "retryalpha": "20s",
+    "retrybeta": "3",
+    "retrygamma": "20s",
+    "retrymaxdelta": "1",
+    "esmtpdelay": "0",
+    "esmtptimeoutconnect": "10",
+    "esmtptimeouthelo": "15",
+    "sizelimit": "61440",
+}
+for name, text in control.items():
+    (cour / name).write_text(text + "\n")
+(cour / "dot-courier-lda").write_text(f"| {lda} -d {LDA_USER}\n")
+
+# dma: dma.conf.in, whose @SMARTHOST@ line run.sh fills in before each message
+(work / "dma").mkdir(exist_ok=True)
+(work / "dma" / "dma.conf.in").write_text(f"""\
+# holdout_mta: a private dma configuration for provoking delivery failures
+@SMARTHOST@
+PORT {PORT}
+ALIASES /etc/dma/holdout-aliases
+SPOOLDIR /var/spool/dma
+MAILNAME {LOCAL_DOMAIN}
+""")
+(work / "dma" / "aliases").write_text("postmaster: root\n")
+
 print("configured", work)

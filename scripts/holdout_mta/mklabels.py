@@ -2,7 +2,8 @@
 
 Run: python3 mklabels.py MTA PACKAGE=VERSION OUT [OVERRIDES.tsv]
 Writes OUT/labels.tsv and OUT/manifest.tsv.  Kind, status and recipients come from
-each notice's own DSN fields; reason and hard/soft from cases.LABELS, unless the
+each notice's own DSN fields (without a DSN: the case's addresses its own text names and
+the first enhanced code that text quotes, as the labelling rule says); reason and hard/soft from cases.LABELS, unless the
 overrides file (file name, reason, hard_soft, deciding words) says otherwise after the
 notice was read.  Every row is a draft until a person has read the notice it labels.
 """
@@ -16,7 +17,7 @@ import sys
 from email import policy
 from pathlib import Path
 
-from cases import LABELS, REPLIES
+from cases import CASES, LABELS, REPLIES
 
 mta, package, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 overrides: dict[str, list[str]] = {}
@@ -26,6 +27,10 @@ if len(sys.argv) > 4:
             key, *rest = line.split("\t")
             overrides[key] = rest
 version = package.split("=", 1)[1]
+HOW = {
+    "sendmail": "delivered by the MTA's local mailer (scripts/holdout_mta's Maildir writer) to a local Maildir",
+    "dma": "delivered by the MTA to the local mbox /var/mail/kdoyle, split out by scripts/holdout_mta/split_mbox.py (the From_ line and the separating empty line removed)",
+}
 labels, manifest = [], []
 for f in sorted(out.glob("*.eml")):
     raw = f.read_bytes()
@@ -51,6 +56,19 @@ for f in sorted(out.glob("*.eml")):
                     )
                 )
     failed = [b for b in blocks if b[1] in ("failed", "delayed")]
+    if not blocks:  # a notice without a DSN (dma): the labelling rule's fallbacks
+        text = raw.decode("utf-8", "replace")
+        own = re.split(
+            r"^(?:Message headers follow|Original message follows)",
+            text,
+            maxsplit=1,
+            flags=re.M | re.I,
+        )[0]
+        body = own.split("\n\n", 1)[-1]
+        named = [a for _n, rcpts, _s, _b in CASES for a in rcpts if a in body]
+        code = re.search(r"\b[245]\.\d{1,3}\.\d{1,3}\b", body)
+        status = code.group(0) if code else ""
+        failed = blocks = [(a, "failed", status) for a in named]
     reason, hard_soft, provocation, words = LABELS[case]
     if (
         case == "multi-rcpt" and failed
@@ -91,7 +109,7 @@ for f in sorted(out.glob("*.eml")):
                 "generated here (MTA output, no third-party text)",
                 str(len(raw)),
                 hashlib.sha256(raw).hexdigest(),
-                "delivered by the MTA to a local Maildir",
+                HOW.get(mta, "delivered by the MTA to a local Maildir"),
             ]
         )
     )

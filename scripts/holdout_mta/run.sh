@@ -6,6 +6,9 @@
 #   bash scripts/holdout_mta/run.sh postfix      # install, send, wait for the queue to empty,
 #   bash scripts/holdout_mta/run.sh exim4        #   copy the notices to $WORK/out/<mta>/, purge
 #   bash scripts/holdout_mta/run.sh opensmtpd
+#   bash scripts/holdout_mta/run.sh sendmail
+#   bash scripts/holdout_mta/run.sh courier
+#   bash scripts/holdout_mta/run.sh dma          # permanent failures only (cases.DMA_SKIP)
 #   bash scripts/holdout_mta/run.sh teardown     # stop what setup started, remove the users
 #
 # Nothing listens on port 25 or 587: a policy-rc.d keeps the packages' services from
@@ -60,8 +63,11 @@ allow_start() { [ -e "$WORK/policy-rc.d.ours" ] && rm -f /usr/sbin/policy-rc.d "
 case "${1:-}" in
 setup)
   mkdir -p "$WORK/home" && chmod 755 "$WORK" "$WORK/home"
-  # dovecot-core is expected installed; its LMTP server comes and goes with this run
-  install lmtp dovecot-lmtpd
+  # the LMTP server (and dovecot-core, when the machine has none) come and go with this run;
+  # system users the packages add are remembered and removed by teardown
+  getent passwd | cut -d: -f1 | sort >"$WORK/users-before"
+  getent group | cut -d: -f1 | sort >"$WORK/groups-before"
+  install lmtp dovecot-core dovecot-lmtpd
   PY configure.py "$WORK"
   for u in $SENDER_USER $LDA_USER; do
     id "$u" >/dev/null 2>&1 || useradd -M -d "$WORK/home/$u" -s /usr/sbin/nologin "$u"
@@ -74,7 +80,8 @@ setup)
   /usr/sbin/dovecot -c "$WORK/dovecot/dovecot.conf"
   chmod 755 "$WORK/dovecot/run"
   chmod 666 "$WORK/dovecot/dovecot.log"  # dovecot-lda runs as the recipient and logs there
-  (cd "$HERE" && nohup python3 remote.py >"$WORK/remote.log" 2>&1 & echo $! >"$WORK/remote.pid")
+  # $! must be the server's own pid (nohup execs python), not a subshell's
+  (cd "$HERE" && { nohup python3 remote.py >"$WORK/remote.log" 2>&1 & echo $! >"$WORK/remote.pid"; })
   sleep 1; cat "$WORK/remote.log"
   ;;
 postfix)
@@ -148,15 +155,94 @@ opensmtpd)
   ! getent group opensmtpd >/dev/null || groupdel opensmtpd
   allow_start
   ;;
+sendmail)
+  no_start
+  install sendmail sendmail-bin
+  SM=$WORK/sendmail
+  mkdir -p /etc/mail/holdout
+  cp "$SM/aliases" "$SM/mailertable" "$SM/deliver" /etc/mail/holdout/
+  m4 "$SM/holdout.mc" >/etc/mail/sendmail.cf
+  makemap hash /etc/mail/holdout/mailertable </etc/mail/holdout/mailertable
+  newaliases
+  # a queue runner only (no -bd: nothing listens); mail goes in with -Am (no MSP)
+  "$SM/sm" -L sm-holdout -O PidFile="$SM/pid" -q20s
+  sleep 1
+  PY send.py "$SM/sm" -Am -odb -oem
+  queue_wait "find /var/spool/mqueue -name 'qf*' | wc -l"
+  collect sendmail
+  kill "$(head -1 "$SM/pid")" || true  # the queue runner started above
+  purge sendmail
+  rm -rf /etc/mail /var/spool/mqueue /var/spool/mqueue-client /var/lib/sendmail
+  for u in smmta smmsp; do ! id $u >/dev/null 2>&1 || userdel $u; done
+  for g in smmta smmsp; do ! getent group $g >/dev/null || groupdel $g; done
+  allow_start
+  ;;
+courier)
+  no_start
+  install courier courier-mta
+  C=$WORK/courier
+  for f in me defaultdomain locals esmtproutes queuetime warntime retryalpha retrybeta retrygamma \
+      retrymaxdelta esmtpdelay esmtptimeoutconnect esmtptimeouthelo sizelimit; do
+    cp "$C/$f" /etc/courier/
+  done
+  for u in $SENDER_USER $LDA_USER; do  # Courier delivers to ./Maildir only when it exists
+    mkdir -p "$WORK/home/$u/Maildir/"{new,cur,tmp} && chown -R "$u:$u" "$WORK/home/$u/Maildir"
+  done
+  cp "$C/dot-courier-lda" "$WORK/home/$LDA_USER/.courier"  # (install() above is apt's)
+  chown $LDA_USER:$LDA_USER "$WORK/home/$LDA_USER/.courier" && chmod 600 "$WORK/home/$LDA_USER/.courier"
+  /usr/sbin/authdaemond start
+  /usr/sbin/courier start
+  sleep 2
+  # Courier has no LMTP client
+  SKIP=lmtp-quota,lmtp-quota-2rcpt,lmtp-unknown PY send.py /usr/sbin/sendmail
+  queue_wait "find /var/lib/courier/msgs -type f -name 'C*' | wc -l"
+  collect courier
+  /usr/sbin/courier stop || true
+  /usr/sbin/authdaemond stop || true
+  rm -f "$WORK/home/$LDA_USER/.courier"
+  purge courier
+  rm -rf /etc/courier /var/lib/courier /var/spool/courier /run/courier /etc/courier-authlib
+  for u in courier daemon-courier; do ! id $u >/dev/null 2>&1 || userdel $u; done
+  ! getent group courier >/dev/null || groupdel courier
+  allow_start
+  ;;
+dma)
+  no_start
+  echo "dma dma/mailname string $(PY -c 'import cases; print(cases.LOCAL_DOMAIN)')" | debconf-set-selections
+  echo "dma dma/relayhost string" | debconf-set-selections
+  install dma dma
+  cp "$WORK/dma/aliases" /etc/dma/holdout-aliases
+  rm -f /var/mail/$SENDER_USER
+  # one smarthost per message: the stand-in server of the case's domain (cases.DMA_SKIP
+  # lists the cases dma cannot express); dma delivers at once, in a process of its own
+  for c in $(PY -c 'import cases; print(" ".join(n for n, *_ in cases.CASES if n not in cases.DMA_SKIP))'); do
+    host=$(PY -c "import cases; print(cases.dma_smarthost('$c'))")
+    sed "s/^@SMARTHOST@\$/${host:+SMARTHOST $host}/" "$WORK/dma/dma.conf.in" >/etc/dma/dma.conf
+    ONLY=$c PY send.py /usr/sbin/sendmail
+    sleep 3
+  done
+  queue_wait "find /var/spool/dma -type f -name 'Q*' | wc -l"
+  sleep 5
+  PY split_mbox.py /var/mail/$SENDER_USER "$WORK/home/$SENDER_USER/Maildir/new"
+  collect dma
+  mv /var/mail/$SENDER_USER "$WORK/used/dma/mbox"
+  purge dma
+  rm -rf /etc/dma /var/spool/dma
+  allow_start
+  ;;
 teardown)
   [ -f "$WORK/remote.pid" ] && kill "$(cat "$WORK/remote.pid")" || true
   doveadm -c "$WORK/dovecot/dovecot.conf" stop || true
   for u in $SENDER_USER $LDA_USER; do id "$u" >/dev/null 2>&1 && userdel "$u"; done
   rm -f /etc/mailname
   purge lmtp
+  if [ -f "$WORK/users-before" ]; then  # users/groups the purged packages left behind
+    getent passwd | cut -d: -f1 | sort | comm -13 "$WORK/users-before" - | xargs -r -n1 userdel
+    getent group | cut -d: -f1 | sort | comm -13 "$WORK/groups-before" - | xargs -r -n1 groupdel
+  fi
   allow_start
   ;;
 *)
-  sed -n '2,14p' "$0"; exit 2
+  sed -n '2,17p' "$0"; exit 2
   ;;
 esac

@@ -73,6 +73,19 @@ FAILURES = frozenset({"bounce", "delay"})
 # 5.1.3 replies were written after the same documented texts, so this gain says the
 # rules read those texts, not that unseen wordings are covered); the public files and
 # the corpus score as before.
+# 2026-12-07: 107 more MTA notices (sendmail 8.17.1.9: 43, Courier 1.0.16: 40, dma 0.13:
+# 24; scripts/holdout_mta/), measured once after their labels were committed; the 131
+# older MTA files and the 134 public ones score as before. The mta floors are the new
+# figures: hard/soft 128/131 -> 229/238 (96.2 %), reason 120/129 -> 207/234 (88.5 %),
+# status 68/131 -> 126/236 (53.4 %). By cause (docs/classification.md): Courier's six
+# delay warnings that state a cause (a 4xx reply, "Connection refused") read as expired;
+# the "Access denied"
+# refusal (securityerror) and the 5.6.0 content refusal once more per MTA; dma's "DNS
+# lookup failure: host ... not found" read as networkerror (2, hard -> soft); Courier's
+# "550 User <...> unknown" for a local user unread (1, hard -> soft); sendmail's
+# connection refused and 421 greeting read as expired (3); the status misses are again
+# the MTA's own Status (Courier's 5.0.0 / 4.0.0, sendmail's 5.2.0, 4.4.7, ...) against the
+# remote's quoted code.
 THRESHOLDS = {
     "public": {
         "kind": 0.962,
@@ -84,9 +97,9 @@ THRESHOLDS = {
     "mta": {
         "kind": 1.0,
         "recipient": 1.0,
-        "status": 0.519,
-        "hard_soft": 0.977,
-        "reason": 0.930,
+        "status": 0.533,
+        "hard_soft": 0.962,
+        "reason": 0.884,
     },
 }
 MEASURES = tuple(THRESHOLDS["public"])
@@ -170,7 +183,7 @@ def test_holdout_files_match_their_manifest() -> None:
         if p.is_file() and p.parent != HOLDOUT
     }
     assert labelled <= listed == on_disk
-    assert len(labelled) >= 265
+    assert len(labelled) >= 372
 
 
 @pytest.mark.parametrize(
