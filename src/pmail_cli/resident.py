@@ -70,8 +70,8 @@ GLOBAL_WITH_VALUE = frozenset({"--dsn", "--config"})
 def directory(env: Mapping[str, str] = os.environ) -> str:
     """The directory of this user's sockets: PMAIL_RESIDENT_DIR, else
     $XDG_RUNTIME_DIR/pmail, else /tmp/pmail-UID."""
-    if env.get(DIR_VARIABLE):
-        return env[DIR_VARIABLE]
+    if env.get(DIR_VARIABLE):  # absolute: the server runs from inside it
+        return os.path.abspath(env[DIR_VARIABLE])
     runtime = env.get("XDG_RUNTIME_DIR", "")
     if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
         return os.path.join(runtime, "pmail")
@@ -80,7 +80,10 @@ def directory(env: Mapping[str, str] = os.environ) -> str:
 
 def untrusted(path: str) -> str | None:
     """Why directory `path` cannot hold this user's sockets (None: it can): it must
-    be a real directory, owned by this user, that nobody else may enter."""
+    be a real directory, owned by this user, that nobody else may enter, and nobody
+    else may move it or a directory above it away (and put their own in its place
+    between a check and its use): each one above belongs to this user or root, and
+    one that others may write to has the sticky bit (as /tmp)."""
     try:
         st = os.lstat(path)
     except OSError as exc:
@@ -91,6 +94,22 @@ def untrusted(path: str) -> str | None:
         return f"{path} belongs to uid {st.st_uid}, not to this user"
     if st.st_mode & 0o077:
         return f"{path} is open to others (mode {st.st_mode & 0o777:o}; 700 needed)"
+    full = os.path.abspath(path)
+    above = set()
+    for start in (full, os.path.realpath(full)):  # as written and as resolved
+        while start != os.path.dirname(start):
+            start = os.path.dirname(start)
+            above.add(start)
+    for place in sorted(above):
+        try:
+            st = os.stat(place)
+        except OSError as exc:
+            return f"{place}: {exc.strerror}"
+        if st.st_uid not in (0, os.getuid()):
+            return f"{place} belongs to uid {st.st_uid}, who could replace {path}"
+        if st.st_mode & 0o022 and not st.st_mode & 0o1000:
+            mode = st.st_mode & 0o7777
+            return f"{place} is writable by others (mode {mode:o}), who could replace {path}"
     return None
 
 
