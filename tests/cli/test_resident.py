@@ -910,3 +910,34 @@ def test_the_servers_credentials_never_reach_a_command(
         with psycopg.connect(stored, autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.db
+def test_an_act_through_the_server_is_audited_as_the_clients(
+    stored: str, env: dict[str, str], direct: dict[str, str]
+) -> None:
+    """An audited act (`tenant set`) run by the server is one entry, as it is run in
+    its own process, with the OS user the client says (its LOGNAME), not the
+    server's: `pmail audit` reads the same log either way."""
+    started({**env, "LOGNAME": "server-user"})
+    for environ, who, days in ((env, "served-user", "30"), (direct, "own-user", "40")):
+        run = pmail(
+            {**environ, "LOGNAME": who},
+            "--dsn",
+            stored,
+            "-q",
+            "tenant",
+            "set",
+            "acme",
+            "--retention-days",
+            days,
+        )
+        assert run.code == 0, run.err
+        assert run.way == ("served" if environ is env else "here")
+    log = pmail(env, "--dsn", stored, "audit", "--action", "tenant set", "-f", "json")
+    assert log.way == "served" and log.code == 0, log.err
+    entries = [(e["os_user"], e["params"]) for e in json.loads(log.out)]
+    assert entries == [
+        ("served-user", {"name": "acme", "retention_days": 30}),
+        ("own-user", {"name": "acme", "retention_days": 40}),
+    ]
