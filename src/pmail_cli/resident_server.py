@@ -283,10 +283,13 @@ def _session(conn: socket.socket, code: bytes, server_pid: int) -> int:
     except ValueError:
         _close(fds)
         return 2
-    if req.fingerprint != code:  # pmail changed since the server started
+    if req.fingerprint != code:  # the client would run other code: it runs it
         _send(conn, resident.OTHER_CODE, 0)
         _close(fds)
-        os.kill(server_pid, signal.SIGTERM)
+        # the server stops only if its own code changed (pmail upgraded), not for a
+        # client with another import path (PYTHONPATH) or python flags
+        if resident.fingerprint() != code:
+            os.kill(server_pid, signal.SIGTERM)
         return 0
     go_read, go_write = os.pipe()
     child = os.fork()

@@ -941,3 +941,18 @@ def test_an_act_through_the_server_is_audited_as_the_clients(
         ("served-user", {"name": "acme", "retention_days": 30}),
         ("own-user", {"name": "acme", "retention_days": 40}),
     ]
+
+
+def test_a_client_with_another_import_path_runs_itself_and_the_server_stays(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A command with its own PYTHONPATH would import other code than the server
+    loaded: it runs in its own process (-v says why). The server is not outdated
+    by that, and keeps serving everyone else (before, any such command stopped it)."""
+    pid = started(env)
+    other = {**env, "PYTHONPATH": str(tmp_path / "elsewhere")}
+    run = pmail(other, "-v", "classify", str(BOUNCES[0]))
+    assert (run.way, run.code) == ("here", 0)
+    assert b"note: resident server not used: it runs another version" in run.err
+    assert pmail(env, "classify", str(BOUNCES[0])).way == "served"
+    assert server_pid(env) == pid
