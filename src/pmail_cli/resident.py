@@ -32,6 +32,12 @@ ASK = b"PMRQ"  # status: the server's pid and whether it runs this code
 HEADER = struct.Struct("!4sI")  # magic, length of the fields that follow
 FRAME = struct.Struct("!ci")  # the server's answers: tag, value
 PID, EXITED, SIGNALLED, OTHER_CODE = b"P", b"X", b"S", b"V"
+# The server's first word on every connection, once a process of its own reads it:
+# only then does the client send its descriptors. Sent to a server that does not
+# accept (stopped with Ctrl-Z, out of descriptors), they would wait in the
+# connection's queue after the client gave up and ran the command itself, and keep
+# its stdout open: `x=$(pmail list)` or `pmail list | less` would never see its end.
+READY = b"R"
 GO = b"G"  # the client's answer to PID: it relays from now on
 MAX_REQUEST = 4 << 20  # argv + environment; larger requests are refused unread
 MAX_FIELDS = 65_536
@@ -289,6 +295,10 @@ def run(argv: list[str]) -> int | None:
 
 def _served(sock: _socket.socket, argv: list[str], verbose: bool) -> int | None:
     try:
+        hello = read_frame(sock)
+        if hello is None or hello[0] != READY:
+            _note(verbose, "no answer")
+            return None
         payload = request(argv, os.environ)
         if len(payload) > MAX_REQUEST:
             _note(verbose, "the command line and environment are too large")

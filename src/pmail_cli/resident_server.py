@@ -113,6 +113,9 @@ def ask(path: str) -> tuple[int, bool] | None:
         return None
     try:
         payload = resident.encode([resident.fingerprint()])
+        hello = resident.read_frame(sock)
+        if hello is None or hello[0] != resident.READY:
+            return None
         sock.sendall(resident.HEADER.pack(resident.ASK, len(payload)) + payload)
         first, second = resident.read_frame(sock), resident.read_frame(sock)
     except OSError:
@@ -268,6 +271,7 @@ def _session(conn: socket.socket, code: bytes, server_pid: int) -> int:
     os.setsid()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
+    _send(conn, resident.READY, 0)  # the client sends its descriptors now
     try:
         kind, body, fds = _receive(conn, time.monotonic() + REQUEST_SECONDS)
     except (OSError, ValueError):
@@ -536,8 +540,11 @@ def _exit_status(code: object) -> int:
     return 1
 
 
-LAUNCH = (  # in the socket directory: `python -c` imports from where it runs
+LAUNCH = (  # in the socket directory: `python -c` imports from where it runs;
+    # none of the descriptors of whoever started it (a pipe it waits on, a file it
+    # had open) is kept, nor handed to every command
     "import os, sys\n"
+    "os.closerange(3, os.sysconf('SC_OPEN_MAX'))\n"
     "os.chdir(sys.argv[1])\n"
     "from pmail_cli.resident_server import main\n"
     "sys.exit(main(sys.argv[1]))\n"

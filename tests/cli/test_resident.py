@@ -13,6 +13,8 @@ import contextlib
 import functools
 import json
 import os
+import resource
+import select
 import shutil
 import signal
 import socket
@@ -437,11 +439,17 @@ FINGERPRINT = (
 )
 
 
+def _ready(sock: socket.socket) -> None:
+    """Read the server's first word (a process of its own has the connection)."""
+    assert resident.read_frame(sock) == (resident.READY, 0)
+
+
 def _send_raw(path: str, header: bytes, body: bytes, fds: list[int]) -> bytes:
     """Send a request as given; what the server answered before closing."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(30)
         sock.connect(path)
+        _ready(sock)
         sock.sendmsg(
             [header],
             [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))]
@@ -513,6 +521,7 @@ def test_a_client_that_gives_up_before_go_never_has_its_command_run(
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(30)
             sock.connect(path)
+            _ready(sock)
             rights = struct.pack("4i", fd, fd, fd, fd)
             header = resident.HEADER.pack(resident.RUN, len(body))
             sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
@@ -786,6 +795,7 @@ def test_a_request_trickled_past_its_time_is_not_run(
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(30)
             sock.connect(path)
+            _ready(sock)
             rights = struct.pack("4i", fd, fd, fd, fd)
             sock.sendmsg([header[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
             with contextlib.suppress(OSError):  # closed under the sender
@@ -969,3 +979,73 @@ def test_a_client_with_another_import_path_runs_itself_and_the_server_stays(
     assert b"note: resident server not used: it runs another version" in run.err
     assert pmail(env, "classify", str(BOUNCES[0])).way == "served"
     assert server_pid(env) == pid
+
+
+def test_a_server_out_of_descriptors_keeps_serving_once_it_has_them(
+    env: dict[str, str],
+) -> None:
+    """With no descriptor left (its limit lowered to what it holds), the server
+    cannot accept a connection: the waiting client runs its command itself, and
+    the server, instead of dying on the error, serves again once it may open one."""
+    pid = started(env)
+    limits = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    numbers = {int(fd.name) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+    lowest_free = min(set(range(len(numbers) + 1)) - numbers)
+    path = resident.socket_path(env[resident.DIR_VARIABLE])
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, limits[1]))
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as waiting:
+            waiting.connect(path)  # queued: the server cannot accept it
+            run = pmail(env, "classify", str(BOUNCES[0]))
+            assert (run.way, run.code) == ("here", 0)
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, limits)
+    assert pmail(env, "classify", str(BOUNCES[0])).way == "served"
+    assert server_pid(env) == pid
+
+
+def test_the_server_keeps_none_of_its_starters_descriptors(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`pmail resident start` run with a descriptor open beyond stdio (a pipe whose
+    reader waits for its end, a file of the caller's): the server does not keep it,
+    so the reader is not held up for as long as the server runs, and no command it
+    runs is handed it."""
+    read, write = os.pipe()
+    secret = os.open(tmp_path / "secret", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        done = subprocess.run(
+            [PMAIL, "resident", "start"],
+            capture_output=True,
+            env=env,
+            pass_fds=(write, secret),
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        os.close(write)
+        # every writer gone, the server too (one that kept it fails here)
+        assert select.select([read], [], [], 30)[0] and os.read(read, 1) == b""
+    finally:
+        os.close(read)
+        os.close(secret)
+    pid = server_pid(env)
+    assert pid is not None
+    assert str(tmp_path / "secret") not in _fds(pid)
+
+
+def test_a_stopped_server_holds_no_clients_output_open(env: dict[str, str]) -> None:
+    """A server stopped with Ctrl-Z (SIGSTOP) accepts nothing: the client runs its
+    command itself after ANSWER_SECONDS, and its output ends when it exits
+    (`x=$(pmail …)`, `pmail … | less` see the end) because it sends its descriptors
+    only once the server has answered; before, they waited in the connection's
+    queue, holding the pipe open until the server went on. Once continued, the
+    server serves again."""
+    pid = started(env)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        run = pmail(env, "-v", "classify", str(BOUNCES[0]))
+        assert (run.way, run.code) == ("here", 0)
+        assert b"note: resident server not used: no answer" in run.err
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert pmail(env, "classify", str(BOUNCES[0])).way == "served"
