@@ -295,13 +295,13 @@ def run(argv: list[str]) -> int | None:
 
 def _served(sock: _socket.socket, argv: list[str], verbose: bool) -> int | None:
     try:
+        payload = request(argv, os.environ)  # while the server forks its session
+        if len(payload) > MAX_REQUEST:
+            _note(verbose, "the command line and environment are too large")
+            return None
         hello = read_frame(sock)
         if hello is None or hello[0] != READY:
             _note(verbose, "no answer")
-            return None
-        payload = request(argv, os.environ)
-        if len(payload) > MAX_REQUEST:
-            _note(verbose, "the command line and environment are too large")
             return None
         flags = os.O_RDONLY | getattr(os, "O_PATH", 0) | os.O_DIRECTORY
         cwd = os.open(".", flags | os.O_CLOEXEC)
