@@ -316,9 +316,10 @@ def _session(conn: socket.socket, code: bytes, server_pid: int) -> int:
         os.close(go_write)
         _kill(child)
         return 0
-    os.write(go_write, resident.GO)
+    with contextlib.suppress(OSError):  # it ended already (a bad descriptor)
+        os.write(go_write, resident.GO)
     os.close(go_write)
-    return _watch(conn, child)
+    return _watch(conn, child)  # and its status reaches the client
 
 
 def _receive(

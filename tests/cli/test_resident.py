@@ -1049,3 +1049,34 @@ def test_a_stopped_server_holds_no_clients_output_open(env: dict[str, str]) -> N
     finally:
         os.kill(pid, signal.SIGCONT)
     assert pmail(env, "classify", str(BOUNCES[0])).way == "served"
+
+
+@pytest.mark.db
+def test_a_working_directory_that_is_not_a_directory_runs_nothing(
+    env: dict[str, str], stored: str, tmp_path: Path
+) -> None:
+    """A request whose working-directory descriptor is a file (or whose stdio is
+    that file too): the command's process cannot take it, ends with status 1
+    before pmail's entry point runs, and nothing of the command happens."""
+    started(env)
+    path = resident.socket_path(env[resident.DIR_VARIABLE])
+    body = _request(env, ["pmail", "--dsn", stored, "-q", "tenant", "add", "cwdfile"])
+    fd = os.open(tmp_path / "plain", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(path)
+            _ready(sock)
+            rights = struct.pack("4i", fd, fd, fd, fd)
+            header = resident.HEADER.pack(resident.RUN, len(body))
+            sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+            sock.sendall(body)
+            tag, pid = resident.read_frame(sock) or (b"", 0)
+            assert tag == resident.PID and pid > 1
+            sock.sendall(resident.GO)
+            assert resident.read_frame(sock) == (resident.EXITED, 1)
+    finally:
+        os.close(fd)
+    assert (tmp_path / "plain").read_bytes() == b""
+    listed = pmail(env, "--dsn", stored, "tenant", "list")
+    assert listed.way == "served" and b"cwdfile" not in listed.out
