@@ -32,6 +32,12 @@ ASK = b"PMRQ"  # status: the server's pid and whether it runs this code
 HEADER = struct.Struct("!4sI")  # magic, length of the fields that follow
 FRAME = struct.Struct("!ci")  # the server's answers: tag, value
 PID, EXITED, SIGNALLED, OTHER_CODE = b"P", b"X", b"S", b"V"
+# The server's first word on every connection, once a process of its own reads it:
+# only then does the client send its descriptors. Sent to a server that does not
+# accept (stopped with Ctrl-Z, out of descriptors), they would wait in the
+# connection's queue after the client gave up and ran the command itself, and keep
+# its stdout open: `x=$(pmail list)` or `pmail list | less` would never see its end.
+READY = b"R"
 GO = b"G"  # the client's answer to PID: it relays from now on
 MAX_REQUEST = 4 << 20  # argv + environment; larger requests are refused unread
 MAX_FIELDS = 65_536
@@ -70,8 +76,8 @@ GLOBAL_WITH_VALUE = frozenset({"--dsn", "--config"})
 def directory(env: Mapping[str, str] = os.environ) -> str:
     """The directory of this user's sockets: PMAIL_RESIDENT_DIR, else
     $XDG_RUNTIME_DIR/pmail, else /tmp/pmail-UID."""
-    if env.get(DIR_VARIABLE):
-        return env[DIR_VARIABLE]
+    if env.get(DIR_VARIABLE):  # absolute: the server runs from inside it
+        return os.path.abspath(env[DIR_VARIABLE])
     runtime = env.get("XDG_RUNTIME_DIR", "")
     if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
         return os.path.join(runtime, "pmail")
@@ -80,7 +86,10 @@ def directory(env: Mapping[str, str] = os.environ) -> str:
 
 def untrusted(path: str) -> str | None:
     """Why directory `path` cannot hold this user's sockets (None: it can): it must
-    be a real directory, owned by this user, that nobody else may enter."""
+    be a real directory, owned by this user, that nobody else may enter, and nobody
+    else may move it or a directory above it away (and put their own in its place
+    between a check and its use): each one above belongs to this user or root, and
+    one that others may write to has the sticky bit (as /tmp)."""
     try:
         st = os.lstat(path)
     except OSError as exc:
@@ -91,6 +100,22 @@ def untrusted(path: str) -> str | None:
         return f"{path} belongs to uid {st.st_uid}, not to this user"
     if st.st_mode & 0o077:
         return f"{path} is open to others (mode {st.st_mode & 0o777:o}; 700 needed)"
+    full = os.path.abspath(path)
+    above = set()
+    for start in (full, os.path.realpath(full)):  # as written and as resolved
+        while start != os.path.dirname(start):
+            start = os.path.dirname(start)
+            above.add(start)
+    for place in sorted(above):
+        try:
+            st = os.stat(place)
+        except OSError as exc:
+            return f"{place}: {exc.strerror}"
+        if st.st_uid not in (0, os.getuid()):
+            return f"{place} belongs to uid {st.st_uid}, who could replace {path}"
+        if st.st_mode & 0o022 and not st.st_mode & 0o1000:
+            mode = st.st_mode & 0o7777
+            return f"{place} is writable by others (mode {mode:o}), who could replace {path}"
     return None
 
 
@@ -270,9 +295,13 @@ def run(argv: list[str]) -> int | None:
 
 def _served(sock: _socket.socket, argv: list[str], verbose: bool) -> int | None:
     try:
-        payload = request(argv, os.environ)
+        payload = request(argv, os.environ)  # while the server forks its session
         if len(payload) > MAX_REQUEST:
             _note(verbose, "the command line and environment are too large")
+            return None
+        hello = read_frame(sock)
+        if hello is None or hello[0] != READY:
+            _note(verbose, "no answer")
             return None
         flags = os.O_RDONLY | getattr(os, "O_PATH", 0) | os.O_DIRECTORY
         cwd = os.open(".", flags | os.O_CLOEXEC)

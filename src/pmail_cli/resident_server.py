@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import importlib
 import os
 import select
@@ -23,6 +24,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
@@ -111,6 +113,9 @@ def ask(path: str) -> tuple[int, bool] | None:
         return None
     try:
         payload = resident.encode([resident.fingerprint()])
+        hello = resident.read_frame(sock)
+        if hello is None or hello[0] != resident.READY:
+            return None
         sock.sendall(resident.HEADER.pack(resident.ASK, len(payload)) + payload)
         first, second = resident.read_frame(sock), resident.read_frame(sock)
     except OSError:
@@ -172,6 +177,9 @@ def serve(where: str, *, ready: Callable[[], None] | None = None) -> None:
                 if _moved(path, inode) or resident.fingerprint() != code:
                     return
                 continue
+            except OSError:  # out of descriptors: the client runs it itself
+                select.select([], [], [], 0.1)
+                continue
             _fork_session(conn, listener, code, server_pid)
     except _Stop:
         pass
@@ -210,11 +218,26 @@ def _moved(path: str, inode: int) -> bool:
         return True
 
 
-def _peer_uid(conn: socket.socket) -> int:
+SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)  # Linux 4.13; not in socket
+
+
+def _same_credentials(conn: socket.socket) -> bool:
+    """Whether the peer runs as this user with this group and these supplementary
+    groups: a command runs with the server's, so a process of this user that dropped
+    a group (to read less) gets it back through the server otherwise."""
     creds = conn.getsockopt(
         socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
     )
-    return int(struct.unpack("3i", creds)[1])
+    _, uid, gid = struct.unpack("3i", creds)
+    if uid != os.getuid() or gid != os.getgid():
+        return False
+    ours = set(os.getgroups()) - {gid}
+    try:  # room for one more than ours: a peer with more groups differs too
+        data = conn.getsockopt(socket.SOL_SOCKET, SO_PEERGROUPS, 4 * (len(ours) + 2))
+    except OSError as exc:  # ERANGE: more groups than ours
+        return exc.errno == errno.ENOPROTOOPT  # a kernel before 4.13: uid and gid
+    theirs = set(struct.unpack(f"{len(data) // 4}I", data[: len(data) // 4 * 4]))
+    return theirs - {gid} == ours
 
 
 def _fork_session(
@@ -223,14 +246,17 @@ def _fork_session(
     """A session process for `conn` if its peer is this user; else close it."""
     with conn:
         try:
-            if _peer_uid(conn) != os.getuid():
+            if not _same_credentials(conn):
                 return
         except OSError:
             return
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        if os.fork() != 0:
+        try:
+            if os.fork() != 0:
+                return
+        except OSError:  # out of processes: the client runs the command itself
             return
         status = 1
         try:
@@ -245,11 +271,12 @@ def _session(conn: socket.socket, code: bytes, server_pid: int) -> int:
     os.setsid()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
-    conn.settimeout(REQUEST_SECONDS)
+    _send(conn, resident.READY, 0)  # the client sends its descriptors now
     try:
-        kind, body, fds = _receive(conn)
+        kind, body, fds = _receive(conn, time.monotonic() + REQUEST_SECONDS)
     except (OSError, ValueError):
         return 2  # malformed, oversized, too slow: closed, the server unaffected
+    conn.settimeout(REQUEST_SECONDS)  # for the client's go
     if kind == resident.ASK:
         same = resident.decode(body)[:1] == [code]
         _send(conn, resident.PID, server_pid)
@@ -260,10 +287,13 @@ def _session(conn: socket.socket, code: bytes, server_pid: int) -> int:
     except ValueError:
         _close(fds)
         return 2
-    if req.fingerprint != code:  # pmail changed since the server started
+    if req.fingerprint != code:  # the client would run other code: it runs it
         _send(conn, resident.OTHER_CODE, 0)
         _close(fds)
-        os.kill(server_pid, signal.SIGTERM)
+        # the server stops only if its own code changed (pmail upgraded), not for a
+        # client with another import path (PYTHONPATH) or python flags
+        if resident.fingerprint() != code:
+            os.kill(server_pid, signal.SIGTERM)
         return 0
     go_read, go_write = os.pipe()
     child = os.fork()
@@ -286,14 +316,20 @@ def _session(conn: socket.socket, code: bytes, server_pid: int) -> int:
         os.close(go_write)
         _kill(child)
         return 0
-    os.write(go_write, resident.GO)
+    with contextlib.suppress(OSError):  # it ended already (a bad descriptor)
+        os.write(go_write, resident.GO)
     os.close(go_write)
-    return _watch(conn, child)
+    return _watch(conn, child)  # and its status reaches the client
 
 
-def _receive(conn: socket.socket) -> tuple[bytes, bytes, tuple[int, ...]]:
-    """(magic, fields, descriptors) of one request; ValueError when malformed."""
+def _receive(
+    conn: socket.socket, deadline: float
+) -> tuple[bytes, bytes, tuple[int, ...]]:
+    """(magic, fields, descriptors) of one request, whole by `deadline` (a client
+    that sends a byte now and then is not waited for longer: TimeoutError);
+    ValueError when malformed."""
     fds: list[int] = []
+    _until(conn, deadline)
     header, ancillary, flags, _ = conn.recvmsg(
         resident.HEADER.size, socket.CMSG_SPACE(resident.FDS * 4)
     )
@@ -303,6 +339,7 @@ def _receive(conn: socket.socket) -> tuple[bytes, bytes, tuple[int, ...]]:
             fds += struct.unpack(f"{usable // 4}i", data[:usable])
     try:
         while 0 < len(header) < resident.HEADER.size:
+            _until(conn, deadline)
             more = conn.recv(resident.HEADER.size - len(header))
             if not more:
                 break
@@ -315,6 +352,7 @@ def _receive(conn: socket.socket) -> tuple[bytes, bytes, tuple[int, ...]]:
             raise ValueError("bad request")
         body = bytearray()
         while len(body) < size:
+            _until(conn, deadline)
             chunk = conn.recv(min(1 << 16, size - len(body)))
             if not chunk:
                 raise ValueError("truncated request")
@@ -323,6 +361,14 @@ def _receive(conn: socket.socket) -> tuple[bytes, bytes, tuple[int, ...]]:
         _close(tuple(fds))
         raise
     return magic, bytes(body), tuple(fds)
+
+
+def _until(conn: socket.socket, deadline: float) -> None:
+    """The next read waits until `deadline` at most (TimeoutError once past)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the request took too long")
+    conn.settimeout(left)
 
 
 def _parse(body: bytes, fds: tuple[int, ...]) -> Request:
@@ -495,8 +541,11 @@ def _exit_status(code: object) -> int:
     return 1
 
 
-LAUNCH = (  # in the socket directory: `python -c` imports from where it runs
+LAUNCH = (  # in the socket directory: `python -c` imports from where it runs;
+    # none of the descriptors of whoever started it (a pipe it waits on, a file it
+    # had open) is kept, nor handed to every command
     "import os, sys\n"
+    "os.closerange(3, os.sysconf('SC_OPEN_MAX'))\n"
     "os.chdir(sys.argv[1])\n"
     "from pmail_cli.resident_server import main\n"
     "sys.exit(main(sys.argv[1]))\n"
@@ -535,8 +584,6 @@ def state(where: str) -> State:
 def start_background(where: str) -> State:
     """Start a server in a new session, logging to <socket>.log, and return once
     it answers (a running one is left as it is)."""
-    import time
-
     prepare_directory(where)
     before = state(where)
     if before.pid is not None:
@@ -582,8 +629,6 @@ def _last_line(path: str) -> str:
 def stop(where: str) -> State:
     """Stop this installation's server (its running commands finish) and return
     once its socket no longer answers; the state it had."""
-    import time
-
     before = state(where)
     if before.pid is None:
         return before

@@ -10,7 +10,11 @@ runs never meet, and stops the servers it started.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
+import resource
+import select
 import shutil
 import signal
 import socket
@@ -19,12 +23,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from pmail_cli import cli, resident
+from pmail_cli import cli, resident, resident_server
 
 PMAIL = str(Path(sys.executable).with_name("pmail"))
 SRC = Path(resident.__file__).resolve().parents[1]
@@ -432,11 +439,17 @@ FINGERPRINT = (
 )
 
 
+def _ready(sock: socket.socket) -> None:
+    """Read the server's first word (a process of its own has the connection)."""
+    assert resident.read_frame(sock) == (resident.READY, 0)
+
+
 def _send_raw(path: str, header: bytes, body: bytes, fds: list[int]) -> bytes:
     """Send a request as given; what the server answered before closing."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(30)
         sock.connect(path)
+        _ready(sock)
         sock.sendmsg(
             [header],
             [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))]
@@ -508,6 +521,7 @@ def test_a_client_that_gives_up_before_go_never_has_its_command_run(
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(30)
             sock.connect(path)
+            _ready(sock)
             rights = struct.pack("4i", fd, fd, fd, fd)
             header = resident.HEADER.pack(resident.RUN, len(body))
             sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
@@ -530,10 +544,23 @@ def _alive_anywhere(pid: int) -> bool:
     return True
 
 
+def _public_python() -> str:
+    """A python that user nobody may run (the script needs only the standard
+    library): this one, unless it lives under a private directory (/root/.pyenv),
+    else the system's."""
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        path = Path(os.path.realpath(candidate))
+        if path.exists() and all(
+            p.stat().st_mode & 0o001 for p in (path, *path.parents)
+        ):
+            return str(path)
+    pytest.skip("no python that user nobody may run")
+
+
 def _as_nobody(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run a self-contained python script as user nobody."""
     return subprocess.run(
-        [os.path.realpath(sys.executable), "-I", "-c", script, *args],
+        [_public_python(), "-I", "-c", script, *args],
         capture_output=True,
         text=True,
         user="nobody",
@@ -602,20 +629,34 @@ def test_another_user_is_not_served(public_env: dict[str, str], stored: str) -> 
     assert listed.way == "served" and b"evil" not in listed.out
 
 
-@pytest.mark.parametrize("damage", ["group-writable", "other-owner", "symlink"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "group-writable",
+        "other-owner",
+        "symlink",
+        "parent-writable",
+        "parent-other-owner",
+    ],
+)
 def test_a_directory_not_ours_alone_is_not_used(
     damage: str, env: dict[str, str], tmp_path: Path
 ) -> None:
-    """A socket directory open to others, owned by someone else or a symbolic link:
-    the client does not use it (-v says why) and start refuses it."""
+    """A socket directory open to others, owned by someone else or a symbolic link,
+    or one inside a directory that someone else owns or may write to (who can then
+    rename ours away and put theirs in its place between a check and a use: the
+    server imports from its directory): the client does not use it (-v says why)
+    and start refuses it."""
     where = Path(env[resident.DIR_VARIABLE])
     started(env)
     if damage == "group-writable":
         os.chmod(where, 0o770)
-    elif damage == "other-owner":
+    elif damage == "parent-writable":
+        os.chmod(tmp_path, 0o777)  # no sticky bit: anyone may rename `where`
+    elif damage.endswith("other-owner"):
         if os.getuid() != 0:
             pytest.skip("needs root to give the directory to another user")
-        os.chown(where, 65534, -1)
+        os.chown(tmp_path if damage.startswith("parent") else where, 65534, -1)
     else:
         link = tmp_path / "link"
         link.symlink_to(where)
@@ -631,8 +672,9 @@ def test_a_directory_not_ours_alone_is_not_used(
         assert refused.stderr.startswith("error: cannot use"), refused.stderr
         assert "hint: " in refused.stderr
     finally:
-        os.chown(where, os.getuid(), -1) if os.getuid() == 0 else None
-        os.chmod(where, 0o700)
+        for place in (where, tmp_path):
+            os.chown(place, os.getuid(), -1) if os.getuid() == 0 else None
+            os.chmod(place, 0o700)
 
 
 @pytest.mark.db
@@ -684,3 +726,357 @@ def test_the_client_imports_almost_nothing() -> None:
 IMPORTED = (
     "import sys\nfrom pmail_cli import resident\nprint(','.join(sorted(sys.modules)))\n"
 )
+
+
+def test_a_relative_directory_is_the_same_for_client_and_server(
+    tmp_path: Path,
+) -> None:
+    """PMAIL_RESIDENT_DIR relative to where pmail runs: the server (which runs
+    from inside its directory) listens where the client looks."""
+    (tmp_path / "rel").mkdir(mode=0o700)
+    env = {**os.environ, resident.DIR_VARIABLE: "rel"}
+    run = functools.partial(
+        subprocess.run, capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    try:
+        done = run([PMAIL, "resident", "start"], timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert str(tmp_path / "rel") in done.stderr
+        assert "state: running" in run([PMAIL, "resident", "status"]).stdout
+        assert list((tmp_path / "rel").glob("*.sock"))
+    finally:
+        run([PMAIL, "resident", "stop"], timeout=60)
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to change its groups")
+@pytest.mark.parametrize("change", ["group", "extra_groups"])
+def test_a_client_with_other_groups_is_not_served(
+    change: str, env: dict[str, str], direct: dict[str, str], tmp_path: Path
+) -> None:
+    """A process of this user that runs with another group, or other supplementary
+    groups, than the server (one that dropped a group to read less, say) would get
+    the server's back in its command: the server does not answer it, and it runs
+    the command itself, with the same result."""
+    started(env)
+    way = tmp_path / "way.txt"
+    args = [sys.executable, "-c", LAUNCH, "classify", str(BOUNCES[0])]
+    if change == "group":
+        ids: dict[str, object] = {"group": 65534}
+    else:
+        ids = {"extra_groups": [*os.getgroups(), 65534]}
+    done = subprocess.run(
+        args,
+        capture_output=True,
+        env={**env, "PMAIL_TEST_WAY": str(way)},
+        timeout=120,
+        **ids,  # type: ignore[call-overload]
+    )
+    assert way.read_text() == "here" and done.returncode == 0, done.stderr
+    assert done.stdout == pmail(direct, "classify", str(BOUNCES[0])).out
+    assert pmail(env, "classify", str(BOUNCES[0])).way == "served"
+
+
+@pytest.mark.db
+def test_a_request_trickled_past_its_time_is_not_run(
+    env: dict[str, str], stored: str
+) -> None:
+    """A request must arrive whole within REQUEST_SECONDS, not each read within it:
+    a client that sends a byte now and then (each sooner than that, the whole
+    later) is closed and its command never runs."""
+    started(env)
+    path = resident.socket_path(env[resident.DIR_VARIABLE])
+    body = _request(env, ["pmail", "--dsn", stored, "-q", "tenant", "add", "slow"])
+    header = resident.HEADER.pack(resident.RUN, len(body))
+    pause = resident_server.REQUEST_SECONDS * 1.5 / len(header)
+    assert pause < resident_server.REQUEST_SECONDS
+    fd = os.open(".", os.O_RDONLY)
+    answer = b""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(path)
+            _ready(sock)
+            rights = struct.pack("4i", fd, fd, fd, fd)
+            sock.sendmsg([header[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+            with contextlib.suppress(OSError):  # closed under the sender
+                for byte in header[1:]:
+                    time.sleep(pause)
+                    sock.sendall(bytes([byte]))
+                sock.sendall(body)
+                answer = sock.recv(resident.FRAME.size)
+                if answer:
+                    sock.sendall(resident.GO)
+                    answer += sock.recv(resident.FRAME.size)
+    finally:
+        os.close(fd)
+    assert answer == b""
+    listed = pmail(env, "--dsn", stored, "tenant", "list")
+    assert listed.way == "served" and b"slow" not in listed.out
+
+
+def _fds(pid: int) -> list[str]:
+    """What the process's descriptors point at."""
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            found.append(os.readlink(fd))
+    return sorted(found)
+
+
+def test_a_flood_of_connections_starves_nobody(env: dict[str, str]) -> None:
+    """100 connections that send nothing: each is a session process of its own, so
+    commands are still served while they are open, and the server holds none of
+    them (its descriptors are those it had before)."""
+    pid = started(env)
+    path = resident.socket_path(env[resident.DIR_VARIABLE])
+    before = _fds(pid)
+    flood = []
+    try:
+        for _ in range(100):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            flood.append(sock)
+            sock.connect(path)
+        run = pmail(env, "classify", str(BOUNCES[0]))
+        assert (run.way, run.code) == ("served", 0)
+        assert _fds(pid) == before
+    finally:
+        for sock in flood:
+            sock.close()
+
+
+@pytest.mark.db
+def test_the_servers_credentials_never_reach_a_command(
+    stored: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    """The server was started by the owner of pmail's tables (PGUSER, a service
+    file, a config file under HOME); a client of the same OS user that works as a
+    tenant login, or names no role at all, must get exactly what it would in its
+    own process: its tenant only, or no connection, never the owner's reach. And
+    the server keeps no connection of its own between commands."""
+    owner = conninfo_to_dict(stored)
+    add = subprocess.run(
+        [PMAIL, "--dsn", stored, "-q", "tenant", "add", "other"],
+        capture_output=True,
+        env=env,
+    )
+    assert add.returncode == 0, add.stderr
+    role = f"pmail_t{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    login = subprocess.run(
+        [PMAIL, "--dsn", stored, "-q", "tenant", "login", "acme", "--role", role],
+        capture_output=True,
+        env=env,
+    )
+    assert login.returncode == 0, login.stderr
+    place = {k: str(owner[k]) for k in ("host", "port", "dbname") if owner.get(k)}
+    bare = make_conninfo("", **place)  # names no role: PGUSER, else the OS user
+    homes = {}
+    for name, user in (("owner", owner["user"]), ("tenant", role)):
+        home = tmp_path / name
+        (home / ".config" / "pmail").mkdir(parents=True)
+        (home / ".config" / "pmail" / "config.toml").write_text(
+            f"dsn = {json.dumps(make_conninfo(bare, user=user))}\n"
+        )
+        (home / "services.conf").write_text(
+            "[pmail]\n"
+            + "".join(f"{k}={v}\n" for k, v in place.items())
+            + f"user={user}\n"
+        )
+        homes[name] = home
+    base = {
+        k: v
+        for k, v in env.items()
+        if not k.startswith("PG") and k not in ("PMAIL_CONFIG", "XDG_CONFIG_HOME")
+    }
+    server = {
+        **base,
+        "PGUSER": str(owner["user"]),
+        "PGSERVICEFILE": str(homes["owner"] / "services.conf"),
+        "HOME": str(homes["owner"]),
+    }
+    clients = [  # (environment, DSN flag or None, sees other tenants)
+        ({**base, "PGUSER": role}, bare, False),
+        (
+            {**base, "PGSERVICEFILE": str(homes["tenant"] / "services.conf")},
+            "service=pmail",
+            False,
+        ),
+        ({**base, "HOME": str(homes["tenant"])}, None, False),
+        (base, bare, None),  # no role named: the OS user's, as libpq says
+        (server, None, True),  # the owner's own environment, for contrast
+    ]
+    nowhere = str(tmp_path / "none")
+    try:
+        pid = started(server)
+        for environ, dsn, sees in clients:
+            flag = ["--dsn", dsn] if dsn else []
+            for tenant in ("other", "acme"):
+                served = pmail(environ, *flag, "list", "-t", tenant)
+                here = pmail(
+                    {**environ, resident.DIR_VARIABLE: nowhere},
+                    *flag,
+                    "list",
+                    "-t",
+                    tenant,
+                )
+                assert (served.way, here.way) == ("served", "here"), environ
+                assert served.result() == here.result(), (environ, tenant)
+            other = pmail(environ, *flag, "list", "-t", "other")
+            if sees is False:
+                assert other.code == 1 and other.err.startswith(
+                    b"error: tenant 'other' does not exist"
+                ), other.err
+            elif sees:
+                assert other.code == 0, other.err
+        sockets = [f for f in _fds(pid) if f.startswith("socket:")]
+        assert len(sockets) == 1  # its listener: no connection to PostgreSQL
+    finally:
+        with psycopg.connect(stored, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.db
+def test_an_act_through_the_server_is_audited_as_the_clients(
+    stored: str, env: dict[str, str], direct: dict[str, str]
+) -> None:
+    """An audited act (`tenant set`) run by the server is one entry, as it is run in
+    its own process, with the OS user the client says (its LOGNAME), not the
+    server's: `pmail audit` reads the same log either way."""
+    started({**env, "LOGNAME": "server-user"})
+    for environ, who, days in ((env, "served-user", "30"), (direct, "own-user", "40")):
+        run = pmail(
+            {**environ, "LOGNAME": who},
+            "--dsn",
+            stored,
+            "-q",
+            "tenant",
+            "set",
+            "acme",
+            "--retention-days",
+            days,
+        )
+        assert run.code == 0, run.err
+        assert run.way == ("served" if environ is env else "here")
+    log = pmail(env, "--dsn", stored, "audit", "--action", "tenant set", "-f", "json")
+    assert log.way == "served" and log.code == 0, log.err
+    entries = [(e["os_user"], e["params"]) for e in json.loads(log.out)]
+    assert entries == [
+        ("served-user", {"name": "acme", "retention_days": 30}),
+        ("own-user", {"name": "acme", "retention_days": 40}),
+    ]
+
+
+def test_a_client_with_another_import_path_runs_itself_and_the_server_stays(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A command with its own PYTHONPATH would import other code than the server
+    loaded: it runs in its own process (-v says why). The server is not outdated
+    by that, and keeps serving everyone else (before, any such command stopped it)."""
+    pid = started(env)
+    other = {**env, "PYTHONPATH": str(tmp_path / "elsewhere")}
+    run = pmail(other, "-v", "classify", str(BOUNCES[0]))
+    assert (run.way, run.code) == ("here", 0)
+    assert b"note: resident server not used: it runs another version" in run.err
+    assert pmail(env, "classify", str(BOUNCES[0])).way == "served"
+    assert server_pid(env) == pid
+
+
+def test_a_server_out_of_descriptors_keeps_serving_once_it_has_them(
+    env: dict[str, str],
+) -> None:
+    """With no descriptor left (its limit lowered to what it holds), the server
+    cannot accept a connection: the waiting client runs its command itself, and
+    the server, instead of dying on the error, serves again once it may open one."""
+    pid = started(env)
+    limits = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    numbers = {int(fd.name) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+    lowest_free = min(set(range(len(numbers) + 1)) - numbers)
+    path = resident.socket_path(env[resident.DIR_VARIABLE])
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, limits[1]))
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as waiting:
+            waiting.connect(path)  # queued: the server cannot accept it
+            run = pmail(env, "classify", str(BOUNCES[0]))
+            assert (run.way, run.code) == ("here", 0)
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, limits)
+    assert pmail(env, "classify", str(BOUNCES[0])).way == "served"
+    assert server_pid(env) == pid
+
+
+def test_the_server_keeps_none_of_its_starters_descriptors(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`pmail resident start` run with a descriptor open beyond stdio (a pipe whose
+    reader waits for its end, a file of the caller's): the server does not keep it,
+    so the reader is not held up for as long as the server runs, and no command it
+    runs is handed it."""
+    read, write = os.pipe()
+    secret = os.open(tmp_path / "secret", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        done = subprocess.run(
+            [PMAIL, "resident", "start"],
+            capture_output=True,
+            env=env,
+            pass_fds=(write, secret),
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        os.close(write)
+        # every writer gone, the server too (one that kept it fails here)
+        assert select.select([read], [], [], 30)[0] and os.read(read, 1) == b""
+    finally:
+        os.close(read)
+        os.close(secret)
+    pid = server_pid(env)
+    assert pid is not None
+    assert str(tmp_path / "secret") not in _fds(pid)
+
+
+def test_a_stopped_server_holds_no_clients_output_open(env: dict[str, str]) -> None:
+    """A server stopped with Ctrl-Z (SIGSTOP) accepts nothing: the client runs its
+    command itself after ANSWER_SECONDS, and its output ends when it exits
+    (`x=$(pmail …)`, `pmail … | less` see the end) because it sends its descriptors
+    only once the server has answered; before, they waited in the connection's
+    queue, holding the pipe open until the server went on. Once continued, the
+    server serves again."""
+    pid = started(env)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        run = pmail(env, "-v", "classify", str(BOUNCES[0]))
+        assert (run.way, run.code) == ("here", 0)
+        assert b"note: resident server not used: no answer" in run.err
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert pmail(env, "classify", str(BOUNCES[0])).way == "served"
+
+
+@pytest.mark.db
+def test_a_working_directory_that_is_not_a_directory_runs_nothing(
+    env: dict[str, str], stored: str, tmp_path: Path
+) -> None:
+    """A request whose working-directory descriptor is a file (or whose stdio is
+    that file too): the command's process cannot take it, ends with status 1
+    before pmail's entry point runs, and nothing of the command happens."""
+    started(env)
+    path = resident.socket_path(env[resident.DIR_VARIABLE])
+    body = _request(env, ["pmail", "--dsn", stored, "-q", "tenant", "add", "cwdfile"])
+    fd = os.open(tmp_path / "plain", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(path)
+            _ready(sock)
+            rights = struct.pack("4i", fd, fd, fd, fd)
+            header = resident.HEADER.pack(resident.RUN, len(body))
+            sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+            sock.sendall(body)
+            tag, pid = resident.read_frame(sock) or (b"", 0)
+            assert tag == resident.PID and pid > 1
+            sock.sendall(resident.GO)
+            assert resident.read_frame(sock) == (resident.EXITED, 1)
+    finally:
+        os.close(fd)
+    assert (tmp_path / "plain").read_bytes() == b""
+    listed = pmail(env, "--dsn", stored, "tenant", "list")
+    assert listed.way == "served" and b"cwdfile" not in listed.out

@@ -149,3 +149,20 @@ def test_the_log_is_append_only_and_per_tenant(
         "FROM admin_audit_log WHERE os_user = 'admin'"
     ).fetchone()
     assert forged == (True, True)
+
+
+def test_soft_bounce_limits_are_recorded_and_a_refused_change_is_not(
+    dsn: str,
+) -> None:
+    """`tenant set --soft-bounce-limit/--soft-bounce-days` recomputes the tenant's
+    suppression list (what its senders may mail): one `tenant set` entry with both
+    values as they now are; one out of range changes nothing and records nothing."""
+    assert pmail(dsn, "tenant", "add", "acme")[0] == 0
+    code, _, err = pmail(dsn, "tenant", "set", "acme", "--soft-bounce-limit", "2")
+    assert code == 0, err
+    code, _, err = pmail(dsn, "tenant", "set", "acme", "--soft-bounce-days", "0")
+    assert code == 2 and "--soft-bounce-days 0 is out of range" in err, err
+    entries = _log(dsn, "--action", "tenant set")
+    assert [(e["tenant"], e["params"]) for e in entries] == [
+        ("acme", {"name": "acme", "soft_bounce_limit": 2, "soft_bounce_days": 30})
+    ]

@@ -259,3 +259,46 @@ def test_ranks_are_the_documents_whichever_way_they_are_found(
     stored = {str(key): float(str(rank)) for key, rank in rows}
     assert len(by_weeks) == 12
     assert all(r.rank == pytest.approx(stored[r.storage_key]) for r in by_weeks)
+
+
+@pytest.mark.parametrize("year", [2100, 3500, 9999])
+def test_a_message_from_the_far_future_breaks_no_search_by_weeks(
+    shapes: tuple[Conn, Tenant, dict[str, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    year: int,
+) -> None:
+    """Anyone can send the tenant a message dated up to 9999 (the Date header's
+    bound). A search by weeks starts at the newest document's week and widens its
+    spans back to the oldest; a span of tens of thousands of weeks as one query of
+    the week index fails in PostgreSQL ('value is too big in tsquery', or the stack
+    depth). The same answers as by the planner, whichever the newest date."""
+    conn, tenant, _ = shapes
+    far = tmp_path / "far"
+    far.mkdir()
+    (far / "far.eml").write_bytes(
+        _raw(7)
+        .replace(b"2026 10:07", f"{year} 10:07".encode())
+        .replace(b"<shape-7@test>", b"<far@test>")
+        .replace(b"ref7.", b"ref7 faraway.")
+    )
+    ingest.ingest_paths(
+        conn, [str(far)], tenant=tenant, options=PipelineOptions(), jobs=1
+    )
+
+    def estimated(
+        conn: Conn, params: Mapping[str, object]
+    ) -> tuple[float, float, bool]:
+        del conn, params
+        return 1e6, 1e6, False
+
+    monkeypatch.setattr(repo, "estimate_matches", estimated)
+    found = {}
+    for weeks in (True, False):
+        monkeypatch.setattr(search, "_by_weeks", lambda m, d, s, w=weeks: w)
+        for query in ("topic", "faraway", "allow OR faraway"):
+            rows = search.find_messages(conn, tenant, parse_query(query), limit=50)
+            found[(weeks, query)] = [r.storage_key for r in rows.rows]
+    for query in ("topic", "faraway", "allow OR faraway"):
+        assert found[(True, query)] == found[(False, query)], query
+    assert len(found[(True, "topic")]) == 8 and len(found[(True, "faraway")]) == 1

@@ -27,14 +27,33 @@ WITH weeks AS (
            pmail_search_week(greatest(min(d.date), %(since)s)) AS oldest
     FROM search_documents AS d
     WHERE d.tenant_id = %(tenant_id)s
+), offsets AS (
+    -- offsets from the newest week: 0, 1, 2, 3 alone, then 4-5, 6-9, 10-17, ...,
+    -- 1026-2049, and from there 1,024 weeks a span: one query of the week index
+    -- names every week of its span, and one of tens of thousands of weeks fails
+    -- ('value is too big in tsquery', or the stack depth). A message may be dated as
+    -- late as 9999 (anyone can send one), so the steps run as far as the oldest week.
+    SELECT s.step, w.newest, w.oldest,
+           CASE WHEN s.step < 4 THEN s.step
+                WHEN s.step < 14 THEN (1 << (s.step - 3)) + 2
+                ELSE 2050 + (s.step - 14) * 1024 END AS near,
+           CASE WHEN s.step < 4 THEN s.step
+                WHEN s.step < 14 THEN (1 << (s.step - 2)) + 1
+                ELSE 3073 + (s.step - 14) * 1024 END AS far
+    FROM weeks AS w,
+         generate_series(0, 14 + greatest(w.newest - w.oldest, 0) / 1024) AS s (step)
 ), spans AS (
-    -- offsets from the newest week: 0, 1, 2, 3 alone, then 4-5, 6-9, 10-17, ...
-    SELECT s.step,
-           greatest(w.oldest, w.newest - CASE WHEN s.step < 4 THEN s.step
-                                              ELSE (1 << (s.step - 2)) + 1 END) AS first,
-           w.newest - CASE WHEN s.step < 4 THEN s.step
-                           ELSE (1 << (s.step - 3)) + 2 END AS last
-    FROM weeks AS w, generate_series(0, 30) AS s (step)
+    -- a span without any of the tenant's documents is skipped on the date index
+    -- (the weeks between mail of today and one dated 9999 are hundreds of spans)
+    SELECT o.step, greatest(o.oldest, o.newest - o.far) AS first,
+           o.newest - o.near AS last
+    FROM offsets AS o
+    WHERE o.newest - o.near >= o.oldest
+      AND EXISTS (SELECT 1 FROM search_documents AS e
+                  WHERE e.tenant_id = %(tenant_id)s
+                    AND e.date >= to_timestamp(greatest(o.oldest, o.newest - o.far)
+                                               * 604800.0)
+                    AND e.date < to_timestamp((o.newest - o.near + 1) * 604800.0))
 )
 SELECT found.storage_key, found.date, found.document
 FROM spans

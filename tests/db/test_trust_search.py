@@ -1,0 +1,181 @@
+"""What migrations 0021 (search texts), 0022 (the week index) and the backfills'
+cursor table add to a tenant login's reach (docs/security.md), attacked as one: it
+may not read another tenant's document through a function, move or end a
+backfill, or read another tenant's words from the planner's estimates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests import mailgen
+from tests.support.tenancy import Conn, pmail, tenant_ids
+
+pytestmark = pytest.mark.db
+
+WORD = "zebracorn"  # in many of b's messages, in none of a's
+
+
+def _other_key(conn: Conn, tenant: str) -> str:
+    row = conn.execute(
+        "SELECT storage_key FROM email_content WHERE tenant_id = %s LIMIT 1",
+        (tenant,),
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_the_search_functions_give_no_other_tenants_document(
+    login_a: str, conn: Conn
+) -> None:
+    """pmail_stored_search_vector (0021) takes a tenant and a key; as a's login,
+    b's key gives nothing, though the owner gets b's document from it."""
+    a, b = tenant_ids(conn)
+    theirs, mine = _other_key(conn, b), _other_key(conn, a)
+    call = "SELECT pmail_stored_search_vector(%s, %s)::text"
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        row = conn.execute(call, (b, theirs)).fetchone()
+        assert row is not None and row[0]  # the owner: b's document
+    with psycopg.connect(login_a, autocommit=True) as session:
+        assert session.execute(call, (b, theirs)).fetchone() == (None,)
+        own = session.execute(call, (a, mine)).fetchone()
+        assert own is not None and own[0]  # and its own, to show the call works
+        week = session.execute(
+            "SELECT pmail_search_week(now()), pmail_search_weeks_query(1, 2)::text"
+        ).fetchone()
+        assert week is not None  # pure functions of their arguments
+        assert week[1] == "'pmail week 1' | 'pmail week 2'"
+
+
+def test_a_tenant_login_cannot_move_or_end_a_backfill(login_a: str, conn: Conn) -> None:
+    """pmail_backfills has no tenant column: a tenant login may not read it, move a
+    cursor (skipping or redoing other tenants' rows), end a backfill or start one,
+    nor run a batch of one through its SQL function."""
+    conn.execute("INSERT INTO pmail_backfills (name) VALUES ('search_extra:stored')")
+    conn.commit()
+    before = conn.execute("SELECT * FROM pmail_backfills ORDER BY name").fetchall()
+    conn.commit()
+    with psycopg.connect(login_a, autocommit=True) as session:
+        for attack in (
+            "SELECT * FROM pmail_backfills",
+            "UPDATE pmail_backfills SET after_tenant = 'ffffffff-ffff-ffff-ffff-"
+            "ffffffffffff', after_key = 'zzz'",
+            "DELETE FROM pmail_backfills",
+            "INSERT INTO pmail_backfills (name) VALUES ('search_rebuild:x')",
+            "SELECT pmail_backfill_search_documents(1000)",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                session.execute(attack)
+    assert conn.execute("SELECT * FROM pmail_backfills ORDER BY name").fetchall() == (
+        before
+    )
+
+
+def _estimate(
+    session: psycopg.Connection[tuple[object, ...]], condition: str, value: str
+) -> float:
+    """The planner's row estimate for the documents that meet `condition` (what
+    search/estimate.sql asks, for a word or a week)."""
+    plan = session.execute(
+        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM search_documents AS d WHERE {condition}",
+        (value,),
+    ).fetchone()
+    assert plan is not None
+    loaded = plan[0] if isinstance(plan[0], list) else json.loads(str(plan[0]))
+    return float(loaded[0]["Plan"]["Plan Rows"])
+
+
+WORDS = "d.document @@ to_tsquery('simple', %s)"
+WEEKS = "pmail_search_week_vector(d.date) @@ %s::tsquery"
+
+
+def test_the_planners_estimates_are_shared_and_no_output_of_pmail_shows_them(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """The search chooses its plan from the planner's estimates (search/estimate.sql,
+    the week index of 0022), which come from statistics over every tenant's
+    documents, and PostgreSQL 15 gives them to a tenant login's EXPLAIN as well: a's
+    login gets a higher estimate for a word only b uses than for a word nobody has,
+    and for the week of b's 300 messages than for an empty week (docs/security.md,
+    "What it does not cover": the login can run EXPLAIN itself). pmail never returns
+    an estimate: a search as a's login finds and counts a's mail only, and the same
+    whichever plan the estimates chose."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(300):
+        raw = mailgen.simple(1000 + n, body=f"the {WORD} report, part {n}")
+        (folder / f"{n}.eml").write_bytes(raw)
+    code, _, err = pmail(two_tenants, "ingest", str(folder), "-t", "b")
+    assert code == 0, err
+    conn.execute("ANALYZE search_documents")
+    row = conn.execute(
+        "SELECT pmail_search_week('2024-03-05T10:00:00Z'), "
+        "pmail_search_week('1999-01-01T00:00:00Z')"
+    ).fetchone()
+    assert row is not None
+    busy, empty = (f"'pmail week {w}'" for w in row)
+    asked = [(WORDS, WORD, "nosuchword"), (WEEKS, busy, empty)]
+    conn.commit()
+    with psycopg.connect(login_a, autocommit=True) as session:
+        assert session.execute(
+            "SELECT count(*) FROM search_documents AS d WHERE " + WORDS, (WORD,)
+        ).fetchone() == (0,)
+        for condition, theirs, nothing in asked:
+            told = _estimate(session, condition, theirs)
+            assert told > 10 * _estimate(session, condition, nothing), condition
+    for args in (["--count"], ["-f", "json"]):
+        code, out, err = pmail(login_a, "search", WORD, "-t", "a", *args)
+        assert code == 0 and out.strip() in ("0", "[]"), (args, out, err)
+    code, out, err = pmail(login_a, "search", WORD, "-t", "b", "--count")
+    assert code == 1 and err.startswith("error: tenant 'b' does not exist"), err
+    # the week lexeme cannot be asked for: a search's words are parsed, and no
+    # parsed word holds a space; b's 300 messages of that week are not a's either
+    for words in (busy, busy.strip("'"), f'"{busy.strip(chr(39))}"'):
+        code, out, err = pmail(login_a, "search", words, "-t", "a", "--count")
+        assert (code, out.strip()) == (0, "0"), (words, err)
+    code, out, err = pmail(two_tenants, "search", busy, "-t", "b", "--count")
+    assert (code, out.strip()) == (0, "0"), err
+
+
+def _found(dsn: str, words: str, tenant: str = "a") -> int:
+    code, out, err = pmail(dsn, "search", words, "-t", tenant, "--count")
+    assert code == 0, err
+    return int(out.strip())
+
+
+def test_held_mails_search_text_is_a_cache_its_tenant_can_bend_and_an_admin_restores(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """Under a hold, a's own login may still rewrite its messages' search texts
+    (0021) and documents, as docs/schema.md allows (a search cache): it can plant a
+    word in them or empty them, and validate does not look at a document's words.
+    The hold keeps the messages themselves; re-running the search-text backfill
+    (docs/security.md) rebuilds both from the stored messages, and the search finds
+    what the mail says again, and not the planted word."""
+    assert pmail(two_tenants, "hold", "add", "-t", "a", "--reason", "case")[0] == 0
+    said = _found(login_a, "question")
+    theirs = _found(two_tenants, "question", "b")
+    assert said > 0 and _found(login_a, "planted") == 0
+    with psycopg.connect(login_a, autocommit=True) as session:
+        session.execute("UPDATE email_content SET search_extra = 'planted evidence'")
+        session.execute(
+            "UPDATE search_documents SET document = "
+            "pmail_stored_search_vector(tenant_id, storage_key)"
+        )
+        assert _found(login_a, "planted") == 6
+        session.execute("UPDATE search_documents SET document = ''::tsvector")
+        assert _found(login_a, "question") == 0
+        with pytest.raises(psycopg.Error, match="under legal hold"):
+            session.execute("UPDATE email_content SET content_text = 'planted'")
+    code, out, _ = pmail(two_tenants, "validate", "-t", "a", "-f", "json")
+    assert code == 0, out  # the documents' words are not checked
+    conn.execute("INSERT INTO pmail_backfills (name) VALUES ('search_extra:stored')")
+    conn.commit()
+    code, _, err = pmail(two_tenants, "init-db")
+    assert code == 0, err
+    assert _found(login_a, "question") == said and _found(login_a, "planted") == 0
+    assert _found(two_tenants, "question", "b") == theirs
