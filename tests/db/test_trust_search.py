@@ -147,32 +147,124 @@ def _found(dsn: str, words: str, tenant: str = "a") -> int:
     return int(out.strip())
 
 
-def test_held_mails_search_text_is_a_cache_its_tenant_can_bend_and_an_admin_restores(
+def _key_saying(conn: Conn, tenant: str, word: str, held: bool) -> str:
+    """A key of tenant's whose document holds word (held: the first, else the last)."""
+    order = "" if held else " DESC"
+    row = conn.execute(
+        "SELECT storage_key FROM search_documents WHERE tenant_id = %s "
+        "AND document::text LIKE %s ORDER BY storage_key" + order + " LIMIT 1",
+        (tenant, f"%'{word}'%"),
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+ATTACKS = (
+    "UPDATE email_content SET search_extra = 'planted evidence' WHERE storage_key = %s",
+    "UPDATE email_content SET search_enclosed = 'planted' WHERE storage_key = %s",
+    "UPDATE email_content SET search_vector = to_tsvector('simple', 'planted') "
+    "WHERE storage_key = %s",
+    "UPDATE search_documents SET document = document || to_tsvector('simple', "
+    "'planted') WHERE storage_key = %s",
+    "UPDATE search_documents SET document = ''::tsvector WHERE storage_key = %s",
+    "UPDATE search_documents SET date = '1999-01-01' WHERE storage_key = %s",
+    "DELETE FROM search_documents WHERE storage_key = %s",
+    "INSERT INTO search_documents SELECT tenant_id, storage_key, date, message_type, "
+    "direction, to_tsvector('simple', 'planted') FROM search_documents "
+    "WHERE storage_key = %s ON CONFLICT (tenant_id, storage_key) DO UPDATE "
+    "SET document = excluded.document",
+)
+
+
+def test_a_tenant_login_cannot_bend_held_mails_search_cache(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """Under a hold, a's own login may not plant a word in a held message's search
+    texts (0021) or document, empty them, move its date, or delete its document to
+    insert another (migration 0024): each statement is refused and the search finds
+    what the mail says. The same statements on a's mail nobody holds still work
+    (a search cache, as before); so does writing a held message's rebuilt document,
+    which is what pmail's own repair writes as a tenant login, and its ingest of
+    new mail under a hold."""
+    a, _ = tenant_ids(conn)
+    held, free = (_key_saying(conn, a, "question", h) for h in (True, False))
+    assert held != free
+    code, _, err = pmail(
+        two_tenants, "hold", "add", "-t", "a", "--storage-key", held, "--reason", "c"
+    )
+    assert code == 0, err
+    said = _found(login_a, "question")
+    assert said >= 2 and _found(login_a, "planted") == 0
+    with psycopg.connect(login_a) as session:
+        for attack in ATTACKS:
+            refused = pytest.raises(psycopg.Error, match="under legal hold")
+            with refused, session.transaction():
+                session.execute(attack, (held,))
+        session.commit()
+        assert _found(login_a, "question") == said
+        assert _found(login_a, "planted") == 0
+        # pmail's own rebuild, as this login: the rebuilt document is accepted
+        with session.transaction():
+            session.execute(
+                "UPDATE search_documents SET document = "
+                "pmail_stored_search_vector(tenant_id, storage_key)"
+            )
+        for attack in ATTACKS[:-2]:  # mail nobody holds: a cache, as before
+            with session.transaction():
+                session.execute(attack, (free,))
+    assert _found(login_a, "question") == said - 1
+    code, _, err = pmail(login_a, "validate", "-t", "a", "--repair")
+    assert code == 0, err  # as the login: its rebuilt documents are accepted
+    # with search off (the owner's act), no document of held mail may come back
+    assert pmail(two_tenants, "tenant", "set", "a", "--search", "off")[0] == 0
+    refused = pytest.raises(psycopg.Error, match="under legal hold")
+    with psycopg.connect(login_a) as session, refused:
+        session.execute(
+            "INSERT INTO search_documents SELECT tenant_id, storage_key, now(), "
+            "'x', 'inbound', to_tsvector('simple', 'planted') FROM email_content "
+            "WHERE storage_key = %s",
+            (held,),
+        )
+    assert pmail(two_tenants, "tenant", "set", "a", "--search", "on")[0] == 0
+    # rebuilt from the stored rows: the free message's planted texts stay (its own
+    # tenant wrote them), its document says "question" again
+    assert _found(login_a, "question") == said and _found(login_a, "planted") == 1
+    # all of a's mail held: the login's own ingest writes new held mail's documents
+    assert pmail(two_tenants, "hold", "add", "-t", "a", "--reason", "all")[0] == 0
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(mailgen.with_attachment(90, b"x" * 100))
+    code, _, err = pmail(login_a, "ingest", str(folder), "-t", "a")
+    assert code == 0, err
+    assert _found(login_a, "deck") >= 1
+
+
+def test_an_administrator_rebuilds_held_mails_search_cache(
     login_a: str, two_tenants: str, conn: Conn
 ) -> None:
-    """Under a hold, a's own login may still rewrite its messages' search texts
-    (0021) and documents, as docs/schema.md allows (a search cache): it can plant a
-    word in them or empty them, and validate does not look at a document's words.
-    The hold keeps the messages themselves; re-running the search-text backfill
-    (docs/security.md) rebuilds both from the stored messages, and the search finds
-    what the mail says again, and not the planted word."""
+    """The owner is not limited (the writer, backfills and repairs run as it): it
+    may rewrite a held message's texts and document, and re-running the search-text
+    backfill (docs/security.md) rebuilds both from the stored messages, so the
+    search finds what the mail says again, and not the planted word."""
     assert pmail(two_tenants, "hold", "add", "-t", "a", "--reason", "case")[0] == 0
     said = _found(login_a, "question")
     theirs = _found(two_tenants, "question", "b")
     assert said > 0 and _found(login_a, "planted") == 0
-    with psycopg.connect(login_a, autocommit=True) as session:
-        session.execute("UPDATE email_content SET search_extra = 'planted evidence'")
-        session.execute(
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute("UPDATE email_content SET search_extra = 'planted evidence'")
+        conn.execute(
             "UPDATE search_documents SET document = "
             "pmail_stored_search_vector(tenant_id, storage_key)"
         )
-        assert _found(login_a, "planted") == 6
-        session.execute("UPDATE search_documents SET document = ''::tsvector")
-        assert _found(login_a, "question") == 0
-        with pytest.raises(psycopg.Error, match="under legal hold"):
-            session.execute("UPDATE email_content SET content_text = 'planted'")
-    code, out, _ = pmail(two_tenants, "validate", "-t", "a", "-f", "json")
-    assert code == 0, out  # the documents' words are not checked
+    assert _found(login_a, "planted") == 6
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_all_tenants()")
+        conn.execute("UPDATE search_documents SET document = ''::tsvector")
+    assert _found(login_a, "question") == 0
+    refused = pytest.raises(psycopg.Error, match="under legal hold")
+    with psycopg.connect(login_a, autocommit=True) as session, refused:
+        session.execute("UPDATE email_content SET content_text = 'planted'")
     conn.execute("INSERT INTO pmail_backfills (name) VALUES ('search_extra:stored')")
     conn.commit()
     code, _, err = pmail(two_tenants, "init-db")
