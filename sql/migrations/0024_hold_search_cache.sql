@@ -24,7 +24,8 @@
 -- current_user is the owner), and a bound session changes only its own tenant's rows,
 -- whose holds and flags it reads itself. Statement-level with transition tables, as
 -- the other guards: a trusted session pays one binding check a statement, a tenant
--- login one look for holds in its tenant, then the rows of held mail only.
+-- login one look for holds in its tenant and, if there is one, a lookup for each
+-- row whose cache changed.
 CREATE FUNCTION pmail_refuse_held_search_rewrites() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -55,21 +56,30 @@ BEGIN
         RETURN NULL;
     END IF;
 
+    -- only rows whose cache changed are looked at (pmail's own rebuilds mostly write
+    -- what is there already): whether the message is held costs a lookup a row
     IF TG_TABLE_NAME = 'email_content' THEN
-        SELECT o.storage_key INTO found_key
-        FROM pmail_old_rows AS o
-        JOIN pmail_new_rows AS n
-          ON n.tenant_id = o.tenant_id AND n.storage_key = o.storage_key
-        WHERE (o.search_extra IS DISTINCT FROM n.search_extra
+        WITH changed AS MATERIALIZED (
+            SELECT n.tenant_id, n.storage_key, n.search_vector, o.legal_hold,
+                   o.search_extra IS DISTINCT FROM n.search_extra
+                   OR o.search_enclosed IS DISTINCT FROM n.search_enclosed AS texts
+            FROM pmail_old_rows AS o
+            JOIN pmail_new_rows AS n
+              ON n.tenant_id = o.tenant_id AND n.storage_key = o.storage_key
+            WHERE o.search_extra IS DISTINCT FROM n.search_extra
                OR o.search_enclosed IS DISTINCT FROM n.search_enclosed
-               OR (o.search_vector IS DISTINCT FROM n.search_vector
-                   AND NOT (n.search_vector IS NULL
-                            AND EXISTS (SELECT 1 FROM search_documents AS d
-                                        WHERE d.tenant_id = n.tenant_id
-                                          AND d.storage_key = n.storage_key))
-                   AND n.search_vector IS DISTINCT FROM
-                       pmail_stored_search_vector(n.tenant_id, n.storage_key)))
-          AND (o.legal_hold OR pmail_message_held(o.tenant_id, o.storage_key))
+               OR o.search_vector IS DISTINCT FROM n.search_vector
+        )
+        SELECT c.storage_key INTO found_key
+        FROM changed AS c
+        WHERE (c.legal_hold OR pmail_message_held(c.tenant_id, c.storage_key))
+          AND (c.texts
+               OR (NOT (c.search_vector IS NULL
+                        AND EXISTS (SELECT 1 FROM search_documents AS d
+                                    WHERE d.tenant_id = c.tenant_id
+                                      AND d.storage_key = c.storage_key))
+                   AND c.search_vector IS DISTINCT FROM
+                       pmail_stored_search_vector(c.tenant_id, c.storage_key)))
         LIMIT 1;
     ELSIF TG_OP = 'DELETE' THEN
         SELECT o.storage_key INTO found_key
@@ -77,18 +87,39 @@ BEGIN
         WHERE pmail_message_held(o.tenant_id, o.storage_key)
         LIMIT 1;
     ELSIF TG_OP = 'INSERT' THEN
-        SELECT n.storage_key INTO found_key
-        FROM pmail_new_rows AS n
-        JOIN tenants AS t ON t.tenant_id = n.tenant_id
-        WHERE NOT t.search_index AND pmail_message_held(n.tenant_id, n.storage_key)
-        LIMIT 1;
+        -- the tenant's setting first: the writer inserts new held mail's documents
+        IF EXISTS (SELECT 1 FROM tenants AS t
+                   WHERE NOT t.search_index
+                     AND t.tenant_id IN (SELECT n.tenant_id FROM pmail_new_rows AS n))
+        THEN
+            SELECT n.storage_key INTO found_key
+            FROM pmail_new_rows AS n
+            JOIN tenants AS t ON t.tenant_id = n.tenant_id AND NOT t.search_index
+            WHERE pmail_message_held(n.tenant_id, n.storage_key)
+            LIMIT 1;
+        END IF;
     ELSE
-        -- an updated document of held mail: the one rebuilt from its stored message,
+        -- a changed document of held mail: the one rebuilt from its stored message,
         -- under the same key (a key moved away is a delete)
+        WITH changed AS MATERIALIZED (
+            SELECT o.tenant_id, o.storage_key FROM pmail_old_rows AS o
+            WHERE NOT EXISTS (SELECT 1 FROM pmail_new_rows AS n
+                              WHERE n.tenant_id = o.tenant_id
+                                AND n.storage_key = o.storage_key
+                                AND n.date = o.date AND n.message_type = o.message_type
+                                AND n.direction = o.direction
+                                AND n.document = o.document)
+            UNION
+            SELECT n.tenant_id, n.storage_key FROM pmail_new_rows AS n
+            WHERE NOT EXISTS (SELECT 1 FROM pmail_old_rows AS o
+                              WHERE o.tenant_id = n.tenant_id
+                                AND o.storage_key = n.storage_key
+                                AND o.date = n.date AND o.message_type = n.message_type
+                                AND o.direction = n.direction
+                                AND o.document = n.document)
+        )
         SELECT k.storage_key INTO found_key
-        FROM (SELECT o.tenant_id, o.storage_key FROM pmail_old_rows AS o
-              UNION
-              SELECT n.tenant_id, n.storage_key FROM pmail_new_rows AS n) AS k
+        FROM changed AS k
         WHERE pmail_message_held(k.tenant_id, k.storage_key)
           AND NOT EXISTS (
               SELECT 1 FROM pmail_new_rows AS n
