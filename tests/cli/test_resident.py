@@ -444,12 +444,26 @@ def _ready(sock: socket.socket) -> None:
     assert resident.read_frame(sock) == (resident.READY, 0)
 
 
+def _connected(path: str) -> socket.socket:
+    """A connection to the server that has read its first word."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(30)
+    sock.connect(path)
+    _ready(sock)
+    return sock
+
+
+def _send_run(sock: socket.socket, body: bytes, fd: int) -> None:
+    """Send a whole run request with `fd` as its cwd and stdio descriptors."""
+    rights = struct.pack("4i", fd, fd, fd, fd)
+    header = resident.HEADER.pack(resident.RUN, len(body))
+    sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+    sock.sendall(body)
+
+
 def _send_raw(path: str, header: bytes, body: bytes, fds: list[int]) -> bytes:
     """Send a request as given; what the server answered before closing."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(30)
-        sock.connect(path)
-        _ready(sock)
+    with _connected(path) as sock:
         sock.sendmsg(
             [header],
             [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))]
@@ -518,14 +532,8 @@ def test_a_client_that_gives_up_before_go_never_has_its_command_run(
     body = _request(env, ["pmail", "--dsn", stored, "-q", "tenant", "add", "twice"])
     fd = os.open(".", os.O_RDONLY)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(30)
-            sock.connect(path)
-            _ready(sock)
-            rights = struct.pack("4i", fd, fd, fd, fd)
-            header = resident.HEADER.pack(resident.RUN, len(body))
-            sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
-            sock.sendall(body)
+        with _connected(path) as sock:
+            _send_run(sock, body, fd)
             tag, pid = resident.FRAME.unpack(sock.recv(resident.FRAME.size))
             assert tag == resident.PID and pid > 1
         while _alive_anywhere(pid):  # the session ends the waiting command
@@ -792,10 +800,7 @@ def test_a_request_trickled_past_its_time_is_not_run(
     fd = os.open(".", os.O_RDONLY)
     answer = b""
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(30)
-            sock.connect(path)
-            _ready(sock)
+        with _connected(path) as sock:
             rights = struct.pack("4i", fd, fd, fd, fd)
             sock.sendmsg([header[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
             with contextlib.suppress(OSError):  # closed under the sender
@@ -1063,14 +1068,8 @@ def test_a_working_directory_that_is_not_a_directory_runs_nothing(
     body = _request(env, ["pmail", "--dsn", stored, "-q", "tenant", "add", "cwdfile"])
     fd = os.open(tmp_path / "plain", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(30)
-            sock.connect(path)
-            _ready(sock)
-            rights = struct.pack("4i", fd, fd, fd, fd)
-            header = resident.HEADER.pack(resident.RUN, len(body))
-            sock.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
-            sock.sendall(body)
+        with _connected(path) as sock:
+            _send_run(sock, body, fd)
             tag, pid = resident.read_frame(sock) or (b"", 0)
             assert tag == resident.PID and pid > 1
             sock.sendall(resident.GO)
