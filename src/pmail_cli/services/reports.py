@@ -19,6 +19,7 @@ from pmail_cli.db import Connection
 from pmail_cli.errors import UsageError
 from pmail_cli.repository import reports as repo
 from pmail_cli.repository import suppressions as suppressions_repo
+from pmail_cli.repository import writer as writer_repo
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit, tenants
 
@@ -362,8 +363,6 @@ def rebuild(conn: Connection, tenant: Tenant | None) -> Rebuilt:
     tenant_id = tenant.tenant_id if tenant else None
     with tenants.scoped(conn, tenant) if tenant else tenants.every_tenant(conn):
         if tenant_id is not None:
-            from pmail_cli.repository import writer as writer_repo
-
             # no batch of the tenant is half-written while its list is rewritten
             # (both would insert the same suppression rows)
             writer_repo.lock_tenant_writes(conn, tenant_id=tenant_id)

@@ -9,6 +9,7 @@ from pmail_cli.errors import UsageError
 from pmail_cli.repository import backfills
 from pmail_cli.repository import suppressions as repo
 from pmail_cli.repository import tenants as tenants_repo
+from pmail_cli.repository import writer as writer_repo
 from pmail_cli.repository.suppressions import Suppression
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import tenants
@@ -50,8 +51,6 @@ def set_soft_bounces(
     with tenants.scoped(conn, tenant):
         # no batch of this tenant is half-written while its whole list is recomputed:
         # both would write the same rows (a duplicate key for the one that commits last)
-        from pmail_cli.repository import writer as writer_repo
-
         writer_repo.lock_tenant_writes(conn, tenant_id=tenant.tenant_id)
         tenants_repo.set_soft_bounces(
             conn, tenant_id=tenant.tenant_id, limit=new_limit, days=new_days
@@ -87,8 +86,6 @@ def unsubscribe_backfill_batch(conn: Connection, name: str, batch: int) -> int:
                 asked[message.parts.storage_key] = found.unsubscribe
         if asked:
             with tenants.scoped(conn, tenant):
-                from pmail_cli.repository import writer as writer_repo
-
                 # the triggers rewrite these senders' rows: not beside a batch of the
                 # tenant that is writing them too
                 writer_repo.lock_tenant_writes(conn, tenant_id=tenant.tenant_id)
