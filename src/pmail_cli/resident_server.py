@@ -184,6 +184,10 @@ def serve(where: str, *, ready: Callable[[], None] | None = None) -> None:
     except _Stop:
         pass
     finally:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            # a second stop (`pmail resident stop` repeats its signal) must not
+            # cut the clean-up short and leave the socket file behind
+            signal.signal(signum, signal.SIG_IGN)
         listener.close()
         if not _moved(path, inode):
             with contextlib.suppress(OSError):
@@ -251,7 +255,9 @@ def _fork_session(
         except OSError:
             return
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
+            # not Exception: a SIGTERM arriving here raises _Stop, which must end
+            # the server, not vanish with a flush error
+            with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         try:
             if os.fork() != 0:
@@ -634,10 +640,18 @@ def stop(where: str) -> State:
         return before
     with contextlib.suppress(ProcessLookupError):
         os.kill(before.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    signalled = time.monotonic()
+    deadline = signalled + 10
     while time.monotonic() < deadline:
         if ask(before.socket) is None:
             return before
+        if time.monotonic() - signalled >= 1:
+            # it still answers: again each second, so that a signal that came while
+            # the server was between two steps is not its only chance (only after
+            # an answer, so the pid is still the server's)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(before.pid, signal.SIGTERM)
+            signalled = time.monotonic()
         time.sleep(0.02)
     raise ResidentError(
         f"the resident server (pid {before.pid}) did not stop within 10 s",
