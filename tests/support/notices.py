@@ -33,7 +33,13 @@ def relayed_notice(
     which command the reply answered ("in reply to RCPT TO command"), with
     `Status: status` and `Action: failed` (5xx) or `delayed` (4xx).
     `form` "exim": an Exim-style plain-text notice ("SMTP error from remote
-    mail server after RCPT TO:<...>:"), no report part.
+    mail server after RCPT TO:<...>:"), no report part; it says Exim gave up,
+    whatever the reply's class.
+    `form` "exim-delay" (a 4xx remote reply): Exim's delay warning, a
+    multipart/report whose text gives the reply under "Delay reason:" and whose
+    report says `Action: delayed` and `Status: 4.0.0` (Exim writes that status
+    in every warning, whatever the reply's code), with the reply as its
+    Diagnostic-Code; `status` is not used.
     `stage` LOCAL: `reply` is the reporting MTA's own diagnostic, not a remote
     answer: the report has no Remote-MTA and an X-Postfix Diagnostic-Code, the
     Exim notice gives the words under the address; `action` ("failed" or
@@ -44,13 +50,20 @@ def relayed_notice(
     action = action or ("failed" if status.startswith("5") else "delayed")
     if form == "exim" and stage == LOCAL:
         return _exim_local(reply, rcpt=rcpt, delayed=action == "delayed")
-    if form == "exim":
+    if form == "exim-delay" and stage == LOCAL:
+        raise ValueError('Exim\'s own delayed words: form "exim", action "delayed"')
+    if form in ("exim", "exim-delay"):
         after = {
             RCPT: f"after RCPT TO:<{rcpt}>",
             DATA: "after end of data",
             MAIL: "after MAIL FROM:<sender@example.com>",
             CONNECT: "after initial connection",
         }[stage]
+    if form == "exim-delay":
+        if not reply.startswith("4"):
+            raise ValueError(f"an Exim delay warning quotes a 4xx reply: {reply!r}")
+        return _exim_delay(reply, after=after, host=host, rcpt=rcpt)
+    if form == "exim":
         body = (
             "This message was created automatically by mail delivery software.\n\n"
             "A message that you sent could not be delivered to one or more of its\n"
@@ -175,3 +188,70 @@ def _exim_local(reply: str, *, rcpt: str, delayed: bool) -> bytes:
         f"{original}"
     )
     return text.encode()
+
+
+def _exim_delay(reply: str, *, after: str, host: str, rcpt: str) -> bytes:
+    """Exim's delay warning for an address a remote server answered with a 4xx
+    reply: the address, the host, then "Delay reason:" and the SMTP error, laid
+    out as Exim lays it out; and the report part, which Exim always gives
+    `Status: 4.0.0`."""
+    bound = "1796615400-eximdsn-1804289383"
+    reason = _exim_error_lines(
+        f"SMTP error from remote mail server {after}: {reply}", lead="Delay reason: "
+    )
+    name = host.split(" [")[0]
+    text = (
+        "Auto-Submitted: auto-replied\n"
+        "From: Mail Delivery System <Mailer-Daemon@out.example.com>\n"
+        "To: sender@example.com\n"
+        "Content-Type: multipart/report; report-type=delivery-status;"
+        f" boundary={bound}\n"
+        "MIME-Version: 1.0\n"
+        "Subject: Warning: message 1tQx2A-000Abc-7Z delayed 24 hours\n\n"
+        f"--{bound}\n"
+        "Content-type: text/plain; charset=us-ascii\n\n"
+        "This message was created automatically by mail delivery software.\n"
+        "A message that you sent has not yet been delivered to one or more of its\n"
+        "recipients after more than 24 hours on the queue on out.example.com.\n\n"
+        "The message identifier is:     1tQx2A-000Abc-7Z\n"
+        "The subject of the message is: hello\n\n"
+        "The address to which the message has not yet been delivered is:\n\n"
+        f"  {rcpt}\n"
+        f"    host {host}{reason}\n\n"
+        "No action is required on your part. Delivery attempts will continue for\n"
+        "some time, and this warning may be repeated at intervals if the message\n"
+        "remains undelivered. Eventually the mail delivery software will give up,\n"
+        "and when that happens, the message will be returned to you.\n\n"
+        f"--{bound}\n"
+        "Content-type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; out.example.com\n\n"
+        "Action: delayed\n"
+        f"Final-Recipient: rfc822;{rcpt}\n"
+        "Status: 4.0.0\n"
+        f"Remote-MTA: dns; {name}\n"
+        f"Diagnostic-Code: smtp; {reply}\n\n"
+        f"--{bound}\n"
+        "Content-type: text/rfc822-headers\n\n"
+        "Message-ID: <orig-1@example.com>\n"
+        "From: sender@example.com\n"
+        f"To: {rcpt}\n"
+        "Subject: hello\n\n"
+        f"\n--{bound}--\n"
+    )
+    return text.encode()
+
+
+def _exim_error_lines(error: str, *, lead: str) -> str:
+    """An error under an address as Exim prints it in its notices: on a new line
+    indented four, after `lead`, broken after a colon that a space follows once
+    the line holds more than 45 characters (the break keeps that space, so the
+    next line is indented four too)."""
+    out = [f"\n    {lead}"]
+    count = len(lead)
+    for at, char in enumerate(error):
+        out.append(char)
+        count += 1
+        if char == ":" and error[at + 1 : at + 2].isspace() and count > 45:
+            out.append("\n   ")
+            count = 0
+    return "".join(out)
