@@ -1,6 +1,7 @@
 """Failure notices built around a documented or quoted reply, shared by the suites
-of known answers (tests/unit/test_classify_documented_*.py, from vendors' documents;
-tests/unit/test_classify_wild_replies.py, from replies quoted in public posts).
+of known answers (tests/unit/test_classify_documented_*.py, from vendors' and
+providers' documents; tests/unit/test_classify_wild_replies.py, from replies quoted
+in public posts).
 
 Only the reply handed in comes from a document or a post; the notice around it is
 written here.
@@ -255,3 +256,47 @@ def _exim_error_lines(error: str, *, lead: str) -> str:
             out.append("\n   ")
             count = 0
     return "".join(out)
+
+
+def exchange_ndr(reply: str, *, status: str, rcpt: str = "lead@example.net") -> bytes:
+    """A non-delivery report Exchange Online writes itself, quoting `reply` (its
+    own words, "Remote server returned '...'"): no remote server, no SMTP step;
+    `Action: failed` with `Status: status`."""
+    text = f"""\
+From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@contoso.example>
+To: sender@contoso.example
+Subject: Undeliverable: our meeting
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="N"
+
+--N
+Content-Type: text/plain
+
+Your message to {rcpt} couldn't be delivered.
+
+Diagnostic information for administrators:
+Generating server: BN8PR00MB0001.namprd00.prod.outlook.com
+{rcpt}
+Remote server returned '{reply}'
+
+--N
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns;BN8PR00MB0001.namprd00.prod.outlook.com
+
+Final-recipient: rfc822;{rcpt}
+Action: failed
+Status: {status}
+Diagnostic-Code: smtp;{reply}
+
+--N
+Content-Type: text/rfc822-headers
+
+Message-ID: <orig-1@contoso.example>
+From: sender@contoso.example
+To: {rcpt}
+Subject: our meeting
+
+--N--
+"""
+    return text.replace("\n", "\r\n").encode()
