@@ -49,7 +49,11 @@ STATUS_TABLE: dict[str, str] = {
     "1.1": "userunknown",
     "1.2": "hostunknown",
     "1.3": "userunknown",
-    "1.4": "filtered",
+    # RFC 3463: the address as given matches several mailboxes; it names none
+    "1.4": "userunknown",
+    # RFC 3463 gives X.1.1, X.1.2, X.1.3 and X.1.6 as permanent only: a transient
+    # "other address status" does not say the address is bad, nor anything else
+    "4.1.0": "undefined",
     "1.6": "hasmoved",
     "1.7": "rejected",
     "1.8": "rejected",
@@ -59,8 +63,8 @@ STATUS_TABLE: dict[str, str] = {
     "2.1": "suspend",
     "2.2": "mailboxfull",
     "2.3": "exceedlimit",
-    "2.4": "filtered",
-    "4.2.1": "blocked",
+    # RFC 3463: a mailing list that could not be expanded (the list's system)
+    "2.4": "systemerror",
     "3.0": "systemerror",
     "3.1": "systemfull",
     "3.2": "notaccept",
@@ -71,10 +75,12 @@ STATUS_TABLE: dict[str, str] = {
     "4.1": "networkerror",
     "4.4.1": "expired",
     "4.2": "networkerror",
-    "4.3": "systemerror",
+    # RFC 3463: a directory server (DNS) was unavailable
+    "4.3": "networkerror",
     "4.4": "hostunknown",
     "4.4.4": "networkerror",
-    "4.5": "systemfull",
+    # RFC 3463: mail system congestion (a busy system, not a full disk)
+    "4.5": "systemerror",
     "4.6": "networkerror",
     "4.7": "expired",
     "4.8": "networkerror",
@@ -82,8 +88,9 @@ STATUS_TABLE: dict[str, str] = {
     "5.1": "syntaxerror",
     "5.2": "syntaxerror",
     "5.3": "toomanyconn",
-    "5.4": "systemerror",
-    "5.5": "systemerror",
+    # RFC 3463: invalid command arguments, wrong protocol version
+    "5.4": "syntaxerror",
+    "5.5": "syntaxerror",
     "5.6": "syntaxerror",
     "6.0": "contenterror",
     "6.1": "contenterror",
@@ -98,7 +105,8 @@ STATUS_TABLE: dict[str, str] = {
     "7.0": "securityerror",
     "7.1": "rejected",
     "4.7.1": "blocked",
-    "7.2": "securityerror",
+    # RFC 3463: the sender may not post to the mailing list (a closed list)
+    "7.2": "policyviolation",
     "4.7.2": "blocked",
     "7.3": "securityerror",
     "7.4": "securityerror",
@@ -109,9 +117,12 @@ STATUS_TABLE: dict[str, str] = {
     "7.9": "securityerror",
     "7.10": "securityerror",
     "7.11": "securityerror",
-    "7.13": "suspend",
+    "7.12": "securityerror",
+    # RFC 5248: the authenticated (sending) user's account is disabled
+    "7.13": "securityerror",
     "7.14": "securityerror",
-    "7.15": "securityerror",
+    # RFC 6710: the message's priority is below what the server accepts now
+    "7.15": "policyviolation",
     "7.16": "mesgtoobig",
     "7.17": "hasmoved",
     "7.18": "hasmoved",
@@ -121,6 +132,8 @@ STATUS_TABLE: dict[str, str] = {
     "7.22": "authfailure",
     "7.23": "authfailure",
     "7.24": "authfailure",
+    # RFC 7372: 4.7.24 replaces SPF's temperror (4.4.3): the lookup failed
+    "4.7.24": "networkerror",
     "7.25": "requireptr",
     "7.26": "authfailure",
     # RFC 7505: "Sender address has null MX" (the recipient's is X.1.10)

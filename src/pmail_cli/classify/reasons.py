@@ -189,7 +189,11 @@ _STAGE_OVERRIDES: dict[str, tuple[frozenset[str], str]] = {
     # the address was accepted at RCPT, so the content was refused
     "data": (frozenset({"userunknown"}), "filtered"),
     # an answer to MAIL FROM is about the sender
-    "mail": (frozenset({"userunknown", "hostunknown", "undefined"}), "rejected"),
+    # (no recipient has been named yet, so no recipient's filter refused it)
+    "mail": (
+        frozenset({"userunknown", "hostunknown", "undefined", "filtered"}),
+        "rejected",
+    ),
     # refused before any address was seen: the sending host is blocked (no
     # message yet, so a "policy" refusal is of the host too)
     "connect": (
@@ -264,6 +268,12 @@ _DEFERRED_AT_RCPT_WHY = (
     "it did not fail"
 )
 _VAGUE_REFUSALS = frozenset({"rejected", "refused", "denied", "not accepted"})
+# A reporter's words for the step a refusal answered, which name no cause.
+_STEP_FRAMING = frozenset({"refused to talk", "after initial connection"})
+# Policy words that say something was not allowed but not what: a specific
+# status of another subject than security or policy (X.7) says what ("554
+# 5.6.2 Conversion required and prohibited" is the content).
+_VAGUE_POLICY = frozenset({"prohibited", "not permitted"})
 _VAGUE_WHY = (
     "a refusal that names no party, answered to RCPT TO or DATA or with a mailbox "
     "status (X.2.x): the recipient's side refused it (at DATA, the message: the "
@@ -329,13 +339,15 @@ _STAGE_NAMES = {
     "data": "DATA",
 }
 _CONNECT_RE = re.compile(
-    r"timed out|time-out|timeout|requests to connect", re.IGNORECASE
+    r"timed out|time-out|timeout|requests to connect|no answer from host",
+    re.IGNORECASE,
 )
 # Postfix marks a destination dead after failed attempts and writes "delivery
 # temporarily suspended: <the last failure>"; in a final notice it gave up.
 _SUSPENDED = "delivery temporarily suspended"
 # Network failures that retrying cannot outlast: a loop or too many hops.
 _LOOP_WORDS = ("loop", "hop")
+_LOOP_STATUS = ".4.6"  # RFC 3463: routing loop detected
 # Postfix's reject_unknown_recipient_domain refuses a recipient whose domain has
 # no MX and no A record with "Recipient address rejected: Domain not found" and
 # unknown_address_reject_code, 450 by default: the 4.x.x does not make the domain
@@ -422,7 +434,17 @@ def reason_from_status(status: str | None) -> str | None:
     if status[0] == "2":
         return "delivered"
     _, _, subject_detail = status.partition(".")
-    return STATUS_TABLE.get(status) or STATUS_TABLE.get(subject_detail)
+    found = STATUS_TABLE.get(status) or STATUS_TABLE.get(subject_detail)
+    if found is None:
+        # A detail the table does not know (a later registration, a deprecated
+        # one such as X.6.10, a provider's private X.7.NNN) is read as its
+        # subject's "other or undefined" code, as RFC 3463 asks of a client that
+        # does not know a detail; not for X.0 and X.1, whose "other" codes name
+        # no cause or a recipient's address.
+        subject = subject_detail.partition(".")[0]
+        if subject not in ("0", "1"):
+            found = STATUS_TABLE.get(f"{subject}.0")
+    return found
 
 
 def stage_of(text: str, low: str | None = None) -> tuple[str, str] | None:
@@ -593,7 +615,26 @@ def _refine(
         and paired_status(text) is not None
     ):
         return "onhold", _ONHOLD_WHY.format(status=status), False
-    if not said and (not final or (temporary and reason == "networkerror")):
+    # A delay whose words name no cause still names one when its status is
+    # specific (RFC 3463: 452 4.2.2 is a full mailbox however the warning is
+    # worded); a generic X.0.0 leaves it a delay with no stated cause, and a
+    # network status (X.4.x) is what a queue retrying looks like: expired, as
+    # for a final failure (the corpus's `Action: delayed` with 4.4.0).
+    # A routing loop (X.4.6) is the exception: retrying cannot outlast it.
+    loop = status is not None and status.endswith(_LOOP_STATUS)
+    status_names_cause = (
+        not final
+        and status is not None
+        and not status.endswith(".0.0")
+        and reason not in ("undefined", "expired")
+        and (reason != "networkerror" or loop)
+        and reason == reason_from_status(status)
+    )
+    if (
+        not said
+        and not status_names_cause
+        and (not final or (temporary and reason == "networkerror" and not loop))
+    ):
         return (
             "expired",
             "a temporary failure with no stated cause that went on too long",
@@ -750,6 +791,19 @@ def judge_reason(
         # A warning's framing says only that delivery is still retried; the
         # remote's specific transient status names the cause.
         found = None
+    if (
+        found is not None
+        and in_reply is None
+        and found[1] in _STEP_FRAMING
+        and status
+        and not status.endswith(".0.0")
+        and reason_from_status(status) is not None
+    ):
+        # "refused to talk to me" (Postfix) and "after initial connection"
+        # (Exim) are the reporter's words for the step; when the remote's own
+        # reply names no cause, its specific status does (RFC 7504's 521 5.3.2:
+        # a host that takes no mail, not a refusal of the sending host).
+        found = None
     rule = ""
     if found:
         owner = f"{found[2]}'s phrase" if found[2] else "phrase"
@@ -765,7 +819,11 @@ def judge_reason(
     status_role = ""
     if (
         found is not None
-        and (found[1] in _VAGUE_REFUSALS or found[1] in _ONLY_TEMPORARY)
+        and (
+            found[1] in _VAGUE_REFUSALS
+            or found[1] in _ONLY_TEMPORARY
+            or (found[1] in _VAGUE_POLICY and status and status[1:3] != ".7")
+        )
         and status
         and not status.endswith(".0.0")
     ):
