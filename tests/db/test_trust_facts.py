@@ -150,8 +150,8 @@ def test_the_owner_cannot_change_held_facts_and_releasing_frees_them(
     login_a: str, two_tenants: str, conn: Conn, bounces: tuple[str, str, str]
 ) -> None:
     """Changing or deleting a held message's facts is refused to the owner too (pmail
-    never rewrites facts), and so is TRUNCATE; once the hold is released the
-    tenant's login may change them again."""
+    never rewrites facts), and so is moving another tenant's fact onto it, and
+    TRUNCATE; once the hold is released the tenant's login may change them again."""
     held, _, _ = bounces
     for attack in ATTACKS[:6]:
         with (
@@ -159,6 +159,14 @@ def test_the_owner_cannot_change_held_facts_and_releasing_frees_them(
             conn.transaction(),
         ):
             _run(conn, attack, held, held)
+    # a fact of b's (nobody holds b's mail) moved onto a's held bounce
+    a, b = tenant_ids(conn)
+    with pytest.raises(psycopg.Error, match="under legal hold"), conn.transaction():
+        conn.execute(
+            "UPDATE delivery_facts SET tenant_id = %s, storage_key = %s, "
+            "recipient_index = 70 WHERE tenant_id = %s",
+            (a, held, b),
+        )
     for table in ("delivery_facts", "delivery_facts CASCADE"):
         with pytest.raises(psycopg.Error, match="legal hold"), conn.transaction():
             conn.execute(f"TRUNCATE {table}")
