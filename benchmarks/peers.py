@@ -346,7 +346,7 @@ class PmailPeer(Peer):
         """The query without the process: the service call on an open connection."""
         from benchmarks.search import in_process
 
-        return in_process(self.dsn, [query.pmail], runs)
+        return in_process(self.dsn, [query.pmail], runs)[0]
 
     def language(self, language: str) -> None:
         """Set the tenant's search language (rebuilds its documents)."""

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import email
+import functools
 import itertools
 import json
+import os
 import random
 import re
 import shutil
@@ -36,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import policy
 from pathlib import Path
 
@@ -419,22 +421,62 @@ def _p95(values: list[float]) -> float:
     return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
 
 
-def in_process(dsn: str, args: list[str], runs: int) -> float:
+def in_process(
+    dsn: str, args: list[str], runs: int, *, trips: bool = False
+) -> tuple[float, int | None, list[list[object]]]:
     """The same search without the process: the service call on an open connection
-    (what the database and pmail's own code take, start-up aside)."""
+    (what the database and pmail's own code take, start-up aside): the median time;
+    with `trips`, the round trips of one more call (libpq's trace of what the client
+    sends: each Sync or simple Query waits for the server);
+    and the page (key, rank, snippet, matches) to compare builds by."""
     from pmail_cli.config import Settings
     from pmail_cli.db import connect
     from pmail_cli.services import search, tenants
 
     call = _service_call(args)
     times = []
+    count = None
     with connect(Settings(dsn=dsn, dsn_source="bench")) as conn:
         tenant = tenants.find_tenant(conn, TENANT)
         for _ in range(runs):
             started = time.perf_counter()
-            search.find_messages(conn, tenant, limit=50, **call)  # type: ignore[arg-type]
+            found = search.find_messages(conn, tenant, limit=50, **call)  # type: ignore[arg-type]
             times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        if trips:
+            count = _round_trips(
+                conn,
+                lambda: search.find_messages(conn, tenant, limit=50, **call),  # type: ignore[arg-type]
+            )
+    page: list[list[object]] = [
+        [r.storage_key, r.rank, r.snippet, r.matched] for r in found.rows
+    ]
+    return statistics.median(times), count, page
+
+
+def _round_trips(conn: psycopg.Connection, work: Callable[[], object]) -> int:
+    """How many times `work` waits for the server on `conn` (libpq's trace). No
+    statement is prepared meanwhile: psycopg prepares one at its sixth use, in a
+    round trip of its own that a pmail command (each statement about once) never
+    makes."""
+    from psycopg import pq
+
+    threshold = conn.prepare_threshold
+    with tempfile.TemporaryFile() as trace:
+        conn.prepare_threshold = None
+        conn.pgconn.trace(trace.fileno())
+        conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            work()
+        finally:
+            conn.pgconn.untrace()
+            conn.prepare_threshold = threshold
+        trace.seek(0)
+        sent = [line.split(b"\t") for line in trace.read().splitlines()]
+    return sum(
+        1
+        for line in sent
+        if line[0] == b"F" and len(line) > 2 and line[2].startswith((b"Sync", b"Query"))
+    )
 
 
 def time_queries(
@@ -444,10 +486,12 @@ def time_queries(
     *,
     query_only: bool = False,
     kinds: frozenset[str] = frozenset(),
+    trips: bool = False,
 ) -> list[dict[str, object]]:
     """Each query: median of `runs` for pmail and for the ILIKE query via psql, and
     the service call alone (in this process, on an open connection); with
-    `query_only`, the service call alone. `kinds`: only these kinds (all if empty)."""
+    `query_only`, the service call alone. `kinds`: only these kinds (all if empty).
+    `trips`: the service call's round trips too."""
     rows: list[dict[str, object]] = []
     for kind, typed, args, plain in queries(words):
         if kinds and kind not in kinds:
@@ -475,21 +519,115 @@ def time_queries(
             base = statistics.median(
                 timed_run([*psql_command(dsn), plain]) for _ in range(runs)
             )
-        inside = in_process(dsn, args, runs)
+        inside, count, page = in_process(dsn, args, runs, trips=trips)
         rows.append(
             {
                 "kind": kind,
                 "query": typed,
                 "pmail_s": round(pmail, 3),
-                "query_s": round(inside, 3),
+                "query_s": round(inside, 4),
                 "ilike_s": round(base, 3),
+                **({"round_trips": count} if trips else {}),
+                "page": page,
             }
         )
         print(
-            f"{kind:12s} {typed[:40]:40s} pmail {pmail:.3f} s (query {inside:.3f} s)"
-            f"  ilike {base:.3f} s",
+            f"{kind:12s} {typed[:40]:40s} pmail {pmail:.3f} s (query {inside:.4f} s)"
+            f"  ilike {base:.3f} s" + (f"  round trips {count}" if trips else ""),
             file=sys.stderr,
         )
+    return rows
+
+
+def serve(dsn: str) -> None:
+    """`--serve`: run one service call per line of stdin (the JSON of pmail's
+    arguments) on one open connection, and answer each with its seconds and round
+    trips, as JSON. Started by `time_builds` with each build's `src` first on
+    PYTHONPATH."""
+    from pmail_cli.config import Settings
+    from pmail_cli.db import connect
+    from pmail_cli.services import search, tenants
+
+    with connect(Settings(dsn=dsn, dsn_source="bench")) as conn:
+        # a pmail command sends each statement about once; psycopg would prepare a
+        # statement sent a sixth time, and after five more PostgreSQL may plan it
+        # generically for any words (3 s for a common word at 1M: no longer the
+        # search a user runs)
+        conn.prepare_threshold = None
+        tenant = tenants.find_tenant(conn, TENANT)
+        for line in sys.stdin:
+            call = _service_call(json.loads(line))
+            started = time.perf_counter()
+            search.find_messages(conn, tenant, limit=50, **call)  # type: ignore[arg-type]
+            took = time.perf_counter() - started
+            again = functools.partial(
+                search.find_messages,
+                conn,
+                tenant,
+                limit=50,
+                **call,  # type: ignore[arg-type]
+            )
+            trips = _round_trips(conn, again)
+            print(json.dumps({"s": took, "round_trips": trips}), flush=True)
+
+
+def time_builds(
+    dsn: str,
+    words: list[str],
+    runs: int,
+    builds: dict[str, Path],
+    kinds: frozenset[str] = frozenset(),
+) -> list[dict[str, object]]:
+    """Each query's service call in two or more builds (`--build NAME=SRC`: a
+    checkout's `src`), one process per build on its own connection, the calls
+    interleaved (one run of each build in turn, the order turning each run) so that
+    the machine's load falls on all alike: the median of `runs` per build, the round
+    trips of each, and the ratio of each build to the first."""
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--serve", "--dsn", dsn],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(src)},
+        )
+        for name, src in builds.items()
+    }
+    names = list(builds)
+    rows: list[dict[str, object]] = []
+    try:
+        for kind, typed, args, _ in queries(words):
+            if kinds and kind not in kinds:
+                continue
+            args = _anchored(dsn, args)
+            times: dict[str, list[float]] = {name: [] for name in names}
+            trips: dict[str, int] = {}
+            for run in range(runs + 1):  # the first run of each warms up
+                turn = names[run % len(names) :] + names[: run % len(names)]
+                for name in turn:
+                    proc = procs[name]
+                    assert proc.stdin is not None and proc.stdout is not None
+                    proc.stdin.write(json.dumps(args) + "\n")
+                    proc.stdin.flush()
+                    answer = json.loads(proc.stdout.readline())
+                    if run:
+                        times[name].append(answer["s"])
+                    trips[name] = answer["round_trips"]
+            medians = {name: statistics.median(times[name]) for name in names}
+            row: dict[str, object] = {"kind": kind, "query": typed}
+            for name in names:
+                row[f"{name}_s"] = round(medians[name], 5)
+                row[f"{name}_round_trips"] = trips[name]
+                row[f"{name}_vs_{names[0]}"] = round(
+                    medians[name] / medians[names[0]], 3
+                )
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr)
+    finally:
+        for proc in procs.values():
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=60)
     return rows
 
 
@@ -595,7 +733,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--kind", action="append", default=[], help="only queries of this kind"
     )
+    parser.add_argument(
+        "--trips",
+        action="store_true",
+        help="count the service call's round trips to the server (libpq trace)",
+    )
+    parser.add_argument(
+        "--answers",
+        type=Path,
+        help="write each query's page (keys, ranks, snippets) to this JSON file",
+    )
+    parser.add_argument(
+        "--build",
+        action="append",
+        default=[],
+        metavar="NAME=SRC",
+        help="time the service calls of these checkouts' src (2 or more), interleaved",
+    )
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve:  # one build's worker for --build (its DSN names the database)
+        serve(args.dsn)
+        return 0
     report: dict[str, object] = {}
     if args.ingest:
         report["ingest"] = time_ingest(
@@ -611,13 +770,29 @@ def main(argv: list[str] | None = None) -> int:
         if args.build_only:
             print(json.dumps(report, indent=2))
             return 0
+        if args.build:
+            builds = {
+                name: Path(src) for name, src in (b.split("=", 1) for b in args.build)
+            }
+            report["builds"] = time_builds(
+                dsn, words, args.runs, builds, frozenset(args.kind)
+            )
+            print(json.dumps(report, indent=2))
+            return 0
         rows = time_queries(
             dsn,
             words,
             args.runs,
             query_only=args.query_only,
             kinds=frozenset(args.kind),
+            trips=args.trips,
         )
+        if args.answers:
+            args.answers.write_text(
+                json.dumps({r["query"]: r["page"] for r in rows}, indent=1)
+            )
+        for r in rows:
+            del r["page"]
         pmail = [float(str(r["pmail_s"])) for r in rows]
         ilike = [float(str(r["ilike_s"])) for r in rows]
         inside = [float(str(r["query_s"])) for r in rows]

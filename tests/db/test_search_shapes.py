@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -154,14 +155,15 @@ def test_a_phrase_gives_the_same_answer_walked_or_from_the_index(
     do not give a page, on the index's candidates if there are few (estimated) or by
     walking on if there are many: every page the same every way."""
 
-    def estimated(
-        conn: Conn, params: Mapping[str, object]
-    ) -> tuple[bool, float, float]:
-        del conn, params  # every query here has a phrase
-        return True, 0.0, candidates
+    facts = repo.search_facts
+
+    def estimated(conn: Conn, params: Mapping[str, object]) -> repo.Facts:
+        # every query here has a phrase: the statistics say so (the statement runs)
+        real = facts(conn, params)
+        return replace(real, phrase=True, least_frequency=0.0, candidates=candidates)
 
     monkeypatch.setattr(search, "_phrase_walk", lambda least, scan: walk)
-    monkeypatch.setattr(repo, "phrase_facts", estimated)
+    monkeypatch.setattr(repo, "search_facts", estimated)
     _assert_same_every_page(shapes, query, expected)
 
 
@@ -181,21 +183,28 @@ def _assert_same_every_page(
     ]
 
 
-def test_phrase_facts_read_the_planners_statistics(
+def test_search_facts_read_the_planners_statistics(
     shapes: tuple[Conn, Tenant, dict[str, int]],
 ) -> None:
     """A phrase is told from words, and its words' shares come from pg_stats once
-    the documents are analyzed (this test's role bypasses row-level security)."""
+    the documents are analyzed (this test's role bypasses row-level security); a
+    negation is told from words, the documents are the planner's count, nothing is
+    being moved, and JIT is off for the rest of the transaction."""
     conn, tenant, _ = shapes
     conn.execute("ANALYZE search_documents")
     base = {"language": "simple", "subjects": None, "filenames": None}
     with tenants.scoped(conn, tenant):
-        phrase, least, candidates = repo.phrase_facts(
-            conn, base | {"words": '"size with"'}
-        )
-        words, _, _ = repo.phrase_facts(conn, base | {"words": "size with"})
-    assert phrase and not words
-    assert least > 0.5 and candidates > 0  # every document has both words
+        conn.execute("SET LOCAL jit = on")
+        phrase = repo.search_facts(conn, base | {"words": '"size with"'})
+        row = conn.execute("SELECT current_setting('jit')").fetchone()
+        words = repo.search_facts(conn, base | {"words": "size with"})
+        negated = repo.search_facts(conn, base | {"words": "size -with"})
+    assert row == ("off",)
+    assert phrase.phrase and not words.phrase and not negated.phrase
+    assert negated.negated and not phrase.negated and not words.negated
+    assert phrase.least_frequency > 0.5 and phrase.candidates > 0  # all have both
+    assert {phrase.documents, words.documents, negated.documents} == {COUNT}
+    assert not (phrase.moving or words.moving or negated.moving)
 
 
 @pytest.mark.parametrize("weeks", [True, False])
@@ -224,13 +233,13 @@ def test_a_search_gives_the_same_answer_a_few_weeks_at_a_time(
     of 1, 2, 4 ... weeks before it) or as the planner chooses: the same messages in
     the same order on every page, newest first and ranked, a negation too."""
 
-    def estimated(
-        conn: Conn, params: Mapping[str, object]
-    ) -> tuple[float, float, bool]:
-        del conn, params
-        return 1e6, 1e6, False  # never a negation: every query may go by weeks
+    facts = repo.search_facts
 
-    monkeypatch.setattr(repo, "estimate_matches", estimated)
+    def never_negated(conn: Conn, params: Mapping[str, object]) -> repo.Facts:
+        # never a negation: every query may go by weeks
+        return replace(facts(conn, params), negated=False)
+
+    monkeypatch.setattr(repo, "search_facts", never_negated)
     monkeypatch.setattr(search, "_by_weeks", lambda matches, documents, scan: weeks)
     _assert_same_every_page(shapes, query, expected)
 
@@ -286,13 +295,6 @@ def test_a_message_from_the_far_future_breaks_no_search_by_weeks(
         conn, [str(far)], tenant=tenant, options=PipelineOptions(), jobs=1
     )
 
-    def estimated(
-        conn: Conn, params: Mapping[str, object]
-    ) -> tuple[float, float, bool]:
-        del conn, params
-        return 1e6, 1e6, False
-
-    monkeypatch.setattr(repo, "estimate_matches", estimated)
     found = {}
     for weeks in (True, False):
         monkeypatch.setattr(search, "_by_weeks", lambda m, d, s, w=weeks: w)

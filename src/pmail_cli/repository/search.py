@@ -102,33 +102,42 @@ def documents_moving(conn: Connection) -> bool:
     return bool(row and row[0])
 
 
-def phrase_facts(
-    conn: Connection, params: Mapping[str, object]
-) -> tuple[bool, float, float]:
-    """Whether the search's words hold a phrase, the share of documents that hold its
-    least frequent word, and an estimate of the documents holding all its words
-    (search/phrase_facts.sql)."""
-    row = conn.execute(load_sql("search/phrase_facts"), params).fetchone()
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a search with words knows before its query (search/facts.sql)."""
+
+    moving: bool  # documents still being moved: email_content's are read too
+    phrase: bool  # the words hold a phrase, and the statistics can be seen
+    least_frequency: float  # share of documents holding the least frequent word
+    candidates: float  # documents holding all the words, estimated
+    documents: float  # the planner's count of documents (all tenants')
+    negated: bool  # the words hold a negation
+
+
+def search_facts(conn: Connection, params: Mapping[str, object]) -> Facts:
+    """The facts of a search with words, in one statement (search/facts.sql), which
+    also turns JIT off for the rest of the transaction."""
+    row = conn.execute(load_sql("search/facts"), params).fetchone()
     if row is None:
-        return False, 0.0, 0.0
-    return bool(row[0]), float(str(row[1])), float(str(row[2]))
+        return Facts(False, False, 0.0, 0.0, 0.0, False)
+    return Facts(
+        moving=bool(row[0]),
+        phrase=bool(row[1]),
+        least_frequency=float(str(row[2])),
+        candidates=float(str(row[3])),
+        documents=float(str(row[4])),
+        negated=bool(row[5]),
+    )
 
 
-def estimate_matches(
-    conn: Connection, params: Mapping[str, object]
-) -> tuple[float, float, bool]:
-    """The planner's estimate of the documents matching the search's words, of all
-    documents, and whether the words hold a negation (search/estimate.sql,
-    search/estimate_facts.sql): nothing is searched."""
+def estimate_matches(conn: Connection, params: Mapping[str, object]) -> float:
+    """The planner's estimate of the documents matching the search's words
+    (search/estimate.sql): nothing is searched."""
     row = conn.execute(load_sql("search/estimate"), params).fetchone()
     plan = row[0] if row else None
     if isinstance(plan, str):
         plan = json.loads(plan)
-    matches = float(plan[0]["Plan"]["Plan Rows"]) if isinstance(plan, list) else 0.0
-    facts = conn.execute(load_sql("search/estimate_facts"), params).fetchone()
-    if facts is None:
-        return matches, 0.0, False
-    return matches, float(str(facts[0])), bool(facts[1])
+    return float(plan[0]["Plan"]["Plan Rows"]) if isinstance(plan, list) else 0.0
 
 
 def find_page(
@@ -140,12 +149,14 @@ def find_page(
     phrase: bool = False,
     documents: bool = False,
     weeks: bool = False,
+    jit_off: bool = True,
 ) -> list[Found]:
     """A page of matches: by relevance among the newest `window` matches
     (search/ranked.sql), or newest first (search/newest.sql); `documents`: the
     matches found in search_documents alone (search/matching_documents.sql, with
     `weeks` search/matching_weeks.sql, or with `phrase` search/matching_phrase.sql:
-    params `walk` too)."""
+    params `walk` too). `jit_off`: turn JIT off first (not needed after
+    search_facts, which has)."""
     query = _with_filters(
         "ranked" if ranked else "newest",
         filters,
@@ -153,7 +164,8 @@ def find_page(
         documents=documents,
         weeks=weeks,
     )
-    conn.execute(load_sql("search/jit_off"))  # for this transaction only
+    if jit_off:
+        conn.execute(load_sql("search/jit_off"))  # for this transaction only
     with conn.cursor(row_factory=class_row(Found)) as cur:
         cur.execute(query, params)
         return cur.fetchall()

@@ -21,11 +21,12 @@ RANK_WINDOW = 1000  # relevance ranks this many of the newest matches (docs/sear
 # index's candidates are (sql/queries/search/matching_phrase.sql, _phrase_walk)
 PHRASE_WALK = 5000
 # the newest matches are found a few weeks at a time (sql/queries/search/
-# matching_weeks.sql) when the index has more candidates than this and a walk by
-# date would check more than WALK_ROWS documents for them (_by_weeks). The planner
-# estimates a word outside its statistics' most common ones at 0.5 % of the
-# documents: such a word alone stays below WEEKS_MIN at any size.
+# matching_weeks.sql) when the index has more candidates than this share and
+# WEEKS_MIN_ROWS, and a walk by date would check more than WALK_ROWS documents for
+# them (_by_weeks). The planner estimates a word outside its statistics' most common
+# ones at 0.5 % of the documents: such a word alone stays below WEEKS_MIN at any size.
 WEEKS_MIN = 0.005
+WEEKS_MIN_ROWS = 5000
 WALK_ROWS = 5000
 MAX_LIMIT = 10000
 
@@ -91,18 +92,26 @@ def find_messages(
             if not ranked:
                 params["after_date"] = _date_of(anchor)
                 names.append("after")
+        # one statement before the query (search/facts.sql), and the planner's
+        # estimate only when it can change the plan (docs/performance.md, "Round
+        # trips of a search")
+        facts = repo.search_facts(conn, params) if filters.full_text else None
+        params["moving"] = facts is not None and facts.moving
         phrase = weeks = False
         # every document in search_documents: read there alone (else both places)
-        documents = filters.full_text and not params["moving"]
-        if documents:
-            phrase, least, candidates = repo.phrase_facts(conn, params)
-            params["walk"] = _phrase_walk(least, int(str(params["scan"])))
-            params["candidates"] = candidates
-            if not phrase:
-                matches, total, negated = repo.estimate_matches(conn, params)
-                weeks = not negated and _by_weeks(
-                    matches, total, int(str(params["scan"]))
+        documents = facts is not None and not facts.moving
+        if facts is not None and documents:
+            scan = int(str(params["scan"]))
+            phrase = facts.phrase
+            params["walk"] = _phrase_walk(facts.least_frequency, scan)
+            params["candidates"] = facts.candidates
+            if not phrase and not facts.negated:
+                matches = (
+                    repo.estimate_matches(conn, params)
+                    if _weeks_possible(facts.documents, scan)
+                    else 0.0  # _by_weeks is false whatever the estimate
                 )
+                weeks = _by_weeks(matches, facts.documents, scan)
         rows = repo.find_page(
             conn,
             ranked=ranked,
@@ -111,6 +120,7 @@ def find_messages(
             phrase=phrase,
             documents=documents,
             weeks=weeks,
+            jit_off=facts is None,  # search_facts has turned it off
         )
     result = SearchResult(rows=rows[:limit], more=len(rows) > limit)
     if ranked and rows and (rows[0].matched or 0) >= RANK_WINDOW:
@@ -122,6 +132,7 @@ def count_messages(conn: Connection, tenant: Tenant, filters: Filters) -> int:
     """How many of the tenant's messages match `filters`."""
     with scoped(conn, tenant):
         names, params = _prepare(conn, tenant, filters)
+        params["moving"] = filters.full_text and repo.documents_moving(conn)
         return repo.count_matches(conn, filters=names, params=params)
 
 
@@ -160,8 +171,9 @@ def _prepare(
         "bounce_class": filters.bounce_class,
         "recipient": filters.recipient,
         "thread": None,
-        # stored documents still being moved into search_documents (docs/search.md)
-        "moving": filters.full_text and repo.documents_moving(conn),
+        # stored documents still being moved into search_documents (docs/search.md):
+        # set by the caller (search_facts, documents_moving)
+        "moving": False,
     }
     if filters.thread is not None:
         from pmail_cli.services.show import find_one  # a thread: filter only
@@ -189,6 +201,14 @@ def _phrase_walk(least_frequency: float, scan: int) -> int:
     return min(PHRASE_WALK, math.ceil(2 * scan / least_frequency))
 
 
+def _weeks_possible(documents: float, scan: int) -> bool:
+    """Whether any estimate of the matches could make `_by_weeks` true: the share
+    WEEKS_MIN (and WEEKS_MIN_ROWS) must be below what a walk of WALK_ROWS documents finds
+    `scan` of. When it is not (fewer than 25,000 documents ranked, about 490,000
+    newest first for a page of 50), the planner's estimate is not asked for."""
+    return max(WEEKS_MIN * documents, WEEKS_MIN_ROWS) * WALK_ROWS < scan * documents
+
+
 def _by_weeks(matches: float, documents: float, scan: int) -> bool:
     """Whether the newest `scan` matches are found a few weeks at a time: when the
     index's candidates (`matches` of `documents`, the planner's estimates) are more
@@ -197,7 +217,7 @@ def _by_weeks(matches: float, documents: float, scan: int) -> bool:
     the planner's own plan (the walk for a common word, the candidates for a rare
     one) is cheaper."""
     return (
-        matches > max(WEEKS_MIN * documents, 5000)
+        matches > max(WEEKS_MIN * documents, WEEKS_MIN_ROWS)
         and matches * WALK_ROWS < scan * documents
     )
 
