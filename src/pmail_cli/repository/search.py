@@ -95,6 +95,14 @@ def _with_filters(
     return compose_sql(f"search/{name}", matching=matching)
 
 
+# _NEVER_PREPARED: a search's statements are never prepared on the server. psycopg
+# prepares a statement at its sixth run on one connection, and PostgreSQL may then
+# plan it once for every value (a generic plan): after a dozen rare-word searches on
+# one connection, a common word's search took 5.5 s instead of 0.05 s (1M messages,
+# docs/performance.md, "Round trips of a search"). The plan of a search, and the
+# planner's estimate that chooses it, depend on the words.
+
+
 def documents_moving(conn: Connection) -> bool:
     """Whether stored documents are still being moved into search_documents
     (search/moving.sql): the search then reads email_content's too."""
@@ -117,7 +125,7 @@ class Facts:
 def search_facts(conn: Connection, params: Mapping[str, object]) -> Facts:
     """The facts of a search with words, in one statement (search/facts.sql), which
     also turns JIT off for the rest of the transaction."""
-    row = conn.execute(load_sql("search/facts"), params).fetchone()
+    row = conn.execute(load_sql("search/facts"), params, prepare=False).fetchone()
     if row is None:
         return Facts(False, False, 0.0, 0.0, 0.0, False)
     return Facts(
@@ -133,7 +141,7 @@ def search_facts(conn: Connection, params: Mapping[str, object]) -> Facts:
 def estimate_matches(conn: Connection, params: Mapping[str, object]) -> float:
     """The planner's estimate of the documents matching the search's words
     (search/estimate.sql): nothing is searched."""
-    row = conn.execute(load_sql("search/estimate"), params).fetchone()
+    row = conn.execute(load_sql("search/estimate"), params, prepare=False).fetchone()
     plan = row[0] if row else None
     if isinstance(plan, str):
         plan = json.loads(plan)
@@ -167,7 +175,7 @@ def find_page(
     if jit_off:
         conn.execute(load_sql("search/jit_off"))  # for this transaction only
     with conn.cursor(row_factory=class_row(Found)) as cur:
-        cur.execute(query, params)
+        cur.execute(query, params, prepare=False)  # see _NEVER_PREPARED
         return cur.fetchall()
 
 
@@ -175,5 +183,7 @@ def count_matches(
     conn: Connection, *, filters: Sequence[str], params: Mapping[str, object]
 ) -> int:
     """How many messages match."""
-    row = conn.execute(_with_filters("count", filters), params).fetchone()
+    row = conn.execute(
+        _with_filters("count", filters), params, prepare=False
+    ).fetchone()
     return int(str(row[0])) if row else 0
