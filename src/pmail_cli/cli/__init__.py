@@ -27,7 +27,7 @@ from typer._click.exceptions import (
 from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
-from pmail_cli import interrupt
+from pmail_cli import interrupt, output
 from pmail_cli.config import Settings, redact_dsn, settings_from_environment
 from pmail_cli.errors import PmailError
 from pmail_cli.output import OutputFormat, for_terminal, say_plain, stderr_console
@@ -81,11 +81,12 @@ class _Root(TyperGroup):
     a missing argument) end as one error/hint pair with exit 2, like pmail's own."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        with _said_the_pmail_way():
+        with _said_the_pmail_way(), _stdout_closed_quietly():  # --help, --version
             return super().parse_args(ctx, hoist_global_options(args))
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
-        with _said_the_pmail_way():  # subcommands parse their options in here
+        # subcommands parse their options in here
+        with _said_the_pmail_way(), _stdout_closed_quietly():
             return super().invoke(ctx)
 
 
@@ -99,6 +100,24 @@ class _Said(ClickException):
     def show(self, file: object = None) -> None:
         say(f"error: {escape(self.message)}")
         say(f"hint: {escape(self.hint)}")
+
+
+@contextmanager
+def _stdout_closed_quietly() -> Iterator[None]:
+    """A reader that stops reading (`pmail list | head -1`) ends the command quietly
+    with exit 141, every command and format alike (docs/commands.md): the output
+    still buffered is sent here, while the exit status can still say it was not
+    read (click would exit 1, and the interpreter's flush at exit 120 or 0)."""
+    try:
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        if not output.stdout_reader_gone():
+            raise  # another pipe or socket broke: not the reader of our output
+        output.discard_stdout()
+        raise typer.Exit(output.STDOUT_CLOSED) from None
 
 
 def _hint_for(exc: UsageError, command: str) -> str:
