@@ -82,6 +82,12 @@ def discard_stdout() -> None:
         os.close(devnull)
 
 
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """A count and its noun agreeing, for what pmail says: '1 message',
+    '0 messages', '1,204 messages' (`plural` when it is not noun + 's')."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 class OutputFormat(enum.StrEnum):
     """Formats every data-printing command accepts."""
 

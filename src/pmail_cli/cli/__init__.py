@@ -30,7 +30,13 @@ from typer.core import TyperGroup
 from pmail_cli import interrupt, output
 from pmail_cli.config import Settings, redact_dsn, settings_from_environment
 from pmail_cli.errors import PmailError
-from pmail_cli.output import OutputFormat, for_terminal, say_plain, stderr_console
+from pmail_cli.output import (
+    OutputFormat,
+    counted,
+    for_terminal,
+    say_plain,
+    stderr_console,
+)
 
 if TYPE_CHECKING:
     from pmail_cli.db import Connection
@@ -323,7 +329,8 @@ def say(text: str) -> None:
 
 def skipped_summary(skipped: list[Skipped], *, verbose: bool) -> str:
     """What a directory walk left out: each file named under -v, and the summary
-    line's part counting them by reason ('' when nothing was left out)."""
+    line's part counting them by reason ('' when nothing was left out; the pointer
+    to -v only without it)."""
     if verbose:
         for event in skipped:
             say(f"skipped, {escape(event.reason)}: {escape(event.origin)}")
@@ -333,7 +340,8 @@ def skipped_summary(skipped: list[Skipped], *, verbose: bool) -> str:
     for event in skipped:
         counts[event.reason] = counts.get(event.reason, 0) + 1
     parts = ", ".join(f"{n:,} {escape(reason)}" for reason, n in counts.items())
-    return f"; {len(skipped):,} file(s) skipped: {parts} (-v lists them)"
+    more = "" if verbose else " (-v lists them)"
+    return f"; {counted(len(skipped), 'file')} skipped: {parts}{more}"
 
 
 def too_large_errors(refused: list[TooLarge], *, done: str = "stored") -> None:
