@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import errno
 import io
 import json
 import os
@@ -57,6 +58,8 @@ def say_plain(text: str) -> None:
 # A reader that stopped reading (`pmail list | head -1`): the status a shell shows
 # when git or coreutils meet one (128 + SIGPIPE), quietly, whatever the command.
 STDOUT_CLOSED = 141
+# what a write meets when the disk or the quota is full, or the file at its limit
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 def stdout_reader_gone() -> bool:

@@ -123,3 +123,43 @@ def test_a_full_read_still_ends_0(dsn: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 17  # a header and the sample's 16
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_a_full_disk_is_an_error_hint_pair(dsn: str, buffered: bool) -> None:
+    """stdout on a full disk (/dev/full): one error/hint pair and exit 1 for every
+    command and format, never a traceback or Python's 'Exception ignored'."""
+    _stored(dsn)
+    ended = {}
+    for args in (
+        ["--dsn", dsn, "tenant", "list"],
+        ["--dsn", dsn, "list", "--format", "json"],
+        ["--dsn", dsn, "suppressions", "--format", "csv"],
+        ["--version"],
+    ):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [PMAIL, *args],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=_environ(buffered),
+                timeout=120,
+                check=False,
+            )
+        said = [
+            line for line in done.stderr.splitlines() if not line.startswith("more:")
+        ]
+        ended[args[-1]] = (done.returncode, said)
+    assert ended == dict.fromkeys(
+        ended,
+        (
+            1,
+            [
+                "error: cannot write: No space left on device",
+                "hint: free some space where the output goes (or send it elsewhere), "
+                "then run the command again",
+            ],
+        ),
+    )

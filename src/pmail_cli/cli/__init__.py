@@ -113,7 +113,8 @@ def _stdout_closed_quietly() -> Iterator[None]:
     """A reader that stops reading (`pmail list | head -1`) ends the command quietly
     with exit 141, every command and format alike (docs/commands.md): the output
     still buffered is sent here, while the exit status can still say it was not
-    read (click would exit 1, and the interpreter's flush at exit 120 or 0)."""
+    read (click would exit 1, and the interpreter's flush at exit 120 or 0). A full
+    disk or quota (`pmail list > file`) is an error/hint pair and exit 1."""
     try:
         try:
             yield
@@ -124,6 +125,16 @@ def _stdout_closed_quietly() -> Iterator[None]:
             raise  # another pipe or socket broke: not the reader of our output
         output.discard_stdout()
         raise typer.Exit(output.STDOUT_CLOSED) from None
+    except OSError as exc:
+        if exc.errno not in output.NO_ROOM:
+            raise
+        output.discard_stdout()  # nothing more of it can be written either
+        say(f"error: cannot write: {escape(exc.strerror or str(exc))}")
+        say(
+            "hint: free some space where the output goes (or send it elsewhere), "
+            "then run the command again"
+        )
+        raise typer.Exit(1) from None
 
 
 def _hint_for(exc: UsageError, command: str) -> str:
