@@ -163,3 +163,19 @@ def test_a_full_disk_is_an_error_hint_pair(dsn: str, buffered: bool) -> None:
             ],
         ),
     )
+
+
+@pytest.mark.db
+def test_a_command_that_prints_no_data_runs_with_descriptor_1_closed(dsn: str) -> None:
+    """`pmail ingest … >&-` (cron, a daemon): Python has no sys.stdout at all, and a
+    command that writes only to stderr runs as before."""
+    done = subprocess.run(
+        [PMAIL, "--dsn", dsn, "ingest", str(SAMPLE)],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(1),  # in the child, before pmail starts
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("ingested 16 messages,"), done.stderr

@@ -119,7 +119,8 @@ def _stdout_closed_quietly() -> Iterator[None]:
         try:
             yield
         finally:
-            sys.stdout.flush()
+            if sys.stdout is not None:  # None: started with descriptor 1 closed
+                sys.stdout.flush()
     except BrokenPipeError:
         if not output.stdout_reader_gone():
             raise  # another pipe or socket broke: not the reader of our output
