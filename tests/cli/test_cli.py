@@ -67,7 +67,7 @@ def test_classify_counts_empty_inputs(tmp_path: Path) -> None:
     result = runner.invoke(app, ["classify", str(empty), str(tmp_path / "a.eml")])
     assert result.exit_code == 0, result.output
     assert "a.eml" in result.stdout and "empty.eml" not in result.stdout
-    assert "1 empty input(s): no message in them" in result.stderr
+    assert "1 empty input: no message in it (-v names it)" in result.stderr
     named = runner.invoke(app, ["-v", "classify", str(empty)])
     assert f"empty, nothing to classify: {empty}" in named.stderr
 
@@ -303,7 +303,7 @@ def test_single_message_with_from_line_stays_one(dsn: str, tmp_path: Path) -> No
     )
     (tmp_path / "one.eml").write_bytes(raw)
     result = runner.invoke(app, ["--dsn", dsn, "ingest", str(tmp_path / "one.eml")])
-    assert "ingested 1 messages" in result.stderr
+    assert "ingested 1 message," in result.stderr
     out = tmp_path / "out"
     runner.invoke(app, ["--dsn", dsn, "export", "--out", str(out)])
     assert [p.read_bytes() for p in out.iterdir()] == [raw]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests import mailgen
@@ -80,3 +83,84 @@ def test_server_start_creates_and_starts(tmp_path: Path) -> None:
     finally:
         assert _run(env, "server", "stop").returncode == 0
     assert processes_naming([data]) == []
+
+
+def _fresh_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    data = Path(os.environ["PMAIL_DATA_DIR"])  # the test's own (tests/conftest.py)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PMAIL_")}
+    env["PMAIL_DATA_DIR"] = str(data)
+    env["PMAIL_CONFIG"] = str(tmp_path / "none.toml")
+    return env, data
+
+
+@pytest.mark.slow
+def test_what_an_unfinished_initdb_left_is_cleared(tmp_path: Path) -> None:
+    """A cluster directory that initdb left half-made (no server ever ran on it, as
+    Ctrl-C during the first command leaves it) is made anew by the next command,
+    which works; before, initdb refused the directory on every later command."""
+    env, data = _fresh_env(tmp_path)
+    for left in ("base/1", "pg_commit_ts", "pg_subtrans", "pg_tblspc"):
+        (data / "pgdata" / left).mkdir(parents=True)
+    try:
+        listed = _run(env, "tenant", "list")
+        assert (listed.returncode, listed.stderr) == (0, "(no rows)\n")
+    finally:
+        assert _run(env, "server", "stop").returncode == 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_first_start_then_the_command_again(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) while the first
+    command creates the embedded server: one error/hint pair, exit 130; the same
+    command again creates it and stores the mail."""
+    env, data = _fresh_env(tmp_path)
+    (tmp_path / "a.eml").write_bytes(mailgen.simple(1))
+    command = [sys.executable, "-m", "pmail_cli", "ingest", str(tmp_path / "a.eml")]
+    try:
+        with subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        ) as proc:
+            control = data / "pgdata" / "global" / "pg_control"
+            for _ in range(60_000):  # until initdb has made the catalogs
+                if control.exists() or proc.poll() is not None:
+                    break
+                time.sleep(0.001)
+            os.killpg(proc.pid, signal.SIGINT)
+            _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert err.decode().splitlines() == [
+            "error: interrupted; committed batches are kept",
+            "hint: run the same command again to finish",
+        ]
+        again = subprocess.run(command, env=env, capture_output=True, text=True)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr.startswith("ingested 1 message,"), again.stderr
+    finally:
+        assert _run(env, "server", "stop").returncode == 0
+
+
+@pytest.mark.slow
+def test_a_server_that_runs_but_refuses_is_an_error_hint_pair(tmp_path: Path) -> None:
+    """The embedded server runs but its `postgres` database is gone (what a start on
+    a cluster whose initdb was cut short gave): one error/hint pair, exit 1, never
+    psycopg's traceback."""
+    env, data = _fresh_env(tmp_path)
+    try:
+        assert _run(env, "server", "start").returncode == 0
+        pgdata = data / "pgdata"
+        with psycopg.connect(
+            host=str(pgdata), dbname="template1", user="postgres", autocommit=True
+        ) as conn:
+            conn.execute("DROP DATABASE postgres")
+        listed = _run(env, "tenant", "list")
+        assert listed.returncode == 1, listed.stderr
+        error, hint = listed.stderr.splitlines()
+        assert error.startswith(f"error: the embedded PostgreSQL in {data} runs but")
+        assert 'database "postgres" does not exist' in error
+        assert hint.startswith(f"hint: see its log in {pgdata / 'log'}")
+    finally:
+        assert _run(env, "server", "stop").returncode == 0

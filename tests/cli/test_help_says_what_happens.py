@@ -143,6 +143,22 @@ def test_each_connection_failure_has_its_own_hint(dsn: str) -> None:
     assert down.startswith("is the server running?")
 
 
+def test_a_host_name_that_does_not_resolve_is_not_a_server_down() -> None:
+    """A mistyped host name (as --dsn and as a URI) is said to be one, never "is
+    the server running? Nothing answers on that host and port"; the password in
+    the DSN is not repeated."""
+    for dsn in (
+        "host=no-such-host.invalid password=s3cretpw connect_timeout=5",
+        "postgresql://mail:s3cretpw@no-such-host.invalid/pmail?connect_timeout=5",
+    ):
+        result = runner.invoke(app, ["--dsn", dsn, "tenant", "list"])
+        assert result.exit_code == 1
+        assert result.stderr.count("error: ") == 1, result.stderr
+        hint = _connect(dsn)
+        assert hint.startswith("no host of that name could be found"), hint
+        assert "s3cretpw" not in result.output
+
+
 def test_password_failures_have_their_own_hint() -> None:
     """libpq's words for a wrong or a missing password (the test server trusts every
     local connection, so these are the messages as libpq writes them)."""

@@ -196,6 +196,28 @@ def test_same_output_and_status_through_the_server(
 
 
 @pytest.mark.db
+def test_a_closed_stdout_ends_the_same_through_the_server(
+    stored: str, env: dict[str, str]
+) -> None:
+    """A reader that has gone (`| head -0`): the served command ends quietly with
+    exit 141, as in-process (tests/cli/test_closed_stdout.py)."""
+    started(env)
+    way = Path(env["PMAIL_RESIDENT_DIR"]).parent / "way.txt"
+    for args in (["list", "-t", "acme"], ["tenant", "list", "-f", "csv"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        with os.fdopen(write_end, "wb") as closed:
+            done = subprocess.run(
+                [sys.executable, "-c", LAUNCH, "--dsn", stored, *args],
+                stdout=closed,
+                stderr=subprocess.PIPE,
+                env={**env, "PMAIL_TEST_WAY": str(way)},
+                timeout=120,
+            )
+        assert (way.read_text(), done.returncode, done.stderr) == ("served", 141, b"")
+
+
+@pytest.mark.db
 def test_stdin_and_working_directory_reach_the_command(
     env: dict[str, str], direct: dict[str, str], tmp_path: Path
 ) -> None:

@@ -38,7 +38,7 @@ def test_ingest_stores_a_folder_named_tmp_and_counts_a_maildirs_tmp(
     )
     assert result.exit_code == 0, result.output
     assert "ingested 2 messages" in result.stderr
-    assert "1 file(s) skipped: 1 in a Maildir's tmp/" in result.stderr
+    assert "1 file skipped: 1 in a Maildir's tmp/" in result.stderr
     tmp_file = str(tmp_path / "box" / "tmp" / "2.host")
     assert f"skipped, in a Maildir's tmp/ (still being delivered): {tmp_file}" in (
         result.stderr.replace("\n", "")
@@ -54,7 +54,7 @@ def test_classify_counts_and_names_what_the_walk_left_out(tmp_path: Path) -> Non
     rows = json.loads(quiet.stdout)
     assert sorted(Path(str(r["path"])).name for r in rows) == ["1:2,S", "a.eml"]
     assert (
-        "2 file(s) skipped: 1 not a message, "
+        "2 files skipped: 1 not a message, "
         "1 in a Maildir's tmp/ (still being delivered) (-v lists them)"
         in quiet.stderr.replace("\n", "")
     )

@@ -158,7 +158,7 @@ def test_init_db_create_makes_the_database_and_says_how_when_missing(
             ).fetchone() == ("email_messages",)
         out = runner.invoke(app, ["init-db", "--create", "--dsn", target])
         assert out.exit_code == 0 and f"found database {name}" in out.stderr
-        assert "applied 0 migration(s); schema is unchanged" in out.stderr
+        assert "applied 0 migrations; schema is unchanged" in out.stderr
 
         conn.execute(f"CREATE ROLE {role} LOGIN NOCREATEDB PASSWORD 'x'")
         other = make_conninfo(dsn, dbname=name + "_other", user=role, password="x")

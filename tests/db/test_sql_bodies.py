@@ -211,7 +211,7 @@ def test_upgrade_fills_stored_mail_in_resumable_batches(acme: str, conn: Conn) -
     conn.commit()
     code, _, err = pmail(acme, "init-db")
     assert code == 0, err
-    assert "brought stored mail up to date (1 messages read)" in err
+    assert "brought stored mail up to date (1 message read)" in err
     assert _columns(conn) == before
     assert conn.execute("SELECT count(*) FROM pmail_backfills").fetchone() == (0,)
 

@@ -100,7 +100,7 @@ def test_import_stores_server_bytes_and_changes_no_flags(
     assert "fetched 0 messages" in again.stderr
     dovecot.append(imap_user.login, "INBOX", mailgen.simple(100))
     third = _run(dsn, imap_user, monkeypatch)
-    assert "fetched 1 messages" in third.stderr and "1 stored" in third.stderr
+    assert "fetched 1 message " in third.stderr and "1 stored" in third.stderr
 
 
 def test_sent_folder_is_outbound_and_shared_message_stored_once(
@@ -211,7 +211,7 @@ def test_tls_with_insecure_and_empty_mailbox(
     args[args.index("--security") + 1] = "tls"
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "fetched 0 messages from 1 folder(s)" in result.stderr
+    assert "fetched 0 messages from 1 folder:" in result.stderr
     strict = runner.invoke(app, [a for a in args if a != "--insecure"])
     assert strict.exit_code == 1 and "certificate" in strict.stderr
 

@@ -177,7 +177,7 @@ def test_a_failing_batch_is_retried_and_stored_once(
     )
     code, _, err = _pmail(dsn, "worker", "--burst")
     assert code == 0, err
-    assert "stored 21 messages" in err and "0 job(s) to the dead letters" in err, err
+    assert "stored 21 messages" in err and "0 jobs to the dead letters" in err, err
     assert _count(conn, "SELECT count(*) FROM email_messages") == 21
     attempts = conn.execute(
         "SELECT attempts FROM job_log WHERE source LIKE '%%00020.eml'"
@@ -233,17 +233,17 @@ def test_a_poison_job_goes_to_the_dead_letters_and_is_redriven(
         _pmail(dsn, "enqueue", str(_write(tmp_path / "in", raws)), "-t", "acme")[0] == 0
     )
     code, _, err = _pmail(dsn, "worker", "--burst")
-    assert code == 0 and "1 job(s) to the dead letters" in err, err
+    assert code == 0 and "1 job to the dead letters" in err, err
     assert _count(conn, "SELECT count(*) FROM email_messages") == 10
     code, out, _ = _pmail(dsn, "queue", "dead", "list", "--format", "json")
     assert "injected failure for poison" in out and '"deliveries": 3' in out, out
     assert _count(conn, "SELECT count(*) FROM job_log WHERE outcome = 'dead'") == 1
     conn.execute("DROP TRIGGER flaky ON email_messages")
     conn.commit()
-    assert _pmail(dsn, "queue", "dead", "retry")[2].startswith("put 1 job(s) back")
+    assert _pmail(dsn, "queue", "dead", "retry")[2].startswith("put 1 job back")
     assert _pmail(dsn, "worker", "--burst")[0] == 0
     assert _count(conn, "SELECT count(*) FROM email_messages") == 11
-    assert "0 dead letter(s)" in _pmail(dsn, "queue", "status")[2]
+    assert "0 dead letters" in _pmail(dsn, "queue", "status")[2]
 
 
 def test_kill_9_mid_batch_then_another_worker_stores_each_once(

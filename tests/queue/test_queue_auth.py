@@ -131,7 +131,7 @@ def test_a_queue_with_a_password_from_the_environment_or_the_file(
     monkeypatch.delenv("PMAIL_QUEUE_PASSWORD")
     queue_env.configure(claim_after=2, linger_ms=20, password=PASSWORD)
     code, _, err = _pmail(dsn, "worker", "--burst")
-    assert code == 0 and "stored 1 messages" in err, err
+    assert code == 0 and "stored 1 message," in err, err
     monkeypatch.setenv(
         "PMAIL_QUEUE_URL", f"redis://:{PASSWORD}@127.0.0.1:{secure_redis.port}/0"
     )
@@ -165,7 +165,7 @@ def test_a_queue_over_tls(
     code, _, err = _pmail(dsn, "enqueue", "-", "-t", "acme", stdin=raw)
     assert code == 0, err
     code, _, err = _pmail(dsn, "worker", "--burst")
-    assert code == 0 and "stored 1 messages" in err, err
+    assert code == 0 and "stored 1 message," in err, err
     row = conn.execute("SELECT encode(raw_sha256, 'hex') FROM email_content").fetchone()
     assert row == (hashlib.sha256(raw).hexdigest(),)
     monkeypatch.setenv("PMAIL_QUEUE_URL", f"rediss://127.0.0.1:{secure_redis.port}/0")
@@ -226,7 +226,10 @@ def test_hostile_jobs_on_a_queue_with_a_password_over_tls(
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "stored 4 messages" in done.stderr and "3 job(s)" in done.stderr
+    assert (
+        "stored 4 messages" in done.stderr
+        and "3 jobs to the dead letters" in done.stderr
+    )
     assert not marker.exists() and outside.exists()
     code, out, _ = _pmail(dsn, "queue", "dead", "list", "--format", "json")
     errors = sorted(d["error"] for d in json.loads(out))

@@ -27,10 +27,16 @@ from typer._click.exceptions import (
 from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
-from pmail_cli import interrupt
+from pmail_cli import interrupt, output
 from pmail_cli.config import Settings, redact_dsn, settings_from_environment
 from pmail_cli.errors import PmailError
-from pmail_cli.output import OutputFormat, for_terminal, say_plain, stderr_console
+from pmail_cli.output import (
+    OutputFormat,
+    counted,
+    for_terminal,
+    say_plain,
+    stderr_console,
+)
 
 if TYPE_CHECKING:
     from pmail_cli.db import Connection
@@ -81,11 +87,12 @@ class _Root(TyperGroup):
     a missing argument) end as one error/hint pair with exit 2, like pmail's own."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        with _said_the_pmail_way():
+        with _said_the_pmail_way(), _stdout_closed_quietly():  # --help, --version
             return super().parse_args(ctx, hoist_global_options(args))
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
-        with _said_the_pmail_way():  # subcommands parse their options in here
+        # subcommands parse their options in here
+        with _said_the_pmail_way(), _stdout_closed_quietly():
             return super().invoke(ctx)
 
 
@@ -99,6 +106,36 @@ class _Said(ClickException):
     def show(self, file: object = None) -> None:
         say(f"error: {escape(self.message)}")
         say(f"hint: {escape(self.hint)}")
+
+
+@contextmanager
+def _stdout_closed_quietly() -> Iterator[None]:
+    """A reader that stops reading (`pmail list | head -1`) ends the command quietly
+    with exit 141, every command and format alike (docs/commands.md): the output
+    still buffered is sent here, while the exit status can still say it was not
+    read (click would exit 1, and the interpreter's flush at exit 120 or 0). A full
+    disk or quota (`pmail list > file`) is an error/hint pair and exit 1."""
+    try:
+        try:
+            yield
+        finally:
+            if sys.stdout is not None:  # None: started with descriptor 1 closed
+                sys.stdout.flush()
+    except BrokenPipeError:
+        if not output.stdout_reader_gone():
+            raise  # another pipe or socket broke: not the reader of our output
+        output.discard_stdout()
+        raise typer.Exit(output.STDOUT_CLOSED) from None
+    except OSError as exc:
+        if exc.errno not in output.NO_ROOM:
+            raise
+        output.discard_stdout()  # nothing more of it can be written either
+        say(f"error: cannot write: {escape(exc.strerror or str(exc))}")
+        say(
+            "hint: free some space where the output goes (or send it elsewhere), "
+            "then run the command again"
+        )
+        raise typer.Exit(1) from None
 
 
 def _hint_for(exc: UsageError, command: str) -> str:
@@ -304,7 +341,8 @@ def say(text: str) -> None:
 
 def skipped_summary(skipped: list[Skipped], *, verbose: bool) -> str:
     """What a directory walk left out: each file named under -v, and the summary
-    line's part counting them by reason ('' when nothing was left out)."""
+    line's part counting them by reason ('' when nothing was left out; the pointer
+    to -v only without it)."""
     if verbose:
         for event in skipped:
             say(f"skipped, {escape(event.reason)}: {escape(event.origin)}")
@@ -314,7 +352,8 @@ def skipped_summary(skipped: list[Skipped], *, verbose: bool) -> str:
     for event in skipped:
         counts[event.reason] = counts.get(event.reason, 0) + 1
     parts = ", ".join(f"{n:,} {escape(reason)}" for reason, n in counts.items())
-    return f"; {len(skipped):,} file(s) skipped: {parts} (-v lists them)"
+    more = "" if verbose else " (-v lists them)"
+    return f"; {counted(len(skipped), 'file')} skipped: {parts}{more}"
 
 
 def too_large_errors(refused: list[TooLarge], *, done: str = "stored") -> None:

@@ -17,7 +17,7 @@ from pmail_cli.cli import (
     reported_errors,
     say,
 )
-from pmail_cli.output import OutputFormat
+from pmail_cli.output import OutputFormat, counted
 
 tenant_app = typer.Typer(help="Create and list tenants.", no_args_is_help=True)
 account_app = typer.Typer(
@@ -59,7 +59,7 @@ def init_db(
 
     backfilled = 0
 
-    def counted(rows: int) -> None:
+    def backfill_done(rows: int) -> None:
         nonlocal backfilled
         backfilled += rows
         advance(rows)
@@ -71,7 +71,9 @@ def init_db(
         ) as advance,
     ):
         todo = (
-            schema.plan(conn) if dry_run else schema.upgrade(conn, on_backfill=counted)
+            schema.plan(conn)
+            if dry_run
+            else schema.upgrade(conn, on_backfill=backfill_done)
         )
     verb = "would apply" if dry_run else "applied"
     if todo.move_aside:
@@ -83,11 +85,11 @@ def init_db(
     for migration in todo.pending:
         say(f"{verb} {migration.path.name}")
     say(
-        f"{verb} {len(todo.pending)} migration(s); schema is "
+        f"{verb} {counted(len(todo.pending), 'migration')}; schema is "
         + ("unchanged" if dry_run or not todo.pending else "up to date")
     )
     if backfilled:
-        say(f"brought stored mail up to date ({backfilled:,} messages read)")
+        say(f"brought stored mail up to date ({counted(backfilled, 'message')} read)")
 
 
 @tenant_app.command("add")
@@ -219,11 +221,11 @@ def tenant_set(
         f"{tenant.soft_bounce_days} days"
     )
     if rebuilt is not None:
-        say(f"search documents rebuilt: {rebuilt:,} messages looked at")
+        say(f"search documents rebuilt: {counted(rebuilt, 'message')} looked at")
     if filled is not None:
         say(
             f"stored mail: {filled.filled:,} filled, {filled.cleared:,} cleared "
-            f"({filled.looked_at:,} messages looked at)"
+            f"({counted(filled.looked_at, 'message')} looked at)"
         )
 
 
@@ -337,15 +339,19 @@ def dict_train(
     if trained.unchanged:
         say(
             f"dictionary {trained.dict_id} was trained on these same "
-            f"{trained.sample_count:,} messages: no new dictionary"
-            + (f"; {moved:,} stored messages moved to it" if recompress else "")
+            f"{counted(trained.sample_count, 'message')}: no new dictionary"
+            + (
+                f"; {counted(moved, 'stored message')} moved to it"
+                if recompress
+                else ""
+            )
         )
         return
     say(
-        f"trained dictionary {trained.dict_id} ({trained.size_bytes:,} bytes) on "
-        f"{trained.sample_count:,} messages; new mail uses it, "
+        f"trained dictionary {trained.dict_id} ({counted(trained.size_bytes, 'byte')})"
+        f" on {counted(trained.sample_count, 'message')}; new mail uses it, "
         + (
-            f"{moved:,} stored messages moved to it"
+            f"{counted(moved, 'stored message')} moved to it"
             if recompress
             else "older rows stay readable"
         )

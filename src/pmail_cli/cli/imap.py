@@ -20,6 +20,7 @@ from pmail_cli.cli import (
     say,
     too_large_errors,
 )
+from pmail_cli.output import counted
 
 if TYPE_CHECKING:
     from pmail_cli.db import Connection
@@ -163,8 +164,9 @@ def _summary(report: ImportReport, *, watch: bool, single: bool) -> None:
     folders = len({(f.account, f.folder) for f in report.folders})
     refused = sum(len(f.refused) for f in report.folders)
     say(
-        f"fetched {fetched:,} messages from {folders:,} folder(s): {stored:,} stored, "
-        f"{dups:,} duplicates, {flagged:,} with parse problems, "
-        f"{len(report.failed):,} account failure(s)"
+        f"fetched {counted(fetched, 'message')} from {counted(folders, 'folder')}: "
+        f"{stored:,} stored, {counted(dups, 'duplicate')}, "
+        f"{flagged:,} with parse problems, "
+        f"{counted(len(report.failed), 'account failure')}"
         + (f", {refused:,} over the size limit" if refused else "")
     )

@@ -21,7 +21,7 @@ from pmail_cli.cli import (
     say,
 )
 from pmail_cli.errors import IntegrityProblems, UsageError
-from pmail_cli.output import OutputFormat
+from pmail_cli.output import OutputFormat, counted
 
 if TYPE_CHECKING:
     from pmail_cli.services.validate import Outcome
@@ -100,29 +100,31 @@ def validate_cmd(
             output.render(rows, fmt)
         t = report.totals
         say(
-            f"{t.messages:,} messages, {t.content_rows:,} with content"
-            f" ({t.purged:,} purged), {t.attachments:,} attachments,"
-            f" {t.files:,} stored files"
+            f"{counted(t.messages, 'message')}, {t.content_rows:,} with content"
+            f" ({t.purged:,} purged), {counted(t.attachments, 'attachment')},"
+            f" {counted(t.files, 'stored file')}"
         )
         if t.legacy_without_content or t.legacy_files_aside:
             say(
                 "as the legacy migration recorded them (docs/migrate-legacy.md), not "
-                f"damage: {t.legacy_without_content:,} messages whose legacy row never "
-                f"had content, {t.legacy_files_aside:,} legacy files without a message "
+                f"damage: {counted(t.legacy_without_content, 'message')} whose legacy "
+                f"row never had content, {counted(t.legacy_files_aside, 'legacy file')} "
+                "without a message "
                 "kept in migration_anomalies"
             )
         if report.deep:
             d = report.deep
             rate = d.messages / d.seconds if d.seconds else 0.0
             say(
-                f"--deep: rebuilt {d.messages:,} messages and {d.files:,} files,"
+                f"--deep: rebuilt {counted(d.messages, 'message')} and "
+                f"{counted(d.files, 'file')},"
                 f" {_mb(d.nbytes)} in {d.seconds:.1f} s ({rate:,.0f} messages/s,"
                 f" {d.nbytes / 1e6 / d.seconds if d.seconds else 0:,.1f} MB/s,"
-                f" {d.workers} worker(s))"
+                f" {counted(d.workers, 'worker')})"
             )
         if report.problems:
             raise IntegrityProblems(
-                f"{report.problems} check(s) found problems",
+                f"{counted(report.problems, 'check')} found problems",
                 hint="the rows are named above (--format json for all checks);"
                 + (
                     " `pmail validate --repair` does the safe repairs"
@@ -193,13 +195,15 @@ def purge_cmd(
     if dry_run:
         stored = sum(t.stored_bytes for t in result.tenants)
         say(
-            f"would purge {messages:,} messages ({_mb(stored)} of stored content, plus "
+            f"would purge {counted(messages, 'message')} ({_mb(stored)} of stored "
+            "content, plus "
             f"attachment files no other message uses); {held:,} kept by legal holds"
         )
     else:
         freed = sum(t.bytes_freed for t in result.tenants)
         say(
-            f"purged {messages:,} messages, freed {_mb(freed)}; {held:,} kept by legal holds"
+            f"purged {counted(messages, 'message')}, freed {_mb(freed)}; {held:,} kept "
+            "by legal holds"
         )
 
 
@@ -263,7 +267,8 @@ def hold_add(
         )
     output.render([hold], fmt)
     say(
-        f"hold {hold.hold_id} covers {hold.messages:,} message(s) now, and new ones that match"
+        f"hold {hold.hold_id} covers {counted(hold.messages or 0, 'message')} now, and new "
+        "ones that match"
     )
 
 

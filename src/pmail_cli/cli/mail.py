@@ -26,7 +26,7 @@ from pmail_cli.cli import (
     too_large_errors,
 )
 from pmail_cli.config import Settings
-from pmail_cli.output import OutputFormat
+from pmail_cli.output import OutputFormat, counted
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -105,6 +105,8 @@ def _ingest_summary(result: IngestResult, settings: Settings) -> None:
     if settings.verbose:
         for origin in p.flagged_origins:
             say(f"flagged: {escape(origin)}")
+        for origin in result.empty:
+            say(f"empty, no message in it: {escape(origin)}")
     skipped = skipped_summary(result.skipped, verbose=settings.verbose)
     ratio = (
         f", stored {p.stored_bytes / p.raw_bytes:.0%} of raw size"
@@ -117,13 +119,16 @@ def _ingest_summary(result: IngestResult, settings: Settings) -> None:
         f"{escape(kind)} {n:,}" for kind, n in p.problem_kinds.most_common(3)
     )
     problems = f"{p.flagged:,} with parse problems" + (
-        f" ({kinds}{', …' if len(p.problem_kinds) > 3 else ''}; -v lists the files)"
+        f" ({kinds}{', …' if len(p.problem_kinds) > 3 else ''}"
+        + ("" if settings.verbose else "; -v lists the files")
+        + ")"
         if kinds
         else ""
     )
     say(
-        f"ingested {p.added:,} messages, {p.duplicates:,} duplicates skipped, "
-        f"{problems}, {len(result.empty):,} empty inputs, "
+        f"ingested {counted(p.added, 'message')}, "
+        f"{counted(p.duplicates, 'duplicate')} skipped, "
+        f"{problems}, {counted(len(result.empty), 'empty input')}, "
         f"{len(result.failures):,} unreadable"
         + (
             f", {len(result.too_large):,} over the size limit"
@@ -182,7 +187,8 @@ def export_cmd(
                 on_progress=advance,
             )
     say(
-        f"exported {result.written:,} messages ({result.bytes_written:,} bytes): "
+        f"exported {counted(result.written, 'message')} "
+        f"({counted(result.bytes_written, 'byte')}): "
         f"{result.verified:,} byte-exact, sha256-verified"
         + (
             f"; {result.rebuilt:,} rebuilt from legacy columns (no raw message was kept)"
@@ -298,7 +304,9 @@ def classify_cmd(
         if settings.verbose:
             for origin in empty:
                 say(f"empty, nothing to classify: {escape(origin)}")
-        say(f"{len(empty):,} empty input(s): no message in them (-v names them)")
+        them = "it" if len(empty) == 1 else "them"
+        more = "" if settings.verbose else f" (-v names {them})"
+        say(f"{counted(len(empty), 'empty input')}: no message in {them}{more}")
 
 
 def _print_classified(

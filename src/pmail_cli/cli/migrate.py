@@ -18,7 +18,7 @@ from pmail_cli.cli import (
     say,
 )
 from pmail_cli.errors import UsageError
-from pmail_cli.output import OutputFormat
+from pmail_cli.output import OutputFormat, counted
 
 if TYPE_CHECKING:
     from pmail_cli.config import Settings
@@ -95,7 +95,11 @@ def migrate_legacy(
             checks = migrate_verify.verify(conn, legacy_schema=legacy_schema)
             output.render(checks, fmt)
             migrate_verify.require_passed(checks)
-            say(f"all {len(checks)} checks passed")
+            say(
+                f"all {len(checks)} checks passed"
+                if len(checks) != 1
+                else "the check passed"
+            )
             return
         if archive:
             done = migrate_verify.archive(conn, legacy_schema=legacy_schema)
@@ -156,11 +160,14 @@ def _summary(r: MigrationResult) -> None:
             f"moved the legacy {escape(r.moved_aside)}.attachments aside to legacy_attachments"
         )
     say(
-        f"migrated {r.stored:,} messages ({r.already_there:,} were there already) from "
-        f"{r.rows_read:,} legacy rows in {r.seconds:,.1f} s ({rate:,.0f} rows/s); "
-        f"{r.orphan_attachments:,} attachments without content kept as anomalies; "
-        f"{r.tenants_created:,} tenants, {r.accounts_created:,} accounts and "
-        f"{r.dictionaries_trained:,} dictionaries created"
+        f"migrated {counted(r.stored, 'message')} ({r.already_there:,} "
+        f"{'was' if r.already_there == 1 else 'were'} there already) from "
+        f"{counted(r.rows_read, 'legacy row')} in {r.seconds:,.1f} s "
+        f"({rate:,.0f} rows/s); {counted(r.orphan_attachments, 'attachment')} "
+        "without content kept as anomalies; "
+        f"{counted(r.tenants_created, 'tenant')}, "
+        f"{counted(r.accounts_created, 'account')} and "
+        f"{counted(r.dictionaries_trained, 'dictionary', 'dictionaries')} created"
         + ("; indexed the legacy attachments by message" if r.index_created else "")
     )
     say(f"anomalies: {_kinds(r.anomalies)}; next: pmail migrate-legacy --verify")
@@ -169,7 +176,7 @@ def _summary(r: MigrationResult) -> None:
 def _show_status(progress: Status, fmt: OutputFormat) -> None:
     output.render(progress.steps, fmt)
     say(
-        f"{progress.migrated_rows:,} of {progress.legacy_rows:,} legacy messages "
+        f"{progress.migrated_rows:,} of {counted(progress.legacy_rows, 'legacy message')} "
         "migrated; anomalies: " + _kinds(progress.anomalies)
     )
     if progress.archived_at is not None:
@@ -212,7 +219,7 @@ def _show_dry_run(plan: DryRun, fmt: OutputFormat) -> None:
         say(f"would move {plan.move_aside}.attachments aside to legacy_attachments")
     done = sum(s.rows_done for s in plan.steps)
     if done:
-        say(f"a migration is under way: {done:,} legacy rows done")
+        say(f"a migration is under way: {counted(done, 'legacy row')} done")
     if plan.index_to_build:
         say(
             f"would index {escape(plan.index_to_build)} (CREATE INDEX CONCURRENTLY: "
@@ -221,7 +228,7 @@ def _show_dry_run(plan: DryRun, fmt: OutputFormat) -> None:
     if plan.estimate_seconds is not None:
         say(
             f"estimate: {_duration(plan.estimate_seconds)} (a sample of "
-            f"{plan.sample_rows:,} rows read and mapped in "
+            f"{counted(plan.sample_rows, 'row')} read and mapped in "
             f"{plan.sample_seconds:,.2f} s, scaled as measured against real runs); "
             "nothing was changed"
         )

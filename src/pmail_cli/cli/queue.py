@@ -26,7 +26,7 @@ from pmail_cli.cli import (
 )
 from pmail_cli.cli.report import report_app
 from pmail_cli.errors import UsageError
-from pmail_cli.output import OutputFormat
+from pmail_cli.output import OutputFormat, counted
 
 queue_app = typer.Typer(
     help="Look at the queue: depth, retries, dead letters.", no_args_is_help=True
@@ -98,7 +98,7 @@ def enqueue_cmd(
                 priority=priority,
                 accounts=accounts,
             )
-            say(f"enqueued {n} IMAP sync job(s)")
+            say(f"enqueued {counted(n, 'IMAP sync job')}")
             return
         if analytics:
             queue.enqueue_analytics(settings, tenant=name, priority=priority)
@@ -120,10 +120,11 @@ def enqueue_cmd(
     for failure in done.failures:
         say(f"warning: cannot read {escape(failure.origin)}: {escape(failure.reason)}")
     say(
-        f"enqueued {done.jobs:,} messages ({done.nbytes:,} bytes, {priority}) for tenant "
+        f"enqueued {counted(done.jobs, 'message')} "
+        f"({counted(done.nbytes, 'byte')}, {priority}) for tenant "
         f"{escape(name)}"
         + (f"; {done.spooled} through the spool" if done.spooled else "")
-        + (f"; {len(done.empty)} empty input(s)" if done.empty else "")
+        + (f"; {counted(len(done.empty), 'empty input')}" if done.empty else "")
         + skipped_summary(done.skipped, verbose=settings.verbose)
         + (f"; waited {done.waited:.1f} s for room" if done.waited >= 0.05 else "")
     )
@@ -222,9 +223,11 @@ def worker_cmd(
                 stop,
             )
     say(
-        f"worker stopped: stored {result.stored:,} messages, {result.duplicates:,} "
-        f"duplicates, {result.control:,} other jobs; {result.failed_runs:,} batch(es) "
-        f"retried, {result.dead:,} job(s) to the dead letters"
+        f"worker stopped: stored {counted(result.stored, 'message')}, "
+        f"{counted(result.duplicates, 'duplicate')}, "
+        f"{counted(result.control, 'other job')}; "
+        f"{counted(result.failed_runs, 'batch', 'batches')} retried, "
+        f"{counted(result.dead, 'job')} to the dead letters"
     )
 
 
@@ -240,7 +243,7 @@ def queue_status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> 
     with reported_errors(settings):
         streams, dead = queue.status(settings)
     output.render(streams, fmt)
-    say(f"{dead:,} dead letter(s)" + (" (`pmail queue dead list`)" if dead else ""))
+    say(counted(dead, "dead letter") + (" (`pmail queue dead list`)" if dead else ""))
 
 
 @dead_app.command("list")
@@ -288,7 +291,7 @@ def dead_retry(
 
     with connected(get_settings(ctx)) as conn:
         redriven = queue.redrive(conn, get_settings(ctx), ids or [])
-    say(f"put {len(redriven):,} job(s) back on the queue")
+    say(f"put {counted(len(redriven), 'job')} back on the queue")
 
 
 @report_app.command("queue")
@@ -315,4 +318,4 @@ def report_queue(
         found.days, fmt, columns=[f for f in queue.QueueDay.__dataclass_fields__]
     )
     for f in found.failures:
-        say(f"dead: {f.jobs:,} {f.job_type} job(s): {escape(f.error)}")
+        say(f"dead: {counted(f.jobs, f.job_type + ' job')}: {escape(f.error)}")

@@ -20,7 +20,7 @@ from pmail_cli.cli import (
     reported_errors,
     say,
 )
-from pmail_cli.output import OutputFormat
+from pmail_cli.output import OutputFormat, counted
 
 if TYPE_CHECKING:
     from pmail_cli.charts import Series
@@ -464,8 +464,9 @@ def rebuild(
         done = reports.rebuild(conn, scope)
     say(
         f"rebuilt the rollups of {'tenant ' + tenant if tenant else 'every tenant'}: "
-        f"{done.message_rows:,} message rows, {done.storage_rows:,} storage rows, "
-        f"{done.suppression_rows:,} suppressions"
+        f"{counted(done.message_rows, 'message row')}, "
+        f"{counted(done.storage_rows, 'storage row')}, "
+        f"{counted(done.suppression_rows, 'suppression')}"
     )
 
 

@@ -15,6 +15,7 @@ from psycopg import sql
 
 from pmail_cli.db import Connection
 from pmail_cli.errors import IntegrityProblems
+from pmail_cli.output import counted
 from pmail_cli.repository import legacy as repo
 from pmail_cli.repository.legacy import LegacyTables
 from pmail_cli.services import audit, tenants
@@ -105,7 +106,7 @@ def require_passed(checks: list[Check]) -> None:
     failed = [c.check for c in checks if not c.passed]
     if failed:
         raise IntegrityProblems(
-            f"{len(failed)} check(s) of {len(checks)} did not pass: "
+            f"{counted(len(failed), 'check')} of {len(checks)} did not pass: "
             + "; ".join(failed),
             hint="run `pmail migrate-legacy` to finish the copy, then verify again",
         )

@@ -90,8 +90,17 @@ def window(
     counted on the zone's clock: its first day is partial. With `--until` it is the N
     whole days that end that day; `--since` is whole days.
     """
-    if all_tenants == (tenant is not None):
-        raise UsageError("give --tenant NAME or --all-tenants")
+    if all_tenants and tenant is not None:
+        raise UsageError(
+            "--tenant and --all-tenants do not go together",
+            hint="give one: --tenant NAME for one tenant, --all-tenants for all",
+        )
+    if not all_tenants and tenant is None:
+        raise UsageError(
+            "give --tenant NAME or --all-tenants",
+            hint="a report covers one tenant or all of them; mail stored without "
+            "--tenant is in 'default' (--tenant default)",
+        )
     chosen = tenants.find_tenant(conn, tenant) if tenant is not None else None
     zone = tz or (chosen.time_zone if chosen else "UTC")
     try:
