@@ -203,7 +203,9 @@ def test_a_connection_that_searches_again_and_again_prepares_nothing(
     for conn, tenant in (owner, login):
         for _ in range(3):
             for words, sort in SHAPES:
-                search.find_messages(conn, tenant, parse_query(words), sort=sort, limit=50)
+                search.find_messages(
+                    conn, tenant, parse_query(words), sort=sort, limit=50
+                )
             search.count_messages(conn, tenant, parse_query("message"))
         prepared = conn.execute(
             "SELECT statement FROM pg_prepared_statements"
