@@ -8,7 +8,10 @@ reporter's status"); none comes from tests/data/holdout-dev/.
 from __future__ import annotations
 
 from pmail_cli.classify import classify_bytes
+from pmail_cli.mail.prepare import fact_rows
+from pmail_cli.rows import FactRow
 from pmail_cli.services import classify as classify_service
+from pmail_cli.services.facts import reported_statuses
 
 
 def _dsn(*blocks: str) -> bytes:
@@ -149,8 +152,8 @@ def test_a_status_field_that_is_no_code_reports_none() -> None:
     assert (fact.status, fact.reported_status) == ("5.1.1", None)
 
 
-def test_the_outputs_carry_it() -> None:
-    """The csv/table row and --explain show the field."""
+def test_the_fact_rows_and_the_outputs_carry_it() -> None:
+    """The stored row, the csv/table row and --explain all show the field."""
     raw = _dsn(
         _block(
             "m.okafor@northfield-supply.test",
@@ -158,6 +161,8 @@ def test_the_outputs_carry_it() -> None:
             "550 5.1.1 user unknown",
         )
     )
+    (row,) = fact_rows("k", classify_bytes(raw))
+    assert (row.status, row.reported_status) == ("5.1.1", "5.0.0")
     record = {
         "path": "n.eml",
         "index": None,
@@ -169,3 +174,32 @@ def test_the_outputs_carry_it() -> None:
     assert any(
         line.strip().startswith("reported:") and "5.0.0" in line for line in lines
     ), lines
+
+
+def test_the_backfill_fills_only_facts_read_the_same_way() -> None:
+    """A stored fact gets the Status field read now only when today's reading has the
+    same recipient and status at its position."""
+
+    def read_as(index: int, rcpt: str, status: str, reported: str | None) -> FactRow:
+        return FactRow(
+            "k",
+            index,
+            "userunknown",
+            True,
+            recipient=rcpt,
+            status=status,
+            reported_status=reported,
+        )
+
+    read = [
+        read_as(0, "a@x.test", "5.1.1", "5.0.0"),
+        read_as(1, "b@x.test", "5.2.2", "5.2.2"),  # stored with another status
+        read_as(2, "c@x.test", "5.1.1", None),  # no DSN status
+    ]
+    stored: list[dict[str, object]] = [
+        {"recipient_index": 0, "recipient": "a@x.test", "status": "5.1.1"},
+        {"recipient_index": 1, "recipient": "b@x.test", "status": "5.0.0"},
+        {"recipient_index": 2, "recipient": "c@x.test", "status": "5.1.1"},
+        {"recipient_index": 3, "recipient": "d@x.test", "status": "5.1.1"},
+    ]
+    assert reported_statuses(stored, read) == {0: "5.0.0"}
