@@ -122,8 +122,10 @@ def dsn(
     recipient: str = "lead@example.com",
     text: str = "user unknown",
     date: str = "Tue, 05 Mar 2024 10:05:00 +0000",
+    reported: str | None = None,
 ) -> bytes:
-    """An RFC 3464 bounce returning `original`."""
+    """An RFC 3464 bounce returning `original`; `reported`: the report's own Status
+    field when it is not the status the remote server quoted."""
     lines = [
         "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>",
         "To: sdr1@acme.test",
@@ -146,7 +148,7 @@ def dsn(
         "",
         f"Final-Recipient: rfc822; {recipient}",
         "Action: failed",
-        f"Status: {status}",
+        f"Status: {reported or status}",
         "Remote-MTA: dns; mx2.example.com",
         f"Diagnostic-Code: smtp; {code} {status} {text}",
         "",

@@ -141,6 +141,7 @@ class FactRow:
     reply_code: int | None = None
     diagnostic_code: str | None = None
     remote_mta: str | None = None
+    reported_status: str | None = None  # the DSN's own Status: field (0026)
 
 
 Row = MessageRow | ContentRow | AttachmentRow | BlobRow | FactRow

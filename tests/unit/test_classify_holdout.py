@@ -86,11 +86,18 @@ FAILURES = frozenset({"bounce", "delay"})
 # connection refused and 421 greeting read as expired (3); the status misses are again
 # the MTA's own Status (Courier's 5.0.0 / 4.0.0, sendmail's 5.2.0, 4.4.7, ...) against the
 # remote's quoted code.
+# 2026-12-07: a second status row, "status as reported" (`status_reported`): the
+# DSN's own Status field (RecipientFact.reported_status, migration 0026) when the
+# notice has one, else pmail's status: the labelling rule of holdout-dev/README. The
+# `status` row keeps measuring the corpus convention (the remote's quoted code). No
+# label and no rule changed; both rows came out as printed in docs/classification.md
+# ("The reporter's status"): status as reported 89/89 public, 236/236 mta.
 THRESHOLDS = {
     "public": {
         "kind": 0.962,
         "recipient": 0.971,
         "status": 0.943,
+        "status_reported": 1.0,
         "hard_soft": 0.908,
         "reason": 0.841,
     },
@@ -98,11 +105,13 @@ THRESHOLDS = {
         "kind": 1.0,
         "recipient": 1.0,
         "status": 0.533,
+        "status_reported": 1.0,
         "hard_soft": 0.962,
         "reason": 0.884,
     },
 }
 MEASURES = tuple(THRESHOLDS["public"])
+LABELS = {"status_reported": "status as reported"}
 
 
 def _group(path: str) -> str:
@@ -136,11 +145,14 @@ def _score(row: dict[str, str], got: Classification, scores: dict[str, Score]) -
     )
     values = {
         "status": fact.status if fact else None,
+        # the labelling rule of holdout-dev/README: the DSN's Status field, else the
+        # code the notice quotes (pmail's `status` without a DSN status)
+        "status_reported": (fact.reported_status or fact.status) if fact else None,
         "reason": fact.reason if fact else None,
         "hard_soft": ("hard" if fact.hard else "soft") if fact else None,
     }
     for measure, value in values.items():
-        want = row[measure]
+        want = row[measure.removesuffix("_reported")]
         if want:
             scores[measure].add(value == want, expected=want, got=str(value), path=path)
 
@@ -158,7 +170,7 @@ def scores() -> dict[str, dict[str, Score]]:
     for group, measures in result.items():
         print(f"\nheld-out accuracy (tests/data/holdout-dev), {group}")
         print(
-            f"{'measure':<10} {'right':>6} {'total':>6} {'share':>7}"
+            f"{'measure':<18} {'right':>6} {'total':>6} {'share':>7}"
             f" {'95 % interval':>15} {'threshold':>9}"
         )
         for name, score in measures.items():
@@ -166,7 +178,7 @@ def scores() -> dict[str, dict[str, Score]]:
             floor = THRESHOLDS.get(group, {}).get(name)
             shown = f"{floor:>9.1%}" if floor is not None else f"{'-':>9}"
             print(
-                f"{name:<10} {score.right:>6} {score.total:>6} {score.rate:>7.1%}"
+                f"{LABELS.get(name, name):<18} {score.right:>6} {score.total:>6} {score.rate:>7.1%}"
                 f" {low:>7.1%}-{high:<7.1%} {shown}"
             )
     return result

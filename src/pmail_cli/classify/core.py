@@ -341,6 +341,7 @@ def _block_fact(
         remote_mta=dsn.strip_type(block.get("remote-mta")),
         reason=verdict.reason,
         hard=failed and is_hard(verdict.reason, status=status, reply_code=code),
+        reported_status=dsn.reported_status_of(block),
     )
     return replace(fact, why=_why(found_by, verdict, fact))
 

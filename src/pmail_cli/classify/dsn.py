@@ -103,12 +103,16 @@ def action_of(block: dict[str, str]) -> str | None:
     return None
 
 
+def reported_status_of(block: dict[str, str]) -> str | None:
+    """Return the block's `Status:` field as the reporter wrote it (the first X.Y.Z
+    in it, nothing else), or None when the block has none."""
+    m = STATUS_RE.search(block.get("status", ""))
+    return ".".join(m.groups()) if m is not None else None
+
+
 def status_of(block: dict[str, str]) -> str | None:
     """Return the block's X.Y.Z status, sharpened by its diagnostic code."""
-    declared = None
-    m = STATUS_RE.search(block.get("status", ""))
-    if m is not None:
-        declared = ".".join(m.groups())
+    declared = reported_status_of(block)
     diag = block.get("diagnostic-code", "")
     paired = paired_status(diag)
     if paired is not None:

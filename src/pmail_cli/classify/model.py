@@ -77,6 +77,9 @@ class RecipientFact:
     remote_mta: str | None
     reason: str
     hard: bool
+    # the DSN's own `Status:` field as written (RFC 3464), beside `status` (the
+    # remote server's code when the notice quotes one); None without a DSN status
+    reported_status: str | None = None
     why: Why | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self, *, explain: bool = False) -> dict[str, object]:
@@ -85,6 +88,7 @@ class RecipientFact:
             "recipient": self.recipient,
             "action": self.action,
             "status": self.status,
+            "reported_status": self.reported_status,
             "reply_code": self.reply_code,
             "diagnostic_code": self.diagnostic_code,
             "remote_mta": self.remote_mta,

@@ -230,6 +230,7 @@ def fact_rows(
             reply_code=f.reply_code,
             diagnostic_code=_clean(f.diagnostic_code),
             remote_mta=_clean(f.remote_mta),
+            reported_status=f.reported_status,
         )
         for i, f in enumerate(found.recipients)
     ]

@@ -76,6 +76,7 @@ def flat(record: dict[str, object], *, explain: bool = False) -> dict[str, objec
         "recipients": len(recipients) if isinstance(recipients, list) else 0,
         "recipient": first.get("recipient"),
         "status": first.get("status"),
+        "reported_status": first.get("reported_status"),
         "reason": first.get("reason"),
         "hard": first.get("hard"),
         "original_message_id": record.get("original_message_id"),
@@ -118,9 +119,22 @@ def explanation(record: dict[str, object]) -> list[str]:
             f"{fact.get('status') or '-'} {fact.get('reason')} {hard}"
         )
         lines.append(f"    found by:  {why.get('found_by', '-')}")
+        if fact.get("reported_status") is not None:
+            lines.append(f"    reported:  {_reported(fact)}")
         lines.append(f"    reason:    {why.get('reason', '-')}")
         lines.append(f"    hard/soft: {why.get('hard', '-')}")
         evidence = why.get("evidence")
         for number, item in enumerate(evidence if isinstance(evidence, list) else []):
             lines.append(f"    {'evidence:' if number == 0 else '':<10} {item}")
     return lines
+
+
+def _reported(fact: dict[str, object]) -> str:
+    """The DSN's own Status field beside the status pmail reports, in words."""
+    reported = fact.get("reported_status")
+    if reported == fact.get("status"):
+        return f"{reported} (the DSN's Status: field, the same)"
+    return (
+        f"{reported} (the DSN's Status: field; status above is the code the notice "
+        "quotes)"
+    )

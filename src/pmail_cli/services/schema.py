@@ -19,7 +19,7 @@ from pmail_cli.db import Connection
 from pmail_cli.errors import MigrationError
 from pmail_cli.migrations import Migration
 from pmail_cli.repository import legacy as repo
-from pmail_cli.services import searchextra, sqlbodies, suppressions, tenants
+from pmail_cli.services import facts, searchextra, sqlbodies, suppressions, tenants
 
 ASIDE = "legacy_attachments"
 
@@ -59,6 +59,7 @@ BACKFILLS: dict[str, migrations.BackfillBatch] = {
     tenants.SEARCH_REBUILD: tenants.search_rebuild_batch,
     suppressions.UNSUBSCRIBE_BACKFILL: suppressions.unsubscribe_backfill_batch,
     searchextra.PREFIX: searchextra.backfill_batch,
+    facts.PREFIX: facts.backfill_batch,
 }
 
 
