@@ -380,3 +380,49 @@ def mail_system_error(reason: str, *, rcpt: str = "lead@example.net") -> bytes:
         "if you feel this message to be in error.\n"
     )
     return raw.replace("\n", "\r\n").encode()
+
+
+def exchange_smtp_delay(*, rcpt: str = "lead@example.net") -> bytes:
+    """The delay notice of Exchange 2000/2003's SMTP service as a user sees it (the
+    text part alone): "This is an automatically generated Delivery Status
+    Notification.", the warning lines, "Delivery to the following recipients has
+    been delayed." and each recipient indented on its own line; no cause."""
+    raw = (
+        "From: postmaster@corp.example\n"
+        "To: sender@corp.example\n"
+        "Subject: Delivery Status Notification (Delay)\n"
+        "Date: Mon, 7 Dec 2026 09:20:14 +0000\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=us-ascii\n\n"
+        "This is an automatically generated Delivery Status Notification.\n\n"
+        "THIS IS A WARNING MESSAGE ONLY.\n\n"
+        "YOU DO NOT NEED TO RESEND YOUR MESSAGE.\n\n"
+        "Delivery to the following recipients has been delayed.\n\n"
+        f"       {rcpt}\n\n"
+    )
+    return raw.replace("\n", "\r\n").encode()
+
+
+def exchange_named_delay(
+    name: str = "Lena Brandt", *, rcpt: str = "lead@example.net"
+) -> bytes:
+    """Exchange 2010's delay notice as a help page shows it: the recipient as its
+    display name with the address in brackets ("Someone (address)"), the subject,
+    the retry promise and how long the server will keep trying; no diagnostic."""
+    raw = (
+        "From: Microsoft Outlook <postmaster@corp.example>\n"
+        "To: sender@corp.example\n"
+        "Subject: Delivery delayed:our meeting\n"
+        "Date: Mon, 7 Dec 2026 09:20:14 +0000\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=us-ascii\n\n"
+        "Delivery is delayed to these recipients or groups:\n\n"
+        f"{name} ({rcpt})\n\n"
+        "Subject: our meeting\n\n"
+        "This message hasn't been delivered yet. Delivery will continue to be "
+        "attempted.\n\n"
+        "The server will keep trying to deliver this message for the next 1 days, "
+        "19 hours and 53 minutes. You'll be notified if the message can't be "
+        "delivered by that time.\n"
+    )
+    return raw.replace("\n", "\r\n").encode()
