@@ -107,6 +107,43 @@ def test_every_amavis_notice_is_labelled() -> None:
     assert {p.name for p in AMAVIS.glob("*.eml")} == set(AMAVIS_NOTICES)
 
 
+# -- Real nullmailer notices ---------------------------------------------------------
+# nullmailer 1:2.2-4 (Debian 12) relaying to a stand-in server
+# (scripts/nullmailer_notices/): its report names no SMTP step and gives
+# "Reporting-MTA: x-local-hostname"; the replies are the stand-in's. Labelled before
+# pmail ran on them (added after the first rules).
+
+NULLMAILER = AMAVIS.parent / "nullmailer"
+
+# fmt: off
+NULLMAILER_NOTICES: dict[str, Expected] = {
+    "rcpt-user-unknown.eml": Expected("bounce", ("m.okafor@northfield-supply.test",), "userunknown", True, "5.1.1"),
+    "rcpt-mailbox-full.eml": Expected("bounce", ("lena.brandt@kestrel-media.test",), "mailboxfull", False, "5.2.2"),
+    "data-spam.eml": Expected("bounce", ("p.iversen@halden-works.test",), "spamdetected", False, "5.7.1"),
+    # sent when the queue lifetime ran out, but it says "has not been delivered" and
+    # that a final notice will follow, with Action: delayed: a delay by what it says
+    # (as OpenSMTPD's expiry in the held-out set); 450 4.2.0 greylisting is blocked
+    # (the held-out set's judgement call)
+    "greylisted-expired.eml": Expected("delay", ("t.nakamura@corvid-freight.test",), "blocked", False, "4.2.0"),
+}
+# fmt: on
+
+
+@pytest.mark.parametrize("name", sorted(NULLMAILER_NOTICES))
+def test_a_real_nullmailer_notice_is_read_as_it_says(name: str) -> None:
+    want = NULLMAILER_NOTICES[name]
+    result = classify_bytes((NULLMAILER / name).read_bytes())
+    assert result.kind == want.kind
+    assert tuple(f.recipient for f in result.recipients) == want.recipients
+    fact = result.recipients[0]
+    assert (fact.reason, fact.hard) == (want.reason, want.hard)
+    assert fact.status == want.status
+
+
+def test_every_nullmailer_notice_is_labelled() -> None:
+    assert {p.name for p in NULLMAILER.glob("*.eml")} == set(NULLMAILER_NOTICES)
+
+
 # -- amavisd-new's replies, relayed ----------------------------------------------------
 
 
