@@ -1,7 +1,7 @@
 """Known answers for notice layouts of reporters the earlier passes did not cover
 (issue 28, seventh pass: layouts).
 
-Three kinds of case:
+Four kinds of case:
 
 * **Real notices** that amavisd-new 2.13.0 (Debian 12 package `amavisd-new`
   1:2.13.0-3+deb12u1) wrote on this machine, `tests/data/amavis/` (how, in
@@ -9,6 +9,9 @@ Three kinds of case:
   notifications for a banned attachment name, a virus (reported by a stand-in scanner
   command, so the scanner is ours and amavis's framing is real) and a bad header, with
   one and two recipients. Development mail, not held out.
+* **Real notices** that nullmailer 2.2 (Debian 12) wrote relaying to a stand-in
+  server (`tests/data/nullmailer/`, `scripts/nullmailer_notices/`): its framing is
+  real, the quoted replies are the stand-in's.
 * **Real replies** amavisd-new gave as a before-queue filter (its `D_REJECT` mode,
   the same run: `tests/data/amavis/replies.txt`), wrapped as another MTA reports a
   reply to DATA (`tests.support.notices.relayed_notice`, a Postfix report and an
