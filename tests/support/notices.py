@@ -300,3 +300,129 @@ Subject: our meeting
 --N--
 """
     return text.replace("\n", "\r\n").encode()
+
+
+def exchange_legacy_ndr(
+    recipient_line: str,
+    explanation: list[str],
+    *,
+    style: str,
+    indented: bool,
+    hinted: bool,
+    rcpt: str = "lead@example.net",
+) -> bytes:
+    """A non-delivery report in the text layout of Exchange 5.x and 2000/2003, which
+    write no RFC 3464 report of their own in this form: the recipient on a line with
+    the time ("lead@example.net on 7/12/2026 9:20 AM"), the explanation under it, and
+    for 2000/2003 the generating server and code in angle brackets
+    ("<mail.corp.example #5.1.1>").
+
+    `style` "5.5": "Your message ... did not reach the following recipient(s):" (the
+    To/Subject/Sent block first); "2003": "Your message did not reach some or all of
+    the intended recipients." then "The following recipient(s) could not be reached:".
+    `indented`: the explanation indented under the recipient, as Outlook shows it;
+    without, flush left, as the Microsoft knowledge-base articles print it.
+    `hinted`: the `X-MimeOLE: Produced By Microsoft Exchange V6.5` header Exchange puts
+    on its mail (a hint, not proof, of its layout); without, headers that name no
+    product. `recipient_line` is the text after the address on its line.
+    """
+    pad = "      " if indented else ""
+    under = "            " if indented else ""
+    body_lines = [f"{under}{line}" for line in explanation]
+    if style == "5.5":
+        head = (
+            "Your message\n\n"
+            f"{pad}To:      {rcpt}\n{pad}Subject: our meeting\n"
+            f"{pad}Sent:    Mon, 7 Dec 2026 09:20:11 +0000\n\n"
+            "did not reach the following recipient(s):\n\n"
+        )
+    elif style == "2003":
+        head = (
+            "Your message did not reach some or all of the intended recipients.\n\n"
+            f"{pad}Subject:\tour meeting\n{pad}Sent:\t12/7/2026 9:20 AM\n\n"
+            "The following recipient(s) could not be reached:\n\n"
+        )
+    else:
+        raise ValueError(f"unknown style {style!r}")
+    text = head + f"{pad}{rcpt} {recipient_line}\n" + "\n".join(body_lines) + "\n"
+    hint = "X-MimeOLE: Produced By Microsoft Exchange V6.5\n" if hinted else ""
+    raw = (
+        "From: System Administrator <postmaster@corp.example>\n"
+        "To: sender@corp.example\n"
+        "Subject: Undeliverable: our meeting\n"
+        "Date: Mon, 7 Dec 2026 09:20:14 +0000\n"
+        f"{hint}"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=us-ascii\n\n" + text
+    )
+    return raw.replace("\n", "\r\n").encode()
+
+
+def mail_system_error(reason: str, *, rcpt: str = "lead@example.net") -> bytes:
+    """The "Mail System Error - Returned Mail" notice a Japanese ISP's gateway writes
+    (DTI's help pages show it): "This Message was undeliverable due to the following
+    reason:", the sentence that each recipient was rejected by a remote server, then
+    "Recipient: <address>" and "Reason: <the server's words>" per recipient."""
+    raw = (
+        "From: Mail Administrator <Postmaster@isp.example.jp>\n"
+        "To: sender@isp.example.jp\n"
+        "Subject: Mail System Error - Returned Mail\n"
+        "Date: Mon, 7 Dec 2026 09:20:14 +0900\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=us-ascii\n\n"
+        "This Message was undeliverable due to the following reason:\n\n"
+        "Each of the following recipients was rejected by a remote mail server.\n"
+        "The reasons given by the server are included to help you determine why\n"
+        "each recipient was rejected.\n\n"
+        f"Recipient: <{rcpt}>\n"
+        f"Reason: {reason}\n\n"
+        "Please reply to Postmaster@isp.example.jp\n"
+        "if you feel this message to be in error.\n"
+    )
+    return raw.replace("\n", "\r\n").encode()
+
+
+def exchange_smtp_delay(*, rcpt: str = "lead@example.net") -> bytes:
+    """The delay notice of Exchange 2000/2003's SMTP service as a user sees it (the
+    text part alone): "This is an automatically generated Delivery Status
+    Notification.", the warning lines, "Delivery to the following recipients has
+    been delayed." and each recipient indented on its own line; no cause."""
+    raw = (
+        "From: postmaster@corp.example\n"
+        "To: sender@corp.example\n"
+        "Subject: Delivery Status Notification (Delay)\n"
+        "Date: Mon, 7 Dec 2026 09:20:14 +0000\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=us-ascii\n\n"
+        "This is an automatically generated Delivery Status Notification.\n\n"
+        "THIS IS A WARNING MESSAGE ONLY.\n\n"
+        "YOU DO NOT NEED TO RESEND YOUR MESSAGE.\n\n"
+        "Delivery to the following recipients has been delayed.\n\n"
+        f"       {rcpt}\n\n"
+    )
+    return raw.replace("\n", "\r\n").encode()
+
+
+def exchange_named_delay(
+    name: str = "Lena Brandt", *, rcpt: str = "lead@example.net"
+) -> bytes:
+    """Exchange 2010's delay notice as a help page shows it: the recipient as its
+    display name with the address in brackets ("Someone (address)"), the subject,
+    the retry promise and how long the server will keep trying; no diagnostic."""
+    raw = (
+        "From: Microsoft Outlook <postmaster@corp.example>\n"
+        "To: sender@corp.example\n"
+        "Subject: Delivery delayed:our meeting\n"
+        "Date: Mon, 7 Dec 2026 09:20:14 +0000\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=us-ascii\n\n"
+        "Delivery is delayed to these recipients or groups:\n\n"
+        f"{name} ({rcpt})\n\n"
+        "Subject: our meeting\n\n"
+        "This message hasn't been delivered yet. Delivery will continue to be "
+        "attempted.\n\n"
+        "The server will keep trying to deliver this message for the next 1 days, "
+        "19 hours and 53 minutes. You'll be notified if the message can't be "
+        "delivered by that time.\n"
+    )
+    return raw.replace("\n", "\r\n").encode()

@@ -124,9 +124,20 @@ PRODUCTS: tuple[Product, ...] = (
             ("X-MimeOLE", _re(r"^Produced By Microsoft Exchange")),
             ("Received", _re(r" with Internet Mail Service \(")),
         ),
-        markers=(Layout(r"did not reach the following recipient\(s\):"),),
+        markers=(
+            Layout(r"did not reach the following recipient\(s\):"),
+            # 2000/2003 (and 5.0) word it "could not be reached", with the
+            # recipient and the time on the next line; hMailServer shares the
+            # sentence but not the "<address> on <time>" line
+            Layout(
+                r"^The following recipient\(s\) could not be reached:[ \t]*\n"
+                r"(?:[ \t]*\n)*[ \t]*<?ADDR>? on "
+            ),
+        ),
         recipients=(
             Layout(r"^[ \t]*(?:SMTP=)?<?(?P<rcpt>ADDR)>? on [^\n]+\n" + _INDENTED),
+            # the knowledge-base articles print the explanation flush left
+            Layout(r"^(?:SMTP=)?<?(?P<rcpt>ADDR)>? on [^\n]+\n" + _PARAGRAPH),
         ),
     ),
     Product(

@@ -175,9 +175,13 @@ _STAGE_NEEDLES = (
     "smtp command",
     "refused to talk",
 )
-# qmail's (and its clones') sentences about the step a remote server refused.
+# qmail's (and its clones') sentences about the step a remote server refused,
+# and other reporters' sentences that say the recipient itself was refused (the
+# Netscape-style "Mail System Error - Returned Mail" notice: "Each of the following
+# recipients was rejected by a remote mail server", then each server's reason).
 _QMAIL_STAGES = (
     ("does not like recipient", "rcpt"),
+    ("recipients was rejected by a remote mail server", "rcpt"),
     ("failed on data command", "data"),
     ("failed after i sent the message", "data"),
     ("but sender was rejected", "mail"),
