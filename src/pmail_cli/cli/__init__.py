@@ -184,17 +184,43 @@ app = typer.Typer(
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")
 ]
-TenantOption = Annotated[
-    str | None, typer.Option("--tenant", "-t", help="Tenant name (default: 'default').")
-]
+
+
+def tenant_name(ctx: typer.Context, param: Any, value: str | None) -> str | None:
+    """Every tenant name the command line takes (each --tenant, `tenant add NAME`,
+    `--rename NAME`) passes here as it is parsed: an empty or blank one is refused
+    before anything runs, never read as the option left out ('default', or every
+    tenant)."""
+    if value is None or value.strip():
+        return value
+    opts = list(getattr(param, "opts", None) or [])
+    option = param.param_type_name == "option"
+    label = max(opts, key=len) if option and opts else str(param.name).upper()
+    raise _Said(
+        f"{label} is empty: a tenant name has 1 to 200 characters, not only spaces",
+        "give a name that is not blank (`pmail tenant list` shows the tenants "
+        "there are)" + (", or leave --tenant out" if "--tenant" in opts else ""),
+        2,
+    )
+
+
+def tenant_option(help: str) -> Any:
+    """A command's --tenant (-t) option, whose value is checked by tenant_name."""
+    return typer.Option("--tenant", "-t", help=help, callback=tenant_name)
+
+
+def tenant_argument(help: str) -> Any:
+    """A command's tenant NAME argument, checked as --tenant is."""
+    return typer.Argument(help=help, callback=tenant_name)
+
+
+TenantOption = Annotated[str | None, tenant_option("Tenant name (default: 'default').")]
 # For the commands that, without --tenant, act on every tenant (validate, purge,
 # hold list, hold release, report queue): their help says so.
 EveryTenantOption = Annotated[
     str | None,
-    typer.Option(
-        "--tenant",
-        "-t",
-        help="Only this tenant (default: every tenant; an administrator's connection).",
+    tenant_option(
+        "Only this tenant (default: every tenant; an administrator's connection)."
     ),
 ]
 MAX_PROCESSES = 256  # --jobs, --concurrency: more is a typo, not a machine
