@@ -114,13 +114,21 @@ def _stdout_closed_quietly() -> Iterator[None]:
     with exit 141, every command and format alike (docs/commands.md): the output
     still buffered is sent here, while the exit status can still say it was not
     read (click would exit 1, and the interpreter's flush at exit 120 or 0). A full
-    disk or quota (`pmail list > file`) is an error/hint pair and exit 1."""
+    disk or quota (`pmail list > file`), or a stdout closed before pmail started
+    (`pmail list >&-`), is an error/hint pair and exit 1."""
+    output.stdout_closed_at_start()  # else print() would drop the data silently
     try:
         try:
             yield
         finally:
-            if sys.stdout is not None:  # None: started with descriptor 1 closed
-                sys.stdout.flush()
+            sys.stdout.flush()
+    except output.StdoutClosed:
+        say("error: cannot write output: stdout is closed")
+        say(
+            "hint: the command was started with its standard output (descriptor 1) "
+            "closed (`>&-`): send it to a file, a pipe or /dev/null instead"
+        )
+        raise typer.Exit(1) from None
     except BrokenPipeError:
         if not output.stdout_reader_gone():
             raise  # another pipe or socket broke: not the reader of our output
