@@ -13,7 +13,7 @@ from pmail_cli.services.imap_accounts import (
     load_accounts,
     resolve_password,
 )
-from pmail_cli.sources.imap_session import AccountConfig
+from pmail_cli.sources.imap_session import AccountConfig, temporary_refusal
 
 GOOD = """
 [[account]]
@@ -132,3 +132,19 @@ def test_failing_password_command() -> None:
     missing = AccountConfig(host="h", user="u", password_cmd="/no/such/command")
     with pytest.raises(UsageError, match="password command for u failed"):
         resolve_password(missing, prompt=None)
+
+
+@pytest.mark.parametrize(
+    ("text", "temporary"),
+    [
+        ("[AUTHENTICATIONFAILED] Authentication failed.", False),  # Dovecot's words
+        ("Invalid credentials", False),
+        ("[UNAVAILABLE] Temporary authentication failure.", True),  # RFC 5530
+        ("[inuse] Mailbox in use", True),
+    ],
+)
+def test_only_a_temporary_login_refusal_is_retried(text: str, temporary: bool) -> None:
+    """`--watch` retries a login the server refused for now (its authentication
+    service down, RFC 5530 UNAVAILABLE or INUSE), never one refused for its
+    credentials."""
+    assert temporary_refusal(text) is temporary

@@ -297,10 +297,8 @@ def main(
         settings = settings_from_environment(dsn, config).with_flags(
             verbose=verbose, quiet=quiet, debug=debug
         )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_TerminalSafe("%(levelname)s:%(name)s:%(message)s"))
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING, handlers=[handler]
+        level=logging.DEBUG if debug else logging.WARNING, handlers=[_SaidHandler()]
     )
     if verbose:
         where = (
@@ -312,11 +310,24 @@ def main(
     ctx.obj = settings
 
 
-class _TerminalSafe(logging.Formatter):
-    """Log lines with control characters shown escaped (they may quote mail)."""
+class _SaidHandler(logging.Handler):
+    """What the services log, said as a command says its own: a warning (a watch
+    reconnecting, a queue job buried) is a `warning: …` line, as say() prints it;
+    the lines only --debug shows keep their level and logger (`DEBUG:pmail_cli.db:…`).
+    Control characters are shown escaped (a message may quote mail)."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        return for_terminal(super().format(record))
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            if record.levelno >= logging.WARNING:
+                line = f"{record.levelname.lower()}: {text}"
+            else:
+                line = f"{record.levelname}:{record.name}:{text}"
+            say(escape(line))
+        except Exception:
+            self.handleError(record)
 
 
 def get_settings(ctx: typer.Context) -> Settings:
