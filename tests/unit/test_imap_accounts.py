@@ -74,6 +74,10 @@ def test_good_file_is_read(tmp_path: Path) -> None:
             "--security 'ssl3' is not one of the allowed values",
         ),
         ('[[account]]\nhost = "h"\nuser = "u"\nport = 70000', "out of range"),
+        # a blank tenant was read as no tenant: the account's mail went to 'default'
+        ('[[account]]\nhost = "h"\nuser = "u"\ntenant = ""', "#1: tenant is empty"),
+        ('[[account]]\nhost = "h"\nuser = "u"\ntenant = " "', "#1: tenant is empty"),
+        ('[[account]]\nhost = "h"\nuser = "u"\ntenant = 7', "#1: tenant is not text"),
         ("[[account]\n", "is not valid TOML"),
         ("# nothing\n", "lists no [[account]]"),
     ],
