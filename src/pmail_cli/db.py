@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,11 +81,7 @@ def create_database(settings: Settings) -> tuple[str, bool]:
                 hint="ask for CREATEDB, or have an administrator run `createdb "
                 f"{name}`, then `pmail init-db`",
             ) from None
-    reason = _reason(str(last))
-    raise DatabaseUnavailable(
-        f"cannot connect to PostgreSQL ({_where(dsn)}) to create {name!r}: {reason}",
-        hint=connect_hint(reason),
-    )
+    raise connect_error(last, dsn, settings.dsn_source, doing=f" to create {name!r}")
 
 
 _MISSING_ROLE = re.compile(r'role "([^"]+)" does not exist')
@@ -159,24 +156,130 @@ def _reason(message: str) -> str:
     for line in lines:
         if "failed:" in line:
             return line.rsplit("failed:", 1)[1].strip()
-    return lines[-1] if lines else "unknown error"
+    # psycopg's words before libpq's when the DSN's options were refused
+    return lines[-1].removeprefix("connection is bad: ") if lines else "unknown error"
+
+
+def connect_error(
+    exc: Exception | None, dsn: str, source: str, *, doing: str = ""
+) -> DatabaseUnavailable:
+    """The error for a connection libpq could not open (`doing`: what it was for):
+    a DSN whose service or option values libpq refused before trying any server
+    says which, and what to fix where; anything else names the server it tried."""
+    reason = _scrubbed(_reason(str(exc)), dsn)
+    refused = _refused_setting(reason, dsn, source)
+    if refused is not None:
+        return refused
+    where = _where(dsn)
+    return DatabaseUnavailable(
+        f"cannot connect to PostgreSQL{f' ({where})' if where else ''}{doing}: "
+        f"{reason}",
+        hint=connect_hint(reason),
+    )
+
+
+_NO_SERVICE = re.compile(r'definition of service "([^"]*)" not found')
+_NO_SERVICE_FILE = re.compile(r'service file "([^"]*)" not found')
+_BAD_VALUE = (  # libpq's complaints about one option's value, naming the option
+    re.compile(r'invalid integer value "[^"]*" for connection option "(\w+)"'),
+    re.compile(r'invalid "?(\w+)"? value: '),
+    re.compile(r"invalid (port) number"),
+    re.compile(r"could not match \d+ (port) numbers to \d+ hosts"),
+)
+
+
+def _refused_setting(reason: str, dsn: str, source: str) -> DatabaseUnavailable | None:
+    """A connection libpq refused before trying a server, for a setting: a service
+    no service file defines, a service file that is not there, a value an option
+    cannot take. None for any other failure."""
+    try:
+        given = {k for k, v in conninfo_to_dict(dsn).items() if v is not None}
+    except psycopg.ProgrammingError:
+        given = set()
+    if missing := _NO_SERVICE.search(reason):
+        name = missing.group(1)
+        named, fix = (
+            (f"the DSN ({source})", "service= in the DSN")
+            if "service" in given
+            else ("PGSERVICE in the environment", "PGSERVICE")
+        )
+        return DatabaseUnavailable(
+            f"no connection service {name!r}: {named} names it, but no service file "
+            "defines it",
+            hint=f"add a [{name}] section to ~/.pg_service.conf (or to the file "
+            f"PGSERVICEFILE names, or pg_service.conf in PGSYSCONFDIR), or fix {fix}",
+        )
+    if missing := _NO_SERVICE_FILE.search(reason):
+        return DatabaseUnavailable(
+            f"the connection service file {missing.group(1)} does not exist",
+            hint="point PGSERVICEFILE at the file that defines the DSN's service, "
+            "or unset it (libpq then reads ~/.pg_service.conf)",
+        )
+    if "service file" in reason:  # a syntax error, a line too long, nesting
+        return DatabaseUnavailable(
+            f"cannot read the connection service file: {reason}",
+            hint="fix the line libpq names: a service is a [name] line, then "
+            "key=value lines",
+        )
+    option = next((m.group(1) for p in _BAD_VALUE if (m := p.search(reason))), None)
+    if option is None:
+        return None
+    takes = {
+        "port": "a port is a number from 1 to 65535 (one per host)",
+        "connect_timeout": "it takes whole seconds",
+        "sslmode": "it takes disable, allow, prefer, require, verify-ca or verify-full",
+    }.get(
+        option,
+        "it takes a whole number"
+        if "integer" in reason
+        else "libpq's documentation lists the values it takes (Parameter Key Words)",
+    )
+    if option in given:
+        return DatabaseUnavailable(
+            f"invalid DSN ({source}): {reason}",
+            hint=f"fix {option}= in the DSN; {takes}",
+        )
+    places = [f"{name} in the environment" for name in [_envvar(option)] if name]
+    if "service" in given or os.environ.get("PGSERVICE"):
+        places.insert(0, "the connection service file")  # it wins over the environment
+    where = " or ".join(places) or "libpq's defaults"
+    return DatabaseUnavailable(
+        f"invalid {option} from {where} (the DSN does not set it): {reason}",
+        hint=f"fix it there, or set {option}= in the DSN; {takes}",
+    )
+
+
+def _envvar(option: str) -> str | None:
+    """The environment variable libpq reads `option` from, if it has one and it is set."""
+    from psycopg import pq
+
+    for default in pq.Conninfo.get_defaults():
+        if default.keyword.decode() == option and default.envvar:
+            name = default.envvar.decode()
+            return name if os.environ.get(name) else None
+    return None
 
 
 def invalid_dsn(exc: Exception, dsn: str, source: str) -> DatabaseUnavailable:
     """The error for a DSN libpq cannot read: its complaint on one line, without the
     DSN's password (libpq quotes a bad URI whole, or the word it stumbled on, which
     may be a piece of a password with a space in it)."""
-    text = _reason(str(exc))
+    return DatabaseUnavailable(
+        f"invalid DSN ({source}): {_scrubbed(_reason(str(exc)), dsn)}",
+        hint="use a libpq DSN such as 'host=localhost dbname=pmail' or a URI",
+    )
+
+
+def _scrubbed(text: str, dsn: str) -> str:
+    """libpq's words without the DSN's password: `***` where it, or a quoted piece
+    of it, stands."""
     for secret in _passwords(dsn):
         text = text.replace(secret, "***")
         pieces = {p for p in re.findall(r'"([^"]*)"', text) if len(p) > 1}
         for piece in pieces:
             if piece in secret:
                 text = text.replace(f'"{piece}"', '"***"')
-    return DatabaseUnavailable(
-        f"invalid DSN ({source}): {text}",
-        hint="use a libpq DSN such as 'host=localhost dbname=pmail' or a URI",
-    )
+    return text
 
 
 _URI_PASSWORD = re.compile(r"^\s*postgres(?:ql)?://[^:@/]*:(.*)@", re.I)
@@ -199,7 +302,7 @@ def _where(dsn: str) -> str:
         params = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
         return "<unparsable DSN>"
-    keys = ("host", "port", "dbname")
+    keys = ("service", "host", "port", "dbname")
     return " ".join(f"{k}={params[k]}" for k in keys if params.get(k))
 
 
@@ -212,11 +315,7 @@ def connect(settings: Settings, *, migrate: bool = True) -> Iterator[Connection]
     except psycopg.ProgrammingError as exc:
         raise invalid_dsn(exc, dsn, settings.dsn_source) from None
     except psycopg.OperationalError as exc:
-        reason = _reason(str(exc))
-        raise DatabaseUnavailable(
-            f"cannot connect to PostgreSQL ({_where(dsn)}): {reason}",
-            hint=connect_hint(reason),
-        ) from None
+        raise connect_error(exc, dsn, settings.dsn_source) from None
     logger.debug("connected to %s", redact_dsn(dsn))
     try:
         if migrate and settings.dsn_source == EMBEDDED_SOURCE:

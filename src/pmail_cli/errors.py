@@ -52,3 +52,8 @@ class IngestError(PmailError):
 
 class ImapError(PmailError):
     """An IMAP server could not be reached, refused us, or dropped the connection."""
+
+
+class ImapLoginRefused(ImapError):
+    """The IMAP server refused the login (a wrong user or password): trying again
+    with the same credentials cannot succeed, so `--watch` does not retry it."""

@@ -85,6 +85,58 @@ def discard_stdout() -> None:
         os.close(devnull)
 
 
+class StdoutClosed(OSError):
+    """A write to stdout in a process started with descriptor 1 closed (`>&-`)."""
+
+    def __init__(self) -> None:
+        super().__init__(errno.EBADF, "stdout is closed")
+
+
+class _ClosedBuffer(io.RawIOBase):
+    """sys.stdout.buffer of a ClosedStdout: what is written to it is refused."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if not memoryview(data).nbytes:
+            return 0
+        raise StdoutClosed
+
+
+class ClosedStdout(io.TextIOBase):
+    """sys.stdout in a process started with descriptor 1 closed, where Python
+    leaves it None and print() or click.echo() drop the output without a word: a
+    command that prints data then meets StdoutClosed at its first write, as it
+    would meet a full disk; one that prints none runs as before (flush() and an
+    empty write do nothing)."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buffer = _ClosedBuffer()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if not text:
+            return 0
+        raise StdoutClosed
+
+
+def stdout_closed_at_start() -> bool:
+    """Put a ClosedStdout in place of a missing sys.stdout (descriptor 1 was closed
+    when the process started); whether stdout is such a stand-in."""
+    if sys.stdout is None:
+        sys.stdout = ClosedStdout()
+    return isinstance(sys.stdout, ClosedStdout)
+
+
 def counted(n: int, noun: str, plural: str = "") -> str:
     """A count and its noun agreeing, for what pmail says: '1 message',
     '0 messages', '1,204 messages' (`plural` when it is not noun + 's')."""

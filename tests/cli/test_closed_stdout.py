@@ -179,3 +179,54 @@ def test_a_command_that_prints_no_data_runs_with_descriptor_1_closed(dsn: str) -
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith("ingested 16 messages,"), done.stderr
+
+
+CLOSED_AT_START = [
+    "error: cannot write output: stdout is closed",
+    "hint: the command was started with its standard output (descriptor 1) closed "
+    "(`>&-`): send it to a file, a pipe or /dev/null instead",
+]
+
+
+@pytest.mark.db
+def test_a_command_that_prints_data_with_descriptor_1_closed(dsn: str) -> None:
+    """`pmail tenant list >&-`: a command whose data has nowhere to go says so in
+    one error/hint pair and exits 1, in every format (it was a traceback, or for
+    print() and the parser's own output, nothing at all and exit 0)."""
+    _stored(dsn)
+    listed = subprocess.run(
+        [PMAIL, "--dsn", dsn, "list", "--format", "csv"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = listed.stdout.splitlines()[1].split(",")[0]
+    commands = [
+        *(["--dsn", dsn, "tenant", "list", "--format", fmt] for fmt in FORMATS),
+        ["--dsn", dsn, "list"],
+        ["--dsn", dsn, "show", key],
+        ["--dsn", dsn, "show", "--raw", key],
+        ["classify", str(SAMPLE), "--format", "json"],
+        ["--version"],
+        ["list", "--help"],
+    ]
+    ended = {}
+    for args in commands:
+        done = subprocess.run(
+            [PMAIL, *args],
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: os.close(1),  # in the child, before pmail starts
+            timeout=120,
+            check=False,
+        )
+        said = [
+            line
+            for line in done.stderr.splitlines()
+            if line.startswith(("error", "hint")) or "Traceback" in line
+        ]
+        ended[" ".join(args[2:] if args[0] == "--dsn" else args)] = (
+            done.returncode,
+            said,
+        )
+    assert ended == dict.fromkeys(ended, (1, CLOSED_AT_START))

@@ -53,6 +53,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, str]] = {
     ("commands.md", "pmail migrate-legacy"): (1, "legacy"),
     # the example of a value outside a closed vocabulary
     ("commands.md", "pmail list --type nonsense"): (2, "nonsense"),
+    # the example of a blank tenant name
+    ("commands.md", 'pmail ingest --tenant ""'): (2, "--tenant is empty"),
     # an id from the documentation's own output
     ("commands.md", "pmail queue dead retry 1795873165687-0"): (2, "1795873165687-0"),
 }

@@ -391,3 +391,107 @@ def test_a_refused_message_deleted_from_the_server_is_forgotten(
     after = _run(dsn, imap_user, monkeypatch)
     assert after.exit_code == 0, after.output
     assert conn.execute("SELECT count(*) FROM imap_refused").fetchone() == (0,)
+
+
+def _pmail(dsn: str, tmp_path: Path, password: str) -> tuple[list[str], dict[str, str]]:
+    """`python -m pmail_cli` and an environment with this IMAP password."""
+    env = {
+        **os.environ,
+        "PMAIL_IMAP_PASSWORD": password,
+        "PMAIL_DATA_DIR": str(tmp_path / "data"),
+    }
+    return [sys.executable, "-m", "pmail_cli", "-q", "--dsn", dsn], env
+
+
+def test_watch_ends_on_a_refused_login_as_an_import_does(
+    dsn: str, imap_user: ImapAccount, tmp_path: Path
+) -> None:
+    """A wrong password is not a dropped connection: `--watch` does not retry it
+    (it did, every 1 to 60 s, for ever) but ends at once with the error/hint pair
+    and exit code of the same import without --watch; nothing else is said."""
+    pmail, env = _pmail(dsn, tmp_path, "wrong")
+    args = _args(dsn, imap_user)[2:]  # without the --dsn pmail already has
+    once = subprocess.run(
+        [*pmail, *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert once.returncode == 1, once.stderr
+    assert once.stderr.startswith(f"error: login to {imap_user.login}@"), once.stderr
+    assert (
+        len(once.stderr.splitlines()) == 2 and "\nhint: check the user" in once.stderr
+    )
+    # --watch-for bounds a watch that would retry; the timeout is only a guard
+    watched = subprocess.run(
+        [*pmail, *args, "--watch", "--watch-for", "600"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (watched.returncode, watched.stderr) == (once.returncode, once.stderr)
+
+
+def test_watch_says_a_dropped_connection_as_a_warning(
+    dsn: str,
+    conn: Conn,
+    dovecot: DovecotServer,
+    imap_user: ImapAccount,
+    tmp_path: Path,
+) -> None:
+    """A dropped connection is retried, and said as pmail says any warning
+    (`warning: …`), never as a logging line (`WARNING:pmail_cli.services…`)."""
+    pmail, env = _pmail(dsn, tmp_path, imap_user.password)
+    args = _args(dsn, imap_user, "--watch", "--watch-for", "600")[2:]
+    proc = subprocess.Popen([*pmail, *args], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_rows(conn, "SELECT count(*) FROM imap_folders", 1)
+        assert dovecot.kill_sessions() >= 1
+        dovecot.append(imap_user.login, "INBOX", mailgen.simple(8))
+        _wait_rows(conn, "SELECT count(*) FROM email_messages", 1)  # reconnected
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    warned = [line for line in err.splitlines() if "reconnecting in" in line]
+    assert warned and all(
+        line.startswith(f"warning: {imap_user.login}@") for line in warned
+    ), err
+    assert "WARNING:" not in err, err
+
+
+def test_watch_goes_on_for_the_accounts_whose_login_works(
+    dsn: str,
+    conn: Conn,
+    dovecot: DovecotServer,
+    imap_user: ImapAccount,
+    tmp_path: Path,
+) -> None:
+    """Two accounts, one with a wrong password: that one is dropped with one
+    warning saying so (not retried), the other is still watched."""
+    other = dovecot.add_user()
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        "".join(
+            f'[[account]]\nhost = "{a.host}"\nport = {a.port}\nsecurity = "none"\n'
+            f'user = "{a.login}"\npassword_env = "{env_name}"\n\n'
+            for a, env_name in ((imap_user, "GOOD_PW"), (other, "BAD_PW"))
+        )
+    )
+    pmail, env = _pmail(dsn, tmp_path, "unused")
+    env.update(GOOD_PW=imap_user.password, BAD_PW="wrong")
+    proc = subprocess.Popen(
+        [*pmail, "import-imap", "--accounts", str(accounts), "--all", "--watch"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_rows(conn, "SELECT count(*) FROM imap_folders", 1)
+        dovecot.append(imap_user.login, "INBOX", mailgen.simple(9))
+        _wait_rows(conn, "SELECT count(*) FROM email_messages", 1)
+        assert proc.poll() is None  # still watching the account that works
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    said = [line for line in err.splitlines() if other.login in line]
+    assert len(said) == 1, err
+    assert said[0].startswith(f"warning: login to {other.login}@"), err
+    assert said[0].endswith(" is no longer watched (the other accounts are)"), err

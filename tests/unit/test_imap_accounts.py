@@ -13,7 +13,7 @@ from pmail_cli.services.imap_accounts import (
     load_accounts,
     resolve_password,
 )
-from pmail_cli.sources.imap_session import AccountConfig
+from pmail_cli.sources.imap_session import AccountConfig, temporary_refusal
 
 GOOD = """
 [[account]]
@@ -74,6 +74,10 @@ def test_good_file_is_read(tmp_path: Path) -> None:
             "--security 'ssl3' is not one of the allowed values",
         ),
         ('[[account]]\nhost = "h"\nuser = "u"\nport = 70000', "out of range"),
+        # a blank tenant was read as no tenant: the account's mail went to 'default'
+        ('[[account]]\nhost = "h"\nuser = "u"\ntenant = ""', "#1: tenant is empty"),
+        ('[[account]]\nhost = "h"\nuser = "u"\ntenant = " "', "#1: tenant is empty"),
+        ('[[account]]\nhost = "h"\nuser = "u"\ntenant = 7', "#1: tenant is not text"),
         ("[[account]\n", "is not valid TOML"),
         ("# nothing\n", "lists no [[account]]"),
     ],
@@ -132,3 +136,19 @@ def test_failing_password_command() -> None:
     missing = AccountConfig(host="h", user="u", password_cmd="/no/such/command")
     with pytest.raises(UsageError, match="password command for u failed"):
         resolve_password(missing, prompt=None)
+
+
+@pytest.mark.parametrize(
+    ("text", "temporary"),
+    [
+        ("[AUTHENTICATIONFAILED] Authentication failed.", False),  # Dovecot's words
+        ("Invalid credentials", False),
+        ("[UNAVAILABLE] Temporary authentication failure.", True),  # RFC 5530
+        ("[inuse] Mailbox in use", True),
+    ],
+)
+def test_only_a_temporary_login_refusal_is_retried(text: str, temporary: bool) -> None:
+    """`--watch` retries a login the server refused for now (its authentication
+    service down, RFC 5530 UNAVAILABLE or INUSE), never one refused for its
+    credentials."""
+    assert temporary_refusal(text) is temporary

@@ -114,13 +114,21 @@ def _stdout_closed_quietly() -> Iterator[None]:
     with exit 141, every command and format alike (docs/commands.md): the output
     still buffered is sent here, while the exit status can still say it was not
     read (click would exit 1, and the interpreter's flush at exit 120 or 0). A full
-    disk or quota (`pmail list > file`) is an error/hint pair and exit 1."""
+    disk or quota (`pmail list > file`), or a stdout closed before pmail started
+    (`pmail list >&-`), is an error/hint pair and exit 1."""
+    output.stdout_closed_at_start()  # else print() would drop the data silently
     try:
         try:
             yield
         finally:
-            if sys.stdout is not None:  # None: started with descriptor 1 closed
-                sys.stdout.flush()
+            sys.stdout.flush()
+    except output.StdoutClosed:
+        say("error: cannot write output: stdout is closed")
+        say(
+            "hint: the command was started with its standard output (descriptor 1) "
+            "closed (`>&-`): send it to a file, a pipe or /dev/null instead"
+        )
+        raise typer.Exit(1) from None
     except BrokenPipeError:
         if not output.stdout_reader_gone():
             raise  # another pipe or socket broke: not the reader of our output
@@ -184,17 +192,43 @@ app = typer.Typer(
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="table, csv, json or markdown.")
 ]
-TenantOption = Annotated[
-    str | None, typer.Option("--tenant", "-t", help="Tenant name (default: 'default').")
-]
+
+
+def tenant_name(ctx: typer.Context, param: Any, value: str | None) -> str | None:
+    """Every tenant name the command line takes (each --tenant, `tenant add NAME`,
+    `--rename NAME`) passes here as it is parsed: an empty or blank one is refused
+    before anything runs, never read as the option left out ('default', or every
+    tenant)."""
+    if value is None or value.strip():
+        return value
+    opts = list(getattr(param, "opts", None) or [])
+    option = param.param_type_name == "option"
+    label = max(opts, key=len) if option and opts else str(param.name).upper()
+    raise _Said(
+        f"{label} is empty: a tenant name has 1 to 200 characters, not only spaces",
+        "give a name that is not blank (`pmail tenant list` shows the tenants "
+        "there are)" + (", or leave --tenant out" if "--tenant" in opts else ""),
+        2,
+    )
+
+
+def tenant_option(help: str) -> Any:
+    """A command's --tenant (-t) option, whose value is checked by tenant_name."""
+    return typer.Option("--tenant", "-t", help=help, callback=tenant_name)
+
+
+def tenant_argument(help: str) -> Any:
+    """A command's tenant NAME argument, checked as --tenant is."""
+    return typer.Argument(help=help, callback=tenant_name)
+
+
+TenantOption = Annotated[str | None, tenant_option("Tenant name (default: 'default').")]
 # For the commands that, without --tenant, act on every tenant (validate, purge,
 # hold list, hold release, report queue): their help says so.
 EveryTenantOption = Annotated[
     str | None,
-    typer.Option(
-        "--tenant",
-        "-t",
-        help="Only this tenant (default: every tenant; an administrator's connection).",
+    tenant_option(
+        "Only this tenant (default: every tenant; an administrator's connection)."
     ),
 ]
 MAX_PROCESSES = 256  # --jobs, --concurrency: more is a typo, not a machine
@@ -263,10 +297,8 @@ def main(
         settings = settings_from_environment(dsn, config).with_flags(
             verbose=verbose, quiet=quiet, debug=debug
         )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_TerminalSafe("%(levelname)s:%(name)s:%(message)s"))
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING, handlers=[handler]
+        level=logging.DEBUG if debug else logging.WARNING, handlers=[_SaidHandler()]
     )
     if verbose:
         where = (
@@ -278,11 +310,24 @@ def main(
     ctx.obj = settings
 
 
-class _TerminalSafe(logging.Formatter):
-    """Log lines with control characters shown escaped (they may quote mail)."""
+class _SaidHandler(logging.Handler):
+    """What the services log, said as a command says its own: a warning (a watch
+    reconnecting, a queue job buried) is a `warning: …` line, as say() prints it;
+    the lines only --debug shows keep their level and logger (`DEBUG:pmail_cli.db:…`).
+    Control characters are shown escaped (a message may quote mail)."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        return for_terminal(super().format(record))
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            if record.levelno >= logging.WARNING:
+                line = f"{record.levelname.lower()}: {text}"
+            else:
+                line = f"{record.levelname}:{record.name}:{text}"
+            say(escape(line))
+        except Exception:
+            self.handleError(record)
 
 
 def get_settings(ctx: typer.Context) -> Settings:

@@ -16,6 +16,8 @@ from pmail_cli.cli import (
     get_settings,
     reported_errors,
     say,
+    tenant_argument,
+    tenant_name,
 )
 from pmail_cli.output import OutputFormat, counted
 
@@ -94,7 +96,7 @@ def init_db(
 
 @tenant_app.command("add")
 def tenant_add(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Tenant name.")]
+    ctx: typer.Context, name: Annotated[str, tenant_argument("Tenant name.")]
 ) -> None:
     """Create a tenant (nothing happens if it exists).
 
@@ -112,10 +114,14 @@ def tenant_add(
 @tenant_app.command("set")
 def tenant_set(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Tenant name, or its id.")],
+    name: Annotated[str, tenant_argument("Tenant name, or its id.")],
     rename: Annotated[
         str | None,
-        typer.Option("--rename", help="Give the tenant this name (done first)."),
+        typer.Option(
+            "--rename",
+            help="Give the tenant this name (done first).",
+            callback=tenant_name,
+        ),
     ] = None,
     time_zone: Annotated[
         str | None,
@@ -232,7 +238,7 @@ def tenant_set(
 @tenant_app.command("login")
 def tenant_login(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Tenant name.")],
+    name: Annotated[str, tenant_argument("Tenant name.")],
     role: Annotated[
         str | None,
         typer.Option(

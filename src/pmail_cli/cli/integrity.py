@@ -19,6 +19,7 @@ from pmail_cli.cli import (
     get_settings,
     reported_errors,
     say,
+    tenant_option,
 )
 from pmail_cli.errors import IntegrityProblems, UsageError
 from pmail_cli.output import OutputFormat, counted
@@ -325,10 +326,7 @@ def hold_release(
 def audit_cmd(
     ctx: typer.Context,
     tenant: Annotated[
-        str | None,
-        typer.Option(
-            "--tenant", "-t", help="One tenant's acts (default: every tenant's)."
-        ),
+        str | None, tenant_option("One tenant's acts (default: every tenant's).")
     ] = None,
     since: Annotated[
         str | None, typer.Option(help="From this date (2026-11-01) or age (30d, 12h).")

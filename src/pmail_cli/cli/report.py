@@ -19,6 +19,7 @@ from pmail_cli.cli import (
     get_settings,
     reported_errors,
     say,
+    tenant_option,
 )
 from pmail_cli.output import OutputFormat, counted
 
@@ -38,9 +39,7 @@ analytics_app = typer.Typer(
 app.add_typer(report_app, name="report")
 app.add_typer(analytics_app, name="analytics")
 
-ReportTenant = Annotated[
-    str | None, typer.Option("--tenant", "-t", help="Tenant name (or --all-tenants).")
-]
+ReportTenant = Annotated[str | None, tenant_option("Tenant name (or --all-tenants).")]
 AllTenants = Annotated[
     bool,
     typer.Option("--all-tenants", help="Every tenant together (each in its own days)."),
@@ -449,8 +448,7 @@ def bounces(
 def rebuild(
     ctx: typer.Context,
     tenant: Annotated[
-        str | None,
-        typer.Option("--tenant", "-t", help="Only this tenant (default: all)."),
+        str | None, tenant_option("Only this tenant (default: all).")
     ] = None,
 ) -> None:
     """Recompute the rollup tables from the stored messages.

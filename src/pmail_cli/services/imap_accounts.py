@@ -44,6 +44,14 @@ def _account(entry: object, index: int, path: Path) -> AccountConfig:
         raise UsageError(
             f"{path}: [[account]] #{index}: folders must be a list of names"
         )
+    tenant = entry.get("tenant")
+    if tenant is not None and (not isinstance(tenant, str) or not tenant.strip()):
+        what = "is empty" if isinstance(tenant, str) else "is not text"
+        raise UsageError(
+            f"{path}: [[account]] #{index}: tenant {what}: a tenant name has 1 to "
+            "200 characters, not only spaces",
+            hint="give the tenant's name, or leave tenant out for the tenant 'default'",
+        )
     try:
         account = AccountConfig(
             host=str(entry["host"]),
@@ -53,7 +61,7 @@ def _account(entry: object, index: int, path: Path) -> AccountConfig:
             insecure=bool(entry.get("insecure", False)),
             password_env=entry.get("password_env"),
             password_cmd=entry.get("password_cmd"),
-            tenant=entry.get("tenant"),
+            tenant=tenant,
             folders=tuple(folders),
             all_folders=bool(entry.get("all_folders", False)),
         )

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 
 from pmail_cli.config import MAX_MESSAGE_BYTES
-from pmail_cli.errors import PmailError
+from pmail_cli.errors import ImapLoginRefused, PmailError
 from pmail_cli.services.imap_import import (
     ConnectFn,
     ImportReport,
@@ -40,7 +40,9 @@ def _watch_one(
     report: ImportReport,
     options: WatchOptions,
     stop: threading.Event,
-) -> None:
+) -> ImapLoginRefused | None:
+    """Keep one account in sync until `stop`, reconnecting after a dropped
+    connection; a refused login ends it (returned)."""
     backoff = 1.0
     while not stop.is_set():
         try:
@@ -63,9 +65,14 @@ def _watch_one(
                         stop=stop,
                         seen=seen,
                     )
+        except ImapLoginRefused as exc:
+            # not a dropped connection: the same password is refused again, so the
+            # account ends here with the error a one-time import gives
+            report.fail(account, exc)
+            return exc
         except (PmailError, imaplib.IMAP4.abort, OSError) as exc:
             if stop.is_set():
-                return
+                return None
             logger.warning("%s: %s; reconnecting in %.0f s", account.name, exc, backoff)
             error = (
                 exc
@@ -75,6 +82,7 @@ def _watch_one(
             report.fail(account, error)
             stop.wait(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
+    return None
 
 
 def watch_accounts(
@@ -87,13 +95,27 @@ def watch_accounts(
     """Keep every account in sync until `stop` is set, watch_for runs out or Ctrl-C."""
     stop = stop or threading.Event()
     report = ImportReport()
+    watched = [len(accounts)]  # accounts still watched; none left ends the watch
+
+    def watch(account: AccountConfig, password: str) -> None:
+        refused = None
+        try:
+            refused = _watch_one(connect, account, password, report, options, stop)
+        finally:
+            with report.lock:
+                watched[0] -= 1
+                left = watched[0]
+            if not left:
+                stop.set()
+            elif refused is not None:  # the others go on: say now why this one ended
+                logger.warning(
+                    "%s; %s is no longer watched (the other accounts are)",
+                    refused,
+                    account.name,
+                )
+
     threads = [
-        threading.Thread(
-            target=_watch_one,
-            args=(connect, a, p, report, options, stop),
-            name=f"watch {a.name}",
-            daemon=True,
-        )
+        threading.Thread(target=watch, args=(a, p), name=f"watch {a.name}", daemon=True)
         for a, p in accounts
     ]
     for thread in threads:
@@ -109,9 +131,14 @@ def watch_accounts(
 
 def never_synced(report: ImportReport, *, accounts: int) -> PmailError | None:
     """The error a watch ends with when some account never synced at all (an
-    unknown host, a wrong password): a watch that only ever retried did not work."""
+    unknown host: a watch that only ever retried did not work) or had its login
+    refused (a wrong password: not retried); as a one-time import's, by failure()."""
     synced = {f.account for f in report.folders}
-    last = {name: error for name, error in report.failed if name not in synced}
+    last = {
+        name: error
+        for name, error in report.failed
+        if name not in synced or isinstance(error, ImapLoginRefused)
+    }
     if not last:
         return None
     return failure(ImportReport(failed=list(last.items())), accounts=accounts)

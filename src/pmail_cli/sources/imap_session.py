@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from imap_tools import MailBox, MailboxLoginError, MailBoxStartTls, MailBoxUnencrypted
 
 from pmail_cli import vocab
-from pmail_cli.errors import ImapError, UsageError
+from pmail_cli.errors import ImapError, ImapLoginRefused, UsageError
 
 SECURITY = vocab.IMAP_SECURITY
 DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
@@ -124,8 +124,10 @@ def session(account: AccountConfig, password: str) -> Iterator[Mailbox]:
         box.login(account.user, password, initial_folder=None)
     except MailboxLoginError as exc:
         box.client.shutdown()
-        raise ImapError(
-            f"login to {account.name} failed: {_server_text(exc)}",
+        text = _server_text(exc)
+        refused = ImapError if temporary_refusal(text) else ImapLoginRefused
+        raise refused(
+            f"login to {account.name} failed: {text}",
             hint=f"check the user and the password ({account.password_env or PASSWORD_ENV})",
         ) from None
     except (OSError, imaplib.IMAP4.error) as exc:
@@ -138,6 +140,16 @@ def session(account: AccountConfig, password: str) -> Iterator[Mailbox]:
             box.logout()
         except (OSError, imaplib.IMAP4.error):
             box.client.shutdown()
+
+
+# RFC 5530's response codes for a login the server turned down for now, not for
+# its credentials: its authentication service is down, or the mailbox is in use.
+_TEMPORARY = ("[UNAVAILABLE]", "[INUSE]")
+
+
+def temporary_refusal(text: str) -> bool:
+    """Whether a refused login's server text says to try again later."""
+    return text.lstrip().upper().startswith(_TEMPORARY)
 
 
 def _server_text(exc: MailboxLoginError) -> str:
