@@ -15,11 +15,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from pmail_cli.config import Settings
 from pmail_cli.db import connect
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import reports, show
+from tests import mailgen
 from tests.support.tenancy import pmail as _pmail
 from tests.support.tenancy import tenant_ids as _ids
 from tests.support.tenancy import tenant_tables as _tenant_tables
@@ -331,3 +333,77 @@ def test_search_documents_stay_with_their_tenant(login_a: str, conn: Conn) -> No
         (b,),
     ).fetchone()
     assert left == (counts[b],)
+
+
+# Every way a tenant's session might hold tenant b's write lock (the lock each batch of
+# b's writer, purge, rebuild and backfill takes first): pmail's own advisory key
+# (before migration 0027 any role could take it, no grant needed), and the lock
+# row's table, which holds the lock since, found and claimed directly.
+HOLD_B_WRITES = [
+    "SELECT pg_advisory_lock(hashtextextended('pmail-ingest:' || %(b)s::text, 0))",
+    "SELECT pg_advisory_xact_lock(hashtextextended('pmail-ingest:' || %(b)s::text, 0))",
+    "SELECT 1 FROM tenant_write_locks WHERE tenant_id = %(b)s FOR UPDATE",
+    "SELECT 1 FROM tenant_write_locks FOR UPDATE",
+    "INSERT INTO tenant_write_locks (tenant_id) VALUES (%(b)s) ON CONFLICT (tenant_id) "
+    "DO UPDATE SET tenant_id = excluded.tenant_id WHERE false",
+    "INSERT INTO tenant_write_locks (tenant_id) VALUES (%(b)s) ON CONFLICT (tenant_id) "
+    "DO UPDATE SET tenant_id = excluded.tenant_id",
+    "LOCK TABLE tenant_write_locks IN ACCESS EXCLUSIVE MODE",
+]
+
+
+def test_no_login_can_stall_another_tenants_writers(
+    login_a: str,
+    two_tenants: str,
+    conn: Conn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """a's read-only login (SELECT only) and its writing login each take every lock
+    of b's writer they can reach and keep their transaction open; b's ingest still
+    goes through at once. Before 0027 the lock was an advisory lock on a key anyone
+    could compute (and read in pg_locks), so either login stalled b's workers for as
+    long as it liked."""
+    _, b = _ids(conn)
+    reader = f"pmail_r{uuid.uuid4().hex[:12]}"
+    code, _, err = _pmail(
+        two_tenants, "tenant", "login", "a", "--role", reader, "--read-only"
+    )
+    assert code == 0, err
+    conn.execute(f"ALTER ROLE {reader} PASSWORD 'reader-pw'")
+    conn.commit()
+    reader_dsn = make_conninfo(two_tenants, user=reader, password="reader-pw")
+    # waiting for a lock is an error after this long instead of a hang
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=5s")
+    try:
+        for n, dsn in enumerate((reader_dsn, login_a)):
+            with psycopg.connect(dsn) as attacker:
+                attacker.execute("BEGIN")
+                for attempt in HOLD_B_WRITES:
+                    try:
+                        with attacker.transaction():  # a savepoint: kept if it worked
+                            attacker.execute(attempt, {"b": b})
+                    except psycopg.Error:
+                        pass
+                message = tmp_path / f"{n}.eml"
+                message.write_bytes(
+                    mailgen.simple(900 + n, subject=f"while locked {n}")
+                )
+                code, _, err = _pmail(two_tenants, "ingest", str(message), "-t", "b")
+                assert code == 0, (dsn, err)
+                attacker.rollback()
+        stored = conn.execute(
+            "SELECT count(*) FROM email_messages WHERE tenant_id = %s "
+            "AND subject LIKE 'while locked %%'",
+            (b,),
+        ).fetchone()
+        assert stored == (2,)
+    finally:
+        conn.rollback()
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+            (reader,),
+        )
+        conn.execute(f"DROP OWNED BY {reader}")
+        conn.execute(f"DROP ROLE {reader}")
+        conn.commit()
