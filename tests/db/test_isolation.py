@@ -192,6 +192,76 @@ def test_tenant_login_refuses_trusted_and_taken_roles(
     assert json.loads(out) and json.loads(out)[0]["tenant"] == "a"
 
 
+def test_tenant_login_never_hands_a_tenant_to_a_group_or_a_writer(
+    two_tenants: str, conn: Conn
+) -> None:
+    """pmail's own group roles and PostgreSQL's predefined roles are never bound:
+    `tenant login a --role pmail_reader` made every read-only login of every tenant a
+    member of pmail_app (a writer), `--role pmail_analyst` gave the cross-tenant
+    analysts write rights over every tenant, `--role pg_read_all_data` a's rows to
+    all that role's members. And `--read-only` on an existing writing login left it
+    in pmail_app, still writing, while the audit log said read-only: now it is taken
+    out of pmail_app, and a read-only login made a writer is taken out of
+    pmail_reader, so the login is what the command and its entry say."""
+    for group in (
+        "pmail_app",
+        "pmail_reader",
+        "pmail_analyst",
+        "pmail_admin",
+        "pg_read_all_data",
+        "pg_monitor",
+    ):
+        code, _, err = _pmail(two_tenants, "tenant", "login", "a", "--role", group)
+        assert code == 2 and "cannot be a tenant login" in err, (group, err)
+    members = conn.execute(
+        "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
+        "JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = 'pmail_app' "
+        "AND (u.rolname LIKE 'pmail\\_%%' OR u.rolname LIKE 'pg\\_%%')"
+    ).fetchone()
+    assert members == (0,)
+    assert conn.execute(
+        "SELECT count(*) FROM pmail_tenant_roles WHERE role_name LIKE 'pmail\\_%%' "
+        "OR role_name LIKE 'pg\\_%%'"
+    ).fetchone() == (0,)
+
+    role = f"pmail_w{uuid.uuid4().hex[:12]}"
+    assert _pmail(two_tenants, "tenant", "login", "a", "--role", role)[0] == 0
+    a, _ = _ids(conn)
+    conn.execute(f"ALTER ROLE {role} PASSWORD 'pw'")
+    conn.commit()
+    login = make_conninfo(two_tenants, user=role, password="pw")
+    try:
+        code, _, err = _pmail(
+            two_tenants, "tenant", "login", "a", "--role", role, "--read-only"
+        )
+        assert code == 0, err
+        with psycopg.connect(login) as session:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                session.execute(
+                    "INSERT INTO leads (tenant_id, email) VALUES (%s, 'x@y')", (a,)
+                )
+            session.rollback()
+            assert session.execute("SELECT name FROM tenants").fetchall() == [("a",)]
+        code, _, err = _pmail(two_tenants, "tenant", "login", "a", "--role", role)
+        assert code == 0, err
+        groups = conn.execute(
+            "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r "
+            "ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member "
+            "WHERE u.rolname = %s",
+            (role,),
+        ).fetchall()
+        assert groups == [("pmail_app",)]
+    finally:
+        conn.rollback()
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+            (role,),
+        )
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
+        conn.commit()
+
+
 def test_default_login_name_taken_on_another_database_is_not_reused(
     dsn: str, conn: Conn, tmp_path: Path
 ) -> None:
