@@ -199,3 +199,22 @@ CREATE TRIGGER pmail_refuse_held_updates AFTER UPDATE ON email_messages
         'status', 'updated', 'raw_size_bytes');
 
 SELECT pmail_pin_search_paths();
+
+-- A binding names the role it was made for, not only its name. Bindings were kept by
+-- name, and DROP ROLE leaves pmail_tenant_roles as it is: the next role of a dropped
+-- login's name on the server (another pmail database's `tenant login` of a tenant
+-- with the same name, in pmail_app, or any role made later) logged in here as that
+-- tenant's login. role_oid is the oid of the role bound; a role of the name with
+-- another oid is bound to nothing until `pmail tenant login` binds it again.
+-- Existing bindings take the oid of the role of their name now.
+ALTER TABLE pmail_tenant_roles ADD COLUMN role_oid oid;
+UPDATE pmail_tenant_roles AS t SET role_oid = r.oid
+FROM pg_roles AS r WHERE r.rolname = t.role_name;
+
+CREATE OR REPLACE FUNCTION pmail_role_tenant(role_name name) RETURNS uuid
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT r.tenant_id FROM pmail_tenant_roles AS r
+    JOIN pg_roles AS l ON l.oid = r.role_oid AND l.rolname = r.role_name
+    WHERE r.role_name = $1;
+END;

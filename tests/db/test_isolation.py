@@ -262,6 +262,49 @@ def test_tenant_login_never_hands_a_tenant_to_a_group_or_a_writer(
         conn.commit()
 
 
+def test_a_dropped_login_s_binding_does_not_pass_to_a_new_role_of_its_name(
+    two_tenants: str, conn: Conn
+) -> None:
+    """Bindings were kept by role name. Once a's login role was dropped (DROP ROLE
+    leaves pmail_tenant_roles as it is), the next role of that name on the server —
+    another pmail database's `tenant login` of a tenant with the same name, made in
+    pmail_app — logged in here as a's login. Now a binding names the role it was made
+    for (its oid): a new role of the name is nobody's login until bound again."""
+    role = f"pmail_d{uuid.uuid4().hex[:12]}"
+    assert _pmail(two_tenants, "tenant", "login", "a", "--role", role)[0] == 0
+    conn.execute(f"DROP OWNED BY {role}")
+    conn.execute(f"DROP ROLE {role}")
+    conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' IN ROLE pmail_app")
+    conn.commit()
+    login = make_conninfo(two_tenants, user=role, password="pw")
+    try:
+        with psycopg.connect(login) as session:
+            for table in _tenant_tables(conn):
+                seen = session.execute(f"SELECT count(*) FROM {table}").fetchone()
+                assert seen == (0,), table
+            session.rollback()
+            with pytest.raises(psycopg.Error, match="neither bound to a tenant"):
+                session.execute("SELECT pmail_scope_tenant(%s)", (_ids(conn)[0],))
+        # bound again on purpose, it is a's login (and b's when bound to b instead)
+        code, _, err = _pmail(two_tenants, "tenant", "login", "b", "--role", role)
+        assert code == 0, err
+        b = _ids(conn)[1]
+        with psycopg.connect(login) as session:
+            seen = session.execute(
+                "SELECT DISTINCT tenant_id::text FROM email_messages"
+            )
+            assert seen.fetchall() == [(b,)]
+    finally:
+        conn.rollback()
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+            (role,),
+        )
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
+        conn.commit()
+
+
 def test_default_login_name_taken_on_another_database_is_not_reused(
     dsn: str, conn: Conn, tmp_path: Path
 ) -> None:
