@@ -285,15 +285,15 @@ def test_a_dropped_login_s_binding_does_not_pass_to_a_new_role_of_its_name(
             session.rollback()
             with pytest.raises(psycopg.Error, match="neither bound to a tenant"):
                 session.execute("SELECT pmail_scope_tenant(%s)", (_ids(conn)[0],))
-        # bound again on purpose, it is a's login (and b's when bound to b instead)
+        # bound again on purpose (here to b: the old binding to a is replaced)
         code, _, err = _pmail(two_tenants, "tenant", "login", "b", "--role", role)
         assert code == 0, err
         b = _ids(conn)[1]
         with psycopg.connect(login) as session:
-            seen = session.execute(
+            tenants_seen = session.execute(
                 "SELECT DISTINCT tenant_id::text FROM email_messages"
-            )
-            assert seen.fetchall() == [(b,)]
+            ).fetchall()
+            assert tenants_seen == [(b,)]
     finally:
         conn.rollback()
         conn.execute(
