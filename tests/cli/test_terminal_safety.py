@@ -98,3 +98,22 @@ def test_hostile_text_through_every_command_that_prints_mail(
         code, out, err = _run(dsn, *args)
         assert code in (0, 1, 2), (args, err)
         _assert_clean(out, err)
+
+
+def test_a_file_name_cannot_forge_a_line_of_output(dsn: str, tmp_path: Path) -> None:
+    """A newline in a file name (ingest -v names flagged, empty and skipped inputs)
+    used to reach stderr raw: the name's second part stood on a line of its own,
+    reading like pmail's own `error:` or summary line. It is shown as `\\n` now."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    forged = "ingested 0 messages, all is well"
+    (folder / f"a\nerror: {forged}.eml").write_bytes(b"From: x@example.org\n\n")
+    (folder / f"b\n{forged}.eml").write_bytes(b"")
+    (folder / f"c\n{forged}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert _run(dsn, "tenant", "add", "acme")[0] == 0
+    code, out, err = _run(dsn, "ingest", str(folder), "-t", "acme", "-v")
+    assert code == 0, err
+    lines = (out + err).splitlines()
+    assert not [line for line in lines if forged in line and "\\n" not in line], err
+    assert sum("\\n" in line for line in lines) == 3, err
+    _assert_clean(out, err)

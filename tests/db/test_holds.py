@@ -70,8 +70,8 @@ def _changes(column: str, typ: str) -> list[str]:
 
 
 def _movable(conn: Conn, table: str) -> set[str]:
-    """The columns the guard on `table` lets move (its arguments), the ids and the
-    unsubscribe reason that may only be filled in and the flag that may only be set
+    """The columns the guard on `table` lets move (its arguments), the ids, the
+    parent links and the unsubscribe reason that may only be filled in and the flag that may only be set
     (their own tests below), and the SQL columns that may only be filled in
     (tests/db/test_sql_bodies.py)."""
     row = conn.execute(
@@ -88,6 +88,8 @@ def _movable(conn: Conn, table: str) -> set[str]:
         "content_html",
         "headers",
         "unsubscribe",
+        "parent_storage_key",  # the links: filled once (and the status only climbs,
+        "parent_message_id",  # test_a_held_status_only_climbs_and_held_links_…)
     }
     return args | fill_only | {"legal_hold"}
 
@@ -249,6 +251,57 @@ def test_a_held_unsubscribe_is_filled_never_changed(held: str, conn: Conn) -> No
             conn.transaction(),
         ):
             conn.execute(f"UPDATE email_messages SET {change} WHERE {where}", (a,))
+
+
+@pytest.mark.parametrize("who", ["owner", "tenant login"])
+def test_a_held_status_only_climbs_and_held_links_are_only_filled(
+    held: str, conn: Conn, login_a: str, who: str
+) -> None:
+    """pmail moves an outbound message's status only up its ladder (sent <
+    auto_replied < replied < bounced < complained) and fills a reply's parent link
+    once. The guard let every session set a held message's status and links to
+    anything: a's own login turned its held bounced message back into `sent` and
+    unlinked the held bounce and reply from it, erasing what happened to the mail
+    (validate checks neither). Now both are refused, as the owner and as the login;
+    the moves pmail makes still work."""
+    a, b = tenant_ids(conn)
+    conn.commit()
+    session = conn if who == "owner" else psycopg.connect(login_a)
+    outbound = "tenant_id = %s AND direction = 'outbound' AND status <> 'sent'"
+    linked = "tenant_id = %s AND parent_storage_key IS NOT NULL"
+    attacks = [
+        f"UPDATE email_messages SET status = 'sent' WHERE {outbound}",
+        f"UPDATE email_messages SET status = 'auto_replied' WHERE {outbound}",
+        "UPDATE email_messages SET parent_storage_key = NULL, "
+        f"parent_message_id = NULL WHERE {linked}",
+        f"UPDATE email_messages SET parent_message_id = NULL WHERE {linked}",
+        "UPDATE email_messages AS m SET parent_storage_key = o.storage_key, "
+        "parent_message_id = o.message_id FROM email_messages AS o "
+        "WHERE m.tenant_id = %s AND m.parent_storage_key IS NOT NULL "
+        "AND o.tenant_id = m.tenant_id AND o.direction = 'outbound' "
+        "AND o.storage_key <> m.parent_storage_key",
+    ]
+    try:
+        for attack in attacks:
+            with session.transaction(force_rollback=True):  # works on b's mail
+                if who == "owner":
+                    assert session.execute(attack, (b,)).rowcount > 0, attack
+            with (
+                pytest.raises(psycopg.Error, match="under legal hold"),
+                session.transaction(),
+            ):
+                assert session.execute(attack, (a,)).rowcount > 0, attack
+        # up the ladder, as pmail moves it: still allowed
+        with session.transaction(force_rollback=True):
+            climbed = session.execute(
+                "UPDATE email_messages SET status = 'complained' "
+                "WHERE tenant_id = %s AND direction = 'outbound'",
+                (a,),
+            )
+            assert climbed.rowcount > 0
+    finally:
+        if session is not conn:
+            session.close()
 
 
 @pytest.mark.parametrize("who", ["owner", "tenant login"])

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from pmail_cli.config import Settings
 from pmail_cli.db import connect
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import reports, show
+from tests import mailgen
 from tests.support.tenancy import pmail as _pmail
 from tests.support.tenancy import tenant_ids as _ids
 from tests.support.tenancy import tenant_tables as _tenant_tables
@@ -190,6 +192,119 @@ def test_tenant_login_refuses_trusted_and_taken_roles(
     assert json.loads(out) and json.loads(out)[0]["tenant"] == "a"
 
 
+def test_tenant_login_never_hands_a_tenant_to_a_group_or_a_writer(
+    two_tenants: str, conn: Conn
+) -> None:
+    """pmail's own group roles and PostgreSQL's predefined roles are never bound:
+    `tenant login a --role pmail_reader` made every read-only login of every tenant a
+    member of pmail_app (a writer), `--role pmail_analyst` gave the cross-tenant
+    analysts write rights over every tenant, `--role pg_read_all_data` a's rows to
+    all that role's members. And `--read-only` on an existing writing login left it
+    in pmail_app, still writing, while the audit log said read-only: now it is taken
+    out of pmail_app, and a read-only login made a writer is taken out of
+    pmail_reader, so the login is what the command and its entry say."""
+    for group in (
+        "pmail_app",
+        "pmail_reader",
+        "pmail_analyst",
+        "pmail_admin",
+        "pg_read_all_data",
+        "pg_monitor",
+    ):
+        code, _, err = _pmail(two_tenants, "tenant", "login", "a", "--role", group)
+        assert code == 2 and "cannot be a tenant login" in err, (group, err)
+    members = conn.execute(
+        "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
+        "JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = 'pmail_app' "
+        "AND (u.rolname LIKE 'pmail\\_%%' OR u.rolname LIKE 'pg\\_%%')"
+    ).fetchone()
+    assert members == (0,)
+    assert conn.execute(
+        "SELECT count(*) FROM pmail_tenant_roles WHERE role_name LIKE 'pmail\\_%%' "
+        "OR role_name LIKE 'pg\\_%%'"
+    ).fetchone() == (0,)
+
+    role = f"pmail_w{uuid.uuid4().hex[:12]}"
+    assert _pmail(two_tenants, "tenant", "login", "a", "--role", role)[0] == 0
+    a, _ = _ids(conn)
+    conn.execute(f"ALTER ROLE {role} PASSWORD 'pw'")
+    conn.commit()
+    login = make_conninfo(two_tenants, user=role, password="pw")
+    try:
+        code, _, err = _pmail(
+            two_tenants, "tenant", "login", "a", "--role", role, "--read-only"
+        )
+        assert code == 0, err
+        with psycopg.connect(login) as session:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                session.execute(
+                    "INSERT INTO leads (tenant_id, email) VALUES (%s, 'x@y')", (a,)
+                )
+            session.rollback()
+            assert session.execute("SELECT name FROM tenants").fetchall() == [("a",)]
+        code, _, err = _pmail(two_tenants, "tenant", "login", "a", "--role", role)
+        assert code == 0, err
+        groups = conn.execute(
+            "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r "
+            "ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member "
+            "WHERE u.rolname = %s",
+            (role,),
+        ).fetchall()
+        assert groups == [("pmail_app",)]
+    finally:
+        conn.rollback()
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+            (role,),
+        )
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
+        conn.commit()
+
+
+def test_a_dropped_login_s_binding_does_not_pass_to_a_new_role_of_its_name(
+    two_tenants: str, conn: Conn
+) -> None:
+    """Bindings were kept by role name. Once a's login role was dropped (DROP ROLE
+    leaves pmail_tenant_roles as it is), the next role of that name on the server —
+    another pmail database's `tenant login` of a tenant with the same name, made in
+    pmail_app — logged in here as a's login. Now a binding names the role it was made
+    for (its oid): a new role of the name is nobody's login until bound again."""
+    role = f"pmail_d{uuid.uuid4().hex[:12]}"
+    assert _pmail(two_tenants, "tenant", "login", "a", "--role", role)[0] == 0
+    conn.execute(f"DROP OWNED BY {role}")
+    conn.execute(f"DROP ROLE {role}")
+    conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' IN ROLE pmail_app")
+    conn.commit()
+    login = make_conninfo(two_tenants, user=role, password="pw")
+    try:
+        with psycopg.connect(login) as session:
+            for table in _tenant_tables(conn):
+                seen = session.execute(f"SELECT count(*) FROM {table}").fetchone()
+                assert seen == (0,), table
+            session.rollback()
+            with pytest.raises(psycopg.Error, match="neither bound to a tenant"):
+                session.execute("SELECT pmail_scope_tenant(%s)", (_ids(conn)[0],))
+        # bound again on purpose (here to b: the old binding to a is replaced)
+        code, _, err = _pmail(two_tenants, "tenant", "login", "b", "--role", role)
+        assert code == 0, err
+        b = _ids(conn)[1]
+        with psycopg.connect(login) as session:
+            tenants_seen = session.execute(
+                "SELECT DISTINCT tenant_id::text FROM email_messages"
+            ).fetchall()
+            assert tenants_seen == [(b,)]
+    finally:
+        conn.rollback()
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+            (role,),
+        )
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
+        conn.commit()
+
+
 def test_default_login_name_taken_on_another_database_is_not_reused(
     dsn: str, conn: Conn, tmp_path: Path
 ) -> None:
@@ -331,3 +446,77 @@ def test_search_documents_stay_with_their_tenant(login_a: str, conn: Conn) -> No
         (b,),
     ).fetchone()
     assert left == (counts[b],)
+
+
+# Every way a tenant's session might hold tenant b's write lock (the lock each batch of
+# b's writer, purge, rebuild and backfill takes first): pmail's own advisory key
+# (before migration 0027 any role could take it, no grant needed), and the lock
+# row's table, which holds the lock since, found and claimed directly.
+HOLD_B_WRITES = [
+    "SELECT pg_advisory_lock(hashtextextended('pmail-ingest:' || %(b)s::text, 0))",
+    "SELECT pg_advisory_xact_lock(hashtextextended('pmail-ingest:' || %(b)s::text, 0))",
+    "SELECT 1 FROM tenant_write_locks WHERE tenant_id = %(b)s FOR UPDATE",
+    "SELECT 1 FROM tenant_write_locks FOR UPDATE",
+    "INSERT INTO tenant_write_locks (tenant_id) VALUES (%(b)s) ON CONFLICT (tenant_id) "
+    "DO UPDATE SET tenant_id = excluded.tenant_id WHERE false",
+    "INSERT INTO tenant_write_locks (tenant_id) VALUES (%(b)s) ON CONFLICT (tenant_id) "
+    "DO UPDATE SET tenant_id = excluded.tenant_id",
+    "LOCK TABLE tenant_write_locks IN ACCESS EXCLUSIVE MODE",
+]
+
+
+def test_no_login_can_stall_another_tenants_writers(
+    login_a: str,
+    two_tenants: str,
+    conn: Conn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """a's read-only login (SELECT only) and its writing login each take every lock
+    of b's writer they can reach and keep their transaction open; b's ingest still
+    goes through at once. Before 0027 the lock was an advisory lock on a key anyone
+    could compute (and read in pg_locks), so either login stalled b's workers for as
+    long as it liked."""
+    _, b = _ids(conn)
+    reader = f"pmail_r{uuid.uuid4().hex[:12]}"
+    code, _, err = _pmail(
+        two_tenants, "tenant", "login", "a", "--role", reader, "--read-only"
+    )
+    assert code == 0, err
+    conn.execute(f"ALTER ROLE {reader} PASSWORD 'reader-pw'")
+    conn.commit()
+    reader_dsn = make_conninfo(two_tenants, user=reader, password="reader-pw")
+    # waiting for a lock is an error after this long instead of a hang
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=5s")
+    try:
+        for n, dsn in enumerate((reader_dsn, login_a)):
+            with psycopg.connect(dsn) as attacker:
+                attacker.execute("BEGIN")
+                for attempt in HOLD_B_WRITES:
+                    try:
+                        with attacker.transaction():  # a savepoint: kept if it worked
+                            attacker.execute(attempt, {"b": b})
+                    except psycopg.Error:
+                        pass
+                message = tmp_path / f"{n}.eml"
+                message.write_bytes(
+                    mailgen.simple(900 + n, subject=f"while locked {n}")
+                )
+                code, _, err = _pmail(two_tenants, "ingest", str(message), "-t", "b")
+                assert code == 0, (dsn, err)
+                attacker.rollback()
+        stored = conn.execute(
+            "SELECT count(*) FROM email_messages WHERE tenant_id = %s "
+            "AND subject LIKE 'while locked %%'",
+            (b,),
+        ).fetchone()
+        assert stored == (2,)
+    finally:
+        conn.rollback()
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+            (reader,),
+        )
+        conn.execute(f"DROP OWNED BY {reader}")
+        conn.execute(f"DROP ROLE {reader}")
+        conn.commit()

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from pmail_cli.cli import app
 from pmail_cli.mail.prepare import storage_key_for
+from pmail_cli.sources.spool import tenant_folder
 from tests import mailgen
 from tests.conftest import QueueEnv
 from tests.support.dovecot import DovecotServer, ImapAccount
@@ -410,6 +411,8 @@ def test_big_messages_go_through_the_spool(
     code, _, err = _pmail(dsn, "enqueue", "-", "-t", "acme", stdin=big)
     assert code == 0 and "1 through the spool" in err, err
     spool = queue_env.config.parent / "spool"
+    assert [p.name for p in spool.iterdir()] == [tenant_folder("acme")]
+    spool = spool / tenant_folder("acme")  # acme's files: no job of another reads them
     assert len(list(spool.iterdir())) == 1
     assert _pmail(dsn, "worker", "--burst")[0] == 0
     assert _hashes(conn, "acme") == [hashlib.sha256(big).hexdigest()]

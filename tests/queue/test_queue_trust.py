@@ -23,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pmail_cli.cli import app
+from pmail_cli.sources.spool import tenant_folder
 from tests import mailgen
 from tests.conftest import QueueEnv
 
@@ -302,8 +303,8 @@ def test_a_spooled_job_reads_only_files_inside_the_spool(
         claim_after=2, linger_ms=20, max_job_bytes=1000, max_message_bytes=50_000
     )
     assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
-    spool = queue_env.config.parent / "spool"
-    spool.mkdir()
+    spool = queue_env.config.parent / "spool" / tenant_folder("acme")
+    spool.mkdir(parents=True)
     outside = tmp_path / "outside"
     outside.mkdir()
     secret = outside / "secret.eml"
@@ -369,6 +370,47 @@ def test_the_producer_spools_by_name_and_refuses_oversized_mail(
     assert [e[1][b"spool"].decode().count("/") for e in entries] == [0]
     _worker(dsn)
     assert _hashes(conn, "acme") == _sha([spooled])
+
+
+def test_a_spooled_message_is_stored_only_into_the_tenant_it_was_enqueued_for(
+    queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """acme's producer spools a large message; a job written straight into the
+    stream names that file (as the real job does, and as its `.part` while being
+    written) for tenant evil. Before, the first job to come stored acme's message
+    into evil and deleted the file: whoever could write to Redis and read evil's mail
+    read acme's large mail. Now each job reads only its own tenant's spool files;
+    the forged jobs are dead letters and acme's job stores it into acme."""
+    queue_env.configure(
+        claim_after=2, linger_ms=20, max_job_bytes=1000, max_message_bytes=50_000
+    )
+    for name in ("acme", "evil"):
+        assert _pmail(dsn, "tenant", "add", name)[0] == 0
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    private = mailgen.simple(1, subject="acme's large private mail", body="p" * 5000)
+    (inputs / "a.eml").write_bytes(private)
+    code, _, err = _pmail(dsn, "enqueue", str(inputs), "-t", "acme")
+    assert code == 0, err
+    stream = f"{queue_env.prefix}:jobs:normal"
+    entries: Any = queue_env.client.xrange(stream)
+    ((real_id, real),) = entries
+    name = real[b"spool"].decode()
+    queue_env.client.xdel(stream, real_id)
+    # the forged jobs come first; the real one after them
+    _add(queue_env, _entry("evil", spool=name, origin="forged"))
+    _add(queue_env, _entry("evil", spool=f"{name}.part", origin="forged part"))
+    spool = queue_env.config.parent / "spool"
+    _add(queue_env, _entry("evil", spool=f"{spool}/{name}", origin="forged path"))
+    queue_env.client.xadd(stream, {k.decode(): v for k, v in real.items()})
+    _worker(dsn)
+    assert _hashes(conn, "evil") == []
+    assert _hashes(conn, "acme") == _sha([private])
+    dead = {d["origin"]: d for d in _dead(dsn)}
+    assert sorted(dead) == ["forged", "forged part", "forged path"]
+    assert "tenant 'evil'" in dead["forged"]["error"], dead["forged"]
+    assert "tenant 'evil'" in dead["forged path"]["error"], dead["forged path"]
+    assert ".part" in dead["forged part"]["error"], dead["forged part"]
 
 
 # --- 3. every field is checked when it is read -----------------------------------------

@@ -58,6 +58,13 @@ def escape(text: str) -> str:
     return escape_markup(text)
 
 
+def escape_origin(origin: str) -> str:
+    """An input's name (a path, `-`, `mbox#3`) for one line of output: escaped as
+    `escape` does, and a newline in it (a file name may hold one) shown as `\\n`, so
+    a name cannot start a line of its own that reads like pmail's."""
+    return escape(origin.replace("\n", "\\n"))
+
+
 def hoist_global_options(args: list[str]) -> list[str]:
     """Move the global options found anywhere before `--` to the front, in order."""
     front: list[str] = []
@@ -390,7 +397,7 @@ def skipped_summary(skipped: list[Skipped], *, verbose: bool) -> str:
     to -v only without it)."""
     if verbose:
         for event in skipped:
-            say(f"skipped, {escape(event.reason)}: {escape(event.origin)}")
+            say(f"skipped, {escape(event.reason)}: {escape_origin(event.origin)}")
     if not skipped:
         return ""
     counts: dict[str, int] = {}
@@ -405,7 +412,7 @@ def too_large_errors(refused: list[TooLarge], *, done: str = "stored") -> None:
     """One error line per message refused for its size, then one hint (the other
     messages were `done`)."""
     for event in refused:
-        say(f"error: {escape(event.origin)}: {escape(event.describe())}")
+        say(f"error: {escape_origin(event.origin)}: {escape(event.describe())}")
     if refused:
         say(
             "hint: to store larger messages, raise max_message_bytes "

@@ -19,6 +19,7 @@ from pmail_cli.cli import (
     app,
     connected,
     escape,
+    escape_origin,
     get_settings,
     reported_errors,
     say,
@@ -100,13 +101,15 @@ def ingest_cmd(
 def _ingest_summary(result: IngestResult, settings: Settings) -> None:
     p = result.pipeline
     for failure in result.failures:
-        say(f"warning: cannot read {escape(failure.origin)}: {escape(failure.reason)}")
+        say(
+            f"warning: cannot read {escape_origin(failure.origin)}: {escape(failure.reason)}"
+        )
     too_large_errors(result.too_large)
     if settings.verbose:
         for origin in p.flagged_origins:
-            say(f"flagged: {escape(origin)}")
+            say(f"flagged: {escape_origin(origin)}")
         for origin in result.empty:
-            say(f"empty, no message in it: {escape(origin)}")
+            say(f"empty, no message in it: {escape_origin(origin)}")
     skipped = skipped_summary(result.skipped, verbose=settings.verbose)
     ratio = (
         f", stored {p.stored_bytes / p.raw_bytes:.0%} of raw size"
@@ -303,7 +306,7 @@ def classify_cmd(
     if empty:
         if settings.verbose:
             for origin in empty:
-                say(f"empty, nothing to classify: {escape(origin)}")
+                say(f"empty, nothing to classify: {escape_origin(origin)}")
         them = "it" if len(empty) == 1 else "them"
         more = "" if settings.verbose else f" (-v names {them})"
         say(f"{counted(len(empty), 'empty input')}: no message in {them}{more}")

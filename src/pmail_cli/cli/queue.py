@@ -19,6 +19,7 @@ from pmail_cli.cli import (
     app,
     connected,
     escape,
+    escape_origin,
     get_settings,
     reported_errors,
     say,
@@ -118,7 +119,9 @@ def enqueue_cmd(
             ),
         )
     for failure in done.failures:
-        say(f"warning: cannot read {escape(failure.origin)}: {escape(failure.reason)}")
+        say(
+            f"warning: cannot read {escape_origin(failure.origin)}: {escape(failure.reason)}"
+        )
     say(
         f"enqueued {counted(done.jobs, 'message')} "
         f"({counted(done.nbytes, 'byte')}, {priority}) for tenant "

@@ -193,6 +193,25 @@ def grant_app_role(conn: Connection, *, role_name: str, group: str) -> None:
     )
 
 
+def revoke_app_role(conn: Connection, *, role_name: str, group: str) -> None:
+    """Take a role out of `group` (pmail_app or pmail_reader) if it is in it."""
+    conn.execute(
+        compose_sql(
+            "tenants/revoke_app_role",
+            role=Identifier(role_name),
+            group=Identifier(group),
+        )
+    )
+
+
+def role_in_group(conn: Connection, *, role_name: str, group: str) -> bool:
+    """Whether the role has the group's rights (directly or through another role)."""
+    row = conn.execute(
+        load_sql("tenants/role_in_group"), {"role_name": role_name, "group_name": group}
+    ).fetchone()
+    return row is not None and row[0] is True
+
+
 def bind_role(conn: Connection, *, role_name: str, tenant_id: uuid.UUID) -> None:
     """Bind the role to the tenant (kept if it is bound already)."""
     conn.execute(

@@ -156,7 +156,9 @@ def enqueue_paths(
         )
         if len(raw) > limits.max_job_bytes:
             job.raw = None
-            job.spool = write_spooled(spool_dir(settings), f"{job.job_id}.eml", raw)
+            job.spool = write_spooled(
+                spool_dir(settings), f"{job.job_id}.eml", raw, tenant=tenant
+            )
             result.spooled += 1
         chunk.append(job)
         chunk_bytes += job.nbytes

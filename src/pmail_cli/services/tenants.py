@@ -310,6 +310,9 @@ class TenantLogin:
     created: bool
 
 
+PMAIL_GROUPS = frozenset({"pmail_app", "pmail_reader", "pmail_admin", "pmail_analyst"})
+
+
 def bind_login(
     conn: Connection, tenant: Tenant, role_name: str | None, *, read_only: bool = False
 ) -> TenantLogin:
@@ -326,6 +329,14 @@ def bind_login(
         raise UsageError(
             f"{role!r} is not a plain role name",
             hint="use letters, digits and underscores, at most 63",
+        )
+    if role in PMAIL_GROUPS or role.startswith("pg_"):
+        # a group's binding and pmail_app grant pass to every member: the read-only
+        # logins (pmail_reader) would all write, the analysts write every tenant
+        raise UsageError(
+            f"role {role} is one of pmail's group roles or PostgreSQL's predefined "
+            "roles and cannot be a tenant login: its members would all get the tenant",
+            hint="name a role of the tenant's own with --role",
         )
     with every_tenant(conn):
         if not repo.grant_app_rights(conn):
@@ -362,7 +373,17 @@ def bind_login(
             )
         group = "pmail_reader" if read_only else "pmail_app"
         if status.found:
+            # exactly the rights asked for: a writer made read-only stops writing
+            other = "pmail_app" if read_only else "pmail_reader"
             repo.grant_app_role(conn, role_name=role, group=group)
+            repo.revoke_app_role(conn, role_name=role, group=other)
+            if read_only and repo.role_in_group(conn, role_name=role, group=other):
+                raise UsageError(
+                    f"role {role} has pmail_app's rights through another role, so it "
+                    "would still write",
+                    hint="revoke that membership, or name another role for a "
+                    "read-only login",
+                )
         else:
             repo.create_login_role(conn, role_name=role, group=group)
         repo.bind_role(conn, role_name=role, tenant_id=tenant.tenant_id)

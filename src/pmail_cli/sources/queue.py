@@ -189,7 +189,10 @@ class QueueSource:
         if raw is None and job.spool:
             try:
                 spooled = read_spooled(
-                    self.spool_dir, job.spool, max_bytes=self.max_message_bytes
+                    self.spool_dir,
+                    job.spool,
+                    tenant=job.tenant,
+                    max_bytes=self.max_message_bytes,
                 )
             except SpoolRefused as exc:
                 self.bury(delivery, str(exc))

@@ -8,11 +8,17 @@ with no other hard link, at most max_message_bytes. Checking what was opened, no
 the path, leaves no gap between the check and the read for a swap to slip in.
 After the commit the same file (device and inode compared again) is removed, and
 only it: a refused job's file stays where it is.
+
+Each tenant's files are in a directory of their own inside the spool (named from the
+tenant's name, `tenant_folder`), and a job's file is looked up only in the directory
+of the job's tenant: a job naming another tenant's file (a name read from the stream)
+finds nothing, so no message is stored into a tenant it was not enqueued for.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -33,9 +39,15 @@ class Spooled:
     """A spooled message as read: its name and which file it was."""
 
     name: str
+    folder: str  # the tenant's directory inside the spool
     device: int
     inode: int
     raw: bytes
+
+
+def tenant_folder(tenant: str) -> str:
+    """The directory, inside the spool, of a tenant's spooled messages."""
+    return "t-" + hashlib.sha256(tenant.encode("utf-8")).hexdigest()[:32]
 
 
 def spool_name(folder: Path, value: str) -> str:
@@ -46,24 +58,47 @@ def spool_name(folder: Path, value: str) -> str:
         parent, _, name = value.rpartition("/")
         if parent not in (str(folder), os.path.realpath(folder)):
             raise SpoolRefused(f"spool {value!r} is not a file of the spool directory")
-    if not SPOOL_NAME.fullmatch(name):
+    if not SPOOL_NAME.fullmatch(name) or name.endswith(".part"):
         raise SpoolRefused(
             f"spool {value!r} is not a file name of the spool directory "
-            "(letters, digits, '.', '_', '-'; not starting with '.')"
+            "(letters, digits, '.', '_', '-'; not starting with '.', not a .part "
+            "file still being written)"
         )
     return name
 
 
-def read_spooled(folder: Path, value: str, *, max_bytes: int) -> Spooled:
-    """The message a store job's spool names, read only if it is a regular file
-    directly inside `folder`, not a symbolic link, not linked elsewhere, and at
-    most max_bytes; SpoolRefused otherwise."""
-    name = spool_name(folder, value)
+def _open_folder(folder: Path, tenant: str) -> int:
+    """A descriptor of the tenant's directory inside the spool (not followed if it
+    is a symbolic link); OSError if there is none."""
+    top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        return os.open(
+            tenant_folder(tenant),
+            os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+            dir_fd=top,
+        )
+    finally:
+        os.close(top)
+
+
+def read_spooled(folder: Path, value: str, *, tenant: str, max_bytes: int) -> Spooled:
+    """The message a store job of `tenant` names, read only if it is a regular file
+    directly inside the tenant's directory of `folder`, not a symbolic link, not
+    linked elsewhere, and at most max_bytes; SpoolRefused otherwise."""
+    name = spool_name(folder, value)
+    where = f"{folder}/{tenant_folder(tenant)} (tenant {tenant!r})"
+    try:
+        folder_fd = _open_folder(folder, tenant)
     except OSError as exc:
+        if exc.errno == errno.ENOENT and os.path.lexists(folder / name):
+            raise SpoolRefused(
+                f"spool {name!r} is not in the spool directory of tenant {tenant!r} "
+                f"({where}): a file of another tenant, or written by a pmail enqueue "
+                "before spool files were kept per tenant (move it there, then `pmail "
+                "queue dead retry`)"
+            ) from None
         raise SpoolRefused(
-            f"cannot open the spool directory {folder}: {exc.strerror}"
+            f"spool {name!r}: no such file in {where}: {exc.strerror}"
         ) from None
     try:
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -76,15 +111,13 @@ def read_spooled(folder: Path, value: str, *, max_bytes: int) -> Spooled:
                     "a file of the spool directory itself"
                 ) from None
             if exc.errno == errno.ENOENT:
-                raise SpoolRefused(
-                    f"spool {name!r}: no such file in {folder}"
-                ) from None
+                raise SpoolRefused(f"spool {name!r}: no such file in {where}") from None
             raise SpoolRefused(f"cannot open spool {name!r}: {exc.strerror}") from None
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             _check(name, info, max_bytes)
             raw = _read(handle, name, max_bytes)
-        return Spooled(name, info.st_dev, info.st_ino, raw)
+        return Spooled(name, tenant_folder(tenant), info.st_dev, info.st_ino, raw)
     finally:
         os.close(folder_fd)
 
@@ -120,7 +153,15 @@ def remove_spooled(folder: Path, spooled: Spooled) -> str | None:
     """Remove the file a committed job was stored from, if the name still is that
     file; the reason it was left, else None."""
     try:
-        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            folder_fd = os.open(
+                spooled.folder,
+                os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                dir_fd=top,
+            )
+        finally:
+            os.close(top)
     except OSError as exc:
         return f"cannot open the spool directory: {exc.strerror}"
     try:
@@ -135,14 +176,16 @@ def remove_spooled(folder: Path, spooled: Spooled) -> str | None:
     return None
 
 
-def write_spooled(folder: Path, name: str, raw: bytes) -> str:
-    """Write a message into the spool as `name` (a .part file, fsynced, renamed, so
-    a worker never sees half a file); return the name a job carries."""
-    if not SPOOL_NAME.fullmatch(name):
+def write_spooled(folder: Path, name: str, raw: bytes, *, tenant: str) -> str:
+    """Write a message of `tenant` into its directory of the spool as `name` (a
+    .part file, fsynced, renamed, so a worker never sees half a file); return the
+    name a job carries."""
+    if not SPOOL_NAME.fullmatch(name) or name.endswith(".part"):
         raise ValueError(f"not a spool file name: {name!r}")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    part = folder / f"{name}.part"
+    mine = folder / tenant_folder(tenant)
+    mine.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = mine / name
+    part = mine / f"{name}.part"
     with part.open("wb") as handle:
         handle.write(raw)
         handle.flush()
