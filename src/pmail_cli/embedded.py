@@ -82,9 +82,8 @@ _INITDB_MADE = frozenset(
         ".handle_pids.json",
     ]
 )
-_FIRST_NORMAL_OID = (
-    16384  # a database a user created (pmail's own) has an OID from here
-)
+# a database a user created (pmail's own) has an OID from here
+_FIRST_NORMAL_OID = 16384
 
 
 def _clear_unfinished_cluster(pgdata: Path) -> None:
@@ -108,6 +107,8 @@ def _clear_unfinished_cluster(pgdata: Path) -> None:
         return
     if (pgdata / "base").is_dir():
         for database in (pgdata / "base").iterdir():
+            if database.name == "pgsql_tmp":  # temporary files a query spilled
+                continue
             if not database.name.isdigit() or int(database.name) >= _FIRST_NORMAL_OID:
                 return
     logger.info("removing %s: its initdb never finished", pgdata)
