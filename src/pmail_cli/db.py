@@ -290,9 +290,11 @@ _KEYWORD_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*(.*?)(?=\s+\w+\s*=|\s*$)
 
 
 def _passwords(dsn: str) -> list[str]:
-    """What may be a password in a DSN that could not be parsed, longest first."""
+    """What may be a password in a DSN that could not be parsed, or the one libpq
+    takes from PGPASSWORD, longest first."""
     found = [m.group(1) for m in _URI_PASSWORD.finditer(dsn)]
     found += _QUERY_PASSWORD.findall(dsn) + _KEYWORD_PASSWORD.findall(dsn)
+    found += [os.environ.get("PGPASSWORD", "")]
     found += [f.strip("'") for f in found]
     return sorted({f for f in found if f}, key=len, reverse=True)
 

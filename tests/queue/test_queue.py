@@ -164,7 +164,11 @@ def _flaky_trigger(conn: Conn, subject: str, failures: int | None) -> None:
 
 
 def test_a_failing_batch_is_retried_and_stored_once(
-    queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
+    queue_env: QueueEnv,
+    dsn: str,
+    conn: Conn,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A message whose insert fails twice: its batch rolls back, it comes back after
     a backoff in a batch of its own, is stored once; the others once too."""
@@ -179,6 +183,12 @@ def test_a_failing_batch_is_retried_and_stored_once(
     code, _, err = _pmail(dsn, "worker", "--burst")
     assert code == 0, err
     assert "stored 21 messages" in err and "0 jobs to the dead letters" in err, err
+    # each failure is one warning (`warning: …` on a command's stderr; here, in
+    # this process, pytest's log capture has it), its count agreeing with its noun
+    retried = [m for m in caplog.messages if "will be retried" in m]
+    assert len(retried) == 2, caplog.messages
+    assert retried[-1].endswith("; 1 job will be retried"), retried
+    assert not any("job(s)" in m for m in retried), retried
     assert _count(conn, "SELECT count(*) FROM email_messages") == 21
     attempts = conn.execute(
         "SELECT attempts FROM job_log WHERE source LIKE '%%00020.eml'"

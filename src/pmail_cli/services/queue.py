@@ -29,6 +29,7 @@ from pmail_cli import vocab
 from pmail_cli.config import Settings
 from pmail_cli.db import Connection, connect
 from pmail_cli.errors import NotFound, PmailError, UsageError
+from pmail_cli.output import counted
 from pmail_cli.repository import jobs as jobs_repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.tenants import Tenant
@@ -313,7 +314,9 @@ def run_worker(
                     held = source.in_hand()
                     streams.fail(held, _describe(exc))
                     logger.warning(
-                        "a batch failed (%s); %d job(s) will be retried", exc, len(held)
+                        "a batch failed (%s); %s will be retried",
+                        exc,
+                        counted(len(held), "job"),
                     )
                     stop.wait(0.5)
                     continue
