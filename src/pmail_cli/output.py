@@ -134,9 +134,25 @@ def stdout_closed_at_start() -> bool:
     when the process started), and make an unbuffered one write whole (_WholeWrites);
     whether stdout is such a stand-in."""
     if sys.stdout is None:
+        _hold_descriptor_1()
         sys.stdout = ClosedStdout()
     _whole_writes()
     return isinstance(sys.stdout, ClosedStdout)
+
+
+def _hold_descriptor_1() -> None:
+    """Put /dev/null on a closed descriptor 1. Left closed, the next file pmail opens
+    (an export's output, a server's log) would get it, where anything that writes to
+    descriptor 1 (a C library) would write, and a child process (pg_ctl, initdb)
+    would find its stdout closed and fail on its first write."""
+    try:
+        os.fstat(1)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # the lowest free: 1
+        if devnull != 1:
+            os.dup2(devnull, 1)
+            os.close(devnull)
+        os.set_inheritable(1, True)  # os.open's are not: children would find it closed
 
 
 class _WholeWrites(io.RawIOBase):

@@ -273,3 +273,31 @@ def test_a_reader_that_leaves_during_one_large_write(
     finally:
         if read_end >= 0:
             os.close(read_end)
+
+
+def test_descriptor_1_closed_at_start_is_never_a_file_of_pmail_s(tmp_path: Path) -> None:
+    """Started with descriptor 1 closed, the next file pmail opened got it (an
+    export's output, say), where anything writing to descriptor 1 in the process (a
+    C library) would write; and a child process (pg_ctl, initdb) found its stdout
+    closed and failed on its first write (`echo` here exited 1). /dev/null holds
+    descriptor 1 now, and children inherit it."""
+    out = tmp_path / "export.eml"
+    script = (
+        "import os, subprocess, sys\n"
+        "from pmail_cli import output\n"
+        "output.stdout_closed_at_start()\n"
+        f"fd = os.open({str(out)!r}, os.O_WRONLY | os.O_CREAT)\n"
+        "assert fd != 1, fd\n"
+        "subprocess.run(['echo', 'a child says this'], check=True)\n"
+        "os.close(fd)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(1),  # in the child, before Python starts
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == b""
