@@ -275,7 +275,9 @@ def test_a_reader_that_leaves_during_one_large_write(
             os.close(read_end)
 
 
-def test_descriptor_1_closed_at_start_is_never_a_file_of_pmail_s(tmp_path: Path) -> None:
+def test_descriptor_1_closed_at_start_is_never_a_file_of_pmail_s(
+    tmp_path: Path,
+) -> None:
     """Started with descriptor 1 closed, the next file pmail opened got it (an
     export's output, say), where anything writing to descriptor 1 in the process (a
     C library) would write; and a child process (pg_ctl, initdb) found its stdout
