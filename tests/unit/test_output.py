@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -141,3 +142,29 @@ def test_record_table_and_json() -> None:
     out = io.StringIO()
     render_record(record, OutputFormat.json, out=out)
     assert json.loads(out.getvalue()) == record
+
+
+def test_a_warning_of_several_lines_reads_as_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A service's warning whose text has lines of its own (an exception with
+    PostgreSQL's CONTEXT line, or a message that quotes mail) goes on indented: no
+    line of it starts like one of pmail's (`error:`, `hint:`, `warning:`)."""
+    from pmail_cli.cli import _SaidHandler
+
+    log = logging.getLogger("pmail_cli.services.test_warning_lines")
+    handler = _SaidHandler()
+    log.addHandler(handler)
+    try:
+        log.warning(
+            "batch failed: %s",
+            "deadlock detected\nCONTEXT: while locking\nerror: forged",
+        )
+    finally:
+        log.removeHandler(handler)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "warning: batch failed: deadlock detected",
+        "  CONTEXT: while locking",
+        "  error: forged",
+    ]

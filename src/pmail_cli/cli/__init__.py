@@ -321,7 +321,8 @@ class _SaidHandler(logging.Handler):
     """What the services log, said as a command says its own: a warning (a watch
     reconnecting, a queue job buried) is a `warning: …` line, as say() prints it;
     the lines only --debug shows keep their level and logger (`DEBUG:pmail_cli.db:…`).
-    Control characters are shown escaped (a message may quote mail)."""
+    Control characters are shown escaped (a message may quote mail), and a warning's
+    further lines are indented."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -329,6 +330,9 @@ class _SaidHandler(logging.Handler):
             if record.exc_info:
                 text += "\n" + logging.Formatter().formatException(record.exc_info)
             if record.levelno >= logging.WARNING:
+                # a message of several lines (an exception's PostgreSQL CONTEXT, a
+                # traceback) goes on indented: no line of it reads as pmail's own
+                text = text.replace("\n", "\n  ")
                 line = f"{record.levelname.lower()}: {text}"
             else:
                 line = f"{record.levelname}:{record.name}:{text}"
