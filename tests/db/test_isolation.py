@@ -385,11 +385,17 @@ def test_remembered_imap_refusals_stay_with_their_tenant(
                 "VALUES (%s, %s, 'INBOX', 7, 43, 1, 1)",
                 (b, b_account[0]),
             )
-        gone = tenant.execute("DELETE FROM imap_refused WHERE tenant_id = %s", (b,))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # no DELETE: 0028
+            tenant.execute("DELETE FROM imap_refused WHERE tenant_id = %s", (b,))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            tenant.execute(
+                "SELECT pmail_forget_imap_refused(%s, %s, 'INBOX', 1, '{}')",
+                (b, b_account[0]),
+            )
         moved = tenant.execute(
             "UPDATE imap_refused SET size_bytes = 1 WHERE tenant_id = %s", (b,)
         )
-        assert gone.rowcount == 0 and moved.rowcount == 0
+        assert moved.rowcount == 0
     left = conn.execute(
         "SELECT size_bytes FROM imap_refused WHERE tenant_id = %s", (b,)
     ).fetchall()
@@ -438,8 +444,11 @@ def test_search_documents_stay_with_their_tenant(login_a: str, conn: Conn) -> No
             "UPDATE search_documents SET document = 'x'::tsvector WHERE tenant_id = %s",
             (b,),
         )
-        gone = tenant.execute("DELETE FROM search_documents WHERE tenant_id = %s", (b,))
-        assert gone.rowcount == 0 and moved.rowcount == 0
+        assert moved.rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # no DELETE: 0028
+            tenant.execute("DELETE FROM search_documents WHERE tenant_id = %s", (b,))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            tenant.execute("SELECT pmail_drop_search_documents(%s)", (b,))
     left = conn.execute(
         "SELECT count(*) FROM search_documents WHERE tenant_id = %s"
         " AND document <> 'x'::tsvector",
@@ -520,3 +529,178 @@ def test_no_login_can_stall_another_tenants_writers(
         conn.execute(f"DROP OWNED BY {reader}")
         conn.execute(f"DROP ROLE {reader}")
         conn.commit()
+
+
+TABLE_LOCK_MODES = [
+    "ROW SHARE",
+    "SHARE UPDATE EXCLUSIVE",
+    "SHARE",
+    "SHARE ROW EXCLUSIVE",
+    "EXCLUSIVE",
+    "ACCESS EXCLUSIVE",
+]
+
+
+def test_no_tenant_login_can_lock_a_table(
+    login_a: str,
+    two_tenants: str,
+    conn: Conn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """a's writing login tries LOCK TABLE on every table pmail keeps tenants' rows
+    in, in every mode that would stop another tenant's reads or writes: each is
+    refused (before 0028 pmail_app held table-wide UPDATE and DELETE, which allow
+    them, and ACCESS EXCLUSIVE on email_messages stopped every tenant). The modes it
+    may take (ACCESS SHARE, ROW EXCLUSIVE) it holds on every table with its
+    transaction open while b ingests, reports and purges."""
+    _, b = _ids(conn)
+    tables = [
+        t
+        for t in _tenant_tables(conn)
+        if conn.execute(
+            "SELECT relkind FROM pg_class WHERE oid = %s::regclass", (t,)
+        ).fetchone()
+        == ("r",)
+    ]
+    assert {"email_messages", "email_content", "attachments", "suppressions"} <= set(
+        tables
+    )
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=5s")
+    with psycopg.connect(login_a) as attacker:
+        for table in tables:
+            for mode in TABLE_LOCK_MODES:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    attacker.execute(f"LOCK TABLE {table} IN {mode} MODE")
+                attacker.rollback()
+        attacker.execute("BEGIN")
+        for table in tables:
+            for mode in ("ACCESS SHARE", "ROW EXCLUSIVE"):
+                try:
+                    with attacker.transaction():
+                        attacker.execute(f"LOCK TABLE {table} IN {mode} MODE")
+                except psycopg.errors.InsufficientPrivilege:
+                    pass  # a read-only table: SELECT only
+        held = attacker.execute(
+            "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() "
+            "AND locktype = 'relation' AND mode = 'RowExclusiveLock'"
+        ).fetchone()
+        assert held is not None and int(str(held[0])) >= 10
+        message = tmp_path / "locked.eml"
+        message.write_bytes(mailgen.simple(950, subject="while a holds its locks"))
+        code, _, err = _pmail(two_tenants, "ingest", str(message), "-t", "b")
+        assert code == 0, err
+        for args in (
+            ["report", "volume", "--since", "2020-01-01", "-t", "b"],
+            ["analytics", "rebuild", "-t", "b"],
+            ["suppressions", "-t", "b"],
+            ["validate", "-t", "b"],
+        ):
+            code, _, err = _pmail(two_tenants, *args)
+            assert code == 0, (args, err)
+        attacker.rollback()
+    stored = conn.execute(
+        "SELECT count(*) FROM email_messages WHERE tenant_id = %s "
+        "AND subject = 'while a holds its locks'",
+        (b,),
+    ).fetchone()
+    assert stored == (1,)
+
+
+def test_a_tenant_login_deletes_only_through_pmail_for_its_own_tenant(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """A tenant login has no DELETE any more: it deletes what pmail deletes for it
+    through the functions of 0028, which refuse another tenant, every tenant, and a
+    read-only login; an unbound role may not call them at all."""
+    a, b = _ids(conn)
+    b_keys = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT storage_key FROM email_content WHERE tenant_id = %s", (b,)
+        ).fetchall()
+    ]
+    assert b_keys
+    b_rows = conn.execute(
+        "SELECT (SELECT count(*) FROM message_rollups WHERE tenant_id = %(b)s), "
+        "(SELECT count(*) FROM email_content WHERE tenant_id = %(b)s)",
+        {"b": b},
+    ).fetchone()
+    assert b_rows is not None and b_rows[0] != 0
+    reader = f"pmail_r{uuid.uuid4().hex[:12]}"
+    code, _, err = _pmail(
+        two_tenants, "tenant", "login", "a", "--role", reader, "--read-only"
+    )
+    assert code == 0, err
+    conn.execute(f"ALTER ROLE {reader} PASSWORD 'reader-pw'")
+    conn.commit()
+    reader_dsn = make_conninfo(two_tenants, user=reader, password="reader-pw")
+    attempts = [
+        ("SELECT pmail_clear_rollups(%(b)s)", {"b": b}),
+        ("SELECT pmail_clear_rollups(NULL)", {}),
+        ("SELECT pmail_clear_suppressions(NULL)", {}),
+        (
+            "SELECT * FROM pmail_delete_content(%(b)s, %(keys)s)",
+            {"b": b, "keys": b_keys},
+        ),
+        ("SELECT * FROM pmail_delete_unreferenced_blobs(NULL, NULL)", {}),
+        ("SELECT pmail_check_delete_right(%(b)s)", {"b": b}),
+        ("DELETE FROM message_rollups", {}),
+        ("DELETE FROM email_content", {}),
+    ]
+    try:
+        for dsn in (login_a, reader_dsn):
+            with psycopg.connect(dsn) as attacker:
+                for statement, params in attempts:
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                        attacker.execute(statement, params)
+                    attacker.rollback()
+                attacker.execute("SELECT set_config('pmail.all_tenants', 'on', false)")
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    attacker.execute("SELECT pmail_clear_rollups(NULL)")
+                attacker.rollback()
+        with (
+            psycopg.connect(reader_dsn) as reader_conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            reader_conn.execute("SELECT pmail_clear_rollups(%s)", (a,))
+        # its own tenant, as pmail does it: allowed
+        with psycopg.connect(login_a) as own:
+            own.execute("SELECT pmail_clear_rollups(%s)", (a,))
+            own.rollback()
+    finally:
+        conn.rollback()
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+            (reader,),
+        )
+        conn.execute(f"DROP OWNED BY {reader}")
+        conn.execute(f"DROP ROLE {reader}")
+        conn.commit()
+    after = conn.execute(
+        "SELECT (SELECT count(*) FROM message_rollups WHERE tenant_id = %(b)s), "
+        "(SELECT count(*) FROM email_content WHERE tenant_id = %(b)s)",
+        {"b": b},
+    ).fetchone()
+    assert after == b_rows
+
+
+def test_tenant_logins_may_update_every_column_they_write(conn: Conn) -> None:
+    """pmail_app updates by column (0028), so a column added later without calling
+    pmail_grant_app_role() again would be one pmail cannot write as a tenant: every
+    column of every table pmail_app inserts into is updatable by it, and no such
+    table grants it table-wide UPDATE or DELETE."""
+    rows = conn.execute(
+        "SELECT c.relname, a.attname, "
+        "has_column_privilege('pmail_app', c.oid, a.attnum, 'UPDATE'), "
+        "has_table_privilege('pmail_app', c.oid, 'UPDATE'), "
+        "has_table_privilege('pmail_app', c.oid, 'DELETE') "
+        "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' "
+        "AND a.attnum > 0 AND NOT a.attisdropped "
+        "AND has_table_privilege('pmail_app', c.oid, 'INSERT') "
+        "AND c.relname <> 'tenant_write_locks'"
+    ).fetchall()
+    assert len({r[0] for r in rows}) >= 15
+    assert [r[:2] for r in rows if not r[2]] == []
+    assert [r[0] for r in rows if r[3] or r[4]] == []

@@ -652,8 +652,11 @@ def test_a_tenant_login_cannot_plant_evidence_or_set_limits_elsewhere(
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 session.execute(attack, {"a": a, "b": b})
-        # its own list: a's login may write it (as it may the rollups) ...
-        session.execute("DELETE FROM suppressions")
+        # its own list: a's login may write it (as it may the rollups), though not
+        # DELETE from it (0028) ...
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            session.execute("DELETE FROM suppressions")
+        session.execute("UPDATE suppressions SET evidence = evidence + 99")
     assert _rows(two_tenants, "-t", "b") == theirs
     assert (
         conn.execute(

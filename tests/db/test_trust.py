@@ -34,6 +34,16 @@ REVIEWED_DEFINERS = {
     "pmail_refuse_held_updates",
     "pmail_refuse_held_truncate",
     "pmail_search_moving",  # whether the search_move backfill is listed: yes/no only
+    # 0028: the deletes pmail makes as a tenant, each first asking
+    # pmail_check_delete_right whether the login writes for the tenant it names
+    "pmail_clear_rollups",
+    "pmail_clear_suppressions",
+    "pmail_forget_imap_refused",
+    "pmail_forget_imap_memberships",
+    "pmail_delete_content",
+    "pmail_delete_unreferenced_blobs",
+    "pmail_drop_search_documents",
+    "pmail_refresh_suppressions",  # constant SQL text; the tenant it is given checked
 }
 TYPE_SHADOWS = ("uuid", "text", "name", "boolean", "tsquery", "regclass", "date")
 

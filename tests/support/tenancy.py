@@ -49,3 +49,12 @@ def tenant_tables(conn: Conn) -> list[str]:
         "AND c.relname <> 'pmail_tenant_roles' ORDER BY 1"
     ).fetchall()
     return [str(r[0]) for r in rows]
+
+
+def login_refusal(statement: str, held: bool) -> tuple[str, str] | None:
+    """How a tenant login's statement on its own rows is refused: a DELETE always
+    (no DELETE grant since 0028: it could LOCK TABLE), anything else by the hold
+    guard when the mail is held; None when it should work. (message, SQLSTATE)"""
+    if statement.lstrip().upper().startswith("DELETE"):
+        return ("permission denied", "42501")
+    return ("under legal hold", "P0H01") if held else None

@@ -1,8 +1,4 @@
--- Forget the rollups of one tenant (NULL: of every tenant) before they are rebuilt.
+-- Forget the rollups of one tenant (NULL: of every tenant) before they are rebuilt
+-- (a tenant login may not DELETE: migration 0028).
 -- params: tenant_id uuid
-WITH m AS (
-    DELETE FROM message_rollups
-    WHERE %(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid
-)
-DELETE FROM storage_rollups
-WHERE %(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid;
+SELECT pmail_clear_rollups(%(tenant_id)s::uuid);

@@ -1,7 +1,6 @@
 -- Forget refused messages that were stored since, or are no longer in the folder, and
 -- every one recorded under another UIDVALIDITY (its UIDs mean nothing now).
 -- params: tenant_id uuid, email_account_id uuid, folder text, uidvalidity bigint, uids bigint[]
-DELETE FROM imap_refused
-WHERE tenant_id = %(tenant_id)s AND email_account_id = %(email_account_id)s
-  AND folder = %(folder)s
-  AND (uidvalidity <> %(uidvalidity)s OR uid = ANY (%(uids)s::bigint[]));
+SELECT pmail_forget_imap_refused(%(tenant_id)s::uuid, %(email_account_id)s::uuid,
+                                 %(folder)s::text, %(uidvalidity)s::bigint,
+                                 %(uids)s::bigint[]);

@@ -1,5 +1,4 @@
 -- Drop folder memberships recorded under an older UIDVALIDITY (their UIDs mean nothing now).
 -- params: tenant_id uuid, email_account_id uuid, folder text, uidvalidity bigint
-DELETE FROM imap_messages
-WHERE tenant_id = %(tenant_id)s AND email_account_id = %(email_account_id)s
-  AND folder = %(folder)s AND uidvalidity <> %(uidvalidity)s;
+SELECT pmail_forget_imap_memberships(%(tenant_id)s::uuid, %(email_account_id)s::uuid,
+                                     %(folder)s::text, %(uidvalidity)s::bigint);

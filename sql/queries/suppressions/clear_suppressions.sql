@@ -1,5 +1,4 @@
 -- Forget the suppressions of one tenant (NULL: of every tenant in scope) before they
--- are rebuilt.
+-- are rebuilt (a tenant login may not DELETE: migration 0028).
 -- params: tenant_id uuid
-DELETE FROM suppressions
-WHERE %(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid;
+SELECT pmail_clear_suppressions(%(tenant_id)s::uuid);
