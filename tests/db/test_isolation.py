@@ -635,7 +635,7 @@ def test_a_tenant_login_deletes_only_through_pmail_for_its_own_tenant(
     conn.execute(f"ALTER ROLE {reader} PASSWORD 'reader-pw'")
     conn.commit()
     reader_dsn = make_conninfo(two_tenants, user=reader, password="reader-pw")
-    attempts = [
+    attempts: list[tuple[str, dict[str, object]]] = [
         ("SELECT pmail_clear_rollups(%(b)s)", {"b": b}),
         ("SELECT pmail_clear_rollups(NULL)", {}),
         ("SELECT pmail_clear_suppressions(NULL)", {}),
