@@ -166,3 +166,38 @@ def test_soft_bounce_limits_are_recorded_and_a_refused_change_is_not(
     assert [(e["tenant"], e["params"]) for e in entries] == [
         ("acme", {"name": "acme", "soft_bounce_limit": 2, "soft_bounce_days": 30})
     ]
+
+
+def test_a_tenant_login_cannot_choose_audit_ids(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """a's login appends entries with the ids the log would give next (OVERRIDING
+    SYSTEM VALUE; its own entries' ids tell where the sequence is). Before 0029 each
+    audited act of every tenant after it failed on the primary key; now the log
+    gives every entry its own id, and b's administrator's acts are recorded."""
+    a, b = tenant_ids(conn)
+    assert pmail(two_tenants, "hold", "add", "-t", "a", "--reason", "a's case")[0] == 0
+    with psycopg.connect(login_a) as session:
+        top = session.execute("SELECT max(audit_id) FROM admin_audit_log").fetchone()
+        assert top is not None and top[0] is not None
+        start = int(str(top[0])) + 1
+        session.execute(
+            "INSERT INTO admin_audit_log (audit_id, tenant_id, action) "
+            "OVERRIDING SYSTEM VALUE "
+            "SELECT g, %s, 'hold release' FROM generate_series(%s::bigint, %s::bigint) AS g",
+            (a, start, start + 199),
+        )
+        session.commit()
+    for reason in ("b's case", "b's second case"):
+        code, _, err = pmail(two_tenants, "hold", "add", "-t", "b", "--reason", reason)
+        assert code == 0, err
+    recorded = conn.execute(
+        "SELECT count(*) FROM admin_audit_log WHERE tenant_id = %s "
+        "AND action = 'hold add'",
+        (b,),
+    ).fetchone()
+    assert recorded == (2,)
+    ids = conn.execute(
+        "SELECT count(*), count(DISTINCT audit_id) FROM admin_audit_log"
+    ).fetchone()
+    assert ids is not None and ids[0] == ids[1]

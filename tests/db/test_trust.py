@@ -44,6 +44,7 @@ REVIEWED_DEFINERS = {
     "pmail_delete_unreferenced_blobs",
     "pmail_drop_search_documents",
     "pmail_refresh_suppressions",  # constant SQL text; the tenant it is given checked
+    "pmail_audit_next_id",  # 0029: the audit log's next id, nothing else
 }
 TYPE_SHADOWS = ("uuid", "text", "name", "boolean", "tsquery", "regclass", "date")
 
