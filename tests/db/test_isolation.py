@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -474,8 +475,30 @@ HOLD_B_WRITES = [
 ]
 
 
+@pytest.fixture
+def reader_a(two_tenants: str, conn: Conn) -> Iterator[str]:
+    """A DSN of tenant a's read-only login (`pmail tenant login a --read-only`)."""
+    reader = f"pmail_r{uuid.uuid4().hex[:12]}"
+    code, _, err = _pmail(
+        two_tenants, "tenant", "login", "a", "--role", reader, "--read-only"
+    )
+    assert code == 0, err
+    conn.execute(f"ALTER ROLE {reader} PASSWORD 'reader-pw'")
+    conn.commit()
+    yield make_conninfo(two_tenants, user=reader, password="reader-pw")
+    conn.rollback()
+    conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+        (reader,),
+    )
+    conn.execute(f"DROP OWNED BY {reader}")
+    conn.execute(f"DROP ROLE {reader}")
+    conn.commit()
+
+
 def test_no_login_can_stall_another_tenants_writers(
     login_a: str,
+    reader_a: str,
     two_tenants: str,
     conn: Conn,
     tmp_path: Path,
@@ -487,18 +510,10 @@ def test_no_login_can_stall_another_tenants_writers(
     could compute (and read in pg_locks), so either login stalled b's workers for as
     long as it liked."""
     _, b = _ids(conn)
-    reader = f"pmail_r{uuid.uuid4().hex[:12]}"
-    code, _, err = _pmail(
-        two_tenants, "tenant", "login", "a", "--role", reader, "--read-only"
-    )
-    assert code == 0, err
-    conn.execute(f"ALTER ROLE {reader} PASSWORD 'reader-pw'")
-    conn.commit()
-    reader_dsn = make_conninfo(two_tenants, user=reader, password="reader-pw")
     # waiting for a lock is an error after this long instead of a hang
     monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=5s")
     try:
-        for n, dsn in enumerate((reader_dsn, login_a)):
+        for n, dsn in enumerate((reader_a, login_a)):
             with psycopg.connect(dsn) as attacker:
                 attacker.execute("BEGIN")
                 for attempt in HOLD_B_WRITES:
@@ -522,13 +537,6 @@ def test_no_login_can_stall_another_tenants_writers(
         assert stored == (2,)
     finally:
         conn.rollback()
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
-            (reader,),
-        )
-        conn.execute(f"DROP OWNED BY {reader}")
-        conn.execute(f"DROP ROLE {reader}")
-        conn.commit()
 
 
 # ROW SHARE (what SELECT ... FOR UPDATE takes) is not among them: it conflicts only
@@ -610,7 +618,7 @@ def test_no_tenant_login_can_lock_a_table(
 
 
 def test_a_tenant_login_deletes_only_through_pmail_for_its_own_tenant(
-    login_a: str, two_tenants: str, conn: Conn
+    login_a: str, reader_a: str, conn: Conn
 ) -> None:
     """A tenant login has no DELETE any more: it deletes what pmail deletes for it
     through the functions of 0028, which refuse another tenant, every tenant, and a
@@ -629,14 +637,6 @@ def test_a_tenant_login_deletes_only_through_pmail_for_its_own_tenant(
         {"b": b},
     ).fetchone()
     assert b_rows is not None and b_rows[0] != 0
-    reader = f"pmail_r{uuid.uuid4().hex[:12]}"
-    code, _, err = _pmail(
-        two_tenants, "tenant", "login", "a", "--role", reader, "--read-only"
-    )
-    assert code == 0, err
-    conn.execute(f"ALTER ROLE {reader} PASSWORD 'reader-pw'")
-    conn.commit()
-    reader_dsn = make_conninfo(two_tenants, user=reader, password="reader-pw")
     attempts: list[tuple[str, dict[str, object]]] = [
         ("SELECT pmail_clear_rollups(%(b)s)", {"b": b}),
         ("SELECT pmail_clear_rollups(NULL)", {}),
@@ -651,7 +651,7 @@ def test_a_tenant_login_deletes_only_through_pmail_for_its_own_tenant(
         ("DELETE FROM email_content", {}),
     ]
     try:
-        for dsn in (login_a, reader_dsn):
+        for dsn in (login_a, reader_a):
             with psycopg.connect(dsn) as attacker:
                 for statement, params in attempts:
                     with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -662,7 +662,7 @@ def test_a_tenant_login_deletes_only_through_pmail_for_its_own_tenant(
                     attacker.execute("SELECT pmail_clear_rollups(NULL)")
                 attacker.rollback()
         with (
-            psycopg.connect(reader_dsn) as reader_conn,
+            psycopg.connect(reader_a) as reader_conn,
             pytest.raises(psycopg.errors.InsufficientPrivilege),
         ):
             reader_conn.execute("SELECT pmail_clear_rollups(%s)", (a,))
@@ -672,13 +672,6 @@ def test_a_tenant_login_deletes_only_through_pmail_for_its_own_tenant(
             own.rollback()
     finally:
         conn.rollback()
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
-            (reader,),
-        )
-        conn.execute(f"DROP OWNED BY {reader}")
-        conn.execute(f"DROP ROLE {reader}")
-        conn.commit()
     after = conn.execute(
         "SELECT (SELECT count(*) FROM message_rollups WHERE tenant_id = %(b)s), "
         "(SELECT count(*) FROM email_content WHERE tenant_id = %(b)s)",
