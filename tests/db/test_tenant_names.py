@@ -205,3 +205,33 @@ def test_tenants_alike_in_ascii_get_their_own_logins(
             seen = session.execute("SELECT name FROM tenants").fetchall()
         assert subjects == [(f"mail of tenant {n}",)]
         assert seen == [(names[n],)]
+
+
+def test_a_name_with_spaces_around_it_finds_its_tenant(
+    dsn: str, tmp_path: Path
+) -> None:
+    """`tenant add ' acme '` stores acme; `--tenant ' acme '` (a pasted name) then
+    finds it instead of saying there is no such tenant."""
+    code, _, err = pmail(dsn, "tenant", "add", " acme ")
+    assert code == 0, err
+    code, out, err = pmail(dsn, "tenant", "list", "--format", "json")
+    assert code == 0, err
+    assert "acme" in [t["name"] for t in json.loads(out)]
+    code, out, err = pmail(
+        dsn, "report", "volume", "-t", "  acme\t", "--since", "2020-01-01"
+    )
+    assert code == 0, err
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "0.eml").write_bytes(mailgen.simple(1))
+    code, _, err = pmail(dsn, "ingest", str(folder), "-t", " acme ")
+    assert code == 0, err
+    code, out, err = pmail(
+        dsn, "report", "volume", "-t", "acme", "--since", "2020-01-01", "-f", "json"
+    )
+    assert code == 0, err
+    assert sum(int(r["total_emails"]) for r in json.loads(out)) == 1, out
+    code, _, err = pmail(
+        dsn, "report", "volume", "-t", " acmex ", "--since", "2020-01-01"
+    )
+    assert code != 0 and "tenant ' acmex ' does not exist" in err

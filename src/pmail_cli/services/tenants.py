@@ -42,7 +42,7 @@ def use_tenant(conn: Connection, name: str | None) -> Tenant:
     """Return the tenant called name; 'default' is created on first use."""
     wanted = name or DEFAULT_TENANT
     with conn.transaction():
-        tenant = repo.find_tenant(conn, name=wanted)
+        tenant = _find_named(conn, wanted)
         if tenant is None and wanted == DEFAULT_TENANT:
             tenant = repo.insert_tenant(conn, name=wanted)
     if tenant is None:
@@ -51,6 +51,17 @@ def use_tenant(conn: Connection, name: str | None) -> Tenant:
             f"tenant {wanted!r} does not exist",
             hint=f"create it with `pmail tenant add {wanted}` (see `pmail tenant list`)",
         )
+    return tenant
+
+
+def _find_named(conn: Connection, name: str) -> Tenant | None:
+    """The tenant called name; else, for a name with spaces around it (a pasted
+    `--tenant ' acme '`), the one called the name stripped, as `tenant add` stores
+    it. A tenant whose name has the spaces (stored before names were stripped) is
+    still found first."""
+    tenant = repo.find_tenant(conn, name=name)
+    if tenant is None and name.strip() != name:
+        tenant = repo.find_tenant(conn, name=name.strip())
     return tenant
 
 
@@ -83,7 +94,7 @@ def find_tenant(conn: Connection, name: str | None) -> Tenant:
     """Return the tenant called name (None: the default tenant, not named by the user);
     never creates one (read commands use this)."""
     with conn.transaction():
-        tenant = repo.find_tenant(conn, name=name or DEFAULT_TENANT)
+        tenant = _find_named(conn, name or DEFAULT_TENANT)
     if tenant is None:
         _refuse_untrusted(conn)
         if name is None:
