@@ -613,7 +613,7 @@ def test_no_tenant_login_can_lock_a_table(
 
 
 def test_a_tenant_login_deletes_only_through_pmail_for_its_own_tenant(
-    login_a: str, reader_a: str, conn: Conn
+    login_a: str, reader_a: str, plain_reader: str, conn: Conn
 ) -> None:
     """A tenant login has no DELETE any more: it deletes what pmail deletes for it
     through the functions of 0028, which refuse another tenant, every tenant, and a
@@ -645,7 +645,7 @@ def test_a_tenant_login_deletes_only_through_pmail_for_its_own_tenant(
         ("DELETE FROM message_rollups", {}),
         ("DELETE FROM email_content", {}),
     ]
-    for dsn in (login_a, reader_a):
+    for dsn in (login_a, reader_a, plain_reader):  # plain_reader: bound to nothing
         with psycopg.connect(dsn) as attacker:
             for statement, params in attempts:
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
