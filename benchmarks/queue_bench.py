@@ -146,7 +146,7 @@ def latency(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        streams = Streams(bench.redis, bench.prefix)
+        streams = Streams.connect(bench.args.redis, bench.prefix)
         streams.ensure_groups()
         time.sleep(3)  # the worker is up and idle
         sent: dict[str, float] = {}

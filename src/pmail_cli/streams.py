@@ -7,21 +7,30 @@ acknowledged and deleted only after the batch that stored it has committed; unti
 then it stays in the group's pending list, where a failed one waits out its backoff
 and a silent worker's ones wait `claim_after`, before a worker claims them again.
 After `max_deliveries` an entry moves to `<prefix>:dead` with its error.
+
+Entries are read as untrusted, and their size is not known before they are read:
+every read of entries goes through a connection whose parser refuses a reply over
+its limit (`_CappedParser`), one entry per reply (the blocking wait: one per
+stream), so an entry larger than max_job_bytes and room for its other fields is
+never read whole. streams.lua then buries it inside Redis, and shows the dead
+letters and the oldest entry without sending an oversized one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis import exceptions as rexc
+from redis._parsers import _HiredisParser  # see _CappedParser
 
 from pmail_cli.errors import PmailError, UsageError
 from pmail_cli.queue_job import (
@@ -39,6 +48,50 @@ DEAD_FIELDS = (b"error", b"failed_at", b"deliveries", b"original")  # bury adds 
 GROUP = "workers"
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time
 BACKOFF_MAX = 60.0
+ENTRY_SLACK = 64 * 1024  # an entry's fields besides raw (origin <= 4 KiB, ids, ...)
+KEEP_FIELD = 4096  # a buried oversized entry keeps its fields up to this size
+SWEEP_COUNT = 1000  # pending entries of one consumer looked at after a refused reply
+
+
+class ReplyTooLarge(rexc.RedisError):
+    """A Redis reply over the reading connection's limit: refused unread, and the
+    connection dropped (redis-py disconnects on any error while reading)."""
+
+
+class _CappedParser(_HiredisParser):
+    """redis-py's hiredis parser with a limit on the bytes of each reply.
+
+    hiredis hands a reply over only when it is whole, so a plain client holds
+    every byte of an entry before pmail can look at it. This one counts the bytes
+    it feeds hiredis since the reply began and refuses the reply (ReplyTooLarge)
+    as soon as they pass `limit`: a reply of 500 MB costs the worker `limit` and one
+    socket read, not 500 MB. The count includes an entry's field names and values
+    and the protocol around them, so an entry of a million tiny fields is refused
+    too."""
+
+    limit = 0
+    fed = 0
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        self.fed = 0
+        return super().read_response(*args, **kwargs)
+
+    def read_from_socket(self, *args: Any, **kwargs: Any) -> Any:
+        reader = self._reader
+        before = reader.len() if reader is not None else 0
+        read = super().read_from_socket(*args, **kwargs)  # type: ignore[no-untyped-call]
+        if reader is not None:
+            self.fed += reader.len() - before
+            if self.fed > self.limit:
+                raise ReplyTooLarge(
+                    f"a reply of over {self.limit:,} bytes from the queue, refused"
+                )
+        return read
+
+
+def _capped(limit: int) -> type[_CappedParser]:
+    """The capped parser class for replies of at most limit bytes."""
+    return type("CappedParser", (_CappedParser,), {"limit": limit})
 
 
 class QueueUnavailable(PmailError):
@@ -74,6 +127,7 @@ class Delivery:
     read_at: float = field(default_factory=time.time)
     entry: dict[bytes, bytes] = field(default_factory=dict)  # the fields as read
     problem: str | None = None  # why the entry is not a job pmail acts on
+    dead_id: str | None = None  # already buried, inside Redis (streams.lua)
 
     @property
     def ref(self) -> str:
@@ -126,12 +180,23 @@ class Streams:
         prefix: str,
         url: str = "",
         *,
+        capped: Callable[[int], redis.Redis],
         max_raw: int = DEFAULT_MAX_RAW,
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.url = url
         self.max_raw = max_raw  # a job's raw message larger than this is refused
+        # an entry larger than this is never read whole (streams.lua buries it)
+        self.entry_limit = max_raw + ENTRY_SLACK
+        # the blocking wait takes one entry of each stream in one reply
+        self.waiter_limit = self.entry_limit * len(PRIORITIES)
+        # connections to the same server whose replies are capped (_CappedParser)
+        self.reader = capped(self.entry_limit)
+        self.waiter = capped(self.waiter_limit)
+        self.script = client.register_script(
+            resources.files("pmail_cli").joinpath("streams.lua").read_text("utf-8")
+        )
 
     @classmethod
     def connect(
@@ -161,16 +226,19 @@ class Streams:
                     hint="keep one (docs/queue.md, Redis with a password)",
                 )
             options["password"] = password
+        options.update(socket_connect_timeout=5, health_check_interval=30)
+
+        def capped(limit: int) -> redis.Redis:
+            return redis.Redis.from_url(url, parser_class=_capped(limit), **options)
+
         try:
-            client = redis.Redis.from_url(
-                url, socket_connect_timeout=5, health_check_interval=30, **options
-            )
+            client = redis.Redis.from_url(url, **options)
         except ValueError as exc:
             raise QueueUnavailable(
                 f"invalid queue URL {redact_url(url)}: {exc}",
                 hint="use redis://host:port/db, or rediss:// for TLS",
             ) from None
-        streams = cls(client, prefix, url, max_raw=max_raw)
+        streams = cls(client, prefix, url, capped=capped, max_raw=max_raw)
         with streams.errors():
             client.ping()
         return streams
@@ -247,34 +315,111 @@ class Streams:
                         raise
 
     def read(self, consumer: str, count: int, block_ms: int) -> list[Delivery]:
-        """New jobs, highest priority first; waits up to block_ms when there are none."""
+        """New jobs, highest priority first; waits up to block_ms when there are none.
+        Entries too large to read come back already buried (dead_id set)."""
         found: list[Delivery] = []
         with self.errors():
-            for priority in PRIORITIES:
-                if len(found) >= count:
-                    break
-                found += self._read(
-                    consumer, {self.stream(priority): ">"}, count - len(found), None
-                )
+            found = self._screened(consumer, count)
             if not found and block_ms > 0:
-                found = self._read(
-                    consumer,
-                    {self.stream(p): ">" for p in PRIORITIES},
-                    count,
-                    block_ms,
-                )
+                found = self._wait(consumer, block_ms)
+                if found:  # more may have come with it: fill the batch
+                    found += self._screened(consumer, count - len(found))
         return found
 
-    def _read(
-        self, consumer: str, streams: dict[Any, Any], count: int, block: int | None
-    ) -> list[Delivery]:
-        reply: Any = self.client.xreadgroup(
+    def _run(
+        self,
+        mode: str,
+        key: str,
+        *,
+        consumer: str = "",
+        count: int = 1,
+        limit: int | None = None,
+    ) -> Any:
+        """Run one mode of streams.lua on `key` (a job stream, or the dead letters)."""
+        priority = _priority_of(key)
+        argv: list[str | int] = [
+            mode,
             GROUP,
             consumer,
-            streams,
-            count=count,
-            block=block,
+            count,
+            limit or self.entry_limit,
+            KEEP_FIELD,
+            repr(time.time()),
+            priority,
+        ]
+        return self.script(
+            keys=[key, self.key("dead"), self.key("errors")],
+            args=argv,
+            client=self.client,
         )
+
+    def _screened(self, consumer: str, count: int) -> list[Delivery]:
+        """Up to count new entries, highest priority first, one entry per reply
+        (each within entry_limit, or refused and buried by streams.lua)."""
+        out: list[Delivery] = []
+        for priority in PRIORITIES:
+            if len(out) >= count:
+                break
+            got = self._each(consumer, priority, 1)  # is there any? one round trip
+            if got and len(out) + len(got) < count:
+                got += self._each(consumer, priority, count - len(out) - len(got))
+            out += got
+        return out
+
+    def _each(self, consumer: str, priority: str, n: int) -> list[Delivery]:
+        """n XREADGROUP COUNT 1 sent at once on the capped reader, so that each
+        reply holds one entry and is refused past entry_limit. The command is packed
+        once and its replies read raw: redis-py's pipeline would spend more on its
+        per-command bookkeeping than Redis spends on the reads. After a refusal the
+        oversized entries pending to us are buried by streams.lua; the entries read
+        before it are kept, the ones the batch delivered after it (unread) come
+        back to a worker after claim_after."""
+        stream = self.stream(priority)
+        pool = self.reader.connection_pool
+        conn: Any = pool.get_connection()  # redis-py leaves these methods untyped
+        out: list[Delivery] = []
+        try:
+            command = b"".join(
+                conn.pack_command(
+                    "XREADGROUP",
+                    "GROUP",
+                    GROUP,
+                    consumer,
+                    "COUNT",
+                    1,
+                    "STREAMS",
+                    stream,
+                    ">",
+                )
+            )
+            conn.send_packed_command([command * n])
+            for _ in range(n):
+                for entry_id, flat in _raw_entries(conn.read_response()):
+                    out.append(self._delivery(priority, entry_id, _pairs(flat), 1))
+        except ReplyTooLarge:  # the connection is dropped with the rest unread
+            return out + self._sweep(consumer, [priority])
+        except BaseException:
+            conn.disconnect()  # replies may be left unread: never reuse it
+            raise
+        finally:
+            pool.release(conn)
+        return out
+
+    def _wait(self, consumer: str, block_ms: int) -> list[Delivery]:
+        """Wait up to block_ms for a new entry on any stream: one per stream, read
+        through the capped connection. A reply over its limit is refused unread;
+        the entries it held stay pending to us and streams.lua buries the oversized
+        ones (the others come back to a worker after claim_after)."""
+        try:
+            reply: Any = self.waiter.xreadgroup(
+                GROUP,
+                consumer,
+                {self.stream(p): ">" for p in PRIORITIES},
+                count=1,
+                block=block_ms,
+            )
+        except ReplyTooLarge:
+            return self._sweep(consumer, PRIORITIES)
         out: list[Delivery] = []
         for name, entries in reply or []:
             priority = _priority_of(name)
@@ -283,6 +428,29 @@ class Streams:
                     continue
                 out.append(self._delivery(priority, entry_id, fields, 1))
         return out
+
+    def _sweep(self, consumer: str, priorities: Sequence[str]) -> list[Delivery]:
+        """Bury, inside Redis, the oversized entries pending to consumer."""
+        out: list[Delivery] = []
+        for priority in priorities:
+            buried = self._run(
+                "sweep", self.stream(priority), consumer=consumer, count=SWEEP_COUNT
+            )
+            out += [self._buried(priority, b) for b in buried]
+        return out
+
+    def _buried(self, priority: str, stub: Any) -> Delivery:
+        """An entry streams.lua buried: what it kept of it, for the job log."""
+        entry_id, dead_id, kept, reason = stub
+        fields = _pairs(kept)
+        return Delivery(
+            priority,
+            _text(entry_id),
+            loose_job(fields),
+            entry=fields,
+            problem=_text(reason),
+            dead_id=_text(dead_id),
+        )
 
     def _delivery(
         self, priority: str, entry_id: object, fields: dict[bytes, bytes], times: int
@@ -370,9 +538,13 @@ class Streams:
                     wait = backoff(entry_id, times) if failed else claim_after
                     if idle < wait:
                         continue
-                    got: Any = self.client.xclaim(
-                        stream, GROUP, consumer, int(wait * 1000), [entry_id]
-                    )
+                    try:
+                        got: Any = self.waiter.xclaim(
+                            stream, GROUP, consumer, int(wait * 1000), [entry_id]
+                        )
+                    except ReplyTooLarge:  # ours now, and too large to read
+                        claimed += self._sweep(consumer, [priority])
+                        continue
                     for got_id, fields in got or []:
                         if fields is None:
                             continue
@@ -393,7 +565,10 @@ class Streams:
         return _text(value) if value is not None else None
 
     def bury(self, delivery: Delivery, error: str) -> str:
-        """Move an entry to the dead letters with its error (atomically)."""
+        """Move an entry to the dead letters with its error (atomically); one that
+        streams.lua buried already is left where it is."""
+        if delivery.dead_id is not None:
+            return delivery.dead_id
         fields = dict(delivery.entry or delivery.job.fields())  # kept as it came
         fields.update(
             {
@@ -417,8 +592,10 @@ class Streams:
     def dead(self, count: int = 1000) -> list[DeadJob]:
         """The dead letters, oldest first."""
         with self.errors():
-            entries: Any = self.client.xrange(self.key("dead"), count=count)
-        return [_dead(entry_id, fields) for entry_id, fields in entries]
+            entries: Any = self._run(
+                "dead", self.key("dead"), count=count, limit=self.waiter_limit
+            )
+        return [_dead(entry_id, _pairs(fields)) for entry_id, fields in entries]
 
     def redrive(self, dead_ids: Sequence[str] | None) -> list[DeadJob]:
         """Put dead letters (all, or these) back on their streams; return them."""
@@ -451,12 +628,8 @@ class Streams:
                 for group in with_group:
                     if _text(group["name"]) == GROUP:
                         pending = int(group["pending"])
-                first: Any = self.client.xrange(stream, count=1)
-                age = (
-                    now - int(_text(first[0][0]).split("-")[0]) / 1000
-                    if first
-                    else None
-                )
+                first: Any = self._run("first", stream)
+                age = now - int(_text(first).split("-")[0]) / 1000 if first else None
                 retrying = sum(1 for e in errors if e.startswith(priority + "/"))
                 out.append(
                     StreamStatus(priority, length - pending, pending, retrying, age)
@@ -507,6 +680,21 @@ def _connect_hint(exc: BaseException) -> str:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _raw_entries(reply: Any) -> list[tuple[Any, Any]]:
+    """(id, flat fields) of a raw XREADGROUP reply: a map of streams (RESP3) or a
+    list of [stream, entries] (RESP2); none for nil, an entry deleted while pending
+    skipped."""
+    if not reply:
+        return []
+    streams = reply.values() if isinstance(reply, dict) else (e for _, e in reply)
+    return [(i, flat) for entries in streams for i, flat in entries if flat is not None]
+
+
+def _pairs(flat: Sequence[Any]) -> dict[bytes, bytes]:
+    """An entry's fields from Lua's flat [name, value, ...] list."""
+    return {bytes(flat[i]): bytes(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
 
 
 def _priority_of(stream: object) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -24,6 +25,7 @@ from typer.testing import CliRunner
 
 from pmail_cli.cli import app
 from pmail_cli.sources.spool import tenant_folder
+from pmail_cli.streams import Streams
 from tests import mailgen
 from tests.conftest import QueueEnv
 
@@ -491,3 +493,119 @@ def test_a_redriven_bad_job_is_kept_as_it_was(queue_env: QueueEnv, dsn: str) -> 
     _worker(dsn)
     dead = _dead(dsn)
     assert len(dead) == 1 and "job id" in dead[0]["error"]
+
+
+# --- 4. an entry's size is known before it is read --------------------------------------
+
+HUGE = 48 * 1024 * 1024  # an entry this large must never reach a worker's memory
+
+
+def _sent(env: QueueEnv) -> int:
+    """Bytes Redis has written to all its clients so far."""
+    stats: Any = env.client.info("stats")
+    return int(stats["total_net_output_bytes"])
+
+
+def _huge(**fields: Any) -> dict[str, Any]:
+    """A store job for acme carrying HUGE bytes, as anyone who can reach Redis
+    writes it."""
+    return _entry(raw=b"h" * HUGE, **fields)
+
+
+def _streams(env: QueueEnv) -> Streams:
+    streams = Streams.connect(env.url, env.prefix, max_raw=100_000)
+    streams.ensure_groups()
+    return streams
+
+
+def test_an_oversized_entry_is_buried_inside_redis_unread(
+    queue_env: QueueEnv, dsn: str, conn: Conn
+) -> None:
+    """An entry of 48 MiB and one of 40,000 tiny fields, beside good jobs: the worker
+    never receives either (Redis sends it a few kilobytes, not 48 MiB); each is a
+    dead letter at once, with its size, its small fields (origin, tenant) and no raw,
+    and is in acme's job log; the good jobs are stored. Before, the worker read the
+    whole entry into memory and only then refused it."""
+    queue_env.configure(claim_after=2, linger_ms=20, max_job_bytes=100_000)
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    _add(queue_env, _huge(origin="huge"))
+    many = _entry(raw=b"x", origin="many")
+    many.update({f"f{i}": "v" for i in range(40_000)})
+    _add(queue_env, many)
+    raws = _good(queue_env, 5)
+    before = _sent(queue_env)
+    err = _worker(dsn)
+    assert _sent(queue_env) - before < HUGE // 4
+    assert "stored 5 messages" in err and "2 jobs to the dead letters" in err, err
+    assert _hashes(conn, "acme") == _sha(raws)
+    dead = {d["origin"]: d for d in _dead(dsn)}
+    assert sorted(dead) == ["huge", "many"]
+    size = re.search(r"an entry of (\d+) bytes", dead["huge"]["error"])
+    assert size is not None and int(size[1]) > HUGE, dead["huge"]
+    for row in dead.values():
+        assert "over the limit" in row["error"] and row["tenant"] == "acme", row
+    buried: Any = queue_env.client.xrange(f"{queue_env.prefix}:dead")
+    kept = {f[b"origin"]: f.get(b"raw") for _, f in buried}
+    assert kept == {b"huge": None, b"many": b"x"}  # only fields of up to 4 KiB
+    logged = conn.execute(
+        "SELECT source FROM job_log WHERE outcome = 'dead' ORDER BY 1"
+    ).fetchall()
+    assert [r[0] for r in logged] == ["huge", "many"]
+
+
+def test_an_oversized_entry_met_while_waiting_or_claiming_is_refused_unread(
+    queue_env: QueueEnv,
+) -> None:
+    """The two reads Redis cannot screen for pmail: the blocking wait for new jobs
+    (an entry of 48 MiB arrives while the worker waits) and the claim of a dead
+    worker's entry. The worker's connection refuses the reply at its length, before
+    reading it, and Redis buries the entry; the next job is read as usual."""
+    streams = _streams(queue_env)
+    stream = f"{queue_env.prefix}:jobs:normal"
+    before = _sent(queue_env)
+    threading.Timer(0.5, lambda: _add(queue_env, _huge(origin="late"))).start()
+    got = streams.read("w1", 10, block_ms=10_000)
+    assert _sent(queue_env) - before < HUGE // 2
+    assert [(d.job.origin, d.dead_id is not None) for d in got] == [("late", True)]
+    assert got[0].problem is not None and "over the limit" in got[0].problem
+    threading.Timer(
+        0.5, lambda: _add(queue_env, _entry(raw=b"ok", origin="next"))
+    ).start()
+    got = streams.read("w1", 10, block_ms=10_000)
+    assert [(d.job.origin, d.job.raw, d.dead_id) for d in got] == [
+        ("next", b"ok", None)
+    ]
+    streams.ack(got)
+
+    _add(queue_env, _huge(origin="orphan"))
+    queue_env.client.xreadgroup("workers", "gone", {stream: ">"}, count=1)
+    before = _sent(queue_env)
+    claimed, exhausted = streams.claim_due("w2", claim_after=0, max_deliveries=5)
+    assert _sent(queue_env) - before < HUGE // 2
+    assert exhausted == [] and [(d.job.origin, bool(d.dead_id)) for d in claimed] == [
+        ("orphan", True)
+    ]
+    assert queue_env.client.xlen(stream) == 0
+    pending: Any = queue_env.client.xpending(stream, "workers")
+    assert pending["pending"] == 0
+    dead = streams.dead()
+    assert [d.job.origin for d in dead] == ["late", "orphan"]
+    assert all(b"raw" not in d.entry for d in dead)
+
+
+def test_status_and_the_dead_letters_show_an_oversized_entry_without_reading_it(
+    queue_env: QueueEnv, dsn: str
+) -> None:
+    """An entry of 48 MiB waiting in a stream, and one written straight into the
+    dead letters: `queue status` and `queue dead list` answer without Redis
+    sending either (the list shows the dead one's small fields and its size)."""
+    _add(queue_env, _huge(origin="waiting"))
+    queue_env.client.xadd(f"{queue_env.prefix}:dead", _huge(origin="planted"))  # type: ignore[arg-type]
+    before = _sent(queue_env)
+    code, out, err = _pmail(dsn, "queue", "status", "--format", "json")
+    assert code == 0, err
+    assert {r["priority"]: r["waiting"] for r in json.loads(out)}["normal"] == 1
+    dead = _dead(dsn)
+    assert _sent(queue_env) - before < HUGE // 4
+    assert [d["origin"] for d in dead] == ["planted"]
+    assert "over the limit" in dead[0]["error"]
