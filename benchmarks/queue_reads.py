@@ -1,10 +1,11 @@
-"""Queue reads: what screening entries inside Redis costs the worker.
+"""Queue reads: what reading one entry per capped reply costs the worker.
 
-A worker reads its jobs through streams.lua, which buries an entry over the size limit
-inside Redis before it is sent, and waits for new jobs on a connection whose parser
-refuses a reply over its limit (docs/queue.md, "Entries too large to read"). The
-baseline is the read pmail made before: XREADGROUP straight into hiredis. Both read
-the same entries, alternated, in one run:
+A worker reads new jobs one entry per reply (XREADGROUP COUNT 1 per entry, sent
+together) on a connection whose parser refuses a reply over its limit, so that an
+oversized entry is never read whole (docs/queue.md, "Entries too large to read").
+The baseline is the read pmail made before: one XREADGROUP COUNT n per stream
+straight into hiredis. Both build the same checked Deliveries from the same entries,
+alternated, in one run:
 
 * drain: N entries (the real messages of ../shared/corpus, repeated) already waiting,
   read in batches of --batch until none is left; entries per second;
@@ -35,7 +36,7 @@ import redis
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pmail_cli.streams import GROUP, PRIORITIES, Job, Streams
+from pmail_cli.streams import GROUP, PRIORITIES, Delivery, Job, Streams
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -81,23 +82,27 @@ class Fresh:
 
 
 def baseline_read(fresh: Fresh, count: int, block_ms: int) -> int:
-    """pmail's read before streams.lua: XREADGROUP into hiredis, each priority in
-    turn, then a blocking one on all of them; entries returned."""
+    """pmail's read before this change: XREADGROUP into hiredis, each priority in
+    turn, then a blocking one on all of them, each entry checked into a Delivery as
+    pmail does (read_job); entries returned."""
     names = [fresh.streams.stream(p) for p in PRIORITIES]
-    got = 0
+    got: list[Delivery] = []
+
+    def take(reply: Any) -> None:
+        for name, entries in reply or []:
+            priority = name.decode().rsplit(":", 1)[-1]
+            for entry_id, fields in entries:
+                got.append(fresh.streams._delivery(priority, entry_id, fields, 1))
+
     for name in names:
-        if got >= count:
+        if len(got) >= count:
             break
-        reply: Any = fresh.plain.xreadgroup(
-            GROUP, "bench", {name: ">"}, count=count - got
-        )
-        got += sum(len(entries) for _, entries in reply or [])
+        left = count - len(got)
+        take(fresh.plain.xreadgroup(GROUP, "bench", {name: ">"}, count=left))
     if not got and block_ms:
-        reply = fresh.plain.xreadgroup(
-            GROUP, "bench", dict.fromkeys(names, ">"), count=count, block=block_ms
-        )
-        got = sum(len(entries) for _, entries in reply or [])
-    return got
+        wait: Any = dict.fromkeys(names, ">")
+        take(fresh.plain.xreadgroup(GROUP, "bench", wait, count=count, block=block_ms))
+    return len(got)
 
 
 def pmail_read(fresh: Fresh, count: int, block_ms: int) -> int:

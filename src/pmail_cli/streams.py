@@ -539,7 +539,7 @@ class Streams:
                     if idle < wait:
                         continue
                     try:
-                        got: Any = self.waiter.xclaim(
+                        got: Any = self.reader.xclaim(
                             stream, GROUP, consumer, int(wait * 1000), [entry_id]
                         )
                     except ReplyTooLarge:  # ours now, and too large to read
