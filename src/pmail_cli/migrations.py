@@ -121,7 +121,7 @@ def apply_pending(
     if not conn.autocommit:
         conn.commit()
         conn.autocommit = True
-    conn.execute(load_sql("migrations/lock"), {"key": ADVISORY_LOCK_KEY})
+    _lock(conn)
     try:
         conn.execute(load_sql("migrations/create_history"))
         todo = _check(discover(), _applied(conn))
@@ -131,6 +131,34 @@ def apply_pending(
         return todo
     finally:
         conn.execute(load_sql("migrations/unlock"), {"key": ADVISORY_LOCK_KEY})
+
+
+def _lock(conn: psycopg.Connection) -> None:
+    """Take the migration lock; when another session holds it, say who before
+    waiting (a silent wait looks like a hung init-db)."""
+    key = {"key": ADVISORY_LOCK_KEY}
+    row = conn.execute(load_sql("migrations/try_lock"), key).fetchone()
+    if row is not None and row[0]:
+        return
+    holders = conn.execute(load_sql("migrations/lock_holders"), key).fetchall()
+    named = "; ".join(
+        f"pid {pid}, role {role or '?'}, application {app or '-'!r}"
+        + (f", connected {started:%Y-%m-%d %H:%M:%S %Z}" if started else "")
+        for pid, role, app, started in holders
+    )
+    ending = (
+        f"SELECT pg_terminate_backend({holders[0][0]})"
+        if holders
+        else "pg_terminate_backend"
+    )
+    logger.warning(
+        "waiting for the migration lock, held by another session (%s); it is "
+        "released when that session's migration ends or the session closes "
+        "(end it with %s)",
+        named or "it has just let go",
+        ending,
+    )
+    conn.execute(load_sql("migrations/lock"), key)
 
 
 BACKFILL_BATCH = 2000

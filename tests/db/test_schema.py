@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -107,6 +109,44 @@ def test_init_db_twice_changes_nothing(conn: Conn) -> None:
     assert migrations.apply_pending(conn) == []
     count = conn.execute("SELECT count(*) FROM pmail_schema_migrations").fetchone()
     assert count == (len(migrations.discover()),)
+
+
+def test_a_waiting_init_db_names_the_session_holding_the_migration_lock(
+    dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another session holds the migration lock (a migration running, or any role
+    that takes the advisory lock): init-db says which (pid, role, application)
+    instead of hanging silently, then finishes once the lock is let go."""
+    key = migrations.ADVISORY_LOCK_KEY
+    with psycopg.connect(dsn, autocommit=True, application_name="the-blocker") as held:
+        held.execute("SELECT pg_advisory_lock(%s)", (key,))
+        finished = threading.Event()
+
+        def init_db() -> None:
+            with psycopg.connect(dsn) as conn:
+                migrations.apply_pending(conn)
+            finished.set()
+
+        runner = threading.Thread(target=init_db)
+        runner.start()
+        waiting = """SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+                      AND NOT granted AND objid::bigint = %s & 4294967295"""
+        for _ in range(200):
+            if held.execute(waiting, (key,)).fetchone() == (1,):
+                break
+            time.sleep(0.05)
+        assert not finished.is_set()
+        held.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        runner.join(60)
+        assert finished.is_set()
+        pid = held.info.backend_pid
+    warned = [
+        r.getMessage() for r in caplog.records if "migration lock" in r.getMessage()
+    ]
+    assert len(warned) == 1, warned
+    assert f"pid {pid}, role " in warned[0]
+    assert "'the-blocker'" in warned[0]
+    assert f"SELECT pg_terminate_backend({pid})" in warned[0]
 
 
 def test_changed_migration_is_refused(conn: Conn) -> None:
