@@ -14,7 +14,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pmail_cli.config import EMBEDDED_SOURCE, Settings, redact_dsn
-from pmail_cli.errors import DatabaseUnavailable, PmailError, SchemaMissing, UsageError
+from pmail_cli.errors import DatabaseUnavailable, PmailError, SchemaMissing
 from pmail_cli.sqlfiles import compose_sql, load_sql
 
 logger = logging.getLogger(__name__)
@@ -61,10 +61,8 @@ def create_database(settings: Settings) -> tuple[str, bool]:
         name = conninfo_to_dict(dsn).get("dbname")
     except psycopg.ProgrammingError as exc:
         raise invalid_dsn(exc, dsn, settings.dsn_source) from None
-    if not name:
-        raise UsageError(
-            "the DSN names no database to create", hint="add dbname=… to the DSN"
-        )
+    if not name:  # a service file, PGDATABASE or the user's name may name it
+        name = _implied_database(settings, dsn)
     last: psycopg.OperationalError | None = None
     for maintenance in MAINTENANCE_DATABASES:
         try:
@@ -82,6 +80,19 @@ def create_database(settings: Settings) -> tuple[str, bool]:
                 f"{name}`, then `pmail init-db`",
             ) from None
     raise connect_error(last, dsn, settings.dsn_source, doing=f" to create {name!r}")
+
+
+def _implied_database(settings: Settings, dsn: str) -> str:
+    """The database a DSN without dbname= reaches: what libpq takes from a service
+    file (service=), PGDATABASE or the user's name. Only a connection tells: the
+    database it opens, or the one the server says it does not have."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=10) as conn:
+            return str(conn.info.dbname)
+    except psycopg.OperationalError as exc:
+        if missing := _MISSING_DATABASE.search(str(exc)):
+            return missing.group(1)
+        raise connect_error(exc, dsn, settings.dsn_source) from None
 
 
 _MISSING_ROLE = re.compile(r'role "([^"]+)" does not exist')

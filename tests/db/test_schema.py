@@ -208,3 +208,40 @@ def test_init_db_create_makes_the_database_and_says_how_when_missing(
     finally:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def test_init_db_create_finds_the_database_a_service_file_names(
+    dsn: str,
+    conn: psycopg.Connection[tuple[object, ...]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--dsn service=NAME`: the database is named in the service file, not in the
+    DSN. init-db --create used to say the DSN names no database; it now creates the
+    one the service file names and its schema."""
+    from psycopg.conninfo import conninfo_to_dict
+    from typer.testing import CliRunner
+
+    from pmail_cli.cli import app
+
+    name = f"pmail_test_service_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    params = {k: v for k, v in conninfo_to_dict(dsn).items() if k != "dbname"}
+    lines = [f"{k}={v}" for k, v in params.items()]
+    (tmp_path / "pg_service.conf").write_text(
+        "[pmailtest]\n" + "\n".join([*lines, f"dbname={name}"]) + "\n"
+    )
+    monkeypatch.setenv("PGSERVICEFILE", str(tmp_path / "pg_service.conf"))
+    conn.autocommit = True
+    try:
+        out = CliRunner().invoke(
+            app, ["init-db", "--dsn", "service=pmailtest", "--create"]
+        )
+        assert out.exit_code == 0, out.stderr
+        assert f"created database {name}" in out.stderr
+        with psycopg.connect("service=pmailtest") as created:
+            assert created.info.dbname == name
+            assert created.execute(
+                "SELECT to_regclass('email_messages')"
+            ).fetchone() == ("email_messages",)
+    finally:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
