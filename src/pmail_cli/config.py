@@ -10,6 +10,7 @@ from pathlib import Path
 import platformdirs
 
 from pmail_cli.errors import UsageError
+from pmail_cli.queue_job import MIN_KEY_BYTES
 
 EMBEDDED_SOURCE = "embedded PostgreSQL"
 # the largest message pmail reads and stores (docs/config.md): larger is refused
@@ -38,6 +39,9 @@ class QueueSettings:
     accounts: Path | None = None  # the worker's IMAP accounts file (jobs name accounts)
     password: str | None = field(default=None, repr=False)  # Redis AUTH password
     tls_ca_file: Path | None = None  # CA certificates for a rediss:// queue
+    # [queue.job_keys]: tenant name -> the key its jobs are signed with (hex)
+    job_keys: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    require_signed: bool = False  # the worker takes only jobs signed with a key
 
 
 QUEUE_INTS = (
@@ -181,6 +185,18 @@ def _queue_settings(
         )
     values: dict[str, object] = {}
     for key, value in table.items():
+        if key == "job_keys":
+            values[key] = _job_keys(value, config_path)
+            continue
+        if key == "require_signed":
+            if not isinstance(value, bool):
+                raise UsageError(
+                    f"{config_path}: [queue] require_signed = {value!r} is not "
+                    "true or false",
+                    hint="see docs/queue.md, Signed jobs",
+                )
+            values[key] = value
+            continue
         ok = (
             isinstance(value, int) and not isinstance(value, bool) and value > 0
             if key in QUEUE_INTS
@@ -205,6 +221,27 @@ def _queue_settings(
             hint="max_message_bytes bounds every message, spooled or not",
         )
     return queue
+
+
+def _job_keys(table: object, config_path: Path) -> dict[str, bytes]:
+    """[queue.job_keys]: tenant name = a key of at least 32 bytes, in hex."""
+    hint = 'e.g. acme = "<64 hex digits>" from `openssl rand -hex 32` (docs/queue.md)'
+    if not isinstance(table, dict):
+        raise UsageError(f"{config_path}: [queue.job_keys] must be a table", hint=hint)
+    keys: dict[str, bytes] = {}
+    for tenant, text in table.items():
+        try:
+            key = bytes.fromhex(text) if isinstance(text, str) else b""
+        except ValueError:
+            key = b""
+        if len(key) < MIN_KEY_BYTES:
+            raise UsageError(
+                f"{config_path}: [queue.job_keys] {tenant!r} is not a key of at least "
+                f"{MIN_KEY_BYTES} bytes in hex",
+                hint=hint,
+            )
+        keys[tenant.strip()] = key
+    return keys
 
 
 def settings_from_environment(dsn_flag: str | None, config: Path | None) -> Settings:

@@ -10,6 +10,8 @@ one place that decides; `loose_job` reads a refused entry for display only.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import re
 import time
@@ -33,8 +35,23 @@ EARLIEST = 946_684_800.0  # 2000-01-01: no job was enqueued before
 FUTURE_SLACK = 86_400.0  # clocks of producers and workers may differ, not by a day
 
 COMMON = frozenset(
-    {"type", "tenant", "priority", "origin", "direction", "job", "enqueued", "attempts"}
+    {
+        "type",
+        "tenant",
+        "priority",
+        "origin",
+        "direction",
+        "job",
+        "enqueued",
+        "attempts",
+        "sig",
+    }
 )
+# a signature covers every field but itself and `attempts`, which a dead-letter
+# re-drive rewrites (the worker's count, not the producer's word)
+UNSIGNED = frozenset({b"sig", b"attempts"})
+SIGNATURE_VERSION = "v1"
+MIN_KEY_BYTES = 32
 BY_TYPE = {
     "store": COMMON | {"raw", "spool"},
     "import-imap": COMMON | {"account"},
@@ -67,8 +84,8 @@ class Job:
     enqueued: float = field(default_factory=time.time)
     attempts: int = 0  # deliveries before a dead-letter re-drive
 
-    def fields(self) -> dict[Any, bytes]:
-        """The stream entry's fields."""
+    def fields(self, key: bytes | None = None) -> dict[Any, bytes]:
+        """The stream entry's fields, signed with the tenant's job key when given."""
         out = {
             "type": self.type,
             "tenant": self.tenant,
@@ -86,6 +103,9 @@ class Job:
         encoded = {k: v.encode() for k, v in out.items()}
         if self.raw is not None:
             encoded["raw"] = self.raw
+        if key is not None:
+            named = {k.encode(): v for k, v in encoded.items()}
+            encoded["sig"] = signature(named, key).encode()
         return encoded
 
     @property
@@ -94,10 +114,32 @@ class Job:
         return len(self.raw or b"") + 200
 
 
-def read_job(fields: Mapping[bytes, bytes], *, stream: str, max_raw: int) -> Job:
+def signature(fields: Mapping[bytes, bytes], key: bytes) -> str:
+    """`v1:` and the HMAC-SHA256, under the tenant's job key, of every field but
+    UNSIGNED: names sorted, each name and value length-prefixed, so no two sets of
+    fields give the same message."""
+    mac = hmac.new(key, b"pmail-job-" + SIGNATURE_VERSION.encode(), hashlib.sha256)
+    for name in sorted(k for k in fields if k not in UNSIGNED):
+        value = fields[name]
+        for part in (name, value):
+            mac.update(len(part).to_bytes(8, "big"))
+            mac.update(part)
+    return f"{SIGNATURE_VERSION}:{mac.hexdigest()}"
+
+
+def read_job(
+    fields: Mapping[bytes, bytes],
+    *,
+    stream: str,
+    max_raw: int,
+    keys: Mapping[str, bytes] | None = None,
+    require_signed: bool = False,
+) -> Job:
     """The job an entry of the `stream` priority's stream holds, every field checked;
     InvalidJob with the reason when it is not one (it then goes to the dead letters,
-    never retried: the same entry fails the same way every time)."""
+    never retried: the same entry fails the same way every time). A tenant with a
+    job key in `keys` takes only jobs signed with it; with require_signed, a tenant
+    without one takes none."""
     names = {_name(k) for k in fields}
     kind = _text(fields, "type", limit=32, required=True)
     if kind not in JOB_TYPES:
@@ -109,6 +151,7 @@ def read_job(fields: Mapping[bytes, bytes], *, stream: str, max_raw: int) -> Job
     tenant = _text(fields, "tenant", limit=MAX_TENANT * 4, required=True)
     if not tenant.strip() or len(tenant) > MAX_TENANT or _CONTROL.search(tenant):
         raise InvalidJob(f"tenant {_shown(tenant)} is not a tenant name")
+    _check_signature(fields, tenant, keys or {}, require_signed)
     priority = _text(fields, "priority", limit=32) or stream
     if priority != stream:
         raise InvalidJob(f"priority {_shown(priority)} on the {stream} stream")
@@ -133,6 +176,35 @@ def read_job(fields: Mapping[bytes, bytes], *, stream: str, max_raw: int) -> Job
         if not job.account.strip():
             raise InvalidJob("an import-imap job names no account")
     return job
+
+
+def _check_signature(
+    fields: Mapping[bytes, bytes],
+    tenant: str,
+    keys: Mapping[str, bytes],
+    require_signed: bool,
+) -> None:
+    key = keys.get(tenant)
+    if key is None:
+        if require_signed:
+            raise InvalidJob(
+                f"no job key for tenant {_shown(tenant)}, and [queue] require_signed "
+                "is set: the worker takes only signed jobs"
+            )
+        return  # nothing to check it against
+    given = fields.get(b"sig")
+    if given is None:
+        raise InvalidJob(
+            f"an unsigned job for tenant {_shown(tenant)}, which takes only jobs "
+            "signed with its job key"
+        )
+    if not isinstance(given, bytes) or not hmac.compare_digest(
+        given, signature(fields, key).encode()
+    ):
+        raise InvalidJob(
+            f"the job's signature does not match tenant {_shown(tenant)}'s job key "
+            "(forged, changed after it was signed, or signed for another tenant)"
+        )
 
 
 def _store_fields(job: Job, fields: Mapping[bytes, bytes], max_raw: int) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -182,11 +182,16 @@ class Streams:
         *,
         capped: Callable[[int], redis.Redis],
         max_raw: int = DEFAULT_MAX_RAW,
+        job_keys: Mapping[str, bytes] | None = None,
+        require_signed: bool = False,
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.url = url
         self.max_raw = max_raw  # a job's raw message larger than this is refused
+        # tenant -> job key: jobs added are signed with it, jobs read checked
+        self.job_keys = dict(job_keys or {})
+        self.require_signed = require_signed  # read: a tenant without a key takes none
         # an entry larger than this is never read whole (streams.lua buries it)
         self.entry_limit = max_raw + ENTRY_SLACK
         # the blocking wait takes one entry of each stream in one reply
@@ -207,6 +212,8 @@ class Streams:
         password: str | None = None,
         ca_file: Path | None = None,
         max_raw: int = DEFAULT_MAX_RAW,
+        job_keys: Mapping[str, bytes] | None = None,
+        require_signed: bool = False,
     ) -> Streams:
         """Connect to the queue at `url` (AUTH with `password`; over TLS for
         rediss://, verified against ca_file or the system's CAs); a clear error
@@ -238,7 +245,15 @@ class Streams:
                 f"invalid queue URL {redact_url(url)}: {exc}",
                 hint="use redis://host:port/db, or rediss:// for TLS",
             ) from None
-        streams = cls(client, prefix, url, capped=capped, max_raw=max_raw)
+        streams = cls(
+            client,
+            prefix,
+            url,
+            capped=capped,
+            max_raw=max_raw,
+            job_keys=job_keys,
+            require_signed=require_signed,
+        )
         with streams.errors():
             client.ping()
         return streams
@@ -283,11 +298,13 @@ class Streams:
     # --- producers -----------------------------------------------------------------
 
     def add(self, jobs: Sequence[Job]) -> list[str]:
-        """Append jobs to their priorities' streams, in one round trip."""
+        """Append jobs to their priorities' streams, in one round trip; each signed
+        with its tenant's job key when there is one."""
         with self.errors():
             pipe = self.client.pipeline(transaction=False)
             for job in jobs:
-                pipe.xadd(self.stream(job.priority), job.fields())  # type: ignore[arg-type]
+                fields = job.fields(self.job_keys.get(job.tenant))
+                pipe.xadd(self.stream(job.priority), fields)  # type: ignore[arg-type]
             return [
                 str(i.decode() if isinstance(i, bytes) else i) for i in pipe.execute()
             ]
@@ -457,7 +474,13 @@ class Streams:
     ) -> Delivery:
         """A delivered entry, its job checked (a refused one carries its problem)."""
         try:
-            job = read_job(fields, stream=priority, max_raw=self.max_raw)
+            job = read_job(
+                fields,
+                stream=priority,
+                max_raw=self.max_raw,
+                keys=self.job_keys,
+                require_signed=self.require_signed,
+            )
             problem = None
         except InvalidJob as exc:
             job, problem = loose_job(fields), str(exc)

@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pmail_cli.cli import app
+from pmail_cli.queue_job import signature
 from pmail_cli.sources.spool import tenant_folder
 from pmail_cli.streams import Streams
 from tests import mailgen
@@ -61,9 +62,9 @@ def _entry(tenant: str | bytes = "acme", **fields: object) -> dict[str, Any]:
     return out
 
 
-def _add(env: QueueEnv, fields: dict[str, Any], priority: str = "normal") -> str:
+def _add(env: QueueEnv, fields: dict[Any, Any], priority: str = "normal") -> str:
     """Write an entry into a job stream directly, as anyone who can reach Redis."""
-    entry_id = env.client.xadd(f"{env.prefix}:jobs:{priority}", fields)  # type: ignore[arg-type]
+    entry_id = env.client.xadd(f"{env.prefix}:jobs:{priority}", fields)
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
 
@@ -609,3 +610,105 @@ def test_status_and_the_dead_letters_show_an_oversized_entry_without_reading_it(
     assert _sent(queue_env) - before < HUGE // 4
     assert [d["origin"] for d in dead] == ["planted"]
     assert "over the limit" in dead[0]["error"]
+
+
+# --- 5. signed jobs: a Redis writer without a tenant's key cannot speak for it ----------
+
+KEYS = {"acme": "a1" * 32, "evil": "e5" * 32, "later": "7c" * 32}
+
+
+def _sign_with_keys(env: QueueEnv, *, required: bool) -> None:
+    """The tenants' job keys in the config file (producers and the worker share it
+    here; in production each producer holds only its own tenant's key)."""
+    env.configure(claim_after=2, linger_ms=20)
+    with env.config.open("a") as config:
+        config.write(f"require_signed = {'true' if required else 'false'}\n")
+        config.write("[queue.job_keys]\n")
+        config.writelines(f'{name} = "{key}"\n' for name, key in KEYS.items())
+
+
+def _signed(tenant: str, key: str, raw: bytes, origin: str) -> dict[bytes, bytes]:
+    """A store job's fields signed with key, as a producer holding it writes them."""
+    entry = {
+        k.encode(): v if isinstance(v, bytes) else str(v).encode()
+        for k, v in _entry(tenant, raw=raw, origin=origin).items()
+    }
+    entry[b"sig"] = signature(entry, bytes.fromhex(key)).encode()
+    return entry
+
+
+def test_only_jobs_signed_with_the_tenants_key_are_stored(
+    queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """With job keys and require_signed: `pmail enqueue` signs acme's mail with
+    acme's key and it is stored; for a tenant without a key it refuses. Written
+    straight into Redis, each of these is a dead letter at once with its reason: an
+    unsigned job for acme; one signed with evil's key; acme's real job re-addressed
+    to evil, or with its message or job id changed; one for a tenant without a key.
+    A job whose attempts was changed (a re-drive does that) is stored, and so is a
+    signed job re-driven after its tenant was created."""
+    _sign_with_keys(queue_env, required=True)
+    for name in ("acme", "evil", "keyless"):
+        assert _pmail(dsn, "tenant", "add", name)[0] == 0
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    real = mailgen.simple(1, subject="acme's own mail")
+    (inputs / "a.eml").write_bytes(real)
+    code, _, err = _pmail(dsn, "enqueue", str(inputs), "-t", "keyless")
+    assert code == 2 and "no job key for tenant 'keyless'" in err and "hint:" in err
+    code, _, err = _pmail(dsn, "enqueue", str(inputs), "-t", "acme")
+    assert code == 0, err
+    stream = f"{queue_env.prefix}:jobs:normal"
+    entries: Any = queue_env.client.xrange(stream)
+    ((_, enqueued),) = entries
+    assert enqueued[b"sig"].startswith(b"v1:")
+    forged: list[tuple[dict[Any, Any], str]] = [  # buried in stream order
+        (_entry("acme", raw=mailgen.simple(2), origin="unsigned"), "unsigned job"),
+        (_signed("acme", KEYS["evil"], mailgen.simple(3), "evil's key"), "not match"),
+        ({**enqueued, b"tenant": b"evil"}, "does not match tenant 'evil'"),
+        ({**enqueued, b"raw": mailgen.simple(4)}, "does not match tenant 'acme'"),
+        ({**enqueued, b"job": str(uuid.uuid4()).encode()}, "does not match"),
+        (_signed("keyless", KEYS["acme"], mailgen.simple(5), "no key"), "no job key"),
+    ]
+    for fields, _ in forged:
+        _add(queue_env, fields)
+    _add(queue_env, {**enqueued, b"attempts": b"3"})  # not signed: stored
+    err = _worker(dsn)
+    assert f"{len(forged)} jobs to the dead letters" in err, err
+    assert _hashes(conn, "acme") == _sha([real])
+    assert _hashes(conn, "evil") == [] and _hashes(conn, "keyless") == []
+    dead = _dead(dsn)
+    assert len(dead) == len(forged)
+    for row, (_, reason) in zip(dead, forged, strict=True):
+        assert reason in row["error"], (row, reason)
+    logged = conn.execute(
+        "SELECT count(*) FROM job_log j JOIN tenants t USING (tenant_id) "
+        "WHERE t.name = 'acme' AND j.outcome = 'dead'"
+    ).fetchone()
+    assert logged == (4,)  # the forged jobs that name acme are in its job log
+
+    late = mailgen.simple(6, subject="for a tenant made later")
+    _add(queue_env, _signed("later", KEYS["later"], late, "before its tenant"))
+    assert "1 job to the dead letters" in _worker(dsn)
+    assert _pmail(dsn, "tenant", "add", "later")[0] == 0
+    assert _pmail(dsn, "queue", "dead", "retry")[0] == 0  # rewrites attempts
+    assert "stored 1 message" in _worker(dsn)
+    assert _hashes(conn, "later") == _sha([late])
+
+
+def test_without_require_signed_a_tenant_with_a_key_still_takes_only_signed_jobs(
+    queue_env: QueueEnv, dsn: str, conn: Conn
+) -> None:
+    """require_signed off: a tenant without a key takes unsigned jobs as before, but
+    one with a key (acme) refuses an unsigned job; a signed one is stored."""
+    _sign_with_keys(queue_env, required=False)
+    for name in ("acme", "open"):
+        assert _pmail(dsn, "tenant", "add", name)[0] == 0
+    _add(queue_env, _entry("acme", raw=mailgen.simple(1), origin="unsigned"))
+    _add(queue_env, _entry("open", raw=mailgen.simple(2), origin="open"))
+    _add(queue_env, _signed("acme", KEYS["acme"], mailgen.simple(3), "signed"))
+    err = _worker(dsn)
+    assert "stored 2 messages" in err and "1 job to the dead letters" in err, err
+    assert _hashes(conn, "acme") == _sha([mailgen.simple(3)])
+    assert _hashes(conn, "open") == _sha([mailgen.simple(2)])
+    assert [d["origin"] for d in _dead(dsn)] == ["unsigned"]

@@ -123,6 +123,31 @@ def test_queue_password_paths_and_message_limit(tmp_path: Path) -> None:
         resolve_settings(dsn_flag=None, env={}, config_path=bad)
 
 
+def test_queue_job_keys_are_read_checked_and_never_shown(tmp_path: Path) -> None:
+    """[queue.job_keys] maps tenant names to hex keys of at least 32 bytes and
+    require_signed is a boolean; a short, non-hex or non-text key, or a
+    require_signed that is not true/false, is a usage error naming the key; the keys
+    never show in repr."""
+    key = "0f" * 32
+    path = _config(
+        tmp_path,
+        f'[queue]\nrequire_signed = true\n[queue.job_keys]\nacme = "{key}"\n',
+    )
+    queue = resolve_settings(dsn_flag=None, env={}, config_path=path).queue
+    assert queue.require_signed is True
+    assert queue.job_keys == {"acme": bytes.fromhex(key)}
+    assert key not in repr(queue) and "job_keys" not in repr(queue)
+    for bad, words in (
+        ('[queue.job_keys]\nacme = "0f0f"\n', "'acme' is not a key of at least 32"),
+        ('[queue.job_keys]\nacme = "zz' + "0" * 62 + '"\n', "'acme' is not a key"),
+        ("[queue.job_keys]\nacme = 12\n", "'acme' is not a key"),
+        ('[queue]\njob_keys = "x"\n', "must be a table"),
+        ('[queue]\nrequire_signed = "yes"\n', "require_signed = 'yes' is not true"),
+    ):
+        with pytest.raises(UsageError, match=words):
+            resolve_settings(dsn_flag=None, env={}, config_path=_config(tmp_path, bad))
+
+
 def test_maximum_message_size_from_environment_file_or_default(
     tmp_path: Path,
 ) -> None:

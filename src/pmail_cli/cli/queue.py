@@ -81,7 +81,8 @@ def enqueue_cmd(
     Takes the same inputs as `pmail ingest`; returns once Redis holds the jobs
     (waiting while the queue is over its size limit). The queue is PMAIL_QUEUE_URL.
     An IMAP job names the account only; the worker takes its host, credentials and
-    folders from its own accounts file (docs/queue.md).
+    folders from its own accounts file (docs/queue.md). Jobs are signed with the
+    tenant's key from [queue.job_keys] in the config file, when it has one.
 
     Example: pmail enqueue - --tenant acme --priority high < message.eml
     """

@@ -68,6 +68,8 @@ def open_streams(settings: Settings) -> Streams:
         password=limits.password,
         ca_file=limits.tls_ca_file,
         max_raw=limits.max_job_bytes,
+        job_keys=limits.job_keys,
+        require_signed=limits.require_signed,
     )
     streams.ensure_groups()
     return streams
@@ -97,11 +99,25 @@ class EnqueueResult:
     failures: list[ReadFailure] = field(default_factory=list)
 
 
-def _check(priority: str, tenant: str) -> None:
+def _check(priority: str, tenant: str, settings: Settings) -> None:
     if priority not in PRIORITIES:
         raise vocab.refused("--priority", priority, PRIORITIES)
     if not tenant.strip():
         raise UsageError("give --tenant")
+    _check_signable(tenant, settings)
+
+
+def _check_signable(tenant: str, settings: Settings) -> None:
+    """With require_signed, a job for a tenant without a job key here would only
+    go to the dead letters: refuse it now."""
+    limits = settings.queue
+    if limits.require_signed and tenant not in limits.job_keys:
+        raise UsageError(
+            f"no job key for tenant {tenant!r}, and [queue] require_signed is set: "
+            "its jobs would go to the dead letters",
+            hint="add the tenant's key to [queue.job_keys] in the config file "
+            "(docs/queue.md, Signed jobs)",
+        )
 
 
 def enqueue_paths(
@@ -118,7 +134,7 @@ def enqueue_paths(
     """Put every message found under paths on the queue as store jobs; returns once
     Redis holds them. Over max_job_bytes a message goes to the spool directory and
     the job names the file. Waits while the queue holds more than max_queue_bytes."""
-    _check(priority, tenant)
+    _check(priority, tenant, settings)
     check_inputs(paths, direction=direction, as_format=as_format, undone="enqueued")
     streams = open_streams(settings)
     limits = settings.queue
@@ -200,7 +216,7 @@ def enqueue_imap(
     worker takes its host, credentials and folders from its own accounts file. With
     an accounts file here too (`accounts`, else [queue] accounts), each name is
     checked against it first and the job carries the account's tenant."""
-    _check(priority, tenant)
+    _check(priority, tenant, settings)
     path = accounts or settings.queue.accounts
     known = imap_accounts.load_accounts(path) if path is not None else None
     jobs = []
@@ -215,13 +231,14 @@ def enqueue_imap(
                     "file the workers read",
                 )
             owner = found[0].tenant or tenants.DEFAULT_TENANT
+            _check_signable(owner, settings)
         jobs.append(Job("import-imap", owner, priority, origin=name, account=name))
     return len(open_streams(settings).add(jobs))
 
 
 def enqueue_analytics(settings: Settings, *, tenant: str, priority: str) -> int:
     """A rollup refresh for the tenant."""
-    _check(priority, tenant)
+    _check(priority, tenant, settings)
     return len(open_streams(settings).add([Job("analytics", tenant, priority)]))
 
 
