@@ -184,7 +184,9 @@ def _check_signature(
     keys: Mapping[str, bytes],
     require_signed: bool,
 ) -> None:
-    key = keys.get(tenant)
+    # --tenant lookups also try the name stripped (services.tenants); the worker's
+    # is exact, but a job for ' acme' must never escape acme's key either way
+    key = keys.get(tenant, keys.get(tenant.strip()))
     if key is None:
         if require_signed:
             raise InvalidJob(

@@ -700,15 +700,19 @@ def test_without_require_signed_a_tenant_with_a_key_still_takes_only_signed_jobs
     queue_env: QueueEnv, dsn: str, conn: Conn
 ) -> None:
     """require_signed off: a tenant without a key takes unsigned jobs as before, but
-    one with a key (acme) refuses an unsigned job; a signed one is stored."""
+    one with a key (acme) refuses an unsigned job, and one naming it with spaces
+    around; a signed one is stored."""
     _sign_with_keys(queue_env, required=False)
     for name in ("acme", "open"):
         assert _pmail(dsn, "tenant", "add", name)[0] == 0
     _add(queue_env, _entry("acme", raw=mailgen.simple(1), origin="unsigned"))
+    # refused either way: the worker finds tenants by exact name, and acme's key
+    # also covers ' acme ' should that lookup ever strip names as --tenant does
+    _add(queue_env, _entry(" acme ", raw=mailgen.simple(4), origin="padded"))
     _add(queue_env, _entry("open", raw=mailgen.simple(2), origin="open"))
     _add(queue_env, _signed("acme", KEYS["acme"], mailgen.simple(3), "signed"))
     err = _worker(dsn)
-    assert "stored 2 messages" in err and "1 job to the dead letters" in err, err
+    assert "stored 2 messages" in err and "2 jobs to the dead letters" in err, err
     assert _hashes(conn, "acme") == _sha([mailgen.simple(3)])
     assert _hashes(conn, "open") == _sha([mailgen.simple(2)])
-    assert [d["origin"] for d in _dead(dsn)] == ["unsigned"]
+    assert [d["origin"] for d in _dead(dsn)] == ["unsigned", "padded"]
