@@ -1,62 +1,74 @@
--- pmail's reads of queue entries, run inside Redis (streams.py, docs/queue.md).
+-- pmail's reads of queue entries that must not send an entry to pmail whole
+-- (streams.py, docs/queue.md "Entries too large to read").
 --
--- Anyone who can write to Redis can write an entry of hundreds of megabytes. A
--- worker refuses a reply over its limit (max_job_bytes and room for the other
--- fields) unread; the entry stays pending to it, and "sweep" moves it to the dead
--- letters here, in Redis, with only its small fields. "dead" and "first" read the
--- dead letters and a stream's oldest id without sending an oversized entry.
+-- Anyone who can write to Redis can write an entry of hundreds of megabytes, field
+-- names of any size, or a consumer name of megabytes. A worker refuses a reply over
+-- its limit unread; "sweep" then moves the oversized entries pending to it to the
+-- dead letters here, in Redis, keeping only their small known fields. "pending",
+-- "error", "status", "dead" and "redrive" answer what pmail asks about the streams
+-- with small values only, and "redrive" moves a dead letter without sending it.
 --
--- KEYS[1] the job stream (or the dead letters, for "dead")
+-- KEYS[1] the job stream (the dead letters for "dead" and "redrive")
 -- KEYS[2] the dead-letter stream, KEYS[3] the errors hash
--- ARGV[1] what to do: "sweep" | "dead" | "first"
--- ARGV[2] group, ARGV[3] consumer, ARGV[4] count, ARGV[5] limit (bytes),
--- ARGV[6] keep (bytes: larger fields of a buried entry are dropped),
--- ARGV[7] now (seconds, as text), ARGV[8] the stream's priority
+-- ARGV[1] mode, ARGV[2] group, ARGV[3] consumer, ARGV[4] count,
+-- ARGV[5] limit (bytes), ARGV[6] keep (bytes), ARGV[7] now (seconds, as text),
+-- ARGV[8] the stream's priority (for "redrive": the job stream prefix),
+-- ARGV[9] start, ARGV[10] end (ids for "sweep"; dead ids for "redrive")
 
 local mode = ARGV[1]
 local group, consumer = ARGV[2], ARGV[3]
 local count, limit, keep = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local now, priority = ARGV[7], ARGV[8]
 local DEAD_FIELDS = {error = true, failed_at = true, deliveries = true, original = true}
+-- the fields a job or a dead letter has: the only ones shown or kept of a buried one
+local KNOWN = {
+  type = true, tenant = true, priority = true, origin = true, direction = true,
+  job = true, enqueued = true, attempts = true, spool = true, account = true,
+  sig = true, error = true, failed_at = true, deliveries = true, original = true,
+}
+local PRIORITIES = {high = true, normal = true, bulk = true}
 local MAX_BURIED = 100 -- per call: the script must not hold Redis for long
 
-local function size_of(fields)
-  local size = 0
+-- an upper bound of the bytes the entry takes in a reply: each field name and
+-- value with its length line and line ends ("$<len>\r\n...\r\n", up to 16 bytes),
+-- and the entry's id and arrays; the worker's parser counts the same bytes
+local function wire_size(id, fields)
+  local size = #id + 64
   for i = 1, #fields do
-    size = size + #fields[i]
+    size = size + #fields[i] + 16
   end
   return size
 end
 
--- the fields of an oversized entry worth keeping: small ones, the first 64 pairs
-local function small_fields(fields)
-  local kept = {}
-  for i = 1, math.min(#fields, 128), 2 do
+-- the known fields of an entry, each value cut to `keep` bytes
+local function small_fields(fields, skip)
+  local kept, seen = {}, {}
+  for i = 1, #fields - 1, 2 do
     local name, value = fields[i], fields[i + 1]
-    if value and #name <= 64 and #value <= keep and not DEAD_FIELDS[name] then
+    if KNOWN[name] and not seen[name] and not (skip and skip[name]) then
+      seen[name] = true
       kept[#kept + 1] = name
-      kept[#kept + 1] = value
+      kept[#kept + 1] = string.sub(value, 1, keep)
     end
   end
   return kept
 end
 
 local function too_large(size)
-  return 'an entry of ' .. string.format('%d', size) .. ' bytes is over the limit of '
-    .. string.format('%d', limit) .. ' bytes (max_job_bytes and 64 KiB for the other '
-    .. 'fields); Redis buried it unread, without its fields over '
-    .. string.format('%d', keep) .. ' bytes'
+  return 'an entry of about ' .. string.format('%d', size) .. ' bytes is over the '
+    .. 'limit of ' .. string.format('%d', limit) .. ' bytes (max_job_bytes and 64 KiB '
+    .. 'for the other fields); Redis buried it unread, with only its known fields'
 end
 
 -- bury one oversized entry of KEYS[1]: {original id, dead id, kept fields, error}
 local function bury(id, fields, deliveries, size)
-  local kept = small_fields(fields)
+  local kept = small_fields(fields, DEAD_FIELDS)
   local reason = too_large(size)
+  local ref = priority .. '/' .. id
   local args = {}
   for i = 1, #kept do
     args[#args + 1] = kept[i]
   end
-  local ref = priority .. '/' .. id
   for _, pair in ipairs({
     {'error', reason}, {'failed_at', now}, {'deliveries', tostring(deliveries)},
     {'original', ref},
@@ -72,13 +84,14 @@ local function bury(id, fields, deliveries, size)
 end
 
 if mode == 'sweep' then
-  -- bury the oversized entries pending for this consumer (a reply was too large)
+  -- bury the oversized entries pending to this consumer between start and end
   local buried = {}
-  local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', count, consumer)
+  local pending = redis.call(
+    'XPENDING', KEYS[1], group, ARGV[9], ARGV[10], count, consumer)
   for _, p in ipairs(pending) do
     local got = redis.call('XRANGE', KEYS[1], p[1], p[1])
     if got[1] then
-      local size = size_of(got[1][2])
+      local size = wire_size(got[1][1], got[1][2])
       if size > limit then
         buried[#buried + 1] = bury(p[1], got[1][2], p[4], size)
         if #buried >= MAX_BURIED then
@@ -88,27 +101,106 @@ if mode == 'sweep' then
     end
   end
   return buried
-elseif mode == 'dead' then
-  -- the dead letters, oldest first; an oversized one (written there directly) is
-  -- shown with its small fields and an error that says so
+elseif mode == 'pending' then
+  -- the group's pending entries, oldest first: {id, idle ms, deliveries, failed
+  -- before (1/0)}; never the consumer's name, which anyone may choose of any size
   local out = {}
-  for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', count)) do
-    local size = size_of(entry[2])
-    if size > limit then
-      local kept = small_fields(entry[2])
-      kept[#kept + 1] = 'error'
-      kept[#kept + 1] = too_large(size)
-      entry = {entry[1], kept}
-    end
-    out[#out + 1] = entry
+  for _, p in ipairs(redis.call('XPENDING', KEYS[1], group, '-', '+', count)) do
+    local failed = redis.call('HEXISTS', KEYS[3], priority .. '/' .. p[1])
+    out[#out + 1] = {p[1], p[3], p[4], failed}
   end
   return out
-elseif mode == 'first' then
-  -- the id of the stream's oldest entry, without the entry
-  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
-  if first[1] then
-    return first[1][1]
+elseif mode == 'error' then
+  -- the last error of one entry (ARGV[9]: its ref), cut to `keep` bytes
+  local value = redis.call('HGET', KEYS[3], ARGV[9])
+  if value then
+    return string.sub(value, 1, keep)
   end
   return false
+elseif mode == 'dead' then
+  -- up to count dead letters after start (exclusive, or '-'), oldest first, with
+  -- their known fields only, each cut to `keep` bytes, and their size
+  local out = {}
+  for _, entry in ipairs(redis.call('XRANGE', KEYS[1], ARGV[9], '+', 'COUNT', count)) do
+    local kept = {}
+    local size = wire_size(entry[1], entry[2])
+    if size > limit then -- first, so that an error of its own is shown instead
+      kept = {'error', too_large(size)}
+    end
+    for _, value in ipairs(small_fields(entry[2])) do
+      kept[#kept + 1] = value
+    end
+    out[#out + 1] = {entry[1], kept}
+  end
+  return out
+elseif mode == 'redrive' then
+  -- put the dead letter ARGV[9] back on the stream it came from (ARGV[8] .. the
+  -- priority), without the fields bury added and with attempts = its deliveries
+  local got = redis.call('XRANGE', KEYS[1], ARGV[9], ARGV[9])
+  if not got[1] then
+    return false
+  end
+  local fields = got[1][2]
+  if #fields > 512 then -- no job has so many: put back its known fields only
+    fields = small_fields(fields)
+  end
+  local args, came_from, own, deliveries = {}, nil, nil, '0'
+  for i = 1, #fields - 1, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if name == 'original' then
+      came_from = string.match(value, '^(%a+)/')
+    elseif name == 'deliveries' then
+      deliveries = value
+    elseif name == 'priority' then
+      own = value
+    end
+    if not DEAD_FIELDS[name] and name ~= 'attempts' then
+      args[#args + 1] = name
+      args[#args + 1] = value
+    end
+  end
+  local n = tonumber(deliveries)
+  if not n or n ~= n or n < 0 or n > 1000000 then
+    n = 0
+  end
+  args[#args + 1] = 'attempts'
+  args[#args + 1] = string.format('%d', n)
+  local target = 'normal'
+  if came_from and PRIORITIES[came_from] then
+    target = came_from
+  elseif own and PRIORITIES[own] then
+    target = own
+  end
+  redis.call('XADD', ARGV[8] .. target, '*', unpack(args))
+  redis.call('XDEL', KEYS[1], ARGV[9])
+  return target
+elseif mode == 'status' then
+  -- {entries, pending to the group, the oldest entry's id or false, entries that
+  -- failed at least once}: counts and an id, never an entry or a name
+  local length = redis.call('XLEN', KEYS[1])
+  local pending = 0
+  if length > 0 then
+    for _, info in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+      local name, count_here = nil, 0
+      for i = 1, #info - 1, 2 do
+        if info[i] == 'name' then
+          name = info[i + 1]
+        elseif info[i] == 'pending' then
+          count_here = info[i + 1]
+        end
+      end
+      if name == group then
+        pending = count_here
+      end
+    end
+  end
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  local retrying = 0
+  for _, ref in ipairs(redis.call('HKEYS', KEYS[3])) do
+    if string.sub(ref, 1, #priority + 1) == priority .. '/' then
+      retrying = retrying + 1
+    end
+  end
+  return {length, pending, first[1] and first[1][1] or false, retrying}
 end
 return redis.error_reply('streams.lua: unknown mode ' .. tostring(mode))

@@ -19,6 +19,7 @@ letters and the oldest entry without sending an oversized one.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -44,13 +45,17 @@ from pmail_cli.queue_job import (
 
 __all__ = ["JOB_TYPES", "PRIORITIES", "Job"]
 DEFAULT_MAX_RAW = 10 * 1024 * 1024
-DEAD_FIELDS = (b"error", b"failed_at", b"deliveries", b"original")  # bury adds these
 GROUP = "workers"
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time
 BACKOFF_MAX = 60.0
 ENTRY_SLACK = 64 * 1024  # an entry's fields besides raw (origin <= 4 KiB, ids, ...)
-KEEP_FIELD = 4096  # a buried oversized entry keeps its fields up to this size
+# a socket read brings at most 64 KiB of the replies that follow the one being read,
+# which the capped parser counts with it; twice that keeps every entry it refuses
+# over the limit streams.lua buries at (so a refused entry is always buried)
+SPILL = 2 * 64 * 1024
+KEEP_FIELD = 4096  # a buried or listed dead letter keeps its known fields up to this
 SWEEP_COUNT = 1000  # pending entries of one consumer looked at after a refused reply
+DEAD_PAGE = 100  # dead letters per call of streams.lua
 
 
 class ReplyTooLarge(rexc.RedisError):
@@ -192,13 +197,15 @@ class Streams:
         # tenant -> job key: jobs added are signed with it, jobs read checked
         self.job_keys = dict(job_keys or {})
         self.require_signed = require_signed  # read: a tenant without a key takes none
-        # an entry larger than this is never read whole (streams.lua buries it)
+        # streams.lua buries an entry over this (its size in a reply, estimated high)
         self.entry_limit = max_raw + ENTRY_SLACK
-        # the blocking wait takes one entry of each stream in one reply
-        self.waiter_limit = self.entry_limit * len(PRIORITIES)
-        # connections to the same server whose replies are capped (_CappedParser)
-        self.reader = capped(self.entry_limit)
-        self.waiter = capped(self.waiter_limit)
+        # the capped connection refuses a reply over this: one entry, and what a
+        # socket read brings of the next replies with it
+        self.reply_limit = self.entry_limit + SPILL
+        self.reader = capped(self.reply_limit)
+        # per priority, the newest entry id taken into hand: the ones pending to us
+        # after it were delivered and not read (a refused reply, a lost connection)
+        self.seen: dict[str, str] = {}
         self.script = client.register_script(
             resources.files("pmail_cli").joinpath("streams.lua").read_text("utf-8")
         )
@@ -343,26 +350,18 @@ class Streams:
                     found += self._screened(consumer, count - len(found))
         return found
 
-    def _run(
-        self,
-        mode: str,
-        key: str,
-        *,
-        consumer: str = "",
-        count: int = 1,
-        limit: int | None = None,
-    ) -> Any:
+    def _run(self, mode: str, key: str, *extra: str, **args: Any) -> Any:
         """Run one mode of streams.lua on `key` (a job stream, or the dead letters)."""
-        priority = _priority_of(key)
         argv: list[str | int] = [
             mode,
             GROUP,
-            consumer,
-            count,
-            limit or self.entry_limit,
+            args.get("consumer", ""),
+            args.get("count", 1),
+            args.get("limit", self.entry_limit),
             KEEP_FIELD,
             repr(time.time()),
-            priority,
+            args.get("priority", _priority_of(key)),
+            *extra,
         ]
         return self.script(
             keys=[key, self.key("dead"), self.key("errors")],
@@ -371,8 +370,7 @@ class Streams:
         )
 
     def _screened(self, consumer: str, count: int) -> list[Delivery]:
-        """Up to count new entries, highest priority first, one entry per reply
-        (each within entry_limit, or refused and buried by streams.lua)."""
+        """Up to count new entries, highest priority first, one entry per reply."""
         out: list[Delivery] = []
         for priority in PRIORITIES:
             if len(out) >= count:
@@ -385,76 +383,109 @@ class Streams:
 
     def _each(self, consumer: str, priority: str, n: int) -> list[Delivery]:
         """n XREADGROUP COUNT 1 sent at once on the capped reader, so that each
-        reply holds one entry and is refused past entry_limit. The command is packed
+        reply holds one entry and is refused past reply_limit. The command is packed
         once and its replies read raw: redis-py's pipeline would spend more on its
-        per-command bookkeeping than Redis spends on the reads. After a refusal the
-        oversized entries pending to us are buried by streams.lua; the entries read
-        before it are kept, the ones the batch delivered after it (unread) come
-        back to a worker after claim_after."""
-        stream = self.stream(priority)
-        pool = self.reader.connection_pool
-        conn: Any = pool.get_connection()  # redis-py leaves these methods untyped
+        per-command bookkeeping than Redis spends on the reads. After a refusal,
+        _recover buries the oversized entries and reads the others."""
+        command = ("XREADGROUP", "GROUP", GROUP, consumer, "COUNT", 1, "STREAMS")
         out: list[Delivery] = []
         try:
-            command = b"".join(
-                conn.pack_command(
-                    "XREADGROUP",
-                    "GROUP",
-                    GROUP,
-                    consumer,
-                    "COUNT",
-                    1,
-                    "STREAMS",
-                    stream,
-                    ">",
-                )
-            )
-            conn.send_packed_command([command * n])
-            for _ in range(n):
-                for entry_id, flat in _raw_entries(conn.read_response()):
-                    out.append(self._delivery(priority, entry_id, _pairs(flat), 1))
-        except ReplyTooLarge:  # the connection is dropped with the rest unread
-            return out + self._sweep(consumer, [priority])
+            for reply in self._raw((*command, self.stream(priority), ">"), n):
+                out += self._entries(priority, reply)
+        except ReplyTooLarge:
+            out += self._recover(consumer, [priority])
+        return out
+
+    def _raw(self, command: tuple[object, ...], n: int = 1) -> list[Any]:
+        """The raw replies of `command` sent n times at once on the capped reader.
+        On a ReplyTooLarge the connection is dropped and the replies read before it
+        are let go too: their entries stay pending to us, for _recover."""
+        pool = self.reader.connection_pool
+        conn: Any = pool.get_connection()  # redis-py leaves these methods untyped
+        try:
+            packed = b"".join(conn.pack_command(*command))
+            conn.send_packed_command([packed * n])
+            return [conn.read_response() for _ in range(n)]
+        except ReplyTooLarge:
+            raise  # read_response dropped the connection
         except BaseException:
             conn.disconnect()  # replies may be left unread: never reuse it
             raise
         finally:
             pool.release(conn)
+
+    def _entries(self, priority: str, reply: Any) -> list[Delivery]:
+        """The entries of a raw XREADGROUP reply, taken into hand."""
+        out = []
+        for entry_id, flat in _raw_entries(reply):
+            out.append(self._delivery(priority, entry_id, _pairs(flat), 1))
+            self._took(priority, out[-1].entry_id)
         return out
+
+    def _took(self, priority: str, entry_id: str) -> None:
+        if _id_key(entry_id) > _id_key(self.seen.get(priority, "0-0")):
+            self.seen[priority] = entry_id
 
     def _wait(self, consumer: str, block_ms: int) -> list[Delivery]:
-        """Wait up to block_ms for a new entry on any stream: one per stream, read
-        through the capped connection. A reply over its limit is refused unread;
-        the entries it held stay pending to us and streams.lua buries the oversized
-        ones (the others come back to a worker after claim_after)."""
+        """Wait up to block_ms for a new entry on any stream (one per stream in the
+        reply, refused past reply_limit like any other; then _recover)."""
+        names = [self.stream(p) for p in PRIORITIES]
+        command = ("XREADGROUP", "GROUP", GROUP, consumer, "COUNT", 1, "BLOCK")
         try:
-            reply: Any = self.waiter.xreadgroup(
-                GROUP,
-                consumer,
-                {self.stream(p): ">" for p in PRIORITIES},
-                count=1,
-                block=block_ms,
-            )
+            (reply,) = self._raw((*command, block_ms, "STREAMS", *names, *[">"] * 3))
         except ReplyTooLarge:
-            return self._sweep(consumer, PRIORITIES)
+            return self._recover(consumer, PRIORITIES)
+        if isinstance(reply, dict):
+            pairs = list(reply.items())
+        else:
+            pairs = [(name, entries) for name, entries in reply or []]
         out: list[Delivery] = []
-        for name, entries in reply or []:
-            priority = _priority_of(name)
-            for entry_id, fields in entries:
-                if fields is None:  # deleted while pending
-                    continue
-                out.append(self._delivery(priority, entry_id, fields, 1))
+        for name, entries in pairs:
+            out += self._entries(_priority_of(name), {name: entries})
         return out
 
-    def _sweep(self, consumer: str, priorities: Sequence[str]) -> list[Delivery]:
-        """Bury, inside Redis, the oversized entries pending to consumer."""
+    def _recover(self, consumer: str, priorities: Sequence[str]) -> list[Delivery]:
+        """After a refused reply: bury, inside Redis, the oversized entries pending
+        to us since the newest we took, then read the others (one per reply) from
+        our pending list. Every refused entry is over the limit streams.lua buries
+        at (SPILL), so each sweep buries what was refused and this ends."""
         out: list[Delivery] = []
         for priority in priorities:
-            buried = self._run(
-                "sweep", self.stream(priority), consumer=consumer, count=SWEEP_COUNT
-            )
-            out += [self._buried(priority, b) for b in buried]
+            stream = self.stream(priority)
+            sweep = True
+            for _ in range(SWEEP_COUNT):
+                after = self.seen.get(priority)
+                if sweep:
+                    out += self._sweep(
+                        consumer, priority, f"({after}" if after else "-"
+                    )
+                command = ("XREADGROUP", "GROUP", GROUP, consumer, "COUNT", 1)
+                try:
+                    (reply,) = self._raw((*command, "STREAMS", stream, after or "0"))
+                except ReplyTooLarge:
+                    sweep = True  # the next sweep buries it
+                    continue
+                got = self._entries(priority, reply)
+                if not got:
+                    break
+                out += got
+                sweep = False
         return out
+
+    def _sweep(
+        self, consumer: str, priority: str, start: str, end: str = "+"
+    ) -> list[Delivery]:
+        """Bury, inside Redis, the oversized entries pending to consumer from start
+        to end (ids; `(` makes start exclusive)."""
+        buried = self._run(
+            "sweep",
+            self.stream(priority),
+            start,
+            end,
+            consumer=consumer,
+            count=SWEEP_COUNT,
+        )
+        return [self._buried(priority, b) for b in buried]
 
     def _buried(self, priority: str, stub: Any) -> Delivery:
         """An entry streams.lua buried: what it kept of it, for the job log."""
@@ -544,33 +575,27 @@ class Streams:
         claimed: list[Delivery] = []
         exhausted: list[Delivery] = []
         with self.errors():
-            errors = {_text(k) for k in self.client.hkeys(self.key("errors"))}
             for priority in PRIORITIES:
                 stream = self.stream(priority)
-                pending: Any = self.client.xpending_range(
-                    stream, GROUP, min="-", max="+", count=count
-                )
-                for p in pending:
-                    entry_id = _text(p["message_id"])
-                    idle = p["time_since_delivered"] / 1000
-                    times = int(p["times_delivered"])
-                    ref = f"{priority}/{entry_id}"
-                    if ref in holding:
+                pending = self._run("pending", stream, count=count)
+                for raw_id, idle_ms, times_delivered, failed in pending:
+                    entry_id, times = _text(raw_id), int(times_delivered)
+                    if f"{priority}/{entry_id}" in holding:
                         continue
-                    failed = ref in errors
                     wait = backoff(entry_id, times) if failed else claim_after
-                    if idle < wait:
+                    if int(idle_ms) / 1000 < wait:
                         continue
+                    claim = ("XCLAIM", stream, GROUP, consumer, int(wait * 1000))
                     try:
-                        got: Any = self.reader.xclaim(
-                            stream, GROUP, consumer, int(wait * 1000), [entry_id]
-                        )
+                        (got,) = self._raw((*claim, entry_id))
                     except ReplyTooLarge:  # ours now, and too large to read
-                        claimed += self._sweep(consumer, [priority])
+                        claimed += self._sweep(consumer, priority, entry_id, entry_id)
                         continue
-                    for got_id, fields in got or []:
-                        if fields is None:
+                    for got_id, flat in got or []:
+                        if flat is None:
                             continue
+                        self._took(priority, _text(got_id))
+                        fields = _pairs(flat)
                         if times >= max_deliveries:  # not delivered again: buried
                             exhausted.append(
                                 self._delivery(priority, got_id, fields, times)
@@ -582,9 +607,9 @@ class Streams:
         return claimed, exhausted
 
     def last_error(self, delivery: Delivery) -> str | None:
-        """The error an entry last failed with."""
+        """The error an entry last failed with (its first KEEP_FIELD bytes)."""
         with self.errors():
-            value = self.client.hget(self.key("errors"), delivery.ref)
+            value = self._run("error", self.stream(delivery.priority), delivery.ref)
         return _text(value) if value is not None else None
 
     def bury(self, delivery: Delivery, error: str) -> str:
@@ -613,28 +638,41 @@ class Streams:
     # --- dead letters and status ---------------------------------------------------
 
     def dead(self, count: int = 1000) -> list[DeadJob]:
-        """The dead letters, oldest first."""
+        """The dead letters, oldest first: their known fields only (type, tenant,
+        origin, error, ...), each cut to KEEP_FIELD bytes, never the message."""
+        out: list[DeadJob] = []
+        after = "-"
         with self.errors():
-            entries: Any = self._run(
-                "dead", self.key("dead"), count=count, limit=self.waiter_limit
-            )
-        return [_dead(entry_id, _pairs(fields)) for entry_id, fields in entries]
+            while len(out) < count:
+                page = self._run(
+                    "dead",
+                    self.key("dead"),
+                    after,
+                    count=min(DEAD_PAGE, count - len(out)),
+                    limit=self.reply_limit,
+                )
+                out += [_dead(i, _pairs(fields)) for i, fields in page]
+                if len(page) < DEAD_PAGE:
+                    break
+                after = f"({out[-1].dead_id}"
+        return out
 
     def redrive(self, dead_ids: Sequence[str] | None) -> list[DeadJob]:
-        """Put dead letters (all, or these) back on their streams; return them."""
+        """Put dead letters (all, or these) back on the streams they came from,
+        inside Redis (an entry never passes through pmail); return them."""
         chosen = [
             d
             for d in self.dead(count=100_000)
             if dead_ids is None or d.dead_id in dead_ids
         ]
         with self.errors():
-            pipe = self.client.pipeline(transaction=True)
             for d in chosen:
-                fields = {k: v for k, v in d.entry.items() if k not in DEAD_FIELDS}
-                fields[b"attempts"] = str(d.deliveries).encode()
-                pipe.xadd(self.stream(_redrive_priority(d)), fields)  # type: ignore[arg-type]
-                pipe.xdel(self.key("dead"), d.dead_id)
-            pipe.execute()
+                self._run(
+                    "redrive",
+                    self.key("dead"),
+                    d.dead_id,
+                    priority=self.key("jobs", ""),
+                )
         return chosen
 
     def status(self) -> tuple[list[StreamStatus], int]:
@@ -642,20 +680,19 @@ class Streams:
         now = time.time()
         out = []
         with self.errors():
-            errors = [_text(k) for k in self.client.hkeys(self.key("errors"))]
             for priority in PRIORITIES:
-                stream = self.stream(priority)
-                length = int(self.client.xlen(stream))
-                pending = 0
-                with_group: Any = self.client.xinfo_groups(stream) if length else []
-                for group in with_group:
-                    if _text(group["name"]) == GROUP:
-                        pending = int(group["pending"])
-                first: Any = self._run("first", stream)
+                length, pending, first, retrying = self._run(
+                    "status", self.stream(priority)
+                )
                 age = now - int(_text(first).split("-")[0]) / 1000 if first else None
-                retrying = sum(1 for e in errors if e.startswith(priority + "/"))
                 out.append(
-                    StreamStatus(priority, length - pending, pending, retrying, age)
+                    StreamStatus(
+                        priority,
+                        int(length) - int(pending),
+                        int(pending),
+                        int(retrying),
+                        age,
+                    )
                 )
             dead = int(self.client.xlen(self.key("dead")))
         return out, dead
@@ -715,6 +752,12 @@ def _raw_entries(reply: Any) -> list[tuple[Any, Any]]:
     return [(i, flat) for entries in streams for i, flat in entries if flat is not None]
 
 
+def _id_key(entry_id: str) -> tuple[int, int]:
+    """A stream id (`ms-seq`) in the order Redis gives them."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms or 0), int(seq or 0)
+
+
 def _pairs(flat: Sequence[Any]) -> dict[bytes, bytes]:
     """An entry's fields from Lua's flat [name, value, ...] list."""
     return {bytes(flat[i]): bytes(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
@@ -730,9 +773,10 @@ def _dead(entry_id: object, fields: dict[bytes, bytes]) -> DeadJob:
 
     def number(name: bytes) -> float:
         try:
-            return float(text(name) or 0)
+            value = float(text(name) or 0)
         except ValueError:
             return 0.0
+        return value if math.isfinite(value) and abs(value) < 1e15 else 0.0
 
     return DeadJob(
         _text(entry_id),
@@ -742,12 +786,3 @@ def _dead(entry_id: object, fields: dict[bytes, bytes]) -> DeadJob:
         int(number(b"deliveries")),
         entry=dict(fields),
     )
-
-
-def _redrive_priority(dead: DeadJob) -> str:
-    """The stream a dead letter goes back to: the one it came from."""
-    original = dead.entry.get(b"original", b"").decode("utf-8", "replace")
-    came_from = original.split("/", 1)[0]
-    if came_from in PRIORITIES:
-        return came_from
-    return dead.job.priority if dead.job.priority in PRIORITIES else "normal"

@@ -541,13 +541,14 @@ def test_an_oversized_entry_is_buried_inside_redis_unread(
     assert _hashes(conn, "acme") == _sha(raws)
     dead = {d["origin"]: d for d in _dead(dsn)}
     assert sorted(dead) == ["huge", "many"]
-    size = re.search(r"an entry of (\d+) bytes", dead["huge"]["error"])
+    size = re.search(r"an entry of about (\d+) bytes", dead["huge"]["error"])
     assert size is not None and int(size[1]) > HUGE, dead["huge"]
     for row in dead.values():
         assert "over the limit" in row["error"] and row["tenant"] == "acme", row
     buried: Any = queue_env.client.xrange(f"{queue_env.prefix}:dead")
-    kept = {f[b"origin"]: f.get(b"raw") for _, f in buried}
-    assert kept == {b"huge": None, b"many": b"x"}  # only fields of up to 4 KiB
+    kept = {f[b"origin"]: f for _, f in buried}  # a job's known fields only
+    assert sorted(kept) == [b"huge", b"many"]
+    assert all(b"raw" not in f and b"f0" not in f for f in kept.values())
     logged = conn.execute(
         "SELECT source FROM job_log WHERE outcome = 'dead' ORDER BY 1"
     ).fetchall()
@@ -716,3 +717,93 @@ def test_without_require_signed_a_tenant_with_a_key_still_takes_only_signed_jobs
     assert _hashes(conn, "acme") == _sha([mailgen.simple(3)])
     assert _hashes(conn, "open") == _sha([mailgen.simple(2)])
     assert [d["origin"] for d in _dead(dsn)] == ["unsigned", "padded"]
+
+
+# --- 6. the red team's cases: nothing of an entry, a name or an error comes whole ------
+
+
+def _flat_add(env: QueueEnv, key: str, pairs: list[bytes]) -> str:
+    """XADD with the fields as given (repeated and empty names included)."""
+    got: Any = env.client.execute_command("XADD", key, "*", *pairs)  # type: ignore[no-untyped-call]
+    return _text(got)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def test_a_refused_entry_is_always_buried_and_the_batch_around_it_is_read(
+    queue_env: QueueEnv,
+) -> None:
+    """Entries whose fields alone are under the limit but whose reply is over it (a
+    job padded with 40,000 empty fields; before, the worker refused it and Lua,
+    counting fields only, never buried it: the worker never finished), between good
+    jobs in one batch: one read buries it and returns every good job, those after it
+    too (before, they waited claim_after); a claim of one pending to a dead worker
+    buries it too."""
+    streams = _streams(queue_env)
+    stream = f"{queue_env.prefix}:jobs:normal"
+    raws = [mailgen.simple(100 + i) for i in range(6)]
+    padded = [b"", b""] * 40_000
+    for raw in raws[:3]:
+        _add(queue_env, _entry(raw=raw, origin="good"))
+    fields = _entry(raw=b"x", origin="padded")
+    flat = [
+        v if isinstance(v, bytes) else str(v).encode()
+        for kv in fields.items()
+        for v in kv
+    ]
+    _flat_add(queue_env, stream, [*flat, *padded])
+    for raw in raws[3:]:
+        _add(queue_env, _entry(raw=raw, origin="good"))
+    got = streams.read("w1", 10, 0)
+    assert sorted(d.job.raw or b"" for d in got if d.dead_id is None) == sorted(raws)
+    assert [d.job.origin for d in got if d.dead_id] == ["padded"]
+    assert [d.job.origin for d in streams.dead()] == ["padded"]
+    streams.ack([d for d in got if d.dead_id is None])
+    assert queue_env.client.xlen(stream) == 0
+
+    _flat_add(queue_env, stream, [*flat, *padded])
+    queue_env.client.xreadgroup("workers", "gone", {stream: ">"}, count=1)
+    claimed, exhausted = streams.claim_due("w2", claim_after=0, max_deliveries=1)
+    assert exhausted == [] and [bool(d.dead_id) for d in claimed] == [True]
+    assert queue_env.client.xlen(stream) == 0
+
+
+def test_names_and_errors_planted_in_redis_are_never_read_whole(
+    queue_env: QueueEnv, dsn: str
+) -> None:
+    """A consumer name of 4 MB holding pending entries, an error-hash field name of
+    8 MB, an error of 8 MB for a real entry, a dead letter of 200,000 tiny fields:
+    claims, status, the last error, `queue dead list` get a few kilobytes (before:
+    the claim loop read every name and key whole, twice a second). `queue dead
+    retry` puts a 48 MiB dead letter back inside Redis, never sending it."""
+    streams = _streams(queue_env)
+    stream = f"{queue_env.prefix}:jobs:normal"
+    errors = f"{queue_env.prefix}:errors"
+    entry_id = _add(queue_env, _entry(raw=b"x", origin="held"))
+    queue_env.client.xreadgroup("workers", "c" * (4 << 20), {stream: ">"}, count=1)
+    queue_env.client.hset(errors, "e" * (8 << 20), "x")
+    queue_env.client.hset(errors, f"normal/{entry_id}", "E" * (8 << 20))
+    dead = f"{queue_env.prefix}:dead"
+    _flat_add(queue_env, dead, [b"origin", b"tiny", *[b"f", b"v"] * 200_000])
+    before = _sent(queue_env)
+    claimed, _ = streams.claim_due("w1", claim_after=3600, max_deliveries=5)
+    statuses, _ = streams.status()
+    code, out, err = _pmail(dsn, "queue", "dead", "list", "--format", "json")
+    assert _sent(queue_env) - before < 1 << 20
+    assert claimed == [] and {s.priority: s.in_flight for s in statuses}["normal"] == 1
+    assert code == 0 and [r["origin"] for r in json.loads(out)] == ["tiny"], err
+    time.sleep(1)  # its error marks it failed: it waits out its first backoff
+    claimed, _ = streams.claim_due("w1", claim_after=0, max_deliveries=5)
+    assert [d.job.origin for d in claimed] == ["held"]
+    error = streams.last_error(claimed[0])
+    assert error is not None and error == "E" * 4096
+
+    queue_env.client.delete(dead)
+    back: Any = {**_huge(origin="back"), "original": "bulk/1-0"}
+    queue_env.client.xadd(dead, back)
+    before = _sent(queue_env)
+    assert _pmail(dsn, "queue", "dead", "retry")[0] == 0
+    assert _sent(queue_env) - before < HUGE // 4
+    assert queue_env.client.xlen(f"{queue_env.prefix}:jobs:bulk") == 1
