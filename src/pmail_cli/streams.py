@@ -343,11 +343,18 @@ class Streams:
         Entries too large to read come back already buried (dead_id set)."""
         found: list[Delivery] = []
         with self.errors():
-            found = self._screened(consumer, count)
-            if not found and block_ms > 0:
-                found = self._wait(consumer, block_ms)
-                if found:  # more may have come with it: fill the batch
-                    found += self._screened(consumer, count - len(found))
+            try:
+                found = self._screened(consumer, count)
+                if not found and block_ms > 0:
+                    found = self._wait(consumer, block_ms)
+                    if found:  # more may have come with it: fill the batch
+                        found += self._screened(consumer, count - len(found))
+            except rexc.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # Redis lost the streams (a restart without persistence, a flush):
+                # make them again and carry on, instead of failing every read
+                self.ensure_groups()
         return found
 
     def _run(self, mode: str, key: str, *extra: str, **args: Any) -> Any:
@@ -577,7 +584,13 @@ class Streams:
         with self.errors():
             for priority in PRIORITIES:
                 stream = self.stream(priority)
-                pending = self._run("pending", stream, count=count)
+                try:
+                    pending = self._run("pending", stream, count=count)
+                except rexc.ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    self.ensure_groups()  # lost with the streams: nothing to claim
+                    continue
                 for raw_id, idle_ms, times_delivered, failed in pending:
                     entry_id, times = _text(raw_id), int(times_delivered)
                     if f"{priority}/{entry_id}" in holding:

@@ -807,3 +807,18 @@ def test_names_and_errors_planted_in_redis_are_never_read_whole(
     assert _pmail(dsn, "queue", "dead", "retry")[0] == 0
     assert _sent(queue_env) - before < HUGE // 4
     assert queue_env.client.xlen(f"{queue_env.prefix}:jobs:bulk") == 1
+
+
+def test_a_worker_carries_on_when_redis_loses_its_streams(queue_env: QueueEnv) -> None:
+    """The streams and their consumer group vanish (Redis restarted without
+    persistence, or flushed): the next read makes them again instead of failing
+    every read until the worker is restarted, and new jobs are read."""
+    streams = _streams(queue_env)
+    for priority in ("high", "normal", "bulk"):
+        queue_env.client.delete(f"{queue_env.prefix}:jobs:{priority}")
+    assert streams.claim_due("w1", claim_after=0, max_deliveries=5) == ([], [])
+    for priority in ("high", "normal", "bulk"):
+        queue_env.client.delete(f"{queue_env.prefix}:jobs:{priority}")
+    assert streams.read("w1", 10, 0) == []
+    _add(queue_env, _entry(raw=b"after", origin="after"))
+    assert [d.job.origin for d in streams.read("w1", 10, 0)] == ["after"]
