@@ -240,7 +240,13 @@ def _job_keys(table: object, config_path: Path) -> dict[str, bytes]:
                 f"{MIN_KEY_BYTES} bytes in hex",
                 hint=hint,
             )
-        keys[tenant.strip()] = key
+        name = tenant.strip()
+        if name in keys:  # tenant names are looked up stripped too
+            raise UsageError(
+                f"{config_path}: [queue.job_keys] names tenant {name!r} twice",
+                hint="give each tenant one key",
+            )
+        keys[name] = key
     return keys
 
 

@@ -36,6 +36,7 @@ from redis._parsers import _HiredisParser  # see _CappedParser
 from pmail_cli.errors import PmailError, UsageError
 from pmail_cli.queue_job import (
     JOB_TYPES,
+    MAX_ATTEMPTS,
     PRIORITIES,
     InvalidJob,
     Job,
@@ -56,6 +57,11 @@ SPILL = 2 * 64 * 1024
 KEEP_FIELD = 4096  # a buried or listed dead letter keeps its known fields up to this
 SWEEP_COUNT = 1000  # pending entries of one consumer looked at after a refused reply
 DEAD_PAGE = 100  # dead letters per call of streams.lua
+# a read stops taking new entries once it has read this many bytes of replies (or
+# two entries' limit, if more): a batch of entries of millions of tiny fields takes
+# several times its bytes in memory
+READ_BUDGET = 32 * 1024 * 1024
+READ_CHUNK = 50  # XREADGROUP COUNT 1 commands sent at once
 
 
 class ReplyTooLarge(rexc.RedisError):
@@ -171,7 +177,8 @@ class StreamStatus:
 def backoff(entry_id: str, deliveries: int) -> float:
     """Seconds a failed entry waits before its next delivery: exponential, capped,
     with a jitter of +-25 % that is the same for the same entry every time."""
-    base = min(BACKOFF_BASE * 2 ** max(deliveries - 1, 0), BACKOFF_MAX)
+    # the count is Redis's, which anyone may set (XCLAIM RETRYCOUNT): bound it first
+    base = min(BACKOFF_BASE * 2 ** min(max(deliveries - 1, 0), 16), BACKOFF_MAX)
     jitter = int(hashlib.md5(entry_id.encode()).hexdigest()[:4], 16) / 0xFFFF
     return float(base * (0.75 + jitter / 2))
 
@@ -343,19 +350,24 @@ class Streams:
         Entries too large to read come back already buried (dead_id set)."""
         found: list[Delivery] = []
         with self.errors():
-            try:
-                found = self._screened(consumer, count)
-                if not found and block_ms > 0:
-                    found = self._wait(consumer, block_ms)
-                    if found:  # more may have come with it: fill the batch
-                        found += self._screened(consumer, count - len(found))
-            except rexc.ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                # Redis lost the streams (a restart without persistence, a flush):
-                # make them again and carry on, instead of failing every read
-                self.ensure_groups()
+            found = self._screened(consumer, count)
+            if not found and block_ms > 0:
+                found = self._lost_streams(self._wait, consumer, block_ms) or []
+                if found:  # more may have come with it: fill the batch
+                    found += self._screened(consumer, count - len(found))
         return found
+
+    def _lost_streams(self, read: Callable[..., Any], *args: Any) -> Any:
+        """read(*args); None when Redis lost the streams and their group (a restart
+        without persistence, a flush: NOGROUP), which are made again so that the
+        next read goes on, instead of failing every read until a restart."""
+        try:
+            return read(*args)
+        except rexc.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self.ensure_groups()
+            return None
 
     def _run(self, mode: str, key: str, *extra: str, **args: Any) -> Any:
         """Run one mode of streams.lua on `key` (a job stream, or the dead letters)."""
@@ -377,42 +389,55 @@ class Streams:
         )
 
     def _screened(self, consumer: str, count: int) -> list[Delivery]:
-        """Up to count new entries, highest priority first, one entry per reply."""
+        """Up to count new entries, highest priority first, one entry per reply;
+        fewer once READ_BUDGET bytes were read (the rest wait for the next read)."""
         out: list[Delivery] = []
+        budget = [max(READ_BUDGET, 2 * self.reply_limit)]
         for priority in PRIORITIES:
-            if len(out) >= count:
-                break
-            got = self._each(consumer, priority, 1)  # is there any? one round trip
-            if got and len(out) + len(got) < count:
-                got += self._each(consumer, priority, count - len(out) - len(got))
-            out += got
+            n = 1  # one round trip first (is there any?), then the rest in chunks
+            while len(out) < count and budget[0] > 0:
+                got = self._lost_streams(self._each, consumer, priority, n, budget)
+                out += got or []
+                if len([d for d in got or [] if d.dead_id is None]) < n:
+                    break  # this stream has no more
+                n = min(count - len(out), READ_CHUNK)
         return out
 
-    def _each(self, consumer: str, priority: str, n: int) -> list[Delivery]:
+    def _each(
+        self, consumer: str, priority: str, n: int, budget: list[int]
+    ) -> list[Delivery]:
         """n XREADGROUP COUNT 1 sent at once on the capped reader, so that each
-        reply holds one entry and is refused past reply_limit. The command is packed
-        once and its replies read raw: redis-py's pipeline would spend more on its
-        per-command bookkeeping than Redis spends on the reads. After a refusal,
-        _recover buries the oversized entries and reads the others."""
+        reply holds one entry and is refused past reply_limit; budget[0] loses the
+        bytes read. The command is packed once and its replies read raw: redis-py's
+        pipeline would spend more on its per-command bookkeeping than Redis spends
+        on the reads. After a refusal, _recover buries the oversized entries and
+        reads the others."""
         command = ("XREADGROUP", "GROUP", GROUP, consumer, "COUNT", 1, "STREAMS")
         out: list[Delivery] = []
         try:
-            for reply in self._raw((*command, self.stream(priority), ">"), n):
-                out += self._entries(priority, reply)
+            replies, size = self._raw((*command, self.stream(priority), ">"), n)
         except ReplyTooLarge:
-            out += self._recover(consumer, [priority])
+            return self._recover(consumer, [priority], n)
+        budget[0] -= size
+        for reply in replies:
+            out += self._entries(priority, reply)
         return out
 
-    def _raw(self, command: tuple[object, ...], n: int = 1) -> list[Any]:
-        """The raw replies of `command` sent n times at once on the capped reader.
-        On a ReplyTooLarge the connection is dropped and the replies read before it
-        are let go too: their entries stay pending to us, for _recover."""
+    def _raw(self, command: tuple[object, ...], n: int = 1) -> tuple[list[Any], int]:
+        """The raw replies of `command` sent n times at once on the capped reader,
+        and the bytes they took. On a ReplyTooLarge the connection is dropped and
+        the replies read before it are let go too: their entries stay pending to
+        us, for _recover."""
         pool = self.reader.connection_pool
         conn: Any = pool.get_connection()  # redis-py leaves these methods untyped
         try:
             packed = b"".join(conn.pack_command(*command))
             conn.send_packed_command([packed * n])
-            return [conn.read_response() for _ in range(n)]
+            replies, size = [], 0
+            for _ in range(n):
+                replies.append(conn.read_response())
+                size += getattr(conn._parser, "fed", 0)
+            return replies, size
         except ReplyTooLarge:
             raise  # read_response dropped the connection
         except BaseException:
@@ -422,11 +447,15 @@ class Streams:
             pool.release(conn)
 
     def _entries(self, priority: str, reply: Any) -> list[Delivery]:
-        """The entries of a raw XREADGROUP reply, taken into hand."""
+        """The entries of a raw XREADGROUP reply, taken into hand. One deleted while
+        pending to us (nothing but its id) is acknowledged, so it leaves our list."""
         out = []
         for entry_id, flat in _raw_entries(reply):
+            self._took(priority, _text(entry_id))
+            if flat is None:
+                self.client.xack(self.stream(priority), GROUP, entry_id)
+                continue
             out.append(self._delivery(priority, entry_id, _pairs(flat), 1))
-            self._took(priority, out[-1].entry_id)
         return out
 
     def _took(self, priority: str, entry_id: str) -> None:
@@ -439,9 +468,9 @@ class Streams:
         names = [self.stream(p) for p in PRIORITIES]
         command = ("XREADGROUP", "GROUP", GROUP, consumer, "COUNT", 1, "BLOCK")
         try:
-            (reply,) = self._raw((*command, block_ms, "STREAMS", *names, *[">"] * 3))
+            (reply,), _ = self._raw((*command, block_ms, "STREAMS", *names, *[">"] * 3))
         except ReplyTooLarge:
-            return self._recover(consumer, PRIORITIES)
+            return self._recover(consumer, PRIORITIES, len(PRIORITIES))
         if isinstance(reply, dict):
             pairs = list(reply.items())
         else:
@@ -451,31 +480,37 @@ class Streams:
             out += self._entries(_priority_of(name), {name: entries})
         return out
 
-    def _recover(self, consumer: str, priorities: Sequence[str]) -> list[Delivery]:
+    def _recover(
+        self, consumer: str, priorities: Sequence[str], wanted: int
+    ) -> list[Delivery]:
         """After a refused reply: bury, inside Redis, the oversized entries pending
-        to us since the newest we took, then read the others (one per reply) from
-        our pending list. Every refused entry is over the limit streams.lua buries
-        at (SPILL), so each sweep buries what was refused and this ends."""
+        to us since the newest we took, then read up to `wanted` others (one per
+        reply) from our pending list; any more come back after claim_after. Every
+        refused entry is over the limit streams.lua buries at (SPILL), so each
+        sweep buries what was refused and this ends."""
         out: list[Delivery] = []
         for priority in priorities:
             stream = self.stream(priority)
-            sweep = True
+            sweep, read = True, 0
             for _ in range(SWEEP_COUNT):
                 after = self.seen.get(priority)
                 if sweep:
                     out += self._sweep(
                         consumer, priority, f"({after}" if after else "-"
                     )
+                if read >= wanted:
+                    break
                 command = ("XREADGROUP", "GROUP", GROUP, consumer, "COUNT", 1)
                 try:
-                    (reply,) = self._raw((*command, "STREAMS", stream, after or "0"))
+                    (reply,), _ = self._raw((*command, "STREAMS", stream, after or "0"))
                 except ReplyTooLarge:
                     sweep = True  # the next sweep buries it
                     continue
-                got = self._entries(priority, reply)
-                if not got:
+                if not _raw_entries(reply):
                     break
+                got = self._entries(priority, reply)
                 out += got
+                read += len(got)
                 sweep = False
         return out
 
@@ -592,15 +627,19 @@ class Streams:
                     self.ensure_groups()  # lost with the streams: nothing to claim
                     continue
                 for raw_id, idle_ms, times_delivered, failed in pending:
-                    entry_id, times = _text(raw_id), int(times_delivered)
+                    entry_id = _text(raw_id)
+                    times = min(int(times_delivered), MAX_ATTEMPTS)
                     if f"{priority}/{entry_id}" in holding:
                         continue
-                    wait = backoff(entry_id, times) if failed else claim_after
+                    if failed and times >= max_deliveries:
+                        wait = 0.0  # never delivered again: no backoff to wait out
+                    else:
+                        wait = backoff(entry_id, times) if failed else claim_after
                     if int(idle_ms) / 1000 < wait:
                         continue
                     claim = ("XCLAIM", stream, GROUP, consumer, int(wait * 1000))
                     try:
-                        (got,) = self._raw((*claim, entry_id))
+                        (got,), _ = self._raw((*claim, entry_id))
                     except ReplyTooLarge:  # ours now, and too large to read
                         claimed += self._sweep(consumer, priority, entry_id, entry_id)
                         continue
@@ -757,12 +796,12 @@ def _text(value: object) -> str:
 
 def _raw_entries(reply: Any) -> list[tuple[Any, Any]]:
     """(id, flat fields) of a raw XREADGROUP reply: a map of streams (RESP3) or a
-    list of [stream, entries] (RESP2); none for nil, an entry deleted while pending
-    skipped."""
+    list of [stream, entries] (RESP2); none for nil; fields None for an entry
+    deleted while pending."""
     if not reply:
         return []
     streams = reply.values() if isinstance(reply, dict) else (e for _, e in reply)
-    return [(i, flat) for entries in streams for i, flat in entries if flat is not None]
+    return [(i, flat) for entries in streams for i, flat in entries]
 
 
 def _id_key(entry_id: str) -> tuple[int, int]:

@@ -812,8 +812,12 @@ def test_names_and_errors_planted_in_redis_are_never_read_whole(
 def test_a_worker_carries_on_when_redis_loses_its_streams(queue_env: QueueEnv) -> None:
     """The streams and their consumer group vanish (Redis restarted without
     persistence, or flushed): the next read makes them again instead of failing
-    every read until the worker is restarted, and new jobs are read."""
+    every read until the worker is restarted, and new jobs are read. One stream
+    gone does not cost the jobs already read from another."""
     streams = _streams(queue_env)
+    _add(queue_env, _entry(raw=b"first", origin="first", priority="high"), "high")
+    queue_env.client.delete(f"{queue_env.prefix}:jobs:bulk")
+    assert [d.job.origin for d in streams.read("w1", 10, 0)] == ["first"]
     for priority in ("high", "normal", "bulk"):
         queue_env.client.delete(f"{queue_env.prefix}:jobs:{priority}")
     assert streams.claim_due("w1", claim_after=0, max_deliveries=5) == ([], [])
@@ -822,3 +826,92 @@ def test_a_worker_carries_on_when_redis_loses_its_streams(queue_env: QueueEnv) -
     assert streams.read("w1", 10, 0) == []
     _add(queue_env, _entry(raw=b"after", origin="after"))
     assert [d.job.origin for d in streams.read("w1", 10, 0)] == ["after"]
+
+
+# --- 7. the second red-team pass ----------------------------------------------------------
+
+
+def test_a_delivery_count_set_by_anyone_does_not_stall_the_workers(
+    queue_env: QueueEnv, dsn: str, conn: Conn
+) -> None:
+    """Anyone can set an entry's delivery count (XCLAIM RETRYCOUNT) and mark it
+    failed: before, the backoff of 2**(count-1) overflowed and every claim pass of
+    every worker failed, so no job was stored again. Now the entry is a dead letter
+    and the good job is stored."""
+    queue_env.configure(claim_after=2, linger_ms=20, max_deliveries=3)
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    stream = f"{queue_env.prefix}:jobs:bulk"
+    _add(queue_env, _entry(raw=mailgen.simple(1), priority="bulk"), "bulk")
+    assert _worker(dsn)  # makes the group; stores the entry
+    poisoned = _add(queue_env, _entry(raw=mailgen.simple(2), priority="bulk"), "bulk")
+    queue_env.client.xreadgroup("workers", "gone", {stream: ">"}, count=1)
+    queue_env.client.hset(f"{queue_env.prefix}:errors", f"bulk/{poisoned}", "x")
+    queue_env.client.execute_command(  # type: ignore[no-untyped-call]
+        "XCLAIM", stream, "workers", "gone", 0, poisoned, "RETRYCOUNT", 2**31
+    )
+    good = mailgen.simple(3)
+    _add(queue_env, _entry(raw=good, origin="good"))
+    time.sleep(1)
+    claimed, exhausted = _streams(queue_env).claim_due(
+        "probe", claim_after=3600, max_deliveries=2**32
+    )  # before: OverflowError here, in every worker's every claim pass
+    assert claimed == exhausted == []
+    err = _worker(dsn)
+    assert "0 batches retried" in err and "1 job to the dead letters" in err, err
+    assert _hashes(conn, "acme") == _sha([mailgen.simple(1), good])
+
+
+def test_a_forged_entry_with_a_real_jobs_id_does_not_take_its_log_row(
+    queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """acme signs its jobs; a forged entry on the high stream carries the id of
+    acme's real job (ids are in the stream). The forged one is a dead letter and
+    the real one is stored; acme's job log says so under the real id (before, the
+    forged entry's `dead` row took the id first)."""
+    _sign_with_keys(queue_env, required=True)
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.eml").write_bytes(mailgen.simple(1))
+    assert _pmail(dsn, "enqueue", str(inputs), "-t", "acme")[0] == 0
+    entries: Any = queue_env.client.xrange(f"{queue_env.prefix}:jobs:normal")
+    job_id = entries[0][1][b"job"].decode()
+    _add(queue_env, _entry(raw=mailgen.simple(2), job=job_id, priority="high"), "high")
+    err = _worker(dsn)
+    assert "stored 1 message" in err and "1 job to the dead letters" in err, err
+    rows = conn.execute(
+        "SELECT outcome FROM job_log WHERE job_id = %s", (job_id,)
+    ).fetchall()
+    assert rows == [("stored",)]
+
+
+def test_recovery_goes_past_an_entry_deleted_while_pending(queue_env: QueueEnv) -> None:
+    """After a refused reply the worker reads its pending entries one by one; one
+    of them deleted meanwhile (XDEL) used to end that read, leaving the good ones
+    after it to wait claim_after. Now it is acknowledged and the read goes on."""
+    streams = _streams(queue_env)
+    stream = f"{queue_env.prefix}:jobs:normal"
+    ids = [
+        _add(queue_env, _entry(raw=mailgen.simple(i), origin=f"g{i}")) for i in range(4)
+    ]
+    queue_env.client.xreadgroup("workers", "w1", {stream: ">"}, count=4)
+    queue_env.client.xdel(stream, ids[1])
+    got = streams._recover("w1", ["normal"], 10)
+    assert [d.job.origin for d in got] == ["g0", "g2", "g3"]
+    pending: Any = queue_env.client.xpending(stream, "workers")
+    assert pending["pending"] == 3  # the deleted one left the pending list
+
+
+def test_one_read_takes_at_most_its_byte_budget(queue_env: QueueEnv) -> None:
+    """300 entries just under the entry limit (48 MB): one read stops after about
+    32 MB of replies instead of holding the whole batch; the next read takes the
+    rest, and none is lost or buried."""
+    streams = _streams(queue_env)
+    for i in range(300):
+        _add(queue_env, _entry(raw=b"%05d" % i + b"r" * 160_000, origin=f"e{i}"))
+    first = streams.read("w1", 500, 0)
+    rest = streams.read("w1", 500, 0)
+    assert 150 < len(first) < 300 and all(d.dead_id is None for d in first + rest)
+    assert sorted(d.job.origin for d in first + rest) == sorted(
+        f"e{i}" for i in range(300)
+    )

@@ -143,6 +143,10 @@ def test_queue_job_keys_are_read_checked_and_never_shown(tmp_path: Path) -> None
         ("[queue.job_keys]\nacme = 12\n", "'acme' is not a key"),
         ('[queue]\njob_keys = "x"\n', "must be a table"),
         ('[queue]\nrequire_signed = "yes"\n', "require_signed = 'yes' is not true"),
+        (
+            f'[queue.job_keys]\nacme = "{key}"\n" acme" = "{key}"\n',
+            "names tenant 'acme' twice",
+        ),
     ):
         with pytest.raises(UsageError, match=words):
             resolve_settings(dsn_flag=None, env={}, config_path=_config(tmp_path, bad))

@@ -293,6 +293,12 @@ def loggable(delivery: Delivery) -> bool:
 
 
 def _log_id(delivery: Delivery) -> str:
+    """The job's id; for an entry refused unread or as not a job (a problem set), an
+    id derived from the entry itself: its job id is then only what whoever wrote it
+    chose, and a forged entry carrying a real job's id must not take that job's row
+    (the log keeps one row per job id)."""
+    if delivery.problem is not None:
+        return str(uuid.uuid5(_REFUSED_IDS, f"{delivery.ref}:{delivery.job.job_id}"))
     try:
         return str(uuid.UUID(delivery.job.job_id))
     except ValueError:
