@@ -357,12 +357,12 @@ class Streams:
                     found += self._screened(consumer, count - len(found))
         return found
 
-    def _lost_streams(self, read: Callable[..., Any], *args: Any) -> Any:
-        """read(*args); None when Redis lost the streams and their group (a restart
+    def _lost_streams(self, read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """read(...); None when Redis lost the streams and their group (a restart
         without persistence, a flush: NOGROUP), which are made again so that the
         next read goes on, instead of failing every read until a restart."""
         try:
-            return read(*args)
+            return read(*args, **kwargs)
         except rexc.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
@@ -392,36 +392,34 @@ class Streams:
         """Up to count new entries, highest priority first, one entry per reply;
         fewer once READ_BUDGET bytes were read (the rest wait for the next read)."""
         out: list[Delivery] = []
-        budget = [max(READ_BUDGET, 2 * self.reply_limit)]
+        budget = max(READ_BUDGET, 2 * self.reply_limit)
         for priority in PRIORITIES:
             n = 1  # one round trip first (is there any?), then the rest in chunks
-            while len(out) < count and budget[0] > 0:
-                got = self._lost_streams(self._each, consumer, priority, n, budget)
-                out += got or []
-                if len([d for d in got or [] if d.dead_id is None]) < n:
+            while len(out) < count and budget > 0:
+                got, size = self._lost_streams(self._each, consumer, priority, n) or (
+                    [],
+                    0,
+                )
+                out += got
+                budget -= size
+                if len([d for d in got if d.dead_id is None]) < n:
                     break  # this stream has no more
                 n = min(count - len(out), READ_CHUNK)
         return out
 
-    def _each(
-        self, consumer: str, priority: str, n: int, budget: list[int]
-    ) -> list[Delivery]:
+    def _each(self, consumer: str, priority: str, n: int) -> tuple[list[Delivery], int]:
         """n XREADGROUP COUNT 1 sent at once on the capped reader, so that each
-        reply holds one entry and is refused past reply_limit; budget[0] loses the
-        bytes read. The command is packed once and its replies read raw: redis-py's
+        reply holds one entry and is refused past reply_limit; with the bytes read.
+        The command is packed once and its replies read raw: redis-py's
         pipeline would spend more on its per-command bookkeeping than Redis spends
         on the reads. After a refusal, _recover buries the oversized entries and
         reads the others."""
         command = ("XREADGROUP", "GROUP", GROUP, consumer, "COUNT", 1, "STREAMS")
-        out: list[Delivery] = []
         try:
             replies, size = self._raw((*command, self.stream(priority), ">"), n)
         except ReplyTooLarge:
-            return self._recover(consumer, [priority], n)
-        budget[0] -= size
-        for reply in replies:
-            out += self._entries(priority, reply)
-        return out
+            return self._recover(consumer, [priority], n), 0
+        return [d for reply in replies for d in self._entries(reply)], size
 
     def _raw(self, command: tuple[object, ...], n: int = 1) -> tuple[list[Any], int]:
         """The raw replies of `command` sent n times at once on the capped reader,
@@ -436,7 +434,7 @@ class Streams:
             replies, size = [], 0
             for _ in range(n):
                 replies.append(conn.read_response())
-                size += getattr(conn._parser, "fed", 0)
+                size += conn._parser.fed
             return replies, size
         except ReplyTooLarge:
             raise  # read_response dropped the connection
@@ -446,16 +444,18 @@ class Streams:
         finally:
             pool.release(conn)
 
-    def _entries(self, priority: str, reply: Any) -> list[Delivery]:
+    def _entries(self, reply: Any) -> list[Delivery]:
         """The entries of a raw XREADGROUP reply, taken into hand. One deleted while
         pending to us (nothing but its id) is acknowledged, so it leaves our list."""
         out = []
-        for entry_id, flat in _raw_entries(reply):
-            self._took(priority, _text(entry_id))
-            if flat is None:
-                self.client.xack(self.stream(priority), GROUP, entry_id)
-                continue
-            out.append(self._delivery(priority, entry_id, _pairs(flat), 1))
+        for name, entries in _raw_streams(reply):
+            priority = _priority_of(name)
+            for entry_id, flat in entries:
+                self._took(priority, _text(entry_id))
+                if flat is None:
+                    self.client.xack(self.stream(priority), GROUP, entry_id)
+                    continue
+                out.append(self._delivery(priority, entry_id, _pairs(flat), 1))
         return out
 
     def _took(self, priority: str, entry_id: str) -> None:
@@ -471,14 +471,7 @@ class Streams:
             (reply,), _ = self._raw((*command, block_ms, "STREAMS", *names, *[">"] * 3))
         except ReplyTooLarge:
             return self._recover(consumer, PRIORITIES, len(PRIORITIES))
-        if isinstance(reply, dict):
-            pairs = list(reply.items())
-        else:
-            pairs = [(name, entries) for name, entries in reply or []]
-        out: list[Delivery] = []
-        for name, entries in pairs:
-            out += self._entries(_priority_of(name), {name: entries})
-        return out
+        return self._entries(reply)
 
     def _recover(
         self, consumer: str, priorities: Sequence[str], wanted: int
@@ -506,9 +499,9 @@ class Streams:
                 except ReplyTooLarge:
                     sweep = True  # the next sweep buries it
                     continue
-                if not _raw_entries(reply):
+                if not any(entries for _, entries in _raw_streams(reply)):
                     break
-                got = self._entries(priority, reply)
+                got = self._entries(reply)
                 out += got
                 read += len(got)
                 sweep = False
@@ -619,14 +612,8 @@ class Streams:
         with self.errors():
             for priority in PRIORITIES:
                 stream = self.stream(priority)
-                try:
-                    pending = self._run("pending", stream, count=count)
-                except rexc.ResponseError as exc:
-                    if "NOGROUP" not in str(exc):
-                        raise
-                    self.ensure_groups()  # lost with the streams: nothing to claim
-                    continue
-                for raw_id, idle_ms, times_delivered, failed in pending:
+                pending = self._lost_streams(self._run, "pending", stream, count=count)
+                for raw_id, idle_ms, times_delivered, failed in pending or []:
                     entry_id = _text(raw_id)
                     times = min(int(times_delivered), MAX_ATTEMPTS)
                     if f"{priority}/{entry_id}" in holding:
@@ -794,14 +781,13 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _raw_entries(reply: Any) -> list[tuple[Any, Any]]:
-    """(id, flat fields) of a raw XREADGROUP reply: a map of streams (RESP3) or a
-    list of [stream, entries] (RESP2); none for nil; fields None for an entry
-    deleted while pending."""
+def _raw_streams(reply: Any) -> list[tuple[Any, Any]]:
+    """(stream, entries) of a raw XREADGROUP reply: a map of streams (RESP3) or a
+    list of [stream, entries] (RESP2); none for nil. An entry is [id, flat fields],
+    the fields None for an entry deleted while pending."""
     if not reply:
         return []
-    streams = reply.values() if isinstance(reply, dict) else (e for _, e in reply)
-    return [(i, flat) for entries in streams for i, flat in entries]
+    return list(reply.items()) if isinstance(reply, dict) else [tuple(r) for r in reply]
 
 
 def _id_key(entry_id: str) -> tuple[int, int]:
