@@ -53,12 +53,14 @@ UNSIGNED = frozenset({b"sig", b"attempts"})
 SIGNATURE_VERSION = "v1"
 MIN_KEY_BYTES = 32
 BY_TYPE = {
-    "store": COMMON | {"raw", "spool"},
+    "store": COMMON | {"raw", "spool", "sha256"},
     "import-imap": COMMON | {"account"},
     "analytics": COMMON,
 }
 # a spooled message's file name: no directory, no dot first (no `..`, no hidden file)
 SPOOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+# the SHA-256 of a spooled message's bytes, as pmail enqueue writes it
+SPOOL_DIGEST = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
@@ -77,6 +79,7 @@ class Job:
     direction: str = "auto"
     raw: bytes | None = None  # the message (store), unless it went to the spool
     spool: str | None = None  # file name in the spool directory (over max_job_bytes)
+    sha256: str | None = None  # the spooled file's SHA-256 (hex), checked on reading
     account: str | None = (
         None  # import-imap: the account's user, as the worker knows it
     )
@@ -98,6 +101,8 @@ class Job:
         }
         if self.spool:
             out["spool"] = self.spool
+        if self.sha256:
+            out["sha256"] = self.sha256
         if self.account:
             out["account"] = self.account
         encoded = {k: v.encode() for k, v in out.items()}
@@ -151,7 +156,7 @@ def read_job(
     tenant = _text(fields, "tenant", limit=MAX_TENANT * 4, required=True)
     if not tenant.strip() or len(tenant) > MAX_TENANT or _CONTROL.search(tenant):
         raise InvalidJob(f"tenant {_shown(tenant)} is not a tenant name")
-    _check_signature(fields, tenant, keys or {}, require_signed)
+    signed = _check_signature(fields, tenant, keys or {}, require_signed)
     priority = _text(fields, "priority", limit=32) or stream
     if priority != stream:
         raise InvalidJob(f"priority {_shown(priority)} on the {stream} stream")
@@ -170,7 +175,7 @@ def read_job(
         attempts=_attempts(fields),
     )
     if kind == "store":
-        _store_fields(job, fields, max_raw)
+        _store_fields(job, fields, max_raw, signed=signed)
     elif kind == "import-imap":
         job.account = _text(fields, "account", limit=MAX_ACCOUNT, required=True)
         if not job.account.strip():
@@ -183,7 +188,9 @@ def _check_signature(
     tenant: str,
     keys: Mapping[str, bytes],
     require_signed: bool,
-) -> None:
+) -> bool:
+    """True when the job is signed with its tenant's key; False when the tenant has
+    none (and require_signed is off); InvalidJob otherwise."""
     # --tenant lookups also try the name stripped (services.tenants); the worker's
     # is exact, but a job for ' acme' must never escape acme's key either way
     key = keys.get(tenant, keys.get(tenant.strip()))
@@ -193,7 +200,7 @@ def _check_signature(
                 f"no job key for tenant {_shown(tenant)}, and [queue] require_signed "
                 "is set: the worker takes only signed jobs"
             )
-        return  # nothing to check it against
+        return False  # nothing to check it against
     given = fields.get(b"sig")
     if given is None:
         raise InvalidJob(
@@ -207,10 +214,15 @@ def _check_signature(
             f"the job's signature does not match tenant {_shown(tenant)}'s job key "
             "(forged, changed after it was signed, or signed for another tenant)"
         )
+    return True
 
 
-def _store_fields(job: Job, fields: Mapping[bytes, bytes], max_raw: int) -> None:
+def _store_fields(
+    job: Job, fields: Mapping[bytes, bytes], max_raw: int, *, signed: bool
+) -> None:
     raw, spool = fields.get(b"raw"), fields.get(b"spool")
+    if raw is not None and b"sha256" in fields:
+        raise InvalidJob("a store job with raw and sha256 (sha256 is a spool file's)")
     if raw is not None and spool is not None:
         raise InvalidJob("a store job with both raw and spool")
     if raw is None and spool is None:
@@ -229,6 +241,17 @@ def _store_fields(job: Job, fields: Mapping[bytes, bytes], max_raw: int) -> None
         return
     name = _text(fields, "spool", limit=4096, required=True)
     job.spool = name  # a file name; where it may be is the spool's to check
+    digest = _text(fields, "sha256", limit=64)
+    if digest and not SPOOL_DIGEST.fullmatch(digest):
+        raise InvalidJob(f"sha256 {_shown(digest)} is not 64 lower-case hex digits")
+    if signed and not digest:
+        # the signature must cover the file's bytes, not only its name: anyone who
+        # can write into the spool could otherwise swap the file under a real job
+        raise InvalidJob(
+            "a signed spool job without the file's sha256 (written by a pmail "
+            "enqueue before spooled files were signed): re-enqueue the message"
+        )
+    job.sha256 = digest or None
 
 
 def loose_job(fields: Mapping[bytes, bytes]) -> Job:
@@ -257,6 +280,7 @@ def loose_job(fields: Mapping[bytes, bytes]) -> Job:
         direction=text("direction"),
         raw=raw if isinstance(raw, bytes) else None,
         spool=text("spool") or None,
+        sha256=text("sha256") or None,
         account=text("account") or None,
         job_id=text("job"),
         enqueued=number("enqueued"),

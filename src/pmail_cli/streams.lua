@@ -23,7 +23,8 @@ local DEAD_FIELDS = {error = true, failed_at = true, deliveries = true, original
 -- the fields a job or a dead letter has: the only ones shown or kept of a buried one
 local KNOWN = {
   type = true, tenant = true, priority = true, origin = true, direction = true,
-  job = true, enqueued = true, attempts = true, spool = true, account = true,
+  job = true, enqueued = true, attempts = true, spool = true, sha256 = true,
+  account = true,
   sig = true, error = true, failed_at = true, deliveries = true, original = true,
 }
 local PRIORITIES = {high = true, normal = true, bulk = true}

@@ -618,10 +618,10 @@ def test_status_and_the_dead_letters_show_an_oversized_entry_without_reading_it(
 KEYS = {"acme": "a1" * 32, "evil": "e5" * 32, "later": "7c" * 32}
 
 
-def _sign_with_keys(env: QueueEnv, *, required: bool) -> None:
+def _sign_with_keys(env: QueueEnv, *, required: bool, **queue: object) -> None:
     """The tenants' job keys in the config file (producers and the worker share it
     here; in production each producer holds only its own tenant's key)."""
-    env.configure(claim_after=2, linger_ms=20)
+    env.configure(claim_after=2, linger_ms=20, **queue)
     with env.config.open("a") as config:
         config.write(f"require_signed = {'true' if required else 'false'}\n")
         config.write("[queue.job_keys]\n")
@@ -717,6 +717,54 @@ def test_without_require_signed_a_tenant_with_a_key_still_takes_only_signed_jobs
     assert _hashes(conn, "acme") == _sha([mailgen.simple(3)])
     assert _hashes(conn, "open") == _sha([mailgen.simple(2)])
     assert [d["origin"] for d in _dead(dsn)] == ["unsigned", "padded"]
+
+
+def test_a_spooled_file_swapped_under_a_signed_job_is_refused(
+    queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """A signed job's signature covers its spooled message's bytes (the job's
+    sha256), not only the file's name. Whoever can write into the spool (a producer
+    of another tenant running as the same user) replaces the file under acme's
+    queued signed job: refused, the planted bytes stored nowhere, the file left for
+    the operator. The real file stores; after it, a file planted under the name of
+    that stored job with its entry replayed is refused too. Before, the worker
+    stored whatever bytes the named file held into acme."""
+    _sign_with_keys(
+        queue_env, required=True, max_job_bytes=1000, max_message_bytes=50_000
+    )
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    real = mailgen.simple(1, subject="acme's large mail", body="r" * 5000)
+    (inputs / "a.eml").write_bytes(real)
+    code, _, err = _pmail(dsn, "enqueue", str(inputs), "-t", "acme")
+    assert code == 0, err
+    stream = f"{queue_env.prefix}:jobs:normal"
+    entries: Any = queue_env.client.xrange(stream)
+    ((_, enqueued),) = entries
+    assert enqueued[b"sha256"] == hashlib.sha256(real).hexdigest().encode()
+    folder = queue_env.config.parent / "spool" / tenant_folder("acme")
+    path = folder / enqueued[b"spool"].decode()
+
+    planted = mailgen.simple(2, subject="planted", body="x" * 5000)
+    path.unlink()
+    path.write_bytes(planted)  # a new file of one link, as a rename would leave
+    assert "1 job to the dead letters" in _worker(dsn)
+    assert _hashes(conn, "acme") == []
+    ((dead,),) = [_dead(dsn)]
+    assert "SHA-256 differs" in dead["error"], dead
+    assert path.read_bytes() == planted  # kept for the operator to look at
+
+    path.write_bytes(real)  # the operator puts the real file back and re-drives
+    assert _pmail(dsn, "queue", "dead", "retry")[0] == 0
+    assert "stored 1 message" in _worker(dsn)
+    assert _hashes(conn, "acme") == _sha([real]) and not path.exists()
+
+    path.write_bytes(planted)  # then a replay of the stored job's entry
+    queue_env.client.xadd(stream, {k.decode(): v for k, v in enqueued.items()})
+    assert "1 job to the dead letters" in _worker(dsn)
+    assert _hashes(conn, "acme") == _sha([real])
+    assert "SHA-256 differs" in _dead(dsn)[0]["error"]
 
 
 # --- 6. the red team's cases: nothing of an entry, a name or an error comes whole ------

@@ -195,8 +195,9 @@ def worker_cmd(
     SIGTERM or Ctrl-C finishes the batch in hand, then exits. Jobs are acknowledged
     only after their batch commits; failed ones are retried with backoff, then put
     in the dead letters (`pmail queue dead list`). Every job is checked as it is
-    read: a malformed one, a spool file outside the spool directory, an IMAP job
-    naming an account that --accounts does not define go there at once.
+    read: a malformed one, a spool file outside the spool directory or not the
+    bytes enqueued, an IMAP job naming an account that --accounts does not define,
+    an unsigned job for a tenant with a job key go there at once.
 
     Example: pmail worker --concurrency 2
     """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -176,6 +177,7 @@ def enqueue_paths(
             job.spool = write_spooled(
                 spool_dir(settings), f"{job.job_id}.eml", raw, tenant=tenant
             )
+            job.sha256 = hashlib.sha256(raw).hexdigest()  # signed with the job
             result.spooled += 1
         chunk.append(job)
         chunk_bytes += job.nbytes

@@ -193,6 +193,7 @@ class QueueSource:
                     job.spool,
                     tenant=job.tenant,
                     max_bytes=self.max_message_bytes,
+                    sha256=job.sha256,
                 )
             except SpoolRefused as exc:
                 self.bury(delivery, str(exc))

@@ -81,10 +81,18 @@ def _open_folder(folder: Path, tenant: str) -> int:
         os.close(top)
 
 
-def read_spooled(folder: Path, value: str, *, tenant: str, max_bytes: int) -> Spooled:
+def read_spooled(
+    folder: Path,
+    value: str,
+    *,
+    tenant: str,
+    max_bytes: int,
+    sha256: str | None = None,
+) -> Spooled:
     """The message a store job of `tenant` names, read only if it is a regular file
     directly inside the tenant's directory of `folder`, not a symbolic link, not
-    linked elsewhere, and at most max_bytes; SpoolRefused otherwise."""
+    linked elsewhere, at most max_bytes, and (when the job carries one) of the
+    SHA-256 the job names; SpoolRefused otherwise."""
     name = spool_name(folder, value)
     where = f"{folder}/{tenant_folder(tenant)} (tenant {tenant!r})"
     try:
@@ -117,6 +125,12 @@ def read_spooled(folder: Path, value: str, *, tenant: str, max_bytes: int) -> Sp
             info = os.fstat(handle.fileno())
             _check(name, info, max_bytes)
             raw = _read(handle, name, max_bytes)
+        if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
+            raise SpoolRefused(
+                f"spool {name!r} is not the file its job was enqueued with (its "
+                "SHA-256 differs from the job's sha256): replaced or changed in "
+                "the spool after pmail enqueue wrote it"
+            )
         return Spooled(name, tenant_folder(tenant), info.st_dev, info.st_ino, raw)
     finally:
         os.close(folder_fd)
