@@ -10,7 +10,7 @@ from pathlib import Path
 import platformdirs
 
 from pmail_cli.errors import UsageError
-from pmail_cli.queue_job import MIN_KEY_BYTES
+from pmail_cli.queue_job import MAX_KEYS, MIN_KEY_BYTES
 
 EMBEDDED_SOURCE = "embedded PostgreSQL"
 # the largest message pmail reads and stores (docs/config.md): larger is refused
@@ -39,8 +39,8 @@ class QueueSettings:
     accounts: Path | None = None  # the worker's IMAP accounts file (jobs name accounts)
     password: str | None = field(default=None, repr=False)  # Redis AUTH password
     tls_ca_file: Path | None = None  # CA certificates for a rediss:// queue
-    # [queue.job_keys]: tenant name -> the key its jobs are signed with (hex)
-    job_keys: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    # [queue.job_keys]: tenant name -> its keys (hex): the first signs, any verifies
+    job_keys: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict, repr=False)
     require_signed: bool = False  # the worker takes only jobs signed with a key
 
 
@@ -223,21 +223,21 @@ def _queue_settings(
     return queue
 
 
-def _job_keys(table: object, config_path: Path) -> dict[str, bytes]:
-    """[queue.job_keys]: tenant name = a key of at least 32 bytes, in hex."""
+def _job_keys(table: object, config_path: Path) -> dict[str, tuple[bytes, ...]]:
+    """[queue.job_keys]: tenant name = a key of at least 32 bytes, in hex, or a
+    list of them while a key is changed (the first signs, any verifies)."""
     hint = 'e.g. acme = "<64 hex digits>" from `openssl rand -hex 32` (docs/queue.md)'
     if not isinstance(table, dict):
         raise UsageError(f"{config_path}: [queue.job_keys] must be a table", hint=hint)
-    keys: dict[str, bytes] = {}
-    for tenant, text in table.items():
-        try:
-            key = bytes.fromhex(text) if isinstance(text, str) else b""
-        except ValueError:
-            key = b""
-        if len(key) < MIN_KEY_BYTES:
+    keys: dict[str, tuple[bytes, ...]] = {}
+    for tenant, value in table.items():
+        texts = value if isinstance(value, list) else [value]
+        ring = tuple(_job_key(t) for t in texts)
+        if not 1 <= len(ring) <= MAX_KEYS or min(map(len, ring)) < MIN_KEY_BYTES:
             raise UsageError(
                 f"{config_path}: [queue.job_keys] {tenant!r} is not a key of at least "
-                f"{MIN_KEY_BYTES} bytes in hex",
+                f"{MIN_KEY_BYTES} bytes in hex (or a list of 1 to {MAX_KEYS} of them, "
+                "the new key first, while a key is changed)",
                 hint=hint,
             )
         name = tenant.strip()
@@ -246,8 +246,16 @@ def _job_keys(table: object, config_path: Path) -> dict[str, bytes]:
                 f"{config_path}: [queue.job_keys] names tenant {name!r} twice",
                 hint="give each tenant one key",
             )
-        keys[name] = key
+        keys[name] = ring
     return keys
+
+
+def _job_key(text: object) -> bytes:
+    """A key's bytes; b"" when the text is not hex."""
+    try:
+        return bytes.fromhex(text) if isinstance(text, str) else b""
+    except ValueError:
+        return b""
 
 
 def settings_from_environment(dsn_flag: str | None, config: Path | None) -> Settings:

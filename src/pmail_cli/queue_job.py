@@ -16,7 +16,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,7 @@ COMMON = frozenset(
 UNSIGNED = frozenset({b"sig", b"attempts"})
 SIGNATURE_VERSION = "v1"
 MIN_KEY_BYTES = 32
+MAX_KEYS = 4  # a tenant's keys at once: the signing key and those being retired
 BY_TYPE = {
     "store": COMMON | {"raw", "spool", "sha256"},
     "import-imap": COMMON | {"account"},
@@ -137,14 +138,14 @@ def read_job(
     *,
     stream: str,
     max_raw: int,
-    keys: Mapping[str, bytes] | None = None,
+    keys: Mapping[str, Sequence[bytes]] | None = None,
     require_signed: bool = False,
 ) -> Job:
     """The job an entry of the `stream` priority's stream holds, every field checked;
     InvalidJob with the reason when it is not one (it then goes to the dead letters,
     never retried: the same entry fails the same way every time). A tenant with a
-    job key in `keys` takes only jobs signed with it; with require_signed, a tenant
-    without one takes none."""
+    job key in `keys` takes only jobs signed with one of its keys; with
+    require_signed, a tenant without one takes none."""
     names = {_name(k) for k in fields}
     kind = _text(fields, "type", limit=32, required=True)
     if kind not in JOB_TYPES:
@@ -186,15 +187,15 @@ def read_job(
 def _check_signature(
     fields: Mapping[bytes, bytes],
     tenant: str,
-    keys: Mapping[str, bytes],
+    keys: Mapping[str, Sequence[bytes]],
     require_signed: bool,
 ) -> bool:
     """True when the job is signed with its tenant's key; False when the tenant has
     none (and require_signed is off); InvalidJob otherwise."""
     # --tenant lookups also try the name stripped (services.tenants); the worker's
     # is exact, but a job for ' acme' must never escape acme's key either way
-    key = keys.get(tenant, keys.get(tenant.strip()))
-    if key is None:
+    ring = keys.get(tenant, keys.get(tenant.strip()))
+    if not ring:
         if require_signed:
             raise InvalidJob(
                 f"no job key for tenant {_shown(tenant)}, and [queue] require_signed "
@@ -207,9 +208,13 @@ def _check_signature(
             f"an unsigned job for tenant {_shown(tenant)}, which takes only jobs "
             "signed with its job key"
         )
-    if not isinstance(given, bytes) or not hmac.compare_digest(
-        given, signature(fields, key).encode()
-    ):
+    # every key is tried (no early exit), so the time taken names no key
+    matches = [
+        isinstance(given, bytes)
+        and hmac.compare_digest(given, signature(fields, key).encode())
+        for key in ring
+    ]
+    if not any(matches):
         raise InvalidJob(
             f"the job's signature does not match tenant {_shown(tenant)}'s job key "
             "(forged, changed after it was signed, or signed for another tenant)"

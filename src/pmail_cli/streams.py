@@ -194,7 +194,7 @@ class Streams:
         *,
         capped: Callable[[int], redis.Redis],
         max_raw: int = DEFAULT_MAX_RAW,
-        job_keys: Mapping[str, bytes] | None = None,
+        job_keys: Mapping[str, tuple[bytes, ...]] | None = None,
         require_signed: bool = False,
     ) -> None:
         self.client = client
@@ -226,7 +226,7 @@ class Streams:
         password: str | None = None,
         ca_file: Path | None = None,
         max_raw: int = DEFAULT_MAX_RAW,
-        job_keys: Mapping[str, bytes] | None = None,
+        job_keys: Mapping[str, tuple[bytes, ...]] | None = None,
         require_signed: bool = False,
     ) -> Streams:
         """Connect to the queue at `url` (AUTH with `password`; over TLS for
@@ -317,7 +317,8 @@ class Streams:
         with self.errors():
             pipe = self.client.pipeline(transaction=False)
             for job in jobs:
-                fields = job.fields(self.job_keys.get(job.tenant))
+                ring = self.job_keys.get(job.tenant)
+                fields = job.fields(ring[0] if ring else None)  # the newest key
                 pipe.xadd(self.stream(job.priority), fields)  # type: ignore[arg-type]
             return [
                 str(i.decode() if isinstance(i, bytes) else i) for i in pipe.execute()

@@ -719,6 +719,40 @@ def test_without_require_signed_a_tenant_with_a_key_still_takes_only_signed_jobs
     assert [d["origin"] for d in _dead(dsn)] == ["unsigned", "padded"]
 
 
+def test_a_job_key_is_changed_without_losing_queued_jobs(
+    queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
+) -> None:
+    """While acme's key is changed its keys are a list, newest first: `pmail
+    enqueue` signs with the new key, and jobs still queued under the old one are
+    stored. Once the old key is dropped, a job signed with it is refused."""
+    new, old = "b2" * 32, KEYS["acme"]
+
+    def keys(value: str) -> None:
+        queue_env.configure(claim_after=2, linger_ms=20)
+        with queue_env.config.open("a") as config:
+            config.write(f"require_signed = true\n[queue.job_keys]\nacme = {value}\n")
+
+    keys(f'["{new}", "{old}"]')
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    fresh = mailgen.simple(1, subject="signed with the new key")
+    (inputs / "a.eml").write_bytes(fresh)
+    assert _pmail(dsn, "enqueue", str(inputs), "-t", "acme")[0] == 0
+    entries: Any = queue_env.client.xrange(f"{queue_env.prefix}:jobs:normal")
+    ((_, enqueued),) = entries
+    assert enqueued[b"sig"] == signature(enqueued, bytes.fromhex(new)).encode()
+    queued = mailgen.simple(2, subject="queued under the old key")
+    _add(queue_env, _signed("acme", old, queued, "old key"))
+    assert "stored 2 messages" in _worker(dsn)
+    assert _hashes(conn, "acme") == _sha([fresh, queued])
+
+    keys(f'"{new}"')
+    _add(queue_env, _signed("acme", old, mailgen.simple(3), "retired key"))
+    assert "1 job to the dead letters" in _worker(dsn)
+    assert "does not match tenant 'acme'" in _dead(dsn)[0]["error"]
+
+
 def test_a_spooled_file_swapped_under_a_signed_job_is_refused(
     queue_env: QueueEnv, dsn: str, conn: Conn, tmp_path: Path
 ) -> None:

@@ -124,8 +124,9 @@ def test_queue_password_paths_and_message_limit(tmp_path: Path) -> None:
 
 
 def test_queue_job_keys_are_read_checked_and_never_shown(tmp_path: Path) -> None:
-    """[queue.job_keys] maps tenant names to hex keys of at least 32 bytes and
-    require_signed is a boolean; a short, non-hex or non-text key, or a
+    """[queue.job_keys] maps tenant names to hex keys of at least 32 bytes (or a
+    list of up to four, newest first, while a key is changed) and require_signed
+    is a boolean; a short, non-hex or non-text key, an empty or long list, or a
     require_signed that is not true/false, is a usage error naming the key; the keys
     never show in repr."""
     key = "0f" * 32
@@ -135,12 +136,19 @@ def test_queue_job_keys_are_read_checked_and_never_shown(tmp_path: Path) -> None
     )
     queue = resolve_settings(dsn_flag=None, env={}, config_path=path).queue
     assert queue.require_signed is True
-    assert queue.job_keys == {"acme": bytes.fromhex(key)}
+    assert queue.job_keys == {"acme": (bytes.fromhex(key),)}
     assert key not in repr(queue) and "job_keys" not in repr(queue)
+    old = "a0" * 40
+    path = _config(tmp_path, f'[queue.job_keys]\nacme = ["{key}", "{old}"]\n')
+    ring = resolve_settings(dsn_flag=None, env={}, config_path=path).queue.job_keys
+    assert ring == {"acme": (bytes.fromhex(key), bytes.fromhex(old))}  # new first
     for bad, words in (
         ('[queue.job_keys]\nacme = "0f0f"\n', "'acme' is not a key of at least 32"),
         ('[queue.job_keys]\nacme = "zz' + "0" * 62 + '"\n', "'acme' is not a key"),
         ("[queue.job_keys]\nacme = 12\n", "'acme' is not a key"),
+        ("[queue.job_keys]\nacme = []\n", "a list of 1 to 4"),
+        (f'[queue.job_keys]\nacme = ["{key}", "0f0f"]\n', "'acme' is not a key"),
+        ("[queue.job_keys]\nacme = [" + f'"{key}",' * 5 + "]\n", "1 to 4"),
         ('[queue]\njob_keys = "x"\n', "must be a table"),
         ('[queue]\nrequire_signed = "yes"\n', "require_signed = 'yes' is not true"),
         (

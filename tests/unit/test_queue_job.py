@@ -89,7 +89,7 @@ def test_a_signed_spool_job_must_name_its_files_digest() -> None:
     """A tenant with a job key takes a spool job only with the file's sha256 under
     the signature: the name alone would let whoever writes into the spool swap the
     file under a real job. Without a key the digest is optional (still checked)."""
-    keys = {"acme": KEY}
+    keys = {"acme": (KEY,)}
     spooled = Job("store", "acme", "normal", spool="m.eml", sha256=DIGEST)
     assert read_job(_redis(spooled, KEY), stream="normal", max_raw=10, keys=keys)
     bare = Job("store", "acme", "normal", spool="m.eml")
@@ -123,6 +123,23 @@ def test_a_malformed_spool_digest_is_refused(
     if b"spool" in fields:
         entry.pop(b"raw")
     entry[b"sig"] = signature(entry, KEY).encode()
-    for keys in ({}, {"acme": KEY}):
+    for keys in ({}, {"acme": (KEY,)}):
         with pytest.raises(InvalidJob, match=reason):
             read_job(entry, stream="normal", max_raw=10, keys=keys)
+
+
+def test_while_a_key_is_changed_either_key_verifies() -> None:
+    """A tenant's keys are a list while a key is changed: a job signed with any of
+    them is taken, one signed with a key no longer listed is refused."""
+    new, old, gone = (bytes.fromhex(h * 32) for h in ("b2", "a1", "c3"))
+    job = Job("store", "acme", "normal", raw=b"x")
+    for key in (new, old):
+        read_job(
+            _redis(job, key), stream="normal", max_raw=10, keys={"acme": (new, old)}
+        )
+    with pytest.raises(InvalidJob, match="does not match"):
+        read_job(
+            _redis(job, gone), stream="normal", max_raw=10, keys={"acme": (new, old)}
+        )
+    with pytest.raises(InvalidJob, match="does not match"):
+        read_job(_redis(job, old), stream="normal", max_raw=10, keys={"acme": (new,)})
