@@ -613,7 +613,7 @@ def test_hostile_evidence_is_stored_bounded_and_flagged(
         "address longer than 254 characters left out: 1 of From"
     ]
     assert stored["<dsn-3@mx.example.com>"] == [
-        "address longer than 254 characters left out: 1 failed recipient(s)"
+        "address longer than 254 characters left out: 1 failed recipient"
     ]
     _agrees(dsn)
 

@@ -31,6 +31,7 @@ from pmail_cli.mail.parse import (
 )
 from pmail_cli.mail.rawsplit import verified_split
 from pmail_cli.mail.searchtext import SearchText, search_text
+from pmail_cli.output import counted
 from pmail_cli.rows import (
     AttachmentRow,
     BlobRow,
@@ -214,7 +215,7 @@ def fact_rows(
     if overlong and problems is not None:
         problems.append(
             f"address longer than {MAX_ADDRESS} characters left out: "
-            f"{overlong} failed recipient(s)"
+            f"{counted(overlong, 'failed recipient')}"
         )
     return [
         FactRow(
