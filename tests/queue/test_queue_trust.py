@@ -103,6 +103,21 @@ def _worker(dsn: str, *args: str) -> str:
     return err
 
 
+def _enqueue_one(
+    env: QueueEnv, dsn: str, tmp_path: Path, raw: bytes
+) -> tuple[str, dict[bytes, bytes]]:
+    """`pmail enqueue` one message for acme; its entry's id and fields as Redis
+    holds them (the only entry of the normal stream)."""
+    inputs = tmp_path / "in"
+    inputs.mkdir(exist_ok=True)
+    (inputs / "a.eml").write_bytes(raw)
+    code, _, err = _pmail(dsn, "enqueue", str(inputs / "a.eml"), "-t", "acme")
+    assert code == 0, err
+    entries: Any = env.client.xrange(f"{env.prefix}:jobs:normal")
+    ((entry_id, fields),) = entries
+    return entry_id.decode(), fields
+
+
 class Bait:
     """A TCP listener standing in for a host of the attacker's choosing: it greets
     like an IMAP server and records every byte it is sent."""
@@ -389,15 +404,9 @@ def test_a_spooled_message_is_stored_only_into_the_tenant_it_was_enqueued_for(
     )
     for name in ("acme", "evil"):
         assert _pmail(dsn, "tenant", "add", name)[0] == 0
-    inputs = tmp_path / "in"
-    inputs.mkdir()
     private = mailgen.simple(1, subject="acme's large private mail", body="p" * 5000)
-    (inputs / "a.eml").write_bytes(private)
-    code, _, err = _pmail(dsn, "enqueue", str(inputs), "-t", "acme")
-    assert code == 0, err
+    real_id, real = _enqueue_one(queue_env, dsn, tmp_path, private)
     stream = f"{queue_env.prefix}:jobs:normal"
-    entries: Any = queue_env.client.xrange(stream)
-    ((real_id, real),) = entries
     name = real[b"spool"].decode()
     queue_env.client.xdel(stream, real_id)
     # the forged jobs come first; the real one after them
@@ -734,13 +743,8 @@ def test_a_job_key_is_changed_without_losing_queued_jobs(
 
     keys(f'["{new}", "{old}"]')
     assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
-    inputs = tmp_path / "in"
-    inputs.mkdir()
     fresh = mailgen.simple(1, subject="signed with the new key")
-    (inputs / "a.eml").write_bytes(fresh)
-    assert _pmail(dsn, "enqueue", str(inputs), "-t", "acme")[0] == 0
-    entries: Any = queue_env.client.xrange(f"{queue_env.prefix}:jobs:normal")
-    ((_, enqueued),) = entries
+    _, enqueued = _enqueue_one(queue_env, dsn, tmp_path, fresh)
     assert enqueued[b"sig"] == signature(enqueued, bytes.fromhex(new)).encode()
     queued = mailgen.simple(2, subject="queued under the old key")
     _add(queue_env, _signed("acme", old, queued, "old key"))
@@ -767,15 +771,9 @@ def test_a_spooled_file_swapped_under_a_signed_job_is_refused(
         queue_env, required=True, max_job_bytes=1000, max_message_bytes=50_000
     )
     assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
-    inputs = tmp_path / "in"
-    inputs.mkdir()
     real = mailgen.simple(1, subject="acme's large mail", body="r" * 5000)
-    (inputs / "a.eml").write_bytes(real)
-    code, _, err = _pmail(dsn, "enqueue", str(inputs), "-t", "acme")
-    assert code == 0, err
+    _, enqueued = _enqueue_one(queue_env, dsn, tmp_path, real)
     stream = f"{queue_env.prefix}:jobs:normal"
-    entries: Any = queue_env.client.xrange(stream)
-    ((_, enqueued),) = entries
     assert enqueued[b"sha256"] == hashlib.sha256(real).hexdigest().encode()
     folder = queue_env.config.parent / "spool" / tenant_folder("acme")
     path = folder / enqueued[b"spool"].decode()
