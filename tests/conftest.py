@@ -170,6 +170,7 @@ class QueueEnv:
             for k, v in queue.items()
         ]
         self.config.write_text("[queue]\n" + "\n".join(lines) + "\n")
+        self.config.chmod(0o600)  # it may hold the Redis password and job keys
 
 
 @pytest.fixture

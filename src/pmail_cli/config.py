@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -98,12 +100,64 @@ def _read_toml(path: Path) -> dict[str, object]:
 
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data = tomllib.load(fh)
+            info = os.fstat(fh.fileno())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(
             f"cannot read config file {path}: {exc}",
             hint="fix the file or point --config / PMAIL_CONFIG elsewhere",
         ) from None
+    check_trusted_file(path, info, "config file", secrets=_secrets(data))
+    return data
+
+
+def _secrets(file: Mapping[str, object]) -> list[str]:
+    """What in a config file is a secret: the Redis password, job keys, and
+    passwords inside its DSNs and queue URL."""
+    found = []
+    queue = file.get("queue")
+    if isinstance(queue, dict):
+        found += [f"[queue] {k}" for k in ("password", "job_keys") if queue.get(k)]
+    for key in ("dsn", "oltp_dsn", "queue_url"):
+        value = file.get(key)
+        if isinstance(value, str) and _DSN_PASSWORD.search(value):
+            found.append(f"a password in {key}")
+    return found
+
+
+# `password=` of a key/value DSN, or `user:password@` of a URL
+_DSN_PASSWORD = re.compile(r"(?:^|\s)password\s*=|^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@")
+
+
+def check_trusted_file(
+    path: Path, info: os.stat_result, what: str, *, secrets: list[str]
+) -> None:
+    """Refuse a file that decides what pmail connects to or runs unless it is safe
+    from other users, as ssh does: owned by the user running pmail or by root, and
+    writable by no one else. One holding secrets must also be unreadable by others
+    (readable by its group only when root owns it, as PostgreSQL allows its key
+    files): docs/security.md, "Files pmail trusts"."""
+    if not hasattr(os, "geteuid"):
+        return  # no POSIX owners and modes to check
+    me, mode = os.geteuid(), stat.S_IMODE(info.st_mode)
+    problem = ""
+    if info.st_uid not in (me, 0):
+        problem = f"is owned by uid {info.st_uid}, not by you (uid {me}) or root"
+    elif mode & 0o022:
+        problem = f"is writable by {'others' if mode & 0o002 else 'its group'}"
+    elif secrets and (mode & 0o004 or (mode & 0o040 and info.st_uid != 0)):
+        problem = (
+            f"holds secrets ({', '.join(secrets)}) and is readable by "
+            f"{'others' if mode & 0o004 else 'its group'}"
+        )
+    if not problem:
+        return
+    raise UsageError(
+        f"{what} {path} {problem} (mode {mode:04o}): whoever can change or read it "
+        "could take over what pmail connects to, runs or signs",
+        hint=f"chmod 600 {path} and own it (chown) as the user that runs pmail; "
+        "root may own it with mode 640 to share it with a group",
+    )
 
 
 def resolve_settings(

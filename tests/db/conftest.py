@@ -67,3 +67,15 @@ def plain_reader(two_tenants: str, conn: Conn) -> Iterator[str]:
     conn.commit()
     yield make_conninfo(two_tenants, user=role, password=password)
     _drop_role(conn, role)
+
+
+@pytest.fixture
+def admin_login(two_tenants: str, conn: Conn) -> Iterator[str]:
+    """A DSN of a login that is a member of pmail_admin only (no superuser, owns
+    nothing): an administrator's service account."""
+    role, password = _role_name(), uuid.uuid4().hex
+    conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    conn.execute(f"GRANT pmail_admin TO {role}")
+    conn.commit()
+    yield make_conninfo(two_tenants, user=role, password=password)
+    _drop_role(conn, role)

@@ -68,7 +68,8 @@ def test_every_key_between_content_tables_includes_tenant_id(conn: Conn) -> None
 def test_row_level_security_is_forced_on_every_tenant_table(conn: Conn) -> None:
     """Every table with a tenant_id column (read from the catalog, so a new table
     cannot be forgotten) has RLS enabled and forced, and pmail_app may read it; the
-    role-to-tenant map alone is for administrators only (docs/security.md)."""
+    role-to-tenant map and the hold epochs are for pmail's own functions only
+    (docs/security.md)."""
     rows = conn.execute(
         "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
         "has_table_privilege('pmail_app', c.oid, 'SELECT') "
@@ -78,8 +79,10 @@ def test_row_level_security_is_forced_on_every_tenant_table(conn: Conn) -> None:
     ).fetchall()
     tables = {str(r[0]): r[1:] for r in rows}
     assert set(CONTENT_TABLES) | {"tenants", "legal_holds"} <= set(tables)
-    admin_only = tables.pop("pmail_tenant_roles")
-    assert admin_only == (False, False, False)
+    # pmail's own: the role-to-tenant map and the hold epochs (0030), which only
+    # its functions touch
+    for admin_only in ("pmail_tenant_roles", "pmail_hold_epochs"):
+        assert tables.pop(admin_only) == (False, False, False), admin_only
     assert {t: v for t, v in tables.items() if v != (True, True, True)} == {}
 
 

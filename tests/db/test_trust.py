@@ -45,6 +45,13 @@ REVIEWED_DEFINERS = {
     "pmail_drop_search_documents",
     "pmail_refresh_suppressions",  # constant SQL text; the tenant it is given checked
     "pmail_audit_next_id",  # 0029: the audit log's next id, nothing else
+    # 0030, trigger functions (never called on their own): a new tenant's hold epoch,
+    # a new hold's stamp and epoch, the share lock on the epochs a statement touches,
+    # and the check at commit that a hold's change has its audit entry
+    "pmail_add_hold_epoch",
+    "pmail_stamp_hold",
+    "pmail_hold_barrier",
+    "pmail_hold_audited",
 }
 TYPE_SHADOWS = ("uuid", "text", "name", "boolean", "tsquery", "regclass", "date")
 

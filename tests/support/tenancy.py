@@ -41,12 +41,13 @@ def tenant_ids(conn: Conn) -> tuple[str, str]:
 
 def tenant_tables(conn: Conn) -> list[str]:
     """Every table and view of pmail's schema with a tenant_id column (except the
-    role-to-tenant map, which tenant logins may not read at all)."""
+    role-to-tenant map and the hold epochs, which tenant logins may not read at
+    all)."""
     rows = conn.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
         "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v') "
         "AND a.attname = 'tenant_id' AND NOT a.attisdropped "
-        "AND c.relname <> 'pmail_tenant_roles' ORDER BY 1"
+        "AND c.relname NOT IN ('pmail_tenant_roles', 'pmail_hold_epochs') ORDER BY 1"
     ).fetchall()
     return [str(r[0]) for r in rows]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from pmail_cli.config import (
     resolve_settings,
 )
 from pmail_cli.errors import UsageError
+from pmail_cli.services.imap_accounts import load_accounts
 
 runner = CliRunner()
 
@@ -22,6 +25,7 @@ runner = CliRunner()
 def _config(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(text)
+    path.chmod(0o600)  # as docs/config.md asks of a file with secrets
     return path
 
 
@@ -193,3 +197,71 @@ def test_maximum_message_size_from_environment_file_or_default(
     wrong = _config(tmp_path, 'max_message_bytes = "big"\n')
     with pytest.raises(UsageError, match="max_message_bytes"):
         resolve_settings(dsn_flag=None, env={}, config_path=wrong)
+
+
+KEY_LINE = '[queue.job_keys]\nacme = "' + "0f" * 32 + '"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "words"),
+    [
+        (KEY_LINE, 0o644, "holds secrets ([queue] job_keys) and is readable by others"),
+        ('[queue]\npassword = "pw"\n', 0o604, "readable by others"),
+        ('dsn = "postgresql://u:pw@db/pmail"\n', 0o644, "a password in dsn"),
+        ('dsn = "host=db password=pw"\n', 0o644, "a password in dsn"),
+        ('queue_url = "redis://:pw@r:6379/0"\n', 0o644, "a password in queue_url"),
+        ('dsn = "host=db"\n', 0o664, "is writable by its group"),
+        ('dsn = "host=db"\n', 0o646, "is writable by others"),
+    ],
+)
+def test_a_config_file_others_can_change_or_read_is_refused(
+    tmp_path: Path, text: str, mode: int, words: str
+) -> None:
+    """Whoever can write the config file decides where pmail connects and which
+    accounts file (and so which password_cmd) it uses; whoever can read one that
+    holds job keys or passwords can forge jobs or log in. Such a file is refused with
+    an error naming the problem and a chmod hint, as ssh refuses its config."""
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    path.chmod(mode)
+    with pytest.raises(UsageError, match=re.escape(words)) as refused:
+        resolve_settings(dsn_flag=None, env={}, config_path=path)
+    assert f"chmod 600 {path}" in str(refused.value.hint)
+    assert "pw" not in str(refused.value) and "0f0f" not in str(refused.value)
+    path.chmod(0o600)
+    resolve_settings(dsn_flag=None, env={}, config_path=path)
+
+
+def test_a_config_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    """A config file owned by someone else (not root) is theirs to rewrite; without
+    secrets a readable one is fine; with secrets, group-readable only if root owns
+    it (PostgreSQL's rule for its key files)."""
+    path = tmp_path / "config.toml"
+    path.write_text('dsn = "host=db"\n')
+    path.chmod(0o644)
+    resolve_settings(dsn_flag=None, env={}, config_path=path)  # no secret: fine
+    path.write_text(KEY_LINE)
+    path.chmod(0o640)
+    if os.geteuid() == 0:  # root owns it: its group may read it
+        resolve_settings(dsn_flag=None, env={}, config_path=path)
+        os.chown(path, 54321, -1)
+        with pytest.raises(UsageError, match="is owned by uid 54321, not by you"):
+            resolve_settings(dsn_flag=None, env={}, config_path=path)
+    else:  # an ordinary user's file: not even its group
+        with pytest.raises(UsageError, match="readable by its group"):
+            resolve_settings(dsn_flag=None, env={}, config_path=path)
+
+
+def test_an_accounts_file_others_can_change_is_refused(tmp_path: Path) -> None:
+    """An IMAP accounts file names the password_cmd pmail runs: one that its group
+    or others can write is refused (a way to run a command as pmail's user)."""
+    path = tmp_path / "accounts.toml"
+    path.write_text(
+        '[[account]]\nhost = "imap.test"\nuser = "u"\npassword_cmd = "pass show u"\n'
+    )
+    path.chmod(0o644)
+    assert load_accounts(path)[0].password_cmd == "pass show u"
+    for mode in (0o664, 0o666):
+        path.chmod(mode)
+        with pytest.raises(UsageError, match=r"accounts file .* is writable by"):
+            load_accounts(path)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pmail_cli.config import check_trusted_file
 from pmail_cli.errors import UsageError
 from pmail_cli.sources.imap_session import PASSWORD_ENV, AccountConfig, validate
 
@@ -76,11 +77,17 @@ def _account(entry: object, index: int, path: Path) -> AccountConfig:
 def load_accounts(path: Path) -> list[AccountConfig]:
     """Parse [[account]] tables; passwords are refused (they come from env or a command)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            data = tomllib.loads(handle.read().decode("utf-8"))
+            info = os.fstat(handle.fileno())
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"accounts file {path} is not UTF-8: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot read accounts file {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"accounts file {path} is not valid TOML: {exc}") from None
+    # its password_cmd is run as the user running pmail
+    check_trusted_file(path, info, "accounts file", secrets=[])
     entries = data.get("account", [])
     if not isinstance(entries, list) or not entries:
         raise UsageError(f"{path} lists no [[account]]")

@@ -1,0 +1,292 @@
+"""Legal holds against the red-team pass of 2026-12-07 (migration 0030,
+docs/security.md "Legal holds"): a writer whose snapshot is older than a hold, a
+DELETE by lead, a scope switched in the middle of a statement, content and
+attachments planted on held mail, and hold records changed without the audit log.
+Each test is an attack that worked before 0030."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from tests import mailgen
+from tests.db.test_holds import LEAD
+from tests.support.tenancy import Conn, pmail, tenant_ids
+
+pytestmark = pytest.mark.db
+
+
+def _keys(conn: Conn, tenant: str, where: str = "true") -> list[str]:
+    rows = conn.execute(
+        f"SELECT storage_key FROM email_messages WHERE tenant_id = %s AND {where} "
+        "ORDER BY storage_key",
+        (tenant,),
+    ).fetchall()
+    conn.commit()
+    return [str(r[0]) for r in rows]
+
+
+def _content_rows(conn: Conn, tenant: str) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM email_content WHERE tenant_id = %s", (tenant,)
+    ).fetchone()
+    conn.commit()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def _hold(dsn: str, *args: str) -> None:
+    code, _, err = pmail(dsn, "hold", "add", "-t", "a", "--reason", "case 7", *args)
+    assert code == 0, err
+
+
+def test_a_writer_older_than_a_hold_cannot_destroy_what_it_covers(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """Tenant a's own login opens a REPEATABLE READ transaction and looks at the
+    holds (none); an administrator then holds one of a's messages; the login marks it
+    purged, or deletes its content (pmail_delete_content). Before, its snapshot never
+    saw the hold and the content was gone, with a purge time older than the hold.
+    Now each statement fails to serialize and the content stays."""
+    a, _ = tenant_ids(conn)
+    keys = _keys(conn, a)
+    before = _content_rows(conn, a)
+    attacks = [
+        ("UPDATE email_messages SET purged_at = now() WHERE storage_key = %s", ()),
+        ("SELECT pmail_delete_content(%s::uuid, ARRAY[%s])", (a,)),
+    ]
+    with psycopg.connect(login_a) as writer:
+        for key, (statement, first) in zip(keys, attacks, strict=False):
+            writer.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            seen = writer.execute("SELECT count(*) FROM legal_holds").fetchone()
+            _hold(two_tenants, "--storage-key", key)  # after the snapshot
+            with pytest.raises(errors.SerializationFailure):
+                writer.execute(statement, (*first, key))
+            writer.rollback()
+            assert seen is not None
+    assert _content_rows(conn, a) == before
+
+
+def test_a_hold_waits_for_a_writer_in_flight_and_covers_what_is_left(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """READ COMMITTED: the login changes a's message (not held yet) and keeps its
+    transaction open; `pmail hold add` for that message waits for it (a lock on a's
+    hold epoch, seen in pg_stat_activity) instead of reporting a hold over mail that
+    is about to change under it; once the login commits, the hold is added."""
+    a, _ = tenant_ids(conn)
+    key = _keys(conn, a)[0]
+    with psycopg.connect(login_a) as writer:
+        writer.execute(
+            "UPDATE email_messages SET status = status WHERE storage_key = %s", (key,)
+        )
+        done: list[tuple[int, str, str]] = []
+        adder = threading.Thread(
+            target=lambda: done.append(
+                pmail(
+                    two_tenants,
+                    "hold",
+                    "add",
+                    "-t",
+                    "a",
+                    "--storage-key",
+                    key,
+                    "--reason",
+                    "case 8",
+                )
+            )
+        )
+        adder.start()
+        waited = False
+        for _ in range(200):  # until the hold's session is seen waiting on a lock
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query ILIKE %s",
+                ("%legal_holds%",),
+            ).fetchone()
+            conn.commit()
+            if row == (1,):
+                waited = True
+                break
+            time.sleep(0.05)
+        assert waited and not done, "the hold did not wait for the writer"
+        writer.commit()
+        adder.join(timeout=60)
+    assert done and done[0][0] == 0, done
+    code, out, _ = pmail(two_tenants, "hold", "list", "-t", "a", "--format", "csv")
+    assert code == 0 and key in out
+
+
+def test_a_delete_by_lead_of_mail_a_lead_hold_covers_is_refused(
+    two_tenants: str, conn: Conn
+) -> None:
+    """A lead hold on a's outbound mail; the owner deletes those messages by lead.
+    Before, the guard read the lead from the rows the statement had deleted (NULL),
+    and every message, its content and attachments went. Now it is refused; b's
+    mail with the same lead (not held) can be deleted."""
+    a, b = tenant_ids(conn)
+    for tenant in (a, b):
+        conn.execute(
+            "INSERT INTO leads (tenant_id, lead_id) VALUES (%s, %s)", (tenant, LEAD)
+        )
+        conn.execute(
+            "UPDATE email_messages SET lead_id = %s WHERE tenant_id = %s "
+            "AND direction = 'outbound'",
+            (LEAD, tenant),
+        )
+    conn.commit()
+    _hold(two_tenants, "--lead", LEAD)
+    held = _keys(conn, a, f"lead_id = '{LEAD}'")
+    assert held
+    with pytest.raises(psycopg.Error, match="under legal hold"), conn.transaction():
+        conn.execute(
+            "DELETE FROM email_messages WHERE lead_id = %s AND tenant_id = %s",
+            (LEAD, a),
+        )
+    conn.rollback()
+    assert _keys(conn, a, f"lead_id = '{LEAD}'") == held
+    with conn.transaction():  # (the owner here is a superuser: no row security)
+        conn.execute(
+            "DELETE FROM email_messages WHERE lead_id = %s AND tenant_id = %s",
+            (LEAD, b),
+        )
+    conn.commit()
+    assert _keys(conn, b, f"lead_id = '{LEAD}'") == []
+
+
+def test_a_scope_switched_mid_statement_does_not_blind_the_fact_guard(
+    admin_login: str, two_tenants: str, conn: Conn
+) -> None:
+    """A pmail_admin login scoped to a changes a held bounce's delivery facts and,
+    in the same statement, switches its scope to b (`RETURNING set_config`). Before,
+    the guard then looked for b's holds and let it through; now it is refused."""
+    a, b = tenant_ids(conn)
+    _hold(two_tenants)
+    with psycopg.connect(admin_login) as admin:
+        for statement in (
+            "UPDATE delivery_facts SET diagnostic_code = 'forged' "
+            "RETURNING set_config('pmail.tenant_id', %s, true)",
+            "DELETE FROM delivery_facts "
+            "RETURNING set_config('pmail.tenant_id', %s, true)",
+        ):
+            admin.execute("SELECT pmail_scope_tenant(%s::uuid)", (a,))
+            with pytest.raises(psycopg.Error, match="under legal hold"):
+                admin.execute(statement, (b,))
+            admin.rollback()
+    facts = conn.execute(
+        "SELECT count(*) FROM delivery_facts WHERE tenant_id = %s "
+        "AND diagnostic_code IS DISTINCT FROM 'forged'",
+        (a,),
+    ).fetchone()
+    assert facts is not None and int(str(facts[0])) > 0
+
+
+def test_a_tenant_login_cannot_plant_content_or_files_on_held_mail(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """One of a's messages lost its content before a tenant-wide hold (a purge). Its
+    login then inserts made-up content for it (which validate and export would have
+    vouched for), adds a file to a held message, or moves a file onto one: each is
+    refused. The writer still stores new mail under the hold (its own
+    transaction's messages)."""
+    a, _ = tenant_ids(conn)
+    tombstone = _keys(conn, a)[0]
+    with conn.transaction():
+        conn.execute("SELECT pmail_scope_tenant(%s::uuid)", (a,))
+        conn.execute(
+            "DELETE FROM email_content WHERE tenant_id = %s AND storage_key = %s",
+            (a, tombstone),
+        )
+    conn.commit()
+    _hold(two_tenants)
+    with psycopg.connect(login_a) as login:
+        attacks = [
+            (
+                "INSERT INTO email_content (tenant_id, storage_key, content_text, "
+                "raw_size_bytes, compressed_size_bytes, raw_form, compression) "
+                "VALUES (%s, %s, 'I agree to pay', 14, 14, 'none', 'none')",
+                (a, tombstone),
+            ),
+            (
+                "INSERT INTO attachments (tenant_id, parent_storage_key, part_index, "
+                "filename, size_bytes, sha256) SELECT tenant_id, c.storage_key, 7, "
+                "'confession.txt', b.size_bytes, b.sha256 FROM email_content AS c, "
+                "LATERAL (SELECT size_bytes, sha256 FROM attachment_blobs LIMIT 1) AS b "
+                "WHERE c.storage_key <> %s AND c.tenant_id = %s LIMIT 1",
+                (tombstone, a),
+            ),
+        ]
+        for statement, params in attacks:
+            with pytest.raises(psycopg.Error, match="under legal hold"):
+                login.execute(statement, params)
+            login.rollback()
+    assert _content_rows(conn, a) == len(_keys(conn, a)) - 1
+    inbox = tmp_path / "new.eml"
+    inbox.write_bytes(mailgen.simple(77, subject="new mail under the hold"))
+    code, _, err = pmail(two_tenants, "ingest", "-t", "a", str(inbox))
+    assert code == 0 and "ingested 1 message" in err, err
+
+
+def test_hold_records_change_only_with_their_audit_entry(
+    two_tenants: str, conn: Conn
+) -> None:
+    """An administrator in SQL: a hold inserted already released, or backdated; a
+    release with no audit entry, or dated in the past. Before, each went through
+    unaudited. Now the first is refused, the date is the transaction's, and a
+    change without its audit entry fails at commit; with the entry it goes."""
+    a, _ = tenant_ids(conn)
+    with pytest.raises(psycopg.Error, match="created active"), conn.transaction():
+        conn.execute("SELECT pmail_scope_tenant(%s::uuid)", (a,))
+        conn.execute(
+            "INSERT INTO legal_holds (tenant_id, scope, reason, created_by, released, "
+            "released_by) VALUES (%s, 'tenant', 'x', 'x', now(), 'x')",
+            (a,),
+        )
+    conn.rollback()
+    conn.execute("SELECT pmail_scope_tenant(%s::uuid)", (a,))
+    conn.execute(
+        "INSERT INTO legal_holds (tenant_id, scope, reason, created_by, created) "
+        "VALUES (%s, 'tenant', 'quiet', 'x', '2020-01-01')",
+        (a,),
+    )
+    with pytest.raises(psycopg.Error, match="without its audit entry"):
+        conn.commit()
+    _hold(two_tenants)  # through pmail: audited
+    conn.execute("SELECT pmail_scope_tenant(%s::uuid)", (a,))
+    row = conn.execute(
+        "SELECT hold_id, created > now() - interval '1 hour' FROM legal_holds"
+    ).fetchone()
+    assert row is not None and row[1] is True
+    hold_id = row[0]
+    conn.execute(
+        "UPDATE legal_holds SET released = '2001-01-01', released_by = 'legal' "
+        "WHERE hold_id = %s",
+        (hold_id,),
+    )
+    with pytest.raises(psycopg.Error, match="without its audit entry"):
+        conn.commit()
+    conn.execute("SELECT pmail_scope_tenant(%s::uuid)", (a,))
+    conn.execute(
+        "UPDATE legal_holds SET released = '2001-01-01', released_by = 'legal' "
+        "WHERE hold_id = %s",
+        (hold_id,),
+    )
+    conn.execute(
+        "INSERT INTO admin_audit_log (tenant_id, action, params) "
+        "VALUES (%s, 'hold release', jsonb_build_object('hold_id', %s::bigint))",
+        (a, hold_id),
+    )
+    conn.commit()
+    conn.execute("SELECT pmail_scope_tenant(%s::uuid)", (a,))
+    released = conn.execute(
+        "SELECT released > now() - interval '1 hour' FROM legal_holds "
+        "WHERE hold_id = %s",
+        (hold_id,),
+    ).fetchone()
+    conn.commit()
+    assert released == (True,)  # the transaction's time, not 2001
