@@ -304,7 +304,9 @@ def _cell(value: object, *, csv_cell: bool = False, markdown: bool = False) -> o
         if csv_cell:
             return _inert(_for_csv(value))
         text = for_terminal(value)
-        return _markdown(text) if markdown else text
+        # a table row is one line: a newline from a row (an audit entry's os_user,
+        # say) would print a line of its own that reads like another row
+        return _markdown(text) if markdown else text.replace("\n", "\\n")
     return value
 
 
