@@ -48,6 +48,7 @@ def with_attachment(
     filename: str = "deck.pdf",
     line_length: int = 76,
     eol: bytes = b"\r\n",
+    mime_type: str = "application/pdf",
 ) -> bytes:
     """A multipart/mixed message carrying one base64 attachment."""
     encoded = base64.b64encode(attachment)
@@ -70,7 +71,7 @@ def with_attachment(
             "",
             f"Hello lead {n}, please find our deck attached.",
             "--XYZ",
-            f'Content-Type: application/pdf; name="{filename}"',
+            f'Content-Type: {mime_type}; name="{filename}"',
             f'Content-Disposition: attachment; filename="{filename}"',
             "Content-Transfer-Encoding: base64",
             "",

@@ -6,6 +6,8 @@ import hashlib
 import itertools
 import json
 import os
+import random
+import string
 from pathlib import Path
 
 import psycopg
@@ -53,6 +55,20 @@ def _nested(depth: int) -> bytes:
     return b"\r\n".join(out) + b"\r\n"
 
 
+# letters that do not compress: the index entry stays over PostgreSQL's limit
+NOISE = "".join(random.Random(1).choices(string.ascii_letters, k=4000))
+UTF7_BOUNCE = (
+    b"From: MAILER-DAEMON@mx.example.org\r\nTo: kdoyle@example.com\r\n"
+    b"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <utf7@mx>\r\n"
+    b'Content-Type: multipart/report; report-type=delivery-status; boundary="R"'
+    b"\r\n\r\n--R\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n+2AA-\r\n"
+    b"--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+    b"Reporting-MTA: dns; mx.example.org\r\n\r\n"
+    b"Final-Recipient: rfc822; m.okafor@example.net\r\nAction: failed\r\n"
+    b"Status: 5.1.1\r\n\r\n--R--\r\n"
+)
+
+
 def _hostile() -> dict[str, bytes]:
     """Name -> raw message, every kind the issue lists."""
     evil_names = [
@@ -74,6 +90,13 @@ def _hostile() -> dict[str, bytes]:
         ),
         **attached,
         "nested-1000": _nested(1000),
+        # a content type past PostgreSQL's index-entry limit once stopped every
+        # ingest at the same message, and a UTF-7 body decoding to a lone surrogate
+        # lost the whole message's fields (a bounce went unclassified)
+        "long-content-type": mailgen.with_attachment(
+            4, b"x", filename="a.bin", mime_type="application/x-" + NOISE
+        ),
+        "utf7-bounce": UTF7_BOUNCE,
         "only-headers": b"From: a@example.org\r\nSubject: nothing else",
         "long-header-line": mailgen.simple(2, extra="X-Long: " + "y" * 65536),
         "50mb": mailgen.with_attachment(3, b"\x00\xff" * (25 * 1024 * 1024)),
@@ -118,6 +141,23 @@ def test_hostile_messages_are_stored_and_exported_exactly(
         names = [str(r[0]) for r in conn.execute("SELECT filename FROM attachments")]
         assert any(n.startswith("../") for n in names)
         assert all("\x00" not in n for n in names)  # TEXT cannot hold NUL: replaced
+        fields = {
+            name: conn.execute(
+                "SELECT subject, message_type FROM email_messages "
+                "WHERE storage_key = %s",
+                (storage_key_for(_tenant_id(dsn), raws[name]),),
+            ).fetchone()
+            for name in ("nested-1000", "utf7-bounce")
+        }
+        assert fields == {
+            "nested-1000": ("nested", "email"),  # its headers kept, tree or not
+            "utf7-bounce": ("Undelivered Mail Returned to Sender", "bounce"),
+        }
+        types = conn.execute(
+            "SELECT length(mime_type) FROM attachments WHERE mime_type LIKE %s",
+            (f"application/x-{NOISE[:50].lower()}%",),
+        ).fetchall()
+        assert types == [(255,)]
         flagged = conn.execute(
             "SELECT count(*) FROM email_messages WHERE parse_problems IS NOT NULL"
         ).fetchone()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import email
 import email.message
 import email.utils
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.errors import MessageDefect
 from email.header import decode_header, make_header
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from html.parser import HTMLParser
 
 from pmail_cli.mail.memo import SMALL
@@ -73,8 +76,14 @@ def clean_text(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
+        # a surrogate a decoder made (UTF-7's "+2AA-" is U+D800) is no character;
+        # those that stand for undecodable bytes (U+DC80..U+DCFF) are read as UTF-8
+        value = _NOT_ESCAPES.sub("\ufffd", value)
         value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return value
+
+
+_NOT_ESCAPES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 def _header_str(value: object) -> str:
@@ -195,6 +204,7 @@ _ONE_ANGLE_ADDRESS = re.compile(r"\s*(.*?)\s*<([^<>@\s]+@[^<>\s]+)>\s*", re.S)
 # indexes that hold addresses (a btree entry is at most 2,704 bytes): it is left out
 # of the address columns and recipients, and said in the parse problems.
 MAX_ADDRESS = 254
+MAX_MIME_TYPE = 255  # type "/" subtype, each at most 127 characters (RFC 6838)
 
 
 def addresses(
@@ -405,7 +415,19 @@ def _bodies_and_attachments(parsed: ParsedMessage, msg: Message) -> None:
             continue
         if depth == 0 and ctype.startswith("text/"):
             continue
-        parsed.attachments.append(_attachment(index, part))
+        found = _attachment(index, part)
+        if len(found.mime_type) > MAX_MIME_TYPE:
+            # RFC 6838 allows 127 + 1 + 127 characters; a longer one (a message
+            # that would otherwise stop every ingest at an index's size limit) is
+            # cut, and the whole value stays in the raw message
+            parsed.problems.append(
+                f"part {index}: content type of {len(found.mime_type):,} characters "
+                f"cut to {MAX_MIME_TYPE}"
+            )
+            found = dataclasses.replace(
+                found, mime_type=found.mime_type[:MAX_MIME_TYPE]
+            )
+        parsed.attachments.append(found)
         index += 1
     if deepest >= MAX_DEPTH:
         parsed.problems.append(f"MIME nested deeper than {MAX_DEPTH} levels")
@@ -462,6 +484,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         msg = parse_bytes(raw)
     except (RecursionError, MemoryError, ValueError, TypeError) as exc:
         parsed.problems.append(f"unparseable: {type(exc).__name__}")
+        _fill_top_headers(parsed, raw)
         return parsed
     parsed.msg = msg
     try:
@@ -474,6 +497,17 @@ def parse_message(raw: bytes) -> ParsedMessage:
     if not msg.keys():
         parsed.problems.append("no headers")
     return parsed
+
+
+def _fill_top_headers(parsed: ParsedMessage, raw: bytes) -> None:
+    """The top-level header fields of a message whose MIME tree could not be built
+    (nested past what the parser can walk, say): sender, subject, Message-ID and
+    date are kept, so the message can still be found, listed and linked."""
+    try:
+        top = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        _fill_headers(parsed, top)
+    except (RecursionError, LookupError, ValueError, TypeError, AttributeError):
+        pass  # the problem is noted already; the raw message is kept whole
 
 
 class _TextOfHtml(HTMLParser):
