@@ -128,7 +128,9 @@ def test_table_rows_stay_one_line_each() -> None:
     """A newline in a value (an audit entry's os_user is the client's word) is shown
     as `\\n` in a table, so it cannot print a line that reads like another row."""
     forged = "root\n  999  2026-12-07  postgres  acme  hold release"
-    rows = [Row(forged, 1, datetime(2026, 1, 2, tzinfo=UTC), [], uuid.UUID(int=5))]
+    rows: list[object] = [
+        Row(forged, 1, datetime(2026, 1, 2, tzinfo=UTC), [], uuid.UUID(int=5))
+    ]
     lines = _render(OutputFormat.table, rows).splitlines()
     assert len(lines) == 3, lines
     assert "root\\n  999" in lines[2]
