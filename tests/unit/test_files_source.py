@@ -158,8 +158,11 @@ def test_a_directory_walk_skips_what_is_not_mail(tmp_path: Path) -> None:
         "indented.eml": b"   \r\nFrom: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n",
         "body-only.txt": b"Send Ppp mailing list submissions to\n\tppp@example.org\n",
         "garbage.eml": b"\x00\x00 not parseable but named as mail",
+        # a Maildir's name is a mail name too (the folder, not the file, says so)
+        "box/cur/1700000000.M1P1.host:2,S": b"\x00\x00garbage\nFrom: a@b\n\nbody\n",
     }
     for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
     events = list(read_paths([str(tmp_path)]))
     skipped = sorted(
@@ -169,7 +172,13 @@ def test_a_directory_walk_skips_what_is_not_mail(tmp_path: Path) -> None:
     )
     stored = sorted(Path(e.origin).name for e in events if isinstance(e, WorkItem))
     assert skipped == ["LICENSE", "README.txt", "blob", "notes.md", "picture.png"]
-    assert stored == ["body-only.txt", "garbage.eml", "indented.eml", "message.eml"]
+    assert stored == [
+        "1700000000.M1P1.host:2,S",
+        "body-only.txt",
+        "garbage.eml",
+        "indented.eml",
+        "message.eml",
+    ]
     named = list(read_paths([str(tmp_path / "README.txt")]))
     assert [type(e) for e in named] == [WorkItem]
 
@@ -232,3 +241,69 @@ def test_a_walk_reaches_a_message_however_deep(tmp_path: Path) -> None:
             deep.rmdir()
             deep = deep.parent
     assert _raws(events) == [ONE]
+
+
+def test_a_file_swapped_for_a_pipe_after_the_listing_is_skipped(tmp_path: Path) -> None:
+    """The walk lists a file, then someone puts a FIFO in its place before it is
+    read: before, opening it blocked the run for ever; now it is opened without
+    waiting and skipped as not a file. A pipe named on the command line (`<(cmd)`)
+    is still read."""
+    import os
+    import threading
+
+    from pmail_cli.sources import NOT_A_FILE, Skipped
+    from pmail_cli.sources.files import _file_events
+
+    fifo = tmp_path / "m0001.eml"
+    os.mkfifo(fifo)
+    events = list(_file_events(str(fifo), as_mbox=None, limit=1 << 20, walked=True))
+    assert events == [Skipped(str(fifo), NOT_A_FILE)]
+
+    def feed() -> None:
+        with open(fifo, "wb") as writer:
+            writer.write(ONE)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    named = list(_file_events(str(fifo), as_mbox=None, limit=1 << 20))
+    feeder.join()
+    assert [type(e) for e in named] == [WorkItem]
+
+
+def test_stdin_closed_unwritable_or_non_blocking_is_read_or_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """stdin closed (`<&-`) or open for writing only is one unreadable input, not a
+    traceback; a pipe handed over non-blocking (a parent's O_NONBLOCK) is waited on
+    and read whole, where os.read raised BlockingIOError."""
+    import os
+    import threading
+    import time
+
+    from pmail_cli.sources import ReadFailure
+
+    monkeypatch.setattr("sys.stdin", None)
+    (closed,) = list(read_paths(["-"]))
+    assert isinstance(closed, ReadFailure) and "closed" in closed.reason
+
+    read_end, write_end = os.pipe()
+    with open(write_end, "wb", buffering=0) as only_written:
+        (refused,) = list(read_paths(["-"], stdin=only_written))
+    assert isinstance(refused, ReadFailure) and "cannot be read" in refused.reason
+    os.close(read_end)
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+
+    def trickle() -> None:
+        with open(write_end, "wb", buffering=0) as writer:
+            writer.write(ONE[:10])
+            time.sleep(0.3)
+            writer.write(ONE[10:])
+
+    feeder = threading.Thread(target=trickle)
+    feeder.start()
+    with open(read_end, "rb", buffering=0) as stdin:
+        events = list(read_paths(["-"], stdin=stdin))
+    feeder.join()
+    assert [(type(e), getattr(e, "raw", None)) for e in events] == [(WorkItem, ONE)]

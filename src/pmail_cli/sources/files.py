@@ -15,9 +15,11 @@ Which files are split as mbox and which are one message is decided by name first
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,19 +133,30 @@ def not_mail(path: str, data: bytes) -> bool:
     return not mail_name and b"\x00" in data[:4096]
 
 
+def _open(path: str, *, walked: bool) -> io.FileIO:
+    """A file to read: one found in a walk is opened without waiting (O_NONBLOCK,
+    so a FIFO put in its place cannot hang the run), then read blocking; one named
+    on the command line as it is (`<(cmd)` is a pipe)."""
+    if not walked:
+        return open(path, "rb", buffering=0)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    os.set_blocking(fd, True)
+    return open(fd, "rb", buffering=0)
+
+
 def _file_events(
     path: str, *, as_mbox: bool | None, limit: int, walked: bool = False
 ) -> Iterator[ReadEvent]:
     try:
-        with open(path, "rb", buffering=0) as handle:
+        with _open(path, walked=walked) as handle:
+            if walked and not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                # listed as a file, then swapped for a FIFO or a device: reading
+                # it could block for ever or never end
+                yield Skipped(path, NOT_A_FILE)
+                return
             source = Input.of(handle)
             head = source.head()
-            if (
-                walked
-                and head
-                and not head.isspace()
-                and not_mail(os.path.basename(path), head)
-            ):
+            if walked and head and not head.isspace() and not_mail(path, head):
                 yield Skipped(path, NOT_MAIL)
                 return
             split = _should_split(_kind(path), head, as_mbox)
@@ -255,12 +268,18 @@ def _dir_events(root: Path, *, as_mbox: bool | None, limit: int) -> Iterator[Rea
 
 
 def _stdin_events(
-    stream: BinaryIO, *, as_mbox: bool | None, limit: int
+    stream: BinaryIO | None, *, as_mbox: bool | None, limit: int
 ) -> Iterator[ReadEvent]:
-    source = Input.of(stream)
-    head = source.head()
-    split = _should_split("sniff", head, as_mbox)
-    yield from _input_events(source, head, "-", split=split, limit=limit)
+    if stream is None:  # the process was started with stdin closed
+        yield ReadFailure("-", "stdin is closed (started with <&-)")
+        return
+    try:
+        source = Input.of(stream)
+        head = source.head()
+        split = _should_split("sniff", head, as_mbox)
+        yield from _input_events(source, head, "-", split=split, limit=limit)
+    except OSError as exc:  # stdin opened for writing only, a socket gone, ...
+        yield ReadFailure("-", f"stdin cannot be read: {exc.strerror or exc}")
 
 
 def read_paths(
@@ -274,7 +293,7 @@ def read_paths(
     paths, in order; no message over max_bytes is read whole (sources/reading.py)."""
     for name in paths:
         if name == "-":
-            stream = stdin or sys.stdin.buffer
+            stream = stdin or (sys.stdin.buffer if sys.stdin is not None else None)
             yield from _stdin_events(stream, as_mbox=as_mbox, limit=max_bytes)
             continue
         path = Path(name)

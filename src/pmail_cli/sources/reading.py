@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import select
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,16 @@ from pmail_cli.sources import TooLarge
 CHUNK = 1 << 20  # bytes per read
 HEAD = 4096  # bytes the decisions about an input look at (mbox or not, mail or not)
 _FROM = b"\nFrom "
+
+
+def _read_waiting(fd: int, n: int) -> bytes:
+    """Up to n bytes of a pipe or terminal, waiting for them even when the
+    descriptor was handed over non-blocking (a parent's O_NONBLOCK pipe)."""
+    while True:
+        try:
+            return os.read(fd, n)
+        except BlockingIOError:
+            select.select([fd], [], [])
 
 
 @dataclass(slots=True)
@@ -45,7 +56,7 @@ class Input:
             return cls(stream.read, False, None)
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return cls(lambda n: os.read(fd, n), False, None)
+            return cls(lambda n: _read_waiting(fd, n), False, None)
         return cls(
             lambda n: os.read(fd, n),
             True,
