@@ -143,6 +143,8 @@ def test_an_endless_pipe_is_cut_after_the_messages_before_it(
             stdin.close()
     assert code == 1, err[-2000:]
     assert "error: -#2: input cut after" in err
+    # the hint says what a cut pipe costs: nothing after the large entry was read
+    assert "messages after the large one in it were not read" in err, err
     assert "ingested 1 message," in err and _stored(dsn) == 1
 
 

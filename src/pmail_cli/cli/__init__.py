@@ -418,10 +418,17 @@ def too_large_errors(refused: list[TooLarge], *, done: str = "stored") -> None:
     for event in refused:
         say(f"error: {escape_origin(event.origin)}: {escape(event.describe())}")
     if refused:
+        cut = any(event.cut for event in refused)
         say(
             "hint: to store larger messages, raise max_message_bytes "
             "(PMAIL_MAX_MESSAGE_BYTES or the config file: docs/config.md); "
-            f"the other messages were {done}"
+            + (
+                "a cut input (a pipe) was not read past that point: messages after "
+                "the large one in it were not read, so give it as a file or raise "
+                f"the limit; the other inputs' messages were {done}"
+                if cut
+                else f"the other messages were {done}"
+            )
         )
 
 
