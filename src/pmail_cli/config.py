@@ -99,16 +99,43 @@ def _read_toml(path: Path) -> dict[str, object]:
     import tomllib  # only when there is a config file
 
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-            info = os.fstat(fh.fileno())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        text, info = read_settings_file(path, "config file")
+        data = tomllib.loads(text.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(
             f"cannot read config file {path}: {exc}",
             hint="fix the file or point --config / PMAIL_CONFIG elsewhere",
         ) from None
-    check_trusted_file(path, info, "config file", secrets=_secrets(data))
+    if data:  # an empty file (or /dev/null) sets nothing there is to trust
+        check_trusted_file(path, info, "config file", secrets=_secrets(data))
     return data
+
+
+MAX_SETTINGS_FILE = 1 << 20  # a config or accounts file is a few kilobytes
+
+
+def read_settings_file(path: Path, what: str) -> tuple[bytes, os.stat_result]:
+    """The bytes of a config or accounts file and what it is: a regular file of at
+    most 1 MiB (`--config /dev/zero` read without end; a FIFO hung), opened without
+    waiting and checked on the descriptor it was opened as."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if stat.S_ISCHR(info.st_mode) and os.path.samefile(path, os.devnull):
+            return b"", info  # --config /dev/null: no settings at all
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(
+                f"{what} {path} is not a regular file",
+                hint="point it at a TOML file (docs/config.md)",
+            )
+        if info.st_size > MAX_SETTINGS_FILE:
+            raise UsageError(
+                f"{what} {path} holds {info.st_size:,} bytes, over "
+                f"{MAX_SETTINGS_FILE:,}",
+                hint="point it at a TOML file (docs/config.md)",
+            )
+        os.set_blocking(fd, True)
+        return handle.read(MAX_SETTINGS_FILE + 1)[:MAX_SETTINGS_FILE], info
 
 
 def _secrets(file: Mapping[str, object]) -> list[str]:

@@ -265,3 +265,26 @@ def test_an_accounts_file_others_can_change_is_refused(tmp_path: Path) -> None:
         path.chmod(mode)
         with pytest.raises(UsageError, match=r"accounts file .* is writable by"):
             load_accounts(path)
+
+
+def test_a_config_file_that_is_not_a_small_regular_file_is_refused(
+    tmp_path: Path,
+) -> None:
+    """`--config /dev/zero` was read without end (out of memory) and a FIFO hung
+    the command: a config or accounts file must be a regular file of at most
+    1 MiB; /dev/null stands for no settings."""
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * (1 << 20) + b"\n")
+    for path, words in (
+        (Path("/dev/zero"), "is not a regular file"),
+        (fifo, "is not a regular file"),
+        (big, "over 1,048,576"),
+    ):
+        with pytest.raises(UsageError, match=words):
+            resolve_settings(dsn_flag=None, env={}, config_path=path)
+        with pytest.raises(UsageError, match=words):
+            load_accounts(path)
+    empty = resolve_settings(dsn_flag=None, env={}, config_path=Path("/dev/null"))
+    assert empty.dsn is None

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pmail_cli.config import check_trusted_file
+from pmail_cli.config import check_trusted_file, read_settings_file
 from pmail_cli.errors import UsageError
 from pmail_cli.sources.imap_session import PASSWORD_ENV, AccountConfig, validate
 
@@ -77,9 +77,8 @@ def _account(entry: object, index: int, path: Path) -> AccountConfig:
 def load_accounts(path: Path) -> list[AccountConfig]:
     """Parse [[account]] tables; passwords are refused (they come from env or a command)."""
     try:
-        with path.open("rb") as handle:
-            data = tomllib.loads(handle.read().decode("utf-8"))
-            info = os.fstat(handle.fileno())
+        text, info = read_settings_file(path, "accounts file")
+        data = tomllib.loads(text.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise UsageError(f"accounts file {path} is not UTF-8: {exc}") from None
     except OSError as exc:
