@@ -310,6 +310,29 @@ def test_single_message_with_from_line_stays_one(dsn: str, tmp_path: Path) -> No
 
 
 @pytest.mark.db
+def test_mbox_export_counts_the_messages_it_cannot_carry_exactly(
+    dsn: str, tmp_path: Path
+) -> None:
+    """A message whose last line has no newline, and one with a body line starting
+    `From `, come out of `export --mbox` changed (a newline added, the line quoted):
+    the summary counts both, where it counted only the quoted one and called the
+    other byte-exact."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.eml").write_bytes(mailgen.simple(1, eol=b"\n").rstrip(b"\n"))
+    (folder / "b.eml").write_bytes(mailgen.simple(2, eol=b"\n", body="From here on"))
+    (folder / "c.eml").write_bytes(mailgen.simple(3, eol=b"\n"))
+    assert runner.invoke(app, ["--dsn", dsn, "tenant", "add", "acme"]).exit_code == 0
+    stored = runner.invoke(app, ["--dsn", dsn, "ingest", str(folder), "-t", "acme"])
+    assert stored.exit_code == 0, stored.output
+    box = tmp_path / "out.mbox"
+    done = runner.invoke(
+        app, ["--dsn", dsn, "export", "--tenant", "acme", "--mbox", str(box)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "2 changed by the mbox format" in done.stderr, done.stderr
+
+
 def test_show_raw_and_headers_rebuild_from_storage(dsn: str, tmp_path: Path) -> None:
     """show --raw writes the exact bytes; --headers lists every header field in order."""
     deck = mailgen.pdf_bytes(5)

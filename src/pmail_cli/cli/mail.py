@@ -199,8 +199,8 @@ def export_cmd(
             else ""
         )
         + (
-            f"; {result.quoted:,} with `From ` lines quoted in the mbox (--out keeps "
-            "them exact)"
+            f"; {result.quoted:,} changed by the mbox format (`From ` lines quoted, "
+            "or a last line without a newline; --out keeps them exact)"
             if result.quoted
             else ""
         )

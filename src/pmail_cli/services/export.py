@@ -37,7 +37,7 @@ class ExportResult:
     bytes_written: int = 0
     verified: int = 0  # byte-exact, sha256 checked
     rebuilt: int = 0  # made from legacy columns (no raw message was kept)
-    quoted: int = 0  # mbox entries with `From ` lines quoted
+    quoted: int = 0  # mbox entries changed: `From ` lines quoted, a newline added
     without_content: int = 0  # legacy messages with nothing to write
     problems: list[tuple[str, str]] = field(default_factory=list)
 
@@ -74,8 +74,8 @@ def _write_mbox_entry(
     out: BinaryIO, message: RebuiltMessage, raw: bytes, result: ExportResult
 ) -> int:
     quoted = _FROM_LINE.sub(rb">\1", raw)
-    if quoted != raw:
-        result.quoted += 1
+    if quoted != raw or not raw.endswith(b"\n"):
+        result.quoted += 1  # the mbox holds other bytes than the message
     out.write(_mbox_from_line(message))
     out.write(quoted)
     tail = b"" if quoted.endswith(b"\n") else b"\n"
