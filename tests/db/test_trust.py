@@ -387,6 +387,19 @@ def test_tenant_tables_scope_once_per_statement(conn: Conn) -> None:
                 table,
                 qual,
             )
+        # 0031: tenant logins' policy is an equality an index scan applies itself
+        # (tests/db/test_trust_explain.py says why)
+        bound = conn.execute(
+            "SELECT roles::text[], qual FROM pg_policies WHERE schemaname = 'public' "
+            "AND tablename = %s AND policyname IN ('tenant_bound', 'tenant_bound_read')",
+            (table,),
+        ).fetchall()
+        assert bound == [
+            (
+                ["pmail_app", "pmail_reader"],
+                "(tenant_id = ( SELECT pmail_session_scope() AS pmail_session_scope))",
+            )
+        ], (table, bound)
 
 
 def test_nobody_else_creates_in_pmails_schema(
