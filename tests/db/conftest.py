@@ -57,25 +57,27 @@ def login_a(two_tenants: str, conn: Conn) -> Iterator[str]:
     _drop_role(conn, role)
 
 
+def _login(dsn: str, conn: Conn, grant: str) -> Iterator[str]:
+    """A new login role given `grant` ({} is the role), as a DSN; dropped after."""
+    role, password = _role_name(), uuid.uuid4().hex
+    conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    conn.execute(grant.format(role))
+    conn.commit()
+    yield make_conninfo(dsn, user=role, password=password)
+    _drop_role(conn, role)
+
+
 @pytest.fixture
 def plain_reader(two_tenants: str, conn: Conn) -> Iterator[str]:
     """A DSN of a login with SELECT on every table that is neither bound to a tenant
     nor trusted (an analyst's or a dashboard's role)."""
-    role, password = _role_name(), uuid.uuid4().hex
-    conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-    conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
-    conn.commit()
-    yield make_conninfo(two_tenants, user=role, password=password)
-    _drop_role(conn, role)
+    yield from _login(
+        two_tenants, conn, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}"
+    )
 
 
 @pytest.fixture
 def admin_login(two_tenants: str, conn: Conn) -> Iterator[str]:
     """A DSN of a login that is a member of pmail_admin only (no superuser, owns
     nothing): an administrator's service account."""
-    role, password = _role_name(), uuid.uuid4().hex
-    conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-    conn.execute(f"GRANT pmail_admin TO {role}")
-    conn.commit()
-    yield make_conninfo(two_tenants, user=role, password=password)
-    _drop_role(conn, role)
+    yield from _login(two_tenants, conn, "GRANT pmail_admin TO {}")
