@@ -248,14 +248,25 @@ def plain(value: object) -> object:
 # screen or sets the window title. Human-facing output shows every C0 control (but
 # the newline), DEL and C1 control as a visible escape; csv keeps tabs and newlines
 # and shows the others as control pictures; JSON escapes them all.
-_TERMINAL_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# The bidirectional embeddings, overrides and isolates (U+202A..U+202E,
+# U+2066..U+2069) make a line display in another order than it reads, and the zero
+# width space and BOM (U+200B, U+FEFF) hide where text starts: human-facing output
+# shows them as `\u` escapes. (Joiners and marks, U+200C..U+200F, spell words and
+# emoji: kept. csv is data for other systems: kept as it came.)
+_INVISIBLE = "\u200b\u202a-\u202e\u2066-\u2069\ufeff"
+_TERMINAL_UNSAFE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
 _CSV_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _JSON_UNSAFE = re.compile("[\x7f-\x9f]")
 
 
 def for_terminal(text: str) -> str:
     """Control characters shown as `\\xNN` (ESC becomes `\\x1b`); newlines kept."""
-    return _TERMINAL_UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _TERMINAL_UNSAFE.sub(_escape, text)
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _for_csv(text: str) -> str:
@@ -272,7 +283,9 @@ def _for_csv(text: str) -> str:
 # (=HYPERLINK(...) fetching a URL, DDE starting a program), even quoted: text from
 # mail that begins so (after any spaces) gets a leading apostrophe, the mark that
 # tells a spreadsheet "text". JSON keeps every value as it is.
-_FORMULA_START = re.compile("[ \t]*[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+_FORMULA_START = re.compile(
+    "[ \t\u00a0\u2000-\u200b\u3000\ufeff]*[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]"
+)
 
 
 def _inert(text: str) -> str:
@@ -291,8 +304,13 @@ _MARKDOWN_BREAKS = re.compile(r"\||\r\n|\n|\r")
 
 
 def _markdown(value: object) -> object:
+    """A cell of a GitHub table, which renders HTML: `|` escaped, line breaks as the
+    `<br>` pmail writes, `&`, `<`, `>` from mail as entities and `[`, `]` escaped
+    (no `<script>`, `<img src>` or `![](url)` of a sender's reaches the page)."""
     if not isinstance(value, str):
         return value
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = value.replace("[", "\\[").replace("]", "\\]")
     return _MARKDOWN_BREAKS.sub(lambda m: "\\|" if m.group() == "|" else "<br>", value)
 
 

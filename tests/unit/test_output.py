@@ -72,6 +72,8 @@ def test_csv() -> None:
         ("\t=1", "'\t=1"),
         ("  =1", "'  =1"),
         ("\uff1d1", "'\uff1d1"),  # a full-width equals sign
+        ("\u00a0=1", "'\u00a0=1"),  # after a no-break space
+        ("\u3000\ufeff=1", "'\u3000\ufeff=1"),  # an ideographic space and a BOM
         ("\r=1", "\u240d=1"),  # CR is a control picture already: inert
         ("lead@example.com", "lead@example.com"),
         ("a=b-c", "a=b-c"),
@@ -122,6 +124,39 @@ def test_markdown_cells_cannot_shift_or_split_the_columns() -> None:
         assert line.replace("\\|", "").count("|") == 6
     assert "a\\|b@example.com" in lines[2]
     assert "two<br>lines" in lines[3]
+
+
+def test_markdown_cells_carry_no_html_or_links_of_the_sender() -> None:
+    """The markdown format renders as HTML: a subject's `<script>`, `<img>` and
+    `![](url)` come out as text, not as markup a viewer runs or fetches."""
+    hostile = Row(
+        "<script>alert(1)</script> ![x](http://evil.test/p.png) & [y](javascript:z)",
+        1,
+        datetime(2026, 1, 2, tzinfo=UTC),
+        [],
+        uuid.UUID(int=6),
+    )
+    (line,) = _render(OutputFormat.markdown, [hostile]).splitlines()[2:]
+    assert "<script>" not in line and "&lt;script&gt;" in line
+    assert "![x](" not in line and "!\\[x\\](" in line and "&amp;" in line
+
+
+def test_bidi_overrides_are_shown_escaped() -> None:
+    """A right-to-left override (U+202E) or isolate in a subject would make the line
+    display in another order than it reads (`exe.pdf` shown for `fdp.exe`): table
+    output shows them as `\\u` escapes; joiners (emoji, scripts) are kept."""
+    rows: list[object] = [
+        Row(
+            "invoice\u202efdp.exe \u2066x\u2069 \U0001f468\u200d\U0001f469",
+            1,
+            datetime(2026, 1, 2, tzinfo=UTC),
+            [],
+            uuid.UUID(int=7),
+        )
+    ]
+    text = _render(OutputFormat.table, rows)
+    assert "\u202e" not in text and "\\u202e" in text and "\\u2066" in text
+    assert "\U0001f468\u200d\U0001f469" in text
 
 
 def test_table_rows_stay_one_line_each() -> None:
