@@ -63,7 +63,7 @@ def cases(pmail: str, owner: str, login: str) -> dict[str, list[str]]:
         # psql takes the login's password from PGPASSWORD (_timed sets it)
         out[f"seed status query ({who})"] = [
             *psql_command(dsn),
-            PLAIN["status"].format(t=TENANT_ID),
+            PLAIN["status"].format(t=TENANT_ID, days=30),
         ]
         out[f"pmail report status ({who})"] = [
             pmail, "--dsn", dsn, "-q", "report", "status", "--tenant", TENANT,
