@@ -26,7 +26,7 @@
 --    transaction.
 -- 5. Hold records. A hold could be inserted already released or with any creation
 --    time, and released at any time, without an audit entry. Now a hold is created
---    active at the transaction's time, released at the transaction's time, and the
+--    active and dated by the clock once it holds, released at the clock's time, and the
 --    transaction that adds or releases one must write its audit entry ("hold add"
 --    with result.hold_id, "hold release" with params.hold_id), checked at commit.
 
@@ -52,8 +52,8 @@ $$;
 CREATE TRIGGER pmail_add_hold_epoch AFTER INSERT ON tenants
     FOR EACH ROW EXECUTE FUNCTION pmail_add_hold_epoch();
 
--- A new hold: active, created now, and its tenant's epoch moved (a row lock that
--- every guarded statement of that tenant in flight makes it wait for).
+-- A new hold: active, its tenant's epoch moved (a row lock that every guarded
+-- statement of that tenant in flight makes it wait for), then dated.
 CREATE FUNCTION pmail_stamp_hold() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET pmail.all_tenants = 'on' AS $$
 BEGIN
@@ -61,10 +61,13 @@ BEGIN
         RAISE EXCEPTION 'a legal hold is created active; release it afterwards'
             USING ERRCODE = 'P0H02', HINT = 'use `pmail hold add`, then `pmail hold release ID`';
     END IF;
-    NEW.created := now();
+    -- the epoch first: this waits for the tenant's guarded writes in flight (a
+    -- `lock_timeout` bounds it: `pmail hold add` sets one); the hold is dated once
+    -- they are done, so no change it waited for looks later than the hold
     INSERT INTO pmail_hold_epochs AS e (tenant_id, changed)
     VALUES (NEW.tenant_id, clock_timestamp())
     ON CONFLICT (tenant_id) DO UPDATE SET changed = excluded.changed;
+    NEW.created := clock_timestamp();
     RETURN NEW;
 END
 $$;
@@ -206,12 +209,15 @@ BEGIN
             LIMIT 1
         $q$, TG_ARGV[0]) INTO found_key;
     ELSE
-        -- an attachment row moved: the message it moves to
+        -- an attachment row that is not one of the statement's old rows (by its
+        -- whole key) has moved: the message it moves to. (An unchanged row of the
+        -- held message in the same statement must not vouch for a moved one.)
         SELECT n.parent_storage_key INTO found_key
         FROM pmail_new_rows AS n
         WHERE NOT EXISTS (SELECT 1 FROM pmail_old_rows AS o
                           WHERE o.tenant_id = n.tenant_id
-                            AND o.parent_storage_key = n.parent_storage_key)
+                            AND o.parent_storage_key = n.parent_storage_key
+                            AND o.part_index = n.part_index)
           AND pmail_message_held(n.tenant_id, n.parent_storage_key)
         LIMIT 1;
     END IF;
@@ -247,7 +253,7 @@ BEGIN
             OLD.created)
     THEN
         IF NEW.released IS NOT NULL THEN
-            NEW.released := now();  -- not a time of the writer's choosing
+            NEW.released := clock_timestamp();  -- not a time of the writer's choosing
         END IF;
         RETURN NEW;  -- a release (or nothing at all)
     END IF;
@@ -288,9 +294,10 @@ CREATE CONSTRAINT TRIGGER pmail_hold_audited AFTER INSERT OR UPDATE ON legal_hol
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION pmail_hold_audited();
 
+-- NOT VALID: a release an UPDATE backdated before 0030 stays as it is
 ALTER TABLE legal_holds
     ADD CONSTRAINT legal_holds_released_after_created
-    CHECK (released IS NULL OR released >= created);
+    CHECK (released IS NULL OR released >= created) NOT VALID;
 
 SELECT pmail_pin_search_paths();
 SELECT pmail_grant_app_role();

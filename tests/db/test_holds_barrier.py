@@ -6,9 +6,12 @@ Each test is an attack that worked before 0030."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -72,54 +75,98 @@ def test_a_writer_older_than_a_hold_cannot_destroy_what_it_covers(
     assert _content_rows(conn, a) == before
 
 
+def _add_hold_in_background(dsn: str, key: str) -> tuple[threading.Thread, list[Any]]:
+    done: list[Any] = []
+    adder = threading.Thread(
+        target=lambda: done.append(
+            pmail(dsn, "hold", "add", "-t", "a", "--storage-key", key,
+                  "--reason", "case 8", "--format", "json")
+        )
+    )  # fmt: skip
+    adder.start()
+    return adder, done
+
+
+def _hold_is_waiting(conn: Conn) -> bool:
+    for _ in range(200):  # until the hold's session is seen waiting on a lock
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query ILIKE %s",
+            ("%legal_holds%",),
+        ).fetchone()
+        conn.commit()
+        if row == (1,):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_a_hold_waits_for_a_writer_in_flight_and_covers_what_is_left(
     login_a: str, two_tenants: str, conn: Conn
 ) -> None:
     """READ COMMITTED: the login changes a's message (not held yet) and keeps its
     transaction open; `pmail hold add` for that message waits for it (a lock on a's
-    hold epoch, seen in pg_stat_activity) instead of reporting a hold over mail that
-    is about to change under it; once the login commits, the hold is added."""
+    hold epoch, seen in pg_stat_activity). The login, seeing a hold coming (any role
+    may read pg_locks), purges the message's content and commits: that change comes
+    before the hold, and the record says so. Before, the hold was dated before the
+    wait, so the content looked destroyed under a hold."""
     a, _ = tenant_ids(conn)
     key = _keys(conn, a)[0]
     with psycopg.connect(login_a) as writer:
         writer.execute(
             "UPDATE email_messages SET status = status WHERE storage_key = %s", (key,)
         )
-        done: list[tuple[int, str, str]] = []
-        adder = threading.Thread(
-            target=lambda: done.append(
-                pmail(
-                    two_tenants,
-                    "hold",
-                    "add",
-                    "-t",
-                    "a",
-                    "--storage-key",
-                    key,
-                    "--reason",
-                    "case 8",
-                )
-            )
+        adder, done = _add_hold_in_background(two_tenants, key)
+        assert _hold_is_waiting(conn) and not done, "the hold did not wait"
+        writer.execute(
+            "UPDATE email_messages SET purged_at = now() WHERE storage_key = %s", (key,)
         )
-        adder.start()
-        waited = False
-        for _ in range(200):  # until the hold's session is seen waiting on a lock
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query ILIKE %s",
-                ("%legal_holds%",),
-            ).fetchone()
-            conn.commit()
-            if row == (1,):
-                waited = True
-                break
-            time.sleep(0.05)
-        assert waited and not done, "the hold did not wait for the writer"
+        writer.execute("SELECT pmail_delete_content(%s::uuid, ARRAY[%s])", (a, key))
         writer.commit()
+        gone = conn.execute("SELECT clock_timestamp()").fetchone()
+        conn.commit()
         adder.join(timeout=60)
     assert done and done[0][0] == 0, done
-    code, out, _ = pmail(two_tenants, "hold", "list", "-t", "a", "--format", "csv")
-    assert code == 0 and key in out
+    (hold,) = json.loads(done[0][1])
+    assert gone is not None and isinstance(gone[0], datetime)
+    assert datetime.fromisoformat(hold["created"]) > gone[0], (hold, gone)
+    assert hold["messages"] == 1  # the message row, counted once the hold held
+
+
+def test_a_writer_that_keeps_its_transaction_open_cannot_hold_off_a_hold(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """A tenant login keeps a transaction open after a write, for ever: `pmail hold
+    add` stops after its lock timeout with an error naming that session's pid (and a
+    hint to end it), instead of waiting for ever; with the session ended, the hold
+    goes in."""
+    a, _ = tenant_ids(conn)
+    key = _keys(conn, a)[0]
+    writer = psycopg.connect(login_a)
+    try:
+        writer.execute(
+            "UPDATE email_messages SET status = status WHERE storage_key = %s", (key,)
+        )
+        pid = writer.info.backend_pid
+        code, _, err = pmail(
+            two_tenants, "hold", "add", "-t", "a", "--storage-key", key,
+            "--reason", "case 9",
+        )  # fmt: skip
+        assert code == 1 and f"pid {pid}" in err and "pg_terminate_backend" in err, err
+    finally:
+        writer.close()
+    code, _, err = pmail(
+        two_tenants,
+        "hold",
+        "add",
+        "-t",
+        "a",
+        "--storage-key",
+        key,
+        "--reason",
+        "case 9",
+    )
+    assert code == 0, err
 
 
 def test_a_delete_by_lead_of_mail_a_lead_hold_covers_is_refused(
@@ -290,3 +337,40 @@ def test_hold_records_change_only_with_their_audit_entry(
     ).fetchone()
     conn.commit()
     assert released == (True,)  # the transaction's time, not 2001
+
+
+def test_a_tenant_login_cannot_move_a_file_onto_held_mail(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """One of a's messages with a file is held; the login moves another message's
+    file onto it, alone or in one statement with the held message's own file left
+    as it was (which once vouched for the moved one): both refused."""
+    extra = tmp_path / "extra.eml"
+    extra.write_bytes(mailgen.with_attachment(21, mailgen.pdf_bytes(21)))
+    assert pmail(two_tenants, "ingest", "-t", "a", str(extra))[0] == 0
+    a, _ = tenant_ids(conn)
+    rows = conn.execute(
+        "SELECT parent_storage_key FROM attachments WHERE tenant_id = %s "
+        "ORDER BY created, parent_storage_key",
+        (a,),
+    ).fetchall()
+    conn.commit()
+    held, other = (str(r[0]) for r in rows)
+    _hold(two_tenants, "--storage-key", held)
+    with psycopg.connect(login_a) as login:
+        for statement in (
+            "UPDATE attachments SET parent_storage_key = %(held)s, part_index = 7 "
+            "WHERE parent_storage_key = %(other)s",
+            "UPDATE attachments SET parent_storage_key = %(held)s, part_index = "
+            "CASE parent_storage_key WHEN %(other)s THEN 7 ELSE part_index END "
+            "WHERE parent_storage_key IN (%(other)s, %(held)s)",
+        ):
+            with pytest.raises(psycopg.Error, match="under legal hold"):
+                login.execute(statement, {"held": held, "other": other})
+            login.rollback()
+    moved = conn.execute(
+        "SELECT count(*) FROM attachments WHERE tenant_id = %s "
+        "AND parent_storage_key = %s",
+        (a, held),
+    ).fetchone()
+    assert moved == (1,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +38,10 @@ def insert_hold(
     reason: str,
     created_by: str,
 ) -> Hold:
-    """Record a new active hold; return it."""
+    """Record a new active hold (waiting at most HOLD_LOCK_TIMEOUT for the tenant's
+    guarded writes in flight: LockNotAvailable after that); return it with the
+    messages it covers, counted once it is in place."""
+    conn.execute(load_sql("holds/set_lock_timeout"))
     with conn.cursor(row_factory=class_row(Hold)) as cur:
         cur.execute(
             load_sql("holds/insert_hold"),
@@ -51,7 +55,23 @@ def insert_hold(
         )
         row = cur.fetchone()
         assert row is not None
-        return row
+    counted = conn.execute(
+        load_sql("holds/count_covered"),
+        {"tenant_id": tenant_id, "scope": scope, "value": value},
+    ).fetchone()
+    assert counted is not None
+    return dataclasses.replace(row, messages=int(str(counted[0])))
+
+
+HOLD_LOCK_TIMEOUT = 30.0  # seconds: sql/queries/holds/set_lock_timeout.sql
+
+
+def long_transactions(conn: Connection, *, seconds: float) -> list[tuple[object, ...]]:
+    """Other sessions of the database with a transaction open longer than `seconds`
+    (pid, role, application, transaction start)."""
+    return conn.execute(
+        load_sql("holds/epoch_blockers"), {"seconds": seconds}
+    ).fetchall()
 
 
 def list_holds(

@@ -9,8 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import psycopg
+
 from pmail_cli.db import Connection
-from pmail_cli.errors import NotFound, UsageError
+from pmail_cli.errors import NotFound, PmailError, UsageError
 from pmail_cli.repository import holds as repo
 from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.holds import Hold
@@ -51,6 +53,38 @@ def add_hold(
             "a hold needs a --reason", hint='e.g. --reason "case 2026-114"'
         )
     author = (by or who()).strip() or who()
+    try:
+        return _add(conn, tenant, scope=scope, value=value, reason=reason, by=author)
+    except psycopg.errors.LockNotAvailable:
+        # the tenant's guarded writes in flight kept the hold waiting (0030)
+        pass
+    conn.rollback()
+    waiting = repo.long_transactions(conn, seconds=repo.HOLD_LOCK_TIMEOUT)
+    conn.rollback()
+    named = "; ".join(
+        f"pid {pid} ({role}, {app or 'no application name'}, open since {began})"
+        for pid, role, app, began in waiting
+    )
+    raise PmailError(
+        f"the hold on tenant {tenant.name!r} waited {repo.HOLD_LOCK_TIMEOUT:.0f} s for "
+        "transactions that are changing its mail, and was not added"
+        + (f": {named}" if named else ""),
+        hint="an open transaction changing the tenant's mail keeps holds waiting: end it (SELECT "
+        "pg_terminate_backend(pid)), which rolls its changes back, then add the hold "
+        "again",
+    )
+
+
+def _add(
+    conn: Connection,
+    tenant: Tenant,
+    *,
+    scope: str,
+    value: str | None,
+    reason: str,
+    by: str,
+) -> Hold:
+    author = by
     with scoped(conn, tenant):
         if scope in ("lead", "campaign"):
             assert value is not None
