@@ -91,11 +91,11 @@ def _hold_is_waiting(conn: Conn) -> bool:
     for _ in range(200):  # until the hold's session is seen waiting on a lock
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query ILIKE %s",
+            "AND datname = current_database() AND query ILIKE %s",
             ("%legal_holds%",),
         ).fetchone()
         conn.commit()
-        if row == (1,):
+        if row == (1,):  # (this database only: other test runs may share the server)
             return True
         time.sleep(0.05)
     return False
