@@ -122,9 +122,8 @@ def test_a_hold_waits_for_a_writer_in_flight_and_covers_what_is_left(
             "UPDATE email_messages SET purged_at = now() WHERE storage_key = %s", (key,)
         )
         writer.execute("SELECT pmail_delete_content(%s::uuid, ARRAY[%s])", (a, key))
+        gone = writer.execute("SELECT clock_timestamp()").fetchone()  # then commit
         writer.commit()
-        gone = conn.execute("SELECT clock_timestamp()").fetchone()
-        conn.commit()
         adder.join(timeout=60)
     assert done and done[0][0] == 0, done
     (hold,) = json.loads(done[0][1])
