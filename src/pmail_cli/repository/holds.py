@@ -12,6 +12,8 @@ from psycopg.rows import class_row
 from pmail_cli.db import Connection
 from pmail_cli.sqlfiles import load_sql
 
+HOLD_LOCK_TIMEOUT = 30.0  # seconds a new hold waits for the tenant's writes in flight
+
 
 @dataclass(frozen=True, slots=True)
 class Hold:
@@ -41,7 +43,10 @@ def insert_hold(
     """Record a new active hold (waiting at most HOLD_LOCK_TIMEOUT for the tenant's
     guarded writes in flight: LockNotAvailable after that); return it with the
     messages it covers, counted once it is in place."""
-    conn.execute(load_sql("holds/set_lock_timeout"))
+    conn.execute(
+        load_sql("holds/set_lock_timeout"),
+        {"timeout": f"{HOLD_LOCK_TIMEOUT * 1000:.0f}ms"},
+    )
     with conn.cursor(row_factory=class_row(Hold)) as cur:
         cur.execute(
             load_sql("holds/insert_hold"),
@@ -61,9 +66,6 @@ def insert_hold(
     ).fetchone()
     assert counted is not None
     return dataclasses.replace(row, messages=int(str(counted[0])))
-
-
-HOLD_LOCK_TIMEOUT = 30.0  # seconds: sql/queries/holds/set_lock_timeout.sql
 
 
 def long_transactions(conn: Connection, *, seconds: float) -> list[tuple[object, ...]]:

@@ -54,11 +54,13 @@ def add_hold(
         )
     author = (by or who()).strip() or who()
     try:
-        return _add(conn, tenant, scope=scope, value=value, reason=reason, by=author)
+        return _add(
+            conn, tenant, scope=scope, value=value, reason=reason, author=author
+        )
     except psycopg.errors.LockNotAvailable:
-        # the tenant's guarded writes in flight kept the hold waiting (0030)
+        # the tenant's guarded writes in flight kept the hold waiting (0030); the
+        # transaction is rolled back already
         pass
-    conn.rollback()
     waiting = repo.long_transactions(conn, seconds=repo.HOLD_LOCK_TIMEOUT)
     conn.rollback()
     named = "; ".join(
@@ -82,9 +84,8 @@ def _add(
     scope: str,
     value: str | None,
     reason: str,
-    by: str,
+    author: str,
 ) -> Hold:
-    author = by
     with scoped(conn, tenant):
         if scope in ("lead", "campaign"):
             assert value is not None
