@@ -93,8 +93,14 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
     return Path(platformdirs.user_data_dir("pmail"))
 
 
-def _read_toml(path: Path) -> dict[str, object]:
+def _read_toml(path: Path, *, named: bool = False) -> dict[str, object]:
     if not path.exists():
+        if named:  # `--config` names a file: a typo must not run on the defaults
+            raise UsageError(
+                f"config file {path} does not exist",
+                hint="check the path given to --config (--config /dev/null means no "
+                "settings)",
+            )
         return {}
     import tomllib  # only when there is a config file
 
@@ -188,10 +194,17 @@ def check_trusted_file(
 
 
 def resolve_settings(
-    *, dsn_flag: str | None, env: Mapping[str, str], config_path: Path
+    *,
+    dsn_flag: str | None,
+    env: Mapping[str, str],
+    config_path: Path,
+    named: bool = False,
 ) -> Settings:
-    """Apply --dsn > PMAIL_DSN > config file > embedded, remembering the source."""
-    file = _read_toml(config_path)
+    """Apply --dsn > PMAIL_DSN > config file > embedded, remembering the source.
+
+    `named` is true when `--config` gave the path: then it must exist. The path from
+    PMAIL_CONFIG or the per-user default may be missing (no settings)."""
+    file = _read_toml(config_path, named=named)
     file_dsn = file.get("dsn")
     data_dir = file.get("data_dir")
     oltp = file.get("oltp", {})
@@ -343,7 +356,9 @@ def settings_from_environment(dsn_flag: str | None, config: Path | None) -> Sett
     """Resolve settings from the real process environment."""
     env = dict(os.environ)
     path = config if config is not None else default_config_path(env)
-    return resolve_settings(dsn_flag=dsn_flag, env=env, config_path=path)
+    return resolve_settings(
+        dsn_flag=dsn_flag, env=env, config_path=path, named=config is not None
+    )
 
 
 def redact_dsn(dsn: str) -> str:

@@ -149,6 +149,7 @@ def sweep_env(
     monkeypatch.chdir(work)
     with psycopg.connect(dsn, autocommit=True) as conn:
         roles = {r for (r,) in conn.execute("SELECT rolname FROM pg_roles")}
+    default_keys = set(queue_env.client.scan_iter(match="pmail:*", count=1000))
     yield {
         "<file>": str(tmp_path / "a-file"),
         "<dir>": str(tmp_path / "a-dir"),
@@ -171,6 +172,12 @@ def sweep_env(
                 conn.execute(f'DROP ROLE "{role}"')
             except psycopg.errors.DependentObjectsStillExist:
                 pass
+    # Every command ran with the test's private prefix: a hostile --config that fell
+    # back to the defaults made (and read) the machine's own `pmail:` streams.
+    created = (
+        set(queue_env.client.scan_iter(match="pmail:*", count=1000)) - default_keys
+    )
+    assert not created, f"the sweep touched the default queue prefix: {sorted(created)}"
 
 
 @pytest.mark.db

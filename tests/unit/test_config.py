@@ -288,3 +288,25 @@ def test_a_config_file_that_is_not_a_small_regular_file_is_refused(
             load_accounts(path)
     empty = resolve_settings(dsn_flag=None, env={}, config_path=Path("/dev/null"))
     assert empty.dsn is None
+
+
+def test_a_config_file_named_by_the_flag_must_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--config` naming a missing file ran on the defaults: a typo sent
+    `queue status`, and `worker`, to the default `pmail:` keys of the machine's
+    Redis. The flag's file must exist; PMAIL_CONFIG and the per-user file may be
+    missing (no settings)."""
+    missing = tmp_path / "no" / "config.toml"
+    monkeypatch.setenv("PMAIL_QUEUE_URL", "redis://127.0.0.1:1/0")  # never reached
+    result = runner.invoke(app, ["--config", str(missing), "queue", "status"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: config file {missing} does not exist",
+        "hint: check the path given to --config (--config /dev/null means no settings)",
+    ]
+    assert resolve_settings(dsn_flag=None, env={}, config_path=missing).dsn is None
+    monkeypatch.setenv("PMAIL_CONFIG", str(missing))
+    lenient = runner.invoke(app, ["queue", "status"])  # gets as far as Redis
+    assert lenient.exit_code == 75, lenient.output  # EX_TEMPFAIL: Redis down
+    assert "cannot reach" in lenient.stderr.splitlines()[0], lenient.stderr
