@@ -1,11 +1,12 @@
 """Draft labels.tsv and MANIFEST.tsv rows for the notices in OUT/ of one MTA.
 
 Run: python3 mklabels.py MTA PACKAGE=VERSION OUT [OVERRIDES.tsv]
+(PACKAGE is a Debian package, or npm:NAME for one from the npm registry)
 Writes OUT/labels.tsv and OUT/manifest.tsv.  Kind, status and recipients come from
 each notice's own DSN fields (without a DSN: the case's addresses its own text names and
 the first enhanced code that text quotes, as the labelling rule says); reason and hard/soft from cases.LABELS, unless the
-overrides file (file name, reason, hard_soft, deciding words) says otherwise after the
-notice was read.  Every row is a draft until a person has read the notice it labels.
+overrides file (file name, reason, hard_soft, deciding words[, status]) says otherwise
+after the notice was read (status only where a DSN has no Status field).  Every row is a draft until a person has read the notice it labels.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ if len(sys.argv) > 4:
 version = package.split("=", 1)[1]
 HOW = {
     "sendmail": "delivered by the MTA's local mailer (scripts/holdout_mta's Maildir writer) to a local Maildir",
+    "haraka": "sent by the MTA over SMTP to scripts/holdout_mta/haraka/inbox.py (the sending domain's server), which wrote it to a local Maildir undoing only SMTP dot-stuffing",
     "dma": "delivered by the MTA to the local mbox /var/mail/kdoyle, split out by scripts/holdout_mta/split_mbox.py (the From_ line and the separating empty line removed)",
 }
 labels, manifest = [], []
@@ -56,6 +58,8 @@ for f in sorted(out.glob("*.eml")):
                     )
                 )
     failed = [b for b in blocks if b[1] in ("failed", "delayed")]
+    if blocks and not any(b[1] for b in blocks):  # Haraka: recipients without Action
+        failed = blocks  # its notice says each named recipient failed for good
     if not blocks:  # a notice without a DSN (dma): the labelling rule's fallbacks
         text = raw.decode("utf-8", "replace")
         own = re.split(
@@ -80,8 +84,11 @@ for f in sorted(out.glob("*.eml")):
             else ("userunknown", "hard")
         )
         words = f"first failed recipient {first}: " + REPLIES[first][1].split(">: ")[-1]
+    status = failed[0][2] if failed else ""
     if f.name in overrides:
         reason, hard_soft, words = overrides[f.name][:3]
+        if len(overrides[f.name]) > 3:  # a DSN without Status: the code the text quotes
+            status = overrides[f.name][3]
     what = "delay warning" if kind == "delay" else "bounce"
     basis = f"manual: {mta} {version} notice ({what}) for: {provocation}; decided by: {words}"
     rel = f"mta/{mta}/{f.name}"
@@ -90,7 +97,7 @@ for f in sorted(out.glob("*.eml")):
             [
                 rel,
                 kind,
-                failed[0][2] if failed else "",
+                status,
                 reason,
                 hard_soft,
                 str(len(blocks)),
@@ -103,7 +110,7 @@ for f in sorted(out.glob("*.eml")):
         "\t".join(
             [
                 rel,
-                f"debian:{package}",
+                package if package.startswith("npm:") else f"debian:{package}",
                 "-",
                 f"{provocation} ({kind})",
                 "generated here (MTA output, no third-party text)",

@@ -9,6 +9,7 @@
 #   bash scripts/holdout_mta/run.sh sendmail
 #   bash scripts/holdout_mta/run.sh courier
 #   bash scripts/holdout_mta/run.sh dma          # permanent failures only (cases.DMA_SKIP)
+#   bash scripts/holdout_mta/run.sh haraka       # Haraka from npm, notices to haraka/inbox.py
 #   bash scripts/holdout_mta/run.sh teardown     # stop what setup started, remove the users
 #
 # Nothing listens on port 25 or 587: a policy-rc.d keeps the packages' services from
@@ -22,6 +23,7 @@ PY() { (cd "$HERE" && python3 "$@"); }
 SENDER_USER=kdoyle
 LDA_USER=smoreau
 export DEBIAN_FRONTEND=noninteractive
+HARAKA_VERSION=3.3.4
 
 queue_wait() {  # $1: command printing the number of queued messages; $2: optional tick
   local n
@@ -229,6 +231,29 @@ dma)
   purge dma
   rm -rf /etc/dma /var/spool/dma
   allow_start
+  ;;
+haraka)
+  # Haraka (npm, pinned) in $WORK/haraka: it listens on 127.0.0.1:2587 only, relays for
+  # loopback clients, routes each domain by cases.ROUTES (haraka/holdout_route.js) and
+  # sends its notices to the sending domain's server, haraka/inbox.py, which writes them
+  # to the sender's Maildir. No local delivery: the two local cases are not sent.
+  H=$WORK/haraka
+  mkdir -p "$H/npm" "$WORK/home/$SENDER_USER/Maildir/new"
+  (cd "$H/npm" && npm install --no-audit --no-fund "Haraka@$HARAKA_VERSION" >"$WORK/npm-haraka.log" 2>&1)
+  rm -rf "$H/inst" && "$H/npm/node_modules/.bin/haraka" -i "$H/inst" >/dev/null
+  PY haraka/haraka_config.py "$WORK" "$H/npm/node_modules/Haraka"
+  (cd "$HERE" && { nohup python3 haraka/inbox.py "$WORK/home/$SENDER_USER/Maildir" >"$H/inbox.log" 2>&1 & echo $! >"$H/inbox.pid"; })
+  (cd "$H" && { HARAKA_HOLDOUT_DIR=$H nohup "$H/npm/node_modules/.bin/haraka" -c "$H/inst" >"$H/haraka.log" 2>&1 & echo $! >"$H/pid"; })
+  sleep 5
+  SKIP=local-unknown,lda-quota PY send.py python3 haraka/submit.py
+  # Haraka keeps deferred mail in memory between tries (its queue directory can look
+  # empty): wait out its four minutes of retries, then until no notice came for a minute
+  sleep 270
+  until [ "$(ls "$WORK/home/$SENDER_USER/Maildir/new" | wc -l)" = "${n:-}" ]; do
+    n=$(ls "$WORK/home/$SENDER_USER/Maildir/new" | wc -l); sleep 60
+  done
+  collect haraka
+  kill "$(cat "$H/pid")" "$(cat "$H/inbox.pid")" || true
   ;;
 teardown)
   [ -f "$WORK/remote.pid" ] && kill "$(cat "$WORK/remote.pid")" || true
