@@ -92,6 +92,16 @@ FAILURES = frozenset({"bounce", "delay"})
 # `status` row keeps measuring the corpus convention (the remote's quoted code). No
 # label and no rule changed; both rows came out as printed in docs/classification.md
 # ("The reporter's status"): status as reported 89/89 public, 236/236 mta.
+# 2026-12-07, evening: 33 more MTA notices, Haraka 3.3.4 from npm (the first MTA here
+# not from Debian; scripts/holdout_mta/run.sh haraka), measured once after their labels
+# were committed; the 238 older MTA files and the 134 public ones score as before. The
+# mta floors are the new figures: hard/soft 229/238 -> 259/271 (95.6 %), reason 207/234
+# -> 234/265 (88.3 %), status 126/236 -> 152/267 (56.9 %). Haraka alone: hard/soft
+# 30/33, reason 27/31, status 26/31. Its misses: "Too many failures (Tried all MXs)"
+# with Haraka's Status 5.1.2 after a refused or silent server read as hostunknown,
+# hard (2, a false hard bounce); "Access denied" read as userunknown (1, hard) and
+# the 5.6.0 content refusal read as spamdetected (1), as for every other MTA; status,
+# Haraka's 5.x.y after retries against the remote's 4.x.y (5).
 THRESHOLDS = {
     "public": {
         "kind": 0.962,
@@ -104,10 +114,10 @@ THRESHOLDS = {
     "mta": {
         "kind": 1.0,
         "recipient": 1.0,
-        "status": 0.533,
+        "status": 0.569,
         "status_reported": 1.0,
-        "hard_soft": 0.962,
-        "reason": 0.884,
+        "hard_soft": 0.955,
+        "reason": 0.883,
     },
 }
 MEASURES = tuple(THRESHOLDS["public"])
@@ -195,7 +205,7 @@ def test_holdout_files_match_their_manifest() -> None:
         if p.is_file() and p.parent != HOLDOUT
     }
     assert labelled <= listed == on_disk
-    assert len(labelled) >= 372
+    assert len(labelled) >= 405
 
 
 @pytest.mark.parametrize(
