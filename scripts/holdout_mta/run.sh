@@ -257,6 +257,9 @@ haraka)
   ;;
 teardown)
   [ -f "$WORK/remote.pid" ] && kill "$(cat "$WORK/remote.pid")" || true
+  for p in "$WORK/haraka/pid" "$WORK/haraka/inbox.pid"; do  # a Haraka step cut short
+    [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
+  done
   doveadm -c "$WORK/dovecot/dovecot.conf" stop || true
   for u in $SENDER_USER $LDA_USER; do id "$u" >/dev/null 2>&1 && userdel "$u"; done
   rm -f /etc/mailname
