@@ -122,6 +122,11 @@ def test_a_hold_waits_for_a_writer_in_flight_and_covers_what_is_left(
             "UPDATE email_messages SET purged_at = now() WHERE storage_key = %s", (key,)
         )
         writer.execute("SELECT pmail_delete_content(%s::uuid, ARRAY[%s])", (a, key))
+        writer.execute(  # its audit entry, as `pmail purge` writes it (0032)
+            "INSERT INTO admin_audit_log (os_user, tenant_id, action, params, result) "
+            "VALUES ('t', %s, 'purge', '{}', jsonb_build_object('keys', ARRAY[%s]))",
+            (a, key),
+        )
         gone = writer.execute("SELECT clock_timestamp()").fetchone()  # then commit
         writer.commit()
         adder.join(timeout=60)

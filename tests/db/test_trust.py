@@ -52,6 +52,9 @@ REVIEWED_DEFINERS = {
     "pmail_stamp_hold",
     "pmail_hold_barrier",
     "pmail_hold_audited",
+    # 0032: the check at commit that a tenant login's content deletion is audited
+    # (reads the audit log for this transaction's `purge` entries; says yes/no)
+    "pmail_purge_audited",
 }
 TYPE_SHADOWS = ("uuid", "text", "name", "boolean", "tsquery", "regclass", "date")
 
