@@ -77,8 +77,13 @@ def _run(server: str, corpus: Path, on: bool) -> float:
         _pmail("--dsn", dsn, "-q", "ingest", str(corpus), "-t", "acme")
         return time.perf_counter() - started
     finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(server, name)
+
+
+def drop_database(server: str, name: str) -> None:
+    """Drop a scratch database of a benchmark, sessions and all."""
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import gen_corpus
-from benchmarks.hold_barrier import _pmail
+from benchmarks.hold_barrier import _pmail, drop_database
 
 
 def _template(server: str, name: str, messages: int, scratch: Path) -> None:
@@ -60,8 +60,7 @@ def _run(server: str, template: str, on: bool) -> float:
         _pmail("--dsn", dsn, "-q", "purge", "-t", "acme")
         return time.perf_counter() - started
     finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(server, name)
 
 
 def main() -> None:
@@ -86,8 +85,7 @@ def main() -> None:
                         flush=True,
                     )
         finally:
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+            drop_database(server, template)
     without, with_ = statistics.median(times[False]), statistics.median(times[True])
     pairs = ", ".join(
         f"{a / b:.2f}" for a, b in zip(times[True], times[False], strict=True)
