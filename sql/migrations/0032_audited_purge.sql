@@ -1,4 +1,5 @@
--- A deletion of content through pmail_delete_content is audited, as `pmail purge`'s is.
+-- A deletion of content through pmail_delete_content is audited, as `pmail purge`'s
+-- is; and a compression dictionary's bytes never change (at the end).
 --
 -- Since 0028 a tenant login deletes content only through pmail_delete_content, which
 -- refuses held mail but did not ask for an audit entry: the login could purge its own
@@ -45,6 +46,30 @@ CREATE CONSTRAINT TRIGGER pmail_purge_audited AFTER DELETE ON email_content
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW WHEN (current_setting('pmail.purge_audit', true) = 'on')
     EXECUTE FUNCTION pmail_purge_audited();
+
+-- A compression dictionary's bytes never change once written: every content row
+-- compressed with it needs exactly those bytes back. pmail never updates one, yet
+-- pmail_app may UPDATE every column of the tables it writes (0028), so one statement
+-- of a tenant login (`UPDATE compression_dicts SET dict_data = ...`) made every body
+-- compressed with the dictionary unreadable, unheld mail included (a red-team pass of
+-- 2026-12-07). Refused for every role; a new dictionary is a new row.
+CREATE FUNCTION pmail_refuse_dict_rewrites() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'compression dictionary % of tenant % cannot be changed',
+                    OLD.dict_id, OLD.tenant_id
+        USING ERRCODE = 'P0H05',
+              HINT = 'the content compressed with it needs these bytes; train a new '
+                     'dictionary instead (`pmail dict train`)';
+END
+$$;
+CREATE TRIGGER pmail_refuse_dict_rewrites BEFORE UPDATE ON compression_dicts
+    FOR EACH ROW
+    WHEN (OLD.dict_data IS DISTINCT FROM NEW.dict_data
+          OR OLD.zstd_dict_id IS DISTINCT FROM NEW.zstd_dict_id
+          OR OLD.dict_id IS DISTINCT FROM NEW.dict_id
+          OR OLD.tenant_id IS DISTINCT FROM NEW.tenant_id)
+    EXECUTE FUNCTION pmail_refuse_dict_rewrites();
 
 SELECT pmail_pin_search_paths();
 SELECT pmail_grant_app_role();

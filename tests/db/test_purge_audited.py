@@ -98,3 +98,38 @@ def test_pmail_purge_as_a_tenant_login_passes_the_check(
     assert code == 0, err
     (logged,) = json.loads(out)
     assert sorted(logged["result"]["keys"]) == keys
+
+
+def test_a_compression_dictionary_cannot_be_rewritten(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """The red-team pass after 0032: one UPDATE of a's dictionary bytes by a's own
+    login made every body compressed with it unreadable (export: "Dictionary
+    mismatch"), unheld mail included, with no entry anywhere. A dictionary's bytes,
+    ids and tenant are now fixed for every role, the owner too."""
+    a, _ = tenant_ids(conn)
+    conn.execute(
+        "INSERT INTO compression_dicts (tenant_id, dict_id, zstd_dict_id, dict_data, "
+        "sample_count, sample_bytes) VALUES (%s, 77, 12345, '\\x0102', 1, 2)",
+        (a,),
+    )
+    conn.commit()
+    rewrites = (
+        "UPDATE compression_dicts SET dict_data = '\\x0000' WHERE dict_id = 77",
+        "UPDATE compression_dicts SET zstd_dict_id = 1 WHERE dict_id = 77",
+        "UPDATE compression_dicts SET dict_id = 78 WHERE dict_id = 77",
+    )
+    for dsn in (login_a, two_tenants):  # a's login, the owner
+        with psycopg.connect(dsn) as session:
+            for statement in rewrites:
+                with pytest.raises(psycopg.Error) as refused:
+                    session.execute(statement)
+                assert refused.value.sqlstate == "P0H05", statement
+                session.rollback()
+    row = conn.execute(
+        "SELECT dict_data, zstd_dict_id FROM compression_dicts WHERE dict_id = 77"
+    ).fetchone()
+    assert row == (b"\x01\x02", 12345)
+    # what does not touch the bytes still goes (the owner's bookkeeping)
+    conn.execute("UPDATE compression_dicts SET sample_count = 2 WHERE dict_id = 77")
+    conn.commit()
