@@ -54,8 +54,25 @@ def tenant_tables(conn: Conn) -> list[str]:
 
 def login_refusal(statement: str, held: bool) -> tuple[str, str] | None:
     """How a tenant login's statement on its own rows is refused: a DELETE always
-    (no DELETE grant since 0028: it could LOCK TABLE), anything else by the hold
-    guard when the mail is held; None when it should work. (message, SQLSTATE)"""
+    (no DELETE grant since 0028: it could LOCK TABLE), a rewrite of stored bytes
+    always (0033), anything else by the hold guard when the mail is held; None when
+    it should work. (message, SQLSTATE)"""
     if statement.lstrip().upper().startswith("DELETE"):
         return ("permission denied", "42501")
+    if _rewrites_stored_bytes(statement):  # refused held or not (0033)
+        return ("by a tenant login", "P0H06")
     return ("under legal hold", "P0H01") if held else None
+
+
+def _rewrites_stored_bytes(statement: str) -> bool:
+    """An UPDATE that empties a stored message or changes a stored file's bytes,
+    which no tenant login may run since migration 0033."""
+    words = " ".join(statement.split())
+    if words.startswith("UPDATE email_content SET"):
+        return "raw_form = 'none'" in words
+    if words.startswith("UPDATE attachment_blobs SET"):
+        set_list = words.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
+        return any(
+            f"{c} =" in set_list for c in ("data", "sha256", "size_bytes", "tenant_id")
+        )
+    return False

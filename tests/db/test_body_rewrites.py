@@ -1,0 +1,110 @@
+"""A tenant login may not wipe, replace or move its own stored mail (migration 0033,
+docs/security.md).
+
+A red-team pass of 2026-12-07 lost a's unheld mail, as a's own login and with no
+audit entry, through the UPDATE rights pmail_app has on every column: it emptied a
+message's raw form, replaced its bytes with another message's under a matching digest
+(which `export` then vouched for), moved a body to a decoy storage key, and could
+rewrite a stored attachment file. Each is refused now; pmail's own recompression, which
+a tenant login runs (`dict train --recompress`), still works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests import mailgen
+from tests.db.test_holds_barrier import _keys
+from tests.support.tenancy import Conn, pmail, tenant_ids
+
+pytestmark = pytest.mark.db
+
+
+def _stored(conn: Conn, tenant: str) -> list[tuple[object, ...]]:
+    rows = conn.execute(
+        "SELECT storage_key, raw_sha256, raw_form, md5(raw_data) FROM email_content "
+        "WHERE tenant_id = %s ORDER BY storage_key",
+        (tenant,),
+    ).fetchall()
+    files = conn.execute(
+        "SELECT sha256, size_bytes, md5(data) FROM attachment_blobs "
+        "WHERE tenant_id = %s ORDER BY sha256",
+        (tenant,),
+    ).fetchall()
+    conn.commit()
+    return [*rows, *files]
+
+
+def test_a_tenant_login_cannot_wipe_replace_or_move_stored_mail(
+    login_a: str, conn: Conn
+) -> None:
+    """The red team's statements, as a's login on a's unheld mail: each refused
+    (P0H06), and every stored body and file is as it was."""
+    a, _ = tenant_ids(conn)
+    first, second = _keys(conn, a)[:2]
+    conn.execute(
+        "INSERT INTO email_messages (tenant_id, storage_key, direction, status) "
+        "SELECT tenant_id, 'decoy' || storage_key, direction, status "
+        "FROM email_messages WHERE storage_key = %s",
+        (first,),
+    )
+    conn.commit()
+    before = _stored(conn, a)
+    attacks = [
+        # emptied
+        "UPDATE email_content SET raw_form = 'none', raw_data = NULL, "
+        "raw_sha256 = NULL, raw_splices = NULL, compression = 'none', dict_id = NULL "
+        "WHERE storage_key = %(first)s",
+        # another message's bytes under its digest
+        "UPDATE email_content AS c SET raw_data = o.raw_data, raw_form = o.raw_form, "
+        "raw_splices = o.raw_splices, compression = o.compression, "
+        "dict_id = o.dict_id, raw_sha256 = o.raw_sha256 FROM email_content AS o "
+        "WHERE c.storage_key = %(first)s AND o.storage_key = %(second)s",
+        # another message's bytes under the old digest
+        "UPDATE email_content AS c SET raw_data = o.raw_data, compression = "
+        "o.compression, dict_id = o.dict_id, raw_form = o.raw_form, "
+        "raw_splices = o.raw_splices FROM email_content AS o "
+        "WHERE c.storage_key = %(first)s AND o.storage_key = %(second)s",
+        # moved to a decoy message
+        "UPDATE email_content SET storage_key = 'decoy' || storage_key "
+        "WHERE storage_key = %(first)s",
+        # a stored attachment file rewritten
+        "UPDATE attachment_blobs SET data = '\\x00', compression = 'none'",
+        "UPDATE attachment_blobs SET sha256 = sha256(sha256)",
+    ]
+    with psycopg.connect(login_a) as session:
+        for attack in attacks:
+            with pytest.raises(psycopg.Error) as refused, session.transaction():
+                changed = session.execute(attack, {"first": first, "second": second})
+                assert changed.rowcount > 0, attack  # (never reached)
+            assert refused.value.sqlstate == "P0H06", (attack, refused.value)
+            assert "by a tenant login" in str(refused.value)
+    assert _stored(conn, a) == before
+
+
+def test_recompression_as_a_tenant_login_still_works(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """`pmail dict train --recompress` run by a's login moves a's stored mail to
+    the new dictionary (the one rewrite of stored bytes a tenant login may make),
+    and `validate --deep` finds every message whole afterwards."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(60):  # enough mail to train a dictionary on
+        (folder / f"{n}.eml").write_bytes(mailgen.simple(2000 + n))
+    assert pmail(login_a, "ingest", str(folder), "-t", "a")[0] == 0
+    code, _, err = pmail(login_a, "dict", "train", "-t", "a", "--recompress")
+    assert code == 0, err
+    a, _ = tenant_ids(conn)
+    row = conn.execute(
+        "SELECT count(*) FILTER (WHERE dict_id = (SELECT max(dict_id) FROM "
+        "compression_dicts WHERE tenant_id = %(a)s)), count(*) FILTER (WHERE raw_data "
+        "IS NOT NULL) FROM email_content WHERE tenant_id = %(a)s",
+        {"a": a},
+    ).fetchone()
+    conn.commit()
+    assert row is not None and row[0] == row[1] and int(str(row[0])) >= 60, row
+    code, _, err = pmail(login_a, "validate", "-t", "a", "--deep")
+    assert code == 0, err
