@@ -1,27 +1,35 @@
 -- A tenant login may not wipe, replace or move the stored bytes of its own mail.
 --
--- pmail_app may UPDATE every column of the tables it writes (0028), and a red-team
--- pass of 2026-12-07 used that, as a tenant login and on mail no hold covers, to lose
--- mail without any audit entry: it set `raw_form = 'none'` and `raw_data = NULL`; it
--- replaced `raw_data` with another message and gave it a matching `raw_sha256`, which
--- `export` then vouched for; it moved a body to a decoy storage key and marked the
--- message purged. Deletions need an audit entry since 0032; these rewrites are now
--- refused to bound sessions (tenant logins; pmail_session_binding() not NULL):
+-- pmail_app may UPDATE every column of the tables it writes (0028), and two red-team
+-- passes of 2026-12-07 used that, as a tenant login and on mail no hold covers, to lose
+-- mail without any audit entry: it set `raw_form = 'none'`; it replaced `raw_data`
+-- with another message and gave it a matching `raw_sha256`, which `export` then
+-- vouched for; it moved a body to a decoy storage key; it replaced a migrated
+-- message's body (legacy rows have no digest) through a dictionary it inserted; it
+-- re-pointed `attachments` rows to other files, so that a file a message needs went
+-- unreferenced and `pmail_delete_unreferenced_blobs` deleted it, or a legacy message
+-- exported another file. Deletions need an audit entry since 0032; these rewrites are
+-- now refused to bound sessions (tenant logins; pmail_session_binding() not NULL):
 --
--- * email_content: `tenant_id`, `storage_key` and a set `raw_sha256` never change,
---   `raw_form` never becomes 'none', and `raw_data` changes only as pmail's own
---   recompression changes it, moving the row to another dictionary
---   (`compression = 'zstd-dict'` with a new `dict_id`: `dict train --recompress` and
---   the first automatic training, which a tenant login's ingest runs). The digest
---   cannot change, so bytes written that way that do not give it back are found by
---   `validate --deep`.
--- * attachment_blobs: `tenant_id`, `sha256`, `size_bytes` and `data` never change
---   (pmail never rewrites a stored file; `validate --repair` changes only
+-- * email_content: `tenant_id`, `storage_key`, `raw_splices` and a set `raw_sha256`
+--   never change; `raw_form` never becomes 'none'; `raw_data`, `compression` and
+--   `dict_id` change only together, as pmail's own recompression changes them (a move
+--   to another dictionary: `dict train --recompress` and the first automatic training,
+--   which a tenant login's ingest runs), and never on a legacy row (no digest to
+--   check the new bytes against: a tenant login's recompression leaves those rows).
+--   The digest cannot change, so bytes written with a move that do not give the
+--   message back are found by `validate --deep`.
+-- * attachment_blobs: `tenant_id`, `sha256`, `size_bytes`, `compression` and `data`
+--   never change (pmail never rewrites a stored file; `validate --repair` changes only
 --   `compressed_size_bytes`).
+-- * attachments: `tenant_id`, `parent_storage_key`, `part_index`, `sha256` and
+--   `size_bytes` never change (pmail never moves an attachment row).
 --
 -- Trusted sessions (the owner, pmail_admin: backfills, repairs) are not limited. The
 -- triggers name their columns (UPDATE OF), so an update of other columns (search
--- texts, SQL bodies, sizes) fires nothing and reads no stored body.
+-- texts, SQL bodies, sizes) fires nothing and reads no stored body; on email_content
+-- the WHEN tests the columns before it asks about the session, so pmail's
+-- recompression of ingested mail asks nothing per row.
 
 CREATE FUNCTION pmail_refuse_body_rewrites() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -38,11 +46,22 @@ BEGIN
                 THEN 'given another digest'
             WHEN NEW.raw_form = 'none' AND OLD.raw_form <> 'none'
                 THEN 'emptied'
+            WHEN NEW.raw_splices IS DISTINCT FROM OLD.raw_splices
+                THEN 'given other splices'
+            WHEN OLD.raw_form = 'legacy'
+             AND (NEW.raw_data IS DISTINCT FROM OLD.raw_data
+                  OR NEW.compression IS DISTINCT FROM OLD.compression
+                  OR NEW.dict_id IS DISTINCT FROM OLD.dict_id)
+                THEN 'rewritten (a migrated message has no digest to check it by)'
             WHEN OLD.raw_data IS NOT NULL
              AND NEW.raw_data IS DISTINCT FROM OLD.raw_data
              AND NOT (NEW.compression = 'zstd-dict'
                       AND NEW.dict_id IS DISTINCT FROM OLD.dict_id)
                 THEN 'overwritten'
+            WHEN (NEW.compression IS DISTINCT FROM OLD.compression
+                  OR NEW.dict_id IS DISTINCT FROM OLD.dict_id)
+             AND NEW.raw_data IS NOT DISTINCT FROM OLD.raw_data
+                THEN 'given another compression'
         END;
         IF what IS NOT NULL THEN
             RAISE EXCEPTION 'the stored message % cannot be % by a tenant login',
@@ -51,10 +70,12 @@ BEGIN
                       HINT = 'pmail rewrites stored bytes only to recompress them; '
                              'to remove mail, use `pmail purge`';
         END IF;
-    ELSIF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id
-       OR NEW.sha256 IS DISTINCT FROM OLD.sha256
-       OR NEW.size_bytes IS DISTINCT FROM OLD.size_bytes
-       OR NEW.data IS DISTINCT FROM OLD.data THEN
+    ELSIF TG_TABLE_NAME = 'attachments' THEN
+        RAISE EXCEPTION 'the attachment % of message % cannot be moved or re-pointed '
+                        'by a tenant login', OLD.part_index, OLD.parent_storage_key
+            USING ERRCODE = 'P0H06',
+                  HINT = 'pmail never moves an attachment row';
+    ELSE
         RAISE EXCEPTION 'a stored attachment file cannot be changed by a tenant login'
             USING ERRCODE = 'P0H06',
                   HINT = 'pmail never rewrites a stored file';
@@ -63,23 +84,42 @@ BEGIN
 END
 $$;
 
--- The column tests come first, so pmail's recompression (a move to another
--- dictionary, the digest and form kept) asks nothing of the session per row.
 CREATE TRIGGER pmail_refuse_body_rewrites
-    BEFORE UPDATE OF tenant_id, storage_key, raw_sha256, raw_form, raw_data
+    BEFORE UPDATE OF tenant_id, storage_key, raw_sha256, raw_form, raw_data,
+                     raw_splices, compression, dict_id
     ON email_content
     FOR EACH ROW WHEN ((NEW.tenant_id IS DISTINCT FROM OLD.tenant_id
                         OR NEW.storage_key IS DISTINCT FROM OLD.storage_key
                         OR NEW.raw_sha256 IS DISTINCT FROM OLD.raw_sha256
                         OR NEW.raw_form IS DISTINCT FROM OLD.raw_form
+                        OR OLD.raw_form = 'legacy'
+                        OR NEW.raw_splices IS DISTINCT FROM OLD.raw_splices
                         OR NEW.compression IS DISTINCT FROM 'zstd-dict'
                         OR NEW.dict_id IS NOT DISTINCT FROM OLD.dict_id)
                        AND pmail_session_binding() IS NOT NULL)
     EXECUTE FUNCTION pmail_refuse_body_rewrites();
 
+-- the columns a file is kept by; a change that leaves them as they were passes
 CREATE TRIGGER pmail_refuse_body_rewrites
-    BEFORE UPDATE OF tenant_id, sha256, size_bytes, data ON attachment_blobs
-    FOR EACH ROW WHEN (pmail_session_binding() IS NOT NULL)
+    BEFORE UPDATE OF tenant_id, sha256, size_bytes, compression, data
+    ON attachment_blobs
+    FOR EACH ROW WHEN ((NEW.tenant_id IS DISTINCT FROM OLD.tenant_id
+                        OR NEW.sha256 IS DISTINCT FROM OLD.sha256
+                        OR NEW.size_bytes IS DISTINCT FROM OLD.size_bytes
+                        OR NEW.compression IS DISTINCT FROM OLD.compression
+                        OR NEW.data IS DISTINCT FROM OLD.data)
+                       AND pmail_session_binding() IS NOT NULL)
+    EXECUTE FUNCTION pmail_refuse_body_rewrites();
+
+CREATE TRIGGER pmail_refuse_body_rewrites
+    BEFORE UPDATE OF tenant_id, parent_storage_key, part_index, sha256, size_bytes
+    ON attachments
+    FOR EACH ROW WHEN ((NEW.tenant_id IS DISTINCT FROM OLD.tenant_id
+                        OR NEW.parent_storage_key IS DISTINCT FROM OLD.parent_storage_key
+                        OR NEW.part_index IS DISTINCT FROM OLD.part_index
+                        OR NEW.sha256 IS DISTINCT FROM OLD.sha256
+                        OR NEW.size_bytes IS DISTINCT FROM OLD.size_bytes)
+                       AND pmail_session_binding() IS NOT NULL)
     EXECUTE FUNCTION pmail_refuse_body_rewrites();
 
 SELECT pmail_pin_search_paths();

@@ -1,12 +1,14 @@
 """A tenant login may not wipe, replace or move its own stored mail (migration 0033,
 docs/security.md).
 
-A red-team pass of 2026-12-07 lost a's unheld mail, as a's own login and with no
-audit entry, through the UPDATE rights pmail_app has on every column: it emptied a
+Two red-team passes of 2026-12-07 lost a's unheld mail, as a's own login and with no
+audit entry, through the UPDATE rights pmail_app has on every column: they emptied a
 message's raw form, replaced its bytes with another message's under a matching digest
-(which `export` then vouched for), moved a body to a decoy storage key, and could
-rewrite a stored attachment file. Each is refused now; pmail's own recompression, which
-a tenant login runs (`dict train --recompress`), still works."""
+(which `export` then vouched for), moved a body to a decoy storage key, replaced a
+migrated message through a dictionary of their own, and re-pointed attachment rows so
+that a file went unreferenced (and could be deleted) or another file was exported.
+Each is refused now; pmail's own recompression, which a tenant login runs (`dict
+train --recompress`), still works."""
 
 from __future__ import annotations
 
@@ -70,9 +72,22 @@ def test_a_tenant_login_cannot_wipe_replace_or_move_stored_mail(
         # moved to a decoy message
         "UPDATE email_content SET storage_key = 'decoy' || storage_key "
         "WHERE storage_key = %(first)s",
-        # a stored attachment file rewritten
+        # a stored attachment file rewritten, or its compression changed
         "UPDATE attachment_blobs SET data = '\\x00', compression = 'none'",
         "UPDATE attachment_blobs SET sha256 = sha256(sha256)",
+        "UPDATE attachment_blobs SET compression = CASE compression WHEN 'none' "
+        "THEN 'zstd' ELSE 'none' END",
+        # an attachment row re-pointed to another file (so the file it named goes
+        # unreferenced), or moved to another message
+        "UPDATE attachments SET sha256 = sha256(sha256)",
+        "UPDATE attachments SET size_bytes = size_bytes + 1",
+        "UPDATE attachments SET parent_storage_key = %(second)s",
+        # the splice record of a message, or its compression without its bytes
+        "UPDATE email_content SET raw_splices = '[]' WHERE raw_splices IS NOT NULL",
+        "UPDATE email_content SET raw_form = 'whole', raw_splices = NULL "
+        "WHERE raw_form = 'spliced'",
+        "UPDATE email_content SET compression = 'none', dict_id = NULL "
+        "WHERE compression <> 'none'",
     ]
     with psycopg.connect(login_a) as session:
         for attack in attacks:
@@ -81,6 +96,42 @@ def test_a_tenant_login_cannot_wipe_replace_or_move_stored_mail(
                 assert changed.rowcount > 0, attack  # (never reached)
             assert refused.value.sqlstate == "P0H06", (attack, refused.value)
             assert "by a tenant login" in str(refused.value)
+    assert _stored(conn, a) == before
+
+
+def test_a_migrated_message_is_not_rewritten_through_a_planted_dictionary(
+    login_a: str, conn: Conn
+) -> None:
+    """A legacy row has no digest: the login inserted a dictionary of its own and
+    moved the row to it with bytes of its choosing, and `validate --deep` and
+    `export` took the forgery. Refused now, as is any change of a legacy row's
+    stored form."""
+    a, _ = tenant_ids(conn)
+    key = _keys(conn, a)[0]
+    conn.execute(  # a's message made a migrated one (as `migrate-legacy` stores it)
+        "UPDATE email_content SET raw_form = 'legacy', raw_sha256 = NULL, "
+        "raw_splices = NULL WHERE storage_key = %s",
+        (key,),
+    )
+    conn.commit()
+    before = _stored(conn, a)
+    with psycopg.connect(login_a) as session:
+        session.execute(
+            "INSERT INTO compression_dicts (tenant_id, dict_id, zstd_dict_id, "
+            "dict_data, sample_count, sample_bytes) VALUES (%s, 901, 0, '\\x0102', "
+            "1, 2)",
+            (a,),
+        )
+        for attack in (
+            "UPDATE email_content SET raw_data = '\\x28b52ffd', "
+            "compression = 'zstd-dict', dict_id = 901 WHERE storage_key = %s",
+            "UPDATE email_content SET compression = 'zstd-dict', dict_id = 901 "
+            "WHERE storage_key = %s",
+        ):
+            with pytest.raises(psycopg.Error) as refused, session.transaction():
+                session.execute(attack, (key,))
+            assert refused.value.sqlstate == "P0H06", (attack, refused.value)
+            assert "no digest" in str(refused.value)
     assert _stored(conn, a) == before
 
 

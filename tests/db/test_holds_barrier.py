@@ -348,7 +348,8 @@ def test_a_tenant_login_cannot_move_a_file_onto_held_mail(
 ) -> None:
     """One of a's messages with a file is held; the login moves another message's
     file onto it, alone or in one statement with the held message's own file left
-    as it was (which once vouched for the moved one): both refused."""
+    as it was (which once vouched for the moved one): both refused (since 0033 by
+    the rule that no tenant login moves an attachment row, held or not)."""
     extra = tmp_path / "extra.eml"
     extra.write_bytes(mailgen.with_attachment(21, mailgen.pdf_bytes(21)))
     assert pmail(two_tenants, "ingest", "-t", "a", str(extra))[0] == 0
@@ -369,8 +370,11 @@ def test_a_tenant_login_cannot_move_a_file_onto_held_mail(
             "CASE parent_storage_key WHEN %(other)s THEN 7 ELSE part_index END "
             "WHERE parent_storage_key IN (%(other)s, %(held)s)",
         ):
-            with pytest.raises(psycopg.Error, match="under legal hold"):
+            # since 0033 no tenant login moves an attachment row at all (P0H06),
+            # before the hold guard of 0030 (P0H01) is asked
+            with pytest.raises(psycopg.Error, match="by a tenant login") as refused:
                 login.execute(statement, {"held": held, "other": other})
+            assert refused.value.sqlstate == "P0H06"
             login.rollback()
     moved = conn.execute(
         "SELECT count(*) FROM attachments WHERE tenant_id = %s "
