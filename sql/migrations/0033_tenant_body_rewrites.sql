@@ -11,8 +11,9 @@
 -- exported another file. Deletions need an audit entry since 0032; these rewrites are
 -- now refused to bound sessions (tenant logins; pmail_session_binding() not NULL):
 --
--- * email_content: `tenant_id`, `storage_key`, `raw_splices` and a set `raw_sha256`
---   never change; `raw_form` never becomes 'none'; `raw_data`, `compression` and
+-- * email_content: `tenant_id`, `storage_key`, `raw_splices`, `raw_sha256` and
+--   `raw_form` never change (a migrated row was given a digest and a form of the
+--   login's choosing, then "recompressed" to match); `raw_data`, `compression` and
 --   `dict_id` change only together, as pmail's own recompression changes them (a move
 --   to another dictionary: `dict train --recompress` and the first automatic training,
 --   which a tenant login's ingest runs), and never on a legacy row (no digest to
@@ -22,8 +23,8 @@
 -- * attachment_blobs: `tenant_id`, `sha256`, `size_bytes`, `compression` and `data`
 --   never change (pmail never rewrites a stored file; `validate --repair` changes only
 --   `compressed_size_bytes`).
--- * attachments: `tenant_id`, `parent_storage_key`, `part_index`, `sha256` and
---   `size_bytes` never change (pmail never moves an attachment row).
+-- * attachments: a row never changes (pmail never changes one), and is inserted
+--   only by the transaction that stores its message.
 --
 -- Trusted sessions (the owner, pmail_admin: backfills, repairs) are not limited. The
 -- triggers name their columns (UPDATE OF), so an update of other columns (search
@@ -41,11 +42,10 @@ BEGIN
             WHEN NEW.tenant_id IS DISTINCT FROM OLD.tenant_id
               OR NEW.storage_key IS DISTINCT FROM OLD.storage_key
                 THEN 'moved to another message'
-            WHEN OLD.raw_sha256 IS NOT NULL
-             AND NEW.raw_sha256 IS DISTINCT FROM OLD.raw_sha256
+            WHEN NEW.raw_sha256 IS DISTINCT FROM OLD.raw_sha256
                 THEN 'given another digest'
-            WHEN NEW.raw_form = 'none' AND OLD.raw_form <> 'none'
-                THEN 'emptied'
+            WHEN NEW.raw_form IS DISTINCT FROM OLD.raw_form
+                THEN 'given another form'
             WHEN NEW.raw_splices IS DISTINCT FROM OLD.raw_splices
                 THEN 'given other splices'
             WHEN OLD.raw_form = 'legacy'
@@ -71,10 +71,10 @@ BEGIN
                              'to remove mail, use `pmail purge`';
         END IF;
     ELSIF TG_TABLE_NAME = 'attachments' THEN
-        RAISE EXCEPTION 'the attachment % of message % cannot be moved or re-pointed '
-                        'by a tenant login', OLD.part_index, OLD.parent_storage_key
+        RAISE EXCEPTION 'the attachment % of message % cannot be changed by a tenant '
+                        'login', OLD.part_index, OLD.parent_storage_key
             USING ERRCODE = 'P0H06',
-                  HINT = 'pmail never moves an attachment row';
+                  HINT = 'pmail never changes an attachment row';
     ELSE
         RAISE EXCEPTION 'a stored attachment file cannot be changed by a tenant login'
             USING ERRCODE = 'P0H06',
@@ -111,16 +111,44 @@ CREATE TRIGGER pmail_refuse_body_rewrites
                        AND pmail_session_binding() IS NOT NULL)
     EXECUTE FUNCTION pmail_refuse_body_rewrites();
 
+-- an attachment row is written once, with its message (export rebuilds a migrated
+-- message from these rows: file, name, type, disposition, content id)
 CREATE TRIGGER pmail_refuse_body_rewrites
-    BEFORE UPDATE OF tenant_id, parent_storage_key, part_index, sha256, size_bytes
-    ON attachments
-    FOR EACH ROW WHEN ((NEW.tenant_id IS DISTINCT FROM OLD.tenant_id
-                        OR NEW.parent_storage_key IS DISTINCT FROM OLD.parent_storage_key
-                        OR NEW.part_index IS DISTINCT FROM OLD.part_index
-                        OR NEW.sha256 IS DISTINCT FROM OLD.sha256
-                        OR NEW.size_bytes IS DISTINCT FROM OLD.size_bytes)
+    BEFORE UPDATE ON attachments
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*
                        AND pmail_session_binding() IS NOT NULL)
     EXECUTE FUNCTION pmail_refuse_body_rewrites();
+
+-- ... and only by the transaction that stores the message: a tenant login added a
+-- forged file, named as the real one, to a migrated message, and export put it first
+-- (0030 refused this on held mail only)
+CREATE FUNCTION pmail_refuse_late_attachments() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    found_key text;
+BEGIN
+    IF pmail_session_binding() IS NULL THEN
+        RETURN NULL;  -- a trusted session (migrate-legacy, repairs)
+    END IF;
+    SELECT k.parent_storage_key INTO found_key
+    FROM (SELECT DISTINCT tenant_id, parent_storage_key FROM pmail_new_rows) AS k
+    WHERE NOT EXISTS (SELECT 1 FROM email_messages AS m
+                      WHERE m.tenant_id = k.tenant_id
+                        AND m.storage_key = k.parent_storage_key
+                        AND m.created = now())
+    LIMIT 1;
+    IF found_key IS NOT NULL THEN
+        RAISE EXCEPTION 'no attachment row is added to message % by a tenant login '
+                        'after it was stored', found_key
+            USING ERRCODE = 'P0H06',
+                  HINT = 'only the transaction that stores a message writes its rows';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER pmail_refuse_late_attachments AFTER INSERT ON attachments
+    REFERENCING NEW TABLE AS pmail_new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pmail_refuse_late_attachments();
 
 SELECT pmail_pin_search_paths();
 SELECT pmail_grant_app_role();

@@ -82,6 +82,12 @@ def test_a_tenant_login_cannot_wipe_replace_or_move_stored_mail(
         "UPDATE attachments SET sha256 = sha256(sha256)",
         "UPDATE attachments SET size_bytes = size_bytes + 1",
         "UPDATE attachments SET parent_storage_key = %(second)s",
+        "UPDATE attachments SET filename = 'invoice-final.exe', mime_type = "
+        "'text/plain'",
+        # a file added to a message stored in an earlier transaction
+        "INSERT INTO attachments (tenant_id, parent_storage_key, part_index, "
+        "filename, mime_type, size_bytes, sha256) SELECT tenant_id, %(first)s, 99, "
+        "'real.pdf', 'application/pdf', size_bytes, sha256 FROM attachments LIMIT 1",
         # the splice record of a message, or its compression without its bytes
         "UPDATE email_content SET raw_splices = '[]' WHERE raw_splices IS NOT NULL",
         "UPDATE email_content SET raw_form = 'whole', raw_splices = NULL "
@@ -122,16 +128,34 @@ def test_a_migrated_message_is_not_rewritten_through_a_planted_dictionary(
             "1, 2)",
             (a,),
         )
-        for attack in (
-            "UPDATE email_content SET raw_data = '\\x28b52ffd', "
-            "compression = 'zstd-dict', dict_id = 901 WHERE storage_key = %s",
-            "UPDATE email_content SET compression = 'zstd-dict', dict_id = 901 "
-            "WHERE storage_key = %s",
+        for attack, why in (
+            (
+                "UPDATE email_content SET raw_data = '\\x28b52ffd', "
+                "compression = 'zstd-dict', dict_id = 901 WHERE storage_key = %s",
+                "no digest",
+            ),
+            (
+                "UPDATE email_content SET compression = 'zstd-dict', dict_id = 901 "
+                "WHERE storage_key = %s",
+                "no digest",
+            ),
+            # the third pass: given a digest and a form of the login's choosing
+            # first, the row was no longer legacy, and a "recompression" to
+            # matching bytes passed validate --deep and export
+            (
+                "UPDATE email_content SET raw_form = 'whole', raw_sha256 = "
+                "sha256('forged') WHERE storage_key = %s",
+                "another digest",
+            ),
+            (
+                "UPDATE email_content SET raw_form = 'whole' WHERE storage_key = %s",
+                "another form",
+            ),
         ):
             with pytest.raises(psycopg.Error) as refused, session.transaction():
                 session.execute(attack, (key,))
             assert refused.value.sqlstate == "P0H06", (attack, refused.value)
-            assert "no digest" in str(refused.value)
+            assert why in str(refused.value)
     assert _stored(conn, a) == before
 
 
@@ -145,10 +169,21 @@ def test_recompression_as_a_tenant_login_still_works(
     folder.mkdir()
     for n in range(60):  # enough mail to train a dictionary on
         (folder / f"{n}.eml").write_bytes(mailgen.simple(2000 + n))
-    assert pmail(login_a, "ingest", str(folder), "-t", "a")[0] == 0
+    # and one with a file: a login's ingest writes its attachment row
+    (folder / "file.eml").write_bytes(
+        mailgen.with_attachment(3000, mailgen.pdf_bytes(3))
+    )
+    a, _ = tenant_ids(conn)
+    files = "SELECT count(*) FROM attachments WHERE tenant_id = %s"
+    before = conn.execute(files, (a,)).fetchone()
+    code, _, err = pmail(login_a, "ingest", str(folder), "-t", "a")
+    assert code == 0 and "0 with parse problems" in err, err
+    after = conn.execute(files, (a,)).fetchone()
+    conn.commit()
+    assert before is not None and after is not None
+    assert int(str(after[0])) == int(str(before[0])) + 1
     code, _, err = pmail(login_a, "dict", "train", "-t", "a", "--recompress")
     assert code == 0, err
-    a, _ = tenant_ids(conn)
     row = conn.execute(
         "SELECT count(*) FILTER (WHERE dict_id = (SELECT max(dict_id) FROM "
         "compression_dicts WHERE tenant_id = %(a)s)), count(*) FILTER (WHERE raw_data "
@@ -156,6 +191,6 @@ def test_recompression_as_a_tenant_login_still_works(
         {"a": a},
     ).fetchone()
     conn.commit()
-    assert row is not None and row[0] == row[1] and int(str(row[0])) >= 60, row
+    assert row is not None and row[0] == row[1] and int(str(row[0])) >= 61, row
     code, _, err = pmail(login_a, "validate", "-t", "a", "--deep")
     assert code == 0, err

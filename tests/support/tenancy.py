@@ -65,11 +65,13 @@ def login_refusal(statement: str, held: bool) -> tuple[str, str] | None:
 
 
 def _rewrites_stored_bytes(statement: str) -> bool:
-    """An UPDATE that empties a stored message or changes a stored file's bytes,
-    which no tenant login may run since migration 0033."""
+    """An UPDATE that changes a stored message's form, an attachment row or a
+    stored file's bytes, which no tenant login may run since migration 0033."""
     words = " ".join(statement.split())
     if words.startswith("UPDATE email_content SET"):
-        return "raw_form = 'none'" in words
+        return "raw_form =" in words
+    if words.startswith("UPDATE attachments SET"):
+        return True
     if words.startswith("UPDATE attachment_blobs SET"):
         set_list = words.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
         return any(
