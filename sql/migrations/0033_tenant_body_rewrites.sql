@@ -95,7 +95,10 @@ CREATE TRIGGER pmail_refuse_body_rewrites
                         OR OLD.raw_form = 'legacy'
                         OR NEW.raw_splices IS DISTINCT FROM OLD.raw_splices
                         OR NEW.compression IS DISTINCT FROM 'zstd-dict'
-                        OR NEW.dict_id IS NOT DISTINCT FROM OLD.dict_id)
+                        OR NEW.dict_id IS NOT DISTINCT FROM OLD.dict_id
+                        -- a move of the dictionary without new bytes (a length
+                        -- test first: only bytes of equal length are compared)
+                        OR NEW.raw_data IS NOT DISTINCT FROM OLD.raw_data)
                        AND pmail_session_binding() IS NOT NULL)
     EXECUTE FUNCTION pmail_refuse_body_rewrites();
 

@@ -52,6 +52,11 @@ def test_a_tenant_login_cannot_wipe_replace_or_move_stored_mail(
         "FROM email_messages WHERE storage_key = %s",
         (first,),
     )
+    conn.execute(  # a dictionary to move to (its bytes are never read)
+        "INSERT INTO compression_dicts (tenant_id, dict_id, zstd_dict_id, dict_data, "
+        "sample_count, sample_bytes) VALUES (%s, 902, 0, '\\x0102', 1, 2)",
+        (a,),
+    )
     conn.commit()
     before = _stored(conn, a)
     attacks = [
@@ -94,6 +99,10 @@ def test_a_tenant_login_cannot_wipe_replace_or_move_stored_mail(
         "WHERE raw_form = 'spliced'",
         "UPDATE email_content SET compression = 'none', dict_id = NULL "
         "WHERE compression <> 'none'",
+        # a move to another dictionary without new bytes (a later recompression
+        # would read them with the wrong dictionary)
+        "UPDATE email_content SET compression = 'zstd-dict', dict_id = 902 "
+        "WHERE storage_key = %(first)s",
     ]
     with psycopg.connect(login_a) as session:
         for attack in attacks:
