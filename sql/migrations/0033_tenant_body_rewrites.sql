@@ -1,6 +1,6 @@
 -- A tenant login may not wipe, replace or move the stored bytes of its own mail.
 --
--- pmail_app may UPDATE every column of the tables it writes (0028), and two red-team
+-- pmail_app may UPDATE every column of the tables it writes (0028), and three red-team
 -- passes of 2026-12-07 used that, as a tenant login and on mail no hold covers, to lose
 -- mail without any audit entry: it set `raw_form = 'none'`; it replaced `raw_data`
 -- with another message and gave it a matching `raw_sha256`, which `export` then
@@ -15,7 +15,8 @@
 --   `raw_form` never change (a migrated row was given a digest and a form of the
 --   login's choosing, then "recompressed" to match); `raw_data`, `compression` and
 --   `dict_id` change only together, as pmail's own recompression changes them (a move
---   to another dictionary: `dict train --recompress` and the first automatic training,
+--   to another dictionary with new bytes: `dict train --recompress` and the first
+--   automatic training,
 --   which a tenant login's ingest runs), and never on a legacy row (no digest to
 --   check the new bytes against: a tenant login's recompression leaves those rows).
 --   The digest cannot change, so bytes written with a move that do not give the
@@ -27,10 +28,10 @@
 --   only by the transaction that stores its message.
 --
 -- Trusted sessions (the owner, pmail_admin: backfills, repairs) are not limited. The
--- triggers name their columns (UPDATE OF), so an update of other columns (search
--- texts, SQL bodies, sizes) fires nothing and reads no stored body; on email_content
--- the WHEN tests the columns before it asks about the session, so pmail's
--- recompression of ingested mail asks nothing per row.
+-- content and file triggers name their columns (UPDATE OF), so an update of other
+-- columns (search texts, SQL bodies, sizes) fires nothing and reads no stored body;
+-- on email_content the WHEN tests the columns before it asks about the session, so
+-- pmail's recompression of ingested mail asks nothing per row.
 
 CREATE FUNCTION pmail_refuse_body_rewrites() RETURNS trigger
 LANGUAGE plpgsql AS $$
