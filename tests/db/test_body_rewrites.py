@@ -57,7 +57,14 @@ def test_a_tenant_login_cannot_wipe_replace_or_move_stored_mail(
         "sample_count, sample_bytes) VALUES (%s, 902, 0, '\\x0102', 1, 2)",
         (a,),
     )
+    bare = conn.execute(  # a message with no attachment rows, to move one onto
+        "SELECT c.storage_key FROM email_content AS c WHERE c.tenant_id = %s "
+        "AND NOT EXISTS (SELECT 1 FROM attachments AS t WHERE t.tenant_id = "
+        "c.tenant_id AND t.parent_storage_key = c.storage_key) LIMIT 1",
+        (a,),
+    ).fetchone()
     conn.commit()
+    assert bare is not None
     before = _stored(conn, a)
     attacks = [
         # emptied
@@ -86,7 +93,7 @@ def test_a_tenant_login_cannot_wipe_replace_or_move_stored_mail(
         # unreferenced), or moved to another message
         "UPDATE attachments SET sha256 = sha256(sha256)",
         "UPDATE attachments SET size_bytes = size_bytes + 1",
-        "UPDATE attachments SET parent_storage_key = %(second)s",
+        "UPDATE attachments SET parent_storage_key = %(bare)s",
         "UPDATE attachments SET filename = 'invoice-final.exe', mime_type = "
         "'text/plain'",
         # a file added to a message stored in an earlier transaction
@@ -107,7 +114,9 @@ def test_a_tenant_login_cannot_wipe_replace_or_move_stored_mail(
     with psycopg.connect(login_a) as session:
         for attack in attacks:
             with pytest.raises(psycopg.Error) as refused, session.transaction():
-                changed = session.execute(attack, {"first": first, "second": second})
+                changed = session.execute(
+                    attack, {"first": first, "second": second, "bare": bare[0]}
+                )
                 assert changed.rowcount > 0, attack  # (never reached)
             assert refused.value.sqlstate == "P0H06", (attack, refused.value)
             assert "by a tenant login" in str(refused.value)
