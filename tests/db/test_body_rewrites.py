@@ -212,3 +212,65 @@ def test_recompression_as_a_tenant_login_still_works(
     assert row is not None and row[0] == row[1] and int(str(row[0])) >= 61, row
     code, _, err = pmail(login_a, "validate", "-t", "a", "--deep")
     assert code == 0, err
+
+
+def _planted(conn: Conn, tenant: str, key: str) -> tuple[int, int]:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM email_content WHERE tenant_id = %(t)s "
+        "AND storage_key = %(k)s), (SELECT count(*) FROM attachments "
+        "WHERE tenant_id = %(t)s AND parent_storage_key = %(k)s AND part_index = 99)",
+        {"t": tenant, "k": key},
+    ).fetchone()
+    conn.commit()
+    assert row is not None
+    return int(str(row[0])), int(str(row[1]))
+
+
+def test_a_message_cannot_be_made_new_again_to_plant_rows(
+    login_a: str, conn: Conn
+) -> None:
+    """Rows are added to a message only by the transaction that stores it, which the
+    guards knew by `email_messages.created = now()`. The login could set `created`
+    itself: then it planted a forged file on a stored message, and a body on the
+    tombstone an audited purge left (found 2026-12-07). A login may no longer change
+    a message's `created` or `storage_key` (its `tenant_id` row-level security keeps),
+    and may not add a content row to a message stored earlier either."""
+    a, _ = tenant_ids(conn)
+    stored, purged = _keys(conn, a)[:2]
+    conn.execute(  # a's purge of `purged`, as `pmail purge` leaves it
+        "UPDATE email_messages SET purged_at = now() WHERE storage_key = %s", (purged,)
+    )
+    conn.execute("DELETE FROM attachments WHERE parent_storage_key = %s", (purged,))
+    conn.execute("DELETE FROM email_content WHERE storage_key = %s", (purged,))
+    conn.commit()
+    body = (
+        "INSERT INTO email_content (tenant_id, storage_key, raw_form, raw_data, "
+        "raw_sha256, compression, raw_size_bytes, compressed_size_bytes) VALUES "
+        "(%(a)s, %(key)s, 'whole', '\\x00', sha256('\\x00'), 'none', 1, 1)"
+    )
+    file = (
+        "INSERT INTO attachments (tenant_id, parent_storage_key, part_index, "
+        "filename, mime_type, size_bytes, sha256) SELECT tenant_id, %(key)s, 99, "
+        "'real.pdf', 'application/pdf', size_bytes, sha256 FROM attachments LIMIT 1"
+    )
+    made_new = "UPDATE email_messages SET created = now() WHERE storage_key = %(key)s"
+    with psycopg.connect(login_a) as session:
+        for steps, key in (
+            ([made_new, file], stored),
+            ([made_new, body], purged),
+            ([body], purged),
+            (
+                [
+                    "UPDATE email_messages SET storage_key = 'x' || storage_key "
+                    "WHERE storage_key = %(key)s"
+                ],
+                stored,
+            ),
+        ):
+            with pytest.raises(psycopg.Error) as refused, session.transaction():
+                for step in steps:
+                    session.execute(step, {"a": a, "key": key})
+            assert refused.value.sqlstate == "P0H06", (steps, refused.value)
+            assert "by a tenant login" in str(refused.value)
+    assert _planted(conn, a, stored) == (1, 0)
+    assert _planted(conn, a, purged) == (0, 0)

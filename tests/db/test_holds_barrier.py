@@ -75,6 +75,38 @@ def test_a_writer_older_than_a_hold_cannot_destroy_what_it_covers(
     assert _content_rows(conn, a) == before
 
 
+def test_a_writer_older_than_a_flag_hold_cannot_destroy_what_it_covers(
+    login_a: str, conn: Conn
+) -> None:
+    """As above, with the hold made by the content's `legal_hold` flag (a trusted
+    session's SQL) instead of `pmail hold add`. Before 0035 the flag moved no hold
+    epoch: the login's older snapshot saw the flag off, and it marked the held message
+    purged after the flag had committed."""
+    a, _ = tenant_ids(conn)
+    keys = _keys(conn, a)
+    before = _content_rows(conn, a)
+    attacks = [
+        ("UPDATE email_messages SET purged_at = now() WHERE storage_key = %s", ()),
+        ("SELECT pmail_delete_content(%s::uuid, ARRAY[%s])", (a,)),
+    ]
+    with psycopg.connect(login_a) as writer:
+        for key, (statement, first) in zip(keys, attacks, strict=False):
+            writer.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            seen = writer.execute(
+                "SELECT legal_hold FROM email_content WHERE storage_key = %s", (key,)
+            ).fetchone()
+            conn.execute(  # after the snapshot
+                "UPDATE email_content SET legal_hold = true WHERE storage_key = %s",
+                (key,),
+            )
+            conn.commit()
+            with pytest.raises(errors.SerializationFailure):
+                writer.execute(statement, (*first, key))
+            writer.rollback()
+            assert seen == (False,)
+    assert _content_rows(conn, a) == before
+
+
 def _add_hold_in_background(dsn: str, key: str) -> tuple[threading.Thread, list[Any]]:
     done: list[Any] = []
     adder = threading.Thread(

@@ -55,6 +55,9 @@ REVIEWED_DEFINERS = {
     # 0032: the check at commit that a tenant login's content deletion is audited
     # (reads the audit log for this transaction's `purge` entries; says yes/no)
     "pmail_purge_audited",
+    # 0035: a content row whose legal_hold flag turns on moves its tenant's hold
+    # epoch (a trigger function; writes that one row, takes nothing from the caller)
+    "pmail_stamp_flag_hold",
 }
 TYPE_SHADOWS = ("uuid", "text", "name", "boolean", "tsquery", "regclass", "date")
 
