@@ -1,14 +1,18 @@
-"""What the stored-bytes guard of migration 0033 costs the owner's updates:
+"""What the stored-bytes guard of migrations 0033 and 0037 costs the owner's updates:
 `UPDATE email_content` of every row, shaped as pmail's recompression (a move to
 another dictionary) and as a plain rewrite of `raw_data`, with the
 `pmail_refuse_body_rewrites` trigger enabled and disabled, alternated, each rolled back.
 
 The trigger fires only on updates that name the stored-bytes columns, and its WHEN
-tests the columns before it asks whether the session is a tenant login: the
-recompression shape should cost nothing, the plain rewrite (which pmail never runs)
-one session test per row.
+tests the columns before it asks whether the session is a tenant login. Under 0033 the
+recompression shape cost nothing and the plain rewrite (which pmail never runs) one
+session test per row; since 0037 a tenant login may not recompress either, so both
+shapes pay that test. What it costs the command is the last measurement: the whole
+`pmail dict train --recompress` of the owner (every row moved to a new dictionary,
+in Python: unpack, pack, check), guard enabled and disabled, alternated, each on a
+fresh copy of the database (`--whole-runs`).
 
-    python benchmarks/body_rewrites.py --messages 20000 --runs 9
+    python benchmarks/body_rewrites.py --messages 20000 --runs 9 --whole-runs 5
 
 Needs a PostgreSQL server the current user may create databases on
 (PMAIL_BENCH_DSN, default host=127.0.0.1 user=postgres dbname=postgres).
@@ -60,10 +64,38 @@ def _time(dsn: str, statement: str, runs: int) -> dict[bool, list[float]]:
     return times
 
 
+def _whole(server: str, template: str, runs: int) -> dict[bool, list[float]]:
+    """`pmail dict train --recompress` as the owner, guard on and off, alternated,
+    each on a fresh copy of `template`."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(runs):
+        for on in (i % 2 == 0, i % 2 != 0):
+            name = f"{template}_c"
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            dsn = make_conninfo(server, dbname=name)
+            try:
+                if not on:
+                    with psycopg.connect(dsn, autocommit=True) as conn:
+                        conn.execute(
+                            "ALTER TABLE email_content "
+                            "DISABLE TRIGGER pmail_refuse_body_rewrites"
+                        )
+                started = time.perf_counter()
+                _pmail(
+                    "--dsn", dsn, "-q", "dict", "train", "-t", "acme", "--recompress"
+                )
+                times[on].append(time.perf_counter() - started)
+            finally:
+                drop_database(server, name)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--whole-runs", type=int, default=5)
     args = parser.parse_args()
     server = os.environ.get(
         "PMAIL_BENCH_DSN", "host=127.0.0.1 user=postgres dbname=postgres"
@@ -77,6 +109,22 @@ def main() -> None:
             _pmail("--dsn", dsn, "init-db", "--create", "-q")
             _pmail("--dsn", dsn, "tenant", "add", "acme")
             _pmail("--dsn", dsn, "-q", "ingest", str(corpus), "-t", "acme")
+            if args.whole_runs:
+                times = _whole(server, name, args.whole_runs)
+                off, on = (
+                    statistics.median(times[False]),
+                    statistics.median(times[True]),
+                )
+                pairs = ", ".join(
+                    f"{a / b:.2f}"
+                    for a, b in zip(times[True], times[False], strict=True)
+                )
+                print(
+                    f"pmail dict train --recompress: {args.messages:,} rows, medians "
+                    f"of {args.whole_runs}: guard off {off:.2f} s, on {on:.2f} s, "
+                    f"on / off = {on / off:.3f}x (pairs: {pairs})",
+                    flush=True,
+                )
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute(  # a dictionary to move to (its bytes are never read)
                     "INSERT INTO compression_dicts (tenant_id, dict_id, zstd_dict_id, "

@@ -8,8 +8,12 @@
 -- message's `legal_hold` flag (a trusted session's SQL: pmail has no command for it)
 -- moved no epoch, so such a writer, whose snapshot saw the flag still off, could
 -- still purge that message after the flag had committed (docs/security.md listed it).
--- Now a row whose flag turns on moves its tenant's epoch the same way. A row trigger
--- that fires only for such rows (WHEN), so no other update of email_content pays.
+-- Now a row whose flag turns on moves its tenant's epoch the same way, and so does a
+-- row inserted with the flag on (a trusted session restoring a purged message's
+-- content as held: a red-team pass against a first version, which watched updates
+-- only, changed such a message from a transaction older than the insert). Row
+-- triggers that fire only for such rows (WHEN), so no other write of email_content
+-- pays: pmail's writer inserts content with the flag off.
 
 CREATE FUNCTION pmail_stamp_flag_hold() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET pmail.all_tenants = 'on' AS $$
@@ -23,6 +27,9 @@ END
 $$;
 CREATE TRIGGER pmail_stamp_flag_hold AFTER UPDATE OF legal_hold ON email_content
     FOR EACH ROW WHEN (NEW.legal_hold AND NOT OLD.legal_hold)
+    EXECUTE FUNCTION pmail_stamp_flag_hold();
+CREATE TRIGGER pmail_stamp_flag_hold_ins AFTER INSERT ON email_content
+    FOR EACH ROW WHEN (NEW.legal_hold)
     EXECUTE FUNCTION pmail_stamp_flag_hold();
 
 SELECT pmail_pin_search_paths();

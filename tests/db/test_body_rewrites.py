@@ -7,8 +7,9 @@ message's raw form, replaced its bytes with another message's under a matching d
 (which `export` then vouched for), moved a body to a decoy storage key, replaced a
 migrated message through a dictionary of their own, and re-pointed attachment rows so
 that a file went unreferenced (and could be deleted) or another file was exported.
-Each is refused now; pmail's own recompression, which a tenant login runs (`dict
-train --recompress`), still works."""
+Each is refused now. Since 0037 a tenant login does not recompress at all (it could
+"recompress" its mail to garbage through a dictionary of its own): recompression is
+an administrator's job."""
 
 from __future__ import annotations
 
@@ -17,8 +18,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pmail_cli.config import Settings
+from pmail_cli.db import connect
+from pmail_cli.services import ingest, tenants
+from pmail_cli.services.pipeline import PipelineOptions
 from tests import mailgen
 from tests.db.test_holds_barrier import _keys
+from tests.db.test_tenancy import _templated
 from tests.support.tenancy import Conn, pmail, tenant_ids
 
 pytestmark = pytest.mark.db
@@ -110,6 +116,10 @@ def test_a_tenant_login_cannot_wipe_replace_or_move_stored_mail(
         # would read them with the wrong dictionary)
         "UPDATE email_content SET compression = 'zstd-dict', dict_id = 902 "
         "WHERE storage_key = %(first)s",
+        # "recompressed" through a dictionary of the login's own to bytes that give
+        # nothing back (0033 let this shape through: it is pmail's recompression's)
+        "UPDATE email_content SET raw_data = '\\x28b52ffd2000010000', "
+        "compression = 'zstd-dict', dict_id = 902 WHERE storage_key = %(first)s",
     ]
     with psycopg.connect(login_a) as session:
         for attack in attacks:
@@ -177,41 +187,67 @@ def test_a_migrated_message_is_not_rewritten_through_a_planted_dictionary(
     assert _stored(conn, a) == before
 
 
-def test_recompression_as_a_tenant_login_still_works(
+def test_recompression_is_an_administrators_job(
     login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
 ) -> None:
-    """`pmail dict train --recompress` run by a's login moves a's stored mail to
-    the new dictionary (the one rewrite of stored bytes a tenant login may make),
-    and `validate --deep` finds every message whole afterwards."""
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for n in range(60):  # enough mail to train a dictionary on
-        (folder / f"{n}.eml").write_bytes(mailgen.simple(2000 + n))
-    # and one with a file: a login's ingest writes its attachment row
-    (folder / "file.eml").write_bytes(
-        mailgen.with_attachment(3000, mailgen.pdf_bytes(3))
-    )
+    """A tenant login's ingest (with a file) still works, and its automatic training
+    makes a dictionary for new mail but leaves the rows stored before it; its `dict
+    train --recompress` is refused before anything is trained (error and hint, no row
+    moved). The owner's recompression then moves every row, and `validate --deep`
+    finds every message whole. (Until 0037 the login recompressed, which let it
+    recompress its mail to garbage through a dictionary of its own.)"""
     a, _ = tenant_ids(conn)
     files = "SELECT count(*) FROM attachments WHERE tenant_id = %s"
     before = conn.execute(files, (a,)).fetchone()
-    code, _, err = pmail(login_a, "ingest", str(folder), "-t", "a")
-    assert code == 0 and "0 with parse problems" in err, err
+    conn.commit()
+    for part in range(2):  # the second ingest crosses the training threshold
+        folder = tmp_path / f"part{part}"
+        folder.mkdir()
+        for n in range(60):  # enough mail to train a dictionary on
+            (folder / f"{n}.eml").write_bytes(_templated(part * 100 + n))
+        if part == 0:  # and one with a file: a login's ingest writes its row
+            (folder / "file.eml").write_bytes(
+                mailgen.with_attachment(3000, mailgen.pdf_bytes(3))
+            )
+        with connect(Settings(dsn=login_a, dsn_source="test")) as session:
+            scope = tenants.use_tenant(session, "a")
+            ingest.ingest_paths(
+                session,
+                [str(folder)],
+                tenant=scope,
+                options=PipelineOptions(auto_train_at=100),
+                jobs=1,
+            )
     after = conn.execute(files, (a,)).fetchone()
     conn.commit()
     assert before is not None and after is not None
     assert int(str(after[0])) == int(str(before[0])) + 1
+    forms = (
+        "SELECT count(*) FILTER (WHERE dict_id IS NULL), count(*) FILTER (WHERE "
+        "dict_id = (SELECT max(dict_id) FROM compression_dicts WHERE tenant_id = "
+        "%(a)s)), count(*), (SELECT count(*) FROM compression_dicts WHERE tenant_id "
+        "= %(a)s) FROM email_content WHERE tenant_id = %(a)s AND raw_data IS NOT NULL"
+    )
+    plain, _, stored, dictionaries = _row(conn, forms, {"a": a})
+    assert dictionaries == 1 and plain == stored and stored >= 121
     code, _, err = pmail(login_a, "dict", "train", "-t", "a", "--recompress")
+    assert code != 0 and "error: a tenant's login does not rewrite stored mail" in err
+    assert "hint: run `pmail dict train --recompress` as the owner" in err, err
+    assert "Traceback" not in err
+    assert _row(conn, forms, {"a": a}) == (plain, 0, stored, 1)  # nothing trained
+    code, _, err = pmail(two_tenants, "dict", "train", "-t", "a", "--recompress")
     assert code == 0, err
-    row = conn.execute(
-        "SELECT count(*) FILTER (WHERE dict_id = (SELECT max(dict_id) FROM "
-        "compression_dicts WHERE tenant_id = %(a)s)), count(*) FILTER (WHERE raw_data "
-        "IS NOT NULL) FROM email_content WHERE tenant_id = %(a)s",
-        {"a": a},
-    ).fetchone()
-    conn.commit()
-    assert row is not None and row[0] == row[1] and int(str(row[0])) >= 61, row
+    # (trained on the same messages as the login's: the same dictionary, kept)
+    assert _row(conn, forms, {"a": a}) == (0, stored, stored, 1)
     code, _, err = pmail(login_a, "validate", "-t", "a", "--deep")
     assert code == 0, err
+
+
+def _row(conn: Conn, query: str, params: dict[str, str]) -> tuple[int, ...]:
+    row = conn.execute(query, params).fetchone()
+    conn.commit()
+    assert row is not None
+    return tuple(int(str(v)) for v in row)
 
 
 def _planted(conn: Conn, tenant: str, key: str) -> tuple[int, int]:
@@ -274,3 +310,72 @@ def test_a_message_cannot_be_made_new_again_to_plant_rows(
             assert "by a tenant login" in str(refused.value)
     assert _planted(conn, a, stored) == (1, 0)
     assert _planted(conn, a, purged) == (0, 0)
+
+
+def test_a_message_stored_by_another_transaction_cannot_vouch_for_a_plant(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """The red-team pass against the first version of 0034 (2026-12-07): the guards
+    knew the storing transaction by `created = now()`, and a login may choose
+    `created` on insert. Session 2 stored a message with session 1's `now()` and
+    committed; the message was held; session 1 then planted a body and a forged file
+    on it. Now the storing transaction is known by its id (`stored_xid`), which a
+    login may neither choose nor change, and a purged message stays purged."""
+    a, _ = tenant_ids(conn)
+    plant = (
+        "INSERT INTO email_content (tenant_id, storage_key, raw_form, raw_data, "
+        "raw_sha256, compression, raw_size_bytes, compressed_size_bytes) VALUES "
+        "(%(a)s, %(key)s, 'whole', '\\x00', sha256('\\x00'), 'none', 1, 1)"
+    )
+    store = (
+        "INSERT INTO email_messages (tenant_id, storage_key, direction, status, "
+        "created) VALUES (%(a)s, %(key)s, 'inbound', 'received', %(at)s)"
+    )
+    with psycopg.connect(login_a) as first, psycopg.connect(login_a) as second:
+        for key, held in (("rt-held", True), ("rt-unheld", False)):
+            at = first.execute("SELECT now()").fetchone()
+            assert at is not None
+            with second.transaction():
+                second.execute(store, {"a": a, "key": key, "at": at[0]})
+            if held:
+                code, _, err = pmail(
+                    two_tenants, "hold", "add", "-t", "a", "--storage-key", key,
+                    "--reason", "red team",
+                )  # fmt: skip
+                assert code == 0, err
+            with pytest.raises(psycopg.Error) as refused:
+                first.execute(plant, {"a": a, "key": key})
+            first.rollback()
+            assert refused.value.sqlstate == ("P0H01" if held else "P0H06"), refused
+        # nor may a login name the other transaction's id on its message
+        xid = first.execute("SELECT pg_current_xact_id()").fetchone()
+        assert xid is not None
+        with pytest.raises(psycopg.Error) as refused, second.transaction():
+            second.execute(
+                "INSERT INTO email_messages (tenant_id, storage_key, direction, "
+                "status, stored_xid) VALUES (%s, 'rt-xid', 'inbound', 'received', %s)",
+                (a, xid[0]),
+            )
+        assert refused.value.sqlstate == "P0H06", refused
+        first.rollback()
+    assert _planted(conn, a, "rt-held") == (0, 0)
+    assert _planted(conn, a, "rt-unheld") == (0, 0)
+    # a purged message stays purged (it looked unpurged, its content "missing")
+    key = _keys(conn, a)[0]
+    conn.execute(
+        "UPDATE email_messages SET purged_at = now() WHERE storage_key = %s", (key,)
+    )
+    conn.commit()
+    with psycopg.connect(login_a) as session:
+        with pytest.raises(psycopg.Error) as refused, session.transaction():
+            session.execute(
+                "UPDATE email_messages SET purged_at = NULL WHERE storage_key = %s",
+                (key,),
+            )
+        assert refused.value.sqlstate == "P0H06", refused
+        # pmail's own purge of an unpurged message still goes through
+        with session.transaction():
+            session.execute(
+                "UPDATE email_messages SET purged_at = now() WHERE storage_key = %s",
+                (_keys(conn, a)[1],),
+            )

@@ -107,6 +107,77 @@ def test_a_writer_older_than_a_flag_hold_cannot_destroy_what_it_covers(
     assert _content_rows(conn, a) == before
 
 
+def test_a_writer_older_than_held_content_restored_cannot_change_it(
+    login_a: str, conn: Conn
+) -> None:
+    """The flag turned on by an INSERT: a trusted session restores a purged
+    message's content as held (`legal_hold = true` on insert). A red-team pass
+    against the first version of 0035, which watched updates only: the login's
+    REPEATABLE READ transaction, older than the insert, changed the held message."""
+    a, _ = tenant_ids(conn)
+    key = _keys(conn, a)[0]
+    conn.execute(  # the content, kept aside as a restore would have it
+        "CREATE TEMP TABLE saved AS SELECT * FROM email_content WHERE storage_key = %s",
+        (key,),
+    )
+    conn.execute("DELETE FROM email_content WHERE storage_key = %s", (key,))
+    conn.commit()
+    with psycopg.connect(login_a) as writer:
+        writer.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        seen = writer.execute(
+            "SELECT count(*) FROM email_content WHERE storage_key = %s", (key,)
+        ).fetchone()
+        conn.execute("UPDATE saved SET legal_hold = true")  # after the snapshot:
+        conn.execute("INSERT INTO email_content SELECT * FROM saved")  # restored, held
+        conn.commit()
+        with pytest.raises(errors.SerializationFailure):
+            writer.execute(
+                "UPDATE email_messages SET subject = 'tampered' WHERE storage_key = %s",
+                (key,),
+            )
+        writer.rollback()
+    assert seen == (0,)
+    row = conn.execute(
+        "SELECT subject IS DISTINCT FROM 'tampered' FROM email_messages "
+        "WHERE storage_key = %s",
+        (key,),
+    ).fetchone()
+    conn.execute("DROP TABLE saved")
+    conn.commit()
+    assert row == (True,)
+
+
+def test_a_writer_older_than_a_link_to_held_mail_cannot_destroy_it(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """A lead hold is in place; one of a's messages is not linked to that lead yet.
+    The login opens a REPEATABLE READ transaction and looks at the message (unheld in
+    its snapshot); then the message is linked to the held lead, as pmail's linking
+    fills a lead in, and held from then on. Before 0036 the link moved no hold epoch,
+    and the login deleted the content of the now held message."""
+    a, _ = tenant_ids(conn)
+    conn.execute("INSERT INTO leads (tenant_id, lead_id) VALUES (%s, %s)", (a, LEAD))
+    conn.commit()
+    _hold(two_tenants, "--lead", LEAD)
+    key = _keys(conn, a, "lead_id IS NULL")[0]
+    before = _content_rows(conn, a)
+    with psycopg.connect(login_a) as writer:
+        writer.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        seen = writer.execute(
+            "SELECT lead_id FROM email_messages WHERE storage_key = %s", (key,)
+        ).fetchone()
+        conn.execute(  # after the snapshot
+            "UPDATE email_messages SET lead_id = %s WHERE storage_key = %s",
+            (LEAD, key),
+        )
+        conn.commit()
+        with pytest.raises(errors.SerializationFailure):
+            writer.execute("SELECT pmail_delete_content(%s::uuid, ARRAY[%s])", (a, key))
+        writer.rollback()
+    assert seen == (None,)
+    assert _content_rows(conn, a) == before
+
+
 def _add_hold_in_background(dsn: str, key: str) -> tuple[threading.Thread, list[Any]]:
     done: list[Any] = []
     adder = threading.Thread(

@@ -58,6 +58,9 @@ REVIEWED_DEFINERS = {
     # 0035: a content row whose legal_hold flag turns on moves its tenant's hold
     # epoch (a trigger function; writes that one row, takes nothing from the caller)
     "pmail_stamp_flag_hold",
+    # 0036: a message a link puts under a hold moves its tenant's hold epoch (a
+    # trigger function; asks pmail_is_held, writes that one epoch row)
+    "pmail_stamp_link_hold",
 }
 TYPE_SHADOWS = ("uuid", "text", "name", "boolean", "tsquery", "regclass", "date")
 

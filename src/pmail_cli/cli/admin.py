@@ -327,7 +327,10 @@ def dict_train(
     tenant: TenantOption = None,
     recompress: Annotated[
         bool,
-        typer.Option(help="Also move every stored message to the new dictionary."),
+        typer.Option(
+            help="Also move every stored message to the new dictionary (the owner "
+            "or pmail_admin only: a tenant's login does not rewrite stored mail)."
+        ),
     ] = False,
 ) -> None:
     """Train a new zstd dictionary on the tenant's mail.
@@ -338,6 +341,8 @@ def dict_train(
 
     with connected(get_settings(ctx)) as conn:
         scope = tenants.use_tenant(conn, tenant)
+        if recompress:
+            dicts.check_may_recompress(conn)
         trained = dicts.train_dictionary(conn, scope)
         moved = 0
         if recompress:

@@ -55,6 +55,12 @@ def session_untrusted(conn: Connection) -> bool:
     return bool(row and row[0])
 
 
+def session_bound(conn: Connection) -> bool:
+    """True when the session is not trusted: a tenant's login (or an unbound role)."""
+    row = conn.execute(load_sql("tenants/session_bound")).fetchone()
+    return bool(row and row[0])
+
+
 def find_tenant(conn: Connection, *, name: str) -> Tenant | None:
     """Return the tenant called name, or None."""
     with conn.cursor(row_factory=class_row(Tenant)) as cur:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import zstandard
 
 from pmail_cli.db import Connection
-from pmail_cli.errors import PmailError
+from pmail_cli.errors import PermissionDenied, PmailError
 from pmail_cli.mail.compress import (
     Dictionary,
     compress,
@@ -18,6 +18,7 @@ from pmail_cli.mail.compress import (
     zstd_dict_id,
 )
 from pmail_cli.repository import dicts as repo
+from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.dicts import DictInfo, RawToRecompress
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit
@@ -130,6 +131,25 @@ def _train_and_store(
     return TrainResult(dict_id, len(data), len(samples), sum(map(len, samples)), data)
 
 
+def may_recompress(conn: Connection) -> bool:
+    """Whether this session may rewrite stored mail: a trusted one (the owner or a
+    member of pmail_admin), not a tenant's login (migration 0037)."""
+    with conn.transaction():
+        return not tenants_repo.session_bound(conn)
+
+
+def check_may_recompress(conn: Connection) -> None:
+    """Refuse, before anything is done, a recompression this session may not run."""
+    if not may_recompress(conn):
+        raise PermissionDenied(
+            "a tenant's login does not rewrite stored mail: recompressing it is an "
+            "administrator's job",
+            hint="run `pmail dict train --recompress` as the owner of pmail's tables "
+            "or a member of pmail_admin; without --recompress, a login trains a "
+            "dictionary that new mail uses (docs/security.md)",
+        )
+
+
 def recompress(
     conn: Connection,
     tenant: Tenant,
@@ -142,8 +162,10 @@ def recompress(
 
     Each batch is decompressed, checked to decompress to the same bytes after
     recompression, and updated in its own transaction, so an interruption leaves
-    every row readable with the dictionary its row names.
+    every row readable with the dictionary its row names. Only a trusted session
+    may (check_may_recompress).
     """
+    check_may_recompress(conn)
     done = 0
     while True:
         with scoped(conn, tenant):
@@ -211,7 +233,8 @@ class DictionaryPolicy:
     anything is written when the input holds at least `train_at` messages (the head
     of the input teaches it, so the whole run is stored with it); otherwise as soon
     as its stored mail reaches `train_at`, when the rows stored without it are
-    recompressed into it. `train_at` 0 never trains automatically.
+    recompressed into it (by a trusted session; a tenant's login leaves them).
+    `train_at` 0 never trains automatically.
     """
 
     conn: Connection
@@ -256,8 +279,13 @@ class DictionaryPolicy:
         return True
 
     def finish(self) -> None:
-        """Move rows stored without a dictionary during this run into the new one."""
-        if self.trained is not None and self.dictionary is not None:
+        """Move rows stored without a dictionary during this run into the new one
+        (a tenant's login leaves them as they are: it does not rewrite stored mail)."""
+        if (
+            self.trained is not None
+            and self.dictionary is not None
+            and may_recompress(self.conn)
+        ):
             recompress(self.conn, self.tenant, self.dictionary, only_plain=True)
 
     def _use(self, trained: TrainResult) -> None:
