@@ -3,12 +3,15 @@ run as a tenant's own login with the guards and without them, alternated, each o
 fresh copy of one empty database.
 
 The guards are the statement triggers `pmail_refuse_late_rows` on `email_content` and
-`attachments` (a tenant login adds rows only to messages stored in the same
-transaction: one anti-join of each batch's keys against `email_messages`) and the row
-trigger `pmail_refuse_identity_changes` on `email_messages` (fires on updates of
-`created` or `storage_key` only, which ingest never makes). The baseline
-is the same database with the three triggers dropped, so the only difference between
-the two columns is the guards. The generated mail (benchmarks/gen_corpus.py) has
+`attachments` (a tenant login adds rows only to messages its transaction stored: one
+anti-join of each batch's keys against `email_messages`, on `stored_xid` and
+`created`), the row trigger `pmail_refuse_chosen_xid` on `email_messages` inserts (its
+WHEN compares `stored_xid` with the transaction's id for every message row) and the
+row trigger `pmail_refuse_identity_changes` on `email_messages` (fires on updates of
+`storage_key`, `created`, `stored_xid` or `purged_at` only, which ingest never
+makes). The baseline is the same database with the four triggers dropped, so the
+only difference between the two columns is the guards (the `stored_xid` column and
+its default stay in both). The generated mail (benchmarks/gen_corpus.py) has
 attachments on a share of its messages, so both triggers fire in every batch.
 
     python benchmarks/login_guards.py --messages 20000 --runs 5
@@ -41,6 +44,7 @@ GUARDS = (
     ("pmail_refuse_late_rows", "email_content"),
     ("pmail_refuse_late_rows", "attachments"),
     ("pmail_refuse_identity_changes", "email_messages"),
+    ("pmail_refuse_chosen_xid", "email_messages"),
 )
 
 

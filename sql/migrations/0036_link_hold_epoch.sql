@@ -9,13 +9,20 @@
 -- attachments or facts after the link had committed (its message row it could not:
 -- the link updated that row, so the older transaction fails to serialize on it).
 -- Now a row whose lead, campaign or account changes moves its tenant's epoch when
--- the new ids are held and the old were not. A row trigger with a WHEN on the three
+-- the new ids are held and the old were not, looked at once any hold being added for
+-- the tenant has committed (a red-team pass raced a link against `hold add` in
+-- flight: the link saw no hold yet, and moved nothing). A row trigger with a WHEN on the three
 -- columns: the other updates of email_messages (status, sizes, purges) fire nothing,
 -- and a link to mail no hold covers costs one hold lookup.
 
 CREATE FUNCTION pmail_stamp_link_hold() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET pmail.all_tenants = 'on' AS $$
 BEGIN
+    -- a hold being added holds the epoch row until it commits: wait for it first,
+    -- then look for holds in a new snapshot (READ COMMITTED; REPEATABLE READ fails to
+    -- serialize here instead). Looking first, a link that raced a hold saw none and
+    -- moved nothing, and an older writer then deleted the mail the two made held.
+    PERFORM 1 FROM pmail_hold_epochs AS e WHERE e.tenant_id = NEW.tenant_id FOR SHARE;
     IF pmail_is_held(NEW.tenant_id, NEW.storage_key, NEW.lead_id, NEW.campaign_id,
                      NEW.email_account_id)
        AND NOT pmail_is_held(OLD.tenant_id, OLD.storage_key, OLD.lead_id,

@@ -41,8 +41,12 @@ BEGIN
         RAISE EXCEPTION 'the stored message % cannot be % by a tenant login',
                         OLD.storage_key, what
             USING ERRCODE = 'P0H06',
-                  HINT = 'run `pmail dict train --recompress` as the owner or a member '
-                         'of pmail_admin; to remove mail, use `pmail purge`';
+                  HINT = CASE WHEN what LIKE 'rewritten or recompressed%'
+                              THEN 'run `pmail dict train --recompress` as the owner or '
+                                   'a member of pmail_admin; to remove mail, use '
+                                   '`pmail purge`'
+                              ELSE 'pmail never changes it; to remove mail, use '
+                                   '`pmail purge`' END;
     ELSIF TG_TABLE_NAME = 'attachments' THEN
         RAISE EXCEPTION 'the attachment % of message % cannot be changed by a tenant '
                         'login', OLD.part_index, OLD.parent_storage_key

@@ -13,6 +13,7 @@ an administrator's job."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import psycopg
@@ -379,3 +380,86 @@ def test_a_message_stored_by_another_transaction_cannot_vouch_for_a_plant(
                 "UPDATE email_messages SET purged_at = now() WHERE storage_key = %s",
                 (_keys(conn, a)[1],),
             )
+
+
+def test_a_file_planted_ahead_of_mail_is_written_again(
+    login_a: str,
+    two_tenants: str,
+    conn: Conn,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The second red-team pass: as a's login, an `attachment_blobs` row with a real
+    file's sha256 and size but other bytes, before any mail carries that file. The
+    writer reused any file the tenant had (ON CONFLICT DO NOTHING), so every later
+    message lost it, the owner's ingests too. Now the writer checks a file once before
+    it reuses it: the owner's ingest writes the right bytes again, and a login's
+    ingest (which may not rewrite a file) stops with an error naming it."""
+    a, _ = tenant_ids(conn)
+    files = {n: mailgen.pdf_bytes(700 + n) for n in (1, 2)}
+    plant = (
+        "INSERT INTO attachment_blobs (tenant_id, sha256, size_bytes, "
+        "compressed_size_bytes, compression, data) VALUES (%s, sha256(%s), %s, 4, "
+        "'none', '\\x00000000')"
+    )
+    with psycopg.connect(login_a) as session:
+        for data in files.values():
+            session.execute(plant, (a, data, len(data)))
+        session.commit()
+    for n, data in files.items():
+        folder = tmp_path / f"mail{n}"
+        folder.mkdir()
+        (folder / "m.eml").write_bytes(mailgen.with_attachment(7000 + n, data))
+    code, _, err = pmail(login_a, "ingest", str(tmp_path / "mail2"), "-t", "a")
+    assert (
+        code != 0
+        and f"error: the stored file {hashlib.sha256(files[2]).hexdigest()}" in err
+    )
+    assert "hint: ingest this mail once as the owner" in err and "Traceback" not in err
+    for n in (1, 2):
+        caplog.clear()
+        code, _, err = pmail(
+            two_tenants, "ingest", str(tmp_path / f"mail{n}"), "-t", "a"
+        )
+        assert code == 0, err
+        # (in-process, pmail's warnings reach pytest's log capture, not stderr)
+        assert "did not hold that file's bytes; writing them again" in caplog.text
+    code, _, err = pmail(two_tenants, "validate", "-t", "a", "--deep")
+    assert code == 0, err
+    out = tmp_path / "out"
+    code, _, err = pmail(two_tenants, "export", "-t", "a", "--out", str(out))
+    assert code == 0, err
+    exported = {p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for n, data in files.items():  # byte for byte, the file in it
+        assert mailgen.with_attachment(7000 + n, data) in exported
+
+
+def test_a_dictionary_zstd_refuses_does_not_stop_ingest(
+    login_a: str,
+    two_tenants: str,
+    conn: Conn,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The second red-team pass: as a's login, a `compression_dicts` row zstd cannot
+    load, newer than any other; every ingest of tenant a, the owner's too, then
+    crashed with a traceback. Now pmail warns and compresses without a dictionary."""
+    a, _ = tenant_ids(conn)
+    with psycopg.connect(login_a) as session:
+        session.execute(
+            "INSERT INTO compression_dicts (tenant_id, dict_id, zstd_dict_id, "
+            "dict_data, sample_count, sample_bytes) VALUES (%s, 9001, 1, "
+            "decode('37a430ec01000000' || repeat('ff', 2000), 'hex'), 1, 1)",
+            (a,),
+        )
+        session.commit()
+    for who, dsn in (("login", login_a), ("owner", two_tenants)):
+        folder = tmp_path / who
+        folder.mkdir()
+        (folder / "m.eml").write_bytes(_templated(900 if who == "login" else 901))
+        caplog.clear()
+        code, _, err = pmail(dsn, "ingest", str(folder), "-t", "a")
+        assert code == 0 and "Traceback" not in err, err
+        assert "dictionary 9001 of tenant a is not one zstd can use" in caplog.text
+    code, _, err = pmail(two_tenants, "validate", "-t", "a", "--deep")
+    assert code == 0, err

@@ -178,6 +178,55 @@ def test_a_writer_older_than_a_link_to_held_mail_cannot_destroy_it(
     assert _content_rows(conn, a) == before
 
 
+def test_a_link_racing_a_hold_in_flight_still_moves_the_epoch(
+    login_a: str, two_tenants: str, conn: Conn
+) -> None:
+    """A second red-team pass against 0036: a lead hold is being added (its
+    transaction open, the epoch row locked); the link of a message to that lead waits
+    for it, but had already looked for holds and seen none, so it moved nothing; a
+    login's REPEATABLE READ transaction begun after the hold committed and before the
+    link did then deleted the content the two had made held. Now the link waits for
+    the epoch before it looks."""
+    a, _ = tenant_ids(conn)
+    conn.execute("INSERT INTO leads (tenant_id, lead_id) VALUES (%s, %s)", (a, LEAD))
+    conn.commit()
+    key = _keys(conn, a, "lead_id IS NULL")[0]
+    before = _content_rows(conn, a)
+    with (
+        psycopg.connect(two_tenants) as holder,
+        psycopg.connect(two_tenants) as linker,
+        psycopg.connect(login_a) as writer,
+    ):
+        hold = holder.execute(
+            "INSERT INTO legal_holds (tenant_id, scope, value, reason, created_by) "
+            "VALUES (%s, 'lead', %s, 'race', 'test') RETURNING hold_id",
+            (a, LEAD),
+        ).fetchone()
+        assert hold is not None
+        holder.execute(  # its audit entry, as `pmail hold add` writes it (0030)
+            "INSERT INTO admin_audit_log (os_user, tenant_id, action, params, result) "
+            "VALUES ('t', %s, 'hold add', '{}', jsonb_build_object('hold_id', %s))",
+            (a, hold[0]),
+        )
+        linked = threading.Thread(
+            target=lambda: linker.execute(
+                "UPDATE email_messages SET lead_id = %s WHERE storage_key = %s",
+                (LEAD, key),
+            )
+        )
+        linked.start()
+        time.sleep(0.5)  # the link waits for the hold's transaction
+        holder.commit()
+        linked.join(timeout=60)
+        writer.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        writer.execute("SELECT 1")  # its snapshot: the hold, not the link
+        linker.commit()
+        with pytest.raises(errors.SerializationFailure):
+            writer.execute("SELECT pmail_delete_content(%s::uuid, ARRAY[%s])", (a, key))
+        writer.rollback()
+    assert _content_rows(conn, a) == before
+
+
 def _add_hold_in_background(dsn: str, key: str) -> tuple[threading.Thread, list[Any]]:
     done: list[Any] = []
     adder = threading.Thread(

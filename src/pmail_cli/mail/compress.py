@@ -50,6 +50,16 @@ def _decompressor(dict_data: bytes | None) -> zstandard.ZstdDecompressor:
     )
 
 
+def usable(dictionary: Dictionary) -> bool:
+    """Whether zstd can compress with the dictionary (a row a tenant's login inserted
+    need not be one zstd accepts)."""
+    try:
+        _compressor(dictionary.data)
+    except zstandard.ZstdError:
+        return False
+    return True
+
+
 def compress(data: bytes, dictionary: Dictionary | None) -> Compressed:
     """Compress data, with the tenant's dictionary when it has one."""
     if dictionary is None:

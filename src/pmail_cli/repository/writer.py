@@ -10,9 +10,11 @@ from operator import attrgetter
 
 from psycopg import sql
 from psycopg.adapt import PyFormat
+from psycopg.rows import class_row
 
 from pmail_cli import rows as spec
 from pmail_cli.db import Connection, as_bytes
+from pmail_cli.mail.verify import StoredFile
 from pmail_cli.sqlfiles import compose_sql, load_sql
 
 
@@ -152,3 +154,31 @@ def existing_blobs(
         {"tenant_id": tenant_id, "hashes": list(hashes)},
     )
     return {as_bytes(r[0]) for r in rows}
+
+
+def stored_file(
+    conn: Connection, *, tenant_id: uuid.UUID, sha256: bytes
+) -> StoredFile | None:
+    """The tenant's stored file with this hash, as `validate --deep` reads it."""
+    with conn.cursor(row_factory=class_row(StoredFile)) as cur:
+        cur.execute(
+            load_sql("writer/stored_file"), {"tenant_id": tenant_id, "sha256": sha256}
+        )
+        return cur.fetchone()
+
+
+def repair_stored_file(
+    conn: Connection, *, tenant_id: uuid.UUID, blob: spec.BlobRow
+) -> None:
+    """Write a stored file's right bytes over a row whose bytes are not the file."""
+    conn.execute(
+        load_sql("writer/repair_stored_file"),
+        {
+            "tenant_id": tenant_id,
+            "sha256": blob.sha256,
+            "size_bytes": blob.size_bytes,
+            "compressed_size_bytes": blob.compressed_size_bytes,
+            "compression": blob.compression,
+            "data": blob.data,
+        },
+    )

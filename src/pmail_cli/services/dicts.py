@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,15 +16,17 @@ from pmail_cli.mail.compress import (
     compress,
     decompress,
     train,
+    usable,
     zstd_dict_id,
 )
 from pmail_cli.repository import dicts as repo
-from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository.dicts import DictInfo, RawToRecompress
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit
-from pmail_cli.services.tenants import scoped
+from pmail_cli.services.tenants import rewrites_stored_bytes, scoped
 from pmail_cli.sources import WorkItem
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_LIMIT = 4000
 MIN_SAMPLES = 50
@@ -131,16 +134,9 @@ def _train_and_store(
     return TrainResult(dict_id, len(data), len(samples), sum(map(len, samples)), data)
 
 
-def may_recompress(conn: Connection) -> bool:
-    """Whether this session may rewrite stored mail: a trusted one (the owner or a
-    member of pmail_admin), not a tenant's login (migration 0037)."""
-    with conn.transaction():
-        return not tenants_repo.session_bound(conn)
-
-
 def check_may_recompress(conn: Connection) -> None:
     """Refuse, before anything is done, a recompression this session may not run."""
-    if not may_recompress(conn):
+    if not rewrites_stored_bytes(conn):
         raise PermissionDenied(
             "a tenant's login does not rewrite stored mail: recompressing it is an "
             "administrator's job",
@@ -200,9 +196,21 @@ def _repack(row: RawToRecompress, old: dict[int, bytes], new: Dictionary) -> byt
 
 
 def current_dictionary(conn: Connection, tenant: Tenant) -> Dictionary | None:
-    """Return the dictionary new mail of the tenant is compressed with."""
+    """Return the dictionary new mail of the tenant is compressed with: its newest,
+    unless zstd cannot use it (then none, with a warning: a tenant's login may insert
+    dictionary rows, and one zstd refuses must not stop every ingest of the tenant)."""
     with scoped(conn, tenant):
-        return repo.latest_dict(conn, tenant_id=tenant.tenant_id)
+        newest = repo.latest_dict(conn, tenant_id=tenant.tenant_id)
+    if newest is not None and not usable(newest):
+        logger.warning(
+            "dictionary %d of tenant %s is not one zstd can use; new mail is "
+            "compressed without a dictionary until a newer one is trained "
+            "(`pmail dict train`)",
+            newest.dict_id,
+            tenant.name,
+        )
+        return None
+    return newest
 
 
 def auto_train_due(conn: Connection, tenant: Tenant, *, threshold: int) -> bool:
@@ -284,7 +292,7 @@ class DictionaryPolicy:
         if (
             self.trained is not None
             and self.dictionary is not None
-            and may_recompress(self.conn)
+            and rewrites_stored_bytes(self.conn)
         ):
             recompress(self.conn, self.tenant, self.dictionary, only_plain=True)
 

@@ -65,6 +65,14 @@ def _find_named(conn: Connection, name: str) -> Tenant | None:
     return tenant
 
 
+def rewrites_stored_bytes(conn: Connection) -> bool:
+    """Whether this session may rewrite stored mail (recompress it, repair a file):
+    a trusted one (the owner, a member of pmail_admin), not a tenant's login
+    (migrations 0033, 0037)."""
+    with conn.transaction():
+        return not repo.session_bound(conn)
+
+
 def _refuse_untrusted(conn: Connection) -> None:
     """A role that sees no tenant at all is told why, not that the tenant is missing."""
     with conn.transaction():

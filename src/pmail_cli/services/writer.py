@@ -10,6 +10,7 @@ The writer knows nothing about where messages came from.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,12 +18,14 @@ import psycopg
 
 from pmail_cli.batch import Batch, BatchHook, Written
 from pmail_cli.db import Connection
+from pmail_cli.errors import PmailError
 from pmail_cli.mail.prepare import PreparedMessage
+from pmail_cli.mail.verify import check_files
 from pmail_cli.repository import linking
 from pmail_cli.repository import writer as repo
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.rows import BlobRow, Row
-from pmail_cli.services.tenants import scoped
+from pmail_cli.services.tenants import rewrites_stored_bytes, scoped
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ class BatchWriter:
     stored: int = 0  # messages this writer has stored
     _staging: bool = False
     _analyze_at: int = field(default=ANALYZE_FIRST)
+    # (tenant, sha256) of stored files this writer has checked before reusing them
+    _checked: set[tuple[uuid.UUID, bytes]] = field(default_factory=set)
 
     def write(
         self,
@@ -79,6 +84,8 @@ class BatchWriter:
         repo.lock_tenant_writes(conn, tenant_id=tenant_id)
         blobs = {b.sha256: b for m in batch.prepared for b in m.blobs}
         known = repo.existing_blobs(conn, tenant_id=tenant_id, hashes=sorted(blobs))
+        for sha in sorted(known):
+            self._check_reused(tenant, blobs[sha])
         new_blobs: list[BlobRow] = [b for sha, b in blobs.items() if sha not in known]
         for rows in _tables(batch.prepared, new_blobs):
             repo.copy_rows(conn, tenant_id=tenant_id, rows=rows)
@@ -92,6 +99,37 @@ class BatchWriter:
             tuple(children),
             sum(len(b.data) for b in new_blobs),
         )
+
+    def _check_reused(self, tenant: Tenant, blob: BlobRow) -> None:
+        """A file the tenant stores already is reused, not written again: check once
+        per writer that the stored row's bytes are that file. A tenant's login may
+        insert `attachment_blobs` rows, so a row with a file's hash and other bytes
+        could be planted ahead of the real file, which every later message would then
+        have lost (found by a red-team pass, 2026-12-07). A trusted session puts the
+        right bytes back; a tenant's login may not rewrite a stored file, so its batch
+        stops with an error naming the file."""
+        if (tenant.tenant_id, blob.sha256) in self._checked:
+            return
+        stored = repo.stored_file(
+            self.conn, tenant_id=tenant.tenant_id, sha256=blob.sha256
+        )
+        if stored is not None and check_files([stored]).findings:
+            logger.warning(
+                "stored file %s of tenant %s did not hold that file's bytes; writing "
+                "them again",
+                blob.sha256.hex(),
+                tenant.name,
+            )
+            if not rewrites_stored_bytes(self.conn):
+                raise PmailError(
+                    f"the stored file {blob.sha256.hex()} of tenant {tenant.name} does "
+                    "not hold the bytes its sha256 names, and a tenant's login may not "
+                    "rewrite a stored file",
+                    hint="ingest this mail once as the owner or a member of "
+                    "pmail_admin (the file is written again), then resume",
+                )
+            repo.repair_stored_file(self.conn, tenant_id=tenant.tenant_id, blob=blob)
+        self._checked.add((tenant.tenant_id, blob.sha256))
 
     def _link(
         self,
