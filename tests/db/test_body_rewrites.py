@@ -14,6 +14,8 @@ an administrator's job."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -21,8 +23,13 @@ import pytest
 
 from pmail_cli.config import Settings
 from pmail_cli.db import connect
+from pmail_cli.mail.compress import decompress
+from pmail_cli.mail.prepare import blob_row
+from pmail_cli.repository import writer as writer_repo
 from pmail_cli.services import ingest, tenants
 from pmail_cli.services.pipeline import PipelineOptions
+from pmail_cli.services.tenants import scoped
+from pmail_cli.services.writer import BatchWriter
 from tests import mailgen
 from tests.db.test_holds_barrier import _keys
 from tests.db.test_tenancy import _templated
@@ -463,3 +470,105 @@ def test_a_dictionary_zstd_refuses_does_not_stop_ingest(
         assert "dictionary 9001 of tenant a is not one zstd can use" in caplog.text
     code, _, err = pmail(two_tenants, "validate", "-t", "a", "--deep")
     assert code == 0, err
+
+
+def _file_ok(conn: Conn, tenant: str, data: bytes) -> bool:
+    row = conn.execute(
+        "SELECT compression, data FROM attachment_blobs WHERE tenant_id = %s "
+        "AND sha256 = sha256(%s)",
+        (tenant, data),
+    ).fetchone()
+    conn.commit()
+    assert row is not None and isinstance(row[1], bytes)
+    return decompress(row[1], str(row[0])) == data
+
+
+def test_a_file_planted_while_the_writer_stores_it_is_written_again(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """The login inserts the planted row while the owner's ingest of the real file is
+    in flight: the writer did not have the file when it looked, so it inserted it once
+    the login had committed, and the insert (ON CONFLICT DO NOTHING) kept the
+    planted row. The writer now checks every staged file its insert did not store."""
+    a, _ = tenant_ids(conn)
+    data = mailgen.pdf_bytes(801)
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "m.eml").write_bytes(mailgen.with_attachment(8001, data))
+    done: list[tuple[int, str, str]] = []
+    with psycopg.connect(login_a) as session:
+        session.execute(
+            "INSERT INTO attachment_blobs (tenant_id, sha256, size_bytes, "
+            "compressed_size_bytes, compression, data) VALUES (%s, sha256(%s), %s, 4, "
+            "'none', '\\x00000000')",
+            (a, data, len(data)),
+        )  # not committed yet
+        ingest = threading.Thread(
+            target=lambda: done.append(
+                pmail(two_tenants, "ingest", str(folder), "-t", "a")
+            )
+        )
+        ingest.start()
+        waiting = False
+        for _ in range(200):  # until the writer waits for the login's transaction
+            row = conn.execute(  # (a rollup row the login's insert updated)
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone()
+            conn.commit()
+            if row == (1,):
+                waiting = True
+                break
+            time.sleep(0.05)
+        session.commit()
+        ingest.join(timeout=120)
+    assert waiting, ("the writer did not wait for the login's transaction", done)
+    assert done and done[0][0] == 0, done
+    assert _file_ok(conn, a, data)
+    code, _, err = pmail(two_tenants, "validate", "-t", "a", "--deep")
+    assert code == 0, err
+
+
+def test_a_file_deleted_and_planted_again_is_checked_again(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """A writer checks a stored file once and then trusts that row; a long-lived
+    writer (a queue worker) must not trust a row stored again later, as a planted row
+    would be after a purge freed the file. The check is kept per row version."""
+    a, _ = tenant_ids(conn)
+    data = mailgen.pdf_bytes(802)
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "m.eml").write_bytes(mailgen.with_attachment(8002, data))
+    code, _, err = pmail(two_tenants, "ingest", str(folder), "-t", "a")
+    assert code == 0, err
+    blob = blob_row(hashlib.sha256(data).digest(), data)
+    with connect(Settings(dsn=two_tenants, dsn_source="test")) as owner:
+        tenant = tenants.use_tenant(owner, "a")
+        writer = BatchWriter(owner)
+        with scoped(owner, tenant):
+            versions = writer_repo.existing_blobs(
+                owner, tenant_id=tenant.tenant_id, hashes=[blob.sha256]
+            )
+            writer._check_reused(tenant, blob, versions[blob.sha256])  # checked
+        conn.execute(  # the file freed (its message gone) and planted again
+            "DELETE FROM email_messages WHERE storage_key IN (SELECT "
+            "parent_storage_key FROM attachments WHERE sha256 = %s)",
+            (blob.sha256,),
+        )
+        conn.execute("DELETE FROM attachment_blobs WHERE sha256 = %s", (blob.sha256,))
+        conn.commit()
+        with psycopg.connect(login_a) as session:
+            session.execute(
+                "INSERT INTO attachment_blobs (tenant_id, sha256, size_bytes, "
+                "compressed_size_bytes, compression, data) VALUES (%s, %s, %s, 4, "
+                "'none', '\\x00000000')",
+                (a, blob.sha256, len(data)),
+            )
+        assert not _file_ok(conn, a, data)
+        with scoped(owner, tenant):
+            versions = writer_repo.existing_blobs(
+                owner, tenant_id=tenant.tenant_id, hashes=[blob.sha256]
+            )
+            writer._check_reused(tenant, blob, versions[blob.sha256])
+    assert _file_ok(conn, a, data)

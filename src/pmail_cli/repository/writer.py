@@ -110,19 +110,23 @@ def _insert(conn: Connection, name: str, row_type: type) -> list[tuple[object, .
     return cursor.fetchall() if cursor.description else []
 
 
-def insert_staged(conn: Connection) -> list[str]:
-    """Move the staged batch into the tables, skipping stored messages; return new keys."""
+def insert_staged(conn: Connection) -> tuple[list[str], set[bytes]]:
+    """Move the staged batch into the tables, skipping stored messages; return the new
+    keys and the hashes of the files inserted (a staged file not among them was
+    stored by another session in the meantime)."""
     conn.execute(load_sql("writer/reset_staged_new"))
     conn.execute(load_sql("writer/insert_staged_links"))
     inserted = _insert(conn, "writer/insert_staged_messages", spec.MessageRow)
     keys = [str(r[0]) for r in inserted]
+    files: set[bytes] = set()
     if keys:
         _insert(conn, "writer/insert_staged_facts", spec.FactRow)
         conn.execute(load_sql("writer/drop_staged_sql_bodies"))
         _insert(conn, "writer/insert_staged_content", spec.ContentRow)
-        _insert(conn, "writer/insert_staged_blobs", spec.BlobRow)
+        blobs = _insert(conn, "writer/insert_staged_blobs", spec.BlobRow)
+        files = {as_bytes(r[0]) for r in blobs}
         _insert(conn, "writer/insert_staged_attachments", spec.AttachmentRow)
-    return keys
+    return keys, files
 
 
 def analyze_tables(conn: Connection) -> None:
@@ -147,13 +151,14 @@ def existing_keys(
 
 def existing_blobs(
     conn: Connection, *, tenant_id: uuid.UUID, hashes: Sequence[bytes]
-) -> set[bytes]:
-    """Return the subset of attachment hashes the tenant already stores."""
+) -> dict[bytes, str]:
+    """Return the attachment hashes the tenant already stores, each with its row's
+    version (a row stored again is another version)."""
     rows = conn.execute(
         load_sql("writer/existing_blobs"),
         {"tenant_id": tenant_id, "hashes": list(hashes)},
     )
-    return {as_bytes(r[0]) for r in rows}
+    return {as_bytes(r[0]): str(r[1]) for r in rows}
 
 
 def stored_file(

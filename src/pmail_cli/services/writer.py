@@ -40,8 +40,9 @@ class BatchWriter:
     stored: int = 0  # messages this writer has stored
     _staging: bool = False
     _analyze_at: int = field(default=ANALYZE_FIRST)
-    # (tenant, sha256) of stored files this writer has checked before reusing them
-    _checked: set[tuple[uuid.UUID, bytes]] = field(default_factory=set)
+    # (tenant, sha256, row version) of stored files this writer has checked before
+    # reusing them
+    _checked: set[tuple[uuid.UUID, bytes, str | None]] = field(default_factory=set)
 
     def write(
         self,
@@ -84,13 +85,17 @@ class BatchWriter:
         repo.lock_tenant_writes(conn, tenant_id=tenant_id)
         blobs = {b.sha256: b for m in batch.prepared for b in m.blobs}
         known = repo.existing_blobs(conn, tenant_id=tenant_id, hashes=sorted(blobs))
-        for sha in sorted(known):
-            self._check_reused(tenant, blobs[sha])
+        for sha, version in sorted(known.items()):
+            self._check_reused(tenant, blobs[sha], version)
         new_blobs: list[BlobRow] = [b for sha, b in blobs.items() if sha not in known]
         for rows in _tables(batch.prepared, new_blobs):
             repo.copy_rows(conn, tenant_id=tenant_id, rows=rows)
         linked_before = linking.link_staged(conn, tenant_id=tenant_id)
-        keys = repo.insert_staged(conn)
+        keys, files = repo.insert_staged(conn)
+        if keys:  # a file another session stored between the lookup and the insert
+            for blob in new_blobs:
+                if blob.sha256 not in files:
+                    self._check_reused(tenant, blob, None)
         children = self._link(tenant, keys, linked_before, parent_status, link_waiting)
         return Written(
             tenant,
@@ -100,15 +105,18 @@ class BatchWriter:
             sum(len(b.data) for b in new_blobs),
         )
 
-    def _check_reused(self, tenant: Tenant, blob: BlobRow) -> None:
+    def _check_reused(self, tenant: Tenant, blob: BlobRow, version: str | None) -> None:
         """A file the tenant stores already is reused, not written again: check once
         per writer that the stored row's bytes are that file. A tenant's login may
         insert `attachment_blobs` rows, so a row with a file's hash and other bytes
         could be planted ahead of the real file, which every later message would then
         have lost (found by a red-team pass, 2026-12-07). A trusted session puts the
         right bytes back; a tenant's login may not rewrite a stored file, so its batch
-        stops with an error naming the file."""
-        if (tenant.tenant_id, blob.sha256) in self._checked:
+        stops with an error naming the file. A row is checked again when it is
+        another row than the one checked (`version`, its xmin: deleted as unreferenced
+        and planted again), or when its version is not known."""
+        seen = (tenant.tenant_id, blob.sha256, version)
+        if version is not None and seen in self._checked:
             return
         stored = repo.stored_file(
             self.conn, tenant_id=tenant.tenant_id, sha256=blob.sha256
@@ -129,7 +137,9 @@ class BatchWriter:
                     "pmail_admin (the file is written again), then resume",
                 )
             repo.repair_stored_file(self.conn, tenant_id=tenant.tenant_id, blob=blob)
-        self._checked.add((tenant.tenant_id, blob.sha256))
+            return  # a new version now: checked when it is next reused
+        if version is not None:
+            self._checked.add(seen)
 
     def _link(
         self,
