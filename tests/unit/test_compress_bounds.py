@@ -7,6 +7,7 @@ import pytest
 import zstandard
 
 from pmail_cli.mail.compress import CorruptData, compress_blob, decompress
+from pmail_cli.mail.verify import StoredFile, check_files
 
 
 def test_a_frame_without_its_size_is_refused_unread() -> None:
@@ -27,3 +28,15 @@ def test_a_frame_claiming_more_than_the_limit_is_refused() -> None:
         decompress(frame, "zstd", limit=4999)
     packed = compress_blob(b"pmail " * 1000)
     assert decompress(packed.data, packed.compression) == b"pmail " * 1000
+
+
+def test_a_file_is_checked_within_the_size_the_writer_knows() -> None:
+    """The writer checks a stored file before it reuses it (a tenant login may plant
+    the row), knowing the file's own size: a planted frame claiming more is refused
+    from its header, not unpacked to what it claims (up to 1 GiB otherwise)."""
+    frame = zstandard.ZstdCompressor().compress(b"\0" * (8 << 20))
+    planted = StoredFile("t", b"\0" * 32, 8 << 20, "zstd", frame)
+    (finding,) = check_files([planted], limit=20_000).findings
+    assert "claims 8,388,608 bytes, more than the 20,000 allowed" in finding.problem
+    (unbounded,) = check_files([planted]).findings  # unpacked, then compared
+    assert unbounded.problem == "sha256 mismatch"

@@ -149,15 +149,20 @@ def _check_message(row: StoredMessage, dicts: Dicts, files: Files) -> Finding | 
     return None
 
 
-def check_files(rows: Sequence[StoredFile]) -> Checked:
-    """Decompress each stored attachment file and compare sha256 and size."""
+def check_files(rows: Sequence[StoredFile], *, limit: int | None = None) -> Checked:
+    """Decompress each stored attachment file and compare sha256 and size; `limit`,
+    when the right size is known, bounds what a frame may unpack to."""
     findings: list[Finding] = []
     nbytes = 0
     for row in rows:
         item = row.sha256.hex()
         nbytes += row.size_bytes
         try:
-            data = decompress(row.data, row.compression)
+            data = (
+                decompress(row.data, row.compression)
+                if limit is None
+                else decompress(row.data, row.compression, limit=limit)
+            )
         except Exception as exc:  # any failure to decompress is a finding
             findings.append(Finding(row.tenant_id, item, f"cannot decompress: {exc}"))
             continue

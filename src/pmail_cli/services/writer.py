@@ -121,7 +121,9 @@ class BatchWriter:
         stored = repo.stored_file(
             self.conn, tenant_id=tenant.tenant_id, sha256=blob.sha256
         )
-        if stored is not None and check_files([stored]).findings:
+        # (a frame may not unpack to more than the file's own size: a planted row
+        # must not make the writer allocate what its frame claims)
+        if stored is not None and check_files([stored], limit=blob.size_bytes).findings:
             logger.warning(
                 "stored file %s of tenant %s did not hold that file's bytes; writing "
                 "them again",
