@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import gen_corpus
-from benchmarks.hold_barrier import _pmail, drop_database
+from benchmarks.hold_barrier import _pmail, drop_database, fresh_copy
 
 SHAPES = {
     # new bytes (one more byte: a recompression writes bytes of another length
@@ -70,11 +70,7 @@ def _whole(server: str, template: str, runs: int) -> dict[bool, list[float]]:
     times: dict[bool, list[float]] = {True: [], False: []}
     for i in range(runs):
         for on in (i % 2 == 0, i % 2 != 0):
-            name = f"{template}_c"
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-            dsn = make_conninfo(server, dbname=name)
-            try:
+            with fresh_copy(server, template) as dsn:
                 if not on:
                     with psycopg.connect(dsn, autocommit=True) as conn:
                         conn.execute(
@@ -86,8 +82,6 @@ def _whole(server: str, template: str, runs: int) -> dict[bool, list[float]]:
                     "--dsn", dsn, "-q", "dict", "train", "-t", "acme", "--recompress"
                 )
                 times[on].append(time.perf_counter() - started)
-            finally:
-                drop_database(server, name)
     return times
 
 

@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -84,6 +86,18 @@ def drop_database(server: str, name: str) -> None:
     """Drop a scratch database of a benchmark, sessions and all."""
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_copy(server: str, template: str) -> Iterator[str]:
+    """A copy of database `template` for one timed run (its DSN); dropped after."""
+    name = f"{template}_c"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield make_conninfo(server, dbname=name)
+    finally:
+        drop_database(server, name)
 
 
 def main() -> None:

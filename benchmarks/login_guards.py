@@ -38,7 +38,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import gen_corpus
-from benchmarks.hold_barrier import _pmail, drop_database
+from benchmarks.hold_barrier import _pmail, drop_database, fresh_copy
 
 GUARDS = (
     ("pmail_refuse_late_rows", "email_content"),
@@ -63,11 +63,7 @@ def _template(server: str, name: str, role: str) -> str:
 def _run(
     server: str, template: str, login: dict[str, str], mail: Path, on: bool
 ) -> float:
-    name = f"{template}_c"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    dsn = make_conninfo(server, dbname=name)
-    try:
+    with fresh_copy(server, template) as dsn:
         if not on:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 for trigger, table in GUARDS:
@@ -83,8 +79,6 @@ def _run(
             "acme",
         )
         return time.perf_counter() - started
-    finally:
-        drop_database(server, name)
 
 
 def main() -> None:

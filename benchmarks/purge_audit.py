@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import gen_corpus
-from benchmarks.hold_barrier import _pmail, drop_database
+from benchmarks.hold_barrier import _pmail, drop_database, fresh_copy
 
 
 def _template(server: str, name: str, messages: int, scratch: Path) -> None:
@@ -48,19 +48,13 @@ def _template(server: str, name: str, messages: int, scratch: Path) -> None:
 
 
 def _run(server: str, template: str, on: bool) -> float:
-    name = f"{template}_c"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    dsn = make_conninfo(server, dbname=name)
-    try:
+    with fresh_copy(server, template) as dsn:
         if not on:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute("DROP TRIGGER pmail_purge_audited ON email_content")
         started = time.perf_counter()
         _pmail("--dsn", dsn, "-q", "purge", "-t", "acme")
         return time.perf_counter() - started
-    finally:
-        drop_database(server, name)
 
 
 def main() -> None:
