@@ -572,3 +572,46 @@ def test_a_file_deleted_and_planted_again_is_checked_again(
             )
             writer._check_reused(tenant, blob, versions[blob.sha256])
     assert _file_ok(conn, a, data)
+
+
+def test_a_file_the_writer_reuses_stays_as_checked_until_it_commits(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """The third red-team pass: the writer checked a stored file, then the login
+    deleted the row (pmail_delete_unreferenced_blobs) or changed it, and planted
+    another before the batch inserted its attachment rows, which then pointed at the
+    planted row (or failed their foreign key, with a traceback). The writer's look-up
+    now share-locks the rows it will reuse until the batch commits: the login waits
+    (here, past its lock timeout)."""
+    a, _ = tenant_ids(conn)
+    data = mailgen.pdf_bytes(803)
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "m.eml").write_bytes(mailgen.with_attachment(8003, data))
+    code, _, err = pmail(two_tenants, "ingest", str(folder), "-t", "a")
+    assert code == 0, err
+    sha = hashlib.sha256(data).digest()
+    conn.execute(  # the file freed: unreferenced, deletable
+        "DELETE FROM email_messages WHERE storage_key IN (SELECT "
+        "parent_storage_key FROM attachments WHERE sha256 = %s)",
+        (sha,),
+    )
+    conn.commit()
+    with connect(Settings(dsn=two_tenants, dsn_source="test")) as owner:
+        tenant = tenants.use_tenant(owner, "a")
+        with scoped(owner, tenant):  # a batch, between its look-up and its commit
+            assert sha in writer_repo.existing_blobs(
+                owner, tenant_id=tenant.tenant_id, hashes=[sha]
+            )
+            with psycopg.connect(login_a) as session:
+                session.execute("SET lock_timeout = '300ms'")
+                session.commit()  # (for the session, not one transaction)
+                for attack in (
+                    "SELECT pmail_delete_unreferenced_blobs(%s::uuid, ARRAY[%s])",
+                    "UPDATE attachment_blobs SET compressed_size_bytes = 5 "
+                    "WHERE tenant_id = %s AND sha256 = %s",
+                ):
+                    with pytest.raises(psycopg.errors.LockNotAvailable):
+                        session.execute(attack, (a, sha))
+                    session.rollback()
+    assert _file_ok(conn, a, data)

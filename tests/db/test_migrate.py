@@ -690,3 +690,39 @@ def test_an_overlong_legacy_address_is_left_out_and_the_run_finishes(
             "AND detail LIKE '%%longer than 254%%' ORDER BY 1"
         ).fetchall()
         assert [k for (k,) in flagged] == sorted(keys)
+
+
+def test_a_file_planted_ahead_of_the_migration_is_written_again(
+    legacy: Legacy,
+) -> None:
+    """A third red-team pass (2026-12-07): a row in `attachment_blobs` with a legacy
+    file's sha256 and size and other bytes, stored before the migration reached the
+    file (a tenant login may insert such rows). migrate-legacy did not send the bytes
+    of a file the tenant already stored, so the writer reused the planted row
+    unchecked, and `migrate-legacy --verify` and `export` passed the loss. Now the
+    bytes go with the page and the writer checks the stored row against them."""
+    _init_db_only(legacy.dsn)
+    with psycopg.connect(legacy.dsn) as c:
+        c.execute(  # the tenants, as the migration makes them
+            "INSERT INTO tenants (tenant_id, name) SELECT DISTINCT tenant_id, "
+            "tenant_id::text FROM content_objects ON CONFLICT DO NOTHING"
+        )
+        planted = c.execute(
+            "INSERT INTO attachment_blobs (tenant_id, sha256, size_bytes, "
+            "compressed_size_bytes, compression, data) "
+            "SELECT DISTINCT ON (co.tenant_id, sha256(a.content)) co.tenant_id, "
+            "sha256(a.content), length(a.content), 4, 'none', '\\x62616421' "
+            "FROM legacy_attachments AS a "
+            "JOIN content_objects AS co ON co.storage_key = a.parent_storage_key "
+            "JOIN content_inbox_message_refs AS r ON r.storage_key = co.storage_key "
+            "WHERE a.content IS NOT NULL LIMIT 3 RETURNING sha256"
+        ).fetchall()
+    assert planted
+    assert _pmail(legacy.dsn)[0] == 0
+    result = runner.invoke(app, ["--dsn", legacy.dsn, "validate", "--deep"])
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(legacy.dsn) as c:
+        bad = c.execute(
+            "SELECT count(*) FROM attachment_blobs WHERE data = '\\x62616421'"
+        ).fetchone()
+    assert bad == (0,)

@@ -7,6 +7,7 @@ import functools
 import uuid
 from collections.abc import Sequence
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from psycopg import sql
 from psycopg.adapt import PyFormat
@@ -14,8 +15,10 @@ from psycopg.rows import class_row
 
 from pmail_cli import rows as spec
 from pmail_cli.db import Connection, as_bytes
-from pmail_cli.mail.verify import StoredFile
 from pmail_cli.sqlfiles import compose_sql, load_sql
+
+if TYPE_CHECKING:
+    from pmail_cli.mail.verify import StoredFile
 
 
 def _identifiers(names: Sequence[str]) -> sql.Composed:
@@ -162,21 +165,29 @@ def existing_blobs(
 
 
 def stored_file(
-    conn: Connection, *, tenant_id: uuid.UUID, sha256: bytes
+    conn: Connection, *, tenant_id: uuid.UUID, sha256: bytes, size_bytes: int
 ) -> StoredFile | None:
-    """The tenant's stored file with this hash, as `validate --deep` reads it."""
+    """The tenant's stored file with this hash, as `validate --deep` reads it, locked
+    until the transaction ends (bytes too long for a file of `size_bytes` come back
+    empty: they cannot be that file)."""
+    # imported here: reports and `show` import this module and must not load the
+    # mail package and zstandard at start (tests/cli/test_startup_imports.py)
+    from pmail_cli.mail.verify import StoredFile
+
     with conn.cursor(row_factory=class_row(StoredFile)) as cur:
         cur.execute(
-            load_sql("writer/stored_file"), {"tenant_id": tenant_id, "sha256": sha256}
+            load_sql("writer/stored_file"),
+            {"tenant_id": tenant_id, "sha256": sha256, "size_bytes": size_bytes},
         )
         return cur.fetchone()
 
 
 def repair_stored_file(
     conn: Connection, *, tenant_id: uuid.UUID, blob: spec.BlobRow
-) -> None:
-    """Write a stored file's right bytes over a row whose bytes are not the file."""
-    conn.execute(
+) -> int:
+    """Write a stored file's right bytes over a row whose bytes are not the file;
+    return the rows written (1, or 0 when the row is gone)."""
+    cursor = conn.execute(
         load_sql("writer/repair_stored_file"),
         {
             "tenant_id": tenant_id,
@@ -187,3 +198,4 @@ def repair_stored_file(
             "data": blob.data,
         },
     )
+    return cursor.rowcount

@@ -119,7 +119,10 @@ class BatchWriter:
         if version is not None and seen in self._checked:
             return
         stored = repo.stored_file(
-            self.conn, tenant_id=tenant.tenant_id, sha256=blob.sha256
+            self.conn,
+            tenant_id=tenant.tenant_id,
+            sha256=blob.sha256,
+            size_bytes=blob.size_bytes,
         )
         # (a frame may not unpack to more than the file's own size: a planted row
         # must not make the writer allocate what its frame claims)
@@ -138,7 +141,14 @@ class BatchWriter:
                     hint="ingest this mail once as the owner or a member of "
                     "pmail_admin (the file is written again), then resume",
                 )
-            repo.repair_stored_file(self.conn, tenant_id=tenant.tenant_id, blob=blob)
+            if not repo.repair_stored_file(
+                self.conn, tenant_id=tenant.tenant_id, blob=blob
+            ):  # (the row is locked since the look-up: this is not expected)
+                raise PmailError(
+                    f"the stored file {blob.sha256.hex()} of tenant {tenant.name} "
+                    "went away while it was being written again",
+                    hint="run the command again",
+                )
             return  # a new version now: checked when it is next reused
         if version is not None:
             self._checked.add(seen)

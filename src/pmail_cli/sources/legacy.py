@@ -29,8 +29,6 @@ from pmail_cli.mail.legacy import (
     file_size_note,
 )
 from pmail_cli.repository import legacy as repo
-from pmail_cli.repository import tenants as tenants_repo
-from pmail_cli.repository import writer as writer_repo
 from pmail_cli.repository.legacy import AnomalyRow, LegacyTables
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.sources import WorkItem
@@ -144,24 +142,17 @@ class LegacySource:
         self, rows: list[LegacyRow], by_key: dict[str, list[dict[str, object]]]
     ) -> dict[tuple[str, bytes], int]:
         """(tenant, sha256) -> the legacy row whose bytes go with the page: one per
-        file the tenant neither stores nor received earlier in this run. The bytes go
-        with the tenant's first message of the page in commit order."""
+        file not sent earlier in this run. The bytes go with the tenant's first
+        message of the page in commit order. A file the tenant stores already is sent
+        too, once a run: the writer checks the stored row against them before it
+        reuses it (a tenant login may plant a row with a file's hash ahead of the
+        migration, which then reused it unchecked: docs/security.md)."""
         first: dict[tuple[str, bytes], int] = {}
         for row in sorted(rows, key=lambda r: (r.tenant_id, r.storage_key)):
             for f in by_key.get(row.storage_key, []):
                 pair = (row.tenant_id, as_bytes(f["sha256"]))
                 if pair not in self._sent and pair not in first:
                     first[pair] = int(str(f["id"]))
-        by_tenant: dict[str, list[bytes]] = defaultdict(list)
-        for tenant, sha in first:
-            by_tenant[tenant].append(sha)
-        for tenant, hashes in by_tenant.items():
-            tenant_id = uuid.UUID(tenant)
-            tenants_repo.scope_transaction(self.reader, tenant_id=tenant_id)
-            for sha in writer_repo.existing_blobs(
-                self.reader, tenant_id=tenant_id, hashes=hashes
-            ):
-                del first[(tenant, sha)]
         self._sent.update(first)
         return first
 
