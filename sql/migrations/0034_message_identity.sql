@@ -64,6 +64,34 @@ CREATE TRIGGER pmail_refuse_chosen_xid BEFORE INSERT ON email_messages
     FOR EACH ROW WHEN (NEW.stored_xid IS DISTINCT FROM pg_current_xact_id())
     EXECUTE FUNCTION pmail_refuse_chosen_xid();
 
+-- A tenant login stores messages only under the keys pmail's ingest gives them (32 hex
+-- digits of a digest of the tenant and the exact bytes) and never as migrated mail:
+-- a fourth red-team pass stored a message under a legacy storage key (not a digest:
+-- `email_<Message-ID>_<epoch ms>`, known without the message), with a body of its
+-- choosing as a legacy row (which has no digest to check it by); `migrate-legacy` then
+-- skipped the real message as already stored, and `--verify`, `validate --deep` and
+-- `export` all passed the forgery. Only a trusted session migrates.
+CREATE FUNCTION pmail_refuse_foreign_keys() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF pmail_session_binding() IS NOT NULL THEN
+        RAISE EXCEPTION 'message % is not stored by a tenant login under that key or '
+                        'as migrated mail', NEW.storage_key
+            USING ERRCODE = 'P0H06',
+                  HINT = 'a tenant login ingests mail (its keys are digests of the '
+                         'bytes); only the owner or pmail_admin runs migrate-legacy';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER pmail_refuse_foreign_keys BEFORE INSERT ON email_messages
+    FOR EACH ROW
+    WHEN (NEW.storage_key !~ '^[0-9a-f]{32}$' OR NEW.source LIKE 'legacy:%')
+    EXECUTE FUNCTION pmail_refuse_foreign_keys();
+CREATE TRIGGER pmail_refuse_foreign_keys BEFORE INSERT ON email_content
+    FOR EACH ROW WHEN (NEW.raw_form = 'legacy')
+    EXECUTE FUNCTION pmail_refuse_foreign_keys();
+
 CREATE FUNCTION pmail_refuse_identity_changes() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -375,10 +375,32 @@ def translated_errors() -> Iterator[None]:
             hint="rerunning will not get past it: run again with --debug and report "
             "the value it names",
         ) from None
+    except (
+        pgerrors.DeadlockDetected,
+        pgerrors.SerializationFailure,
+        pgerrors.LockNotAvailable,
+    ) as exc:
+        # OperationalErrors to psycopg, but the connection is fine: another session
+        # held or changed the same rows (the transaction was rolled back)
+        raise PmailError(
+            f"PostgreSQL stopped the command: {exc.diag.message_primary}",
+            hint="another session changed or locked the same rows at the same time; "
+            "committed batches are kept, run the command again",
+        ) from None
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
             f"lost the connection to PostgreSQL: {str(exc).strip()}",
             hint="check the server; committed batches are kept, rerun to finish",
+        ) from None
+    except (pgerrors.UniqueViolation, pgerrors.ForeignKeyViolation) as exc:
+        # a row another session stored, or removed, between pmail's look and its
+        # write (a tenant login can time one: docs/security.md); the transaction was
+        # rolled back
+        raise PmailError(
+            f"PostgreSQL refused a change: {exc.diag.message_primary}",
+            hint="another session changed the same rows at the same time; committed "
+            "batches are kept, run the command again (if it repeats, run it with "
+            "--debug and report what it says)",
         ) from None
     except psycopg.Error as exc:
         if not (exc.sqlstate or "").startswith(PMAIL_SQLSTATE_CLASS):

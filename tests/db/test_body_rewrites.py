@@ -340,7 +340,7 @@ def test_a_message_stored_by_another_transaction_cannot_vouch_for_a_plant(
         "created) VALUES (%(a)s, %(key)s, 'inbound', 'received', %(at)s)"
     )
     with psycopg.connect(login_a) as first, psycopg.connect(login_a) as second:
-        for key, held in (("rt-held", True), ("rt-unheld", False)):
+        for key, held in (("aa" * 16, True), ("bb" * 16, False)):
             at = first.execute("SELECT now()").fetchone()
             assert at is not None
             with second.transaction():
@@ -361,13 +361,14 @@ def test_a_message_stored_by_another_transaction_cannot_vouch_for_a_plant(
         with pytest.raises(psycopg.Error) as refused, second.transaction():
             second.execute(
                 "INSERT INTO email_messages (tenant_id, storage_key, direction, "
-                "status, stored_xid) VALUES (%s, 'rt-xid', 'inbound', 'received', %s)",
+                "status, stored_xid) VALUES (%s, repeat('c', 32), 'inbound', "
+                "'received', %s)",
                 (a, xid[0]),
             )
         assert refused.value.sqlstate == "P0H06", refused
         first.rollback()
-    assert _planted(conn, a, "rt-held") == (0, 0)
-    assert _planted(conn, a, "rt-unheld") == (0, 0)
+    assert _planted(conn, a, "aa" * 16) == (0, 0)
+    assert _planted(conn, a, "bb" * 16) == (0, 0)
     # a purged message stays purged (it looked unpurged, its content "missing")
     key = _keys(conn, a)[0]
     conn.execute(
@@ -615,3 +616,82 @@ def test_a_file_the_writer_reuses_stays_as_checked_until_it_commits(
                         session.execute(attack, (a, sha))
                     session.rollback()
     assert _file_ok(conn, a, data)
+
+
+def test_a_login_cannot_store_mail_under_a_legacy_key(login_a: str, conn: Conn) -> None:
+    """The fourth red-team pass: a legacy storage key is not a digest of the message
+    (`email_<Message-ID>_<epoch ms>`), so the login stored a message under one, with a
+    forged body as a legacy row (no digest to check); `migrate-legacy` then skipped
+    the real message as already stored, and `--verify`, `validate --deep` and
+    `export` passed the forgery. A login now stores only under pmail's digest keys,
+    and nothing as migrated mail."""
+    a, _ = tenant_ids(conn)
+    message = (
+        "INSERT INTO email_messages (tenant_id, storage_key, direction, status, "
+        "source) VALUES (%s, %s, 'inbound', 'received', %s)"
+    )
+    with psycopg.connect(login_a) as session:
+        for key, source in (
+            ("email_<offer-1@acme.test>_1709550000000", "legacy:x"),
+            ("email_<offer-1@acme.test>_1709550000000", "-"),
+            ("0123456789abcdef0123456789abcdef", "legacy:content_inbox_message_refs"),
+        ):
+            with pytest.raises(psycopg.Error) as refused, session.transaction():
+                session.execute(message, (a, key, source))
+            assert refused.value.sqlstate == "P0H06", (key, refused.value)
+        with pytest.raises(psycopg.Error) as refused, session.transaction():
+            session.execute(message, (a, "0123456789abcdef0123456789abcdef", "-"))
+            session.execute(
+                "INSERT INTO email_content (tenant_id, storage_key, raw_form, raw_data, "
+                "compression, raw_size_bytes, compressed_size_bytes) VALUES (%s, "
+                "'0123456789abcdef0123456789abcdef', 'legacy', '\\x7b7d', 'none', 2, 2)",
+                (a,),
+            )
+        assert refused.value.sqlstate == "P0H06", refused.value
+
+
+def test_a_race_a_login_wins_ends_in_a_clear_error(
+    login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
+) -> None:
+    """The fourth red-team pass: the login inserted the dictionary id `dict train`
+    was about to take, holding it uncommitted until the owner's insert waited on it;
+    the owner's command then died with a traceback (UniqueViolation). A race a
+    concurrent session wins now ends in an `error:`/`hint:` pair."""
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    for n in range(60):  # enough to train on
+        (folder / f"{n}.eml").write_bytes(_templated(5000 + n))
+    code, _, err = pmail(two_tenants, "ingest", str(folder), "-t", "a")
+    assert code == 0, err
+    a, _ = tenant_ids(conn)
+    done: list[tuple[int, str, str]] = []
+    with psycopg.connect(login_a) as session:
+        session.execute(
+            "INSERT INTO compression_dicts (tenant_id, dict_id, zstd_dict_id, "
+            "dict_data, sample_count, sample_bytes) SELECT %s, coalesce(max(dict_id), "
+            "0) + 1, 1, '\\x00', 1, 1 FROM compression_dicts WHERE tenant_id = %s",
+            (a, a),
+        )  # not committed yet
+        train = threading.Thread(
+            target=lambda: done.append(pmail(two_tenants, "dict", "train", "-t", "a"))
+        )
+        train.start()
+        waiting = False
+        for _ in range(200):
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone()
+            conn.commit()
+            if row == (1,):
+                waiting = True
+                break
+            time.sleep(0.05)
+        session.commit()
+        train.join(timeout=120)
+    assert waiting and done, done
+    code, _, err = done[0]
+    assert code == 1 and "error: PostgreSQL refused a change" in err, err
+    assert (
+        "hint: another session changed the same rows" in err and "Traceback" not in err
+    )

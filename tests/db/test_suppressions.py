@@ -647,7 +647,8 @@ def test_a_tenant_login_cannot_plant_evidence_or_set_limits_elsewhere(
             "reason, hard, recipient) SELECT %(b)s, storage_key, 99, 'userunknown', "
             "true, 'victim@example.com' FROM email_messages LIMIT 1",
             "INSERT INTO email_messages (tenant_id, storage_key, direction, status, "
-            "message_type, from_email, unsubscribe) VALUES (%(b)s, 'planted', "
+            # (a key of pmail's own shape: any other a login may not store at all)
+            "message_type, from_email, unsubscribe) VALUES (%(b)s, repeat('ab', 16), "
             "'inbound', 'received', 'email', 'victim@example.com', 'subject')",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
