@@ -484,6 +484,21 @@ def _file_ok(conn: Conn, tenant: str, data: bytes) -> bool:
     return decompress(row[1], str(row[0])) == data
 
 
+def _one_session_waits(conn: Conn) -> bool:
+    """Whether, within 10 s, one session of this database waits on a lock (the
+    command under attack, held up by the login's open transaction)."""
+    for _ in range(200):
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"
+        ).fetchone()
+        conn.commit()
+        if row == (1,):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_a_file_planted_while_the_writer_stores_it_is_written_again(
     login_a: str, two_tenants: str, conn: Conn, tmp_path: Path
 ) -> None:
@@ -510,17 +525,8 @@ def test_a_file_planted_while_the_writer_stores_it_is_written_again(
             )
         )
         ingest.start()
-        waiting = False
-        for _ in range(200):  # until the writer waits for the login's transaction
-            row = conn.execute(  # (a rollup row the login's insert updated)
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"
-            ).fetchone()
-            conn.commit()
-            if row == (1,):
-                waiting = True
-                break
-            time.sleep(0.05)
+        # (the writer waits on a rollup row the login's insert updated)
+        waiting = _one_session_waits(conn)
         session.commit()
         ingest.join(timeout=120)
     assert waiting, ("the writer did not wait for the login's transaction", done)
@@ -676,17 +682,7 @@ def test_a_race_a_login_wins_ends_in_a_clear_error(
             target=lambda: done.append(pmail(two_tenants, "dict", "train", "-t", "a"))
         )
         train.start()
-        waiting = False
-        for _ in range(200):
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"
-            ).fetchone()
-            conn.commit()
-            if row == (1,):
-                waiting = True
-                break
-            time.sleep(0.05)
+        waiting = _one_session_waits(conn)
         session.commit()
         train.join(timeout=120)
     assert waiting and done, done

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,22 @@ def test_a_writer_older_than_a_hold_cannot_destroy_what_it_covers(
     purged, or deletes its content (pmail_delete_content). Before, its snapshot never
     saw the hold and the content was gone, with a purge time older than the hold.
     Now each statement fails to serialize and the content stays."""
+    seen = _older_writer_attacks(
+        login_a,
+        conn,
+        "SELECT count(*) FROM legal_holds",
+        lambda key: _hold(two_tenants, "--storage-key", key),
+    )
+    assert all(row is not None for row in seen)
+
+
+def _older_writer_attacks(
+    login_a: str, conn: Conn, look: str, make_held: Callable[[str], None]
+) -> list[tuple[object, ...] | None]:
+    """a's login opens a REPEATABLE READ transaction and reads (`look`, given the
+    message's key if it takes one); `make_held` then holds one of a's messages; the
+    login marks it purged, or deletes its content: each statement must fail to
+    serialize, and the content stays. Returns what each `look` read."""
     a, _ = tenant_ids(conn)
     keys = _keys(conn, a)
     before = _content_rows(conn, a)
@@ -63,16 +80,17 @@ def test_a_writer_older_than_a_hold_cannot_destroy_what_it_covers(
         ("UPDATE email_messages SET purged_at = now() WHERE storage_key = %s", ()),
         ("SELECT pmail_delete_content(%s::uuid, ARRAY[%s])", (a,)),
     ]
+    seen = []
     with psycopg.connect(login_a) as writer:
         for key, (statement, first) in zip(keys, attacks, strict=False):
             writer.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-            seen = writer.execute("SELECT count(*) FROM legal_holds").fetchone()
-            _hold(two_tenants, "--storage-key", key)  # after the snapshot
+            seen.append(writer.execute(look, (key,) if "%s" in look else ()).fetchone())
+            make_held(key)  # after the snapshot
             with pytest.raises(errors.SerializationFailure):
                 writer.execute(statement, (*first, key))
             writer.rollback()
-            assert seen is not None
     assert _content_rows(conn, a) == before
+    return seen
 
 
 def test_a_writer_older_than_a_flag_hold_cannot_destroy_what_it_covers(
@@ -82,29 +100,20 @@ def test_a_writer_older_than_a_flag_hold_cannot_destroy_what_it_covers(
     session's SQL) instead of `pmail hold add`. Before 0035 the flag moved no hold
     epoch: the login's older snapshot saw the flag off, and it marked the held message
     purged after the flag had committed."""
-    a, _ = tenant_ids(conn)
-    keys = _keys(conn, a)
-    before = _content_rows(conn, a)
-    attacks = [
-        ("UPDATE email_messages SET purged_at = now() WHERE storage_key = %s", ()),
-        ("SELECT pmail_delete_content(%s::uuid, ARRAY[%s])", (a,)),
-    ]
-    with psycopg.connect(login_a) as writer:
-        for key, (statement, first) in zip(keys, attacks, strict=False):
-            writer.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-            seen = writer.execute(
-                "SELECT legal_hold FROM email_content WHERE storage_key = %s", (key,)
-            ).fetchone()
-            conn.execute(  # after the snapshot
-                "UPDATE email_content SET legal_hold = true WHERE storage_key = %s",
-                (key,),
-            )
-            conn.commit()
-            with pytest.raises(errors.SerializationFailure):
-                writer.execute(statement, (*first, key))
-            writer.rollback()
-            assert seen == (False,)
-    assert _content_rows(conn, a) == before
+
+    def flag(key: str) -> None:
+        conn.execute(
+            "UPDATE email_content SET legal_hold = true WHERE storage_key = %s", (key,)
+        )
+        conn.commit()
+
+    seen = _older_writer_attacks(
+        login_a,
+        conn,
+        "SELECT legal_hold FROM email_content WHERE storage_key = %s",
+        flag,
+    )
+    assert all(row == (False,) for row in seen)
 
 
 def test_a_writer_older_than_held_content_restored_cannot_change_it(

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pmail_cli.mail.compress import decompress
+from pmail_cli.mail.compress import MAX_DECOMPRESSED, decompress
 from pmail_cli.mail.rawsplit import Splice, reassemble
 
 
@@ -149,7 +149,9 @@ def _check_message(row: StoredMessage, dicts: Dicts, files: Files) -> Finding | 
     return None
 
 
-def check_files(rows: Sequence[StoredFile], *, limit: int | None = None) -> Checked:
+def check_files(
+    rows: Sequence[StoredFile], *, limit: int = MAX_DECOMPRESSED
+) -> Checked:
     """Decompress each stored attachment file and compare sha256 and size; `limit`,
     when the right size is known, bounds what a frame may unpack to."""
     findings: list[Finding] = []
@@ -158,11 +160,7 @@ def check_files(rows: Sequence[StoredFile], *, limit: int | None = None) -> Chec
         item = row.sha256.hex()
         nbytes += row.size_bytes
         try:
-            data = (
-                decompress(row.data, row.compression)
-                if limit is None
-                else decompress(row.data, row.compression, limit=limit)
-            )
+            data = decompress(row.data, row.compression, limit=limit)
         except Exception as exc:  # any failure to decompress is a finding
             findings.append(Finding(row.tenant_id, item, f"cannot decompress: {exc}"))
             continue

@@ -49,16 +49,14 @@ def scope_all_tenants(conn: Connection) -> None:
     conn.execute(load_sql("tenants/scope_all_tenants"))
 
 
-def session_untrusted(conn: Connection) -> bool:
-    """True when the session's role is neither bound to a tenant nor trusted."""
-    row = conn.execute(load_sql("tenants/session_untrusted")).fetchone()
-    return bool(row and row[0])
+def session_binding(conn: Connection) -> uuid.UUID | None:
+    """The tenant the session is bound to: None when it is trusted, the nil uuid when
+    it is neither bound nor trusted (UNTRUSTED)."""
+    row = conn.execute(load_sql("tenants/session_binding")).fetchone()
+    return None if row is None or row[0] is None else uuid.UUID(str(row[0]))
 
 
-def session_bound(conn: Connection) -> bool:
-    """True when the session is not trusted: a tenant's login (or an unbound role)."""
-    row = conn.execute(load_sql("tenants/session_bound")).fetchone()
-    return bool(row and row[0])
+UNTRUSTED = uuid.UUID(int=0)
 
 
 def find_tenant(conn: Connection, *, name: str) -> Tenant | None:

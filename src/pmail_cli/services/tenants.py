@@ -70,13 +70,13 @@ def rewrites_stored_bytes(conn: Connection) -> bool:
     a trusted one (the owner, a member of pmail_admin), not a tenant's login
     (migrations 0033, 0037)."""
     with conn.transaction():
-        return not repo.session_bound(conn)
+        return repo.session_binding(conn) is None
 
 
 def _refuse_untrusted(conn: Connection) -> None:
     """A role that sees no tenant at all is told why, not that the tenant is missing."""
     with conn.transaction():
-        untrusted = repo.session_untrusted(conn)
+        untrusted = repo.session_binding(conn) == repo.UNTRUSTED
     if untrusted:
         raise PermissionDenied(
             "this database role is neither bound to a tenant nor an administrator, "

@@ -115,8 +115,7 @@ class BatchWriter:
         stops with an error naming the file. A row is checked again when it is
         another row than the one checked (`version`, its xmin: deleted as unreferenced
         and planted again), or when its version is not known."""
-        seen = (tenant.tenant_id, blob.sha256, version)
-        if version is not None and seen in self._checked:
+        if (tenant.tenant_id, blob.sha256, version) in self._checked:
             return
         stored = repo.stored_file(
             self.conn,
@@ -151,7 +150,7 @@ class BatchWriter:
                 )
             return  # a new version now: checked when it is next reused
         if version is not None:
-            self._checked.add(seen)
+            self._checked.add((tenant.tenant_id, blob.sha256, version))
 
     def _link(
         self,
