@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.support.tenancy import Conn, tenant_ids
+from tests import mailgen
+from tests.support.tenancy import Conn, pmail, tenant_ids
 
 pytestmark = pytest.mark.db
 
@@ -101,3 +103,171 @@ def test_explain_analyze_counts_no_row_of_another_tenant(
             assert (returned, removed) == (0, 0), (query, returned, removed)
             found, _ = _probe(session, query, params(a))
             assert found > 0, query
+
+
+def _trace(plan: dict[str, Any]) -> list[tuple[object, ...]]:
+    """What EXPLAIN ANALYZE says each node read: its type, index, rows, the rows
+    it removed and the heap blocks it visited."""
+    own = (
+        plan.get("Node Type"),
+        plan.get("Index Name"),
+        plan.get("Actual Rows"),
+        plan.get("Rows Removed by Filter", 0),
+        plan.get("Rows Removed by Index Recheck", 0),
+        plan.get("Exact Heap Blocks", 0),
+        plan.get("Lossy Heap Blocks", 0),
+    )
+    return [own] + [t for child in plan.get("Plans", []) for t in _trace(child)]
+
+
+def _read(
+    session: psycopg.Connection[Any], query: str, params: tuple[object, ...]
+) -> list[tuple[object, ...]]:
+    """The trace of the query as an attacker plans it: index and bitmap scans
+    only, so the indexes that do not begin with tenant_id are tried too."""
+    session.execute("SET enable_seqscan = off")
+    row = session.execute(
+        "EXPLAIN (ANALYZE, FORMAT JSON, TIMING OFF, COSTS OFF) " + query, params
+    ).fetchone()
+    assert row is not None
+    (top,) = row[0] if isinstance(row[0], list) else json.loads(row[0])
+    return _trace(top["Plan"])
+
+
+def _returned(trace: list[tuple[object, ...]]) -> int:
+    return int(str(trace[0][2]))
+
+
+def _bulk(conn: Conn, tenant: str, count: int) -> None:
+    """count plain rows of mail for the tenant, written as the owner, so that a
+    scan of the tenant's own rows is the costly path, as it is at real scale
+    (on a few test rows the planner would read the tenant's rows and filter them,
+    and no index below would be tried)."""
+    conn.execute(
+        "INSERT INTO email_messages (tenant_id, storage_key, direction, status, "
+        "from_email, to_email, link_keys) "
+        "SELECT %s, md5('bulk' || i), 'inbound', 'received', "
+        "'bulk' || i || '@bulk.test', 'sdr1@acme.test', ARRAY[md5('link' || i)] "
+        "FROM generate_series(1, %s) AS i",
+        (tenant, count),
+    )
+    conn.execute(
+        "INSERT INTO email_content (tenant_id, storage_key, raw_size_bytes, "
+        "compressed_size_bytes, raw_form, compression) "
+        "SELECT %s, md5('bulk' || i), 0, 0, 'none', 'none' "
+        "FROM generate_series(1, %s) AS i",
+        (tenant, count),
+    )
+    conn.execute(
+        "INSERT INTO search_documents (tenant_id, storage_key, date, message_type, "
+        "direction, document) SELECT %s, md5('bulk' || i), now(), 'email', "
+        "'inbound', to_tsvector('simple', 'bulk ' || i) "
+        "FROM generate_series(1, %s) AS i",
+        (tenant, count),
+    )
+    conn.execute(
+        "INSERT INTO migration_anomalies (kind, legacy_table, legacy_key, tenant_id) "
+        "SELECT 'orphan', 'emails', 'bulk' || i, %s FROM generate_series(1, %s) AS i",
+        (tenant, count),
+    )
+    tables = ("email_messages", "email_content", "search_documents")
+    for table in (*tables, "migration_anomalies"):
+        conn.execute(f"ANALYZE {table}")
+
+
+def test_no_index_tells_whether_another_tenant_holds_a_value(
+    two_tenants: str, login_a: str, conn: Conn, tmp_path: Path
+) -> None:
+    """The indexes that do not begin with tenant_id (tenant names, the address and
+    link GINs, the search index, the audit log's time, the migration anomalies'
+    legacy keys) as a's login, with a value only b holds, one nobody holds and one
+    only a holds. What EXPLAIN ANALYZE says the plan read must be the same for b's
+    value as for nobody's: before migration 0038 the GIN and btree scans read b's
+    entries and the tenant filter removed them after, so the counts told that b
+    holds the address, the word, the Message-ID, the legacy key or the name. a's
+    own value is found, so each probe is real."""
+    a, b = tenant_ids(conn)
+    b_acts = conn.execute(
+        "SELECT min(at), max(at) FROM admin_audit_log WHERE tenant_id = %s", (b,)
+    ).fetchone()
+    assert b_acts is not None and b_acts[0] is not None
+    for name, word in (("a", "alphaquartz"), ("b", "bravoquartz")):
+        folder = tmp_path / f"extra-{name}"
+        folder.mkdir()
+        (folder / "1.eml").write_bytes(
+            mailgen.simple(
+                900,
+                sender=f"only-{name}@{name}-lead.test",
+                to="sdr1@acme.test",
+                subject=f"about {word}",
+                message_id=f"<only-{name}@{name}-lead.test>",
+                extra=f"In-Reply-To: <gone-{name}@acme.test>",
+                body=f"The {word} plan.",
+            )
+        )
+        code, _, err = pmail(two_tenants, "ingest", str(folder), "-t", name)
+        assert code == 0, err
+    _bulk(conn, a, 5000)
+    for tenant, key in ((a, "k-a"), (b, "k-b")):
+        conn.execute(
+            "INSERT INTO migration_anomalies (kind, legacy_table, legacy_key, "
+            "tenant_id) VALUES ('orphan', 'emails', %s, %s)",
+            (key, tenant),
+        )
+    links = {}
+    for tenant in (a, b):
+        row = conn.execute(
+            "SELECT link_keys[1] FROM email_messages WHERE tenant_id = %s "
+            "AND parent_storage_key IS NULL AND link_keys IS NOT NULL LIMIT 1",
+            (tenant,),
+        ).fetchone()
+        assert row is not None
+        links[tenant] = row[0]
+    conn.commit()
+    probes: list[tuple[str, Callable[[str], tuple[object, ...]]]] = [
+        ("SELECT 1 FROM tenants WHERE name = %s", lambda v: (v,)),
+        (
+            "SELECT 1 FROM email_messages WHERE "
+            "pmail_address_tokens(from_email, to_email, cc_email) @> ARRAY[%s]",
+            lambda v: (f"from:only-{v}@{v}-lead.test",),
+        ),
+        (
+            "SELECT 1 FROM email_messages WHERE link_keys && ARRAY[%s]::text[] "
+            "AND parent_storage_key IS NULL AND link_keys IS NOT NULL",
+            lambda v: (links.get({"a": a, "b": b}.get(v, ""), "0" * 32),),
+        ),
+        (
+            "SELECT 1 FROM search_documents WHERE document @@ to_tsquery('simple', %s)",
+            lambda v: ({"a": "alphaquartz", "b": "bravoquartz"}.get(v, "zuluquartz"),),
+        ),
+        (
+            "SELECT 1 FROM migration_anomalies WHERE kind = 'orphan' "
+            "AND legacy_table = 'emails' AND legacy_key = %s",
+            lambda v: (f"k-{v}",),
+        ),
+    ]
+    told = []
+    with psycopg.connect(login_a) as session:
+        for query, params in probes:
+            theirs = _read(session, query, params("b"))
+            nobodys = _read(session, query, params("nobody"))
+            if theirs != nobodys:
+                told.append((query, theirs, nobodys))
+            assert _returned(_read(session, query, params("a"))) > 0, query
+        # the audit log: b's acts happened in that span, and nobody's in 1990
+        span = "SELECT 1 FROM admin_audit_log WHERE at >= %s AND at <= %s"
+        theirs = _read(session, span, (b_acts[0], b_acts[1]))
+        nobodys = _read(session, span, ("1990-01-01", "1990-01-02"))
+        if theirs != nobodys:
+            told.append((span, theirs, nobodys))
+        # the unique keys' own expressions are not the login's to write
+        for query in (
+            "SELECT 1 FROM tenants WHERE pmail_unmatchable(name) = 'b'",
+            "SELECT 1 FROM migration_anomalies WHERE pmail_unmatchable(kind) = 'orphan' "
+            "AND pmail_unmatchable(legacy_table) = 'emails' "
+            "AND pmail_unmatchable(legacy_key) = 'k-b'",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                _read(session, query, ())
+            session.rollback()
+    assert told == []

@@ -5,4 +5,5 @@ INSERT INTO migration_anomalies (kind, legacy_table, legacy_key, tenant_id, deta
 SELECT * FROM unnest(%(kinds)s::text[], %(tables)s::text[], %(keys)s::text[],
                      %(tenant_ids)s::uuid[], %(details)s::text[], %(hashes)s::bytea[],
                      %(data)s::bytea[])
-ON CONFLICT (kind, legacy_table, legacy_key) DO NOTHING;
+ON CONFLICT (pmail_unmatchable(kind), pmail_unmatchable(legacy_table),
+             pmail_unmatchable(legacy_key)) DO NOTHING;

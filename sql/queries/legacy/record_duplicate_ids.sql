@@ -10,4 +10,5 @@ JOIN (SELECT tenant_id, message_id, count(*) AS n
       GROUP BY tenant_id, message_id
       HAVING count(*) > 1) AS d USING (tenant_id, message_id)
 WHERE m.source LIKE 'legacy:%%'
-ON CONFLICT (kind, legacy_table, legacy_key) DO NOTHING;
+ON CONFLICT (pmail_unmatchable(kind), pmail_unmatchable(legacy_table),
+             pmail_unmatchable(legacy_key)) DO NOTHING;

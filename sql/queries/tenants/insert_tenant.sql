@@ -2,7 +2,7 @@
 -- params: name text
 WITH ins AS (
     INSERT INTO tenants (name) VALUES (%(name)s)
-    ON CONFLICT (name) DO NOTHING
+    ON CONFLICT (pmail_unmatchable(name)) DO NOTHING
     RETURNING tenant_id, name, created, time_zone, retention_days, search_index, sql_bodies
 )
 SELECT tenant_id, name, created, time_zone, retention_days, search_index, sql_bodies FROM ins
