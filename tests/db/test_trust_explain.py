@@ -135,7 +135,7 @@ def _read(
 
 
 def _returned(trace: list[tuple[object, ...]]) -> int:
-    return int(str(trace[0][2]))
+    return int(float(str(trace[0][2])))  # PostgreSQL 18 prints rows as 1.00
 
 
 def _bulk(conn: Conn, tenant: str, count: int) -> None:
