@@ -42,6 +42,13 @@ class Migration:
         return self.sql.startswith(NO_TRANSACTION_MARK)
 
 
+def kept_statistics(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    """Columns ("table.column") that collect no planner statistics since migration
+    0039 but keep some from before it, which only a superuser can delete."""
+    rows = conn.execute(load_sql("migrations/kept_statistics")).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def discover(directory: Path | None = None) -> list[Migration]:
     """Return the migrations in order; refuse duplicates and gaps."""
     folder = directory or sql_root() / "migrations"

@@ -248,3 +248,45 @@ def test_init_db_create_finds_the_database_a_service_file_names(
             ).fetchone() == ("email_messages",)
     finally:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_init_db_names_statistics_a_superuser_must_still_clear(
+    dsn: str, conn: Conn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Migration 0039 stops ANALYZE keeping statistics of the columns that hold
+    tenants' values; a role that is not a superuser cannot delete those kept before,
+    so init-db warns, naming them and the statement, until a superuser has run it.
+    Here a kept row is made as a non-superuser migration would leave it."""
+    from typer.testing import CliRunner
+
+    from pmail_cli.cli import app
+
+    conn.execute("INSERT INTO tenants (name) VALUES ('stats')")
+    conn.execute(
+        "INSERT INTO leads (tenant_id, email, name) SELECT t.tenant_id, "
+        "'lead' || i % 3 || '@globex.test', 'Lead ' || i % 3 "
+        "FROM tenants AS t, generate_series(1, 300) AS i WHERE t.name = 'stats'"
+    )
+    conn.execute("ALTER TABLE leads ALTER COLUMN email SET STATISTICS 100")
+    conn.execute("ANALYZE leads")
+    conn.execute("ALTER TABLE leads ALTER COLUMN email SET STATISTICS 0")
+    conn.commit()
+    runner = CliRunner()
+    with caplog.at_level("WARNING"):
+        result = runner.invoke(app, ["--dsn", dsn, "init-db"])
+    assert result.exit_code == 0, result.stderr
+    warned = [r.getMessage() for r in caplog.records if "statistics" in r.getMessage()]
+    assert len(warned) == 1 and "leads.email" in warned[0], warned
+    assert "leads.name" not in warned[0]  # its statistics were never kept
+    statement = warned[0].split("A superuser removes them with: ", 1)[1]
+    conn.execute(statement)
+    conn.commit()
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        result = runner.invoke(app, ["--dsn", dsn, "init-db"])
+    assert result.exit_code == 0, result.stderr
+    assert not [r for r in caplog.records if "statistics" in r.getMessage()]
+    stats = conn.execute(
+        "SELECT count(*) FROM pg_stats WHERE tablename = 'leads' AND attname = 'email'"
+    ).fetchone()
+    assert stats == (0,)

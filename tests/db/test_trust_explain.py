@@ -271,3 +271,56 @@ def test_no_index_tells_whether_another_tenant_holds_a_value(
                 _read(session, query, ())
             session.rollback()
     assert told == []
+
+
+def _estimate(session: psycopg.Connection[Any], query: str, value: str) -> float:
+    """The rows plain EXPLAIN estimates for the query's top node."""
+    row = session.execute("EXPLAIN (FORMAT JSON) " + query, (value,)).fetchone()
+    assert row is not None
+    (top,) = row[0] if isinstance(row[0], list) else json.loads(row[0])
+    return float(top["Plan"]["Plan Rows"])
+
+
+def test_explain_estimates_spell_out_no_value_of_another_tenant(
+    login_a: str, conn: Conn
+) -> None:
+    """b sends 500 messages to five recipients, with five subjects, Message-IDs of
+    its own shape and an IMAP source, and the statistics are refreshed (pmail's
+    writer runs ANALYZE itself as tables grow). As a's login, plain EXPLAIN of a
+    condition on each column must estimate as many rows for b's values (or their
+    first letters) as for values nobody holds: before migration 0039 the most common
+    values and the histogram of every tenant fed the estimate (`to_email ^@ 'hiro'`
+    50 rows, `^@ 'hirp'` 1), and a search one letter at a time spelled b's values
+    out."""
+    _, b = tenant_ids(conn)
+    conn.execute(
+        "INSERT INTO email_messages (tenant_id, storage_key, direction, status, "
+        "from_email, to_email, subject, message_id, source) "
+        "SELECT %s, md5('b-bulk' || i), 'outbound', 'sent', "
+        "'ceo' || i %% 5 || '@globex.test', 'hiro' || i %% 5 || '@bigco.test', "
+        "'project falcon ' || i %% 5, '<gx' || i %% 5 || '@globex.test>', "
+        "'imap://ceo@imap.globex.test/Sent;UID=' || i "
+        "FROM generate_series(1, 500) AS i",
+        (b,),
+    )
+    conn.execute("ANALYZE email_messages")
+    conn.commit()
+    columns = {
+        "to_email": ("hiro1@bigco.test", "zulu1@nowhere.test"),
+        "from_email": ("ceo2@globex.test", "cfo2@nowhere.test"),
+        "subject": ("project falcon 3", "project merger 3"),
+        "message_id": ("<gx4@globex.test>", "<zz4@nowhere.test>"),
+        "source": ("imap://ceo@imap.globex.test/Sent;UID=7", "imap://x@nowhere/;UID=7"),
+    }
+    told = []
+    with psycopg.connect(login_a) as session:
+        for column, (theirs, nobodys) in columns.items():
+            for query, cut in (
+                (f"SELECT 1 FROM email_messages WHERE {column} = %s", len),
+                (f"SELECT 1 FROM email_messages WHERE {column} ^@ %s", lambda v: 5),
+            ):
+                seen = _estimate(session, query, theirs[: cut(theirs)])
+                unseen = _estimate(session, query, nobodys[: cut(nobodys)])
+                if seen != unseen:
+                    told.append((query, theirs[: cut(theirs)], seen, unseen))
+    assert told == []

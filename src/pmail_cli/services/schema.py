@@ -10,6 +10,7 @@ undo.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,14 @@ from pmail_cli.repository import legacy as repo
 from pmail_cli.services import facts, searchextra, sqlbodies, suppressions, tenants
 
 ASIDE = "legacy_attachments"
+CLEAR_STATISTICS = (
+    "DELETE FROM pg_statistic WHERE (starelid, staattnum) IN (SELECT a.attrelid, "
+    "a.attnum FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid WHERE "
+    "c.relnamespace = '{schema}'::regnamespace AND a.attnum > 0 AND "
+    "a.attstattarget = 0);"
+)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +102,16 @@ def upgrade(
                 to_name=ASIDE,
                 reason="moved aside for pmail's attachments table",
             )
+        kept = migrations.kept_statistics(conn)
+    if kept:
+        logger.warning(
+            "%d columns keep planner statistics from before migration 0039 (%s): a "
+            "tenant login's EXPLAIN can read other tenants' values from them. A "
+            "superuser removes them with: %s",
+            len(kept),
+            ", ".join(kept),
+            CLEAR_STATISTICS.format(schema=here),
+        )
     return todo
 
 
