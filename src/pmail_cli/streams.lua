@@ -7,13 +7,15 @@
 -- dead letters here, in Redis, keeping only their small known fields. "pending",
 -- "error", "status", "dead" and "redrive" answer what pmail asks about the streams
 -- with small values only, and "redrive" moves a dead letter without sending it.
+-- "move" buries or gives back one entry whose fields pmail sends.
 --
 -- KEYS[1] the job stream (the dead letters for "dead" and "redrive")
 -- KEYS[2] the dead-letter stream, KEYS[3] the errors hash
 -- ARGV[1] mode, ARGV[2] group, ARGV[3] consumer, ARGV[4] count,
 -- ARGV[5] limit (bytes), ARGV[6] keep (bytes), ARGV[7] now (seconds, as text),
 -- ARGV[8] the stream's priority (for "redrive": the job stream prefix),
--- ARGV[9] start, ARGV[10] end (ids for "sweep"; dead ids for "redrive")
+-- ARGV[9] start, ARGV[10] end (ids for "sweep"; dead ids for "redrive"; for
+-- "move" the entry and the stream it goes to, then its fields)
 
 local mode = ARGV[1]
 local group, consumer = ARGV[2], ARGV[3]
@@ -175,6 +177,22 @@ elseif mode == 'redrive' then
   redis.call('XADD', ARGV[8] .. target, '*', unpack(args))
   redis.call('XDEL', KEYS[1], ARGV[9])
   return target
+elseif mode == 'move' then
+  -- move one entry of KEYS[1] (ARGV[9]) to the end of ARGV[10] (the same stream to
+  -- give it back, the dead letters to bury it) with the fields ARGV[11..], and drop
+  -- its pending copy and error. The XADD comes first and an error ends the script
+  -- there (a stream at its last possible id, memory refused): the entry stays
+  -- pending, never lost, as it was between a MULTI's XADD that failed and the XACK
+  -- and XDEL that ran anyway.
+  local fields = {}
+  for i = 11, #ARGV do
+    fields[#fields + 1] = ARGV[i]
+  end
+  local new_id = redis.call('XADD', ARGV[10], '*', unpack(fields))
+  redis.call('XACK', KEYS[1], group, ARGV[9])
+  redis.call('XDEL', KEYS[1], ARGV[9])
+  redis.call('HDEL', KEYS[3], priority .. '/' .. ARGV[9])
+  return new_id
 elseif mode == 'status' then
   -- {entries, pending to the group, the oldest entry's id or false, entries that
   -- failed at least once}: counts and an id, never an entry or a name

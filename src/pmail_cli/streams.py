@@ -19,6 +19,7 @@ letters and the oldest entry without sending an oversized one.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -45,6 +46,7 @@ from pmail_cli.queue_job import (
 )
 
 __all__ = ["JOB_TYPES", "PRIORITIES", "Job"]
+logger = logging.getLogger(__name__)
 DEFAULT_MAX_RAW = 10 * 1024 * 1024
 GROUP = "workers"
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time
@@ -296,10 +298,55 @@ class Streams:
                 f"cannot reach the queue at {where}: {exc}", hint=_connect_hint(exc)
             ) from None
         except rexc.ResponseError as exc:
+            if "WRONGTYPE" in str(exc):
+                try:
+                    moved = self.move_aside_wrong_types()
+                except rexc.RedisError:
+                    moved = []
+                raise QueueUnavailable(
+                    f"a key of the queue at {where} is not what pmail keeps there: "
+                    f"{exc}",
+                    hint=(
+                        f"pmail moved {', '.join(moved)} aside; run the command again. "
+                        if moved
+                        else ""
+                    )
+                    + "Only workers write the queue's own keys: give producers "
+                    "rights on the job streams only (docs/queue.md)",
+                ) from None
+            if "last possible ID" in str(exc):
+                raise QueueUnavailable(
+                    f"the queue at {where} answered: {exc}",
+                    hint="an entry was added with the largest id a stream can have, "
+                    "so Redis refuses every new one there; rename that stream "
+                    "(its jobs are kept) and run again (docs/queue.md)",
+                ) from None
             raise QueueUnavailable(
                 f"the queue at {where} answered: {exc}",
                 hint="is this a Redis 6.2 or newer?",
             ) from None
+
+    def move_aside_wrong_types(self) -> list[str]:
+        """Rename pmail's keys that hold another type than pmail keeps there (the
+        errors hash, the dead letters and job streams) to `<key>:aside:<time>`, so
+        that one XADD to the errors key cannot stop every worker; the names moved."""
+        expected = {self.key("errors"): "hash", self.key("dead"): "stream"}
+        expected.update({self.stream(p): "stream" for p in PRIORITIES})
+        moved = []
+        for key, kind in expected.items():
+            found = _text(self.client.type(key))
+            if found not in (kind, "none"):
+                aside = f"{key}:aside:{int(time.time() * 1000)}"
+                self.client.rename(key, aside)
+                logger.warning(
+                    "the queue's key %s held a %s, not a %s: moved aside to %s",
+                    key,
+                    found,
+                    kind,
+                    aside,
+                )
+                moved.append(key)
+        return moved
 
     def key(self, *parts: str) -> str:
         """A key under pmail's prefix."""
@@ -337,6 +384,7 @@ class Streams:
     def ensure_groups(self) -> None:
         """Create the streams and the consumer group where missing."""
         with self.errors():
+            self.move_aside_wrong_types()
             for priority in PRIORITIES:
                 try:
                     self.client.xgroup_create(
@@ -370,9 +418,9 @@ class Streams:
             self.ensure_groups()
             return None
 
-    def _run(self, mode: str, key: str, *extra: str, **args: Any) -> Any:
+    def _run(self, mode: str, key: str, *extra: str | bytes, **args: Any) -> Any:
         """Run one mode of streams.lua on `key` (a job stream, or the dead letters)."""
-        argv: list[str | int] = [
+        argv: list[str | int | bytes] = [
             mode,
             GROUP,
             args.get("consumer", ""),
@@ -577,12 +625,9 @@ class Streams:
         if not deliveries:
             return
         with self.errors():
-            pipe = self.client.pipeline(transaction=True)
             for d in deliveries:
-                pipe.xadd(self.stream(d.priority), d.entry or d.job.fields())  # type: ignore[arg-type]
-                pipe.xack(self.stream(d.priority), GROUP, d.entry_id)
-                pipe.xdel(self.stream(d.priority), d.entry_id)
-            pipe.execute()
+                stream = self.stream(d.priority)
+                self._move(d, stream, d.entry or d.job.fields())
 
     def fail(self, deliveries: Sequence[Delivery], error: str) -> None:
         """Note why entries failed; they stay pending and come back after a backoff."""
@@ -647,10 +692,15 @@ class Streams:
         return claimed, exhausted
 
     def last_error(self, delivery: Delivery) -> str | None:
-        """The error an entry last failed with (its first KEEP_FIELD bytes)."""
+        """The error an entry last failed with (its first KEEP_FIELD bytes; anyone
+        who can write to Redis chooses them, and the cut may split a character)."""
         with self.errors():
             value = self._run("error", self.stream(delivery.priority), delivery.ref)
-        return _text(value) if value is not None else None
+        if value is None:
+            return None
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        return str(value)
 
     def bury(self, delivery: Delivery, error: str) -> str:
         """Move an entry to the dead letters with its error (atomically); one that
@@ -667,13 +717,25 @@ class Streams:
             }
         )
         with self.errors():
-            pipe = self.client.pipeline(transaction=True)
-            pipe.xadd(self.key("dead"), fields)  # type: ignore[arg-type]
-            pipe.xack(self.stream(delivery.priority), GROUP, delivery.entry_id)
-            pipe.xdel(self.stream(delivery.priority), delivery.entry_id)
-            pipe.hdel(self.key("errors"), delivery.ref)
-            dead_id = pipe.execute()[0]
+            dead_id = self._move(delivery, self.key("dead"), fields)
         return _text(dead_id)
+
+    def _move(
+        self, delivery: Delivery, target: str, fields: Mapping[bytes, bytes] | Any
+    ) -> Any:
+        """streams.lua's "move": the entry to the end of `target` with `fields`, its
+        pending copy and error dropped, in one script that stops at a refused XADD
+        (a MULTI ran the XACK and XDEL after it, and the job was gone)."""
+        flat: list[Any] = []
+        for name, value in dict(fields).items():
+            flat += [name, value]
+        return self._run(
+            "move",
+            self.stream(delivery.priority),
+            delivery.entry_id,
+            target,
+            *flat,
+        )
 
     # --- dead letters and status ---------------------------------------------------
 
@@ -697,14 +759,17 @@ class Streams:
                 after = f"({out[-1].dead_id}"
         return out
 
-    def redrive(self, dead_ids: Sequence[str] | None) -> list[DeadJob]:
-        """Put dead letters (all, or these) back on the streams they came from,
-        inside Redis (an entry never passes through pmail); return them."""
-        chosen = [
+    def chosen_dead(self, dead_ids: Sequence[str] | None) -> list[DeadJob]:
+        """The dead letters named (all of them for None), oldest first."""
+        return [
             d
             for d in self.dead(count=100_000)
             if dead_ids is None or d.dead_id in dead_ids
         ]
+
+    def redrive(self, chosen: Sequence[DeadJob]) -> list[DeadJob]:
+        """Put these dead letters back on the streams they came from, inside Redis
+        (an entry never passes through pmail); return them."""
         with self.errors():
             for d in chosen:
                 self._run(
@@ -713,7 +778,7 @@ class Streams:
                     d.dead_id,
                     priority=self.key("jobs", ""),
                 )
-        return chosen
+        return list(chosen)
 
     def status(self) -> tuple[list[StreamStatus], int]:
         """Each priority's stream, and the number of dead letters."""

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from pmail_cli.cli import app
 from pmail_cli.queue_job import signature
 from pmail_cli.sources.spool import tenant_folder
-from pmail_cli.streams import Streams
+from pmail_cli.streams import QueueUnavailable, Streams
 from tests import mailgen
 from tests.conftest import QueueEnv
 
@@ -995,3 +995,111 @@ def test_one_read_takes_at_most_its_byte_budget(queue_env: QueueEnv) -> None:
     assert sorted(d.job.origin for d in first + rest) == sorted(
         f"e{i}" for i in range(300)
     )
+
+
+# --- 8. the third red-team pass -----------------------------------------------------------
+
+
+def test_an_error_cut_inside_a_character_does_not_stall_the_workers(
+    queue_env: QueueEnv, dsn: str, conn: Conn
+) -> None:
+    """An exhausted entry whose last error (anyone may write the errors hash) is
+    4,095 bytes and an "é": streams.lua cuts it at 4,096 bytes, inside the "é".
+    Before, decoding it raised in every claim pass of every worker, so no batch was
+    stored; now the entry is a dead letter with the text it could show, and the
+    good job beside it is stored."""
+    queue_env.configure(claim_after=2, linger_ms=20, max_deliveries=3)
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    stream = f"{queue_env.prefix}:jobs:normal"
+    _add(queue_env, _entry(raw=mailgen.simple(1)))
+    assert _worker(dsn)  # makes the group; stores the entry
+    poisoned = _add(queue_env, _entry(raw=mailgen.simple(2), origin="poisoned"))
+    queue_env.client.xreadgroup("workers", "gone", {stream: ">"}, count=1)
+    queue_env.client.execute_command(  # type: ignore[no-untyped-call]
+        "XCLAIM", stream, "workers", "gone", 0, poisoned, "RETRYCOUNT", 10
+    )
+    queue_env.client.hset(
+        f"{queue_env.prefix}:errors", f"normal/{poisoned}", ("x" * 4095 + "é").encode()
+    )
+    good = mailgen.simple(3)
+    _add(queue_env, _entry(raw=good, origin="good"))
+    err = _worker(dsn)
+    assert "a batch failed" not in err and "1 job to the dead letters" in err, err
+    assert _hashes(conn, "acme") == _sha([mailgen.simple(1), good])
+    (dead,) = _dead(dsn)
+    assert dead["origin"] == "poisoned" and dead["error"].startswith("x" * 4095)
+
+
+def test_a_key_of_another_type_where_the_errors_hash_goes_is_moved_aside(
+    queue_env: QueueEnv, dsn: str, conn: Conn
+) -> None:
+    """One XADD makes the errors hash's key a stream: before, every HSET, HDEL and
+    HEXISTS there failed (WRONGTYPE), the first worker exited with its jobs pending
+    and every later one failed each batch. Now a worker moves the key aside when it
+    starts, says so, and stores the jobs; a bad job beside them is buried."""
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    errors_key = f"{queue_env.prefix}:errors"
+    queue_env.client.xadd(errors_key, {"x": "y"})
+    raws = _good(queue_env, 3)
+    _add(queue_env, _entry(job="not-a-uuid", raw=b"x", origin="bad"))
+    err = _worker(dsn)
+    assert "stored 3 messages" in err and "1 job to the dead letters" in err, err
+    assert _hashes(conn, "acme") == _sha(raws)
+    assert queue_env.client.type(errors_key) in (b"none", b"hash")
+    aside = list(queue_env.client.scan_iter(f"{errors_key}:aside:*"))
+    assert len(aside) == 1 and queue_env.client.type(aside[0]) == b"stream"
+
+
+def test_a_stream_at_its_last_id_loses_no_job(
+    queue_env: QueueEnv, dsn: str, tmp_path: Path
+) -> None:
+    """An entry added with the largest id a stream can have makes Redis refuse every
+    new one there. Burying into such a dead-letter stream, or giving entries back to
+    such a job stream, used to run as MULTI: the XADD failed and the XACK and XDEL
+    after it ran anyway, so the jobs were gone. Now the move stops at the refused
+    XADD, the jobs stay pending, and the error says what happened; `pmail enqueue`
+    says it too instead of asking for a newer Redis."""
+    streams = _streams(queue_env)
+    stream = f"{queue_env.prefix}:jobs:normal"
+    largest = "18446744073709551615-18446744073709551615"
+    for i in range(3):
+        _add(queue_env, _entry(raw=mailgen.simple(i), origin=f"g{i}"))
+    got = streams.read("w1", 10, 0)
+    assert len(got) == 3
+    queue_env.client.xadd(f"{queue_env.prefix}:dead", {"x": "y"}, id=largest)
+    with pytest.raises(QueueUnavailable) as buried:
+        streams.bury(got[0], "refused")
+    assert "largest id" in str(buried.value.hint)
+    queue_env.client.xadd(stream, {"x": "y"}, id=largest)
+    with pytest.raises(QueueUnavailable):
+        streams.release(got)
+    pending: Any = queue_env.client.xpending(stream, "workers")
+    assert pending["pending"] == 3
+    kept = {e[0].decode() for e in queue_env.client.xrange(stream)}  # type: ignore[union-attr]
+    assert {d.entry_id for d in got} <= kept
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    (tmp_path / "a.eml").write_bytes(mailgen.simple(9))
+    code, _, err = _pmail(dsn, "enqueue", str(tmp_path / "a.eml"), "-t", "acme")
+    assert code == 75 and "largest id" in err and "Redis 6.2" not in err, err
+
+
+def test_a_dead_letter_with_a_nul_is_redriven_and_audited(
+    queue_env: QueueEnv, dsn: str, conn: Conn
+) -> None:
+    """A job whose tenant field holds a NUL is buried; `queue dead retry` used to
+    move it back in Redis and then fail writing its audit entry (jsonb refuses
+    NUL), with a traceback and no entry. Now the entry is written first, with the
+    NUL shown as \\x00, and the job is back on its stream."""
+    assert _pmail(dsn, "tenant", "add", "acme")[0] == 0
+    _add(queue_env, _entry(tenant=b"ac\x00me", raw=b"x", origin="nul"))
+    err = _worker(dsn)
+    assert "1 job to the dead letters" in err, err
+    code, _, err = _pmail(dsn, "queue", "dead", "retry")
+    assert code == 0, err
+    assert queue_env.client.xlen(f"{queue_env.prefix}:jobs:normal") == 1
+    row = conn.execute(
+        "SELECT result FROM admin_audit_log WHERE action = 'queue dead retry'"
+    ).fetchone()
+    assert row is not None
+    (job,) = row[0]["jobs"]  # type: ignore[index]
+    assert job["tenant"] == "ac\\x00me"

@@ -50,10 +50,21 @@ def who() -> str:
 
 
 def _plain(values: Mapping[str, object]) -> dict[str, Any]:
-    """JSON-ready: ids, dates and paths as text."""
+    """JSON-ready: ids, dates and paths as text; a NUL, which jsonb refuses (and
+    which a job's fields in Redis may hold), written as the four characters \\x00."""
     loaded = json.loads(json.dumps(dict(values), default=str))
     assert isinstance(loaded, dict)
-    return loaded
+    return {str(k).replace("\x00", "\\x00"): _no_nul(v) for k, v in loaded.items()}
+
+
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k).replace("\x00", "\\x00"): _no_nul(v) for k, v in value.items()}
+    return value
 
 
 def record(

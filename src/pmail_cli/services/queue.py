@@ -604,8 +604,10 @@ def redrive(conn: Connection, settings: Settings, ids: list[str]) -> list[DeadJo
             raise UsageError(
                 f"no dead letter {missing[0]}", hint="see `pmail queue dead list`"
             )
+    chosen = streams.chosen_dead(ids or None)
     with tenants.every_tenant(conn):
-        redriven = streams.redrive(ids or None)
+        # the entry is written first and commits after Redis took the jobs back: a
+        # refused entry moves nothing, a refused move writes nothing
         audit.record(
             conn,
             "queue dead retry",
@@ -614,11 +616,11 @@ def redrive(conn: Connection, settings: Settings, ids: list[str]) -> list[DeadJo
             result={
                 "jobs": [
                     {"id": d.dead_id, "type": d.job.type, "tenant": d.job.tenant}
-                    for d in redriven
+                    for d in chosen
                 ]
             },
         )
-    return redriven
+        return streams.redrive(chosen)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,11 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
+
 from pmail_cli.batch import BatchHook, Written
 from pmail_cli.db import Connection
+from pmail_cli.errors import PmailError
 from pmail_cli.queue_job import EARLIEST, FUTURE_SLACK, JOB_TYPES
 from pmail_cli.repository import jobs as jobs_repo
 from pmail_cli.repository.tenants import Tenant
@@ -142,14 +145,17 @@ class QueueSource:
                 holding=holding,
             )
             for d in exhausted:
-                error = d.problem or (
-                    self.streams.last_error(d)
-                    or (
-                        f"delivered {d.deliveries - 1} times without being "
-                        "acknowledged (a worker died with it)"
+                try:
+                    error = d.problem or (
+                        self.streams.last_error(d)
+                        or (
+                            f"delivered {d.deliveries - 1} times without being "
+                            "acknowledged (a worker died with it)"
+                        )
                     )
-                )
-                self.bury(d, error)
+                    self.bury(d, error)
+                except (PmailError, psycopg.Error) as exc:  # one must not stop all
+                    logger.warning("job %s could not be buried: %s", d.ref, exc)
             self._accept(claimed)
             if claimed:
                 return
@@ -336,7 +342,7 @@ def log_jobs(
         attempts=[d.attempts for d in deliveries],
         storage_keys=list(keys) if keys is not None else [None] * len(deliveries),
         sources=[d.job.origin.replace("\x00", "\\x00") or None for d in deliveries],
-        errors=[error] * len(deliveries),
+        errors=[error.replace("\x00", "\\x00") if error else error] * len(deliveries),
         enqueued=[_when(d) for d in deliveries],
         started=[datetime.fromtimestamp(d.read_at, UTC) for d in deliveries],
     )
