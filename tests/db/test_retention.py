@@ -284,3 +284,41 @@ def test_a_killed_purge_resumes_consistent(
     final = _counts(conn)
     assert final["purged"] == 2500 + 9 and final["content"] == 1, final
     assert _pmail(acme, "validate", "--deep")[0] == 0
+
+
+def test_one_tenants_locked_writes_do_not_keep_the_others_mail(
+    two_tenants: str, login_a: str, conn: Conn
+) -> None:
+    """a's login takes a's write lock (it may: it writes a's mail) and keeps its
+    transaction open. A purge of every tenant waited at a forever, and b's expired
+    mail, after a in name order, was never purged. Now it waits --lock-wait for a,
+    skips it, purges b, and exits 1 naming a and the session; a is purged once that
+    session has ended."""
+    _age(conn, "true", 4000)
+    with psycopg.connect(login_a) as session:
+        session.execute(
+            "INSERT INTO tenant_write_locks (tenant_id) "
+            "VALUES ((SELECT pmail_session_scope())) "
+            "ON CONFLICT (tenant_id) DO UPDATE SET tenant_id = excluded.tenant_id"
+        )
+        pid = session.info.backend_pid
+        code, out, err = _pmail(two_tenants, "purge", "--lock-wait", "1")
+        assert code == 1, (out, err)
+        assert "error: the purge skipped tenant 'a'" in err and f"pid {pid}" in err
+        assert "pmail purge --tenant a" in err
+        left = dict(
+            conn.execute(
+                "SELECT t.name, count(*) FILTER (WHERE m.purged_at IS NULL) "
+                "FROM email_messages AS m JOIN tenants AS t USING (tenant_id) "
+                "GROUP BY t.name"
+            ).fetchall()
+        )
+        conn.commit()
+        assert left["b"] == 0 and left["a"] > 0, left
+        session.rollback()
+    code, _, err = _pmail(two_tenants, "purge", "--tenant", "a")
+    assert code == 0, err
+    row = conn.execute(
+        "SELECT count(*) FROM email_messages WHERE purged_at IS NULL"
+    ).fetchone()
+    assert row == (0,)

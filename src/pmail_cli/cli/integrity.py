@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,7 +22,7 @@ from pmail_cli.cli import (
     say,
     tenant_option,
 )
-from pmail_cli.errors import IntegrityProblems, UsageError
+from pmail_cli.errors import IntegrityProblems, PmailError, UsageError
 from pmail_cli.output import OutputFormat, counted
 
 if TYPE_CHECKING:
@@ -160,12 +161,23 @@ def purge_cmd(
         bool, typer.Option("--dry-run", help="Only count what would be deleted.")
     ] = False,
     fmt: FormatOption = OutputFormat.table,
+    lock_wait: Annotated[
+        float,
+        typer.Option(
+            "--lock-wait",
+            min=0.1,
+            help="Without --tenant: seconds to wait for one tenant's writes in "
+            "flight before skipping it (the others are purged; the exit code is 1 "
+            "and the error names the sessions that held it).",
+        ),
+    ] = 60.0,
 ) -> None:
     """Delete expired content (never what a legal hold covers), keep tombstones.
 
     A message expires at its content's `expires`, else at arrival plus its
     retention_days, the tenant's (`pmail tenant set --retention-days`), or 2555 days.
-    Without --tenant every tenant is purged.
+    Without --tenant every tenant is purged; a tenant whose writes stay locked longer
+    than --lock-wait is skipped and named.
 
     Example: pmail purge --dry-run
     """
@@ -178,7 +190,9 @@ def purge_cmd(
         with task(
             "Purging", total=None, enabled=not settings.quiet and not dry_run
         ) as advance:
-            result = retention.purge(conn, scope, dry_run=dry_run, on_progress=advance)
+            result = retention.purge(
+                conn, scope, dry_run=dry_run, lock_wait=lock_wait, on_progress=advance
+            )
     rows = [
         {
             "tenant": t.tenant,
@@ -206,6 +220,16 @@ def purge_cmd(
             f"purged {counted(messages, 'message')}, freed {_mb(freed)}; {held:,} kept "
             "by legal holds"
         )
+    skipped = [t for t in result.tenants if t.skipped]
+    if skipped:
+        with reported_errors(settings):
+            raise PmailError(
+                "the purge skipped "
+                + "; ".join(f"tenant {t.tenant!r} ({t.skipped})" for t in skipped),
+                hint="the other tenants are purged. An open transaction keeps that "
+                "tenant's writes locked: once it ends (SELECT pg_terminate_backend(pid) "
+                f"rolls it back), run `pmail purge --tenant {shlex.quote(skipped[0].tenant)}`",
+            )
 
 
 @hold_app.command("add")

@@ -43,10 +43,7 @@ def insert_hold(
     """Record a new active hold (waiting at most HOLD_LOCK_TIMEOUT for the tenant's
     guarded writes in flight: LockNotAvailable after that); return it with the
     messages it covers, counted once it is in place."""
-    conn.execute(
-        load_sql("holds/set_lock_timeout"),
-        {"timeout": f"{HOLD_LOCK_TIMEOUT * 1000:.0f}ms"},
-    )
+    set_lock_timeout(conn, seconds=HOLD_LOCK_TIMEOUT)
     with conn.cursor(row_factory=class_row(Hold)) as cur:
         cur.execute(
             load_sql("holds/insert_hold"),
@@ -66,6 +63,14 @@ def insert_hold(
     ).fetchone()
     assert counted is not None
     return dataclasses.replace(row, messages=int(str(counted[0])))
+
+
+def set_lock_timeout(conn: Connection, *, seconds: float) -> None:
+    """Wait at most `seconds` for any lock until this transaction ends
+    (LockNotAvailable after that)."""
+    conn.execute(
+        load_sql("holds/set_lock_timeout"), {"timeout": f"{seconds * 1000:.0f}ms"}
+    )
 
 
 def long_transactions(conn: Connection, *, seconds: float) -> list[tuple[object, ...]]:
