@@ -45,16 +45,27 @@ def _role_name() -> str:
     return f"pmail_t{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture
-def login_a(two_tenants: str, conn: Conn) -> Iterator[str]:
-    """A DSN that logs in as tenant a's own role (created by `pmail tenant login`)."""
+def _tenant_login(dsn: str, conn: Conn, tenant: str) -> Iterator[str]:
+    """A DSN that logs in as the tenant's own role (created by `pmail tenant login`)."""
     role, password = _role_name(), uuid.uuid4().hex
-    code, _, err = pmail(two_tenants, "tenant", "login", "a", "--role", role)
+    code, _, err = pmail(dsn, "tenant", "login", tenant, "--role", role)
     assert code == 0 and f"created login role {role}" in err, err
     conn.execute(f"ALTER ROLE {role} PASSWORD '{password}'")
     conn.commit()
-    yield make_conninfo(two_tenants, user=role, password=password)
+    yield make_conninfo(dsn, user=role, password=password)
     _drop_role(conn, role)
+
+
+@pytest.fixture
+def login_a(two_tenants: str, conn: Conn) -> Iterator[str]:
+    """A DSN that logs in as tenant a's own role (created by `pmail tenant login`)."""
+    yield from _tenant_login(two_tenants, conn, "a")
+
+
+@pytest.fixture
+def login_b(two_tenants: str, conn: Conn) -> Iterator[str]:
+    """The same for tenant b."""
+    yield from _tenant_login(two_tenants, conn, "b")
 
 
 def _login(dsn: str, conn: Conn, grant: str) -> Iterator[str]:

@@ -11,11 +11,13 @@ itself: b's id contradicts it, no row of b is read, nothing is removed."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 import pytest
 
 from tests import mailgen
@@ -49,7 +51,8 @@ def _probe(
 def test_explain_analyze_counts_no_row_of_another_tenant(
     login_a: str, conn: Conn
 ) -> None:
-    """As a's login, with b's tenant id (pmail_role_tenant tells it) and facts about
+    """As a's login, with b's tenant id (which it can still find in the estimates of
+    tenant_id, docs/security.md; before 0040 pmail_role_tenant told it) and facts about
     b's mail the owner reads here: a file's sha256, a Message-ID, a storage key, an
     address range, a day. Before 0031 each probe read b's matching rows and the
     filter removed them (the count leaked); now none is read. The same probes on a's
@@ -285,8 +288,11 @@ def test_explain_estimates_spell_out_no_value_of_another_tenant(
     login_a: str, conn: Conn
 ) -> None:
     """b sends 500 messages to five recipients, with five subjects, Message-IDs of
-    its own shape and an IMAP source, and the statistics are refreshed (pmail's
-    writer runs ANALYZE itself as tables grow). As a's login, plain EXPLAIN of a
+    its own shape and an IMAP source, each bounced, and the statistics are refreshed
+    (pmail's writer runs ANALYZE itself as tables grow). The same for the index
+    expression lower(recipient) of b's bounces (until 0041 it kept its own
+    statistics), and for tenant ids, which a binary search on `tenant_id < x`
+    estimates read off the histogram of tenants.tenant_id. As a's login, plain EXPLAIN of a
     condition on each column must estimate as many rows for b's values (or their
     first letters) as for values nobody holds: before migration 0039 the most common
     values and the histogram of every tenant fed the estimate (`to_email ^@ 'hiro'`
@@ -303,7 +309,15 @@ def test_explain_estimates_spell_out_no_value_of_another_tenant(
         "FROM generate_series(1, 500) AS i",
         (b,),
     )
-    conn.execute("ANALYZE email_messages")
+    conn.execute(
+        "INSERT INTO delivery_facts (tenant_id, storage_key, recipient_index, "
+        "recipient, reason, hard) SELECT %s, md5('b-bulk' || i), 0, "
+        "'hiro' || i %% 5 || '@bigco.test', 'userunknown', true "
+        "FROM generate_series(1, 500) AS i",
+        (b,),
+    )
+    for table in ("email_messages", "delivery_facts", "tenants"):
+        conn.execute(f"ANALYZE {table}")
     conn.commit()
     columns = {
         "to_email": ("hiro1@bigco.test", "zulu1@nowhere.test"),
@@ -323,4 +337,41 @@ def test_explain_estimates_spell_out_no_value_of_another_tenant(
                 unseen = _estimate(session, query, nobodys[: cut(nobodys)])
                 if seen != unseen:
                     told.append((query, theirs[: cut(theirs)], seen, unseen))
+        # an index expression's own statistics (0041): lower(recipient)
+        for query in (
+            "SELECT 1 FROM delivery_facts WHERE lower(recipient) = %s",
+            "SELECT 1 FROM delivery_facts WHERE lower(recipient) ^@ %s",
+        ):
+            seen = _estimate(session, query, "hiro1@bigco.test")
+            unseen = _estimate(session, query, "zulu1@nowhere.test")
+            if seen != unseen:
+                told.append((query, "hiro1@bigco.test", seen, unseen))
+        # b's id, by where the estimate steps (a join keeps it from rounding to 1)
+        steps = (
+            "SELECT 1 FROM tenants AS t, generate_series(1, 1000000) AS g "
+            "WHERE t.tenant_id < %s::uuid OR g = -1"
+        )
+        below = str(uuid.UUID(int=uuid.UUID(b).int - 1))
+        above = str(uuid.UUID(int=uuid.UUID(b).int + 1))
+        if _estimate(session, steps, below) != _estimate(session, steps, above):
+            told.append((steps, b, below, above))
     assert told == []
+
+
+def test_a_login_is_told_the_tenant_of_its_own_roles_only(
+    login_a: str, login_b: str, conn: Conn
+) -> None:
+    """pmail_role_tenant told any role the tenant of any role (the catalog lists
+    them all), so a's login had b's id, with which its probes are aimed. Since 0040
+    it answers for the login's own roles only: NULL for b's, a's id for its own."""
+    a, b = tenant_ids(conn)
+    role_b = psycopg.conninfo.conninfo_to_dict(login_b)["user"]
+    conn.commit()
+    assert conn.execute("SELECT pmail_role_tenant(%s)", (role_b,)).fetchone() == (
+        uuid.UUID(b),
+    )  # an administrator is still told
+    conn.commit()
+    with psycopg.connect(login_a) as session:
+        theirs = session.execute("SELECT pmail_role_tenant(%s)", (role_b,)).fetchone()
+        own = session.execute("SELECT pmail_role_tenant(session_user)").fetchone()
+    assert theirs == (None,) and own == (uuid.UUID(a),)
