@@ -7,7 +7,9 @@
 -- dead letters here, in Redis, keeping only their small known fields. "pending",
 -- "error", "status", "dead" and "redrive" answer what pmail asks about the streams
 -- with small values only, and "redrive" moves a dead letter without sending it.
--- "move" buries or gives back one entry whose fields pmail sends.
+-- "move" buries or gives back one entry whose fields pmail sends; "unblock" and
+-- "aside" repair keys someone else wrote to (a stream at its largest id, a key of the
+-- wrong type).
 --
 -- KEYS[1] the job stream (the dead letters for "dead" and "redrive")
 -- KEYS[2] the dead-letter stream, KEYS[3] the errors hash
@@ -30,6 +32,11 @@ local KNOWN = {
   sig = true, error = true, failed_at = true, deliveries = true, original = true,
 }
 local PRIORITIES = {high = true, normal = true, bulk = true}
+-- the largest id a stream entry can have: anyone may XADD one, and the stream then
+-- refuses every new entry ("exhausted the last possible ID"); pmail never makes one
+local LARGEST = '18446744073709551615-18446744073709551615'
+local MAX_VALUES = 1024 -- field names and values XADD is given at once (unpack's limit
+-- is about 8,000): an entry with more keeps its known fields, as "redrive" does
 local MAX_BURIED = 100 -- per call: the script must not hold Redis for long
 
 -- an upper bound of the bytes the entry takes in a reply: each field name and
@@ -84,6 +91,33 @@ local function bury(id, fields, deliveries, size)
   redis.call('XDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[3], ref)
   return {id, dead_id, kept, reason}
+end
+
+-- unblock a stream whose newest entry has the largest id: delete that entry and set
+-- the stream's last id back to its newest other entry's, keeping the consumer group
+-- and its pending entries; false when the stream is not blocked so
+local function unblock(stream)
+  local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  if not newest[1] or newest[1][1] ~= LARGEST then
+    return false
+  end
+  redis.call('XDEL', stream, LARGEST)
+  local before = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  redis.call('XSETID', stream, before[1] and before[1][1] or '0-1')
+  return true
+end
+
+-- XADD that gets past an entry of the largest id once; any other refusal ends the
+-- script here, before anything after it runs
+local function add(stream, fields)
+  local got = redis.pcall('XADD', stream, '*', unpack(fields))
+  if type(got) == 'table' and got.err then
+    if string.find(got.err, 'last possible ID', 1, true) and unblock(stream) then
+      return redis.call('XADD', stream, '*', unpack(fields))
+    end
+    error(got)
+  end
+  return got
 end
 
 if mode == 'sweep' then
@@ -174,9 +208,34 @@ elseif mode == 'redrive' then
   elseif own and PRIORITIES[own] then
     target = own
   end
-  redis.call('XADD', ARGV[8] .. target, '*', unpack(args))
-  redis.call('XDEL', KEYS[1], ARGV[9])
+  add(ARGV[8] .. target, args)
+  redis.pcall('XDEL', KEYS[1], ARGV[9])
   return target
+elseif mode == 'unblock' then
+  -- a producer's XADD was refused at the largest id: unblock KEYS[1] (its only key,
+  -- so a producer limited to the job streams may call it)
+  return unblock(KEYS[1]) and 1 or 0
+elseif mode == 'aside' then
+  -- rename each of KEYS (pmail's errors hash, dead letters and job streams) that
+  -- holds another type than ARGV[2..] says to <key>:aside:<time>, in one step, so
+  -- that two workers starting together cannot move a key the other just made right
+  local moved = {}
+  local now = redis.call('TIME')
+  for i, key in ipairs(KEYS) do
+    local found = redis.call('TYPE', key)
+    found = type(found) == 'table' and found.ok or found
+    if found ~= 'none' and found ~= ARGV[i + 1] then
+      local name = key .. ':aside:' .. now[1] .. string.format('%06d', now[2])
+      local n = 0
+      while redis.call('EXISTS', name) == 1 do
+        n = n + 1
+        name = key .. ':aside:' .. now[1] .. string.format('%06d', now[2]) .. '-' .. n
+      end
+      redis.call('RENAME', key, name)
+      moved[#moved + 1] = {key, found, name}
+    end
+  end
+  return moved
 elseif mode == 'move' then
   -- move one entry of KEYS[1] (ARGV[9]) to the end of ARGV[10] (the same stream to
   -- give it back, the dead letters to bury it) with the fields ARGV[11..], and drop
@@ -188,10 +247,15 @@ elseif mode == 'move' then
   for i = 11, #ARGV do
     fields[#fields + 1] = ARGV[i]
   end
-  local new_id = redis.call('XADD', ARGV[10], '*', unpack(fields))
-  redis.call('XACK', KEYS[1], group, ARGV[9])
-  redis.call('XDEL', KEYS[1], ARGV[9])
-  redis.call('HDEL', KEYS[3], priority .. '/' .. ARGV[9])
+  if #fields > MAX_VALUES then
+    fields = small_fields(fields)
+  end
+  local new_id = add(ARGV[10], fields)
+  -- the new copy is in: the old one goes whatever else someone changed (a group
+  -- destroyed, the errors key of another type), or both copies would stay
+  redis.pcall('XACK', KEYS[1], group, ARGV[9])
+  redis.pcall('XDEL', KEYS[1], ARGV[9])
+  redis.pcall('HDEL', KEYS[3], priority .. '/' .. ARGV[9])
   return new_id
 elseif mode == 'status' then
   -- {entries, pending to the group, the oldest entry's id or false, entries that

@@ -314,12 +314,20 @@ class Streams:
                     + "Only workers write the queue's own keys: give producers "
                     "rights on the job streams only (docs/queue.md)",
                 ) from None
+            if isinstance(exc, rexc.NoPermissionError):
+                raise QueueUnavailable(
+                    f"the queue at {where} refused a key to this Redis user: {exc}",
+                    hint=f"a producer (`pmail enqueue`) needs its job streams "
+                    f"({self.key('jobs', '*')}); a worker and the `queue` commands "
+                    f"need every key under {self.prefix}: (docs/queue.md)",
+                ) from None
             if "last possible ID" in str(exc):
                 raise QueueUnavailable(
                     f"the queue at {where} answered: {exc}",
                     hint="an entry was added with the largest id a stream can have, "
-                    "so Redis refuses every new one there; rename that stream "
-                    "(its jobs are kept) and run again (docs/queue.md)",
+                    "and pmail could not remove it; run XDEL <stream> "
+                    "18446744073709551615-18446744073709551615, then XSETID <stream> "
+                    "<its newest other id> (docs/queue.md)",
                 ) from None
             raise QueueUnavailable(
                 f"the queue at {where} answered: {exc}",
@@ -328,25 +336,30 @@ class Streams:
 
     def move_aside_wrong_types(self) -> list[str]:
         """Rename pmail's keys that hold another type than pmail keeps there (the
-        errors hash, the dead letters and job streams) to `<key>:aside:<time>`, so
-        that one XADD to the errors key cannot stop every worker; the names moved."""
+        errors hash, the dead letters and job streams) to `<key>:aside:<time>`, in
+        one step of streams.lua ("aside"), so that one XADD to the errors key cannot
+        stop every worker and two workers starting together cannot move a key the
+        other just made right; the names moved. Workers and the queue commands call
+        it, never producers (whose Redis user may touch the job streams only)."""
         expected = {self.key("errors"): "hash", self.key("dead"): "stream"}
         expected.update({self.stream(p): "stream" for p in PRIORITIES})
-        moved = []
-        for key, kind in expected.items():
-            found = _text(self.client.type(key))
-            if found not in (kind, "none"):
-                aside = f"{key}:aside:{int(time.time() * 1000)}"
-                self.client.rename(key, aside)
-                logger.warning(
-                    "the queue's key %s held a %s, not a %s: moved aside to %s",
-                    key,
-                    found,
-                    kind,
-                    aside,
-                )
-                moved.append(key)
-        return moved
+        moved = self.script(
+            keys=list(expected), args=["aside", *expected.values()], client=self.client
+        )
+        for key, found, aside in moved or []:
+            logger.warning(
+                "the queue's key %s held a %s, not a %s: moved aside to %s",
+                _text(key),
+                _text(found),
+                expected.get(_text(key), "?"),
+                _text(aside),
+            )
+        return [_text(key) for key, _, _ in moved or []]
+
+    def repair_keys(self) -> None:
+        """move_aside_wrong_types, with Redis's errors as error/hint pairs."""
+        with self.errors():
+            self.move_aside_wrong_types()
 
     def key(self, *parts: str) -> str:
         """A key under pmail's prefix."""
@@ -363,13 +376,23 @@ class Streams:
         with its tenant's job key when there is one."""
         with self.errors():
             pipe = self.client.pipeline(transaction=False)
+            adds = []
             for job in jobs:
                 ring = self.job_keys.get(job.tenant)
                 fields = job.fields(ring[0] if ring else None)  # the newest key
-                pipe.xadd(self.stream(job.priority), fields)  # type: ignore[arg-type]
-            return [
-                str(i.decode() if isinstance(i, bytes) else i) for i in pipe.execute()
-            ]
+                adds.append((self.stream(job.priority), fields))
+                pipe.xadd(*adds[-1])  # type: ignore[arg-type]
+            got = pipe.execute(raise_on_error=False)
+            for i, result in enumerate(got):
+                if isinstance(result, rexc.ResponseError):
+                    if "last possible ID" not in str(result):
+                        raise result
+                    # an entry of the largest id blocks the stream: streams.lua
+                    # removes it (the stream its only key), then the add is retried
+                    stream, fields = adds[i]
+                    self.script(keys=[stream], args=["unblock"], client=self.client)
+                    got[i] = self.client.xadd(stream, fields)  # type: ignore[arg-type]
+            return [_text(i) for i in got]
 
     def stream_bytes(self) -> int:
         """Memory the job streams take in Redis (sampled), for back-pressure."""
@@ -384,7 +407,6 @@ class Streams:
     def ensure_groups(self) -> None:
         """Create the streams and the consumer group where missing."""
         with self.errors():
-            self.move_aside_wrong_types()
             for priority in PRIORITIES:
                 try:
                     self.client.xgroup_create(

@@ -48,6 +48,7 @@ from pmail_cli.streams import (
     DeadJob,
     Delivery,
     Job,
+    QueueUnavailable,
     Streams,
     StreamStatus,
 )
@@ -60,8 +61,10 @@ ENQUEUE_CHUNK = 100  # jobs per round trip to Redis
 PRESSURE_POLL = 0.5  # seconds between looks while the queue is full
 
 
-def open_streams(settings: Settings) -> Streams:
-    """The configured queue, its consumer group created."""
+def open_streams(settings: Settings, *, repair: bool = False) -> Streams:
+    """The configured queue, its consumer group created; with repair (workers and
+    the `queue` commands, not producers, whose Redis user may touch the job streams
+    only), pmail's keys that hold another type first moved aside."""
     limits = settings.queue
     streams = Streams.connect(
         settings.queue_url,
@@ -72,6 +75,8 @@ def open_streams(settings: Settings) -> Streams:
         job_keys=limits.job_keys,
         require_signed=limits.require_signed,
     )
+    if repair:
+        streams.repair_keys()
     streams.ensure_groups()
     return streams
 
@@ -281,7 +286,7 @@ def run_worker(
     after a backoff, each in a batch of its own, and go to the dead letters after
     max_deliveries.
     """
-    streams = open_streams(settings)
+    streams = open_streams(settings, repair=True)
     limits = settings.queue
     accounts = worker_accounts(settings, options.accounts)
     consumer = options.consumer or f"{socket.gethostname()}-{os.getpid()}"
@@ -585,18 +590,20 @@ def stopped_by_signals(stop: threading.Event) -> Iterator[None]:
 
 def status(settings: Settings) -> tuple[list[StreamStatus], int]:
     """Each priority's stream and the dead-letter count."""
-    return open_streams(settings).status()
+    return open_streams(settings, repair=True).status()
 
 
 def dead_letters(settings: Settings) -> list[DeadJob]:
     """The dead letters, oldest first."""
-    return open_streams(settings).dead()
+    return open_streams(settings, repair=True).dead()
 
 
 def redrive(conn: Connection, settings: Settings, ids: list[str]) -> list[DeadJob]:
-    """Put dead letters (these, or all when none are named) back on the queue; the
-    audit log records it (an entry committed only when Redis took the jobs back)."""
-    streams = open_streams(settings)
+    """Put dead letters (these, or all when none are named) back on the queue. The
+    audit entry names them and commits before Redis moves any (a refused entry moves
+    nothing); a move Redis refuses part way ends in an error saying how many went
+    back, so no move is ever unaudited."""
+    streams = open_streams(settings, repair=True)
     if ids:
         known = {d.dead_id for d in streams.dead(count=100_000)}
         missing = [i for i in ids if i not in known]
@@ -606,8 +613,6 @@ def redrive(conn: Connection, settings: Settings, ids: list[str]) -> list[DeadJo
             )
     chosen = streams.chosen_dead(ids or None)
     with tenants.every_tenant(conn):
-        # the entry is written first and commits after Redis took the jobs back: a
-        # refused entry moves nothing, a refused move writes nothing
         audit.record(
             conn,
             "queue dead retry",
@@ -620,7 +625,17 @@ def redrive(conn: Connection, settings: Settings, ids: list[str]) -> list[DeadJo
                 ]
             },
         )
-        return streams.redrive(chosen)
+    moved: list[DeadJob] = []
+    for d in chosen:
+        try:
+            moved += streams.redrive([d])
+        except QueueUnavailable as exc:
+            raise QueueUnavailable(
+                f"{len(moved)} of {len(chosen)} dead letters were put back before "
+                f"the queue refused {d.dead_id}: {exc}",
+                hint=exc.hint,
+            ) from None
+    return moved
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,9 +153,9 @@ class QueueSource:
                             "acknowledged (a worker died with it)"
                         )
                     )
-                    self.bury(d, error)
-                except (PmailError, psycopg.Error) as exc:  # one must not stop all
-                    logger.warning("job %s could not be buried: %s", d.ref, exc)
+                except PmailError as exc:
+                    error = f"its last error could not be read: {exc}"
+                self._bury(d, error)
             self._accept(claimed)
             if claimed:
                 return
@@ -169,9 +169,19 @@ class QueueSource:
         each alone (the same entry would fail the same way every time)."""
         for d in deliveries:
             if d.problem is not None:
-                self.bury(d, d.problem)
+                self._bury(d, d.problem)
             else:
                 self.backlog.append(d)
+
+    def _bury(self, delivery: Delivery, error: str) -> None:
+        """bury, one entry at a time: an entry Redis or the job log refuses (it
+        stays pending, and is tried again when claimed) must not stop the read, or
+        the good jobs read with it would wait, be claimed again, and be buried as
+        never acknowledged."""
+        try:
+            self.bury(delivery, error)
+        except (PmailError, psycopg.Error) as exc:
+            logger.warning("job %s could not be buried: %s", delivery.ref, exc)
 
     def _nothing_left(self) -> bool:
         with self.lock:
@@ -189,7 +199,7 @@ class QueueSource:
         job = delivery.job
         tenant = self.tenant_of(job.tenant)
         if tenant is None:
-            self.bury(delivery, f"tenant {job.tenant!r} does not exist")
+            self._bury(delivery, f"tenant {job.tenant!r} does not exist")
             return None
         raw = job.raw
         if raw is None and job.spool:
@@ -202,13 +212,13 @@ class QueueSource:
                     sha256=job.sha256,
                 )
             except SpoolRefused as exc:
-                self.bury(delivery, str(exc))
+                self._bury(delivery, str(exc))
                 return None
             raw = spooled.raw
             with self.lock:
                 self.spooled[delivery.ref] = spooled
         if raw is None:
-            self.bury(delivery, "a store job without a message")
+            self._bury(delivery, "a store job without a message")
             return None
         return WorkItem(
             origin=job.origin or f"queue:{delivery.ref}",
