@@ -7,9 +7,8 @@
 -- dead letters here, in Redis, keeping only their small known fields. "pending",
 -- "error", "status", "dead" and "redrive" answer what pmail asks about the streams
 -- with small values only, and "redrive" moves a dead letter without sending it.
--- "move" buries or gives back one entry whose fields pmail sends; "unblock" and
--- "aside" repair keys someone else wrote to (a stream at its largest id, a key of the
--- wrong type).
+-- "move" buries or gives back one entry whose fields pmail sends; "aside" moves keys
+-- of the wrong type out of the way.
 --
 -- KEYS[1] the job stream (the dead letters for "dead" and "redrive")
 -- KEYS[2] the dead-letter stream, KEYS[3] the errors hash
@@ -32,9 +31,6 @@ local KNOWN = {
   sig = true, error = true, failed_at = true, deliveries = true, original = true,
 }
 local PRIORITIES = {high = true, normal = true, bulk = true}
--- the largest id a stream entry can have: anyone may XADD one, and the stream then
--- refuses every new entry ("exhausted the last possible ID"); pmail never makes one
-local LARGEST = '18446744073709551615-18446744073709551615'
 local MAX_VALUES = 1024 -- field names and values XADD is given at once (unpack's limit
 -- is about 8,000): an entry with more keeps its known fields, as "redrive" does
 local MAX_BURIED = 100 -- per call: the script must not hold Redis for long
@@ -91,33 +87,6 @@ local function bury(id, fields, deliveries, size)
   redis.call('XDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[3], ref)
   return {id, dead_id, kept, reason}
-end
-
--- unblock a stream whose newest entry has the largest id: delete that entry and set
--- the stream's last id back to its newest other entry's, keeping the consumer group
--- and its pending entries; false when the stream is not blocked so
-local function unblock(stream)
-  local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
-  if not newest[1] or newest[1][1] ~= LARGEST then
-    return false
-  end
-  redis.call('XDEL', stream, LARGEST)
-  local before = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
-  redis.call('XSETID', stream, before[1] and before[1][1] or '0-1')
-  return true
-end
-
--- XADD that gets past an entry of the largest id once; any other refusal ends the
--- script here, before anything after it runs
-local function add(stream, fields)
-  local got = redis.pcall('XADD', stream, '*', unpack(fields))
-  if type(got) == 'table' and got.err then
-    if string.find(got.err, 'last possible ID', 1, true) and unblock(stream) then
-      return redis.call('XADD', stream, '*', unpack(fields))
-    end
-    error(got)
-  end
-  return got
 end
 
 if mode == 'sweep' then
@@ -208,13 +177,9 @@ elseif mode == 'redrive' then
   elseif own and PRIORITIES[own] then
     target = own
   end
-  add(ARGV[8] .. target, args)
+  redis.call('XADD', ARGV[8] .. target, '*', unpack(args))
   redis.pcall('XDEL', KEYS[1], ARGV[9])
   return target
-elseif mode == 'unblock' then
-  -- a producer's XADD was refused at the largest id: unblock KEYS[1] (its only key,
-  -- so a producer limited to the job streams may call it)
-  return unblock(KEYS[1]) and 1 or 0
 elseif mode == 'aside' then
   -- rename each of KEYS (pmail's errors hash, dead letters and job streams) that
   -- holds another type than ARGV[2..] says to <key>:aside:<time>, in one step, so
@@ -250,7 +215,7 @@ elseif mode == 'move' then
   if #fields > MAX_VALUES then
     fields = small_fields(fields)
   end
-  local new_id = add(ARGV[10], fields)
+  local new_id = redis.call('XADD', ARGV[10], '*', unpack(fields))
   -- the new copy is in: the old one goes whatever else someone changed (a group
   -- destroyed, the errors key of another type), or both copies would stay
   redis.pcall('XACK', KEYS[1], group, ARGV[9])

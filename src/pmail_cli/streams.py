@@ -324,10 +324,11 @@ class Streams:
             if "last possible ID" in str(exc):
                 raise QueueUnavailable(
                     f"the queue at {where} answered: {exc}",
-                    hint="an entry was added with the largest id a stream can have, "
-                    "and pmail could not remove it; run XDEL <stream> "
-                    "18446744073709551615-18446744073709551615, then XSETID <stream> "
-                    "<its newest other id> (docs/queue.md)",
+                    hint="someone added an entry with the largest id a stream can "
+                    "have, so Redis refuses every new one there; the jobs in it are "
+                    "kept. Repair it by hand with no worker running (docs/queue.md, "
+                    "A stream at the largest id): XDEL that entry, XSETID the stream "
+                    "and XGROUP SETID the group workers back to the newest real id",
                 ) from None
             raise QueueUnavailable(
                 f"the queue at {where} answered: {exc}",
@@ -376,23 +377,11 @@ class Streams:
         with its tenant's job key when there is one."""
         with self.errors():
             pipe = self.client.pipeline(transaction=False)
-            adds = []
             for job in jobs:
                 ring = self.job_keys.get(job.tenant)
                 fields = job.fields(ring[0] if ring else None)  # the newest key
-                adds.append((self.stream(job.priority), fields))
-                pipe.xadd(*adds[-1])  # type: ignore[arg-type]
-            got = pipe.execute(raise_on_error=False)
-            for i, result in enumerate(got):
-                if isinstance(result, rexc.ResponseError):
-                    if "last possible ID" not in str(result):
-                        raise result
-                    # an entry of the largest id blocks the stream: streams.lua
-                    # removes it (the stream its only key), then the add is retried
-                    stream, fields = adds[i]
-                    self.script(keys=[stream], args=["unblock"], client=self.client)
-                    got[i] = self.client.xadd(stream, fields)  # type: ignore[arg-type]
-            return [_text(i) for i in got]
+                pipe.xadd(self.stream(job.priority), fields)  # type: ignore[arg-type]
+            return [_text(i) for i in pipe.execute()]
 
     def stream_bytes(self) -> int:
         """Memory the job streams take in Redis (sampled), for back-pressure."""
