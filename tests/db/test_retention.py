@@ -306,13 +306,14 @@ def test_one_tenants_locked_writes_do_not_keep_the_others_mail(
         assert code == 1, (out, err)
         assert "error: the purge skipped tenant 'a'" in err and f"pid {pid}" in err
         assert "pmail purge --tenant a" in err
-        left = dict(
-            conn.execute(
+        left = {
+            str(name): int(str(n))
+            for name, n in conn.execute(
                 "SELECT t.name, count(*) FILTER (WHERE m.purged_at IS NULL) "
                 "FROM email_messages AS m JOIN tenants AS t USING (tenant_id) "
                 "GROUP BY t.name"
             ).fetchall()
-        )
+        }
         conn.commit()
         assert left["b"] == 0 and left["a"] > 0, left
         session.rollback()
