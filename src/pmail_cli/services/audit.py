@@ -52,9 +52,9 @@ def who() -> str:
 def _plain(values: Mapping[str, object]) -> dict[str, Any]:
     """JSON-ready: ids, dates and paths as text; a NUL, which jsonb refuses (and
     which a job's fields in Redis may hold), written as the four characters \\x00."""
-    loaded = json.loads(json.dumps(dict(values), default=str))
+    loaded = _no_nul(json.loads(json.dumps(dict(values), default=str)))
     assert isinstance(loaded, dict)
-    return {str(k).replace("\x00", "\\x00"): _no_nul(v) for k, v in loaded.items()}
+    return loaded
 
 
 def _no_nul(value: Any) -> Any:

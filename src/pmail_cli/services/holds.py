@@ -61,12 +61,7 @@ def add_hold(
         # the tenant's guarded writes in flight kept the hold waiting (0030); the
         # transaction is rolled back already
         pass
-    waiting = repo.long_transactions(conn, seconds=repo.HOLD_LOCK_TIMEOUT)
-    conn.rollback()
-    named = "; ".join(
-        f"pid {pid} ({role}, {app or 'no application name'}, open since {began})"
-        for pid, role, app, began in waiting
-    )
+    named = lock_holders(conn, seconds=repo.HOLD_LOCK_TIMEOUT)
     raise PmailError(
         f"the hold on tenant {tenant.name!r} waited {repo.HOLD_LOCK_TIMEOUT:.0f} s for "
         "transactions that are changing its mail, and was not added"
@@ -74,6 +69,18 @@ def add_hold(
         hint="an open transaction changing the tenant's mail keeps holds waiting: end it (SELECT "
         "pg_terminate_backend(pid)), which rolls its changes back, then add the hold "
         "again",
+    )
+
+
+def lock_holders(conn: Connection, *, seconds: float) -> str:
+    """The other sessions with a transaction open longer than `seconds`, named for
+    an error after a lock wait ran out ("" when none is left); ends the (failed)
+    transaction."""
+    waiting = repo.long_transactions(conn, seconds=seconds)
+    conn.rollback()
+    return "; ".join(
+        f"pid {pid} ({role}, {app or 'no application name'}, open since {began})"
+        for pid, role, app, began in waiting
     )
 
 

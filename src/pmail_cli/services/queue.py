@@ -604,14 +604,13 @@ def redrive(conn: Connection, settings: Settings, ids: list[str]) -> list[DeadJo
     nothing); a move Redis refuses part way ends in an error saying how many went
     back, so no move is ever unaudited."""
     streams = open_streams(settings, repair=True)
-    if ids:
-        known = {d.dead_id for d in streams.dead(count=100_000)}
-        missing = [i for i in ids if i not in known]
-        if missing:
-            raise UsageError(
-                f"no dead letter {missing[0]}", hint="see `pmail queue dead list`"
-            )
     chosen = streams.chosen_dead(ids or None)
+    known = {d.dead_id for d in chosen}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise UsageError(
+            f"no dead letter {missing[0]}", hint="see `pmail queue dead list`"
+        )
     with tenants.every_tenant(conn):
         audit.record(
             conn,

@@ -21,6 +21,7 @@ from pmail_cli.repository import tenants as tenants_repo
 from pmail_cli.repository import writer as writer_repo
 from pmail_cli.repository.tenants import Tenant
 from pmail_cli.services import audit
+from pmail_cli.services.holds import lock_holders
 from pmail_cli.services.tenants import every_tenant, scoped
 
 BATCH = 1000  # the default retention (2555 days) lives in SQL: pmail_expiry()
@@ -82,19 +83,6 @@ def purge(
             else _purge_tenant(conn, one, at, batch, on_progress, wait)
         )
     return result
-
-
-def _holders(conn: Connection, waited: float) -> str:
-    """Why a tenant's purge stopped: the sessions that kept it waiting."""
-    waiting = holds_repo.long_transactions(conn, seconds=waited)
-    conn.rollback()
-    named = "; ".join(
-        f"pid {pid} ({role}, {app or 'no application name'}, open since {began})"
-        for pid, role, app, began in waiting
-    )
-    return f"its writes stayed locked for {waited:g} s" + (
-        f" by {named}" if named else ""
-    )
 
 
 def _tenants(conn: Connection) -> Sequence[Tenant]:
@@ -162,7 +150,10 @@ def _purge_tenant(
                 )
         except psycopg.errors.LockNotAvailable:  # the batch is rolled back
             assert lock_wait is not None
-            done.skipped = _holders(conn, lock_wait)
+            named = lock_holders(conn, seconds=lock_wait)
+            done.skipped = f"its writes stayed locked for {lock_wait:g} s" + (
+                f" by {named}" if named else ""
+            )
             return done
         done.messages += purged.messages
         done.raw_bytes += sum(e.raw_size_bytes for e in expired)
